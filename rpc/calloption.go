@@ -1,0 +1,64 @@
+package rpc
+
+import "github.com/h2rpc/h2rpc/rpc/metadata"
+
+// CallOption configures one call. The set is closed: only this package
+// makes them, so the runtime can keep per-call settings in a plain struct.
+type CallOption interface {
+	apply(*callInfo)
+}
+
+// callInfo holds the per-call settings; it lives on the stack of a call.
+type callInfo struct {
+	header       *metadata.MD
+	trailer      *metadata.MD
+	compressor   string
+	maxRecv      int
+	maxSend      int
+	waitForReady bool
+}
+
+type headerOpt struct{ md *metadata.MD }
+
+func (o headerOpt) apply(c *callInfo) { c.header = o.md }
+
+// Header stores the server's header metadata into *md when the call ends
+// (or when headers arrive, for streams).
+func Header(md *metadata.MD) CallOption { return headerOpt{md} }
+
+type trailerOpt struct{ md *metadata.MD }
+
+func (o trailerOpt) apply(c *callInfo) { c.trailer = o.md }
+
+// Trailer stores the server's trailer metadata into *md when the call ends.
+func Trailer(md *metadata.MD) CallOption { return trailerOpt{md} }
+
+type compressorOpt string
+
+func (o compressorOpt) apply(c *callInfo) { c.compressor = string(o) }
+
+// UseCompressor compresses request messages with the named registered
+// compressor ("gzip"); the call fails with INTERNAL if none is registered.
+func UseCompressor(name string) CallOption { return compressorOpt(name) }
+
+type maxRecvOpt int
+
+func (o maxRecvOpt) apply(c *callInfo) { c.maxRecv = int(o) }
+
+// MaxCallRecvMsgSize bounds the size of each response message (default 4 MiB).
+func MaxCallRecvMsgSize(n int) CallOption { return maxRecvOpt(n) }
+
+type maxSendOpt int
+
+func (o maxSendOpt) apply(c *callInfo) { c.maxSend = int(o) }
+
+// MaxCallSendMsgSize bounds the size of each request message.
+func MaxCallSendMsgSize(n int) CallOption { return maxSendOpt(n) }
+
+type waitForReadyOpt bool
+
+func (o waitForReadyOpt) apply(c *callInfo) { c.waitForReady = bool(o) }
+
+// WaitForReady makes a call wait for a connection (until its deadline)
+// instead of failing at once with UNAVAILABLE while none is up.
+func WaitForReady(b bool) CallOption { return waitForReadyOpt(b) }

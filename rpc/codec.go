@@ -1,0 +1,41 @@
+package rpc
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Codec turns messages into bytes and back. The default is protobuf; the
+// name becomes the content-type suffix (application/grpc+NAME).
+type Codec interface {
+	Name() string
+	// Marshal appends the encoding of v to dst, so callers can encode
+	// straight into a pooled buffer.
+	Marshal(dst []byte, v any) ([]byte, error)
+	// Unmarshal decodes data into v. data is only valid during the call.
+	Unmarshal(data []byte, v any) error
+}
+
+type protoCodec struct{}
+
+func (protoCodec) Name() string { return "proto" }
+
+func (protoCodec) Marshal(dst []byte, v any) ([]byte, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return dst, fmt.Errorf("rpc: proto codec cannot marshal %T: not a proto.Message", v)
+	}
+	return proto.MarshalOptions{}.MarshalAppend(dst, m)
+}
+
+func (protoCodec) Unmarshal(data []byte, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("rpc: proto codec cannot unmarshal into %T: not a proto.Message", v)
+	}
+	return proto.Unmarshal(data, m)
+}
+
+// ProtoCodec is the default codec.
+var ProtoCodec Codec = protoCodec{}
