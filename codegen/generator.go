@@ -26,6 +26,19 @@ const (
 	codesPackage   = protogen.GoImportPath("github.com/h2rpc/h2rpc/rpc/codes")
 )
 
+// PluginOptions are the protogen options of protoc-gen-h2rpc. Besides the
+// standard parameters handled by protogen (paths=, module=, M..., and so on)
+// it only tolerates protoc-gen-go's own parameter, so that one --opt string
+// can serve both generators; anything else is a mistake worth reporting.
+func PluginOptions() protogen.Options {
+	return protogen.Options{ParamFunc: func(name, value string) error {
+		if name == "experimental_strip_nonfunctional_codegen" {
+			return nil
+		}
+		return fmt.Errorf("unknown parameter %q", name)
+	}}
+}
+
 // Run generates an _h2rpc.pb.go file for every requested file that declares
 // at least one service, and declares the same language features and editions
 // as protoc-gen-go so both plugins accept the same inputs.

@@ -173,7 +173,7 @@ func RunPlugins(req *pluginpb.CodeGeneratorRequest) ([]*pluginpb.CodeGeneratorRe
 	if err != nil {
 		return nil, fmt.Errorf("--go_out: %w", err)
 	}
-	ours, err := runPlugin(req, protogen.Options{}, Run)
+	ours, err := runPlugin(req, PluginOptions(), Run)
 	if err != nil {
 		return nil, fmt.Errorf("--h2rpc_out: %w", err)
 	}

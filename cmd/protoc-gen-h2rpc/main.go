@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/h2rpc/h2rpc/codegen"
-	"google.golang.org/protobuf/compiler/protogen"
 )
 
 func main() {
@@ -29,5 +28,5 @@ func main() {
 			return
 		}
 	}
-	protogen.Options{}.Run(codegen.Run)
+	codegen.PluginOptions().Run(codegen.Run)
 }
