@@ -128,7 +128,7 @@ func (s *serviceGen) clientImpl(svc *protogen.Service, deprecated bool) {
 	g.P("cc ", rpcPackage.Ident("ClientConnInterface"))
 	g.P("}")
 	g.P()
-	s.comment([]string{"New" + name + "Client returns a client that makes its calls over cc, usually an *rpc.Client."}, "", deprecated)
+	s.comment([]string{"New" + name + "Client returns a client that makes its calls over cc, usually an *rpc.ClientConn."}, "", deprecated)
 	g.P("func New", name, "Client(cc ", rpcPackage.Ident("ClientConnInterface"), ") ", name, "Client {")
 	g.P("return &", impl, "{cc}")
 	g.P("}")

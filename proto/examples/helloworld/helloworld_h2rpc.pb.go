@@ -36,7 +36,7 @@ type greeterClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewGreeterClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewGreeterClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewGreeterClient(cc rpc.ClientConnInterface) GreeterClient {
 	return &greeterClient{cc}
 }

@@ -48,7 +48,7 @@ type routeGuideClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewRouteGuideClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewRouteGuideClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewRouteGuideClient(cc rpc.ClientConnInterface) RouteGuideClient {
 	return &routeGuideClient{cc}
 }

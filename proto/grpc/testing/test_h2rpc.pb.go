@@ -57,7 +57,7 @@ type testServiceClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewTestServiceClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewTestServiceClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewTestServiceClient(cc rpc.ClientConnInterface) TestServiceClient {
 	return &testServiceClient{cc}
 }
@@ -395,7 +395,7 @@ type unimplementedServiceClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewUnimplementedServiceClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewUnimplementedServiceClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewUnimplementedServiceClient(cc rpc.ClientConnInterface) UnimplementedServiceClient {
 	return &unimplementedServiceClient{cc}
 }
@@ -485,7 +485,7 @@ type reconnectServiceClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewReconnectServiceClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewReconnectServiceClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewReconnectServiceClient(cc rpc.ClientConnInterface) ReconnectServiceClient {
 	return &reconnectServiceClient{cc}
 }

@@ -43,7 +43,7 @@ type healthClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewHealthClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewHealthClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewHealthClient(cc rpc.ClientConnInterface) HealthClient {
 	return &healthClient{cc}
 }

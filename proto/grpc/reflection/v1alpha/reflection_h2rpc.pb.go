@@ -36,7 +36,7 @@ type serverReflectionClient struct {
 	cc rpc.ClientConnInterface
 }
 
-// NewServerReflectionClient returns a client that makes its calls over cc, usually an *rpc.Client.
+// NewServerReflectionClient returns a client that makes its calls over cc, usually an *rpc.ClientConn.
 func NewServerReflectionClient(cc rpc.ClientConnInterface) ServerReflectionClient {
 	return &serverReflectionClient{cc}
 }
