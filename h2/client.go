@@ -1,0 +1,232 @@
+package h2
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// ClientOptions configure Dial and NewClientSession.
+type ClientOptions struct {
+	Options
+	// TLSConfig, when set, makes Dial use TLS with ALPN "h2"; nil means h2c
+	// with prior knowledge.
+	TLSConfig *tls.Config
+	// Authority is the default ":authority" of requests (the dialed address
+	// when empty).
+	Authority string
+	// Dialer dials the TCP connection; nil uses a net.Dialer.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Dial connects to addr ("host:port") and returns a client session (like
+// Node's http2.connect).
+func Dial(ctx context.Context, addr string, opts *ClientOptions) (*Session, error) {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	dial := o.Dialer
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if o.TLSConfig != nil {
+		cfg := o.TLSConfig.Clone()
+		cfg.NextProtos = []string{"h2"}
+		if cfg.ServerName == "" {
+			host, _, _ := net.SplitHostPort(addr)
+			cfg.ServerName = host
+		}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+			_ = c.Close()
+			return nil, fmt.Errorf("h2: server at %s did not negotiate h2 (ALPN %q)", addr, p)
+		}
+		c = tc
+	}
+	if o.Authority == "" {
+		o.Authority = addr
+	}
+	return NewClientSession(c, &o)
+}
+
+// NewClientSession starts a client session over an established connection
+// (TLS already handshaken, an in-memory pipe, ...). It sends the preface and
+// SETTINGS and returns at once.
+func NewClientSession(c net.Conn, opts *ClientOptions) (*Session, error) {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.Settings.withDefaults().Validate(); err != nil {
+		return nil, err
+	}
+	s := newSession(c, true, o.Options)
+	s.authority = o.Authority
+	if s.authority == "" && c.RemoteAddr() != nil {
+		s.authority = c.RemoteAddr().String()
+	}
+	s.start()
+	return s, nil
+}
+
+// RequestOptions modify Request, like the options of Node's session.request.
+type RequestOptions struct {
+	// EndStream sends the headers with END_STREAM: a request without a body.
+	EndStream bool
+	// Priority, when set, is sent in the HEADERS frame (RFC 7540 fields) and
+	// used by our own write scheduler.
+	Priority *Priority
+	// OnInformational is called with each 1xx response, on the session's
+	// reader goroutine (it must not block).
+	OnInformational func(Header)
+}
+
+// Request opens a stream and sends its request headers. hdr must hold
+// ":method" and (except for CONNECT) ":path"; ":scheme" and ":authority"
+// are filled from the session when absent. Request waits while the peer's
+// MAX_CONCURRENT_STREAMS is reached, until ctx ends. After a GOAWAY it fails
+// with an error matching ErrUnprocessed, so the caller may retry elsewhere.
+func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions) (*Stream, error) {
+	if !s.client {
+		return nil, errorf("Request on a server session")
+	}
+	hdr, err := s.completeRequestHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	var o RequestOptions
+	if opts != nil {
+		o = *opts
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.closing || s.draining || s.goAwayRecv || s.goAwaySent {
+			cause := s.closeErr
+			if cause == nil {
+				cause = ErrSessionClosed
+			}
+			return nil, &unprocessedError{cause: cause}
+		}
+		if s.nextStreamID > streamIDMask {
+			return nil, &unprocessedError{cause: errorf("stream identifiers exhausted")}
+		}
+		if uint32(s.localActive) < s.remote.MaxConcurrentStreams {
+			break
+		}
+		if err := s.waitStreamSlotLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	id := s.nextStreamID
+	s.nextStreamID += 2
+	st := s.newStreamLocked(id)
+	st.onInfo = o.OnInformational
+	st.hdrQueued = true
+	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: o.EndStream}
+	if o.Priority != nil {
+		st.sched.prio = o.Priority.normalized()
+		pp := st.sched.prio.param()
+		req.prio = &pp
+	}
+	if o.EndStream {
+		st.endQueued = true
+	}
+	s.queueLocked(req)
+	return st, nil
+}
+
+func (s *Session) waitStreamSlotLocked(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.streamWaiters.Broadcast()
+		s.mu.Unlock()
+	})
+	s.streamWaiters.Wait()
+	stop()
+	return ctx.Err()
+}
+
+// completeRequestHeader orders pseudo-headers first, fills :scheme and
+// :authority, and refuses what the server would reject as malformed.
+func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
+	out := make(Header, 0, len(hdr)+2)
+	method := hdr.Get(":method")
+	if method == "" {
+		return nil, errorf("request without :method")
+	}
+	out = append(out, HeaderField{Name: ":method", Value: method})
+	if method != "CONNECT" {
+		scheme := hdr.Get(":scheme")
+		if scheme == "" {
+			scheme = "http"
+			if s.encrypted {
+				scheme = "https"
+			}
+		}
+		path := hdr.Get(":path")
+		if path == "" {
+			return nil, errorf("request without :path")
+		}
+		out = append(out, HeaderField{Name: ":scheme", Value: scheme}, HeaderField{Name: ":path", Value: path})
+	}
+	auth := hdr.Get(":authority")
+	if auth == "" {
+		auth = s.authority
+	}
+	if auth != "" {
+		out = append(out, HeaderField{Name: ":authority", Value: auth})
+	}
+	for _, f := range hdr {
+		if strings.HasPrefix(f.Name, ":") {
+			switch f.Name {
+			case ":method", ":scheme", ":path", ":authority":
+				continue
+			case ":protocol":
+			default:
+				return nil, errorf("unknown request pseudo-header %s", f.Name)
+			}
+		}
+		out = append(out, f)
+	}
+	if err := checkOutgoing(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Response waits for the final response headers of a client stream.
+func (st *Stream) Response(ctx context.Context) (Header, error) {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !st.gotHeader {
+		if st.err != nil {
+			return nil, st.err
+		}
+		if st.inEOF {
+			return nil, errorf("stream %d ended without a response", st.id)
+		}
+		if st.deadlinePassedLocked() {
+			return nil, fmt.Errorf("h2: stream %d: %w", st.id, errDeadline)
+		}
+		if err := st.waitLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return st.header, nil
+}

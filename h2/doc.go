@@ -1,0 +1,22 @@
+// Package h2 is a standalone HTTP/2 implementation (RFC 9113) with HPACK (RFC 7541)
+// header compression, for clients and servers over TCP (h2c with prior knowledge),
+// TLS (ALPN "h2") or any net.Conn.
+//
+// Its API follows Node's http2 core API in Go idioms: a Session per connection
+// (Dial on the client, Server on the server) with Ping, UpdateSettings, GoAway,
+// Close, State and Stats; a Stream per request that is an io.Reader and an
+// io.Writer with flow-control backpressure, trailers, informational headers,
+// resets with codes and priorities.
+//
+// Each session runs exactly two goroutines: a reader that owns frame decoding,
+// the HPACK decoder and inbound state, and a writer that owns the output buffer,
+// the HPACK encoder and the write scheduler. Everything that reaches the wire goes
+// through the writer's queue, which it drains fully before one write syscall.
+// Handlers run in their own goroutine per stream.
+//
+// Every resource a peer can make us spend is bounded by an option with a safe
+// default (Limits): streams, header sizes, queued control frames, pings, resets,
+// empty frames and buffered bytes. A peer that exceeds one is sent GOAWAY with
+// ENHANCE_YOUR_CALM or the RFC's error code and disconnected, while other
+// sessions keep being served.
+package h2

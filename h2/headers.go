@@ -1,0 +1,222 @@
+package h2
+
+import (
+	"strconv"
+	"strings"
+)
+
+// HeaderField is one name/value pair of a header list. Sensitive fields are
+// never added to an HPACK dynamic table (RFC 7541 §7.1.3), for secrets such as
+// authorization tokens.
+type HeaderField struct {
+	Name, Value string
+	Sensitive   bool
+}
+
+// Header is an ordered header list. Pseudo-header fields (":method", ":path",
+// ":status", ...) are ordinary entries and come first.
+type Header []HeaderField
+
+// Get returns the first value of name (already lowercase), or "".
+func (h Header) Get(name string) string {
+	for i := range h {
+		if h[i].Name == name {
+			return h[i].Value
+		}
+	}
+	return ""
+}
+
+// Values returns all values of name in order.
+func (h Header) Values(name string) []string {
+	var vs []string
+	for i := range h {
+		if h[i].Name == name {
+			vs = append(vs, h[i].Value)
+		}
+	}
+	return vs
+}
+
+// Has reports whether name is present.
+func (h Header) Has(name string) bool {
+	for i := range h {
+		if h[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Add appends a field.
+func (h *Header) Add(name, value string) { *h = append(*h, HeaderField{Name: name, Value: value}) }
+
+// Set replaces all fields of name with one field, keeping its first position.
+func (h *Header) Set(name, value string) {
+	out := (*h)[:0]
+	done := false
+	for _, f := range *h {
+		if f.Name == name {
+			if done {
+				continue
+			}
+			f.Value, done = value, true
+		}
+		out = append(out, f)
+	}
+	if !done {
+		out = append(out, HeaderField{Name: name, Value: value})
+	}
+	*h = out
+}
+
+// Del removes all fields of name.
+func (h *Header) Del(name string) {
+	out := (*h)[:0]
+	for _, f := range *h {
+		if f.Name != name {
+			out = append(out, f)
+		}
+	}
+	*h = out
+}
+
+// Clone returns a copy that shares no storage with h.
+func (h Header) Clone() Header { return append(Header(nil), h...) }
+
+// size is the header list size of RFC 9113 §6.5.2: name + value + 32 per field.
+func (f HeaderField) size() uint32 { return uint32(len(f.Name) + len(f.Value) + 32) }
+
+// validFieldName reports whether name is a lowercase token (RFC 9113 §8.2.1):
+// uppercase letters and separators make a request malformed.
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if c >= 0x80 || c <= ' ' || c == 0x7f || c >= 'A' && c <= 'Z' || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue rejects NUL, CR and LF anywhere and white space at either end (§8.2.1).
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == 0 || c == '\r' || c == '\n':
+			return false
+		case (c == ' ' || c == '\t') && (i == 0 || i == len(v)-1):
+			return false
+		}
+	}
+	return true
+}
+
+// connectionSpecific lists the fields §8.2.2 forbids in HTTP/2.
+func connectionSpecific(name string) bool {
+	switch name {
+	case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
+		return true
+	}
+	return false
+}
+
+// headerKind says which kind of header block is being checked.
+type headerKind uint8
+
+const (
+	kindRequest headerKind = iota
+	kindResponse
+	kindTrailers
+)
+
+// checkHeaderBlock validates a received header list per RFC 9113 §8.2 and §8.3.
+// It returns the request content-length (-1 if absent) and a reason when the
+// block is malformed; malformed blocks are stream errors of type PROTOCOL_ERROR.
+func checkHeaderBlock(h Header, kind headerKind) (contentLength int64, reason string) {
+	contentLength = -1
+	regularSeen := false
+	var method, scheme, path, authority, protocol, status int
+	for _, f := range h {
+		if !validFieldValue(f.Value) {
+			return -1, "invalid characters in value of " + strconv.Quote(f.Name)
+		}
+		if strings.HasPrefix(f.Name, ":") {
+			if regularSeen {
+				return -1, "pseudo-header " + f.Name + " after regular fields"
+			}
+			if kind == kindTrailers {
+				return -1, "pseudo-header " + f.Name + " in trailers"
+			}
+			var counter *int
+			switch {
+			case kind == kindRequest && f.Name == ":method":
+				counter = &method
+			case kind == kindRequest && f.Name == ":scheme":
+				counter = &scheme
+			case kind == kindRequest && f.Name == ":path":
+				counter = &path
+				if f.Value == "" {
+					return -1, "empty :path"
+				}
+			case kind == kindRequest && f.Name == ":authority":
+				counter = &authority
+			case kind == kindRequest && f.Name == ":protocol":
+				counter = &protocol
+			case kind == kindResponse && f.Name == ":status":
+				counter = &status
+				if len(f.Value) != 3 {
+					return -1, "malformed :status " + strconv.Quote(f.Value)
+				}
+			default:
+				return -1, "unexpected pseudo-header " + f.Name
+			}
+			if *counter++; *counter > 1 {
+				return -1, "duplicate pseudo-header " + f.Name
+			}
+			continue
+		}
+		regularSeen = true
+		if !validFieldName(f.Name) {
+			return -1, "invalid field name " + strconv.Quote(f.Name)
+		}
+		if connectionSpecific(f.Name) {
+			return -1, "connection-specific field " + f.Name
+		}
+		if f.Name == "te" && f.Value != "trailers" {
+			return -1, `"te" other than "trailers"`
+		}
+		if f.Name == "content-length" && kind != kindTrailers {
+			n, err := strconv.ParseInt(f.Value, 10, 64)
+			if err != nil || n < 0 || contentLength >= 0 && contentLength != n {
+				return -1, "malformed content-length"
+			}
+			contentLength = n
+		}
+	}
+	switch kind {
+	case kindRequest:
+		m := h.Get(":method")
+		if method != 1 {
+			return -1, "missing :method"
+		}
+		if m == "CONNECT" && protocol == 0 {
+			if scheme != 0 || path != 0 || authority != 1 {
+				return -1, "malformed CONNECT request"
+			}
+		} else if scheme != 1 || path != 1 {
+			return -1, "missing :scheme or :path"
+		}
+	case kindResponse:
+		if status != 1 {
+			return -1, "missing :status"
+		}
+	}
+	return contentLength, ""
+}

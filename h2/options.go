@@ -1,0 +1,144 @@
+package h2
+
+import "time"
+
+// Options configure a session, on either side. The zero value is ready to use:
+// every zero field takes the safe default documented beside it.
+type Options struct {
+	// Settings are advertised to the peer in the first SETTINGS frame. Zero
+	// fields take DefaultSettings' values.
+	Settings Settings
+	// ConnWindowSize is the connection-level receive window (default 16 MiB).
+	// It bounds how many received bytes can wait for the application across all streams.
+	ConnWindowSize uint32
+	// SettingsTimeout closes the session with SETTINGS_TIMEOUT when the peer
+	// does not acknowledge our SETTINGS in time (default 10s, negative disables).
+	SettingsTimeout time.Duration
+	// KeepaliveInterval, when positive, sends a PING after that long without
+	// receiving anything; if the ack does not come within KeepaliveTimeout
+	// (default 20s) the session is closed with ErrPingTimeout.
+	KeepaliveInterval time.Duration
+	KeepaliveTimeout  time.Duration
+	// IdleTimeout, when positive, gracefully closes a session that has had no
+	// open streams for that long (like Node's session.setTimeout).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one write to the connection (default 30s, negative
+	// disables): a peer that stops reading cannot hold the session forever.
+	WriteTimeout time.Duration
+	// Limits bound what a peer can make this session spend.
+	Limits Limits
+	// Hooks report what Node reports as session events.
+	Hooks Hooks
+}
+
+// Limits bound every resource a peer can make a session spend. Zero fields
+// take the defaults in parentheses.
+type Limits struct {
+	// MaxHeaderListPairs bounds the fields in one received header block (1000).
+	MaxHeaderListPairs int
+	// MaxContinuationFrames bounds the CONTINUATION frames of one header block (128),
+	// against CONTINUATION floods (CVE-2024-27316 family).
+	MaxContinuationFrames int
+	// MaxOutstandingPings bounds our own unacknowledged pings (10).
+	MaxOutstandingPings int
+	// MaxQueuedControlFrames bounds frames queued for the writer that the peer
+	// provoked (ping and settings acks, resets) while it does not read (10000),
+	// against CVE-2019-9512/9514/9515.
+	MaxQueuedControlFrames int
+	// MaxSessionMemory bounds the bytes buffered for sending across all streams
+	// of a session (32 MiB); writers block beyond it.
+	MaxSessionMemory int
+	// StreamWriteBuffer bounds the bytes one stream buffers for sending (256 KiB).
+	StreamWriteBuffer int
+	// ResetRate and ResetBurst bound the RST_STREAM frames a peer may send, as a
+	// token bucket (1000/s, burst 2000), against rapid reset (CVE-2023-44487).
+	ResetRate, ResetBurst int
+	// EmptyFrameRate and EmptyFrameBurst bound DATA/HEADERS/CONTINUATION frames
+	// that carry nothing (100/s, burst 1000), against CVE-2019-9518.
+	EmptyFrameRate, EmptyFrameBurst int
+	// MaxHandlerQueue bounds the streams waiting for a handler goroutine once
+	// MaxConcurrentStreams handlers run (4x MaxConcurrentStreams).
+	MaxHandlerQueue int
+}
+
+// Hooks are optional callbacks for session events. They run on the session's
+// reader goroutine: they must return quickly and must not block on the session.
+type Hooks struct {
+	// OnGoAway: the peer sent GOAWAY.
+	OnGoAway func(s *Session, code ErrCode, lastStreamID uint32, debug []byte)
+	// OnPing: the peer sent a PING (not an ack).
+	OnPing func(s *Session, payload [8]byte)
+	// OnRemoteSettings: the peer's SETTINGS were applied.
+	OnRemoteSettings func(s *Session, settings Settings)
+	// OnLocalSettingsAck: the peer acknowledged our SETTINGS.
+	OnLocalSettingsAck func(s *Session, settings Settings)
+	// OnFrameError: a frame from the peer was rejected with a stream or connection error.
+	OnFrameError func(s *Session, t FrameType, streamID uint32, err error)
+	// OnStreamReset: the peer reset a stream.
+	OnStreamReset func(s *Session, streamID uint32, code ErrCode)
+	// OnClose: the session ended; err is nil for a clean close.
+	OnClose func(s *Session, err error)
+}
+
+func (o Options) normalized() Options {
+	o.Settings = o.Settings.withDefaults()
+	if o.ConnWindowSize == 0 {
+		o.ConnWindowSize = 16 << 20
+	}
+	if o.ConnWindowSize > maxWindow {
+		o.ConnWindowSize = maxWindow
+	}
+	if o.SettingsTimeout == 0 {
+		o.SettingsTimeout = 10 * time.Second
+	}
+	if o.KeepaliveTimeout == 0 {
+		o.KeepaliveTimeout = 20 * time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	l := &o.Limits
+	setDefault(&l.MaxHeaderListPairs, 1000)
+	setDefault(&l.MaxContinuationFrames, 128)
+	setDefault(&l.MaxOutstandingPings, 10)
+	setDefault(&l.MaxQueuedControlFrames, 10000)
+	setDefault(&l.MaxSessionMemory, 32<<20)
+	setDefault(&l.StreamWriteBuffer, 256<<10)
+	setDefault(&l.ResetRate, 1000)
+	setDefault(&l.ResetBurst, 2000)
+	setDefault(&l.EmptyFrameRate, 100)
+	setDefault(&l.EmptyFrameBurst, 1000)
+	setDefault(&l.MaxHandlerQueue, 4*int(min(o.Settings.MaxConcurrentStreams, 1<<20)))
+	return o
+}
+
+func setDefault(p *int, v int) {
+	if *p <= 0 {
+		*p = v
+	}
+}
+
+// tokenBucket is a rate limit for peer-provoked work; it needs no goroutine.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+	rate   float64
+	burst  float64
+}
+
+func newTokenBucket(rate, burst int) tokenBucket {
+	return tokenBucket{tokens: float64(burst), rate: float64(rate), burst: float64(burst)}
+}
+
+// take spends one token and reports whether one was available.
+func (b *tokenBucket) take(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,350 @@
+package h2
+
+import (
+	"errors"
+	"io"
+	"time"
+)
+
+// readLoop is the session's only reader. It owns frame decoding, the HPACK
+// decoder and the header block in progress; state shared with the writer and
+// the application is changed under mu.
+func (s *Session) readLoop() {
+	err := s.readFrames()
+	var ce *ConnError
+	if errors.As(err, &ce) && !ce.Remote {
+		s.reportFrameError(0, 0, err)
+		s.closeWith(err, ce.Code)
+	} else {
+		s.mu.Lock()
+		if !s.closing {
+			if errors.Is(err, io.EOF) && (s.draining || s.goAwayRecv) {
+				err = nil
+			}
+			s.beginCloseLocked(err, 0, false)
+		}
+		s.mu.Unlock()
+	}
+	<-s.writerExited
+	s.finish(err)
+}
+
+func (s *Session) readFrames() error {
+	if !s.client {
+		p, err := s.br.Peek(len(ClientPreface))
+		if err != nil {
+			return err
+		}
+		if string(p) != ClientPreface {
+			return connErr(ErrCodeProtocol, "invalid connection preface")
+		}
+		_, _ = s.br.Discard(len(ClientPreface))
+	}
+	var hdr [frameHeaderLen]byte
+	for {
+		fh, err := ReadFrameHeader(s.br, &hdr)
+		if err != nil {
+			return err
+		}
+		n := int(fh.Length)
+		if fh.Length > s.maxRecvFrameSize() {
+			return connErr(ErrCodeFrameSize, "%s frame of %d bytes exceeds MAX_FRAME_SIZE", fh.Type, fh.Length)
+		}
+		var payload []byte
+		peeked := n <= s.br.Size()
+		if peeked {
+			payload, err = s.br.Peek(n)
+		} else {
+			if cap(s.rbuf) < n {
+				s.rbuf = make([]byte, n)
+			}
+			payload = s.rbuf[:n]
+			_, err = io.ReadFull(s.br, payload)
+		}
+		if err != nil {
+			return err
+		}
+		s.stats.framesIn.Add(1)
+		s.stats.bytesIn.Add(int64(n + frameHeaderLen))
+		if err := s.handleFrame(fh, payload); err != nil {
+			return err
+		}
+		if peeked {
+			_, _ = s.br.Discard(n)
+		}
+	}
+}
+
+// maxRecvFrameSize is the largest frame the peer may send: our advertised
+// MAX_FRAME_SIZE, or the larger of it and a pending change before its ack.
+func (s *Session) maxRecvFrameSize() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.local.MaxFrameSize
+	for _, p := range s.pendingLocal {
+		m = max(m, p.MaxFrameSize)
+	}
+	return m
+}
+
+func (s *Session) reportFrameError(t FrameType, id uint32, err error) {
+	if h := s.opts.Hooks.OnFrameError; h != nil {
+		h(s, t, id, err)
+	}
+}
+
+// handleFrame applies one frame. Stream errors are handled here (RST_STREAM);
+// a returned error is a connection error and ends the session.
+func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
+	if s.hb.active && (fh.Type != FrameContinuation || fh.StreamID != s.hb.streamID) {
+		return connErr(ErrCodeProtocol, "%s frame in the middle of a header block", fh.Type)
+	}
+	if !s.gotFirst {
+		if fh.Type != FrameSettings || fh.Flags.Has(FlagAck) {
+			return connErr(ErrCodeProtocol, "first frame from the peer is %s, not SETTINGS", fh.Type)
+		}
+		s.gotFirst = true
+	}
+	s.mu.Lock()
+	s.lastActivity = time.Now()
+	s.mu.Unlock()
+	var err error
+	switch fh.Type {
+	case FrameData:
+		err = s.onData(fh, p)
+	case FrameHeaders:
+		err = s.onHeadersFrame(fh, p)
+	case FrameContinuation:
+		err = s.onContinuation(fh, p)
+	case FramePriority:
+		err = s.onPriority(fh, p)
+	case FrameRSTStream:
+		err = s.onRSTStream(fh, p)
+	case FrameSettings:
+		err = s.onSettings(fh, p)
+	case FramePushPromise:
+		err = connErr(ErrCodeProtocol, "PUSH_PROMISE received but push is disabled")
+	case FramePing:
+		err = s.onPing(fh, p)
+	case FrameGoAway:
+		err = s.onGoAway(fh, p)
+	case FrameWindowUpdate:
+		err = s.onWindowUpdate(fh, p)
+	case FramePriorityUpdate:
+		err = s.onPriorityUpdate(fh, p)
+	default:
+		// Unknown frame types are ignored (§5.5).
+	}
+	var se *StreamError
+	if errors.As(err, &se) {
+		s.reportFrameError(fh.Type, fh.StreamID, err)
+		s.mu.Lock()
+		s.resetIDLocked(se)
+		s.mu.Unlock()
+		return nil
+	}
+	return err
+}
+
+// resetIDLocked sends RST_STREAM for a stream error, whether or not we keep
+// state for the stream.
+func (s *Session) resetIDLocked(se *StreamError) {
+	if st := s.streams[se.StreamID]; st != nil {
+		st.resetLocked(se)
+		return
+	}
+	s.queueLocked(frameReq{kind: reqRST, streamID: se.StreamID, code: se.Code})
+	s.rememberResetLocked(se.StreamID)
+}
+
+// isIdleLocked reports whether id names a stream that has not been opened yet.
+func (s *Session) isIdleLocked(id uint32) bool {
+	if id%2 == 1 == s.client { // ours
+		return id >= s.nextStreamID
+	}
+	return id > s.lastPeerStream
+}
+
+// spendEmpty charges a frame that carries nothing against the empty-frame
+// budget (CVE-2019-9518).
+func (s *Session) spendEmpty() error {
+	s.mu.Lock()
+	ok := s.emptyBucket.take(time.Now())
+	s.mu.Unlock()
+	if !ok {
+		return connErr(ErrCodeEnhanceYourCalm, "too many empty frames")
+	}
+	return nil
+}
+
+func (s *Session) onData(fh FrameHeader, p []byte) error {
+	if fh.StreamID == 0 {
+		return connErr(ErrCodeProtocol, "DATA on stream 0")
+	}
+	flowLen := int64(len(p))
+	data, err := stripPadding(fh, p)
+	if err != nil {
+		return err
+	}
+	end := fh.Flags.Has(FlagEndStream)
+	if len(data) == 0 && !end {
+		if err := s.spendEmpty(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recvWindow -= flowLen
+	if s.recvWindow < 0 {
+		return connErr(ErrCodeFlowControl, "DATA exceeds the connection window")
+	}
+	st := s.streams[fh.StreamID]
+	if st == nil || st.inEOF || st.err != nil {
+		// Nobody will consume these bytes: give them back to the connection now.
+		s.creditConnLocked(flowLen)
+		if st == nil && s.isIdleLocked(fh.StreamID) {
+			return connErr(ErrCodeProtocol, "DATA on idle stream %d", fh.StreamID)
+		}
+		if st == nil && s.recentlyResetLocked(fh.StreamID) {
+			return nil
+		}
+		return streamErr(fh.StreamID, ErrCodeStreamClosed, "DATA on a closed stream")
+	}
+	if !st.gotHeader {
+		return streamErr(st.id, ErrCodeProtocol, "DATA before HEADERS")
+	}
+	st.recvWindow -= flowLen
+	if st.recvWindow < 0 {
+		return streamErr(st.id, ErrCodeFlowControl, "DATA exceeds the stream window")
+	}
+	if pad := flowLen - int64(len(data)); pad > 0 {
+		// Padding is never read by anyone: credit it at once.
+		st.recvUnack += pad
+		s.recvUnack += pad
+	}
+	st.recvBytes += int64(len(data))
+	st.stats.BytesReceived += int64(len(data))
+	if st.stats.FirstByte.IsZero() {
+		st.stats.FirstByte = time.Now()
+	}
+	if st.contentLength >= 0 && (st.recvBytes > st.contentLength || end && st.recvBytes != st.contentLength) {
+		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")
+	}
+	if st.discardIn {
+		s.creditConnLocked(int64(len(data)))
+	} else {
+		st.in = append(st.in, data...)
+	}
+	if end {
+		st.recvEndLocked()
+	}
+	st.signalLocked()
+	return nil
+}
+
+// headerBlock is a header block being received across HEADERS and CONTINUATION frames.
+type headerBlock struct {
+	active    bool
+	streamID  uint32
+	endStream bool
+	prio      PriorityParam
+	hasPrio   bool
+	frames    int
+	size      int
+	fields    Header
+	listSize  uint32
+	maxList   uint32 // our MAX_HEADER_LIST_SIZE when the block began
+	tooBig    bool
+}
+
+func (s *Session) onHeadersFrame(fh FrameHeader, p []byte) error {
+	if fh.StreamID == 0 {
+		return connErr(ErrCodeProtocol, "HEADERS on stream 0")
+	}
+	frag, err := stripPadding(fh, p)
+	if err != nil {
+		return err
+	}
+	hb := &s.hb
+	*hb = headerBlock{active: true, streamID: fh.StreamID, endStream: fh.Flags.Has(FlagEndStream), fields: hb.fields[:0]}
+	hb.fields = nil
+	s.mu.Lock()
+	hb.maxList = min(s.local.MaxHeaderListSize, 1<<24)
+	s.mu.Unlock()
+	if fh.Flags.Has(FlagPriority) {
+		if len(frag) < 5 {
+			return connErr(ErrCodeFrameSize, "HEADERS too short for its priority fields")
+		}
+		hb.prio, hb.hasPrio = parsePriority(frag), true
+		frag = frag[5:]
+	}
+	if len(frag) == 0 && !fh.Flags.Has(FlagEndHeaders) {
+		if err := s.spendEmpty(); err != nil {
+			return err
+		}
+	}
+	return s.addFragment(frag, fh.Flags.Has(FlagEndHeaders))
+}
+
+func (s *Session) onContinuation(fh FrameHeader, p []byte) error {
+	hb := &s.hb
+	if !hb.active {
+		if fh.StreamID == 0 {
+			return connErr(ErrCodeProtocol, "CONTINUATION on stream 0")
+		}
+		return connErr(ErrCodeProtocol, "CONTINUATION without a header block in progress")
+	}
+	hb.frames++
+	if hb.frames > s.opts.Limits.MaxContinuationFrames {
+		return connErr(ErrCodeEnhanceYourCalm, "more than %d CONTINUATION frames in one header block", s.opts.Limits.MaxContinuationFrames)
+	}
+	if len(p) == 0 && !fh.Flags.Has(FlagEndHeaders) {
+		if err := s.spendEmpty(); err != nil {
+			return err
+		}
+	}
+	return s.addFragment(p, fh.Flags.Has(FlagEndHeaders))
+}
+
+// addFragment feeds a header block fragment to the HPACK decoder. The decoder
+// sees every block, even ones we will reject, to keep its table in sync; the
+// block's compressed size is bounded so that decoding cost stays bounded too.
+func (s *Session) addFragment(frag []byte, end bool) error {
+	hb := &s.hb
+	hb.size += len(frag)
+	if limit := 2*int(hb.maxList) + 16<<10; hb.size > limit {
+		return connErr(ErrCodeEnhanceYourCalm, "header block larger than %d bytes", limit)
+	}
+	if _, err := s.hdec.Write(frag); err != nil {
+		return connErr(ErrCodeCompression, "%v", err)
+	}
+	if !end {
+		return nil
+	}
+	if err := s.hdec.Close(); err != nil {
+		return connErr(ErrCodeCompression, "%v", err)
+	}
+	hb.active = false
+	fields := hb.fields
+	hb.fields = nil
+	return s.onHeaderBlock(fields)
+}
+
+// onHeaderField is the HPACK decoder's emit function.
+func (s *Session) onHeaderField(name, value string, sensitive bool) {
+	hb := &s.hb
+	if hb.tooBig {
+		return
+	}
+	f := HeaderField{Name: name, Value: value, Sensitive: sensitive}
+	hb.listSize += f.size()
+	if hb.listSize > hb.maxList || len(hb.fields) >= s.opts.Limits.MaxHeaderListPairs {
+		hb.tooBig = true
+		hb.fields = nil
+		return
+	}
+	if hb.fields == nil {
+		hb.fields = make(Header, 0, 8)
+	}
+	hb.fields = append(hb.fields, f)
+}

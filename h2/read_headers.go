@@ -1,0 +1,137 @@
+package h2
+
+import (
+	"strconv"
+	"time"
+)
+
+// onHeaderBlock applies a complete header block: a new request (server), a
+// response or informational response (client), or trailers (both).
+func (s *Session) onHeaderBlock(fields Header) error {
+	hb := s.hb
+	id := hb.streamID
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if hb.hasPrio && hb.prio.StreamDep == id {
+		return streamErr(id, ErrCodeProtocol, "stream depends on itself")
+	}
+	if st := s.streams[id]; st != nil {
+		return s.onStreamHeadersLocked(st, fields, hb)
+	}
+	if s.client || id%2 == 0 {
+		if s.isIdleLocked(id) {
+			return connErr(ErrCodeProtocol, "HEADERS on idle stream %d", id)
+		}
+		return nil // a stream of ours that we already closed or reset
+	}
+	if id <= s.lastPeerStream {
+		if s.recentlyResetLocked(id) {
+			if !hb.endStream {
+				// Only trailers (with END_STREAM) can follow a request's headers.
+				return streamErr(id, ErrCodeProtocol, "second HEADERS without END_STREAM")
+			}
+			return nil
+		}
+		return connErr(ErrCodeStreamClosed, "HEADERS on closed stream %d", id)
+	}
+	s.lastPeerStream = id
+	if s.goAwaySent && id > s.goAwaySentID || s.closing {
+		return nil // opened after our GOAWAY: never processed, the client retries
+	}
+	if hb.tooBig {
+		st := s.newStreamLocked(id)
+		st.gotHeader = true
+		st.recvEndLocked()
+		if !hb.endStream {
+			st.rstAfterEnd = true
+		}
+		return st.respondLocked(Header{{Name: ":status", Value: "431"}}, true)
+	}
+	cl, reason := checkHeaderBlock(fields, kindRequest)
+	if reason != "" {
+		return streamErr(id, ErrCodeProtocol, reason)
+	}
+	if uint32(s.peerActive) >= s.local.MaxConcurrentStreams {
+		return streamErr(id, ErrCodeRefusedStream, "MAX_CONCURRENT_STREAMS reached")
+	}
+	st := s.newStreamLocked(id)
+	st.header, st.gotHeader, st.contentLength = fields, true, cl
+	st.stats.FirstHeader = time.Now()
+	if p, ok := s.idlePrio[id]; ok {
+		delete(s.idlePrio, id)
+		st.applyPriorityParam(p)
+	}
+	if hb.hasPrio {
+		st.applyPriorityParam(hb.prio)
+	}
+	if v := fields.Get("priority"); v != "" {
+		st.sched.prio = ParsePriorityField(v, st.sched.prio)
+	}
+	if hb.endStream {
+		if cl > 0 {
+			return streamErr(id, ErrCodeProtocol, "END_STREAM with content-length "+strconv.FormatInt(cl, 10))
+		}
+		st.recvEndLocked()
+	}
+	return s.dispatchLocked(st)
+}
+
+// onStreamHeadersLocked handles HEADERS on a stream we know: a client's
+// response (or 1xx), or trailers.
+func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBlock) error {
+	if st.inEOF {
+		return streamErr(st.id, ErrCodeStreamClosed, "HEADERS after END_STREAM")
+	}
+	if hb.tooBig {
+		return streamErr(st.id, ErrCodeProtocol, "header list too large")
+	}
+	if hb.hasPrio {
+		st.applyPriorityParam(hb.prio)
+	}
+	if s.client && !st.gotHeader {
+		if _, reason := checkHeaderBlock(fields, kindResponse); reason != "" {
+			return streamErr(st.id, ErrCodeProtocol, reason)
+		}
+		status := fields.Get(":status")
+		if status[0] == '1' {
+			if hb.endStream {
+				return streamErr(st.id, ErrCodeProtocol, "informational response with END_STREAM")
+			}
+			st.informational = append(st.informational, fields)
+			if st.onInfo != nil {
+				st.onInfo(fields)
+			}
+			return nil
+		}
+		cl, _ := checkHeaderBlock(fields, kindResponse)
+		st.header, st.gotHeader, st.contentLength = fields, true, cl
+		st.stats.FirstHeader = time.Now()
+		if hb.endStream {
+			if cl > 0 && st.recvBytes != cl {
+				return streamErr(st.id, ErrCodeProtocol, "END_STREAM before content-length bytes")
+			}
+			st.recvEndLocked()
+		}
+		st.signalLocked()
+		return nil
+	}
+	// Trailers.
+	if !hb.endStream {
+		return streamErr(st.id, ErrCodeProtocol, "second HEADERS without END_STREAM")
+	}
+	if _, reason := checkHeaderBlock(fields, kindTrailers); reason != "" {
+		return streamErr(st.id, ErrCodeProtocol, reason)
+	}
+	if st.contentLength >= 0 && st.recvBytes != st.contentLength {
+		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")
+	}
+	st.trailers = fields
+	st.recvEndLocked()
+	return nil
+}
+
+func (st *Stream) applyPriorityParam(p PriorityParam) {
+	st.sched.prio.Weight = int(p.Weight) + 1
+	st.sched.prio.Parent = p.StreamDep
+	st.sched.prio.Exclusive = p.Exclusive
+}

@@ -1,0 +1,146 @@
+package h2
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Priority is a stream's scheduling signal. Weight, Parent and Exclusive are
+// RFC 7540's (kept for peers that still send them); Urgency and Incremental
+// are RFC 9218's. The write scheduler serves lower Urgency first, and shares
+// bandwidth among ready streams of equal urgency in proportion to Weight, so
+// no ready stream starves.
+type Priority struct {
+	Weight      int    // 1..256; 0 means the default 16
+	Parent      uint32 // RFC 7540 dependency (informational: the scheduler is flat)
+	Exclusive   bool
+	Urgency     int // 0 (highest) .. 7; default 3
+	Incremental bool
+}
+
+// DefaultPriority is what a stream gets when nobody said otherwise.
+func DefaultPriority() Priority { return Priority{Weight: 16, Urgency: 3} }
+
+func (p Priority) normalized() Priority {
+	if p.Weight <= 0 {
+		p.Weight = 16
+	}
+	p.Weight = min(p.Weight, 256)
+	p.Urgency = max(0, min(p.Urgency, 7))
+	return p
+}
+
+func (p Priority) param() PriorityParam {
+	return PriorityParam{StreamDep: p.Parent, Exclusive: p.Exclusive, Weight: uint8(p.normalized().Weight - 1)}
+}
+
+// ParsePriorityField parses an RFC 9218 "priority" header or PRIORITY_UPDATE
+// value such as "u=1, i", keeping defaults for what it does not say.
+func ParsePriorityField(v string, base Priority) Priority {
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		switch {
+		case item == "i" || item == "i=?1":
+			base.Incremental = true
+		case item == "i=?0":
+			base.Incremental = false
+		case strings.HasPrefix(item, "u="):
+			if u, err := strconv.Atoi(item[2:]); err == nil && u >= 0 && u <= 7 {
+				base.Urgency = u
+			}
+		}
+	}
+	return base
+}
+
+// String formats the RFC 9218 part as a priority field value.
+func (p Priority) String() string {
+	s := "u=" + strconv.Itoa(p.Urgency)
+	if p.Incremental {
+		s += ", i"
+	}
+	return s
+}
+
+// streamSched is a stream's place in the scheduler.
+type streamSched struct {
+	prio   Priority
+	queued bool
+}
+
+// quantum is how many bytes a stream may send per turn: its weight in KiB, so
+// a weight-256 stream gets 16 times the share of a default one.
+func (ss *streamSched) quantum() int { return ss.prio.Weight << 10 }
+
+// scheduler is a weighted round robin over the streams that want to send,
+// lowest urgency first. It is owned by the session and used under its mutex.
+type scheduler struct {
+	ready []*Stream
+}
+
+func (sc *scheduler) init() { sc.ready = make([]*Stream, 0, 16) }
+
+// wants reports whether st has something to send that needs scheduling.
+func (st *Stream) wantsToSend() bool {
+	return st.hdrWritten && !st.endSent && st.err == nil &&
+		(len(st.out) > st.outOff && st.sendWindow > 0 || len(st.out) == st.outOff && st.endQueued)
+}
+
+func (st *Stream) sendableNow(s *Session) bool {
+	if !st.wantsToSend() {
+		return false
+	}
+	return len(st.out) == st.outOff || s.sendWindow > 0
+}
+
+// update puts st in or out of the ready list after its state changed.
+func (sc *scheduler) update(s *Session, st *Stream) {
+	want := st.wantsToSend()
+	if want == st.sched.queued {
+		if want {
+			s.signalWriter()
+		}
+		return
+	}
+	st.sched.queued = want
+	if want {
+		sc.ready = append(sc.ready, st)
+		s.signalWriter()
+		return
+	}
+	for i, r := range sc.ready {
+		if r == st {
+			copy(sc.ready[i:], sc.ready[i+1:])
+			sc.ready[len(sc.ready)-1] = nil
+			sc.ready = sc.ready[:len(sc.ready)-1]
+			return
+		}
+	}
+}
+
+func (sc *scheduler) hasWork(s *Session) bool {
+	for _, st := range sc.ready {
+		if st.sendableNow(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// next picks the stream to serve: the first sendable one of the lowest
+// urgency, rotated to the back so that its peers get their turn.
+func (sc *scheduler) next(s *Session) *Stream {
+	best := -1
+	for i, st := range sc.ready {
+		if st.sendableNow(s) && (best < 0 || st.sched.prio.Urgency < sc.ready[best].sched.prio.Urgency) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	st := sc.ready[best]
+	copy(sc.ready[best:], sc.ready[best+1:])
+	sc.ready[len(sc.ready)-1] = st
+	return st
+}

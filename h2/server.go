@@ -1,0 +1,395 @@
+package h2
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Handler serves one stream. It runs in its own goroutine; when it returns,
+// a stream it responded to is ended (END_STREAM, trailers if set) and one it
+// never responded to is reset with INTERNAL_ERROR. A panic resets the stream
+// and is reported through Server.ErrorLog; the session lives on.
+type Handler interface {
+	ServeStream(st *Stream)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(st *Stream)
+
+// ServeStream calls f(st).
+func (f HandlerFunc) ServeStream(st *Stream) { f(st) }
+
+// Server accepts HTTP/2 sessions (like Node's http2.createServer and
+// createSecureServer): h2c with prior knowledge on plain listeners, and TLS
+// with ALPN "h2" when TLSConfig is set.
+type Server struct {
+	Handler   Handler
+	Options   Options
+	TLSConfig *tls.Config
+	// OnSession, when set, is called for each new session before it serves.
+	OnSession func(*Session)
+	// ErrorLog receives handler panics and accept errors; nil discards them.
+	ErrorLog func(format string, args ...any)
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*Session]struct{}
+	shutdown  bool
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("h2: server closed")
+
+func (srv *Server) logf(format string, args ...any) {
+	if srv.ErrorLog != nil {
+		srv.ErrorLog(format, args...)
+	}
+}
+
+// ListenAndServe listens on addr and serves h2c (or TLS when TLSConfig is set).
+func (srv *Server) ListenAndServe(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(l)
+}
+
+// ListenAndServeTLS listens on addr and serves TLS with the given key pair.
+func (srv *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	cfg := srv.tlsConfig()
+	cfg.Certificates = append(cfg.Certificates, cert)
+	srv.TLSConfig = cfg
+	return srv.ListenAndServe(addr)
+}
+
+// tlsConfig returns a copy of TLSConfig that offers "h2" and requires TLS 1.2
+// or later (RFC 9113 §9.2).
+func (srv *Server) tlsConfig() *tls.Config {
+	cfg := &tls.Config{}
+	if srv.TLSConfig != nil {
+		cfg = srv.TLSConfig.Clone()
+	}
+	if len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = []string{"h2"}
+	}
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}
+
+// Serve accepts connections on l until Shutdown or Close. With TLSConfig set,
+// connections are wrapped in TLS.
+func (srv *Server) Serve(l net.Listener) error {
+	if srv.TLSConfig != nil {
+		l = tls.NewListener(l, srv.tlsConfig())
+	}
+	srv.mu.Lock()
+	if srv.shutdown {
+		srv.mu.Unlock()
+		return ErrServerClosed
+	}
+	if srv.listeners == nil {
+		srv.listeners = make(map[net.Listener]struct{})
+	}
+	srv.listeners[l] = struct{}{}
+	srv.mu.Unlock()
+	defer func() {
+		srv.mu.Lock()
+		delete(srv.listeners, l)
+		srv.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			srv.mu.Lock()
+			down := srv.shutdown
+			srv.mu.Unlock()
+			if down {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				srv.logf("h2: accept error: %v; retrying in %v", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		go srv.ServeConn(c)
+	}
+}
+
+// ServeConn serves one connection until its session ends. A *tls.Conn is
+// handshaken first and must have negotiated "h2".
+func (srv *Server) ServeConn(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			srv.logf("h2: TLS handshake from %v: %v", c.RemoteAddr(), err)
+			_ = c.Close()
+			return
+		}
+		_ = tc.SetDeadline(time.Time{})
+		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+			srv.logf("h2: client %v did not negotiate h2 (ALPN %q)", c.RemoteAddr(), p)
+			_ = c.Close()
+			return
+		}
+	}
+	s := newSession(c, false, srv.Options)
+	s.srv = srv
+	s.handler = srv.Handler
+	if s.handler == nil {
+		s.handler = HandlerFunc(notFound)
+	}
+	srv.mu.Lock()
+	if srv.shutdown {
+		srv.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	if srv.sessions == nil {
+		srv.sessions = make(map[*Session]struct{})
+	}
+	srv.sessions[s] = struct{}{}
+	srv.mu.Unlock()
+	if srv.OnSession != nil {
+		srv.OnSession(s)
+	}
+	s.start()
+	<-s.done
+}
+
+func (srv *Server) forget(s *Session) {
+	srv.mu.Lock()
+	delete(srv.sessions, s)
+	srv.mu.Unlock()
+}
+
+func notFound(st *Stream) {
+	_ = st.Respond(Header{{Name: ":status", Value: "404"}}, &RespondOptions{EndStream: true})
+}
+
+// Shutdown stops accepting, closes every session gracefully (two-phase GOAWAY,
+// streams in flight finish) and returns when all have ended, or aborts the
+// rest when ctx ends.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	sessions := srv.stopAccepting()
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.Close()
+		}()
+	}
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	select {
+	case <-all:
+		return nil
+	case <-ctx.Done():
+		for _, s := range sessions {
+			s.Abort(ErrCodeNo, fmt.Errorf("h2: server shutdown deadline: %w", ctx.Err()))
+		}
+		<-all
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting and aborts every session at once.
+func (srv *Server) Close() error {
+	for _, s := range srv.stopAccepting() {
+		s.Abort(ErrCodeNo, ErrServerClosed)
+	}
+	return nil
+}
+
+func (srv *Server) stopAccepting() []*Session {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.shutdown = true
+	for l := range srv.listeners {
+		_ = l.Close()
+	}
+	out := make([]*Session, 0, len(srv.sessions))
+	for s := range srv.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// dispatchLocked hands a new stream to a handler goroutine. At most
+// MaxConcurrentStreams handlers run per session; streams beyond wait in a
+// bounded queue, so a peer that resets streams as fast as it opens them
+// (CVE-2023-44487) cannot make handler goroutines pile up.
+func (s *Session) dispatchLocked(st *Stream) error {
+	if s.handlersBusy < int(min(s.local.MaxConcurrentStreams, 1<<20)) {
+		s.handlersBusy++
+		go s.runHandlers(st)
+		return nil
+	}
+	if len(s.handlerQueue) >= s.opts.Limits.MaxHandlerQueue {
+		return connErr(ErrCodeEnhanceYourCalm, "more than %d streams waiting for a handler", s.opts.Limits.MaxHandlerQueue)
+	}
+	s.handlerQueue = append(s.handlerQueue, st)
+	return nil
+}
+
+// runHandlers serves st, then keeps serving queued streams on the same
+// goroutine, which saves a goroutine start and its stack growth per stream.
+func (s *Session) runHandlers(st *Stream) {
+	for st != nil {
+		s.serveStream(st)
+		s.mu.Lock()
+		st = nil
+		for len(s.handlerQueue) > 0 && st == nil {
+			next := s.handlerQueue[0]
+			s.handlerQueue[0] = nil
+			s.handlerQueue = s.handlerQueue[1:]
+			if next.err == nil { // skip streams reset while they waited
+				st = next
+			}
+		}
+		if st == nil {
+			s.handlersBusy--
+			s.maybeEndDrainLocked()
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Session) serveStream(st *Stream) {
+	defer func() {
+		if r := recover(); r != nil {
+			if s.srv != nil {
+				s.srv.logf("h2: panic serving stream %d: %v\n%s", st.id, r, debug.Stack())
+			}
+			st.Reset(ErrCodeInternal)
+		}
+		st.handlerDone()
+	}()
+	s.handler.ServeStream(st)
+}
+
+// handlerDone ends what the handler left open: END_STREAM after a response,
+// INTERNAL_ERROR without one; and drops what a client still sends.
+func (st *Stream) handlerDone() {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.cancel != nil {
+		st.cancel()
+	}
+	if st.state == stateClosed {
+		return
+	}
+	if !st.hdrQueued {
+		st.resetLocked(&StreamError{StreamID: st.id, Code: ErrCodeInternal, Reason: "handler returned without responding"})
+		return
+	}
+	if !st.inEOF {
+		// Nobody will read the rest of the request body: drop it as it comes,
+		// crediting flow control at once, until the client ends its side.
+		st.discardIn = true
+		if unread := int64(len(st.in) - st.inOff); unread > 0 {
+			st.in, st.inOff = st.in[:0], 0
+			s.creditConnLocked(unread)
+		}
+	}
+	if !st.endQueued {
+		st.endQueued = true
+		s.sched.update(s, st)
+	}
+}
+
+// RespondOptions modify Respond.
+type RespondOptions struct {
+	// EndStream sends the headers with END_STREAM: a response without a body
+	// (or a gRPC trailers-only response).
+	EndStream bool
+}
+
+// Respond sends the response headers of a server stream (":status" first;
+// it is added as "200" when missing), like Node's stream.respond.
+func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	end := opts != nil && opts.EndStream
+	return st.respondLocked(hdr, end)
+}
+
+func (st *Stream) respondLocked(hdr Header, end bool) error {
+	if st.s.client {
+		return errorf("Respond on a client stream")
+	}
+	if st.hdrQueued {
+		return errorf("stream %d: response headers already sent", st.id)
+	}
+	if err := st.writableLocked(); err != nil {
+		return err
+	}
+	if len(hdr) == 0 || hdr[0].Name != ":status" {
+		hdr = append(Header{{Name: ":status", Value: "200"}}, hdr...)
+	}
+	if err := checkOutgoing(hdr); err != nil {
+		return err
+	}
+	st.hdrQueued = true
+	if end {
+		st.endQueued = true
+	}
+	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr, endStream: end})
+	return nil
+}
+
+// SendInformational sends a 1xx response before the final one, like Node's
+// stream.additionalHeaders.
+func (st *Stream) SendInformational(hdr Header) error {
+	if s := hdr.Get(":status"); len(s) != 3 || s[0] != '1' || s == "101" {
+		return errorf("informational status must be 1xx (not 101), got %q", s)
+	}
+	if err := checkOutgoing(hdr); err != nil {
+		return err
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if st.hdrQueued {
+		return errorf("stream %d: informational headers after the response", st.id)
+	}
+	if err := st.writableLocked(); err != nil {
+		return err
+	}
+	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr})
+	return nil
+}
+
+// checkOutgoing refuses to send what the peer would have to reject: names
+// that are not lowercase tokens and connection-specific fields.
+func checkOutgoing(hdr Header) error {
+	for _, f := range hdr {
+		name := f.Name
+		if len(name) > 0 && name[0] == ':' {
+			name = name[1:]
+		}
+		if !validFieldName(name) || connectionSpecific(f.Name) || !validFieldValue(f.Value) {
+			return errorf("invalid header field %q", f.Name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,508 @@
+package h2
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// ClientPreface is the connection preface a client sends first (RFC 9113 §3.4).
+const ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// Session is one HTTP/2 connection, client or server. All its methods are safe
+// for concurrent use.
+type Session struct {
+	conn      net.Conn
+	client    bool
+	encrypted bool
+	opts      Options
+	handler   Handler // server only
+	authority string  // client: default :authority
+	srv       *Server // server only, may be nil
+
+	// Reader-owned: only the reader goroutine touches these.
+	br       *bufio.Reader
+	rbuf     []byte
+	hdec     *hpack.Decoder
+	hb       headerBlock // the header block being received
+	gotFirst bool        // the peer's first SETTINGS arrived
+
+	// Writer-owned while holding mu (the writer encodes under mu and writes outside it).
+	henc *hpack.Encoder
+	hbuf hpackBuf
+	wbuf []byte
+
+	mu   sync.Mutex
+	wake chan struct{} // cap 1: "the writer has work"
+	ctrl []frameReq    // control frames waiting for the writer
+	// peerCtrl counts queued frames the peer provoked (acks, resets), bounded by Limits.
+	peerCtrl int
+	sched    scheduler
+
+	streams        map[uint32]*Stream
+	nextStreamID   uint32 // next id for a locally initiated stream
+	lastPeerStream uint32 // highest peer-initiated stream id seen
+	peerActive     int    // open peer-initiated streams
+	localActive    int    // open locally initiated streams
+	streamWaiters  *sync.Cond
+	idlePrio       map[uint32]PriorityParam // PRIORITY received for idle streams (bounded)
+
+	local        Settings   // what we advertised most recently
+	pendingLocal []Settings // sent, not yet acknowledged
+	settingsWait []chan struct{}
+	remote       Settings
+
+	sendWindow int64 // connection send window
+	recvWindow int64 // connection receive window (what the peer may still send)
+	recvUnack  int64 // bytes consumed but not yet returned with WINDOW_UPDATE
+	recvTarget int64 // the connection window we aim to keep open
+	buffered   int   // bytes queued for sending across streams (MaxSessionMemory)
+	memWaiters []*Stream
+	recentRST  [64]uint32 // streams we reset lately: their late frames are ignored (§5.1)
+	recentIdx  int
+
+	pings        map[[8]byte]*pingWait
+	pingSeq      uint64
+	lastActivity time.Time // last frame received, for keepalive
+
+	goAwaySent    bool
+	goAwaySentID  uint32
+	goAwayRecv    bool
+	goAwayRecvID  uint32
+	draining      bool // Close was called: end when no streams remain
+	closing       bool // the writer's last flush is pending or done
+	closeErr      error
+	writerExited  chan struct{}
+	done          chan struct{}
+	handlersBusy  int
+	handlerQueue  []*Stream
+	resetBucket   tokenBucket
+	emptyBucket   tokenBucket
+	idleTimer     *time.Timer
+	settingsTimer *time.Timer
+
+	stats sessionCounters
+}
+
+func newSession(conn net.Conn, client bool, opts Options) *Session {
+	s := &Session{
+		conn:         conn,
+		client:       client,
+		opts:         opts.normalized(),
+		wake:         make(chan struct{}, 1),
+		streams:      make(map[uint32]*Stream),
+		writerExited: make(chan struct{}),
+		done:         make(chan struct{}),
+		pings:        make(map[[8]byte]*pingWait),
+		remote:       RFCSettings(),
+		sendWindow:   65535,
+		recvWindow:   65535,
+		lastActivity: time.Now(),
+	}
+	if _, ok := conn.(*tls.Conn); ok {
+		s.encrypted = true
+	}
+	s.streamWaiters = sync.NewCond(&s.mu)
+	if client {
+		s.nextStreamID = 1
+	} else {
+		s.nextStreamID = 2
+	}
+	l := s.opts.Limits
+	s.resetBucket = newTokenBucket(l.ResetRate, l.ResetBurst)
+	s.emptyBucket = newTokenBucket(l.EmptyFrameRate, l.EmptyFrameBurst)
+	s.local = s.opts.Settings
+	s.br = bufio.NewReaderSize(conn, 64<<10)
+	s.hdec = hpack.NewDecoder(s.local.HeaderTableSize, func(f hpack.HeaderField) {
+		s.onHeaderField(f.Name, f.Value, f.Sensitive)
+	})
+	s.hdec.SetMaxStringLength(int(min(s.local.MaxHeaderListSize, 1<<24)))
+	s.henc = hpack.NewEncoder(&s.hbuf)
+	s.sched.init()
+	s.stats.StartTime = time.Now()
+	return s
+}
+
+// start sends the preface (client) and our SETTINGS, then runs the reader and writer.
+func (s *Session) start() {
+	s.mu.Lock()
+	if s.client {
+		s.wbuf = append(s.wbuf, ClientPreface...)
+	}
+	s.queueSettingsLocked(s.local)
+	if extra := int64(s.opts.ConnWindowSize) - 65535; extra > 0 {
+		s.recvWindow += extra
+		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})
+	}
+	s.recvTarget = int64(s.opts.ConnWindowSize)
+	if s.opts.IdleTimeout > 0 {
+		s.idleTimer = time.AfterFunc(s.opts.IdleTimeout, s.onIdle)
+	}
+	s.mu.Unlock()
+	go s.writeLoop()
+	go s.readLoop()
+	if s.opts.KeepaliveInterval > 0 {
+		go s.keepalive()
+	}
+}
+
+// IsClient reports whether this is the client end.
+func (s *Session) IsClient() bool { return s.client }
+
+// Encrypted reports whether the session runs over TLS.
+func (s *Session) Encrypted() bool { return s.encrypted }
+
+// Protocol is "h2" over TLS and "h2c" over cleartext.
+func (s *Session) Protocol() string {
+	if s.encrypted {
+		return "h2"
+	}
+	return "h2c"
+}
+
+// LocalAddr and RemoteAddr are the connection's addresses.
+func (s *Session) LocalAddr() net.Addr  { return s.conn.LocalAddr() }
+func (s *Session) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
+
+// Conn returns the underlying connection, for TLS state and the like.
+func (s *Session) Conn() net.Conn { return s.conn }
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err is why the session ended: nil while it runs or after a clean close.
+func (s *Session) Err() error {
+	select {
+	case <-s.done:
+	default:
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeErr
+}
+
+// CanRequest reports whether new streams may be opened: false once either side
+// sent GOAWAY or the session is closing.
+func (s *Session) CanRequest() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closing && !s.draining && !s.goAwayRecv && !s.goAwaySent
+}
+
+// LocalSettings are the settings we advertised most recently.
+func (s *Session) LocalSettings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.local
+}
+
+// RemoteSettings are the peer's settings as last received.
+func (s *Session) RemoteSettings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.remote
+}
+
+// PendingSettingsAck reports whether some of our SETTINGS await the peer's ack.
+func (s *Session) PendingSettingsAck() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pendingLocal) > 0
+}
+
+// UpdateSettings sends new local settings and waits for the peer's ack (or ctx).
+// Zero fields keep their current value.
+func (s *Session) UpdateSettings(ctx context.Context, set Settings) error {
+	s.mu.Lock()
+	next := s.local
+	if set.HeaderTableSize != 0 {
+		next.HeaderTableSize = set.HeaderTableSize
+	}
+	if set.MaxConcurrentStreams != 0 {
+		next.MaxConcurrentStreams = set.MaxConcurrentStreams
+	}
+	if set.InitialWindowSize != 0 {
+		next.InitialWindowSize = set.InitialWindowSize
+	}
+	if set.MaxFrameSize != 0 {
+		next.MaxFrameSize = set.MaxFrameSize
+	}
+	if set.MaxHeaderListSize != 0 {
+		next.MaxHeaderListSize = set.MaxHeaderListSize
+	}
+	next.EnableConnectProtocol = set.EnableConnectProtocol || next.EnableConnectProtocol
+	if err := next.Validate(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if s.closing {
+		s.mu.Unlock()
+		return ErrSessionClosed
+	}
+	ch := make(chan struct{})
+	s.queueSettingsLocked(next)
+	s.settingsWait[len(s.settingsWait)-1] = ch
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-s.done:
+		return ErrSessionClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// queueSettingsLocked sends a full SETTINGS frame and arms the ack timeout.
+func (s *Session) queueSettingsLocked(next Settings) {
+	if next.InitialWindowSize > s.local.InitialWindowSize {
+		// Raise our stream receive windows now; a decrease waits for the ack.
+		s.adjustRecvWindowsLocked(int64(next.InitialWindowSize) - int64(s.local.InitialWindowSize))
+	}
+	s.local = next
+	s.pendingLocal = append(s.pendingLocal, next)
+	s.settingsWait = append(s.settingsWait, nil)
+	s.queueLocked(frameReq{kind: reqSettings, settings: next})
+	if s.opts.SettingsTimeout > 0 && s.settingsTimer == nil {
+		s.settingsTimer = time.AfterFunc(s.opts.SettingsTimeout, func() {
+			s.mu.Lock()
+			pending := len(s.pendingLocal) > 0
+			s.mu.Unlock()
+			if pending {
+				s.closeWith(&ConnError{Code: ErrCodeSettingsTimeout, Reason: ErrSettingsTimeout.Error()}, ErrCodeSettingsTimeout)
+			}
+		})
+	}
+}
+
+// SetLocalWindowSize sets the connection receive window to n bytes, sending
+// the WINDOW_UPDATE that grows it (like Node's session.setLocalWindowSize).
+// Shrinking takes effect as the peer consumes the current window.
+func (s *Session) SetLocalWindowSize(n uint32) error {
+	if n > maxWindow {
+		return connErr(ErrCodeFlowControl, "window %d above 2^31-1", n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrSessionClosed
+	}
+	s.recvTarget = int64(n)
+	if grow := int64(n) - s.recvWindow; grow > 0 {
+		s.recvWindow += grow
+		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(grow)})
+	}
+	return nil
+}
+
+// GoAway sends GOAWAY with the given code and debug data: the peer must open no
+// new streams. Streams up to the last one we processed continue. It does not
+// close the session; Close does that gracefully.
+func (s *Session) GoAway(code ErrCode, debug []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrSessionClosed
+	}
+	s.sendGoAwayLocked(code, s.lastPeerStream, debug)
+	return nil
+}
+
+func (s *Session) sendGoAwayLocked(code ErrCode, last uint32, debug []byte) {
+	s.goAwaySent = true
+	s.goAwaySentID = last
+	s.queueLocked(frameReq{kind: reqGoAway, u32: last, code: code, data: append([]byte(nil), debug...)})
+}
+
+// Close closes the session gracefully: a server first announces GOAWAY with
+// the maximal stream id and, after a ping round trip, the real last stream id
+// (so requests in flight are not lost); then no new streams are accepted,
+// existing streams finish, and the connection closes. Close returns when it has.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if !s.closing && !s.draining {
+		s.draining = true
+		if !s.goAwaySent {
+			if s.client {
+				s.sendGoAwayLocked(ErrCodeNo, 0, nil)
+			} else {
+				s.sendGoAwayLocked(ErrCodeNo, streamIDMask, nil)
+				go s.finishGracefulGoAway()
+			}
+		}
+		s.maybeEndDrainLocked()
+	}
+	s.mu.Unlock()
+	<-s.done
+	return nil
+}
+
+// finishGracefulGoAway sends the second, exact GOAWAY after one ping round trip,
+// by which time every stream the client sent before seeing the first GOAWAY has arrived.
+func (s *Session) finishGracefulGoAway() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = s.Ping(ctx, [8]byte{'g', 'o', 'a', 'w', 'a', 'y'})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closing {
+		s.sendGoAwayLocked(ErrCodeNo, s.lastPeerStream, nil)
+		s.maybeEndDrainLocked()
+	}
+}
+
+// maybeEndDrainLocked ends a draining session once it has no streams left.
+func (s *Session) maybeEndDrainLocked() {
+	if !s.closing && (s.draining || s.goAwayRecv) && len(s.streams) == 0 && s.handlersBusy == 0 &&
+		(s.client || !s.draining || s.goAwaySentID != streamIDMask) {
+		s.beginCloseLocked(nil, 0, false)
+	}
+}
+
+// Abort closes the session at once: GOAWAY with code, all streams fail with err.
+func (s *Session) Abort(code ErrCode, err error) {
+	if err == nil {
+		err = &ConnError{Code: code, Reason: "session aborted"}
+	}
+	s.closeWith(err, code)
+	<-s.done
+}
+
+// closeWith begins an immediate close that sends GOAWAY(code) first.
+func (s *Session) closeWith(err error, code ErrCode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beginCloseLocked(err, code, true)
+}
+
+// beginCloseLocked stops everything new, queues a final GOAWAY if asked, and
+// tells the writer to flush and shut the connection's write side.
+func (s *Session) beginCloseLocked(err error, code ErrCode, goAway bool) {
+	if s.closing {
+		return
+	}
+	s.closing = true
+	s.closeErr = err
+	if goAway {
+		var debug []byte
+		if ce, ok := err.(*ConnError); ok && !ce.Remote {
+			debug = []byte(ce.Reason)
+		}
+		s.sendGoAwayLocked(code, s.lastPeerStream, debug)
+	}
+	for _, st := range s.streams {
+		st.failLocked(s.streamCloseErrLocked(st))
+	}
+	s.streamWaiters.Broadcast()
+	for _, p := range s.pings {
+		p.err = ErrSessionClosed
+		close(p.done)
+	}
+	clear(s.pings)
+	if s.opts.WriteTimeout > 0 {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	s.signalWriter()
+}
+
+func (s *Session) streamCloseErrLocked(st *Stream) error {
+	if s.closeErr != nil {
+		if st.local() && !st.hdrWritten {
+			return &unprocessedError{streamID: st.id, cause: s.closeErr}
+		}
+		return s.closeErr
+	}
+	return ErrSessionClosed
+}
+
+// finish runs once, after both goroutines are done: it releases everything.
+func (s *Session) finish(readErr error) {
+	s.mu.Lock()
+	if !s.closing {
+		s.beginCloseLocked(readErr, 0, false)
+	}
+	err := s.closeErr
+	if s.idleTimer != nil {
+		s.idleTimer.Stop()
+	}
+	if s.settingsTimer != nil {
+		s.settingsTimer.Stop()
+	}
+	for _, st := range s.handlerQueue {
+		st.failLocked(ErrSessionClosed)
+	}
+	s.handlerQueue = nil
+	s.mu.Unlock()
+	_ = s.conn.Close()
+	close(s.done)
+	if s.srv != nil {
+		s.srv.forget(s)
+	}
+	if h := s.opts.Hooks.OnClose; h != nil {
+		h(s, err)
+	}
+}
+
+// onIdle closes a session that has had no streams for IdleTimeout.
+func (s *Session) onIdle() {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.streams) > 0 || s.handlersBusy > 0 {
+		s.idleTimer.Reset(s.opts.IdleTimeout)
+		s.mu.Unlock()
+		return
+	}
+	s.closeErr = ErrIdleTimeout
+	s.draining = true
+	if !s.goAwaySent {
+		s.sendGoAwayLocked(ErrCodeNo, s.lastPeerStream, []byte("idle timeout"))
+	}
+	s.beginCloseLocked(ErrIdleTimeout, 0, false)
+	s.mu.Unlock()
+}
+
+// wakeMemWaitersLocked wakes writers that waited for session memory.
+func (s *Session) wakeMemWaitersLocked() {
+	if len(s.memWaiters) == 0 || s.buffered >= s.opts.Limits.MaxSessionMemory {
+		return
+	}
+	for i, st := range s.memWaiters {
+		st.memBlocked = false
+		st.signalLocked()
+		s.memWaiters[i] = nil
+	}
+	s.memWaiters = s.memWaiters[:0]
+}
+
+// rememberResetLocked notes a stream we reset, so that frames the peer sent
+// before it saw our RST_STREAM are ignored rather than treated as errors.
+func (s *Session) rememberResetLocked(id uint32) {
+	s.recentRST[s.recentIdx%len(s.recentRST)] = id
+	s.recentIdx++
+}
+
+func (s *Session) recentlyResetLocked(id uint32) bool {
+	for _, r := range s.recentRST {
+		if r == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) forgetResetLocked(id uint32) {
+	for i, r := range s.recentRST {
+		if r == id {
+			s.recentRST[i] = 0
+		}
+	}
+}

@@ -1,0 +1,578 @@
+package h2
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// streamState is the RFC 9113 §5.1 state of a stream:
+//
+//	                         +--------+
+//	                 send PP |        | recv PP
+//	                ,--------+  idle  +--------.
+//	               /         |        |         \
+//	              v          +--------+          v
+//	       +----------+          |           +----------+
+//	       |          |          | send H /  |          |
+//	,------+ reserved |          | recv H    | reserved +------.
+//	|      | (local)  |          |           | (remote) |      |
+//	|      +---+------+          v           +------+---+      |
+//	|          |             +--------+             |          |
+//	|          |     recv ES |        | send ES     |          |
+//	|   send H |     ,-------+  open  +-------.     | recv H   |
+//	|          |    /        |        |        \    |          |
+//	|          v   v         +---+----+         v   v          |
+//	|      +----------+          |           +----------+      |
+//	|      |   half-  |          |           |   half-  |      |
+//	|      |  closed  |          | send R /  |  closed  |      |
+//	|      | (remote) |          | recv R    | (local)  |      |
+//	|      +----+-----+          |           +-----+----+      |
+//	|           |                |                 |           |
+//	|           | send ES /      |       recv ES / |           |
+//	|           | send R /       v        send R / |           |
+//	|           | recv R     +--------+   recv R   |           |
+//	| send R /  `----------->|        |<-----------'  send R / |
+//	| recv R                 | closed |               recv R   |
+//	`----------------------->|        |<-----------------------'
+//	                         +--------+
+//
+// H = HEADERS (with CONTINUATIONs), ES = END_STREAM flag, R = RST_STREAM,
+// PP = PUSH_PROMISE. Push is never enabled here, so the reserved states are
+// never entered: a PUSH_PROMISE is a connection error.
+type streamState uint8
+
+const (
+	stateIdle streamState = iota
+	stateOpen
+	stateHalfClosedLocal
+	stateHalfClosedRemote
+	stateClosed
+)
+
+var stateNames = [...]string{"idle", "open", "half-closed (local)", "half-closed (remote)", "closed"}
+
+func (s streamState) String() string { return stateNames[s] }
+
+// Stream is one HTTP/2 stream: a request and its response. It is an io.Reader
+// of the inbound body and an io.Writer of the outbound body; Write blocks while
+// flow control or the stream's buffer say so. Methods are safe for concurrent
+// use, though a body is normally read by one goroutine and written by one.
+type Stream struct {
+	s    *Session
+	id   uint32
+	cond sync.Cond // L is &s.mu
+
+	state streamState
+
+	// Inbound: written by the reader goroutine, read by the application.
+	header        Header   // server: request headers; client: final response headers
+	informational []Header // client: 1xx responses
+	trailers      Header
+	gotHeader     bool
+	in            []byte
+	inOff         int
+	inEOF         bool
+	recvWindow    int64
+	recvUnack     int64
+	contentLength int64
+	recvBytes     int64
+	onInfo        func(Header)
+
+	// Outbound: written by the application, drained by the writer.
+	out         []byte
+	outOff      int
+	sendWindow  int64
+	hdrQueued   bool // final headers queued (server: response; client: request)
+	hdrWritten  bool // the writer has put our HEADERS on the wire
+	endQueued   bool
+	endSent     bool
+	outTrailers Header
+	rstAfterEnd bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	memBlocked  bool
+	discardIn   bool // the handler is gone: inbound DATA is dropped and credited at once
+
+	err     error // why the stream ended abnormally: *StreamError or a session error
+	rstSent bool
+	sched   streamSched
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	deadline time.Time
+	dlTimer  *time.Timer
+
+	stats StreamStats
+}
+
+func (s *Session) newStreamLocked(id uint32) *Stream {
+	st := &Stream{
+		s:             s,
+		id:            id,
+		state:         stateOpen,
+		recvWindow:    int64(s.local.InitialWindowSize),
+		sendWindow:    int64(s.remote.InitialWindowSize),
+		contentLength: -1,
+		done:          make(chan struct{}),
+	}
+	st.cond.L = &s.mu
+	st.sched.prio = DefaultPriority()
+	st.stats.Opened = time.Now()
+	s.streams[id] = st
+	s.stats.StreamsOpened++
+	if n := len(s.streams); n > s.stats.PeakConcurrentStreams {
+		s.stats.PeakConcurrentStreams = n
+	}
+	if st.local() {
+		s.localActive++
+	} else {
+		s.peerActive++
+	}
+	return st
+}
+
+// local reports whether we initiated the stream.
+func (st *Stream) local() bool { return st.id%2 == 1 == st.s.client }
+
+// ID is the stream identifier.
+func (st *Stream) ID() uint32 { return st.id }
+
+// Session is the session the stream belongs to.
+func (st *Stream) Session() *Session { return st.s }
+
+// State is the stream's RFC 9113 §5.1 state.
+func (st *Stream) State() string {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.state.String()
+}
+
+// Header returns the request headers on a server stream, and the final
+// response headers on a client stream once Response has returned.
+func (st *Stream) Header() Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.header
+}
+
+// Method, Path, Authority and Scheme return request pseudo-headers.
+func (st *Stream) Method() string    { return st.Header().Get(":method") }
+func (st *Stream) Path() string      { return st.Header().Get(":path") }
+func (st *Stream) Authority() string { return st.Header().Get(":authority") }
+func (st *Stream) Scheme() string    { return st.Header().Get(":scheme") }
+
+// Informational returns the 1xx responses a client stream received.
+func (st *Stream) Informational() []Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.informational
+}
+
+// Trailers returns the received trailers; complete once Read returned io.EOF.
+func (st *Stream) Trailers() Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.trailers
+}
+
+// Done is closed when the stream is closed, normally or not.
+func (st *Stream) Done() <-chan struct{} { return st.done }
+
+// Err is why the stream ended abnormally, or nil.
+func (st *Stream) Err() error {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.err
+}
+
+// ResetCode returns the code of a reset (by either side) and whether there was one.
+func (st *Stream) ResetCode() (ErrCode, bool) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if se, ok := st.err.(*StreamError); ok {
+		return se.Code, true
+	}
+	return 0, false
+}
+
+// Context is canceled when the stream is reset, fails with its session, or
+// (on the server) when its handler has returned.
+func (st *Stream) Context() context.Context {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if st.ctx == nil {
+		st.ctx, st.cancel = context.WithCancel(context.Background())
+		if st.err != nil {
+			st.cancel()
+		}
+	}
+	return st.ctx
+}
+
+// SetDeadline makes blocked and future Read, Write and Response calls fail
+// with os.ErrDeadlineExceeded once t passes; the zero time removes it.
+func (st *Stream) SetDeadline(t time.Time) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	st.deadline = t
+	if st.dlTimer != nil {
+		st.dlTimer.Stop()
+		st.dlTimer = nil
+	}
+	if !t.IsZero() {
+		st.dlTimer = time.AfterFunc(time.Until(t), func() {
+			st.s.mu.Lock()
+			st.signalLocked()
+			st.s.mu.Unlock()
+		})
+	}
+}
+
+func (st *Stream) deadlinePassedLocked() bool {
+	return !st.deadline.IsZero() && !time.Now().Before(st.deadline)
+}
+
+func (st *Stream) signalLocked() { st.cond.Broadcast() }
+
+// waitLocked blocks until signalled or ctx ends; it reports ctx's error.
+func (st *Stream) waitLocked(ctx context.Context) error {
+	if ctx == nil || ctx.Done() == nil {
+		st.cond.Wait()
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		st.s.mu.Lock()
+		st.signalLocked()
+		st.s.mu.Unlock()
+	})
+	st.cond.Wait()
+	stop()
+	return ctx.Err()
+}
+
+// Read reads the inbound body. It returns io.EOF at END_STREAM (trailers are
+// then available) and the stream's error after a reset.
+func (st *Stream) Read(p []byte) (int, error) {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if st.inOff < len(st.in) {
+			n := copy(p, st.in[st.inOff:])
+			st.inOff += n
+			if st.inOff == len(st.in) {
+				st.in, st.inOff = st.in[:0], 0
+			}
+			st.creditLocked(int64(n))
+			return n, nil
+		}
+		if st.inEOF {
+			return 0, io.EOF
+		}
+		if st.err != nil {
+			return 0, st.err
+		}
+		if st.deadlinePassedLocked() {
+			return 0, os.ErrDeadlineExceeded
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		st.cond.Wait()
+	}
+}
+
+// creditLocked returns consumed bytes to the peer in batches: a WINDOW_UPDATE
+// once a quarter of the window has been read, never one per DATA frame.
+func (st *Stream) creditLocked(n int64) {
+	s := st.s
+	s.creditConnLocked(n)
+	if st.inEOF || st.err != nil {
+		return
+	}
+	st.recvUnack += n
+	if st.recvUnack >= int64(s.local.InitialWindowSize)/4 {
+		s.queueLocked(frameReq{kind: reqWindowUpdate, streamID: st.id, u32: uint32(st.recvUnack)})
+		st.recvWindow += st.recvUnack
+		st.recvUnack = 0
+	}
+}
+
+// creditConnLocked returns n consumed bytes to the connection window, in
+// batches of a quarter of the window.
+func (s *Session) creditConnLocked(n int64) {
+	s.recvUnack += n
+	if s.recvUnack >= s.recvTarget/4 || s.recvWindow < s.recvTarget/2 {
+		s.sendConnWindowUpdateLocked()
+	}
+}
+
+func (s *Session) sendConnWindowUpdateLocked() {
+	if s.recvUnack <= 0 {
+		return
+	}
+	incr := s.recvUnack
+	if s.recvWindow+incr > s.recvTarget {
+		incr = max(0, s.recvTarget-s.recvWindow)
+	}
+	s.recvUnack = 0
+	if incr > 0 {
+		s.recvWindow += incr
+		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(incr)})
+	}
+}
+
+// Write queues p for sending and returns once all of it is buffered (p may be
+// reused at once). It blocks while the stream's or the session's send buffer
+// is full, which is how flow control pushes back. On a server stream that has
+// not responded yet, it first sends ":status 200".
+func (st *Stream) Write(p []byte) (int, error) {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !st.hdrQueued && !st.s.client {
+		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
+			return 0, err
+		}
+	}
+	total := 0
+	for len(p) > 0 {
+		if err := st.writableLocked(); err != nil {
+			return total, err
+		}
+		room := min(s.opts.Limits.StreamWriteBuffer-(len(st.out)-st.outOff), s.opts.Limits.MaxSessionMemory-s.buffered)
+		if room <= 0 {
+			if s.buffered >= s.opts.Limits.MaxSessionMemory && !st.memBlocked {
+				st.memBlocked = true
+				s.memWaiters = append(s.memWaiters, st)
+			}
+			st.cond.Wait()
+			continue
+		}
+		n := min(room, len(p))
+		if st.outOff > 0 && len(st.out)+n > cap(st.out) {
+			st.out = st.out[:copy(st.out, st.out[st.outOff:])]
+			st.outOff = 0
+		}
+		st.out = append(st.out, p[:n]...)
+		s.buffered += n
+		p = p[n:]
+		total += n
+		s.sched.update(s, st)
+	}
+	return total, nil
+}
+
+func (st *Stream) writableLocked() error {
+	switch {
+	case st.err != nil:
+		return st.err
+	case st.endQueued:
+		return ErrStreamClosed
+	case st.deadlinePassedLocked():
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// SetTrailers sets the trailers that CloseWrite will send.
+func (st *Stream) SetTrailers(t Header) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	st.outTrailers = t
+}
+
+// WriteTrailers ends the outbound side with trailers.
+func (st *Stream) WriteTrailers(t Header) error {
+	for _, f := range t {
+		if len(f.Name) > 0 && f.Name[0] == ':' {
+			return errorf("pseudo-header %s not allowed in trailers", f.Name)
+		}
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if err := st.writableLocked(); err != nil {
+		return err
+	}
+	st.outTrailers = t
+	return st.closeWriteLocked()
+}
+
+// CloseWrite ends the outbound side (END_STREAM, with trailers if set). A
+// server stream that has not responded responds ":status 200" first.
+func (st *Stream) CloseWrite() error {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if st.endQueued {
+		return nil
+	}
+	if st.err != nil {
+		return st.err
+	}
+	return st.closeWriteLocked()
+}
+
+func (st *Stream) closeWriteLocked() error {
+	if !st.hdrQueued && !st.s.client {
+		return st.respondLocked(Header{{Name: ":status", Value: "200"}}, st.outTrailers == nil)
+	}
+	st.endQueued = true
+	st.s.sched.update(st.s, st)
+	return nil
+}
+
+// Reset closes the stream at once with RST_STREAM(code), like Node's stream.close(code).
+func (st *Stream) Reset(code ErrCode) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	st.resetLocked(&StreamError{StreamID: st.id, Code: code})
+}
+
+// resetLocked ends the stream with err and tells the peer with RST_STREAM
+// when the peer knows the stream (always for its own streams, for ours once
+// their HEADERS were queued: the writer drops both if the HEADERS never left).
+func (st *Stream) resetLocked(err *StreamError) {
+	if st.state == stateClosed {
+		return
+	}
+	s := st.s
+	if !st.rstSent {
+		st.rstSent = true
+		s.queueLocked(frameReq{kind: reqRST, streamID: st.id, code: err.Code, st: st})
+		s.rememberResetLocked(st.id)
+	}
+	st.failLocked(err)
+}
+
+// failLocked ends the stream abnormally without telling the peer.
+func (st *Stream) failLocked(err error) {
+	if st.state == stateClosed {
+		return
+	}
+	if st.err == nil {
+		st.err = err
+	}
+	s := st.s
+	if !st.inEOF {
+		// Nobody will read what is buffered: return it to the connection window.
+		if unread := int64(len(st.in) - st.inOff); unread > 0 {
+			s.creditConnLocked(unread)
+		}
+		st.in, st.inOff = nil, 0
+	}
+	s.buffered -= len(st.out) - st.outOff
+	st.out, st.outOff = nil, 0
+	if st.cancel != nil {
+		st.cancel()
+	}
+	st.closeLocked()
+}
+
+// endSentLocked records that our END_STREAM left.
+func (st *Stream) endSentLocked() {
+	st.endSent = true
+	st.endQueued = true
+	st.stats.Closed = time.Now()
+	s := st.s
+	s.sched.update(s, st)
+	switch st.state {
+	case stateOpen:
+		st.state = stateHalfClosedLocal
+	case stateHalfClosedRemote:
+		st.closeLocked()
+		return
+	}
+	if st.rstAfterEnd && !st.inEOF {
+		st.rstSent = true
+		s.queueLocked(frameReq{kind: reqRST, streamID: st.id, code: ErrCodeNo, st: st})
+		s.rememberResetLocked(st.id)
+		st.failLocked(&StreamError{StreamID: st.id, Code: ErrCodeNo})
+	}
+}
+
+// recvEndLocked records the peer's END_STREAM.
+func (st *Stream) recvEndLocked() {
+	st.inEOF = true
+	switch st.state {
+	case stateOpen:
+		st.state = stateHalfClosedRemote
+	case stateHalfClosedLocal:
+		st.closeLocked()
+	}
+	st.signalLocked()
+}
+
+// closeLocked moves the stream to closed and releases its slot.
+func (st *Stream) closeLocked() {
+	if st.state == stateClosed {
+		return
+	}
+	s := st.s
+	st.state = stateClosed
+	if st.stats.Closed.IsZero() {
+		st.stats.Closed = time.Now()
+	}
+	s.stats.streamDurations += st.stats.Closed.Sub(st.stats.Opened)
+	s.stats.streamsClosed++
+	delete(s.streams, st.id)
+	if st.local() {
+		s.localActive--
+	} else {
+		s.peerActive--
+	}
+	s.sched.update(s, st)
+	if st.dlTimer != nil {
+		st.dlTimer.Stop()
+	}
+	close(st.done)
+	st.signalLocked()
+	s.streamWaiters.Broadcast()
+	s.maybeEndDrainLocked()
+}
+
+// SetPriority changes the stream's priority for our write scheduler. Unless
+// silent, the peer is told too: with PRIORITY (RFC 7540 fields) and, when
+// urgency or incremental changed, PRIORITY_UPDATE (RFC 9218, clients only).
+func (st *Stream) SetPriority(p Priority, silent bool) error {
+	p = p.normalized()
+	if p.Parent == st.id {
+		return errorf("stream %d cannot depend on itself", st.id)
+	}
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := st.sched.prio
+	st.sched.prio = p
+	if silent || st.state == stateClosed || !st.hdrQueued {
+		return nil
+	}
+	if old.Weight != p.Weight || old.Parent != p.Parent || old.Exclusive != p.Exclusive {
+		pp := p.param()
+		s.queueLocked(frameReq{kind: reqPriority, streamID: st.id, prio: &pp})
+	}
+	if s.client && (old.Urgency != p.Urgency || old.Incremental != p.Incremental) {
+		s.queueLocked(frameReq{kind: reqPriorityUpdate, streamID: st.id, data: []byte(p.String())})
+	}
+	return nil
+}
+
+// Priority returns the stream's current priority.
+func (st *Stream) Priority() Priority {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.sched.prio
+}
+
+// Stats returns the stream's counters and timings.
+func (st *Stream) Stats() StreamStats {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.stats
+}
+
+var _ io.ReadWriter = (*Stream)(nil)

@@ -1,0 +1,274 @@
+package h2
+
+import (
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// reqKind is the sealed set of things the writer can be asked to send.
+type reqKind uint8
+
+const (
+	reqHeaders reqKind = iota
+	reqSettings
+	reqSettingsAck
+	reqPing
+	reqPingAck
+	reqRST
+	reqGoAway
+	reqWindowUpdate
+	reqPriority
+	reqPriorityUpdate
+)
+
+// frameReq is one queued frame request: a plain value so that queueing costs
+// no allocation. Which fields matter depends on kind.
+type frameReq struct {
+	kind      reqKind
+	streamID  uint32
+	u32       uint32 // window increment, last stream id
+	code      ErrCode
+	st        *Stream // reqHeaders
+	hdr       Header  // reqHeaders
+	endStream bool
+	prio      *PriorityParam
+	ping      [8]byte
+	data      []byte // GOAWAY debug data, PRIORITY_UPDATE field value
+	settings  Settings
+}
+
+// peerProvoked reports whether the peer can make us queue this kind of frame
+// at will; those count against Limits.MaxQueuedControlFrames.
+func (r *frameReq) peerProvoked() bool {
+	return r.kind == reqPingAck || r.kind == reqSettingsAck || r.kind == reqRST
+}
+
+// hpackBuf collects the HPACK encoder's output between frames.
+type hpackBuf struct{ b []byte }
+
+func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); return len(p), nil }
+
+// queueLocked hands a frame to the writer. A peer that provokes more queued
+// frames than the limit while not reading is cut off with ENHANCE_YOUR_CALM.
+func (s *Session) queueLocked(r frameReq) {
+	if s.closing && r.kind != reqGoAway {
+		return
+	}
+	if r.peerProvoked() {
+		s.peerCtrl++
+		if s.peerCtrl > s.opts.Limits.MaxQueuedControlFrames {
+			s.beginCloseLocked(connErr(ErrCodeEnhanceYourCalm, "peer provoked more than %d queued control frames without reading", s.opts.Limits.MaxQueuedControlFrames), ErrCodeEnhanceYourCalm, true)
+			return
+		}
+	}
+	s.ctrl = append(s.ctrl, r)
+	s.signalWriter()
+}
+
+func (s *Session) signalWriter() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flushThreshold is how many bytes the writer gathers before a write even
+// when more work is queued; below it, it writes only when the queue is empty.
+const flushThreshold = 64 << 10
+
+// writeLoop is the session's only writer: it encodes queued frames and
+// scheduled DATA under mu, and writes outside mu once the queue is drained.
+func (s *Session) writeLoop() {
+	defer close(s.writerExited)
+	s.mu.Lock()
+	for {
+		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
+			s.mu.Unlock()
+			<-s.wake
+			s.mu.Lock()
+		}
+		for i := range s.ctrl {
+			r := &s.ctrl[i]
+			if r.peerProvoked() {
+				s.peerCtrl--
+			}
+			s.encodeLocked(r)
+			*r = frameReq{}
+		}
+		s.ctrl = s.ctrl[:0]
+		s.fillDataLocked(flushThreshold)
+		more := len(s.ctrl) > 0 || s.sched.hasWork(s)
+		if len(s.wbuf) > 0 && (!more || len(s.wbuf) >= flushThreshold) {
+			buf := s.wbuf
+			s.wbuf = nil
+			s.mu.Unlock()
+			err := s.writeConn(buf)
+			s.mu.Lock()
+			s.stats.addOut(len(buf))
+			s.wbuf = buf[:0]
+			if err != nil {
+				s.beginCloseLocked(err, 0, false)
+				s.mu.Unlock()
+				_ = s.conn.Close()
+				return
+			}
+			continue
+		}
+		if s.closing && !more && len(s.wbuf) == 0 {
+			s.mu.Unlock()
+			s.shutWrite()
+			return
+		}
+	}
+}
+
+func (s *Session) writeConn(b []byte) error {
+	if s.opts.WriteTimeout > 0 {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+	}
+	_, err := s.conn.Write(b)
+	return err
+}
+
+// shutWrite ends our side after the final GOAWAY: half-close where the
+// connection allows it so the peer reads everything we sent before seeing EOF,
+// and give the reader a moment to drain before the connection closes.
+func (s *Session) shutWrite() {
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := s.conn.(closeWriter); ok {
+		_ = cw.CloseWrite()
+		_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
+		return
+	}
+	_ = s.conn.Close()
+}
+
+// encodeLocked appends one control frame (or header block) to wbuf.
+func (s *Session) encodeLocked(r *frameReq) {
+	s.stats.FramesSent++
+	switch r.kind {
+	case reqHeaders:
+		st := r.st
+		if st.rstSent || (st.err != nil && !st.hdrWritten) {
+			return // reset before its headers left: the peer must never hear of it
+		}
+		s.appendHeaderBlockLocked(st.id, r.hdr, r.endStream, r.prio)
+		if !st.hdrWritten {
+			st.hdrWritten = true
+			s.sched.update(s, st)
+		}
+		if r.endStream {
+			st.endSentLocked()
+		}
+	case reqSettings:
+		s.wbuf = AppendSettings(s.wbuf, r.settings.params()...)
+	case reqSettingsAck:
+		s.wbuf = AppendSettingsAck(s.wbuf)
+	case reqPing:
+		s.wbuf = AppendPing(s.wbuf, false, r.ping)
+	case reqPingAck:
+		s.wbuf = AppendPing(s.wbuf, true, r.ping)
+	case reqRST:
+		if r.st != nil && r.st.local() && !r.st.hdrWritten {
+			return // the peer never heard of this stream
+		}
+		s.wbuf = AppendRSTStream(s.wbuf, r.streamID, r.code)
+	case reqGoAway:
+		s.wbuf = AppendGoAway(s.wbuf, r.u32, r.code, r.data)
+	case reqWindowUpdate:
+		s.wbuf = AppendWindowUpdate(s.wbuf, r.streamID, r.u32)
+	case reqPriority:
+		s.wbuf = AppendPriority(s.wbuf, r.streamID, *r.prio)
+	case reqPriorityUpdate:
+		s.wbuf = AppendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
+	}
+}
+
+// appendHeaderBlockLocked HPACK-encodes hdr and splits it into HEADERS and
+// CONTINUATION frames no larger than the peer's MAX_FRAME_SIZE.
+func (s *Session) appendHeaderBlockLocked(id uint32, hdr Header, endStream bool, prio *PriorityParam) {
+	s.hbuf.b = s.hbuf.b[:0]
+	for _, f := range hdr {
+		_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
+	}
+	block := s.hbuf.b
+	max := int(s.remote.MaxFrameSize)
+	first := block
+	if prio != nil {
+		max -= 5
+	}
+	if len(first) > max {
+		first = first[:max]
+	}
+	block = block[len(first):]
+	s.wbuf = AppendHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first)
+	for len(block) > 0 {
+		n := min(len(block), int(s.remote.MaxFrameSize))
+		s.wbuf = AppendContinuation(s.wbuf, id, n == len(block), block[:n])
+		block = block[n:]
+	}
+}
+
+// fillDataLocked moves scheduled stream data into wbuf until it holds limit
+// bytes or nothing more can be sent.
+func (s *Session) fillDataLocked(limit int) {
+	for len(s.wbuf) < limit {
+		st := s.sched.next(s)
+		if st == nil {
+			return
+		}
+		s.writeStreamDataLocked(st, limit-len(s.wbuf))
+		s.sched.update(s, st)
+	}
+}
+
+// writeStreamDataLocked sends what one stream may send now: DATA frames up to
+// its share, the send windows and budget bytes, then END_STREAM or trailers
+// once its buffer is empty and its writer closed it.
+func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
+	share := st.sched.quantum()
+	for {
+		pending := len(st.out) - st.outOff
+		if pending == 0 {
+			break
+		}
+		n := int64(min(pending, int(s.remote.MaxFrameSize), budget, share))
+		n = min(n, st.sendWindow, s.sendWindow)
+		if n <= 0 {
+			break
+		}
+		chunk := st.out[st.outOff : st.outOff+int(n)]
+		st.outOff += int(n)
+		last := st.outOff == len(st.out)
+		end := last && st.endQueued && st.outTrailers == nil
+		s.wbuf = AppendData(s.wbuf, st.id, end, chunk)
+		s.stats.FramesSent++
+		st.sendWindow -= n
+		s.sendWindow -= n
+		s.buffered -= int(n)
+		budget -= int(n)
+		share -= int(n)
+		st.stats.BytesSent += n
+		if last {
+			st.out, st.outOff = st.out[:0], 0
+		}
+		if end {
+			st.endSentLocked()
+		}
+		st.signalLocked()
+		s.wakeMemWaitersLocked()
+		if end || budget <= 0 || share <= 0 {
+			return
+		}
+	}
+	if len(st.out) == st.outOff && st.endQueued && !st.endSent {
+		if st.outTrailers != nil {
+			s.appendHeaderBlockLocked(st.id, st.outTrailers, true, nil)
+		} else {
+			s.wbuf = AppendData(s.wbuf, st.id, true, nil)
+		}
+		s.stats.FramesSent++
+		st.endSentLocked()
+	}
+}
