@@ -3,7 +3,9 @@ package rpc
 import (
 	"context"
 	"errors"
+	"os"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/status"
 )
@@ -27,8 +29,30 @@ func toStatusError(err error) error {
 	return transportStatus(err)
 }
 
-// transportStatus maps a transport failure: the connection or stream broke,
-// which gRPC reports as UNAVAILABLE unless the h2 error says otherwise.
+// transportStatus maps a transport failure per the gRPC spec's table of
+// RST_STREAM codes; session failures and anything else are UNAVAILABLE.
 func transportStatus(err error) error {
+	var se *h2.StreamError
+	if errors.As(err, &se) {
+		return status.Error(resetCode(se.Code), "rpc: stream reset: "+err.Error())
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
 	return status.Error(codes.Unavailable, "rpc: transport: "+err.Error())
+}
+
+// resetCode maps an RST_STREAM error code to a status code.
+func resetCode(c h2.ErrCode) codes.Code {
+	switch c {
+	case h2.ErrCodeRefusedStream:
+		return codes.Unavailable
+	case h2.ErrCodeCancel:
+		return codes.Canceled
+	case h2.ErrCodeEnhanceYourCalm:
+		return codes.ResourceExhausted
+	case h2.ErrCodeInadequateSecurity:
+		return codes.PermissionDenied
+	}
+	return codes.Internal
 }

@@ -1,0 +1,419 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
+)
+
+const libraryUserAgent = "h2rpc-go/0.1"
+
+// ClientConn is a client's view of one or more servers. It connects lazily,
+// on the first call (or Connect), keeps one HTTP/2 connection per address,
+// spreads calls round-robin over the ready ones and reconnects with
+// exponential backoff. It is safe for concurrent use.
+type ClientConn struct {
+	target    string
+	authority string
+	cfg       clientConfig
+	scheme    string
+	userAgent string
+	dnsHost   string // set for dns:/// targets: re-resolved when all addresses fail
+	dnsPort   string
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+
+	mu          sync.Mutex
+	subs        []*subConn
+	rr          uint32
+	changed     chan struct{} // closed and replaced on every state change
+	closed      bool
+	resolved    bool
+	resolveErr  error
+	lastResolve time.Time
+}
+
+type subState uint8
+
+const (
+	subIdle subState = iota
+	subConnecting
+	subReady
+	subFailure
+)
+
+// subConn is the connection to one address. Its fields are guarded by the
+// ClientConn's mu.
+type subConn struct {
+	addr    string
+	state   subState
+	sess    *h2.Session
+	lastErr error
+}
+
+// NewClient creates a ClientConn for target without connecting. Targets:
+//
+//	host:port                      one server
+//	host1:port,host2:port          several, round-robin
+//	passthrough:///host:port       one server, the address used as is
+//	dns:///host:port               every address host resolves to, round-robin
+func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
+	cc := &ClientConn{target: target, changed: make(chan struct{})}
+	cc.cfg = clientConfig{backoff: DefaultBackoffConfig, minConnect: 20 * time.Second, maxRetries: 5}
+	for _, o := range opts {
+		o(&cc.cfg)
+	}
+	cc.cfg.unaryInt = ChainUnaryClient(cc.cfg.unaryInts...)
+	cc.cfg.streamInt = ChainStreamClient(cc.cfg.streamInts...)
+	if cc.cfg.backoff.BaseDelay <= 0 {
+		cc.cfg.backoff = DefaultBackoffConfig
+	}
+	var addrs []string
+	switch {
+	case strings.HasPrefix(target, "dns:///"):
+		hp := strings.TrimPrefix(target, "dns:///")
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil {
+			return nil, fmt.Errorf("rpc: bad target %q: %w", target, err)
+		}
+		cc.dnsHost, cc.dnsPort = host, port
+		cc.authority = hp
+	case strings.HasPrefix(target, "passthrough:///"):
+		a := strings.TrimPrefix(target, "passthrough:///")
+		addrs = []string{a}
+	case strings.Contains(target, "://"):
+		return nil, fmt.Errorf("rpc: unsupported target scheme in %q (use host:port, a comma-separated list, passthrough:/// or dns:///)", target)
+	default:
+		for _, a := range strings.Split(target, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	if cc.dnsHost == "" && len(addrs) == 0 {
+		return nil, fmt.Errorf("rpc: empty target %q", target)
+	}
+	if cc.authority == "" && len(addrs) > 0 {
+		cc.authority = addrs[0]
+	}
+	if cc.cfg.authority != "" {
+		cc.authority = cc.cfg.authority
+	}
+	for _, a := range addrs {
+		cc.subs = append(cc.subs, &subConn{addr: a})
+	}
+	cc.resolved = cc.dnsHost == ""
+	cc.scheme = "http"
+	if cc.cfg.tlsConfig != nil {
+		cc.scheme = "https"
+	}
+	cc.userAgent = libraryUserAgent
+	if cc.cfg.userAgent != "" {
+		cc.userAgent = cc.cfg.userAgent + " " + libraryUserAgent
+	}
+	cc.ctx, cc.cancel = context.WithCancel(context.Background())
+	return cc, nil
+}
+
+// Target returns the target the ClientConn was created with.
+func (cc *ClientConn) Target() string { return cc.target }
+
+// Connect starts connecting every address now instead of at the first call.
+func (cc *ClientConn) Connect() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.kickLocked()
+}
+
+// Close closes every connection; calls in flight fail with CANCELED and
+// later calls fail at once.
+func (cc *ClientConn) Close() error {
+	cc.mu.Lock()
+	if cc.closed {
+		cc.mu.Unlock()
+		return nil
+	}
+	cc.closed = true
+	subs := cc.subs
+	cc.broadcastLocked()
+	cc.mu.Unlock()
+	cc.cancel()
+	for _, sc := range subs {
+		cc.mu.Lock()
+		s := sc.sess
+		cc.mu.Unlock()
+		if s != nil {
+			s.Abort(h2.ErrCodeNo, errors.New("rpc: client connection closed"))
+		}
+	}
+	return nil
+}
+
+func (cc *ClientConn) broadcastLocked() {
+	close(cc.changed)
+	cc.changed = make(chan struct{})
+}
+
+// resolveLocked looks up a dns:/// target. It runs without holding mu for
+// the lookup itself, and at most once per second when retried.
+func (cc *ClientConn) resolve(ctx context.Context) {
+	ips, err := net.DefaultResolver.LookupHost(ctx, cc.dnsHost)
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.lastResolve = time.Now()
+	cc.resolved = true
+	if err != nil {
+		cc.resolveErr = err
+		cc.broadcastLocked()
+		return
+	}
+	cc.resolveErr = nil
+	keep := make(map[string]*subConn, len(cc.subs))
+	for _, sc := range cc.subs {
+		keep[sc.addr] = sc
+	}
+	subs := make([]*subConn, 0, len(ips))
+	for _, ip := range ips {
+		a := net.JoinHostPort(ip, cc.dnsPort)
+		if sc, ok := keep[a]; ok {
+			subs = append(subs, sc)
+			delete(keep, a)
+		} else {
+			subs = append(subs, &subConn{addr: a})
+		}
+	}
+	cc.subs = subs
+	for _, sc := range keep {
+		if sc.sess != nil {
+			_ = sc.sess.Close()
+		}
+	}
+	cc.broadcastLocked()
+}
+
+// kickLocked starts connecting every idle address.
+func (cc *ClientConn) kickLocked() {
+	for _, sc := range cc.subs {
+		if sc.state == subIdle {
+			sc.state = subConnecting
+			go cc.connectLoop(sc)
+		}
+	}
+}
+
+// pick returns a session ready for a new stream, waiting while connections
+// are being made. Without wait-for-ready it fails with UNAVAILABLE once every
+// address has failed; with it, it waits until ctx ends.
+func (cc *ClientConn) pick(ctx context.Context, waitForReady bool) (*h2.Session, error) {
+	for {
+		cc.mu.Lock()
+		if cc.closed {
+			cc.mu.Unlock()
+			return nil, status.Error(codes.Canceled, "rpc: the client connection is closing")
+		}
+		if !cc.resolved || (cc.dnsHost != "" && cc.allFailedLocked() && time.Since(cc.lastResolve) > time.Second) {
+			cc.resolved = true // one lookup at a time
+			cc.lastResolve = time.Now()
+			go cc.resolve(cc.ctx)
+		}
+		n := uint32(len(cc.subs))
+		start := cc.rr
+		cc.rr++
+		for i := uint32(0); i < n; i++ {
+			sc := cc.subs[(start+i)%n]
+			if sc.state != subReady {
+				continue
+			}
+			if !sc.sess.CanRequest() {
+				// Draining after GOAWAY: let it finish its streams, open a new one.
+				sc.state, sc.sess = subIdle, nil
+				continue
+			}
+			s := sc.sess
+			cc.mu.Unlock()
+			return s, nil
+		}
+		cc.kickLocked()
+		pending := !cc.resolved && cc.dnsHost != ""
+		var lastErr error = cc.resolveErr
+		for _, sc := range cc.subs {
+			switch sc.state {
+			case subConnecting, subIdle:
+				pending = true
+			case subFailure:
+				lastErr = sc.lastErr
+			}
+		}
+		if cc.dnsHost != "" && len(cc.subs) == 0 && cc.resolveErr == nil {
+			pending = true
+		}
+		ch := cc.changed
+		cc.mu.Unlock()
+		if !pending && !waitForReady {
+			if lastErr == nil {
+				lastErr = errors.New("no address available")
+			}
+			return nil, status.Errorf(codes.Unavailable, "rpc: connection failed: %v", lastErr)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
+}
+
+func (cc *ClientConn) allFailedLocked() bool {
+	for _, sc := range cc.subs {
+		if sc.state != subFailure {
+			return false
+		}
+	}
+	return true
+}
+
+// backoffDelay is the gRPC connection-backoff delay before retry n (n>=1).
+func (cc *ClientConn) backoffDelay(n int) time.Duration {
+	b := cc.cfg.backoff
+	d := float64(b.BaseDelay) * math.Pow(b.Multiplier, float64(n-1))
+	if d > float64(b.MaxDelay) {
+		d = float64(b.MaxDelay)
+	}
+	d *= 1 + b.Jitter*(rand.Float64()*2-1)
+	return time.Duration(d)
+}
+
+// connectLoop dials sc until it succeeds or the ClientConn closes, waiting
+// the backoff delay between attempts. Each attempt may take the larger of
+// the minimum connect timeout and the current backoff.
+func (cc *ClientConn) connectLoop(sc *subConn) {
+	for attempt := 1; ; attempt++ {
+		delay := cc.backoffDelay(attempt)
+		timeout := max(cc.cfg.minConnect, delay)
+		ctx, cancel := context.WithTimeout(cc.ctx, timeout)
+		sess, err := cc.dial(ctx, sc)
+		cancel()
+		cc.mu.Lock()
+		if cc.closed || !cc.hasSubLocked(sc) {
+			cc.mu.Unlock()
+			if sess != nil {
+				sess.Abort(h2.ErrCodeNo, errors.New("rpc: client connection closed"))
+			}
+			return
+		}
+		if err == nil {
+			sc.state, sc.sess, sc.lastErr = subReady, sess, nil
+			cc.broadcastLocked()
+			cc.mu.Unlock()
+			go cc.watch(sc, sess)
+			return
+		}
+		sc.state, sc.lastErr = subFailure, err
+		cc.broadcastLocked()
+		cc.mu.Unlock()
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-cc.ctx.Done():
+			t.Stop()
+			return
+		}
+		cc.mu.Lock()
+		if sc.state == subFailure {
+			sc.state = subConnecting
+		}
+		cc.mu.Unlock()
+	}
+}
+
+func (cc *ClientConn) hasSubLocked(sc *subConn) bool {
+	for _, s := range cc.subs {
+		if s == sc {
+			return true
+		}
+	}
+	return false
+}
+
+// watch marks sc idle when its session ends, so the next call reconnects.
+func (cc *ClientConn) watch(sc *subConn, sess *h2.Session) {
+	<-sess.Done()
+	cc.mu.Lock()
+	if sc.sess == sess {
+		sc.state, sc.sess = subIdle, nil
+		cc.broadcastLocked()
+	}
+	cc.mu.Unlock()
+}
+
+// onGoAway makes the next pick open a fresh connection at once while the
+// old one drains.
+func (cc *ClientConn) onGoAway(sc *subConn, sess *h2.Session) {
+	cc.mu.Lock()
+	if sc.sess == sess {
+		sc.state, sc.sess = subIdle, nil
+		cc.broadcastLocked()
+	}
+	cc.mu.Unlock()
+}
+
+func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error) {
+	var conn net.Conn
+	var err error
+	if cc.cfg.dialer != nil {
+		conn, err = cc.cfg.dialer(ctx, sc.addr)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", sc.addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tc := cc.cfg.tlsConfig; tc != nil {
+		tc = tc.Clone()
+		tc.NextProtos = []string{"h2"}
+		if tc.ServerName == "" {
+			host, _, herr := net.SplitHostPort(cc.authority)
+			if herr != nil {
+				host = cc.authority
+			}
+			tc.ServerName = host
+		}
+		tconn := tls.Client(conn, tc)
+		if err := tconn.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if p := tconn.ConnectionState().NegotiatedProtocol; p != "h2" {
+			conn.Close()
+			return nil, fmt.Errorf("rpc: server did not negotiate ALPN h2 (got %q)", p)
+		}
+		conn = tconn
+	}
+	ho := h2.Options{}
+	ho.Settings.InitialWindowSize = cc.cfg.windowSize
+	ho.ConnWindowSize = cc.cfg.connWindowSize
+	ho.KeepaliveInterval = cc.cfg.keepalive.Time
+	ho.KeepaliveTimeout = cc.cfg.keepalive.Timeout
+	ho.Hooks.OnGoAway = func(s *h2.Session, _ h2.ErrCode, _ uint32, _ []byte) {
+		go cc.onGoAway(sc, s) // hooks run on the reader: never block it on our lock
+	}
+	sess, err := h2.NewClientSession(conn, &h2.ClientOptions{Options: ho})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return sess, nil
+}

@@ -1,0 +1,118 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"time"
+)
+
+// DialOption configures a ClientConn.
+type DialOption func(*clientConfig)
+
+type clientConfig struct {
+	unaryInts      []UnaryClientInterceptor
+	streamInts     []StreamClientInterceptor
+	unaryInt       UnaryClientInterceptor
+	streamInt      StreamClientInterceptor
+	tlsConfig      *tls.Config
+	dialer         func(ctx context.Context, addr string) (net.Conn, error)
+	keepalive      ClientParameters
+	backoff        BackoffConfig
+	minConnect     time.Duration
+	callOpts       []CallOption
+	authority      string
+	userAgent      string
+	windowSize     uint32
+	connWindowSize uint32
+	maxRetries     int
+}
+
+// ClientParameters make the client ping an idle connection after Time and
+// drop it when the ack takes longer than Timeout. Servers police pings
+// (see EnforcementPolicy): keep Time at or above their MinTime.
+type ClientParameters struct {
+	Time                time.Duration
+	Timeout             time.Duration
+	PermitWithoutStream bool
+}
+
+// BackoffConfig is the reconnection backoff; the defaults are those of
+// the gRPC connection-backoff spec.
+type BackoffConfig struct {
+	BaseDelay  time.Duration // 1s
+	Multiplier float64       // 1.6
+	Jitter     float64       // 0.2
+	MaxDelay   time.Duration // 120s
+}
+
+// DefaultBackoffConfig is the gRPC connection-backoff spec's configuration.
+var DefaultBackoffConfig = BackoffConfig{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 120 * time.Second}
+
+// ConnectParams set the backoff and the minimum time one connection
+// attempt may take (default 20s).
+type ConnectParams struct {
+	Backoff           BackoffConfig
+	MinConnectTimeout time.Duration
+}
+
+// WithTLS connects with TLS (ALPN "h2"); without it connections are h2c.
+// An empty ServerName is filled from the target's host.
+func WithTLS(c *tls.Config) DialOption { return func(o *clientConfig) { o.tlsConfig = c } }
+
+// WithContextDialer replaces TCP dialing, e.g. with an InMemoryListener's Dial.
+func WithContextDialer(f func(ctx context.Context, addr string) (net.Conn, error)) DialOption {
+	return func(o *clientConfig) { o.dialer = f }
+}
+
+// WithUnaryInterceptor sets the outermost unary interceptor.
+func WithUnaryInterceptor(i UnaryClientInterceptor) DialOption {
+	return func(o *clientConfig) { o.unaryInts = append([]UnaryClientInterceptor{i}, o.unaryInts...) }
+}
+
+// WithChainUnaryInterceptor adds unary interceptors; the first listed is outermost.
+func WithChainUnaryInterceptor(is ...UnaryClientInterceptor) DialOption {
+	return func(o *clientConfig) { o.unaryInts = append(o.unaryInts, is...) }
+}
+
+// WithStreamInterceptor sets the outermost stream interceptor.
+func WithStreamInterceptor(i StreamClientInterceptor) DialOption {
+	return func(o *clientConfig) { o.streamInts = append([]StreamClientInterceptor{i}, o.streamInts...) }
+}
+
+// WithChainStreamInterceptor adds stream interceptors; the first listed is outermost.
+func WithChainStreamInterceptor(is ...StreamClientInterceptor) DialOption {
+	return func(o *clientConfig) { o.streamInts = append(o.streamInts, is...) }
+}
+
+// WithKeepaliveParams enables client keepalive pings.
+func WithKeepaliveParams(p ClientParameters) DialOption {
+	return func(o *clientConfig) { o.keepalive = p }
+}
+
+// WithConnectParams sets reconnection backoff and the minimum connect timeout.
+func WithConnectParams(p ConnectParams) DialOption {
+	return func(o *clientConfig) {
+		o.backoff = p.Backoff
+		o.minConnect = p.MinConnectTimeout
+	}
+}
+
+// WithDefaultCallOptions applies call options to every call (before the call's own).
+func WithDefaultCallOptions(opts ...CallOption) DialOption {
+	return func(o *clientConfig) { o.callOpts = append(o.callOpts, opts...) }
+}
+
+// WithAuthority overrides the :authority sent (and the TLS server name when unset).
+func WithAuthority(a string) DialOption { return func(o *clientConfig) { o.authority = a } }
+
+// WithUserAgent puts ua in front of the library's own user-agent.
+func WithUserAgent(ua string) DialOption { return func(o *clientConfig) { o.userAgent = ua } }
+
+// WithInitialWindowSize sets the per-stream receive window.
+func WithInitialWindowSize(n uint32) DialOption { return func(o *clientConfig) { o.windowSize = n } }
+
+// WithInitialConnWindowSize sets the connection receive window.
+func WithInitialConnWindowSize(n uint32) DialOption {
+	return func(o *clientConfig) { o.connWindowSize = n }
+}

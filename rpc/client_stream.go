@@ -1,0 +1,414 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/h2rpc/h2rpc/h2"
+	rpcstatus "github.com/h2rpc/h2rpc/proto/google/rpc"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+var unaryDesc = &StreamDesc{}
+
+// clientStream is all per-call state on the client.
+type clientStream struct {
+	cc     *ClientConn
+	ctx    context.Context
+	desc   *StreamDesc
+	ci     callInfo
+	st     *h2.Stream
+	er     envelopeReader
+	comp   Compressor
+	stop   func() bool // stops the cancel watcher
+	sentN  int
+	closed bool // CloseSend done
+
+	hmu        sync.Mutex // Header may race with RecvMsg
+	headerDone bool
+	headerErr  error
+	header     metadata.MD
+
+	finished    bool
+	finalErr    error // io.EOF for OK, else a status error
+	trailer     metadata.MD
+	unprocessed bool // the server never saw the stream: safe to retry
+}
+
+// Invoke performs a unary call. Interceptors run first.
+func (cc *ClientConn) Invoke(ctx context.Context, method string, args, reply any, opts ...CallOption) error {
+	if cc.cfg.unaryInt != nil {
+		return cc.cfg.unaryInt(ctx, method, args, reply, cc, invoke, opts...)
+	}
+	return invoke(ctx, method, args, reply, cc, opts...)
+}
+
+// invoke is the unary call on the streaming path, retried transparently
+// when the server never processed it.
+func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
+	for attempt := 0; ; attempt++ {
+		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts)
+		if err != nil {
+			return err
+		}
+		err = cs.unary(args, reply)
+		if err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil {
+			continue
+		}
+		return err
+	}
+}
+
+func (cs *clientStream) unary(args, reply any) error {
+	if err := cs.SendMsg(args); err != nil && err != io.EOF {
+		cs.abort()
+		return err
+	}
+	if err := cs.CloseSend(); err != nil {
+		cs.abort()
+		return err
+	}
+	if err := cs.RecvMsg(reply); err != nil {
+		if err == io.EOF {
+			return status.Error(codes.Internal, "rpc: unary call ended with OK but no response message")
+		}
+		return err
+	}
+	if err := cs.RecvMsg(reply); err != io.EOF {
+		if err == nil {
+			cs.abort()
+			return status.Error(codes.Internal, "rpc: unary call got more than one response message")
+		}
+		return err
+	}
+	return nil
+}
+
+// NewStream opens a streaming call. Interceptors run first.
+func (cc *ClientConn) NewStream(ctx context.Context, desc *StreamDesc, method string, opts ...CallOption) (ClientStream, error) {
+	if cc.cfg.streamInt != nil {
+		return cc.cfg.streamInt(ctx, desc, cc, method, newStream, opts...)
+	}
+	return newStream(ctx, desc, cc, method, opts...)
+}
+
+func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method string, opts ...CallOption) (ClientStream, error) {
+	cs, err := cc.newClientStream(ctx, desc, method, opts)
+	if err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (*clientStream, error) {
+	cs := &clientStream{cc: cc, ctx: ctx, desc: desc}
+	cs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
+	for _, o := range cc.cfg.callOpts {
+		o.apply(&cs.ci)
+	}
+	for _, o := range opts {
+		o.apply(&cs.ci)
+	}
+	if c := cs.ci.compressor; c != "" && c != "identity" {
+		cs.comp = GetCompressor(c)
+		if cs.comp == nil {
+			return nil, status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
+		}
+	}
+	hdr, err := cc.requestHeader(ctx, method, cs.comp)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		sess, err := cc.pick(ctx, cs.ci.waitForReady)
+		if err != nil {
+			return nil, err
+		}
+		st, err := sess.Request(ctx, hdr, nil)
+		if err != nil {
+			if (errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed)) && attempt < cc.cfg.maxRetries && ctx.Err() == nil {
+				continue
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, status.FromContextError(cerr).Err()
+			}
+			return nil, toStatusError(err)
+		}
+		cs.st = st
+		break
+	}
+	cs.er = envelopeReader{r: cs.st, maxSize: cs.ci.maxRecv}
+	if ctx.Done() != nil {
+		st := cs.st
+		cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
+	}
+	return cs, nil
+}
+
+// requestHeader builds the request headers; they are reused by retries.
+func (cc *ClientConn) requestHeader(ctx context.Context, method string, comp Compressor) (h2.Header, error) {
+	hdr := make(h2.Header, 0, 10)
+	hdr = append(hdr,
+		h2.HeaderField{Name: ":method", Value: "POST"},
+		h2.HeaderField{Name: ":scheme", Value: cc.scheme},
+		h2.HeaderField{Name: ":path", Value: method},
+		h2.HeaderField{Name: ":authority", Value: cc.authority},
+		h2.HeaderField{Name: "content-type", Value: "application/grpc"},
+		h2.HeaderField{Name: "te", Value: "trailers"},
+		h2.HeaderField{Name: "user-agent", Value: cc.userAgent},
+		h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()},
+	)
+	if comp != nil {
+		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: comp.Name()})
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		d := time.Until(dl)
+		if d <= 0 {
+			return nil, status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+		}
+		hdr = append(hdr, h2.HeaderField{Name: "grpc-timeout", Value: formatTimeout(d)})
+	}
+	var mdErr error
+	metadata.RangeOutgoing(ctx, func(k, v string) {
+		k = strings.ToLower(k)
+		if mdErr != nil {
+			return
+		}
+		if err := metadata.ValidateKey(k); err != nil {
+			mdErr = err
+			return
+		}
+		if metadata.IsBinKey(k) {
+			v = metadata.EncodeBin(v)
+		} else if err := metadata.ValidateValue(k, v); err != nil {
+			mdErr = err
+			return
+		}
+		hdr = append(hdr, h2.HeaderField{Name: k, Value: v})
+	})
+	if mdErr != nil {
+		return nil, status.Errorf(codes.Internal, "rpc: invalid outgoing metadata: %v", mdErr)
+	}
+	return hdr, nil
+}
+
+func (cs *clientStream) Context() context.Context { return cs.ctx }
+
+func (cs *clientStream) SendMsg(m any) error {
+	if cs.closed {
+		return status.Error(codes.Internal, "rpc: SendMsg after CloseSend")
+	}
+	if !cs.desc.ClientStreams && cs.sentN > 0 {
+		return status.Error(codes.Internal, "rpc: more than one request message on a call without client streaming")
+	}
+	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
+	if err != nil {
+		return err
+	}
+	_, err = cs.st.Write(*bp)
+	putBuf(bp)
+	cs.sentN++
+	if err != nil {
+		if errors.Is(err, h2.ErrUnprocessed) {
+			cs.unprocessed = true
+		}
+		// As in grpc-go: the call's real outcome comes from RecvMsg.
+		return io.EOF
+	}
+	return nil
+}
+
+func (cs *clientStream) CloseSend() error {
+	if cs.closed {
+		return nil
+	}
+	cs.closed = true
+	if err := cs.st.CloseWrite(); err != nil && errors.Is(err, h2.ErrUnprocessed) {
+		cs.unprocessed = true
+	}
+	return nil // errors surface in RecvMsg
+}
+
+// abort ends the stream when the call gives up on it.
+func (cs *clientStream) abort() {
+	cs.st.Reset(h2.ErrCodeCancel)
+	cs.stopWatch()
+}
+
+func (cs *clientStream) stopWatch() {
+	if cs.stop != nil {
+		cs.stop()
+		cs.stop = nil
+	}
+}
+
+func (cs *clientStream) Header() (metadata.MD, error) {
+	if err := cs.waitHeader(); err != nil {
+		return nil, err
+	}
+	if cs.ci.header != nil {
+		*cs.ci.header = cs.header
+	}
+	return cs.header.Copy(), nil
+}
+
+func (cs *clientStream) Trailer() metadata.MD { return cs.trailer.Copy() }
+
+// waitHeader waits for the response headers and checks them. A
+// trailers-only response finishes the call here.
+func (cs *clientStream) waitHeader() error {
+	cs.hmu.Lock()
+	defer cs.hmu.Unlock()
+	if cs.headerDone {
+		return cs.headerErr
+	}
+	cs.headerDone = true
+	h, err := cs.st.Response(cs.ctx)
+	if err != nil {
+		cs.headerErr = cs.fail(err)
+		return cs.headerErr
+	}
+	if hs := h.Get(":status"); hs != "200" {
+		n, _ := strconv.Atoi(hs)
+		if h.Get("grpc-status") == "" {
+			cs.st.Reset(h2.ErrCodeCancel)
+			cs.headerErr = cs.finishWith(status.Errorf(httpStatusToCode(n), "rpc: unexpected HTTP status %s from the server", hs))
+			return cs.headerErr
+		}
+	}
+	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
+		cs.st.Reset(h2.ErrCodeCancel)
+		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
+		return cs.headerErr
+	}
+	cs.header = headerMD(h)
+	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
+		c := GetCompressor(enc)
+		if c == nil {
+			cs.st.Reset(h2.ErrCodeCancel)
+			cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc))
+			return cs.headerErr
+		}
+		cs.er.decomp = c
+	}
+	if h.Get("grpc-status") != "" {
+		// Trailers-only: the header block is also the trailer block.
+		cs.finishWith(cs.statusFrom(h))
+	}
+	return nil
+}
+
+// headerMD extracts user metadata from a received header block.
+func headerMD(h h2.Header) metadata.MD {
+	var md metadata.MD
+	for _, f := range h {
+		n := f.Name
+		if n == "" || n[0] == ':' || n == "content-type" || strings.HasPrefix(n, "grpc-") {
+			continue
+		}
+		v := f.Value
+		if metadata.IsBinKey(n) {
+			d, err := metadata.DecodeBin(v)
+			if err != nil {
+				continue // a corrupt value is dropped rather than failing the call
+			}
+			v = d
+		}
+		if md == nil {
+			md = make(metadata.MD)
+		}
+		md[n] = append(md[n], v)
+	}
+	return md
+}
+
+// statusFrom reads grpc-status, grpc-message and grpc-status-details-bin.
+func (cs *clientStream) statusFrom(t h2.Header) error {
+	cs.trailer = headerMD(t)
+	s := t.Get("grpc-status")
+	if s == "" {
+		return status.Error(codes.Internal, "rpc: server ended the call without grpc-status")
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return status.Errorf(codes.Internal, "rpc: malformed grpc-status %q", s)
+	}
+	code := codes.Code(n)
+	if code == codes.OK {
+		return io.EOF
+	}
+	msg := decodeGrpcMessage(t.Get("grpc-message"))
+	if d := t.Get("grpc-status-details-bin"); d != "" {
+		if raw, err := metadata.DecodeBin(d); err == nil {
+			var p rpcstatus.Status
+			if proto.Unmarshal([]byte(raw), &p) == nil && codes.Code(p.Code) == code {
+				return status.FromProto(&p).Err()
+			}
+		}
+	}
+	return status.Error(code, msg)
+}
+
+// finishWith records the call's outcome once.
+func (cs *clientStream) finishWith(err error) error {
+	if cs.finished {
+		return cs.finalErr
+	}
+	cs.finished = true
+	cs.finalErr = err
+	cs.stopWatch()
+	if cs.ci.header != nil {
+		*cs.ci.header = cs.header
+	}
+	if cs.ci.trailer != nil {
+		*cs.ci.trailer = cs.trailer
+	}
+	return err
+}
+
+// fail maps a transport error, preferring the context's reason.
+func (cs *clientStream) fail(err error) error {
+	if errors.Is(err, h2.ErrUnprocessed) {
+		cs.unprocessed = true
+	}
+	if cerr := cs.ctx.Err(); cerr != nil {
+		return cs.finishWith(status.FromContextError(cerr).Err())
+	}
+	return cs.finishWith(toStatusError(err))
+}
+
+func (cs *clientStream) RecvMsg(m any) error {
+	if err := cs.waitHeader(); err != nil {
+		return err
+	}
+	if cs.finished {
+		return cs.finalErr
+	}
+	bp, err := cs.er.next()
+	if err == nil {
+		err = ProtoCodec.Unmarshal(*bp, m)
+		putBuf(bp)
+		if err != nil {
+			cs.st.Reset(h2.ErrCodeCancel)
+			return cs.finishWith(status.Errorf(codes.Internal, "rpc: unmarshaling response: %v", err))
+		}
+		return nil
+	}
+	if err == io.EOF {
+		return cs.finishWith(cs.statusFrom(cs.st.Trailers()))
+	}
+	if _, ok := status.FromError(err); ok && cs.ctx.Err() == nil && status.Code(err) != codes.Unavailable {
+		// A framing or size error of ours: tell the server we gave up.
+		cs.st.Reset(h2.ErrCodeCancel)
+		return cs.finishWith(err)
+	}
+	return cs.fail(err)
+}

@@ -1,0 +1,327 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/h2rpc/h2rpc/h2"
+)
+
+// Server serves registered services over HTTP/2 (h2c or TLS).
+type Server struct {
+	opts      serverOptions
+	unaryInt  UnaryServerInterceptor
+	streamInt StreamServerInterceptor
+	h2        *h2.Server
+
+	mu       sync.Mutex
+	methods  map[string]*methodInfo // by ":path", read without lock once serving starts
+	services map[string]*serviceInfo
+	started  bool
+	conns    map[*h2.Session]*connState
+}
+
+type serviceInfo struct {
+	impl any
+	desc *ServiceDesc
+}
+
+// methodInfo is what dispatch needs for one ":path", precomputed at
+// registration so a call does no string building.
+type methodInfo struct {
+	srv    *serviceInfo
+	full   string
+	unary  *MethodDesc
+	stream *StreamDesc
+	info   *UnaryServerInfo
+	sinfo  *StreamServerInfo
+}
+
+// connState is the server's bookkeeping for one connection: ping strikes
+// for keepalive enforcement and the age timers.
+type connState struct {
+	mu         sync.Mutex
+	lastPing   time.Time
+	strikes    int
+	active     int
+	ageTimer   *time.Timer
+	graceTimer *time.Timer
+}
+
+// maxPingStrikes is how many too-early pings are forgiven, as in grpc-go.
+const maxPingStrikes = 2
+
+// NewServer returns a server with the options applied.
+func NewServer(opts ...ServerOption) *Server {
+	s := &Server{
+		methods:  make(map[string]*methodInfo),
+		services: make(map[string]*serviceInfo),
+		conns:    make(map[*h2.Session]*connState),
+	}
+	s.opts = serverOptions{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize, maxStreams: 1000}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	if s.opts.enforcement.MinTime == 0 {
+		s.opts.enforcement.MinTime = 5 * time.Minute
+	}
+	s.unaryInt = ChainUnaryServer(s.opts.unaryInts...)
+	s.streamInt = ChainStreamServer(s.opts.streamInts...)
+
+	ho := h2.Options{}
+	ho.Settings.MaxConcurrentStreams = s.opts.maxStreams
+	ho.Settings.InitialWindowSize = s.opts.windowSize
+	ho.ConnWindowSize = s.opts.connWindowSize
+	ho.IdleTimeout = s.opts.keepalive.MaxConnectionIdle
+	ho.KeepaliveInterval = s.opts.keepalive.Time
+	ho.KeepaliveTimeout = s.opts.keepalive.Timeout
+	ho.Hooks.OnPing = s.onPing
+	ho.Hooks.OnClose = s.onClose
+	var tc *tls.Config
+	if s.opts.tlsConfig != nil {
+		tc = s.opts.tlsConfig.Clone()
+		if !containsString(tc.NextProtos, "h2") {
+			tc.NextProtos = append([]string{"h2"}, tc.NextProtos...)
+		}
+	}
+	s.h2 = &h2.Server{Handler: h2.HandlerFunc(s.serveStream), Options: ho, TLSConfig: tc, OnSession: s.onSession}
+	return s
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// RegisterService registers a service implementation. It panics on
+// programming errors (registering after serving started, a duplicate
+// service, an impl that does not implement HandlerType), like grpc-go, since
+// such a server could never work.
+func (s *Server) RegisterService(desc *ServiceDesc, impl any) {
+	if impl != nil && desc.HandlerType != nil {
+		ht := reflect.TypeOf(desc.HandlerType).Elem()
+		if !reflect.TypeOf(impl).Implements(ht) {
+			panic(fmt.Sprintf("rpc: RegisterService: %T does not implement %v", impl, ht))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		panic("rpc: RegisterService after Serve")
+	}
+	if _, dup := s.services[desc.ServiceName]; dup {
+		panic("rpc: RegisterService: duplicate service " + desc.ServiceName)
+	}
+	si := &serviceInfo{impl: impl, desc: desc}
+	s.services[desc.ServiceName] = si
+	for i := range desc.Methods {
+		m := &desc.Methods[i]
+		full := "/" + desc.ServiceName + "/" + m.MethodName
+		s.methods[full] = &methodInfo{srv: si, full: full, unary: m, info: &UnaryServerInfo{Server: impl, FullMethod: full}}
+	}
+	for i := range desc.Streams {
+		d := &desc.Streams[i]
+		full := "/" + desc.ServiceName + "/" + d.StreamName
+		s.methods[full] = &methodInfo{srv: si, full: full, stream: d,
+			sinfo: &StreamServerInfo{FullMethod: full, IsClientStream: d.ClientStreams, IsServerStream: d.ServerStreams}}
+	}
+}
+
+// ServiceInfo describes a registered service, for reflection services.
+type ServiceInfo struct {
+	Methods  []string
+	Metadata any
+}
+
+// GetServiceInfo returns the registered services by name.
+func (s *Server) GetServiceInfo() map[string]ServiceInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]ServiceInfo, len(s.services))
+	for name, si := range s.services {
+		var ms []string
+		for _, m := range si.desc.Methods {
+			ms = append(ms, m.MethodName)
+		}
+		for _, st := range si.desc.Streams {
+			ms = append(ms, st.StreamName)
+		}
+		out[name] = ServiceInfo{Methods: ms, Metadata: si.desc.Metadata}
+	}
+	return out
+}
+
+func (s *Server) markStarted() {
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
+}
+
+// Serve accepts connections on l until Shutdown or Stop. It returns
+// ErrServerClosed after those, as net/http does.
+func (s *Server) Serve(l net.Listener) error {
+	s.markStarted()
+	err := s.h2.Serve(l)
+	if err != nil && s.isClosed() {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// ServeConn serves one already-accepted connection until it ends.
+func (s *Server) ServeConn(c net.Conn) {
+	s.markStarted()
+	s.h2.ServeConn(c)
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Stop.
+var ErrServerClosed = errors.New("rpc: server closed")
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns == nil
+}
+
+// Shutdown stops accepting connections and sends every connection a
+// GOAWAY (two phases, so requests in flight are not lost), lets running
+// RPCs finish, then closes. When ctx ends first the remaining connections
+// are closed at once and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.conns = nil
+	s.mu.Unlock()
+	return s.h2.Shutdown(ctx)
+}
+
+// Stop closes all listeners and connections at once; running RPCs fail.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	s.conns = nil
+	s.mu.Unlock()
+	_ = s.h2.Close()
+}
+
+func (s *Server) onSession(sess *h2.Session) {
+	cs := &connState{}
+	s.mu.Lock()
+	if s.conns == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.conns[sess] = cs
+	s.mu.Unlock()
+	if age := s.opts.keepalive.MaxConnectionAge; age > 0 {
+		// ±10% jitter spreads the reconnections of clients that connected together.
+		jit := time.Duration((rand.Float64()*0.2 - 0.1) * float64(age))
+		cs.ageTimer = time.AfterFunc(age+jit, func() {
+			_ = sess.Close() // GOAWAY: no new streams, running ones finish
+			if g := s.opts.keepalive.MaxConnectionAgeGrace; g > 0 {
+				cs.mu.Lock()
+				cs.graceTimer = time.AfterFunc(g, func() {
+					sess.Abort(h2.ErrCodeNo, errors.New("rpc: max connection age grace elapsed"))
+				})
+				cs.mu.Unlock()
+			}
+		})
+	}
+}
+
+func (s *Server) onClose(sess *h2.Session, _ error) {
+	s.mu.Lock()
+	cs := s.conns[sess]
+	if s.conns != nil {
+		delete(s.conns, sess)
+	}
+	s.mu.Unlock()
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	if cs.ageTimer != nil {
+		cs.ageTimer.Stop()
+	}
+	if cs.graceTimer != nil {
+		cs.graceTimer.Stop()
+	}
+	cs.mu.Unlock()
+}
+
+func (s *Server) connState(sess *h2.Session) *connState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[sess]
+}
+
+// onPing enforces the keepalive policy. It runs on the session's reader, so
+// the GOAWAY is sent from another goroutine.
+func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
+	cs := s.connState(sess)
+	if cs == nil {
+		return
+	}
+	now := time.Now()
+	cs.mu.Lock()
+	min := s.opts.enforcement.MinTime
+	if cs.active == 0 && !s.opts.enforcement.PermitWithoutStream {
+		min = 2 * time.Hour // no RPCs: pings are not needed at all
+	}
+	if !cs.lastPing.IsZero() && now.Sub(cs.lastPing) < min {
+		cs.strikes++
+	}
+	cs.lastPing = now
+	bad := cs.strikes > maxPingStrikes
+	cs.mu.Unlock()
+	if bad {
+		go func() {
+			_ = sess.GoAway(h2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
+			sess.Abort(h2.ErrCodeEnhanceYourCalm, errors.New("rpc: client pinged too often"))
+		}()
+	}
+}
+
+// streamStarted and streamEnded keep the active count for the ping policy;
+// a new RPC also forgives earlier strikes, as the pings may have been
+// keeping that RPC's connection alive.
+func (cs *connState) streamStarted() {
+	cs.mu.Lock()
+	cs.active++
+	cs.strikes = 0
+	cs.lastPing = time.Time{}
+	cs.mu.Unlock()
+}
+
+func (cs *connState) streamEnded() {
+	cs.mu.Lock()
+	cs.active--
+	cs.mu.Unlock()
+}
+
+// lookup finds the method for a ":path"; the second result says whether
+// the service exists, for the error message.
+func (s *Server) lookup(path string) (*methodInfo, bool) {
+	if m, ok := s.methods[path]; ok {
+		return m, true
+	}
+	if len(path) > 1 {
+		if i := strings.LastIndexByte(path, '/'); i > 0 {
+			s.mu.Lock()
+			_, ok := s.services[path[1:i]]
+			s.mu.Unlock()
+			return nil, ok
+		}
+	}
+	return nil, false
+}

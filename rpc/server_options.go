@@ -1,0 +1,109 @@
+package rpc
+
+import (
+	"crypto/tls"
+	"time"
+)
+
+// ServerOption configures a Server.
+type ServerOption func(*serverOptions)
+
+type serverOptions struct {
+	maxRecv        int
+	maxSend        int
+	maxStreams     uint32
+	unaryInts      []UnaryServerInterceptor
+	streamInts     []StreamServerInterceptor
+	tlsConfig      *tls.Config
+	enforcement    EnforcementPolicy
+	keepalive      ServerParameters
+	windowSize     uint32
+	connWindowSize uint32
+	onPanic        func(method string, recovered any, stack []byte)
+}
+
+// OnHandlerPanic sets a function called with the recovered value and stack
+// when a handler panics (the call fails with INTERNAL and the server goes on);
+// use it to log. By default panics are not logged.
+func OnHandlerPanic(f func(method string, recovered any, stack []byte)) ServerOption {
+	return func(o *serverOptions) { o.onPanic = f }
+}
+
+// EnforcementPolicy is how strictly the server polices client keepalive
+// pings. A client that pings more often than MinTime (or at all without
+// active streams, unless PermitWithoutStream) gets a few strikes, then a
+// GOAWAY ENHANCE_YOUR_CALM with debug data "too_many_pings".
+type EnforcementPolicy struct {
+	MinTime             time.Duration // default 5 minutes, as in other gRPC servers
+	PermitWithoutStream bool
+}
+
+// ServerParameters bound connection lifetimes and set server-side pings.
+type ServerParameters struct {
+	// MaxConnectionIdle closes (gracefully) a connection without RPCs for this long.
+	MaxConnectionIdle time.Duration
+	// MaxConnectionAge sends GOAWAY to a connection this old (±10% jitter so
+	// that clients do not all reconnect at once); MaxConnectionAgeGrace later
+	// the connection is closed even with RPCs still running.
+	MaxConnectionAge      time.Duration
+	MaxConnectionAgeGrace time.Duration
+	// Time and Timeout ping an idle client and drop it if the ack is late.
+	Time    time.Duration
+	Timeout time.Duration
+}
+
+// MaxRecvMsgSize bounds each received message (default 4 MiB), checked
+// before allocating and again after decompression.
+func MaxRecvMsgSize(n int) ServerOption { return func(o *serverOptions) { o.maxRecv = n } }
+
+// MaxSendMsgSize bounds each sent message (default 2 GiB - 1).
+func MaxSendMsgSize(n int) ServerOption { return func(o *serverOptions) { o.maxSend = n } }
+
+// MaxConcurrentStreams bounds the RPCs one connection may run at a time
+// (default 1000); it is advertised in SETTINGS.
+func MaxConcurrentStreams(n uint32) ServerOption {
+	return func(o *serverOptions) { o.maxStreams = n }
+}
+
+// UnaryInterceptor sets the unary interceptor; with ChainUnaryInterceptor the
+// one set here runs first (outermost).
+func UnaryInterceptor(i UnaryServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.unaryInts = append([]UnaryServerInterceptor{i}, o.unaryInts...) }
+}
+
+// ChainUnaryInterceptor adds unary interceptors; the first listed is outermost.
+func ChainUnaryInterceptor(is ...UnaryServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.unaryInts = append(o.unaryInts, is...) }
+}
+
+// StreamInterceptor sets the stream interceptor, outermost.
+func StreamInterceptor(i StreamServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.streamInts = append([]StreamServerInterceptor{i}, o.streamInts...) }
+}
+
+// ChainStreamInterceptor adds stream interceptors; the first listed is outermost.
+func ChainStreamInterceptor(is ...StreamServerInterceptor) ServerOption {
+	return func(o *serverOptions) { o.streamInts = append(o.streamInts, is...) }
+}
+
+// Creds serves TLS with the config (ALPN "h2" is added). Without it the
+// server speaks h2c (cleartext HTTP/2 with prior knowledge).
+func Creds(c *tls.Config) ServerOption { return func(o *serverOptions) { o.tlsConfig = c } }
+
+// KeepaliveEnforcementPolicy sets how client pings are policed.
+func KeepaliveEnforcementPolicy(p EnforcementPolicy) ServerOption {
+	return func(o *serverOptions) { o.enforcement = p }
+}
+
+// KeepaliveParams sets connection idle/age limits and server pings.
+func KeepaliveParams(p ServerParameters) ServerOption {
+	return func(o *serverOptions) { o.keepalive = p }
+}
+
+// InitialWindowSize sets the per-stream receive window advertised to clients.
+func InitialWindowSize(n uint32) ServerOption { return func(o *serverOptions) { o.windowSize = n } }
+
+// InitialConnWindowSize sets the connection receive window.
+func InitialConnWindowSize(n uint32) ServerOption {
+	return func(o *serverOptions) { o.connWindowSize = n }
+}

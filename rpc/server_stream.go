@@ -1,0 +1,433 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// serverStream is all per-RPC state on the server, in one struct. It is not
+// pooled: the call's context refers to it and a handler may keep that
+// context past the call.
+type serverStream struct {
+	srv    *Server
+	st     *h2.Stream
+	ctx    context.Context
+	cancel context.CancelFunc
+	mi     *methodInfo
+	er     envelopeReader
+	comp   Compressor // for responses: the client's own encoding
+
+	headerSent bool
+	ended      bool
+	header     metadata.MD
+	trailer    metadata.MD
+	recvd      int
+}
+
+// Response headers that every call repeats are shared, read-only slices.
+var (
+	hdrOK        = h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+	trailerOK    = h2.Header{{Name: "grpc-status", Value: "0"}}
+	statusDigits = func() (out [17]string) {
+		for i := range out {
+			out[i] = strconv.Itoa(i)
+		}
+		return
+	}()
+)
+
+func codeString(c codes.Code) string {
+	if int(c) < len(statusDigits) {
+		return statusDigits[c]
+	}
+	return strconv.FormatUint(uint64(c), 10)
+}
+
+// serveStream is the h2 handler: one call per HTTP/2 stream.
+func (s *Server) serveStream(st *h2.Stream) {
+	req := st.Header()
+	if req.Get(":method") != "POST" {
+		_ = st.Respond(h2.Header{{Name: ":status", Value: "405"}, {Name: "allow", Value: "POST"}}, &h2.RespondOptions{EndStream: true})
+		return
+	}
+	ct := req.Get("content-type")
+	if !strings.HasPrefix(ct, "application/grpc") || len(ct) > 16 && ct[16] != '+' && ct[16] != ';' {
+		// Not gRPC: the spec asks for 415 so the client sees a plain HTTP error.
+		_ = st.Respond(h2.Header{{Name: ":status", Value: "415"}}, &h2.RespondOptions{EndStream: true})
+		return
+	}
+	ss := &serverStream{srv: s, st: st}
+	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
+	cs := s.connState(st.Session())
+	if cs != nil {
+		cs.streamStarted()
+		defer cs.streamEnded()
+	}
+	err := ss.setup(req)
+	if err == nil {
+		err = ss.run()
+	}
+	ss.finish(err)
+	ss.cancel()
+}
+
+// setup builds the call context (deadline, metadata) and finds the method.
+func (ss *serverStream) setup(req h2.Header) error {
+	ctx := ss.st.Context()
+	var md metadata.MD
+	var timeout, enc string
+	for _, f := range req {
+		name := f.Name
+		if name == "" || name[0] == ':' {
+			continue
+		}
+		switch name {
+		case "grpc-timeout":
+			timeout = f.Value
+			continue
+		case "grpc-encoding":
+			enc = f.Value
+			continue
+		case "content-type", "te", "grpc-accept-encoding", "grpc-status", "grpc-message", "grpc-status-details-bin":
+			continue
+		}
+		v := f.Value
+		if metadata.IsBinKey(name) {
+			d, err := metadata.DecodeBin(v)
+			if err != nil {
+				ss.ctx, ss.cancel = context.WithCancel(ctx)
+				return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", name, err)
+			}
+			v = d
+		}
+		if md == nil {
+			md = make(metadata.MD, 4)
+		}
+		md[name] = append(md[name], v)
+	}
+	if md == nil {
+		md = metadata.MD{}
+	}
+	ctx = metadata.NewIncomingContext(ctx, md)
+	ctx = context.WithValue(ctx, serverStreamKey{}, ss)
+	if timeout != "" {
+		d, err := parseTimeout(timeout)
+		if err != nil {
+			ss.ctx, ss.cancel = context.WithCancel(ctx)
+			return status.Errorf(codes.Internal, "rpc: malformed grpc-timeout %q", timeout)
+		}
+		ss.ctx, ss.cancel = context.WithTimeout(ctx, d)
+	} else {
+		ss.ctx, ss.cancel = context.WithCancel(ctx)
+	}
+	if enc != "" && enc != "identity" {
+		c := GetCompressor(enc)
+		if c == nil {
+			return status.Errorf(codes.Unimplemented, "rpc: grpc-encoding %q is not supported", enc)
+		}
+		ss.er.decomp = c
+		ss.comp = c
+	}
+	path := ss.st.Header().Get(":path")
+	mi, svcKnown := ss.srv.lookup(path)
+	if mi == nil {
+		if svcKnown {
+			return status.Errorf(codes.Unimplemented, "unknown method %s", path)
+		}
+		return status.Errorf(codes.Unimplemented, "unknown service %s", serviceOf(path))
+	}
+	ss.mi = mi
+	return nil
+}
+
+func serviceOf(path string) string {
+	p := strings.TrimPrefix(path, "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+type serverStreamKey struct{}
+
+// run calls the handler, turning a panic into INTERNAL for this call only.
+func (ss *serverStream) run() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = status.Errorf(codes.Internal, "rpc: handler panic: %v", r)
+			if f := ss.srv.opts.onPanic; f != nil {
+				f(ss.mi.full, r, debug.Stack())
+			}
+		}
+	}()
+	mi := ss.mi
+	if mi.unary != nil {
+		resp, herr := mi.unary.Handler(mi.srv.impl, ss.ctx, ss.decodeUnary, ss.srv.unaryInt)
+		if herr != nil {
+			return herr
+		}
+		if ss.recvd == 0 {
+			// The handler never read its request (a custom handler): it
+			// still must have arrived, or the call is malformed.
+			if err := ss.decodeUnary(nil); err != nil {
+				return err
+			}
+		}
+		return ss.SendMsg(resp)
+	}
+	if ss.srv.streamInt != nil {
+		return ss.srv.streamInt(mi.srv.impl, ss, mi.sinfo, mi.stream.Handler)
+	}
+	return mi.stream.Handler(mi.srv.impl, ss)
+}
+
+// decodeUnary reads the one request message of a unary call and checks that
+// no second one follows.
+func (ss *serverStream) decodeUnary(m any) error {
+	if ss.recvd > 0 {
+		return status.Error(codes.Internal, "rpc: unary request decoded twice")
+	}
+	bp, err := ss.er.next()
+	if err == io.EOF {
+		return status.Error(codes.Internal, "rpc: unary call without a request message")
+	}
+	if err != nil {
+		return ss.recvError(err)
+	}
+	ss.recvd++
+	if m != nil {
+		err = ProtoCodec.Unmarshal(*bp, m)
+	}
+	putBuf(bp)
+	if err != nil {
+		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
+	}
+	bp, err = ss.er.next()
+	if err == nil {
+		putBuf(bp)
+		return status.Error(codes.Internal, "rpc: unary call with more than one request message")
+	}
+	if err != io.EOF {
+		return ss.recvError(err)
+	}
+	return nil
+}
+
+// recvError reports a read failure; when the call's context ended (deadline,
+// client reset) that is the better explanation.
+func (ss *serverStream) recvError(err error) error {
+	if cerr := ss.ctx.Err(); cerr != nil {
+		return status.FromContextError(cerr).Err()
+	}
+	return toStatusError(err)
+}
+
+func (ss *serverStream) Context() context.Context { return ss.ctx }
+
+func (ss *serverStream) SetHeader(md metadata.MD) error {
+	if ss.headerSent || ss.ended {
+		return status.Error(codes.Internal, "rpc: SetHeader after the header was sent")
+	}
+	if err := md.Validate(); err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	ss.header = joinMD(ss.header, md)
+	return nil
+}
+
+func (ss *serverStream) SendHeader(md metadata.MD) error {
+	if err := ss.SetHeader(md); err != nil {
+		return err
+	}
+	return ss.writeHeader()
+}
+
+func (ss *serverStream) SetTrailer(md metadata.MD) {
+	if ss.ended || md.Validate() != nil {
+		return
+	}
+	ss.trailer = joinMD(ss.trailer, md)
+}
+
+func joinMD(dst, src metadata.MD) metadata.MD {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(metadata.MD, len(src))
+	}
+	for k, v := range src {
+		dst[k] = append(dst[k], v...)
+	}
+	return dst
+}
+
+func (ss *serverStream) writeHeader() error {
+	if ss.headerSent {
+		return nil
+	}
+	ss.headerSent = true
+	hdr := hdrOK
+	if ss.comp != nil || len(ss.header) > 0 {
+		hdr = make(h2.Header, 2, 3+len(ss.header))
+		copy(hdr, hdrOK)
+		if ss.comp != nil {
+			hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
+		}
+		hdr = appendMD(hdr, ss.header)
+	}
+	if err := ss.st.Respond(hdr, nil); err != nil {
+		return ss.recvError(err)
+	}
+	return nil
+}
+
+// appendMD adds metadata as header fields, base64-encoding -bin values.
+func appendMD(h h2.Header, md metadata.MD) h2.Header {
+	for k, vs := range md {
+		for _, v := range vs {
+			if metadata.IsBinKey(k) {
+				v = metadata.EncodeBin(v)
+			}
+			h = append(h, h2.HeaderField{Name: k, Value: v})
+		}
+	}
+	return h
+}
+
+func (ss *serverStream) SendMsg(m any) error {
+	if ss.ended {
+		return status.Error(codes.Internal, "rpc: SendMsg after the call ended")
+	}
+	bp, err := encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+	if err != nil {
+		return err
+	}
+	defer putBuf(bp)
+	if err := ss.writeHeader(); err != nil {
+		return err
+	}
+	if _, err := ss.st.Write(*bp); err != nil {
+		return ss.recvError(err)
+	}
+	return nil
+}
+
+func (ss *serverStream) RecvMsg(m any) error {
+	bp, err := ss.er.next()
+	if err == io.EOF {
+		return io.EOF
+	}
+	if err != nil {
+		return ss.recvError(err)
+	}
+	ss.recvd++
+	err = ProtoCodec.Unmarshal(*bp, m)
+	putBuf(bp)
+	if err != nil {
+		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
+	}
+	return nil
+}
+
+// finish sends the status: in trailers after a response header, or as a
+// trailers-only response when nothing was sent yet.
+func (ss *serverStream) finish(err error) {
+	ss.ended = true
+	st, ok := status.FromError(err)
+	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		st = status.FromContextError(err)
+	} // any other plain error is UNKNOWN with its text, as FromError made it
+	code := st.Code()
+	if code == codes.OK && len(ss.trailer) == 0 {
+		if !ss.headerSent {
+			// Trailers-only OK (e.g. a stream that sent nothing).
+			t := make(h2.Header, 0, 3)
+			t = append(t, hdrOK...)
+			t = append(t, trailerOK...)
+			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
+			return
+		}
+		_ = ss.st.WriteTrailers(trailerOK)
+		return
+	}
+	t := make(h2.Header, 0, 6+len(ss.trailer))
+	if !ss.headerSent {
+		t = append(t, hdrOK...)
+		t = appendMD(t, ss.header)
+	}
+	t = append(t, h2.HeaderField{Name: "grpc-status", Value: codeString(code)})
+	if msg := st.Message(); msg != "" {
+		t = append(t, h2.HeaderField{Name: "grpc-message", Value: encodeGrpcMessage(msg)})
+	}
+	if p := st.Proto(); p != nil && len(p.Details) > 0 {
+		if b, merr := marshalStatusProto(p); merr == nil {
+			t = append(t, h2.HeaderField{Name: "grpc-status-details-bin", Value: metadata.EncodeBin(string(b))})
+		}
+	}
+	t = appendMD(t, ss.trailer)
+	if !ss.headerSent {
+		ss.headerSent = true
+		_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
+		return
+	}
+	_ = ss.st.WriteTrailers(t)
+}
+
+func marshalStatusProto(p proto.Message) ([]byte, error) { return proto.Marshal(p) }
+
+// serverStreamFromContext returns the stream of the call ctx belongs to, so
+// unary handlers can set header and trailer metadata.
+func serverStreamFromContext(ctx context.Context) *serverStream {
+	ss, _ := ctx.Value(serverStreamKey{}).(*serverStream)
+	return ss
+}
+
+// SetHeader sets header metadata from a unary handler (or any handler
+// holding only the context); it is sent with the response.
+func SetHeader(ctx context.Context, md metadata.MD) error {
+	ss := serverStreamFromContext(ctx)
+	if ss == nil {
+		return status.Error(codes.Internal, "rpc: SetHeader: not a server call context")
+	}
+	return ss.SetHeader(md)
+}
+
+// SendHeader sends header metadata now, from a handler's context.
+func SendHeader(ctx context.Context, md metadata.MD) error {
+	ss := serverStreamFromContext(ctx)
+	if ss == nil {
+		return status.Error(codes.Internal, "rpc: SendHeader: not a server call context")
+	}
+	return ss.SendHeader(md)
+}
+
+// SetTrailer sets trailer metadata from a handler's context.
+func SetTrailer(ctx context.Context, md metadata.MD) error {
+	ss := serverStreamFromContext(ctx)
+	if ss == nil {
+		return status.Error(codes.Internal, "rpc: SetTrailer: not a server call context")
+	}
+	ss.SetTrailer(md)
+	return nil
+}
+
+// Method returns the full method name ("/pkg.Service/Method") of the server
+// call ctx belongs to.
+func Method(ctx context.Context) (string, bool) {
+	ss := serverStreamFromContext(ctx)
+	if ss == nil || ss.mi == nil {
+		return "", false
+	}
+	return ss.mi.full, true
+}
