@@ -285,10 +285,9 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 	bad := cs.strikes > maxPingStrikes
 	cs.mu.Unlock()
 	if bad {
-		go func() {
-			_ = sess.GoAway(h2.ErrCodeEnhanceYourCalm, []byte("too_many_pings"))
-			sess.Abort(h2.ErrCodeEnhanceYourCalm, errors.New("rpc: client pinged too often"))
-		}()
+		// The debug data "too_many_pings" is what gRPC clients look for to
+		// back off their keepalive interval.
+		go sess.Abort(h2.ErrCodeEnhanceYourCalm, &h2.ConnError{Code: h2.ErrCodeEnhanceYourCalm, Reason: "too_many_pings"})
 	}
 }
 

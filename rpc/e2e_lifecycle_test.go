@@ -1,0 +1,259 @@
+package rpc
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
+	"github.com/stretchr/testify/require"
+)
+
+func TestGracefulShutdownLosesNothing(t *testing.T) {
+	checkNoLeaks(t)
+	var started sync.WaitGroup
+	started.Add(10)
+	e := newEnv(t, true, []ServerOption{UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		started.Done()
+		return h(ctx, req)
+	})})
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.echo(ctxTimeout(t, 10*time.Second), "sleep:300ms")
+			errs <- err
+		}()
+	}
+	started.Wait()
+	require.NoError(t, e.srv.Shutdown(ctxTimeout(t, 10*time.Second)))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err, "an RPC in flight was lost during graceful shutdown")
+	}
+	// New calls are refused cleanly.
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "late")
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+}
+
+func TestShutdownForcesAtDeadline(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.echo(ctxTimeout(t, 10*time.Second), "block")
+		errc <- err
+	}()
+	<-e.impl.started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, e.srv.Shutdown(ctx), context.DeadlineExceeded)
+	err := <-errc
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+}
+
+func TestReconnectAfterServerRestart(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil)
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "one")
+	require.NoError(t, err)
+	e.srv.Stop()
+
+	// Without wait-for-ready a call fails fast while the server is down.
+	time.Sleep(50 * time.Millisecond)
+	_, err = e.echo(ctxTimeout(t, 5*time.Second), "down")
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+
+	srv2 := NewServer()
+	srv2.RegisterService(&echoDesc, e.impl)
+	var l net.Listener
+	require.Eventually(t, func() bool {
+		l, err = net.Listen("tcp", e.addr)
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	go func() { _ = srv2.Serve(l) }()
+	defer srv2.Stop()
+	// With wait-for-ready the call waits for the reconnection (backoff ~1s).
+	got, err := e.echo(ctxTimeout(t, 10*time.Second), "two", WaitForReady(true))
+	require.NoError(t, err)
+	require.Equal(t, "two", got)
+}
+
+func TestWaitForReadyTimesOut(t *testing.T) {
+	checkNoLeaks(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	cc, err := NewClient(addr)
+	require.NoError(t, err)
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = cc.Invoke(ctx, "/test.Echo/Echo", nil, nil, WaitForReady(true))
+	require.Equal(t, codes.DeadlineExceeded, status.Code(err), err)
+	err = cc.Invoke(ctxTimeout(t, 5*time.Second), "/test.Echo/Echo", nil, nil)
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+}
+
+func TestRoundRobin(t *testing.T) {
+	checkNoLeaks(t)
+	var counts [3]atomic.Int32
+	var addrs []string
+	for i := range counts {
+		srv := NewServer(UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+			counts[i].Add(1)
+			return h(ctx, req)
+		}))
+		srv.RegisterService(&echoDesc, &echoImpl{})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs = append(addrs, l.Addr().String())
+		go func() { _ = srv.Serve(l) }()
+		t.Cleanup(srv.Stop)
+	}
+	for _, target := range []string{addrs[0] + "," + addrs[1] + "," + addrs[2]} {
+		cc, err := NewClient(target)
+		require.NoError(t, err)
+		cc.Connect()
+		e := &env{cc: cc}
+		for i := 0; i < 90; i++ {
+			_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+			require.NoError(t, err)
+		}
+		cc.Close()
+	}
+	for i := range counts {
+		require.Greater(t, counts[i].Load(), int32(10), "server %d got %d of 90 calls", i, counts[i].Load())
+	}
+}
+
+func TestDNSTargetResolvesSeveral(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil)
+	_, port, _ := net.SplitHostPort(e.addr)
+	cc, err := NewClient("dns:///localhost:" + port)
+	require.NoError(t, err)
+	defer cc.Close()
+	got, err := (&env{cc: cc}).echo(ctxTimeout(t, 5*time.Second), "via dns", WaitForReady(true))
+	require.NoError(t, err)
+	require.Equal(t, "via dns", got)
+	_, err = NewClient("dns:///no-port")
+	require.Error(t, err)
+	_, err = NewClient("weird://x")
+	require.Error(t, err)
+	_, err = NewClient("")
+	require.Error(t, err)
+}
+
+func TestTransparentRetryOnConnectionAge(t *testing.T) {
+	checkNoLeaks(t)
+	// Connections are told to go away every ~50ms; calls keep flowing
+	// without a single failure, on fresh connections.
+	e := newEnv(t, true, []ServerOption{KeepaliveParams(ServerParameters{MaxConnectionAge: 50 * time.Millisecond, MaxConnectionAgeGrace: time.Second})})
+	deadline := time.Now().Add(600 * time.Millisecond)
+	n := 0
+	for time.Now().Before(deadline) {
+		_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+		require.NoError(t, err, "call %d", n)
+		n++
+	}
+	require.Greater(t, n, 10)
+}
+
+func TestKeepaliveEnforcement(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, []ServerOption{KeepaliveEnforcementPolicy(EnforcementPolicy{MinTime: time.Second})},
+		WithKeepaliveParams(ClientParameters{Time: 10 * time.Millisecond, Timeout: time.Second}))
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "sleep:2s")
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+
+	// The GOAWAY carries ENHANCE_YOUR_CALM and "too_many_pings".
+	type goAway struct {
+		code  h2.ErrCode
+		debug string
+	}
+	got := make(chan goAway, 1)
+	opts := &h2.ClientOptions{}
+	opts.Hooks.OnGoAway = func(_ *h2.Session, code h2.ErrCode, _ uint32, debug []byte) {
+		select {
+		case got <- goAway{code, string(debug)}:
+		default:
+		}
+	}
+	sess, err := h2.Dial(ctxTimeout(t, 5*time.Second), e.addr, opts)
+	require.NoError(t, err)
+	defer sess.Close()
+	for i := 0; i < 5; i++ {
+		if _, err := sess.Ping(ctxTimeout(t, time.Second), [8]byte{byte(i)}); err != nil {
+			break
+		}
+	}
+	select {
+	case g := <-got:
+		require.Equal(t, h2.ErrCodeEnhanceYourCalm, g.code)
+		require.Equal(t, "too_many_pings", g.debug)
+	case <-time.After(3 * time.Second):
+		t.Fatal("no GOAWAY for too many pings")
+	}
+
+	// A client within the policy is left alone.
+	e2 := newEnv(t, true, []ServerOption{KeepaliveEnforcementPolicy(EnforcementPolicy{MinTime: time.Millisecond})},
+		WithKeepaliveParams(ClientParameters{Time: 10 * time.Millisecond, Timeout: time.Second}))
+	_, err = e2.echo(ctxTimeout(t, 5*time.Second), "sleep:200ms")
+	require.NoError(t, err)
+}
+
+func TestMaxConnectionIdle(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, []ServerOption{KeepaliveParams(ServerParameters{MaxConnectionIdle: 50 * time.Millisecond})})
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		e.cc.mu.Lock()
+		defer e.cc.mu.Unlock()
+		return e.cc.subs[0].state == subIdle
+	}, 3*time.Second, 10*time.Millisecond, "idle connection was not closed by the server")
+	_, err = e.echo(ctxTimeout(t, 5*time.Second), "again")
+	require.NoError(t, err, "the client reconnects after an idle close")
+}
+
+func TestClientCloseFailsCalls(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.echo(ctxTimeout(t, 10*time.Second), "block")
+		errc <- err
+	}()
+	<-e.impl.started
+	require.NoError(t, e.cc.Close())
+	err := <-errc
+	require.Contains(t, []codes.Code{codes.Canceled, codes.Unavailable}, status.Code(err), err)
+	_, err = e.echo(ctxTimeout(t, time.Second), "after")
+	require.Equal(t, codes.Canceled, status.Code(err))
+	require.NoError(t, e.cc.Close(), "Close twice is fine")
+}
+
+func TestBackoffParameters(t *testing.T) {
+	cc, err := NewClient("127.0.0.1:1")
+	require.NoError(t, err)
+	defer cc.Close()
+	for n, want := range map[int]time.Duration{1: time.Second, 2: 1600 * time.Millisecond, 3: 2560 * time.Millisecond, 30: 120 * time.Second} {
+		for i := 0; i < 50; i++ {
+			d := cc.backoffDelay(n)
+			require.GreaterOrEqual(t, d, time.Duration(float64(want)*0.8), n)
+			require.LessOrEqual(t, d, time.Duration(float64(want)*1.2), n)
+		}
+	}
+	_ = metadata.MD{}
+}
