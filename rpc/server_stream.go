@@ -21,8 +21,10 @@ import (
 type serverStream struct {
 	srv    *Server
 	st     *h2.Stream
-	ctx    context.Context
+	ctx    context.Context // &cctx
+	cctx   callCtx
 	cancel context.CancelFunc
+	md     metadata.MD // incoming; nil when the client sent none
 	mi     *methodInfo
 	er     envelopeReader
 	comp   Compressor // for responses: the client's own encoding
@@ -81,11 +83,34 @@ func (s *Server) serveStream(st *h2.Stream) {
 	ss.cancel()
 }
 
+// callCtx is the handler's context. It lives inside serverStream and answers
+// the incoming-metadata and stream lookups itself, saving two context layers
+// (and their allocations) per call.
+type callCtx struct {
+	context.Context
+	ss *serverStream
+}
+
+func (c *callCtx) Value(key any) any {
+	switch {
+	case key == serverStreamKey{}:
+		return c.ss
+	case metadata.IsIncomingKey(key):
+		return c.ss.md
+	}
+	return c.Context.Value(key)
+}
+
+func noCancel() {}
+
 // setup builds the call context (deadline, metadata) and finds the method.
 func (ss *serverStream) setup(req h2.Header) error {
-	ctx := ss.st.Context()
-	var md metadata.MD
+	base := ss.st.Context() // canceled by h2 on reset, session loss, or handler return
+	ss.cancel = noCancel
+	ss.cctx = callCtx{Context: base, ss: ss}
+	ss.ctx = &ss.cctx
 	var timeout, enc string
+	var vals []string // one backing array for single values: fewer allocations
 	for _, f := range req {
 		name := f.Name
 		if name == "" || name[0] == ':' {
@@ -105,30 +130,28 @@ func (ss *serverStream) setup(req h2.Header) error {
 		if metadata.IsBinKey(name) {
 			d, err := metadata.DecodeBin(v)
 			if err != nil {
-				ss.ctx, ss.cancel = context.WithCancel(ctx)
 				return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", name, err)
 			}
 			v = d
 		}
-		if md == nil {
-			md = make(metadata.MD, 4)
+		if ss.md == nil {
+			ss.md = make(metadata.MD, 4)
+			vals = make([]string, 0, len(req))
 		}
-		md[name] = append(md[name], v)
+		if old, ok := ss.md[name]; ok {
+			ss.md[name] = append(old, v)
+			continue
+		}
+		n := len(vals)
+		vals = append(vals, v)
+		ss.md[name] = vals[n : n+1 : n+1]
 	}
-	if md == nil {
-		md = metadata.MD{}
-	}
-	ctx = metadata.NewIncomingContext(ctx, md)
-	ctx = context.WithValue(ctx, serverStreamKey{}, ss)
 	if timeout != "" {
 		d, err := parseTimeout(timeout)
 		if err != nil {
-			ss.ctx, ss.cancel = context.WithCancel(ctx)
 			return status.Errorf(codes.Internal, "rpc: malformed grpc-timeout %q", timeout)
 		}
-		ss.ctx, ss.cancel = context.WithTimeout(ctx, d)
-	} else {
-		ss.ctx, ss.cancel = context.WithCancel(ctx)
+		ss.cctx.Context, ss.cancel = context.WithTimeout(base, d)
 	}
 	if enc != "" && enc != "identity" {
 		c := GetCompressor(enc)

@@ -183,6 +183,9 @@ func FromIncomingContext(ctx context.Context) (MD, bool) {
 	if !ok {
 		return nil, false
 	}
+	if md == nil {
+		return MD{}, true // a transport may store nil for "none"; callers may write to the result
+	}
 	return md.Copy(), true
 }
 
@@ -264,4 +267,12 @@ func RangeOutgoing(ctx context.Context, fn func(key, value string)) {
 			fn(pairs[i], pairs[i+1])
 		}
 	}
+}
+
+// IsIncomingKey reports whether key is the context key of incoming
+// metadata. Transports that carry per-call state in their own context type
+// use it to answer Value lookups without an extra context layer.
+func IsIncomingKey(key any) bool {
+	_, ok := key.(incomingKey)
+	return ok
 }

@@ -97,6 +97,16 @@ func TestContextsNeverMix(t *testing.T) {
 	require.Equal(t, MD{"out": {"2"}}, md)
 }
 
+func TestIncomingNilAndKey(t *testing.T) {
+	md, ok := FromIncomingContext(NewIncomingContext(context.Background(), nil))
+	require.True(t, ok)
+	require.NotNil(t, md)
+	md.Set("k", "v") // must not panic on a nil map
+	require.True(t, IsIncomingKey(incomingKey{}))
+	require.False(t, IsIncomingKey(outgoingKey{}))
+	require.False(t, IsIncomingKey("x"))
+}
+
 func TestAppendToOutgoing(t *testing.T) {
 	base := NewOutgoingContext(context.Background(), MD{"a": {"1"}})
 	c1 := AppendToOutgoingContext(base, "B", "2")
