@@ -1,0 +1,116 @@
+// Package callinfo holds what the logging and metrics interceptors both
+// need: method-name splitting, message sizes and streams that count.
+package callinfo
+
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/h2rpc/h2rpc/rpc"
+	"google.golang.org/protobuf/proto"
+)
+
+// Split splits "/pkg.Service/Method" into its service and method; a
+// malformed name comes back whole as the method with an empty service.
+func Split(fullMethod string) (service, method string) {
+	s := strings.TrimPrefix(fullMethod, "/")
+	if i := strings.LastIndexByte(s, '/'); i > 0 {
+		return s[:i], s[i+1:]
+	}
+	return "", fullMethod
+}
+
+// Size is the encoded size of a protobuf message, and 0 for anything else
+// (a nil response of a failed call, a message of another codec).
+func Size(m any) int {
+	if pm, ok := m.(proto.Message); ok && pm != nil {
+		return proto.Size(pm)
+	}
+	return 0
+}
+
+// Counts are the messages and their encoded bytes in each direction. The
+// fields are atomic because a stream's sender and receiver may be
+// different goroutines.
+type Counts struct {
+	MsgsSent, MsgsRecv   atomic.Int64
+	BytesSent, BytesRecv atomic.Int64
+	// OnSend and OnRecv, when set, see each message's size (metrics
+	// records one histogram sample per message).
+	OnSend, OnRecv func(size int)
+}
+
+func (c *Counts) sent(m any) {
+	n := Size(m)
+	c.MsgsSent.Add(1)
+	c.BytesSent.Add(int64(n))
+	if c.OnSend != nil {
+		c.OnSend(n)
+	}
+}
+
+func (c *Counts) recv(m any) {
+	n := Size(m)
+	c.MsgsRecv.Add(1)
+	c.BytesRecv.Add(int64(n))
+	if c.OnRecv != nil {
+		c.OnRecv(n)
+	}
+}
+
+// ServerStream counts the messages of a server stream.
+type ServerStream struct {
+	rpc.ServerStream
+	C *Counts
+}
+
+// SendMsg counts m once it was sent.
+func (s *ServerStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil {
+		s.C.sent(m)
+	}
+	return err
+}
+
+// RecvMsg counts m once it was received.
+func (s *ServerStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		s.C.recv(m)
+	}
+	return err
+}
+
+// ClientStream counts the messages of a client stream and reports the end
+// of the call, once, to Done: when RecvMsg returns an error (io.EOF is a
+// clean end) or the stream could not be used.
+type ClientStream struct {
+	rpc.ClientStream
+	C    *Counts
+	Done func(err error)
+	once atomic.Bool
+}
+
+// SendMsg counts m once it was sent. A send error is not the end of the
+// call: the status comes from RecvMsg.
+func (s *ClientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err == nil {
+		s.C.sent(m)
+	}
+	return err
+}
+
+// RecvMsg counts m and reports the end of the call.
+func (s *ClientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err == nil {
+		s.C.recv(m)
+		return nil
+	}
+	if s.once.CompareAndSwap(false, true) && s.Done != nil {
+		s.Done(err)
+	}
+	return err
+}
