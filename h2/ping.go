@@ -75,9 +75,7 @@ func (s *Session) keepalive() {
 			return
 		case <-t.C:
 		}
-		s.mu.Lock()
-		quiet := time.Since(s.lastActivity)
-		s.mu.Unlock()
+		quiet := time.Since(time.Unix(0, s.lastActivity.Load()))
 		if quiet < s.opts.KeepaliveInterval {
 			continue
 		}

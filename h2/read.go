@@ -47,7 +47,7 @@ func (s *Session) readFrames() error {
 			return err
 		}
 		n := int(fh.Length)
-		if fh.Length > s.maxRecvFrameSize() {
+		if fh.Length > s.maxFrameIn.Load() {
 			return connErr(ErrCodeFrameSize, "%s frame of %d bytes exceeds MAX_FRAME_SIZE", fh.Type, fh.Length)
 		}
 		var payload []byte
@@ -72,19 +72,10 @@ func (s *Session) readFrames() error {
 		if peeked {
 			_, _ = s.br.Discard(n)
 		}
+		if s.br.Buffered() == 0 {
+			s.lastActivity.Store(time.Now().UnixNano()) // once per read batch, not per frame
+		}
 	}
-}
-
-// maxRecvFrameSize is the largest frame the peer may send: our advertised
-// MAX_FRAME_SIZE, or the larger of it and a pending change before its ack.
-func (s *Session) maxRecvFrameSize() uint32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.local.MaxFrameSize
-	for _, p := range s.pendingLocal {
-		m = max(m, p.MaxFrameSize)
-	}
-	return m
 }
 
 func (s *Session) reportFrameError(t FrameType, id uint32, err error) {
@@ -105,9 +96,6 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 		}
 		s.gotFirst = true
 	}
-	s.mu.Lock()
-	s.lastActivity = time.Now()
-	s.mu.Unlock()
 	var err error
 	switch fh.Type {
 	case FrameData:
@@ -268,9 +256,7 @@ func (s *Session) onHeadersFrame(fh FrameHeader, p []byte) error {
 	hb := &s.hb
 	*hb = headerBlock{active: true, streamID: fh.StreamID, endStream: fh.Flags.Has(FlagEndStream), fields: hb.fields[:0]}
 	hb.fields = nil
-	s.mu.Lock()
-	hb.maxList = min(s.local.MaxHeaderListSize, 1<<24)
-	s.mu.Unlock()
+	hb.maxList = s.maxListIn.Load()
 	if fh.Flags.Has(FlagPriority) {
 		if len(frag) < 5 {
 			return connErr(ErrCodeFrameSize, "HEADERS too short for its priority fields")

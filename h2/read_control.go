@@ -141,6 +141,11 @@ func (s *Session) onSettingsAck() error {
 	}
 	acked := s.pendingLocal[0]
 	s.pendingLocal = s.pendingLocal[1:]
+	mf := s.local.MaxFrameSize
+	for _, p := range s.pendingLocal {
+		mf = max(mf, p.MaxFrameSize)
+	}
+	s.maxFrameIn.Store(mf)
 	if ch := s.settingsWait[0]; ch != nil {
 		close(ch)
 	}

@@ -56,7 +56,7 @@ func (s *Session) onHeaderBlock(fields Header) error {
 	}
 	st := s.newStreamLocked(id)
 	st.header, st.gotHeader, st.contentLength = fields, true, cl
-	st.stats.FirstHeader = time.Now()
+	st.stats.FirstHeader = st.stats.Opened
 	if p, ok := s.idlePrio[id]; ok {
 		delete(s.idlePrio, id)
 		st.applyPriorityParam(p)

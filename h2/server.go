@@ -241,7 +241,11 @@ func (srv *Server) stopAccepting() []*Session {
 func (s *Session) dispatchLocked(st *Stream) error {
 	if s.handlersBusy < int(min(s.local.MaxConcurrentStreams, 1<<20)) {
 		s.handlersBusy++
-		go s.runHandlers(st)
+		select {
+		case s.work <- st: // an idle handler goroutine takes it
+		default:
+			go s.runHandlers(st)
+		}
 		return nil
 	}
 	if len(s.handlerQueue) >= s.opts.Limits.MaxHandlerQueue {
@@ -251,10 +255,13 @@ func (s *Session) dispatchLocked(st *Stream) error {
 	return nil
 }
 
-// runHandlers serves st, then keeps serving queued streams on the same
-// goroutine, which saves a goroutine start and its stack growth per stream.
+// runHandlers serves st, then queued streams, then waits idle for the next
+// dispatched stream: reusing handler goroutines saves a goroutine start and
+// its stack growth per stream. Idle ones are bounded like busy ones and end
+// with the session.
 func (s *Session) runHandlers(st *Stream) {
-	for st != nil {
+	limit := int(min(s.opts.Settings.MaxConcurrentStreams, 1<<20))
+	for {
 		s.serveStream(st)
 		s.mu.Lock()
 		st = nil
@@ -269,8 +276,26 @@ func (s *Session) runHandlers(st *Stream) {
 		if st == nil {
 			s.handlersBusy--
 			s.maybeEndDrainLocked()
+			if s.idleHandlers >= limit || s.closing {
+				s.mu.Unlock()
+				return
+			}
+			s.idleHandlers++
 		}
 		s.mu.Unlock()
+		if st != nil {
+			continue
+		}
+		select {
+		case st = <-s.work:
+		case <-s.done:
+		}
+		s.mu.Lock()
+		s.idleHandlers--
+		s.mu.Unlock()
+		if st == nil {
+			return
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2/hpack"
@@ -33,9 +34,10 @@ type Session struct {
 	gotFirst bool        // the peer's first SETTINGS arrived
 
 	// Writer-owned while holding mu (the writer encodes under mu and writes outside it).
-	henc *hpack.Encoder
-	hbuf hpackBuf
-	wbuf []byte
+	henc          *hpack.Encoder
+	hbuf          hpackBuf
+	wbuf          []byte
+	writeDeadline time.Time
 
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"
@@ -68,7 +70,9 @@ type Session struct {
 
 	pings        map[[8]byte]*pingWait
 	pingSeq      uint64
-	lastActivity time.Time // last frame received, for keepalive
+	lastActivity atomic.Int64  // unix nanoseconds of the last read batch, for keepalive
+	maxFrameIn   atomic.Uint32 // the largest frame the peer may send us
+	maxListIn    atomic.Uint32 // our MAX_HEADER_LIST_SIZE, for the reader
 
 	goAwaySent    bool
 	goAwaySentID  uint32
@@ -80,6 +84,8 @@ type Session struct {
 	writerExited  chan struct{}
 	done          chan struct{}
 	handlersBusy  int
+	idleHandlers  int
+	work          chan *Stream // hands streams to idle handler goroutines
 	handlerQueue  []*Stream
 	resetBucket   tokenBucket
 	emptyBucket   tokenBucket
@@ -95,6 +101,7 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		client:       client,
 		opts:         opts.normalized(),
 		wake:         make(chan struct{}, 1),
+		work:         make(chan *Stream),
 		streams:      make(map[uint32]*Stream),
 		writerExited: make(chan struct{}),
 		done:         make(chan struct{}),
@@ -102,7 +109,6 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		remote:       RFCSettings(),
 		sendWindow:   65535,
 		recvWindow:   65535,
-		lastActivity: time.Now(),
 	}
 	if _, ok := conn.(*tls.Conn); ok {
 		s.encrypted = true
@@ -117,6 +123,9 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	s.resetBucket = newTokenBucket(l.ResetRate, l.ResetBurst)
 	s.emptyBucket = newTokenBucket(l.EmptyFrameRate, l.EmptyFrameBurst)
 	s.local = s.opts.Settings
+	s.lastActivity.Store(time.Now().UnixNano())
+	s.maxFrameIn.Store(s.local.MaxFrameSize)
+	s.maxListIn.Store(min(s.local.MaxHeaderListSize, 1<<24))
 	s.br = bufio.NewReaderSize(conn, 64<<10)
 	s.hdec = hpack.NewDecoder(s.local.HeaderTableSize, func(f hpack.HeaderField) {
 		s.onHeaderField(f.Name, f.Value, f.Sensitive)
@@ -267,6 +276,8 @@ func (s *Session) queueSettingsLocked(next Settings) {
 	}
 	s.local = next
 	s.pendingLocal = append(s.pendingLocal, next)
+	s.maxFrameIn.Store(max(s.maxFrameIn.Load(), next.MaxFrameSize))
+	s.maxListIn.Store(min(next.MaxHeaderListSize, 1<<24))
 	s.settingsWait = append(s.settingsWait, nil)
 	s.queueLocked(frameReq{kind: reqSettings, settings: next})
 	if s.opts.SettingsTimeout > 0 && s.settingsTimer == nil {
@@ -505,4 +516,16 @@ func (s *Session) forgetResetLocked(id uint32) {
 			s.recentRST[i] = 0
 		}
 	}
+}
+
+// coarseNow is the time of the last read batch: close enough for statistics,
+// and free, where a clock read per stream event is not.
+func (s *Session) coarseNow() time.Time { return time.Unix(0, s.lastActivity.Load()) }
+
+// closedAt is when a stream ended, on the coarse clock but never before it opened.
+func (st *Stream) closedAt() time.Time {
+	if t := st.s.coarseNow(); t.After(st.stats.Opened) {
+		return t
+	}
+	return st.stats.Opened
 }

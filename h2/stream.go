@@ -119,7 +119,11 @@ func (s *Session) newStreamLocked(id uint32) *Stream {
 	}
 	st.cond.L = &s.mu
 	st.sched.prio = DefaultPriority()
-	st.stats.Opened = time.Now()
+	if st.local() {
+		st.stats.Opened = time.Now()
+	} else {
+		st.stats.Opened = s.coarseNow() // the reader just read its HEADERS
+	}
 	s.streams[id] = st
 	s.stats.StreamsOpened++
 	if n := len(s.streams); n > s.stats.PeakConcurrentStreams {
@@ -477,7 +481,7 @@ func (st *Stream) failLocked(err error) {
 func (st *Stream) endSentLocked() {
 	st.endSent = true
 	st.endQueued = true
-	st.stats.Closed = time.Now()
+	st.stats.Closed = st.closedAt()
 	s := st.s
 	s.sched.update(s, st)
 	switch st.state {
@@ -515,7 +519,7 @@ func (st *Stream) closeLocked() {
 	s := st.s
 	st.state = stateClosed
 	if st.stats.Closed.IsZero() {
-		st.stats.Closed = time.Now()
+		st.stats.Closed = st.closedAt()
 	}
 	s.stats.streamDurations += st.stats.Closed.Sub(st.stats.Opened)
 	s.stats.streamsClosed++

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"runtime"
 	"time"
 
 	"golang.org/x/net/http2/hpack"
@@ -81,6 +82,7 @@ const flushThreshold = 64 << 10
 // scheduled DATA under mu, and writes outside mu once the queue is drained.
 func (s *Session) writeLoop() {
 	defer close(s.writerExited)
+	yielded := false
 	s.mu.Lock()
 	for {
 		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
@@ -99,7 +101,17 @@ func (s *Session) writeLoop() {
 		s.ctrl = s.ctrl[:0]
 		s.fillDataLocked(flushThreshold)
 		more := len(s.ctrl) > 0 || s.sched.hasWork(s)
+		if !more && len(s.wbuf) > 0 && len(s.wbuf) < flushThreshold && !yielded {
+			// Handlers that are about to respond usually do so within one
+			// scheduling round: let them, and send their frames in the same write.
+			yielded = true
+			s.mu.Unlock()
+			runtime.Gosched()
+			s.mu.Lock()
+			continue
+		}
 		if len(s.wbuf) > 0 && (!more || len(s.wbuf) >= flushThreshold) {
+			yielded = false
 			buf := s.wbuf
 			s.wbuf = nil
 			s.mu.Unlock()
@@ -125,7 +137,13 @@ func (s *Session) writeLoop() {
 
 func (s *Session) writeConn(b []byte) error {
 	if s.opts.WriteTimeout > 0 {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+		// Move the deadline only when half of it is used up: one timer update
+		// per half timeout instead of one per write.
+		now := time.Now()
+		if s.writeDeadline.Sub(now) < s.opts.WriteTimeout/2 {
+			s.writeDeadline = now.Add(s.opts.WriteTimeout)
+			_ = s.conn.SetWriteDeadline(s.writeDeadline)
+		}
 	}
 	_, err := s.conn.Write(b)
 	return err
