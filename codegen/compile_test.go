@@ -79,37 +79,16 @@ func TestBothModesAgreeAndCompile(t *testing.T) {
 		sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(free, "go.sum"), sum, 0o644))
-		// Assertions the compiler checks: the Unimplemented types satisfy
-		// the server interfaces by value and embedded by value.
-		check := `package gentest
-
-import (
-	"example.com/gentest/collide"
-	"example.com/gentest/editions"
-	"example.com/gentest/kinds"
-	"example.com/gentest/wkt"
-)
-
-type embedded struct{ kinds.UnimplementedKindsServer }
-
-var (
-	_ kinds.KindsServer                = kinds.UnimplementedKindsServer{}
-	_ kinds.KindsServer                = embedded{}
-	_ kinds.NothingServer              = kinds.UnimplementedNothingServer{}
-	_ kinds.LegacyServer               = kinds.UnimplementedLegacyServer{}
-	_ kinds.SecondServer               = kinds.UnimplementedSecondServer{}
-	_ collide.ServiceServer            = collide.UnimplementedServiceServer{}
-	_ collide.SnakeCaseServiceServer   = collide.UnimplementedSnakeCaseServiceServer{}
-	_ wkt.ClockServer                  = wkt.UnimplementedClockServer{}
-	_ editions.PingerServer            = editions.UnimplementedPingerServer{}
-	_ func(kinds.KindsClient)          = nil
-	_ kinds.Kinds_BidiServer           = nil
-	_ collide.Service_StreamThingsClient = nil
-)
-`
-		require.NoError(t, os.WriteFile(filepath.Join(free, "check.go"), []byte(check), 0o644))
+		// Compile-time checks and tests of what the generated code does,
+		// against fakes of the connection and streams.
+		for _, f := range []string{"check.go", "semantics_test.go"} {
+			b, err := os.ReadFile(filepath.Join("testdata", "gentest", f))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(free, f), b, 0o644))
+		}
 		goTool(t, free, "build", "./...")
 		goTool(t, free, "vet", "./...")
+		goTool(t, free, "test", "./...")
 	})
 }
 
