@@ -48,7 +48,11 @@ type methodInfo struct {
 // connState is the server's bookkeeping for one connection: ping strikes
 // for keepalive enforcement and the age timers.
 type connState struct {
-	mu         sync.Mutex
+	mu sync.Mutex
+	// bytesSent is the session's output at the previous ping. When the server
+	// sent more than that ping's ack since, the ping is forgiven: clients
+	// (grpc-go's BDP estimator) ping in response to data they receive.
+	bytesSent  int64
 	lastPing   time.Time
 	strikes    int
 	active     int
@@ -273,7 +277,17 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 		return
 	}
 	now := time.Now()
+	sent := sess.Stats().BytesSent
 	cs.mu.Lock()
+	const pingAckSize = 17 // frame header + 8 bytes
+	prev := cs.bytesSent
+	cs.bytesSent = sent
+	if sent-prev > pingAckSize {
+		cs.strikes = 0
+		cs.lastPing = now
+		cs.mu.Unlock()
+		return
+	}
 	min := s.opts.enforcement.MinTime
 	if cs.active == 0 && !s.opts.enforcement.PermitWithoutStream {
 		min = 2 * time.Hour // no RPCs: pings are not needed at all
