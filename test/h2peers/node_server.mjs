@@ -1,0 +1,91 @@
+// node_server.mjs: a Node http2 server that our Go client is tested against.
+//
+//   node node_server.mjs [--cert FILE --key FILE]
+//
+// It listens on a free port of 127.0.0.1 and prints "listening PORT" on stdout.
+// Routes:
+//   /        200 with the fixed body below
+//   /echo    streams the request body back, then the trailer x-echo-bytes
+//   /slow    200 after 300 ms (a stream in flight during a graceful close)
+//   /stats   JSON of what this server saw on each client session (GOAWAYs,
+//            PINGs, the SETTINGS received, the peak of concurrently open
+//            streams), keyed by the x-tag request header the session's streams
+//            carried, so the Go client can assert what the peer saw.
+import http2 from 'node:http2';
+import fs from 'node:fs';
+
+export const HELLO = 'Hello from the Node http2 peer!\n';
+
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+// Settings chosen to differ from the Go engine's defaults, so the client's
+// RemoteSettings check proves it read ours and not its own.
+const settings = { maxConcurrentStreams: 100, initialWindowSize: 1 << 20, maxHeaderListSize: 32768 };
+
+const seen = {}; // tag -> record of one session
+
+const tls = opt('--cert') !== undefined;
+const server = tls
+  ? http2.createSecureServer({ cert: fs.readFileSync(opt('--cert')), key: fs.readFileSync(opt('--key')), settings })
+  : http2.createServer({ settings });
+
+server.on('session', (session) => {
+  const rec = { goaways: [], pings: 0, remoteSettings: null, peakStreams: 0, closed: false };
+  let open = 0;
+  session.on('goaway', (code, lastStreamID) => rec.goaways.push({ code, lastStreamID }));
+  session.on('ping', () => rec.pings++);
+  session.on('remoteSettings', (s) => { rec.remoteSettings = s; });
+  session.on('stream', (stream, headers) => {
+    if (headers['x-tag']) seen[headers['x-tag']] = rec;
+    open++;
+    if (open > rec.peakStreams) rec.peakStreams = open;
+    stream.on('close', () => { open--; });
+  });
+  session.on('close', () => { rec.closed = true; });
+  session.on('error', () => {});
+});
+
+server.on('stream', (stream, headers) => {
+  stream.on('error', () => {});
+  switch (headers[':path']) {
+    case '/echo': {
+      // Respond at once, so a client can hold many echo streams open together.
+      stream.respond({ ':status': 200, 'content-type': headers['content-type'] || 'application/octet-stream' },
+        { waitForTrailers: true });
+      let n = 0;
+      stream.on('data', (chunk) => { n += chunk.length; stream.write(chunk); });
+      stream.on('end', () => stream.end());
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-echo-bytes': String(n) }));
+      break;
+    }
+    case '/slow':
+      stream.resume();
+      setTimeout(() => {
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200 });
+        stream.end('slow done\n');
+      }, 300);
+      break;
+    case '/stats':
+      stream.resume();
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      stream.end(JSON.stringify(seen));
+      break;
+    default:
+      stream.resume();
+      stream.respond({ ':status': 200, 'content-type': 'text/plain', 'content-length': HELLO.length });
+      stream.end(HELLO);
+  }
+});
+
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`listening ${server.address().port}\n`);
+});
+
+// Never outlive the test run that started us.
+setTimeout(() => process.exit(0), 120_000).unref();
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# run.sh: real HTTP/2 peers against the h2 engine, over h2c and TLS.
+#
+#   nghttp and Node's http2 client  ->  examples/h2/server
+#   peerclient (our client) and examples/h2/client  ->  nghttpd and node_server.mjs
+#
+# Needs: go, nghttp, nghttpd (Debian nghttp2-client, nghttp2-server), node >= 18,
+# openssl, awk, stdbuf, timeout. Builds into a temp dir, picks free ports, starts
+# and stops every server itself. Prints one line per check and a summary line;
+# exits 1 if any check failed, 2 if it could not run.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+TMP=$(mktemp -d)
+PIDS=()
+PASSED=0
+FAILED=0
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+die() { echo "h2peers: cannot run: $*" >&2; exit 2; }
+ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
+bad() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+# expect NAME ACTUAL WANT
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
+
+for tool in go nghttp nghttpd node openssl awk stdbuf timeout; do
+	command -v "$tool" >/dev/null || die "$tool not found (nghttp/nghttpd: apt-get install nghttp2-client nghttp2-server)"
+done
+
+# --- build, certificates, fixtures -------------------------------------------
+# With the race detector: real peers drive the engine's goroutines hard.
+(cd "$ROOT" && go build -race -o "$TMP/server" ./examples/h2/server &&
+	go build -race -o "$TMP/client" ./examples/h2/client &&
+	go build -race -o "$TMP/peerclient" ./test/h2peers/peerclient) || die "go build failed"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl.log" || die "openssl: $(cat "$TMP/openssl.log")"
+mkdir -p "$TMP/docs"
+printf 'Hello from nghttpd, serving h2peers files.\n' >"$TMP/docs/index.html"
+head -c 1048576 /dev/urandom >"$TMP/docs/big.bin"
+head -c 1048576 /dev/urandom >"$TMP/body1m.bin"
+head -c 20000 /dev/urandom >"$TMP/body20k.bin"
+printf "Hello from h2rpc's HTTP/2 engine!\n" >"$TMP/hello.txt"
+
+# --- server processes ---------------------------------------------------------
+free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
+}
+
+# wait_port PID PORT: until PORT accepts connections or PID has died (5s at most).
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# start LOG CMD...: runs CMD (with @PORT@ replaced by a free port) in the
+# background, retrying on another port if it dies (a port race). Sets PORT.
+start() {
+	local log=$1 try pid
+	shift
+	for try in 1 2 3; do
+		PORT=$(free_port) || die "no free port"
+		"${@//@PORT@/$PORT}" >"$log" 2>&1 &
+		pid=$!
+		if wait_port "$pid" "$PORT"; then
+			PIDS+=("$pid")
+			LASTPID=$pid
+			return 0
+		fi
+		kill "$pid" 2>/dev/null
+	done
+	die "server did not start: $* ($(tail -3 "$log"))"
+}
+
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# --- 1. nghttp and Node's http2 client against our example server ------------
+nghttp_checks() { # MODE URL
+	local m=$1 url=$2 out
+	out=$(timeout 20 nghttp "$url/" 2>"$TMP/nghttp.err")
+	expect "$m nghttp GET / body" "$out" "$(cat "$TMP/hello.txt")"
+
+	if timeout 20 nghttp -d "$TMP/body1m.bin" "$url/echo" >"$TMP/echo.out" 2>"$TMP/nghttp.err" &&
+		cmp -s "$TMP/echo.out" "$TMP/body1m.bin"; then
+		ok "$m nghttp POST /echo 1 MiB echoed"
+	else
+		bad "$m nghttp POST /echo 1 MiB echoed" "$(wc -c <"$TMP/echo.out") bytes back, differ; $(head -c 300 "$TMP/nghttp.err")"
+	fi
+	timeout 20 nghttp -v -n -d "$TMP/body1m.bin" "$url/echo" >"$TMP/v.log" 2>&1
+	expect "$m nghttp trailer x-echo-bytes" "$(grep -ac 'recv (stream_id=[0-9]*) x-echo-bytes: 1048576$' "$TMP/v.log")" 1
+	expect "$m nghttp sees SETTINGS max streams 100, window 4 MiB" \
+		"$(grep -a -A8 'recv SETTINGS frame' "$TMP/v.log" | grep -E -c 'SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):100]$|SETTINGS_INITIAL_WINDOW_SIZE\(0x04\):4194304]$')" 2
+
+	timeout 30 nghttp -v -n -m 100 -d "$TMP/body20k.bin" "$url/echo" >"$TMP/m.log" 2>&1
+	expect "$m nghttp -m 100 echo: 100 x 200 OK" "$(grep -ac 'recv (stream_id=[0-9]*) :status: 200$' "$TMP/m.log")" 100
+	expect "$m nghttp -m 100 echo: 100 x trailer" "$(grep -ac 'recv (stream_id=[0-9]*) x-echo-bytes: 20000$' "$TMP/m.log")" 100
+	expect "$m nghttp -m 100 echo: peak concurrent streams" "$(awk -v side=client -f "$HERE/peak.awk" "$TMP/m.log")" 100
+	expect "$m nghttp -m 100 echo: no RST_STREAM or GOAWAY error" \
+		"$(grep -aE -c 'recv RST_STREAM|error_code=[A-Z_]*_ERROR\(0x0*[1-9a-f]' "$TMP/m.log")" 0
+}
+
+node_client_checks() { # MODE URL [CA]
+	local m=$1 line
+	shift
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$m node client ${line#ok }" ;;
+		"FAIL "*) bad "$m node client ${line#FAIL }" "see above" ;;
+		*) echo "     $line" ;;
+		esac
+	done < <(timeout 90 node "$HERE/node_client.mjs" "$@" 2>&1 || echo "FAIL node_client.mjs exited with status $?")
+}
+
+start "$TMP/server-h2c.log" "$TMP/server" -addr 127.0.0.1:@PORT@
+nghttp_checks h2c "http://127.0.0.1:$PORT"
+node_client_checks h2c "http://127.0.0.1:$PORT"
+
+start "$TMP/server-tls.log" "$TMP/server" -addr 127.0.0.1:@PORT@ -cert "$TMP/cert.pem" -key "$TMP/key.pem"
+nghttp_checks tls "https://127.0.0.1:$PORT"
+node_client_checks tls "https://127.0.0.1:$PORT" "$TMP/cert.pem"
+
+# --- 2. our client against nghttpd and the Node http2 server -----------------
+peerclient_checks() { # NAME ARGS...
+	local name=$1 line
+	shift
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$name ${line#ok }" ;;
+		"FAIL "*) bad "$name ${line#FAIL }" "see above" ;;
+		*) echo "     $line" ;;
+		esac
+	done < <(timeout 90 "$TMP/peerclient" "$@" 2>&1 || echo "FAIL peerclient exited with status $?")
+}
+
+# example_client_checks MODE URL BODYPATH WANT_BODY TRAILER_LINE
+example_client_checks() {
+	local m=$1 url=$2 out
+	out=$(timeout 20 "$TMP/client" -url "$url$3" 2>/dev/null)
+	expect "$m examples/h2/client GET $3" "$out" "$4"
+	out=$(timeout 20 "$TMP/client" -v -url "$url/echo" -data "echo me" 2>"$TMP/client.err")
+	expect "$m examples/h2/client POST echo body" "$out" "echo me"
+	expect "$m examples/h2/client POST echo trailer" "$(grep -c "^$5\$" "$TMP/client.err")" 1
+}
+
+nghttpd_checks() { # MODE SCHEME [KEY CERT]
+	local m=$1 scheme=$2 log="$TMP/nghttpd-$1.log" ca=() tls=()
+	shift 2
+	[ "$scheme" = http ] && tls=(--no-tls)
+	# Window bits 20 = 1048575, distinct from our defaults. stdbuf: the -v log
+	# is read while nghttpd still runs.
+	start "$log" stdbuf -oL nghttpd -v --echo-upload --trailer "x-peer-trailer: nghttpd" \
+		-m 100 -w 20 -d "$TMP/docs" "${tls[@]}" @PORT@ "$@"
+	local pid=$LASTPID
+	[ "$scheme" = https ] && ca=(-ca "$TMP/cert.pem")
+	peerclient_checks "$m nghttpd:" -addr "127.0.0.1:$PORT" -peer nghttpd -docroot "$TMP/docs" -window 1048575 "${ca[@]}"
+	# What nghttpd saw of the six sessions above, from its -v log.
+	expect "$m nghttpd saw 6 GOAWAY(NO_ERROR)" "$(grep -a -A1 'recv GOAWAY frame' "$log" | grep -c 'error_code=NO_ERROR(0x00)')" 6
+	expect "$m nghttpd saw our PING payloads" "$(grep -a -A1 'recv PING frame' "$log" | grep -c 'opaque_data=683270656572733[012])')" 3
+	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 6
+	expect "$m nghttpd saw our updated SETTINGS window 16384" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):16384]$' "$log")" 1
+	expect "$m nghttpd saw 100 concurrent streams" "$(awk -v side=server -f "$HERE/peak.awk" "$log")" 100
+	example_client_checks "$m nghttpd:" "$scheme://127.0.0.1:$PORT" /index.html "$(cat "$TMP/docs/index.html")" "x-peer-trailer: nghttpd"
+	stop "$pid"
+}
+
+nghttpd_checks h2c http
+nghttpd_checks tls https "$TMP/key.pem" "$TMP/cert.pem"
+
+node_server_checks() { # MODE SCHEME [--cert FILE --key FILE]
+	local m=$1 scheme=$2 ca=()
+	shift 2
+	node "$HERE/node_server.mjs" "$@" >"$TMP/node-$m.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 100); do
+		grep -q '^listening' "$TMP/node-$m.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	local port
+	port=$(awk '/^listening/ {print $2}' "$TMP/node-$m.log")
+	[ -n "$port" ] || die "node_server.mjs did not start: $(cat "$TMP/node-$m.log")"
+	[ "$scheme" = https ] && ca=(-ca "$TMP/cert.pem")
+	peerclient_checks "$m node server:" -addr "127.0.0.1:$port" -peer node "${ca[@]}"
+	example_client_checks "$m node server:" "$scheme://127.0.0.1:$port" / "Hello from the Node http2 peer!" "x-echo-bytes: 7"
+	stop "$pid"
+}
+
+node_server_checks h2c http
+node_server_checks tls https --cert "$TMP/cert.pem" --key "$TMP/key.pem"
+
+for log in "$TMP"/server-*.log; do
+	expect "no data race in $(basename "$log" .log)" "$(grep -c 'WARNING: DATA RACE' "$log")" 0
+done
+
+echo "h2peers: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
