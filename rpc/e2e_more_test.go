@@ -1,0 +1,215 @@
+package rpc
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// selfSigned returns a server TLS config for 127.0.0.1 and a client pool trusting it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+func TestTLS(t *testing.T) {
+	checkNoLeaks(t)
+	srvTLS, pool := selfSigned(t)
+	e := newEnv(t, true, []ServerOption{Creds(srvTLS)}, WithTLS(&tls.Config{RootCAs: pool}))
+	got, err := e.echo(ctxTimeout(t, 5*time.Second), "secure")
+	require.NoError(t, err)
+	require.Equal(t, "secure", got)
+
+	// A client that does not trust the server fails with UNAVAILABLE.
+	bad, err := NewClient(e.addr, WithTLS(&tls.Config{}))
+	require.NoError(t, err)
+	defer bad.Close()
+	_, err = (&env{cc: bad}).echo(ctxTimeout(t, 5*time.Second), "x")
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+	// A cleartext client against a TLS server fails too.
+	plain, err := NewClient(e.addr)
+	require.NoError(t, err)
+	defer plain.Close()
+	_, err = (&env{cc: plain}).echo(ctxTimeout(t, 5*time.Second), "x")
+	require.Error(t, err)
+}
+
+func TestStatusDetailsTravel(t *testing.T) {
+	checkNoLeaks(t)
+	detailed := func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		st, err := status.New(codes.FailedPrecondition, "need more").WithDetails(durationpb.New(5 * time.Second))
+		require.NoError(t, err)
+		return nil, st.Err()
+	}
+	e := newEnv(t, false, []ServerOption{UnaryInterceptor(detailed)})
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+	st, ok := status.FromError(err)
+	require.True(t, ok)
+	require.Equal(t, codes.FailedPrecondition, st.Code())
+	require.Equal(t, "need more", st.Message())
+	d := st.Details()
+	require.Len(t, d, 1)
+	require.True(t, proto.Equal(durationpb.New(5*time.Second), d[0].(proto.Message)))
+}
+
+func TestNonGRPCServerResponse(t *testing.T) {
+	checkNoLeaks(t)
+	// A plain HTTP/2 server (think: a proxy's error page) answers 503 / 404 / wrong content type.
+	var mode atomic.Int32
+	hs := &h2.Server{Handler: h2.HandlerFunc(func(st *h2.Stream) {
+		switch mode.Load() {
+		case 0:
+			_ = st.Respond(h2.Header{{Name: ":status", Value: "503"}}, &h2.RespondOptions{EndStream: true})
+		case 1:
+			_ = st.Respond(h2.Header{{Name: ":status", Value: "404"}}, &h2.RespondOptions{EndStream: true})
+		case 2:
+			_ = st.Respond(h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "text/html"}}, nil)
+			_, _ = st.Write([]byte("<html>"))
+		case 3:
+			// gRPC response that ends without grpc-status.
+			_ = st.Respond(h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, nil)
+		}
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = hs.Serve(l) }()
+	defer hs.Close()
+	cc, err := NewClient(l.Addr().String())
+	require.NoError(t, err)
+	defer cc.Close()
+	e := &env{cc: cc}
+	for m, want := range []codes.Code{codes.Unavailable, codes.Unimplemented, codes.Internal, codes.Internal} {
+		mode.Store(int32(m))
+		_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+		require.Equal(t, want, status.Code(err), "mode %d: %v", m, err)
+	}
+}
+
+func TestMaxConcurrentStreams(t *testing.T) {
+	checkNoLeaks(t)
+	var running, peak atomic.Int32
+	e := newEnv(t, false, []ServerOption{MaxConcurrentStreams(2), UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		defer running.Add(-1)
+		return h(ctx, req)
+	})})
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := e.echo(ctxTimeout(t, 10*time.Second), "sleep:50ms")
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		require.NoError(t, <-errs)
+	}
+	require.LessOrEqual(t, peak.Load(), int32(2))
+}
+
+func TestStreamCancellationReachesServer(t *testing.T) {
+	checkNoLeaks(t)
+	serverErr := make(chan error, 1)
+	e := newEnv(t, true, []ServerOption{StreamInterceptor(func(srv any, ss ServerStream, info *StreamServerInfo, h StreamHandler) error {
+		err := h(srv, ss)
+		serverErr <- err
+		return err
+	})})
+	ctx, cancel := context.WithCancel(context.Background())
+	cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[2], "/test.Echo/Chat")
+	require.NoError(t, err)
+	require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+	require.NoError(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+	cancel()
+	err = cs.RecvMsg(new(wrapperspb.StringValue))
+	require.Equal(t, codes.Canceled, status.Code(err))
+	select {
+	case serr := <-serverErr:
+		require.Equal(t, codes.Canceled, status.Code(serr), serr)
+	case <-time.After(3 * time.Second):
+		t.Fatal("server stream not canceled")
+	}
+	// SendMsg after the end reports io.EOF, as in grpc-go.
+	require.Equal(t, io.EOF, cs.SendMsg(wrapperspb.String("late")))
+}
+
+func TestServerStreamErrorMidway(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, nil)
+	cs, err := e.cc.NewStream(ctxTimeout(t, 5*time.Second), &echoDesc.Streams[1], "/test.Echo/Concat")
+	require.NoError(t, err)
+	// More than the server accepts: the server's RecvMsg fails, the call ends with RESOURCE_EXHAUSTED.
+	e2 := newEnv(t, false, []ServerOption{MaxRecvMsgSize(10)})
+	cs2, err := e2.cc.NewStream(ctxTimeout(t, 5*time.Second), &echoDesc.Streams[1], "/test.Echo/Concat")
+	require.NoError(t, err)
+	require.NoError(t, cs2.SendMsg(wrapperspb.String("short")))
+	_ = cs2.SendMsg(wrapperspb.String("this one is far too long"))
+	_ = cs2.CloseSend()
+	err = cs2.RecvMsg(new(wrapperspb.StringValue))
+	require.Equal(t, codes.ResourceExhausted, status.Code(err), err)
+	require.NoError(t, cs.CloseSend())
+	m := new(wrapperspb.StringValue)
+	require.NoError(t, cs.RecvMsg(m))
+	require.Equal(t, "", m.Value)
+}
+
+func TestPingsAfterServerDataAreForgiven(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil) // default policy: 5 minutes, no pings without streams
+	var goAways atomic.Int32
+	opts := &h2.ClientOptions{}
+	opts.Hooks.OnGoAway = func(*h2.Session, h2.ErrCode, uint32, []byte) { goAways.Add(1) }
+	sess, err := h2.Dial(ctxTimeout(t, 5*time.Second), e.addr, opts)
+	require.NoError(t, err)
+	defer sess.Close()
+	// Like grpc-go's BDP estimator: a ping after every response received.
+	for i := 0; i < 6; i++ {
+		ctx := ctxTimeout(t, 5*time.Second)
+		st, err := sess.Request(ctx, grpcReq("/test.Echo/Echo"), nil)
+		require.NoError(t, err)
+		_, err = st.Write(encoded(t, "x"))
+		require.NoError(t, err)
+		require.NoError(t, st.CloseWrite())
+		_, err = io.ReadAll(st)
+		require.NoError(t, err)
+		_, err = sess.Ping(ctx, [8]byte{byte(i)})
+		require.NoError(t, err)
+	}
+	require.Zero(t, goAways.Load())
+}
