@@ -1,0 +1,86 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+
+	"github.com/h2rpc/h2rpc/h2"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8445", "listen address (host:port), h2c")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
+	flag.Parse()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		// The profile is only complete once StopCPUProfile has flushed it,
+		// so the signal ends the process through here and not by default.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				log.Fatal(err)
+			}
+			os.Exit(0)
+		}()
+	}
+	srv := &h2.Server{Handler: h2.HandlerFunc(route)}
+	log.Fatal(srv.Serve(ln))
+}
+
+// The routes repeat examples/h2/server's (a main package cannot be imported),
+// so the profile shows the same work the benchmark measures.
+var hello = []byte("Hello from h2rpc's HTTP/2 engine!\n")
+
+func route(st *h2.Stream) {
+	if st.Path() == "/echo" {
+		echo(st)
+		return
+	}
+	hdr := h2.Header{
+		{Name: ":status", Value: "200"},
+		{Name: "content-type", Value: "text/plain; charset=utf-8"},
+		{Name: "content-length", Value: strconv.Itoa(len(hello))},
+	}
+	if st.Method() == "HEAD" {
+		_ = st.Respond(hdr, &h2.RespondOptions{EndStream: true})
+		return
+	}
+	if err := st.Respond(hdr, nil); err != nil {
+		return
+	}
+	_, _ = st.Write(hello)
+	_ = st.CloseWrite()
+}
+
+func echo(st *h2.Stream) {
+	if err := st.Respond(h2.Header{{Name: ":status", Value: "200"}}, nil); err != nil {
+		return
+	}
+	n, err := io.Copy(st, st)
+	if err != nil {
+		st.Reset(h2.ErrCodeInternal)
+		return
+	}
+	_ = st.WriteTrailers(h2.Header{{Name: "x-echo-bytes", Value: strconv.FormatInt(n, 10)}})
+}

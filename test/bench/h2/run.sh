@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# run.sh: the h2 benchmark. h2load against three h2c servers serving the same
+# 34-byte body at "/", side by side in one run:
+#
+#   h2rpc    examples/h2/server (our engine)
+#   nghttpd  nghttp2's C server (-n 2 workers), the reference
+#   x/net    a golang.org/x/net/http2 h2c server (./xnet, its own module)
+#
+#   ./run.sh                 one round: h2load -n 200000 -c 8 -m 32 per server
+#   ROUNDS=3 ./run.sh        servers take turns, the median of each is reported
+#   PROFILE=1 ./run.sh       also profiles our engine under the same load
+#                            (./profserver) and prints the top of the CPU profile
+#
+# Prints a markdown table (server | req/s | ratio to nghttpd) and the goal line
+# (ours >= 0.5x nghttpd). Exits 1 if a run had failed requests, 2 if it could
+# not run; missing the goal is reported, not a failure (it is a benchmark).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+TMP=$(mktemp -d)
+ROUNDS=${ROUNDS:-1}
+REQUESTS=${REQUESTS:-200000}
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+die() { echo "bench/h2: cannot run: $*" >&2; exit 2; }
+
+for tool in go h2load nghttpd node timeout; do
+	command -v "$tool" >/dev/null || die "$tool not found (h2load/nghttpd: apt-get install nghttp2-client nghttp2-server)"
+done
+
+(cd "$ROOT" && go build -o "$TMP/h2rpc" ./examples/h2/server) || die "go build examples/h2/server failed"
+(cd "$HERE/xnet" && go build -o "$TMP/xnet" .) || die "go build xnet failed"
+if [ "${PROFILE:-0}" = 1 ]; then
+	(cd "$ROOT" && go build -o "$TMP/profserver" ./test/bench/h2/profserver) || die "go build profserver failed"
+fi
+mkdir -p "$TMP/docs"
+printf "Hello from h2rpc's HTTP/2 engine!\n" >"$TMP/docs/index.html"
+
+free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
+}
+
+# start NAME CMD...: starts a server with @PORT@ replaced by a free port and
+# waits until it accepts connections. Sets PORT and SPID.
+start() {
+	local name=$1 try
+	shift
+	for try in 1 2 3; do
+		PORT=$(free_port) || die "no free port"
+		"${@//@PORT@/$PORT}" >"$TMP/${name//\//-}.log" 2>&1 &
+		SPID=$!
+		for _ in $(seq 100); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+				PIDS+=("$SPID")
+				return 0
+			fi
+			kill -0 "$SPID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$SPID" 2>/dev/null
+	done
+	die "$name did not start: $(tail -3 "$TMP/${name//\//-}.log")"
+}
+
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# load NAME: h2load against PORT; prints req/s, or fails on any failed request.
+load() {
+	local out
+	out=$(timeout 120 h2load -n "$REQUESTS" -c 8 -m 32 "http://127.0.0.1:$PORT/" 2>&1) ||
+		{ echo "bench/h2: h2load against $1 failed: $out" >&2; return 1; }
+	local ok2xx
+	ok2xx=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
+	if [ "$ok2xx" != "$REQUESTS" ]; then
+		echo "bench/h2: $1 answered ${ok2xx:-0} of $REQUESTS requests with 2xx:" >&2
+		grep -E '^(requests|status codes):' <<<"$out" >&2
+		return 1
+	fi
+	sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out"
+}
+
+declare -A RESULTS
+run_server() { # NAME CMD...
+	local name=$1 rps
+	start "$@"
+	rps=$(load "$name") || exit 1
+	stop "$SPID"
+	RESULTS[$name]="${RESULTS[$name]:-} $rps"
+}
+
+for round in $(seq "$ROUNDS"); do
+	run_server nghttpd nghttpd --no-tls -n 2 -d "$TMP/docs" @PORT@
+	run_server h2rpc "$TMP/h2rpc" -addr 127.0.0.1:@PORT@
+	run_server x/net "$TMP/xnet" -addr 127.0.0.1:@PORT@
+	echo "round $round/$ROUNDS:$(for s in nghttpd h2rpc x/net; do printf ' %s %s' "$s" "${RESULTS[$s]##* }"; done)" >&2
+done
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+ref=$(median "${RESULTS[nghttpd]}")
+echo
+echo "h2load -n $REQUESTS -c 8 -m 32 http://127.0.0.1:PORT/ ($(nproc) cores; median of $ROUNDS round(s))"
+echo
+echo "| server | req/s | ratio to nghttpd |"
+echo "|---|---:|---:|"
+for s in nghttpd h2rpc x/net; do
+	m=$(median "${RESULTS[$s]}")
+	awk -v s="$s" -v m="$m" -v r="$ref" 'BEGIN { printf "| %s | %.0f | %.2fx |\n", s, m, m / r }'
+done
+ours=$(median "${RESULTS[h2rpc]}")
+echo
+awk -v m="$ours" -v r="$ref" 'BEGIN {
+	ratio = m / r
+	printf "goal: h2rpc >= 0.5x nghttpd: %.2fx, %s\n", ratio, (ratio >= 0.5) ? "met" : "NOT met"
+}'
+
+if [ "${PROFILE:-0}" = 1 ]; then
+	start profserver "$TMP/profserver" -addr 127.0.0.1:@PORT@ -cpuprofile "$TMP/cpu.pprof"
+	load profserver >/dev/null || exit 1
+	stop "$SPID"
+	echo
+	echo "CPU profile of the engine under the same load (top 30 by cumulative time):"
+	(cd "$ROOT" && go tool pprof -top -cum -nodecount=30 "$TMP/profserver" "$TMP/cpu.pprof" 2>/dev/null | sed -n '1,40p')
+fi
