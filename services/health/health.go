@@ -1,0 +1,174 @@
+package health
+
+import (
+	"context"
+	"sync"
+
+	healthpb "github.com/h2rpc/h2rpc/proto/grpc/health/v1"
+	"github.com/h2rpc/h2rpc/rpc"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
+)
+
+// Status values, re-exported so callers need not import the generated package.
+const (
+	Unknown        = healthpb.HealthCheckResponse_UNKNOWN
+	Serving        = healthpb.HealthCheckResponse_SERVING
+	NotServing     = healthpb.HealthCheckResponse_NOT_SERVING
+	ServiceUnknown = healthpb.HealthCheckResponse_SERVICE_UNKNOWN
+)
+
+// MaxListed bounds List's answer, as in other gRPC implementations: a
+// server with more services than this answers RESOURCE_EXHAUSTED rather
+// than one huge message.
+const MaxListed = 100
+
+// Server is the health service. The empty service name "" stands for the
+// whole server and starts SERVING.
+type Server struct {
+	mu       sync.Mutex
+	statuses map[string]healthpb.HealthCheckResponse_ServingStatus
+	watchers map[string]map[chan healthpb.HealthCheckResponse_ServingStatus]struct{}
+	shutdown bool
+}
+
+var _ healthpb.HealthServer = (*Server)(nil)
+
+// NewServer returns a health server with "" SERVING.
+func NewServer() *Server {
+	return &Server{
+		statuses: map[string]healthpb.HealthCheckResponse_ServingStatus{"": Serving},
+		watchers: map[string]map[chan healthpb.HealthCheckResponse_ServingStatus]struct{}{},
+	}
+}
+
+// Register makes a health server, registers it on r and returns it.
+func Register(r rpc.ServiceRegistrar) *Server {
+	s := NewServer()
+	healthpb.RegisterHealthServer(r, s)
+	return s
+}
+
+// SetServingStatus sets a service's status and tells its watchers. After
+// Shutdown it is ignored, so a late update cannot make a draining server
+// look healthy again.
+func (s *Server) SetServingStatus(service string, st healthpb.HealthCheckResponse_ServingStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return
+	}
+	s.set(service, st)
+}
+
+// set needs s.mu.
+func (s *Server) set(service string, st healthpb.HealthCheckResponse_ServingStatus) {
+	s.statuses[service] = st
+	for ch := range s.watchers[service] {
+		// Each watcher holds at most the latest status: a slow watcher
+		// skips intermediate ones instead of blocking the setter.
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- st
+	}
+}
+
+// Shutdown sets every service NOT_SERVING and ignores later updates until
+// Resume. Call it when the server begins to shut down (GracefulStop does).
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown = true
+	for svc := range s.statuses {
+		s.set(svc, NotServing)
+	}
+}
+
+// Resume accepts updates again and sets every service SERVING.
+func (s *Server) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown = false
+	for svc := range s.statuses {
+		s.set(svc, Serving)
+	}
+}
+
+// GracefulStop reports NOT_SERVING on h, then shuts srv down gracefully
+// (rpc.Server.Shutdown). Watchers learn the new status before the GOAWAY
+// ends their streams. The rpc runtime has no shutdown notification yet, so
+// this is the way to tie the two together.
+func GracefulStop(ctx context.Context, srv *rpc.Server, h *Server) error {
+	h.Shutdown()
+	return srv.Shutdown(ctx)
+}
+
+// Check answers the service's status, NOT_FOUND for one never set.
+func (s *Server) Check(_ context.Context, in *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	s.mu.Lock()
+	st, ok := s.statuses[in.GetService()]
+	s.mu.Unlock()
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "unknown service %q", in.GetService())
+	}
+	return &healthpb.HealthCheckResponse{Status: st}, nil
+}
+
+// List answers every service's status.
+func (s *Server) List(context.Context, *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.statuses) > MaxListed {
+		return nil, status.Errorf(codes.ResourceExhausted, "server health list exceeds maximum capacity: %d", MaxListed)
+	}
+	out := &healthpb.HealthListResponse{Statuses: make(map[string]*healthpb.HealthCheckResponse, len(s.statuses))}
+	for svc, st := range s.statuses {
+		out.Statuses[svc] = &healthpb.HealthCheckResponse{Status: st}
+	}
+	return out, nil
+}
+
+// Watch sends the service's status now (SERVICE_UNKNOWN for one never set)
+// and again each time it changes, until the client cancels.
+func (s *Server) Watch(in *healthpb.HealthCheckRequest, stream rpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
+	svc := in.GetService()
+	ch := make(chan healthpb.HealthCheckResponse_ServingStatus, 1)
+	s.mu.Lock()
+	st, ok := s.statuses[svc]
+	if !ok {
+		st = ServiceUnknown
+	}
+	ch <- st
+	if s.watchers[svc] == nil {
+		s.watchers[svc] = map[chan healthpb.HealthCheckResponse_ServingStatus]struct{}{}
+	}
+	s.watchers[svc][ch] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.watchers[svc], ch)
+		if len(s.watchers[svc]) == 0 {
+			delete(s.watchers, svc)
+		}
+		s.mu.Unlock()
+	}()
+
+	last := healthpb.HealthCheckResponse_ServingStatus(-1)
+	ctx := stream.Context()
+	for {
+		select {
+		case st := <-ch:
+			if st == last {
+				continue // setting the same status again is not a change
+			}
+			last = st
+			if err := stream.Send(&healthpb.HealthCheckResponse{Status: st}); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+}
