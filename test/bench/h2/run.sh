@@ -11,8 +11,8 @@
 #   PROFILE=1 ./run.sh       also profiles our engine under the same load
 #                            (./profserver) and prints the top of the CPU profile
 #
-# Prints a markdown table (server | req/s | ratio to nghttpd) and the goal line
-# (ours >= 0.5x nghttpd). Exits 1 if a run had failed requests, 2 if it could
+# Prints a markdown table (server | req/s | ratio to nghttpd), a second one of
+# syscalls per request, and the goal line (ours >= 0.5x nghttpd). Exits 1 if a run had failed requests, 2 if it could
 # not run; missing the goal is reported, not a failure (it is a benchmark).
 set -uo pipefail
 
@@ -87,13 +87,21 @@ load() {
 	sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out"
 }
 
-declare -A RESULTS
+# syscalls PID: "reads writes" the process made so far (Linux /proc), to show
+# how well each server batches frames into syscalls.
+syscalls() { awk '/^syscr/ {r=$2} /^syscw/ {w=$2} END {print r+0, w+0}' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
+
+declare -A RESULTS READS WRITES
 run_server() { # NAME CMD...
-	local name=$1 rps
+	local name=$1 rps before after
 	start "$@"
+	before=$(syscalls "$SPID")
 	rps=$(load "$name") || exit 1
+	after=$(syscalls "$SPID")
 	stop "$SPID"
 	RESULTS[$name]="${RESULTS[$name]:-} $rps"
+	read -r READS[$name] WRITES[$name] < <(awk -v b="$before" -v a="$after" -v n="$REQUESTS" \
+		'BEGIN { split(b, x, " "); split(a, y, " "); printf "%.3f %.3f\n", (y[1]-x[1])/n, (y[2]-x[2])/n }')
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -115,6 +123,13 @@ for s in nghttpd h2rpc x/net; do
 	m=$(median "${RESULTS[$s]}")
 	awk -v s="$s" -v m="$m" -v r="$ref" 'BEGIN { printf "| %s | %.0f | %.2fx |\n", s, m, m / r }'
 done
+echo
+echo "| server | read syscalls/req | write syscalls/req |"
+echo "|---|---:|---:|"
+for s in nghttpd h2rpc x/net; do
+	echo "| $s | ${READS[$s]} | ${WRITES[$s]} |"
+done
+echo "(last round; nghttpd's reads include one pread of the file per request)"
 ours=$(median "${RESULTS[h2rpc]}")
 echo
 awk -v m="$ours" -v r="$ref" 'BEGIN {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8445", "listen address (host:port), h2c")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
+	memprofile := flag.String("memprofile", "", "write an allocation profile to this file on SIGINT or SIGTERM")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -31,21 +33,42 @@ func main() {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			log.Fatal(err)
 		}
-		// The profile is only complete once StopCPUProfile has flushed it,
-		// so the signal ends the process through here and not by default.
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		go func() {
-			<-sig
+		defer func() {
 			pprof.StopCPUProfile()
 			if err := f.Close(); err != nil {
 				log.Fatal(err)
 			}
-			os.Exit(0)
+		}()
+	}
+	if *memprofile != "" {
+		// Record every allocation: the point is counting them per request.
+		runtime.MemProfileRate = 1
+		defer func() {
+			if err := writeHeapProfile(*memprofile); err != nil {
+				log.Fatal(err)
+			}
 		}()
 	}
 	srv := &h2.Server{Handler: h2.HandlerFunc(route)}
-	log.Fatal(srv.Serve(ln))
+	go func() { log.Fatal(srv.Serve(ln)) }()
+
+	// Profiles are only complete once flushed, so the signal ends the
+	// process by returning through the deferred writers above.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+}
+
+func writeHeapProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // The routes repeat examples/h2/server's (a main package cannot be imported),
