@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Checks that grpcurl can use an h2rpc server through reflection: `list`
+# shows grpc.testing.TestService and grpc.health.v1.Health, `describe` shows
+# FullDuplexCall's streams, a JSON UnaryCall works and Health/Check answers
+# SERVING. The server is test/interop/server when it registers the health and
+# reflection services, else the small server in test/grpcurl/server.
+# Installs grpcurl when missing. Prints "grpcurl: N passed, M failed" and
+# exits non-zero on any failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/h2rpc-grpcurl.XXXXXX")
+SERVER_PID=
+PASSED=0
+FAILED=0
+
+cleanup() {
+	if [[ -n "$SERVER_PID" ]]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+die() {
+	echo "grpcurl: $*" >&2
+	exit 1
+}
+
+find_grpcurl() {
+	if command -v grpcurl >/dev/null 2>&1; then
+		command -v grpcurl
+		return
+	fi
+	local gobin
+	gobin=$(go env GOBIN)
+	[[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
+	if [[ ! -x "$gobin/grpcurl" ]]; then
+		echo "grpcurl: installing github.com/fullstorydev/grpcurl/cmd/grpcurl@latest" >&2
+		(cd "$WORK" && GOFLAGS= go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest) >&2 || return 1
+	fi
+	echo "$gobin/grpcurl"
+}
+
+GRPCURL=$(find_grpcurl) || die "cannot install grpcurl"
+
+cd "$ROOT"
+if grep -q 'reflection.Register' test/interop/server/main.go 2>/dev/null &&
+	grep -q 'health.Register' test/interop/server/main.go; then
+	go build -o "$WORK/server" ./test/interop/server || die "building test/interop/server failed"
+	PORT=${PORT:-$((20000 + RANDOM % 20000))}
+	"$WORK/server" --port "$PORT" >"$WORK/server.log" 2>&1 &
+	SERVER_PID=$!
+	ADDR="127.0.0.1:$PORT"
+else
+	go build -o "$WORK/server" ./test/grpcurl/server || die "building test/grpcurl/server failed"
+	"$WORK/server" >"$WORK/addr" 2>"$WORK/server.log" &
+	SERVER_PID=$!
+	ADDR=
+	for _ in $(seq 50); do
+		ADDR=$(head -n1 "$WORK/addr" 2>/dev/null || true)
+		[[ -n "$ADDR" ]] && break
+		sleep 0.1
+	done
+	[[ -n "$ADDR" ]] || die "server did not print its address: $(cat "$WORK/server.log")"
+fi
+
+# Wait until the server answers.
+for i in $(seq 50); do
+	if "$GRPCURL" -plaintext -max-time 2 "$ADDR" list >/dev/null 2>&1; then
+		break
+	fi
+	kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(cat "$WORK/server.log")"
+	[[ $i == 50 ]] && die "server at $ADDR did not answer grpcurl list"
+	sleep 0.2
+done
+
+# check NAME EXPECTED-REGEX GRPCURL-ARGS...: runs grpcurl, and passes when it
+# succeeds and its output matches every line of EXPECTED-REGEX. With
+# EXPECT_ERROR=1 grpcurl must fail instead (an RPC error status).
+check() {
+	local name=$1 want=$2 out rc=0
+	shift 2
+	out=$("$GRPCURL" -plaintext -max-time 10 "$@" 2>&1) || rc=$?
+	if [[ "${EXPECT_ERROR:-0}" == 1 && $rc == 0 ]]; then
+		echo "FAIL $name: grpcurl succeeded, an error was expected: $out"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	if [[ "${EXPECT_ERROR:-0}" != 1 && $rc != 0 ]]; then
+		echo "FAIL $name: grpcurl failed: $out"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	local re
+	while IFS= read -r re; do
+		if ! grep -Eq -- "$re" <<<"$out"; then
+			echo "FAIL $name: output does not match /$re/:"
+			echo "$out" | sed 's/^/    /'
+			FAILED=$((FAILED + 1))
+			return
+		fi
+	done <<<"$want"
+	echo "PASS $name"
+	PASSED=$((PASSED + 1))
+}
+
+check "list" $'^grpc\\.testing\\.TestService$\n^grpc\\.health\\.v1\\.Health$' "$ADDR" list
+check "list methods" 'FullDuplexCall' "$ADDR" list grpc.testing.TestService
+check "describe FullDuplexCall" \
+	'rpc FullDuplexCall \( stream \.grpc\.testing\.StreamingOutputCallRequest \) returns \( stream \.grpc\.testing\.StreamingOutputCallResponse \)' \
+	"$ADDR" describe grpc.testing.TestService.FullDuplexCall
+check "describe message" 'message SimpleRequest' "$ADDR" describe grpc.testing.SimpleRequest
+# response_size 3 makes the server answer three zero bytes, "AAAA" in base64.
+check "UnaryCall from JSON" '"body": "AAAA"' \
+	-d '{"response_size": 3, "payload": {"body": "aGk="}}' "$ADDR" grpc.testing.TestService/UnaryCall
+check "Health/Check" '"status": "SERVING"' "$ADDR" grpc.health.v1.Health/Check
+EXPECT_ERROR=1 check "error status" $'Code: NotFound\nMessage: nope' \
+	-d '{"response_status": {"code": 5, "message": "nope"}}' "$ADDR" grpc.testing.TestService/UnaryCall
+EXPECT_ERROR=1 check "unknown health service" 'Code: NotFound' \
+	-d '{"service": "no.Such"}' "$ADDR" grpc.health.v1.Health/Check
+
+echo "grpcurl: $PASSED passed, $FAILED failed"
+[[ $FAILED == 0 ]]
