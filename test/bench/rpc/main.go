@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	// Must stay imported: h2rpc and grpc-go both register google.rpc.Status.
+	_ "github.com/h2rpc/h2rpc/test/bench/rpc/internal/protoconflict"
+)
+
+type options struct {
+	tm         timing
+	frameworks []string
+	cases      []string
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "short warm-up and measurement (a smoke run, numbers are rough)")
+	warmup := flag.Duration("warmup", time.Second, "warm-up time of each case")
+	measure := flag.Duration("measure", 3*time.Second, "measurement time of each case")
+	fws := flag.String("framework", "", "comma-separated frameworks to run (h2rpc, grpc-go); default both")
+	cases := flag.String("case", "", "comma-separated cases to run (unary, unary64, stream, pingpong, idle); default all")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
+	flag.Parse()
+
+	o := options{tm: timing{*warmup, *measure}, frameworks: splitList(*fws), cases: splitList(*cases)}
+	if *quick {
+		o.tm = timing{100 * time.Millisecond, 300 * time.Millisecond}
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r, err := run(context.Background(), o, os.Stderr)
+	if err == nil {
+		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, GOMAXPROCS=%d, %s\n\n",
+			o.tm.warmup, o.tm.measure, runtime.GOMAXPROCS(0), runtime.Version())
+		writeTable(os.Stdout, r, "h2rpc", "grpc-go")
+	}
+	if *memProfile != "" {
+		f, ferr := os.Create(*memProfile)
+		if ferr != nil {
+			fatal(ferr)
+		}
+		if ferr := pprof.Lookup("allocs").WriteTo(f, 0); ferr != nil {
+			fatal(ferr)
+		}
+		_ = f.Close()
+	}
+	if err != nil {
+		pprof.StopCPUProfile()
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "rpcbench:", err)
+	os.Exit(1)
+}
+
+// run runs the selected cases on the selected frameworks, each case on a
+// fresh client and server so that cases do not disturb each other.
+func run(ctx context.Context, o options, log io.Writer) (results, error) {
+	for _, f := range o.frameworks {
+		if !slices.ContainsFunc(frameworks[:], func(x struct {
+			name  string
+			start func() (target, error)
+		}) bool {
+			return x.name == f
+		}) {
+			return nil, fmt.Errorf("unknown framework %q (h2rpc, grpc-go)", f)
+		}
+	}
+	for _, c := range o.cases {
+		if !slices.ContainsFunc(benchCases, func(b benchCase) bool { return b.name == c }) {
+			return nil, fmt.Errorf("unknown case %q (unary, unary64, stream, pingpong, idle)", c)
+		}
+	}
+	r := results{}
+	for _, bc := range benchCases {
+		if len(o.cases) > 0 && !slices.Contains(o.cases, bc.name) {
+			continue
+		}
+		for _, fw := range frameworks {
+			if len(o.frameworks) > 0 && !slices.Contains(o.frameworks, fw.name) {
+				continue
+			}
+			t, err := fw.start()
+			if err != nil {
+				return nil, fmt.Errorf("%s: start: %w", fw.name, err)
+			}
+			m, err := bc.run(ctx, t, o.tm)
+			t.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", fw.name, bc.name, err)
+			}
+			if r[fw.name] == nil {
+				r[fw.name] = map[string]float64{}
+			}
+			for k, v := range m {
+				r[fw.name][k] = v
+			}
+			fmt.Fprintf(log, "done: %-8s %-8s %v\n", fw.name, bc.name, m)
+		}
+	}
+	return r, nil
+}
