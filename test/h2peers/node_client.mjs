@@ -79,6 +79,55 @@ check('echo-1MiB-trailers', async () => {
   s.close();
 });
 
+check('alpn-and-head', async () => {
+  const s = await connect();
+  assert.equal(s.alpnProtocol, caFile ? 'h2' : 'h2c');
+  assert.equal(s.encrypted, Boolean(caFile));
+  const res = await request(s, { ':method': 'HEAD', ':path': '/' });
+  assert.equal(res.headers[':status'], 200);
+  assert.equal(res.headers['content-length'], String(HELLO.length));
+  assert.equal(res.body.length, 0, 'HEAD answered with a body');
+  s.close();
+});
+
+check('request-trailers-and-continuation', async () => {
+  const s = await connect();
+  // A 40 kB header field does not fit one 16 kB frame: Node sends HEADERS
+  // plus CONTINUATION frames, which the server must reassemble.
+  const big = 'v'.repeat(40_000);
+  const res = await request(s, { ':path': '/', 'x-big': big });
+  assert.equal(res.body.toString(), HELLO);
+  // Request trailers: the echo handler reads to EOF past them.
+  const body = crypto.randomBytes(50_000);
+  const got = await new Promise((resolve, reject) => {
+    const st = s.request({ ':method': 'POST', ':path': '/echo' }, { waitForTrailers: true });
+    const r = { headers: null, trailers: null, body: [] };
+    st.on('wantTrailers', () => st.sendTrailers({ 'x-request-trailer': 'yes' }));
+    st.on('response', (h) => { r.headers = h; });
+    st.on('trailers', (t) => { r.trailers = t; });
+    st.on('data', (c) => r.body.push(c));
+    st.on('end', () => { r.body = Buffer.concat(r.body); resolve(r); });
+    st.on('error', reject);
+    st.end(body);
+  });
+  echoCheck(got, body);
+  s.close();
+});
+
+check('reset-then-reuse', async () => {
+  const s = await connect();
+  const st = s.request({ ':method': 'POST', ':path': '/echo' }, { endStream: false });
+  await new Promise((resolve) => st.once('response', resolve));
+  st.write(crypto.randomBytes(10_000));
+  // Cancel mid-body: the server must drop the stream, not the session.
+  await new Promise((resolve) => st.close(http2.constants.NGHTTP2_CANCEL, resolve));
+  assert.equal(st.rstCode, http2.constants.NGHTTP2_CANCEL);
+  const body = crypto.randomBytes(30_000);
+  echoCheck(await request(s, { ':method': 'POST', ':path': '/echo' }, body), body);
+  assert.equal(s.destroyed, false);
+  s.close();
+});
+
 check('ping', async () => {
   const s = await connect();
   const payload = Buffer.from('h2peers!');

@@ -6,7 +6,6 @@
 // Routes:
 //   /        200 with the fixed body below
 //   /echo    streams the request body back, then the trailer x-echo-bytes
-//   /slow    200 after 300 ms (a stream in flight during a graceful close)
 //   /stats   JSON of what this server saw on each client session (GOAWAYs,
 //            PINGs, the SETTINGS received, the peak of concurrently open
 //            streams), keyed by the x-tag request header the session's streams
@@ -62,14 +61,6 @@ server.on('stream', (stream, headers) => {
       stream.on('wantTrailers', () => stream.sendTrailers({ 'x-echo-bytes': String(n) }));
       break;
     }
-    case '/slow':
-      stream.resume();
-      setTimeout(() => {
-        if (stream.destroyed) return;
-        stream.respond({ ':status': 200 });
-        stream.end('slow done\n');
-      }, 300);
-      break;
     case '/stats':
       stream.resume();
       stream.respond({ ':status': 200, 'content-type': 'application/json' });

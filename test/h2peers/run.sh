@@ -102,6 +102,21 @@ nghttp_checks() { # MODE URL
 	expect "$m nghttp sees SETTINGS max streams 100, window 4 MiB" \
 		"$(grep -a -A8 'recv SETTINGS frame' "$TMP/v.log" | grep -E -c 'SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):100]$|SETTINGS_INITIAL_WINDOW_SIZE\(0x04\):4194304]$')" 2
 
+	# Padded HEADERS and DATA from the peer (-b: up to 255 bytes of padding).
+	timeout 20 nghttp -v -b 255 -d "$TMP/body20k.bin" "$url/echo" >"$TMP/pad.log" 2>&1
+	expect "$m nghttp padded frames sent" "$(grep -a -c '; .*PADDED' "$TMP/pad.log")" 2
+	timeout 20 nghttp -b 255 -d "$TMP/body20k.bin" "$url/echo" 2>/dev/null | cmp -s - "$TMP/body20k.bin" &&
+		ok "$m nghttp padded echo" || bad "$m nghttp padded echo" "echoed bytes differ"
+	# A 1023-byte stream window on the client: the server must send in steps.
+	timeout 20 nghttp -v -n -w 10 -d "$TMP/body1m.bin" "$url/echo" >"$TMP/win.log" 2>&1
+	expect "$m nghttp -w 10: largest DATA frame received" \
+		"$(sed -n 's/.*recv DATA frame <length=\([0-9]*\),.*/\1/p' "$TMP/win.log" | sort -n | tail -1)" 1023
+	timeout 20 nghttp -w 10 -d "$TMP/body1m.bin" "$url/echo" 2>/dev/null | cmp -s - "$TMP/body1m.bin" &&
+		ok "$m nghttp -w 10 echo 1 MiB" || bad "$m nghttp -w 10 echo 1 MiB" "echoed bytes differ"
+	# HPACK table size 0 on the client: our encoder must not index anything.
+	timeout 20 nghttp -v -n -c 0 -m 10 "$url/" >"$TMP/hpack.log" 2>&1
+	expect "$m nghttp -c 0: 10 responses decoded" "$(grep -ac 'recv (stream_id=[0-9]*) :status: 200$' "$TMP/hpack.log")" 10
+
 	timeout 30 nghttp -v -n -m 100 -d "$TMP/body20k.bin" "$url/echo" >"$TMP/m.log" 2>&1
 	expect "$m nghttp -m 100 echo: 100 x 200 OK" "$(grep -ac 'recv (stream_id=[0-9]*) :status: 200$' "$TMP/m.log")" 100
 	expect "$m nghttp -m 100 echo: 100 x trailer" "$(grep -ac 'recv (stream_id=[0-9]*) x-echo-bytes: 20000$' "$TMP/m.log")" 100
