@@ -1,0 +1,142 @@
+package metrics_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/h2rpc/h2rpc/interceptors/internal/testsrv"
+	"github.com/h2rpc/h2rpc/interceptors/metrics"
+	testpb "github.com/h2rpc/h2rpc/proto/grpc/testing"
+	"github.com/h2rpc/h2rpc/rpc"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/stretchr/testify/require"
+)
+
+func text(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	var b strings.Builder
+	require.NoError(t, m.WriteText(&b))
+	return b.String()
+}
+
+const unaryLabels = `rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="UnaryCall"`
+
+func TestServerUnary(t *testing.T) {
+	m, err := metrics.New(metrics.Options{})
+	require.NoError(t, err)
+	c := testsrv.Start(t, &testsrv.Service{}, []rpc.ServerOption{rpc.UnaryInterceptor(m.UnaryServerInterceptor())})
+	ctx := context.Background()
+	for range 2 {
+		_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{Payload: testsrv.Body("hello")})
+		require.NoError(t, err)
+	}
+	_, err = c.UnaryCall(ctx, &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound)}})
+	require.Error(t, err)
+
+	out := text(t, m)
+	require.Contains(t, out, "# TYPE rpc_server_duration_seconds histogram\n")
+	require.Contains(t, out, "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="0"} 2`+"\n")
+	require.Contains(t, out, "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="5"} 1`+"\n")
+	// Three requests (9, 9 and 4 bytes), two responses of 9 bytes.
+	require.Contains(t, out, "rpc_server_request_size_bytes_count{"+unaryLabels+"} 3\n")
+	require.Contains(t, out, "rpc_server_request_size_bytes_sum{"+unaryLabels+"} 22\n")
+	require.Contains(t, out, "rpc_server_response_size_bytes_sum{"+unaryLabels+"} 18\n")
+	require.Contains(t, out, "rpc_server_responses_per_rpc_sum{"+unaryLabels+`,rpc_grpc_status_code="5"} 0`+"\n")
+	require.NotContains(t, out, "rpc_client_duration_seconds_count", "no client calls were measured")
+}
+
+func TestServerAndClientStreams(t *testing.T) {
+	m, err := metrics.New(metrics.Options{})
+	require.NoError(t, err)
+	c := testsrv.Start(t, &testsrv.Service{},
+		[]rpc.ServerOption{rpc.StreamInterceptor(m.StreamServerInterceptor())},
+		rpc.WithStreamInterceptor(m.StreamClientInterceptor()))
+	st, err := c.FullDuplexCall(context.Background())
+	require.NoError(t, err)
+	for range 3 {
+		require.NoError(t, st.Send(&testpb.StreamingOutputCallRequest{Payload: testsrv.Body("ab")}))
+		_, err := st.Recv()
+		require.NoError(t, err)
+	}
+	require.NoError(t, st.Send(&testpb.StreamingOutputCallRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.Aborted)}}))
+	_, err = st.Recv()
+	require.Error(t, err)
+
+	const l = `rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="FullDuplexCall"`
+	require.Eventually(t, func() bool {
+		return strings.Contains(text(t, m), "rpc_server_requests_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 4`)
+	}, 5e9, 1e7)
+	out := text(t, m)
+	require.Contains(t, out, "rpc_server_responses_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 3`+"\n")
+	require.Contains(t, out, "rpc_client_requests_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 4`+"\n")
+	require.Contains(t, out, "rpc_client_responses_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 3`+"\n")
+	require.Contains(t, out, "rpc_client_duration_seconds_count{"+l+`,rpc_grpc_status_code="10"} 1`+"\n")
+	require.Contains(t, out, "rpc_client_request_size_bytes_count{"+l+"} 4\n")
+	require.Contains(t, out, "rpc_client_response_size_bytes_sum{"+l+"} 18\n") // 3 × 6 bytes
+}
+
+func TestClientUnaryWithFailures(t *testing.T) {
+	m, err := metrics.New(metrics.Options{})
+	require.NoError(t, err)
+	c := testsrv.Start(t, &testsrv.Service{}, nil, rpc.WithUnaryInterceptor(m.UnaryClientInterceptor()),
+		rpc.WithStreamInterceptor(m.StreamClientInterceptor()))
+	_, err = c.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.Unavailable)}})
+	require.Error(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.UnaryCall(ctx, &testpb.SimpleRequest{})
+	require.Error(t, err)
+	st, err := c.FullDuplexCall(ctx)
+	if err == nil {
+		_, err = st.Recv()
+	}
+	require.Error(t, err)
+	out := text(t, m)
+	require.Contains(t, out, "rpc_client_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="14"} 1`+"\n")
+	require.Contains(t, out, "rpc_client_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="1"} 1`+"\n")
+	require.Contains(t, out, `rpc_client_duration_seconds_count{rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="FullDuplexCall",rpc_grpc_status_code="1"} 1`+"\n")
+}
+
+// sample matches one sample line of the text format.
+var sample = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\} [0-9.e+-]+$|^[a-zA-Z_:][a-zA-Z0-9_:]* [0-9.e+-]+$`)
+
+func TestHTTPHandler(t *testing.T) {
+	m, err := metrics.New(metrics.Options{DurationBuckets: []float64{1}})
+	require.NoError(t, err)
+	c := testsrv.Start(t, &testsrv.Service{}, []rpc.ServerOption{rpc.UnaryInterceptor(m.UnaryServerInterceptor())})
+	_, err = c.EmptyCall(context.Background(), &testpb.Empty{})
+	require.NoError(t, err)
+
+	hs := httptest.NewServer(m)
+	defer hs.Close()
+	resp, err := http.Get(hs.URL + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/plain; version=0.0.4; charset=utf-8", resp.Header.Get("Content-Type"))
+	types := 0
+	for _, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
+		if strings.HasPrefix(line, "# TYPE ") {
+			types++
+			continue
+		}
+		if strings.HasPrefix(line, "# HELP ") {
+			continue
+		}
+		require.Regexp(t, sample, line)
+	}
+	require.Equal(t, 10, types, "five histograms on each side")
+	require.Contains(t, string(body), `rpc_server_duration_seconds_bucket{rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="EmptyCall",rpc_grpc_status_code="0",le="1"} 1`)
+
+	resp, err = http.Post(hs.URL, "text/plain", nil)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
