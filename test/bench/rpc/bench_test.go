@@ -59,6 +59,18 @@ func TestWriteTableRatiosAndGoals(t *testing.T) {
 	require.Contains(t, strings.Split(out.String(), "\n")[2], "| 0.90x | <= 0.6x | **no** |")
 }
 
+func TestMedianOfRuns(t *testing.T) {
+	require.Equal(t, 2.0, median([]float64{3, 1, 2}))
+	require.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))
+	require.Equal(t, 7.0, median([]float64{7}))
+
+	var log bytes.Buffer
+	r, err := run(context.Background(), options{tm: timing{time.Millisecond, 20 * time.Millisecond}, runs: 3, frameworks: []string{"h2rpc"}, cases: []string{"unary"}}, &log)
+	require.NoError(t, err)
+	require.Equal(t, 3, strings.Count(log.String(), "done: h2rpc    unary"))
+	require.Greater(t, r["h2rpc"][mUnaryP50], 0.0)
+}
+
 func TestPercentile(t *testing.T) {
 	d := []time.Duration{5, 1, 4, 2, 3}
 	require.Equal(t, time.Duration(3), percentile(d, 0.5))

@@ -17,6 +17,7 @@ import (
 
 type options struct {
 	tm         timing
+	runs       int // repetitions; each metric reports the median
 	frameworks []string
 	cases      []string
 }
@@ -27,11 +28,12 @@ func main() {
 	measure := flag.Duration("measure", 3*time.Second, "measurement time of each case")
 	fws := flag.String("framework", "", "comma-separated frameworks to run (h2rpc, grpc-go); default both")
 	cases := flag.String("case", "", "comma-separated cases to run (unary, unary64, stream, pingpong, idle); default all")
+	runs := flag.Int("runs", 1, "run each case this many times (frameworks alternating) and report the medians")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
 	flag.Parse()
 
-	o := options{tm: timing{*warmup, *measure}, frameworks: splitList(*fws), cases: splitList(*cases)}
+	o := options{tm: timing{*warmup, *measure}, runs: *runs, frameworks: splitList(*fws), cases: splitList(*cases)}
 	if *quick {
 		o.tm = timing{100 * time.Millisecond, 300 * time.Millisecond}
 	}
@@ -50,8 +52,8 @@ func main() {
 	}
 	r, err := run(context.Background(), o, os.Stderr)
 	if err == nil {
-		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, GOMAXPROCS=%d, %s\n\n",
-			o.tm.warmup, o.tm.measure, runtime.GOMAXPROCS(0), runtime.Version())
+		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, median of %d run(s), GOMAXPROCS=%d, %s\n\n",
+			o.tm.warmup, o.tm.measure, max(o.runs, 1), runtime.GOMAXPROCS(0), runtime.Version())
 		writeTable(os.Stdout, r, "h2rpc", "grpc-go")
 	}
 	if *memProfile != "" {
@@ -93,32 +95,52 @@ func run(ctx context.Context, o options, log io.Writer) (results, error) {
 			return nil, fmt.Errorf("unknown case %q (unary, unary64, stream, pingpong, idle)", c)
 		}
 	}
-	r := results{}
+	all := map[string]map[string][]float64{}
 	for _, bc := range benchCases {
 		if len(o.cases) > 0 && !slices.Contains(o.cases, bc.name) {
 			continue
 		}
-		for _, fw := range frameworks {
-			if len(o.frameworks) > 0 && !slices.Contains(o.frameworks, fw.name) {
-				continue
+		for rep := range max(o.runs, 1) {
+			for _, fw := range frameworks {
+				if len(o.frameworks) > 0 && !slices.Contains(o.frameworks, fw.name) {
+					continue
+				}
+				t, err := fw.start()
+				if err != nil {
+					return nil, fmt.Errorf("%s: start: %w", fw.name, err)
+				}
+				m, err := bc.run(ctx, t, o.tm)
+				t.Close()
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", fw.name, bc.name, err)
+				}
+				if all[fw.name] == nil {
+					all[fw.name] = map[string][]float64{}
+				}
+				for k, v := range m {
+					all[fw.name][k] = append(all[fw.name][k], v)
+				}
+				fmt.Fprintf(log, "done: %-8s %-8s run %d %v\n", fw.name, bc.name, rep+1, m)
 			}
-			t, err := fw.start()
-			if err != nil {
-				return nil, fmt.Errorf("%s: start: %w", fw.name, err)
-			}
-			m, err := bc.run(ctx, t, o.tm)
-			t.Close()
-			if err != nil {
-				return nil, fmt.Errorf("%s %s: %w", fw.name, bc.name, err)
-			}
-			if r[fw.name] == nil {
-				r[fw.name] = map[string]float64{}
-			}
-			for k, v := range m {
-				r[fw.name][k] = v
-			}
-			fmt.Fprintf(log, "done: %-8s %-8s %v\n", fw.name, bc.name, m)
+		}
+	}
+	r := results{}
+	for fw, ms := range all {
+		r[fw] = map[string]float64{}
+		for k, vs := range ms {
+			r[fw][k] = median(vs)
 		}
 	}
 	return r, nil
+}
+
+// median returns the middle value (the mean of the two middle ones for an
+// even count); machines shared with other work make single runs noisy.
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

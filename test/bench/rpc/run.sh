@@ -3,6 +3,7 @@
 #
 #   ./run.sh                 full run (1 s warm-up + 3 s per case and framework)
 #   ./run.sh -quick          smoke run, rough numbers
+#   ./run.sh -runs 3         medians of 3 runs (frameworks alternate), for noisy machines
 #   ./run.sh -case unary     any rpcbench flag passes through (see -h)
 #
 # PROFILE_DIR=dir ./run.sh  also profiles h2rpc alone, CPU and allocations,
