@@ -4,12 +4,15 @@
 //
 // It listens on a free port of 127.0.0.1 and prints "listening PORT" on stdout.
 // Routes:
-//   /        200 with the fixed body below
+//   /        200 with the fixed body below (HEAD: no body); a request header
+//            x-big comes back as x-big-len and, doubled, as x-big-back
 //   /echo    streams the request body back, then the trailer x-echo-bytes
+//            (and x-request-trailer-seen with the request's x-request-trailer)
 //   /stats   JSON of what this server saw on each client session (GOAWAYs,
 //            PINGs, the SETTINGS received, the peak of concurrently open
-//            streams), keyed by the x-tag request header the session's streams
-//            carried, so the Go client can assert what the peer saw.
+//            streams, the codes of streams reset), keyed by the x-tag request
+//            header the session's streams carried, so the Go client can
+//            assert what the peer saw.
 import http2 from 'node:http2';
 import fs from 'node:fs';
 
@@ -33,7 +36,7 @@ const server = tls
   : http2.createServer({ settings });
 
 server.on('session', (session) => {
-  const rec = { goaways: [], pings: 0, remoteSettings: null, peakStreams: 0, closed: false };
+  const rec = { goaways: [], pings: 0, remoteSettings: null, peakStreams: 0, resets: [], closed: false };
   let open = 0;
   session.on('goaway', (code, lastStreamID) => rec.goaways.push({ code, lastStreamID }));
   session.on('ping', () => rec.pings++);
@@ -42,7 +45,10 @@ server.on('session', (session) => {
     if (headers['x-tag']) seen[headers['x-tag']] = rec;
     open++;
     if (open > rec.peakStreams) rec.peakStreams = open;
-    stream.on('close', () => { open--; });
+    stream.on('close', () => {
+      open--;
+      if (stream.rstCode) rec.resets.push(stream.rstCode);
+    });
   });
   session.on('close', () => { rec.closed = true; });
   session.on('error', () => {});
@@ -56,9 +62,15 @@ server.on('stream', (stream, headers) => {
       stream.respond({ ':status': 200, 'content-type': headers['content-type'] || 'application/octet-stream' },
         { waitForTrailers: true });
       let n = 0;
+      let requestTrailer = '';
+      stream.on('trailers', (t) => { requestTrailer = t['x-request-trailer'] || ''; });
       stream.on('data', (chunk) => { n += chunk.length; stream.write(chunk); });
       stream.on('end', () => stream.end());
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-echo-bytes': String(n) }));
+      stream.on('wantTrailers', () => {
+        const t = { 'x-echo-bytes': String(n) };
+        if (requestTrailer) t['x-request-trailer-seen'] = requestTrailer;
+        stream.sendTrailers(t);
+      });
       break;
     }
     case '/stats':
@@ -66,10 +78,22 @@ server.on('stream', (stream, headers) => {
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       stream.end(JSON.stringify(seen));
       break;
-    default:
+    default: {
       stream.resume();
-      stream.respond({ ':status': 200, 'content-type': 'text/plain', 'content-length': HELLO.length });
+      const h = { ':status': 200, 'content-type': 'text/plain', 'content-length': HELLO.length };
+      // A large request header comes back doubled, so the client decodes a
+      // header block spread over HEADERS and CONTINUATION frames too.
+      if (headers['x-big']) {
+        h['x-big-len'] = String(headers['x-big'].length);
+        h['x-big-back'] = headers['x-big'] + headers['x-big'];
+      }
+      if (headers[':method'] === 'HEAD') {
+        stream.respond(h, { endStream: true });
+        break;
+      }
+      stream.respond(h);
       stream.end(HELLO);
+    }
   }
 });
 

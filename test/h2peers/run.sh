@@ -27,6 +27,7 @@ trap cleanup EXIT
 die() { echo "h2peers: cannot run: $*" >&2; exit 2; }
 ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
 bad() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
+failed_line() { echo "FAIL $1"; FAILED=$((FAILED + 1)); } # a helper's own "FAIL name: why"
 # expect NAME ACTUAL WANT
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 
@@ -126,15 +127,17 @@ nghttp_checks() { # MODE URL
 }
 
 node_client_checks() { # MODE URL [CA]
-	local m=$1 line
+	local m=$1 line failed=0
 	shift
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) ok "$m node client ${line#ok }" ;;
-		"FAIL "*) bad "$m node client ${line#FAIL }" "see above" ;;
+		"FAIL "*) failed_line "$m node client ${line#FAIL }"; failed=1 ;;
+		"exit status 0") ;;
+		"exit status "*) [ "$failed" = 1 ] || bad "$m node client" "node_client.mjs: $line" ;;
 		*) echo "     $line" ;;
 		esac
-	done < <(timeout 90 node "$HERE/node_client.mjs" "$@" 2>&1 || echo "FAIL node_client.mjs exited with status $?")
+	done < <(timeout 90 node "$HERE/node_client.mjs" "$@" 2>&1; echo "exit status $?")
 }
 
 start "$TMP/server-h2c.log" "$TMP/server" -addr 127.0.0.1:@PORT@
@@ -146,16 +149,22 @@ nghttp_checks tls "https://127.0.0.1:$PORT"
 node_client_checks tls "https://127.0.0.1:$PORT" "$TMP/cert.pem"
 
 # --- 2. our client against nghttpd and the Node http2 server -----------------
-peerclient_checks() { # NAME ARGS...
-	local name=$1 line
+# peerclient_checks NAME ARGS...: one result line per check; sets GRACEFUL to
+# the number of sessions peerclient closed gracefully.
+peerclient_checks() {
+	local name=$1 line failed=0
 	shift
+	GRACEFUL=-1
 	while IFS= read -r line; do
 		case $line in
 		"ok "*) ok "$name ${line#ok }" ;;
-		"FAIL "*) bad "$name ${line#FAIL }" "see above" ;;
+		"FAIL "*) failed_line "$name ${line#FAIL }"; failed=1 ;;
+		"sessions closed gracefully: "*) GRACEFUL=${line##*: } ;;
+		"exit status 0") ;;
+		"exit status "*) [ "$failed" = 1 ] || bad "$name peerclient" "$line" ;;
 		*) echo "     $line" ;;
 		esac
-	done < <(timeout 90 "$TMP/peerclient" "$@" 2>&1 || echo "FAIL peerclient exited with status $?")
+	done < <(timeout 90 "$TMP/peerclient" "$@" 2>&1; echo "exit status $?")
 }
 
 # example_client_checks MODE URL BODYPATH WANT_BODY TRAILER_LINE
@@ -179,11 +188,13 @@ nghttpd_checks() { # MODE SCHEME [KEY CERT]
 	local pid=$LASTPID
 	[ "$scheme" = https ] && ca=(-ca "$TMP/cert.pem")
 	peerclient_checks "$m nghttpd:" -addr "127.0.0.1:$PORT" -peer nghttpd -docroot "$TMP/docs" -window 1048575 "${ca[@]}"
-	# What nghttpd saw of the six sessions above, from its -v log.
-	expect "$m nghttpd saw 6 GOAWAY(NO_ERROR)" "$(grep -a -A1 'recv GOAWAY frame' "$log" | grep -c 'error_code=NO_ERROR(0x00)')" 6
+	# What nghttpd saw of the sessions above (one per check), from its -v log.
+	expect "$m nghttpd saw a GOAWAY(NO_ERROR) per graceful close" "$(grep -a -A1 'recv GOAWAY frame' "$log" | grep -c 'error_code=NO_ERROR(0x00)')" "$GRACEFUL"
 	expect "$m nghttpd saw our PING payloads" "$(grep -a -A1 'recv PING frame' "$log" | grep -c 'opaque_data=683270656572733[012])')" 3
-	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 6
+	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 9
 	expect "$m nghttpd saw our updated SETTINGS window 16384" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):16384]$' "$log")" 1
+	expect "$m nghttpd saw our request trailer" "$(grep -a -c 'recv (stream_id=[0-9]*) x-request-trailer: yes$' "$log")" 1
+	expect "$m nghttpd saw our RST_STREAM(CANCEL)" "$(grep -a -A1 'recv RST_STREAM frame' "$log" | grep -c 'error_code=CANCEL(0x08)')" 1
 	expect "$m nghttpd saw 100 concurrent streams" "$(awk -v side=server -f "$HERE/peak.awk" "$log")" 100
 	example_client_checks "$m nghttpd:" "$scheme://127.0.0.1:$PORT" /index.html "$(cat "$TMP/docs/index.html")" "x-peer-trailer: nghttpd"
 	stop "$pid"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -22,6 +23,9 @@ type config struct {
 	// What the peer advertises, as started by run.sh.
 	wantMaxStreams uint32
 	wantWindow     uint32
+
+	sessions []*h2.Session   // every session dialed, to abort what a failed check left open
+	passed   map[string]bool // tags of the checks that passed
 }
 
 func main() {
@@ -57,15 +61,38 @@ func main() {
 		fmt.Println("FAIL timeout: the checks did not finish in 60s")
 		os.Exit(1)
 	})
+	failed := false
+	c.passed = map[string]bool{}
 	for _, ck := range checks(c.peer) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err := ck.run(ctx, &c)
 		cancel()
 		if err != nil {
 			fmt.Printf("FAIL %s: %v\n", ck.name, err)
-			os.Exit(1)
+			failed = true
+		} else {
+			fmt.Printf("ok %s\n", ck.name)
+			c.passed[ck.tag] = true
 		}
-		fmt.Printf("ok %s\n", ck.name)
+		for _, s := range c.sessions {
+			select {
+			case <-s.Done():
+			default:
+				s.Abort(h2.ErrCodeCancel, errors.New("check failed"))
+			}
+		}
+	}
+	// run.sh compares this with the GOAWAY(NO_ERROR) frames the peer logged.
+	graceful := 0
+	for _, s := range c.sessions {
+		<-s.Done()
+		if s.Err() == nil {
+			graceful++
+		}
+	}
+	fmt.Printf("sessions closed gracefully: %d\n", graceful)
+	if failed {
+		os.Exit(1)
 	}
 }
 
@@ -84,6 +111,7 @@ func (c *config) dial(ctx context.Context) (*h2.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.sessions = append(c.sessions, sess)
 	select {
 	case <-got:
 	case <-ctx.Done():

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/h2rpc/h2rpc/h2"
+)
+
+// checkHead: a HEAD response has the headers of a GET and no body.
+func checkHead(ctx context.Context, c *config) error {
+	sess, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	path, want := "/", len(nodeHello)
+	if c.peer == "nghttpd" {
+		fi, err := os.Stat(filepath.Join(c.docroot, "index.html"))
+		if err != nil {
+			return err
+		}
+		path, want = "/index.html", int(fi.Size())
+	}
+	r, err := do(ctx, sess, "HEAD", path, "go-head", nil)
+	if err != nil {
+		return err
+	}
+	if cl := r.header.Get("content-length"); cl != strconv.Itoa(want) || len(r.body) != 0 {
+		return fmt.Errorf("HEAD %s: content-length %q (want %d), %d body bytes (want 0)", path, cl, want, len(r.body))
+	}
+	return closeClean(sess)
+}
+
+// checkBigHeadersAndTrailers sends a header block larger than one frame
+// (HEADERS plus CONTINUATION from our encoder) and request trailers, and
+// from Node reads a response header block larger than one frame.
+func checkBigHeadersAndTrailers(ctx context.Context, c *config) error {
+	sess, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	big := strings.Repeat("b", 20_000)
+	path := "/"
+	if c.peer == "nghttpd" {
+		path = "/index.html"
+	}
+	hdr := h2.Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: path}, {Name: "x-tag", Value: "go-big"}, {Name: "x-big", Value: big}}
+	st, err := sess.Request(ctx, hdr, &h2.RequestOptions{EndStream: true})
+	if err != nil {
+		return err
+	}
+	r, err := finish(ctx, st)
+	if err != nil {
+		return fmt.Errorf("GET with a 20 kB header: %w", err)
+	}
+	if c.peer == "node" {
+		if got := r.header.Get("x-big-len"); got != "20000" {
+			return fmt.Errorf("node saw x-big of length %q, want 20000", got)
+		}
+		if got := r.header.Get("x-big-back"); got != big+big {
+			return fmt.Errorf("x-big-back: %d bytes, want the 40000 sent doubled", len(got))
+		}
+	}
+
+	// Request trailers after a body: Node reports them back in its trailers;
+	// nghttpd logs them (run.sh checks its log).
+	hdr = h2.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/echo"}, {Name: "x-tag", Value: "go-big"}}
+	if st, err = sess.Request(ctx, hdr, nil); err != nil {
+		return err
+	}
+	body := randomBytes(50_000)
+	st.SetTrailers(h2.Header{{Name: "x-request-trailer", Value: "yes"}})
+	go func() {
+		if _, err := st.Write(body); err == nil {
+			_ = st.CloseWrite()
+		}
+	}()
+	if r, err = finish(ctx, st); err != nil {
+		return err
+	}
+	if err := wantEcho(c.peer, r, body); err != nil {
+		return err
+	}
+	if got := r.trailers.Get("x-request-trailer-seen"); c.peer == "node" && got != "yes" {
+		return fmt.Errorf("node saw request trailer x-request-trailer = %q, want \"yes\"", got)
+	}
+	return closeClean(sess)
+}
+
+// checkResetThenReuse cancels a stream mid-body; the session must carry on.
+func checkResetThenReuse(ctx context.Context, c *config) error {
+	sess, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	hdr := h2.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/echo"}, {Name: "x-tag", Value: "go-reset"}}
+	st, err := sess.Request(ctx, hdr, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := st.Write(randomBytes(10_000)); err != nil {
+		return err
+	}
+	// Make sure the peer has seen the stream before it is reset: a stream
+	// reset before its HEADERS left may legally never reach the wire.
+	if c.peer == "node" {
+		if _, err := st.Response(ctx); err != nil { // node_server.mjs answers /echo at once
+			return err
+		}
+	}
+	if _, err := sess.Ping(ctx, [8]byte{}); err != nil {
+		return err
+	}
+	st.Reset(h2.ErrCodeCancel)
+	if code, ok := st.ResetCode(); !ok || code != h2.ErrCodeCancel {
+		return fmt.Errorf("ResetCode after Reset(CANCEL): %v, %v", code, ok)
+	}
+	if _, err := io.ReadAll(st); err == nil {
+		return errors.New("Read after Reset returned no error")
+	} else if se := (*h2.StreamError)(nil); !errors.As(err, &se) || se.Code != h2.ErrCodeCancel {
+		return fmt.Errorf("Read after Reset: %v, want a StreamError with CANCEL", err)
+	}
+	body := randomBytes(30_000)
+	r, err := do(ctx, sess, "POST", "/echo", "go-reset", body)
+	if err != nil {
+		return fmt.Errorf("echo after a reset on the same session: %w", err)
+	}
+	if err := wantEcho(c.peer, r, body); err != nil {
+		return err
+	}
+	if !bytes.Equal(r.body, body) {
+		return errors.New("echo after reset differs")
+	}
+	return closeClean(sess)
+}
