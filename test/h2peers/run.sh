@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # run.sh: real HTTP/2 peers against the h2 engine, over h2c and TLS.
 #
-#   nghttp and Node's http2 client  ->  examples/h2/server
+#   nghttp, h2load and Node's http2 client  ->  examples/h2/server
 #   peerclient (our client) and examples/h2/client  ->  nghttpd and node_server.mjs
 #
-# Needs: go, nghttp, nghttpd (Debian nghttp2-client, nghttp2-server), node >= 18,
+# Needs: go, nghttp, h2load, nghttpd (Debian nghttp2-client, nghttp2-server), node >= 18,
 # openssl, awk, stdbuf, timeout. Builds into a temp dir, picks free ports, starts
 # and stops every server itself. Prints one line per check and a summary line;
 # exits 1 if any check failed, 2 if it could not run.
@@ -31,7 +31,7 @@ failed_line() { echo "FAIL $1"; FAILED=$((FAILED + 1)); } # a helper's own "FAIL
 # expect NAME ACTUAL WANT
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 
-for tool in go nghttp nghttpd node openssl awk stdbuf timeout; do
+for tool in go nghttp nghttpd h2load node openssl awk stdbuf timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found (nghttp/nghttpd: apt-get install nghttp2-client nghttp2-server)"
 done
 
@@ -118,6 +118,10 @@ nghttp_checks() { # MODE URL
 	timeout 20 nghttp -v -n -c 0 -m 10 "$url/" >"$TMP/hpack.log" 2>&1
 	expect "$m nghttp -c 0: 10 responses decoded" "$(grep -ac 'recv (stream_id=[0-9]*) :status: 200$' "$TMP/hpack.log")" 10
 
+	# h2load: a load generator as a peer, 4 connections x 50 streams.
+	out=$(timeout 60 h2load -n 20000 -c 4 -m 50 "$url/" 2>&1)
+	expect "$m h2load 20000 requests: 2xx" "$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")" 20000
+
 	timeout 30 nghttp -v -n -m 100 -d "$TMP/body20k.bin" "$url/echo" >"$TMP/m.log" 2>&1
 	expect "$m nghttp -m 100 echo: 100 x 200 OK" "$(grep -ac 'recv (stream_id=[0-9]*) :status: 200$' "$TMP/m.log")" 100
 	expect "$m nghttp -m 100 echo: 100 x trailer" "$(grep -ac 'recv (stream_id=[0-9]*) x-echo-bytes: 20000$' "$TMP/m.log")" 100
@@ -191,11 +195,12 @@ nghttpd_checks() { # MODE SCHEME [KEY CERT]
 	# What nghttpd saw of the sessions above (one per check), from its -v log.
 	expect "$m nghttpd saw a GOAWAY(NO_ERROR) per graceful close" "$(grep -a -A1 'recv GOAWAY frame' "$log" | grep -c 'error_code=NO_ERROR(0x00)')" "$GRACEFUL"
 	expect "$m nghttpd saw our PING payloads" "$(grep -a -A1 'recv PING frame' "$log" | grep -c 'opaque_data=683270656572733[012])')" 3
-	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 9
+	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 10
 	expect "$m nghttpd saw our updated SETTINGS window 16384" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):16384]$' "$log")" 1
 	expect "$m nghttpd saw our request trailer" "$(grep -a -c 'recv (stream_id=[0-9]*) x-request-trailer: yes$' "$log")" 1
 	expect "$m nghttpd saw our RST_STREAM(CANCEL)" "$(grep -a -A1 'recv RST_STREAM frame' "$log" | grep -c 'error_code=CANCEL(0x08)')" 1
-	expect "$m nghttpd saw 100 concurrent streams" "$(awk -v side=server -f "$HERE/peak.awk" "$log")" 100
+	expect "$m nghttpd saw 100 concurrent streams at most" "$(awk -v side=server -f "$HERE/peak.awk" "$log")" 100
+	expect "$m nghttpd refused no stream" "$(grep -a -A1 'send RST_STREAM frame' "$log" | grep -c 'REFUSED_STREAM')" 0
 	example_client_checks "$m nghttpd:" "$scheme://127.0.0.1:$PORT" /index.html "$(cat "$TMP/docs/index.html")" "x-peer-trailer: nghttpd"
 	stop "$pid"
 }

@@ -36,6 +36,7 @@ func checks(peer string) []check {
 		{"ping", "go-ping", checkPing},
 		{"settings", "go-settings", checkSettings},
 		{"100-concurrent-streams", "go-concurrent", checkConcurrent},
+		{"250-requests-beyond-max-streams", "go-beyond", checkBeyondMaxStreams},
 		{"graceful-close", "go-close", checkGracefulClose},
 	}
 	if peer == "node" {
@@ -385,6 +386,9 @@ func checkNodeView(ctx context.Context, c *config) error {
 	}
 	if r := seen["go-reset"].Resets; c.passed["go-reset"] && len(r) != 1 || r[0] != int(h2.ErrCodeCancel) {
 		return fmt.Errorf("node saw resets %v on the reset check's session, want one CANCEL (8)", r)
+	}
+	if p := seen["go-beyond"].PeakStreams; c.passed["go-beyond"] && p > 100 {
+		return fmt.Errorf("node saw a peak of %d concurrent streams while it allows 100", p)
 	}
 	if p := seen["go-concurrent"].PeakStreams; c.passed["go-concurrent"] && p != 100 {
 		return fmt.Errorf("node saw a peak of %d concurrent streams, want 100", p)

@@ -140,3 +140,37 @@ func checkResetThenReuse(ctx context.Context, c *config) error {
 	}
 	return closeClean(sess)
 }
+
+// checkBeyondMaxStreams runs 250 requests at once against a peer that allows
+// 100 concurrent streams: Request must wait for a free slot, never exceed the
+// peer's limit (which the peer would refuse), and every request must succeed.
+func checkBeyondMaxStreams(ctx context.Context, c *config) error {
+	sess, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	const n = 250
+	path := "/"
+	if c.peer == "nghttpd" {
+		path = "/index.html"
+	}
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := do(ctx, sess, "GET", path, "go-beyond", nil)
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			return fmt.Errorf("one of %d requests: %w", n, err)
+		}
+	}
+	if peak := sess.Stats().PeakConcurrentStreams; peak > int(c.wantMaxStreams) {
+		return fmt.Errorf("PeakConcurrentStreams %d exceeds the peer's limit %d", peak, c.wantMaxStreams)
+	}
+	if opened := sess.Stats().StreamsOpened; opened != n {
+		return fmt.Errorf("StreamsOpened %d, want %d", opened, n)
+	}
+	return closeClean(sess)
+}
