@@ -22,25 +22,18 @@ func main() {
 	useTLS := flag.Bool("use_tls", false, "serve TLS (ALPN h2) instead of cleartext HTTP/2")
 	certFile := flag.String("tls_cert_file", "", "TLS certificate (PEM), required with --use_tls")
 	keyFile := flag.String("tls_key_file", "", "TLS private key (PEM), required with --use_tls")
-	lenientPings := flag.Bool("lenient_pings", true, "accept client PINGs at any rate (works around /tmp/rpcbugs.md issue 3 #1: "+
-		"the default policy counts grpc-go's BDP pings as strikes)")
 	flag.Parse()
-	if err := run(*port, *useTLS, *certFile, *keyFile, *lenientPings); err != nil {
+	if err := run(*port, *useTLS, *certFile, *keyFile); err != nil {
 		fmt.Fprintln(os.Stderr, "interop server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(port int, useTLS bool, certFile, keyFile string, lenientPings bool) error {
+func run(port int, useTLS bool, certFile, keyFile string) error {
 	if port < 0 || port > 65535 {
 		return fmt.Errorf("--port %d out of range", port)
 	}
 	var opts []rpc.ServerOption
-	if lenientPings {
-		// grpc-go clients ping after receiving DATA to estimate bandwidth;
-		// the runtime's default enforcement treats those as abuse.
-		opts = append(opts, rpc.KeepaliveEnforcementPolicy(rpc.EnforcementPolicy{MinTime: time.Nanosecond, PermitWithoutStream: true}))
-	}
 	if useTLS {
 		if certFile == "" || keyFile == "" {
 			return errors.New("--use_tls needs --tls_cert_file and --tls_key_file")
