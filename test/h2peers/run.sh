@@ -3,6 +3,7 @@
 #
 #   nghttp, h2load and Node's http2 client  ->  examples/h2/server
 #   peerclient (our client) and examples/h2/client  ->  nghttpd and node_server.mjs
+#   Node's http2 client  <-  peerserver: server-initiated PING, SETTINGS, Shutdown
 #
 # Needs: go, nghttp, h2load, nghttpd (Debian nghttp2-client, nghttp2-server), node >= 18,
 # openssl, awk, stdbuf, timeout. Builds into a temp dir, picks free ports, starts
@@ -39,7 +40,8 @@ done
 # With the race detector: real peers drive the engine's goroutines hard.
 (cd "$ROOT" && go build -race -o "$TMP/server" ./examples/h2/server &&
 	go build -race -o "$TMP/client" ./examples/h2/client &&
-	go build -race -o "$TMP/peerclient" ./test/h2peers/peerclient) || die "go build failed"
+	go build -race -o "$TMP/peerclient" ./test/h2peers/peerclient &&
+	go build -race -o "$TMP/peerserver" ./test/h2peers/peerserver) || die "go build failed"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl.log" || die "openssl: $(cat "$TMP/openssl.log")"
@@ -164,6 +166,7 @@ peerclient_checks() {
 		"ok "*) ok "$name ${line#ok }" ;;
 		"FAIL "*) failed_line "$name ${line#FAIL }"; failed=1 ;;
 		"sessions closed gracefully: "*) GRACEFUL=${line##*: } ;;
+		*"WARNING: DATA RACE"*) failed_line "$name peerclient: data race (trace below)"; failed=1 ;;
 		"exit status 0") ;;
 		"exit status "*) [ "$failed" = 1 ] || bad "$name peerclient" "$line" ;;
 		*) echo "     $line" ;;
@@ -229,6 +232,39 @@ node_server_checks() { # MODE SCHEME [--cert FILE --key FILE]
 
 node_server_checks h2c http
 node_server_checks tls https --cert "$TMP/cert.pem" --key "$TMP/key.pem"
+
+# --- 3. what our server starts itself: PING, SETTINGS, graceful Shutdown -------
+server_side_checks() { # MODE SCHEME [-cert FILE -key FILE]
+	local m=$1 scheme=$2 log="$TMP/server-peerserver-$1.log" line failed=0 ca=()
+	shift 2
+	"$TMP/peerserver" "$@" >"$log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 200); do
+		grep -q '^listening' "$log" 2>/dev/null && break
+		sleep 0.05
+	done
+	local port
+	port=$(awk '/^listening/ {print $2}' "$log")
+	[ -n "$port" ] || die "peerserver did not start: $(cat "$log")"
+	[ "$scheme" = https ] && ca=("$TMP/cert.pem")
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$m node client vs server-initiated ${line#ok }" ;;
+		"FAIL "*) failed_line "$m node client vs server-initiated ${line#FAIL }"; failed=1 ;;
+		"exit status 0") ;;
+		"exit status "*) [ "$failed" = 1 ] || bad "$m node_server_side.mjs" "$line" ;;
+		*) echo "     $line" ;;
+		esac
+	done < <(timeout 60 node "$HERE/node_server_side.mjs" "$scheme://127.0.0.1:$port" "${ca[@]}" 2>&1; echo "exit status $?")
+	# Shutdown returned (all sessions ended) and the server exited by itself.
+	local st=0
+	timeout 10 tail --pid="$pid" -f /dev/null || st=1
+	expect "$m peerserver Shutdown returned nil and exited" "$(grep '^shutdown:' "$log")/$st" "shutdown: <nil>/0"
+}
+
+server_side_checks h2c http
+server_side_checks tls https -cert "$TMP/cert.pem" -key "$TMP/key.pem"
 
 for log in "$TMP"/server-*.log; do
 	expect "no data race in $(basename "$log" .log)" "$(grep -c 'WARNING: DATA RACE' "$log")" 0
