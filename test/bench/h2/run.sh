@@ -9,7 +9,8 @@
 #   ./run.sh                 one round: h2load -n 200000 -c 8 -m 32 per server
 #   ROUNDS=3 ./run.sh        servers take turns, the median of each is reported
 #   PROFILE=1 ./run.sh       also profiles our engine under the same load
-#                            (./profserver) and prints the top of the CPU profile
+#                            (./profserver): the top of the CPU profile and the
+#                            allocations per request
 #
 # Prints a markdown table (server | req/s | ratio to nghttpd), a second one of
 # syscalls per request, and the goal line (ours >= 0.5x nghttpd). Exits 1 if a run had failed requests, 2 if it could
@@ -108,20 +109,30 @@ for round in $(seq "$ROUNDS"); do
 	run_server nghttpd nghttpd --no-tls -n 2 -d "$TMP/docs" @PORT@
 	run_server h2rpc "$TMP/h2rpc" -addr 127.0.0.1:@PORT@
 	run_server x/net "$TMP/xnet" -addr 127.0.0.1:@PORT@
-	echo "round $round/$ROUNDS:$(for s in nghttpd h2rpc x/net; do printf ' %s %s' "$s" "${RESULTS[$s]##* }"; done)" >&2
+	echo "round $round/$ROUNDS:$(for s in nghttpd h2rpc x/net; do printf ' %s %.0f' "$s" "${RESULTS[$s]##* }"; done)" >&2
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-ref=$(median "${RESULTS[nghttpd]}")
+# ratios SERVER: its req/s divided by nghttpd's of the same round, per round.
+# The median of those is steadier than a ratio of medians on a shared machine,
+# where background load drifts between rounds.
+ratios() {
+	awk -v a="${RESULTS[$1]}" -v b="${RESULTS[nghttpd]}" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) printf "%s%.4f", (i > 1 ? " " : ""), x[i] / y[i]
+	}'
+}
+
 echo
-echo "h2load -n $REQUESTS -c 8 -m 32 http://127.0.0.1:PORT/ ($(nproc) cores; median of $ROUNDS round(s))"
+echo "h2load -n $REQUESTS -c 8 -m 32 http://127.0.0.1:PORT/ ($(nproc) cores; medians of $ROUNDS round(s); ratios within each round)"
 echo
 echo "| server | req/s | ratio to nghttpd |"
 echo "|---|---:|---:|"
 for s in nghttpd h2rpc x/net; do
 	m=$(median "${RESULTS[$s]}")
-	awk -v s="$s" -v m="$m" -v r="$ref" 'BEGIN { printf "| %s | %.0f | %.2fx |\n", s, m, m / r }'
+	r=$(median "$(ratios "$s")")
+	awk -v s="$s" -v m="$m" -v r="$r" 'BEGIN { printf "| %s | %.0f | %.2fx |\n", s, m, r }'
 done
 echo
 echo "| server | read syscalls/req | write syscalls/req |"
@@ -130,10 +141,8 @@ for s in nghttpd h2rpc x/net; do
 	echo "| $s | ${READS[$s]} | ${WRITES[$s]} |"
 done
 echo "(last round; nghttpd's reads include one pread of the file per request)"
-ours=$(median "${RESULTS[h2rpc]}")
 echo
-awk -v m="$ours" -v r="$ref" 'BEGIN {
-	ratio = m / r
+awk -v ratio="$(median "$(ratios h2rpc)")" 'BEGIN {
 	printf "goal: h2rpc >= 0.5x nghttpd: %.2fx, %s\n", ratio, (ratio >= 0.5) ? "met" : "NOT met"
 }'
 
@@ -144,4 +153,14 @@ if [ "${PROFILE:-0}" = 1 ]; then
 	echo
 	echo "CPU profile of the engine under the same load (top 30 by cumulative time):"
 	(cd "$ROOT" && go tool pprof -top -cum -nodecount=30 "$TMP/profserver" "$TMP/cpu.pprof" 2>/dev/null | sed -n '1,40p')
+
+	# Every allocation recorded (slow), over fewer requests.
+	start profserver "$TMP/profserver" -addr 127.0.0.1:@PORT@ -memprofile "$TMP/mem.pprof"
+	REQUESTS=50000 load profserver >/dev/null || exit 1
+	stop "$SPID"
+	echo
+	total=$(cd "$ROOT" && go tool pprof -sample_index=alloc_objects -top "$TMP/profserver" "$TMP/mem.pprof" 2>/dev/null |
+		sed -n 's/.* of \([0-9]*\) total.*/\1/p' | head -1)
+	awk -v t="$total" 'BEGIN { printf "server allocations per request: %.1f (all sites, 50000 requests)\n", t / 50000 }'
+	(cd "$ROOT" && go tool pprof -sample_index=alloc_objects -top -nodecount=8 "$TMP/profserver" "$TMP/mem.pprof" 2>/dev/null | sed -n '/flat%/,$p')
 fi
