@@ -84,6 +84,12 @@ type peer struct {
 
 	block     []byte // header block being reassembled from HEADERS + CONTINUATION
 	blockHead FrameHeader
+
+	// frames, once startReader ran, receives what a background reader read:
+	// the session under test may write synchronously from any goroutine, so
+	// a peer that must not stall it reads all the time.
+	frames chan rawFrame
+	rerr   error // the background reader's final error, valid once frames is closed
 }
 
 func newPeer(t testing.TB, c net.Conn) *peer {
@@ -189,9 +195,45 @@ func (p *peer) request(id uint32, endStream bool, kv ...string) {
 	p.mustWrite(AppendHeaders(nil, id, endStream, true, nil, p.encode(kv...)))
 }
 
-// readFrame reads one frame within d. HEADERS/CONTINUATION frames always go
-// through the peer's HPACK decoder so that its table stays in sync.
+// startReader makes the peer read continuously in the background (queueing
+// up to a million frames), so that it never stalls the session under test.
+func (p *peer) startReader() {
+	p.frames = make(chan rawFrame, 1<<20)
+	go func() {
+		defer close(p.frames)
+		for {
+			f, err := p.readConn(time.Hour)
+			if err != nil {
+				p.rerr = err
+				return
+			}
+			p.frames <- f
+		}
+	}()
+}
+
+// readFrame returns the next frame within d, from the background reader
+// when it runs and from the connection otherwise.
 func (p *peer) readFrame(d time.Duration) (rawFrame, error) {
+	if p.frames == nil {
+		return p.readConn(d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case f, ok := <-p.frames:
+		if !ok {
+			return rawFrame{}, p.rerr
+		}
+		return f, nil
+	case <-t.C:
+		return rawFrame{}, os.ErrDeadlineExceeded
+	}
+}
+
+// readConn reads one frame within d. HEADERS/CONTINUATION frames always go
+// through the peer's HPACK decoder so that its table stays in sync.
+func (p *peer) readConn(d time.Duration) (rawFrame, error) {
 	_ = p.conn.SetReadDeadline(time.Now().Add(d))
 	fh, err := ReadFrameHeader(p.conn, &p.hdr)
 	if err != nil {
@@ -332,8 +374,17 @@ func (p *peer) handshake(settings ...Setting) Settings {
 	return p.settleSettings()
 }
 
-// serverHandshake plays the server side for a client session under test.
+// serverHandshake plays the server side for a client session under test,
+// then keeps reading in the background.
 func (p *peer) serverHandshake(settings ...Setting) Settings {
+	p.t.Helper()
+	s := p.serverHandshakeNoReader(settings...)
+	p.startReader()
+	return s
+}
+
+// serverHandshakeNoReader is serverHandshake for a peer that will stop reading.
+func (p *peer) serverHandshakeNoReader(settings ...Setting) Settings {
 	p.t.Helper()
 	pre := make([]byte, len(ClientPreface))
 	_ = p.conn.SetReadDeadline(time.Now().Add(waitLong))

@@ -1,0 +1,437 @@
+package h2
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// eventually polls cond until it holds or waitLong passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestGracefulCloseFinishesStreams: Shutdown with streams in flight sends
+// GOAWAY, refuses new streams (ErrUnprocessed on the client), and lets the
+// in-flight ones finish before the connection closes.
+func TestGracefulCloseFinishesStreams(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	started := make(chan struct{}, 3)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		started <- struct{}{}
+		<-release
+		_ = st.Respond(nil, nil)
+		_, _ = io.WriteString(st, "done")
+	})}
+	var goAways atomic.Int32
+	c := dialTest(t, newTestServer(t, srv), &ClientOptions{Options: Options{Hooks: Hooks{
+		OnGoAway: func(_ *Session, code ErrCode, _ uint32, _ []byte) {
+			if code == ErrCodeNo {
+				goAways.Add(1)
+			}
+		},
+	}}})
+	var streams []*Stream
+	for i := 0; i < 3; i++ {
+		st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		streams = append(streams, st)
+		<-started
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctxT(t)) }()
+	eventually(t, "client sees GOAWAY", func() bool { return !c.CanRequest() })
+	_, err := c.Request(ctxT(t), post("/"), nil)
+	require.ErrorIs(t, err, ErrUnprocessed, "new requests after GOAWAY are unprocessed")
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with streams in flight", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	for _, st := range streams {
+		h, err := st.Response(ctxT(t))
+		require.NoError(t, err)
+		require.Equal(t, "200", h.Get(":status"))
+		b, err := io.ReadAll(st)
+		require.NoError(t, err)
+		require.Equal(t, "done", string(b))
+	}
+	require.NoError(t, <-shut)
+	select {
+	case <-c.Done():
+	case <-time.After(waitLong):
+		t.Fatal("client session still open after the server closed")
+	}
+	require.NoError(t, c.Err(), "a graceful close is not an error")
+	require.GreaterOrEqual(t, goAways.Load(), int32(1))
+	require.True(t, c.State().GoAwayRecvd)
+}
+
+// TestClientClose: a client's Close lets its streams finish, then ends.
+func TestClientClose(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		<-release
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	})}, nil)
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	closed := make(chan struct{})
+	go func() { _ = c.Close(); close(closed) }()
+	eventually(t, "client stops requesting", func() bool { return !c.CanRequest() })
+	_, err = c.Request(ctxT(t), post("/"), nil)
+	require.ErrorIs(t, err, ErrUnprocessed)
+	close(release)
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	<-closed
+	require.NoError(t, c.Err())
+	_, err = c.Ping(ctxT(t), [8]byte{})
+	require.ErrorIs(t, err, ErrSessionClosed)
+	require.ErrorIs(t, c.GoAway(ErrCodeNo, nil), ErrSessionClosed)
+	require.ErrorIs(t, c.SetLocalWindowSize(1), ErrSessionClosed)
+}
+
+// TestGoAwayLastStreamUnprocessed: streams above a GOAWAY's last-stream-id
+// fail with an error matching ErrUnprocessed; those at or below it finish.
+func TestGoAwayLastStreamUnprocessed(t *testing.T) {
+	goroutineLeakCheck(t)
+	var hookLast atomic.Uint32
+	p := newClientPeer(t, &ClientOptions{Options: Options{Hooks: Hooks{
+		OnGoAway: func(_ *Session, _ ErrCode, last uint32, _ []byte) { hookLast.Store(last) },
+	}}})
+	p.serverHandshake()
+	st1, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	st3, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(3)
+	p.mustWrite(AppendGoAway(nil, 1, ErrCodeNo, []byte("bye")))
+	_, err = st3.Response(ctxT(t))
+	require.ErrorIs(t, err, ErrUnprocessed)
+	var ce *ConnError
+	require.ErrorAs(t, err, &ce)
+	require.True(t, ce.Remote)
+	require.Equal(t, "bye", ce.Reason)
+	_, err = p.sess.Request(ctxT(t), post("/"), nil)
+	require.ErrorIs(t, err, ErrUnprocessed)
+	// Stream 1 is still served.
+	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
+	h, err := st1.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	require.Equal(t, uint32(1), hookLast.Load())
+	p.waitDone() // no streams left after GOAWAY: the client ends the session
+	// A later GOAWAY may not raise last-stream-id: exercised by a second session.
+}
+
+// TestRefusedStreamUnprocessed: REFUSED_STREAM before any response surfaces as ErrUnprocessed.
+func TestRefusedStreamUnprocessed(t *testing.T) {
+	goroutineLeakCheck(t)
+	var resets atomic.Int32
+	p := newClientPeer(t, &ClientOptions{Options: Options{Hooks: Hooks{
+		OnStreamReset: func(_ *Session, id uint32, code ErrCode) {
+			if id == 1 && code == ErrCodeRefusedStream {
+				resets.Add(1)
+			}
+		},
+	}}})
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeRefusedStream))
+	_, err = st.Response(ctxT(t))
+	require.ErrorIs(t, err, ErrUnprocessed)
+	var se *StreamError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, ErrCodeRefusedStream, se.Code)
+	require.Equal(t, int32(1), resets.Load())
+	// Other codes are not "unprocessed".
+	st, err = p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(3)
+	p.mustWrite(AppendRSTStream(nil, 3, ErrCodeInternal))
+	_, err = st.Response(ctxT(t))
+	require.ErrorAs(t, err, &se)
+	require.NotErrorIs(t, err, ErrUnprocessed)
+}
+
+// TestClientWaitsForStreamSlot: the client honours the peer's
+// MAX_CONCURRENT_STREAMS by waiting, and gives up when its context ends.
+func TestClientWaitsForStreamSlot(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake(Setting{SettingMaxConcurrentStreams, 1})
+	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = p.sess.Request(ctx, post("/"), nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	got := make(chan *Stream, 1)
+	go func() {
+		st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		if err == nil {
+			got <- st
+		}
+		close(got)
+	}()
+	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	second := <-got
+	require.NotNil(t, second)
+	require.Equal(t, uint32(3), second.ID())
+}
+
+func TestStatsAndState(t *testing.T) {
+	goroutineLeakCheck(t)
+	serverSess := make(chan *Session, 1)
+	c := memPair(t, &Server{Handler: okHandler, OnSession: func(s *Session) { serverSess <- s }}, nil)
+	ss := <-serverSess
+	const n = 5
+	var last *Stream
+	for i := 0; i < n; i++ {
+		st, err := c.Request(ctxT(t), post("/"), nil)
+		require.NoError(t, err)
+		_, err = st.Write([]byte("hello"))
+		require.NoError(t, err)
+		require.NoError(t, st.CloseWrite())
+		_, err = st.Response(ctxT(t))
+		require.NoError(t, err)
+		_, err = io.ReadAll(st)
+		require.NoError(t, err)
+		<-st.Done()
+		last = st
+	}
+	cs := c.Stats()
+	require.Equal(t, int64(n), cs.StreamsOpened)
+	require.Positive(t, cs.BytesSent)
+	require.Positive(t, cs.BytesReceived)
+	require.Greater(t, cs.FramesSent, int64(2*n))
+	require.Greater(t, cs.FramesReceived, int64(2*n))
+	require.GreaterOrEqual(t, cs.PeakConcurrentStreams, 1)
+	// Durations come from a coarse clock: zero is plausible, beyond the test's age is not.
+	require.GreaterOrEqual(t, cs.AvgStreamDuration, time.Duration(0))
+	require.LessOrEqual(t, cs.AvgStreamDuration, time.Since(cs.StartTime))
+	require.False(t, cs.StartTime.IsZero())
+	eventually(t, "server stats settle", func() bool { return ss.Stats().StreamsOpened == n && ss.State().OpenStreams == 0 })
+	sst := ss.Stats()
+	require.Positive(t, sst.BytesReceived)
+	require.Positive(t, sst.BytesSent)
+
+	state := c.State()
+	require.Equal(t, uint32(2*n+1), state.NextStreamID)
+	require.Zero(t, state.OpenStreams)
+	require.False(t, state.GoAwaySent)
+	require.False(t, state.GoAwayRecvd)
+	require.Equal(t, uint32(2*n-1), ss.State().LastProcessedStreamID)
+	require.Positive(t, state.LocalWindowSize)
+	require.Positive(t, state.RemoteWindowSize)
+
+	lst := last.Stats()
+	require.Equal(t, int64(5), lst.BytesSent)
+	require.Equal(t, int64(5), lst.BytesReceived)
+	require.False(t, lst.Closed.IsZero())
+	require.False(t, lst.FirstByte.IsZero())
+	require.False(t, lst.Closed.Before(lst.Opened), "a stream never closes before it opened")
+	require.GreaterOrEqual(t, lst.Duration(), time.Duration(0))
+	require.GreaterOrEqual(t, lst.TimeToFirstByte(), time.Duration(0))
+	require.Zero(t, StreamStats{}.TimeToFirstByte())
+	open := StreamStats{Opened: time.Now().Add(-time.Hour)}
+	require.GreaterOrEqual(t, open.Duration(), time.Hour, "an open stream's duration runs on")
+}
+
+func TestHooksFire(t *testing.T) {
+	goroutineLeakCheck(t)
+	var mu sync.Mutex
+	events := map[string]int{}
+	note := func(e string) { mu.Lock(); events[e]++; mu.Unlock() }
+	closed := make(chan error, 1)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() }), Options: Options{Hooks: Hooks{
+		OnPing:             func(*Session, [8]byte) { note("ping") },
+		OnRemoteSettings:   func(*Session, Settings) { note("settings") },
+		OnLocalSettingsAck: func(*Session, Settings) { note("ack") },
+		OnFrameError:       func(_ *Session, ft FrameType, _ uint32, _ error) { note("frameError:" + ft.String()) },
+		OnStreamReset:      func(_ *Session, _ uint32, code ErrCode) { note("reset:" + code.String()) },
+		OnClose:            func(_ *Session, err error) { closed <- err },
+	}}}
+	p := newServerPeer(t, srv)
+	p.handshake()
+	p.mustWrite(AppendPing(nil, false, [8]byte{1}))
+	p.expect("PING ack", func(f rawFrame) bool { return f.Type == FramePing })
+	p.request(1, false)
+	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	// A stream error: WINDOW_UPDATE with increment 0 on an open stream.
+	p.request(3, false)
+	p.mustWrite(AppendWindowUpdate(nil, 3, 0))
+	p.expectRST(3, ErrCodeProtocol)
+	p.mustWrite(AppendGoAway(nil, 0, ErrCodeNo, nil))
+	require.NoError(t, p.conn.Close())
+	p.waitDone()
+	select {
+	case <-closed:
+	case <-time.After(waitLong):
+		t.Fatal("OnClose did not fire")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, events["ping"])
+	require.Equal(t, 1, events["settings"])
+	require.Equal(t, 1, events["ack"])
+	require.Equal(t, 1, events["reset:CANCEL"])
+	require.Equal(t, 1, events["frameError:WINDOW_UPDATE"])
+}
+
+func TestConnErrorHookAndGoAway(t *testing.T) {
+	goroutineLeakCheck(t)
+	errs := make(chan error, 4)
+	srv := &Server{Handler: okHandler, Options: Options{Hooks: Hooks{
+		OnFrameError: func(_ *Session, _ FrameType, _ uint32, err error) { errs <- err },
+	}}}
+	p := newServerPeer(t, srv)
+	p.handshake()
+	p.mustWrite(AppendData(nil, 0, false, []byte("x"))) // DATA on stream 0
+	p.expectGoAway(ErrCodeProtocol)
+	p.expectClosed()
+	p.waitDone()
+	var ce *ConnError
+	require.ErrorAs(t, <-errs, &ce)
+	require.Equal(t, ErrCodeProtocol, ce.Code)
+}
+
+// TestKeepaliveClosesUnresponsivePeer: pings that are never acked close the
+// session with ErrPingTimeout.
+func TestKeepaliveClosesUnresponsivePeer(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{KeepaliveInterval: 20 * time.Millisecond, KeepaliveTimeout: 100 * time.Millisecond}})
+	p.serverHandshake()
+	frames := p.drain() // reads everything, acks nothing
+	p.waitDone()
+	require.ErrorIs(t, p.sess.Err(), ErrPingTimeout)
+	var pings int
+	for _, f := range <-frames {
+		if f.Type == FramePing && !f.Flags.Has(FlagAck) {
+			pings++
+		}
+	}
+	require.Positive(t, pings)
+}
+
+// TestKeepaliveKeepsHealthySession: a peer that acks keeps the session open.
+func TestKeepaliveKeepsHealthySession(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: okHandler}, &ClientOptions{Options: Options{KeepaliveInterval: 10 * time.Millisecond, KeepaliveTimeout: waitLong}})
+	eventually(t, "keepalive pings", func() bool { return c.Stats().PingsSent >= 3 })
+	require.NoError(t, c.Err())
+	status, _, err := roundTrip(ctxT(t), c, "/", []byte("x"))
+	require.NoError(t, err)
+	require.Equal(t, "200", status)
+}
+
+// TestIdleTimeout: a server session without streams closes after IdleTimeout,
+// with a GOAWAY the client sees; one with an open stream stays.
+func TestIdleTimeout(t *testing.T) {
+	goroutineLeakCheck(t)
+	serverSess := make(chan *Session, 1)
+	release := make(chan struct{})
+	srv := &Server{
+		Handler: HandlerFunc(func(st *Stream) {
+			<-release
+			_ = st.Respond(nil, &RespondOptions{EndStream: true})
+		}),
+		OnSession: func(s *Session) { serverSess <- s },
+		Options:   Options{IdleTimeout: 100 * time.Millisecond},
+	}
+	c := memPair(t, srv, nil)
+	ss := <-serverSess
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, ss.Err(), "a session with a stream in progress is not idle")
+	require.True(t, c.CanRequest())
+	close(release)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	select {
+	case <-ss.Done():
+	case <-time.After(waitLong):
+		t.Fatal("idle session not closed")
+	}
+	require.ErrorIs(t, ss.Err(), ErrIdleTimeout)
+	select {
+	case <-c.Done():
+	case <-time.After(waitLong):
+		t.Fatal("client not closed after the idle GOAWAY")
+	}
+	require.True(t, c.State().GoAwayRecvd)
+}
+
+// TestSettingsTimeout: a peer that never acks our SETTINGS gets
+// GOAWAY(SETTINGS_TIMEOUT) (RFC 9113 §6.5.3).
+func TestSettingsTimeout(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newServerPeer(t, &Server{Handler: okHandler, Options: Options{SettingsTimeout: 100 * time.Millisecond}})
+	p.mustWrite(AppendSettings([]byte(ClientPreface)))
+	f := p.expectGoAway(ErrCodeSettingsTimeout)
+	require.Zero(t, f.lastStreamID())
+	p.expectClosed()
+	p.waitDone()
+}
+
+// TestAbortWithPeerNotReading: Abort must not hang for the write timeout when
+// the peer does not read; the final GOAWAY gets about a second.
+func TestAbortWithPeerNotReading(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshakeNoReader()
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		p.sess.Abort(ErrCodeInternal, errors.New("test abort"))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(waitLong):
+		t.Fatalf("Abort still blocked after %v with a peer that does not read (see /tmp/h2bugs.md)", time.Since(start))
+	}
+	require.EqualError(t, p.sess.Err(), "test abort")
+}
+
+// TestRequestDoesNotBlockOnPeerWrites: Request queues the HEADERS and returns;
+// it must not wait for a peer that is not reading.
+func TestRequestDoesNotBlockOnPeerWrites(t *testing.T) {
+	p := newClientPeer(t, nil)
+	p.serverHandshakeNoReader()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(waitLong):
+		t.Fatal("Request blocked on writing to a peer that does not read")
+	}
+}
