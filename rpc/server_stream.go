@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -24,7 +25,9 @@ type serverStream struct {
 	ctx    context.Context // &cctx
 	cctx   callCtx
 	cancel context.CancelFunc
-	md     metadata.MD // incoming; nil when the client sent none
+	req    h2.Header // request headers, for building md on demand
+	mdOnce sync.Once
+	md     metadata.MD // incoming; built on first lookup, since most handlers never ask
 	mi     *methodInfo
 	er     envelopeReader
 	comp   Compressor // for responses: the client's own encoding
@@ -96,6 +99,7 @@ func (c *callCtx) Value(key any) any {
 	case key == serverStreamKey{}:
 		return c.ss
 	case metadata.IsIncomingKey(key):
+		c.ss.mdOnce.Do(c.ss.buildMD)
 		return c.ss.md
 	}
 	return c.Context.Value(key)
@@ -110,42 +114,23 @@ func (ss *serverStream) setup(req h2.Header) error {
 	ss.cctx = callCtx{Context: base, ss: ss}
 	ss.ctx = &ss.cctx
 	var timeout, enc string
-	var vals []string // one backing array for single values: fewer allocations
 	for _, f := range req {
-		name := f.Name
-		if name == "" || name[0] == ':' {
-			continue
-		}
-		switch name {
+		switch f.Name {
 		case "grpc-timeout":
 			timeout = f.Value
-			continue
 		case "grpc-encoding":
 			enc = f.Value
-			continue
-		case "content-type", "te", "grpc-accept-encoding", "grpc-status", "grpc-message", "grpc-status-details-bin":
-			continue
-		}
-		v := f.Value
-		if metadata.IsBinKey(name) {
-			d, err := metadata.DecodeBin(v)
-			if err != nil {
-				return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", name, err)
+		default:
+			// Binary values are checked now so a malformed one fails the call
+			// up front rather than surprise the handler.
+			if metadata.IsBinKey(f.Name) {
+				if _, err := metadata.DecodeBin(f.Value); err != nil {
+					return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", f.Name, err)
+				}
 			}
-			v = d
 		}
-		if ss.md == nil {
-			ss.md = make(metadata.MD, 4)
-			vals = make([]string, 0, len(req))
-		}
-		if old, ok := ss.md[name]; ok {
-			ss.md[name] = append(old, v)
-			continue
-		}
-		n := len(vals)
-		vals = append(vals, v)
-		ss.md[name] = vals[n : n+1 : n+1]
 	}
+	ss.req = req
 	if timeout != "" {
 		d, err := parseTimeout(timeout)
 		if err != nil {
@@ -171,6 +156,29 @@ func (ss *serverStream) setup(req h2.Header) error {
 	}
 	ss.mi = mi
 	return nil
+}
+
+// buildMD turns the request headers into incoming metadata: everything but
+// pseudo-headers and the protocol's own fields, -bin values decoded.
+func (ss *serverStream) buildMD() {
+	md := make(metadata.MD, len(ss.req))
+	for _, f := range ss.req {
+		name := f.Name
+		if name == "" || name[0] == ':' {
+			continue
+		}
+		switch name {
+		case "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding",
+			"grpc-status", "grpc-message", "grpc-status-details-bin":
+			continue
+		}
+		v := f.Value
+		if metadata.IsBinKey(name) {
+			v, _ = metadata.DecodeBin(v) // validated in setup
+		}
+		md[name] = append(md[name], v)
+	}
+	ss.md = md
 }
 
 func serviceOf(path string) string {
