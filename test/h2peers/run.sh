@@ -52,6 +52,24 @@ head -c 1048576 /dev/urandom >"$TMP/body1m.bin"
 head -c 20000 /dev/urandom >"$TMP/body20k.bin"
 printf "Hello from h2rpc's HTTP/2 engine!\n" >"$TMP/hello.txt"
 
+# peak.awk decides two checks; make sure it counts right on a known log
+# (1 and 3 overlap; 5 opens after 1 ends; 7 is reset; then connection 2's
+# stream 1 and stream 9 open beside 5: peak 3, and not if a reset or the
+# connection prefix were ignored).
+printf '%s\n' \
+	'[id=1] [  0.0] recv HEADERS frame <length=5, flags=0x04, stream_id=1>' \
+	'[id=1] [  0.0] recv HEADERS frame <length=5, flags=0x04, stream_id=3>' \
+	'[id=1] [  0.0] send DATA frame <length=5, flags=0x01, stream_id=1>' \
+	'[id=1] [  0.0] recv HEADERS frame <length=5, flags=0x05, stream_id=5>' \
+	'[id=1] [  0.0] send HEADERS frame <length=5, flags=0x05, stream_id=3>' \
+	'[id=1] [  0.0] recv HEADERS frame <length=5, flags=0x25, stream_id=7>' \
+	'[id=1] [  0.0] send RST_STREAM frame <length=4, flags=0x00, stream_id=7>' \
+	'[id=2] [  0.0] recv HEADERS frame <length=5, flags=0x05, stream_id=1>' \
+	'[id=1] [  0.0] recv HEADERS frame <length=5, flags=0x05, stream_id=9>' \
+	'[id=2] [  0.0] send DATA frame <length=0, flags=0x01, stream_id=1>' \
+	'[id=1] [  0.0] send DATA frame <length=0, flags=0x01, stream_id=5>' >"$TMP/peak-selftest.log"
+[ "$(awk -v side=server -f "$HERE/peak.awk" "$TMP/peak-selftest.log")" = 3 ] || die "peak.awk self-test failed"
+
 # --- server processes ---------------------------------------------------------
 free_port() {
 	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
