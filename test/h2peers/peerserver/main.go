@@ -21,9 +21,9 @@ func main() {
 	key := flag.String("key", "", "TLS key file")
 	flag.Parse()
 
-	srv := &h2.Server{ErrorLog: log.Printf}
 	shutdown := make(chan error, 1)
-	srv.Handler = h2.HandlerFunc(func(st *h2.Stream) { route(st, srv, shutdown) })
+	srv := newServer(shutdown)
+	srv.ErrorLog = log.Printf
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,6 +49,14 @@ func main() {
 		fmt.Println("no shutdown within 60s")
 		os.Exit(1)
 	}
+}
+
+// newServer returns the server with its routes; the result of the Shutdown
+// that "/shutdown" starts is sent on shutdown.
+func newServer(shutdown chan<- error) *h2.Server {
+	srv := &h2.Server{}
+	srv.Handler = h2.HandlerFunc(func(st *h2.Stream) { route(st, srv, shutdown) })
+	return srv
 }
 
 func route(st *h2.Stream, srv *h2.Server, shutdown chan<- error) {
