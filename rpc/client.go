@@ -318,6 +318,9 @@ func (cc *ClientConn) connectLoop(sc *subConn) {
 			cc.broadcastLocked()
 			cc.mu.Unlock()
 			go cc.watch(sc, sess)
+			if cc.cfg.keepalive.Time > 0 {
+				go cc.keepalive(sess)
+			}
 			return
 		}
 		sc.state, sc.lastErr = subFailure, err
@@ -356,6 +359,47 @@ func (cc *ClientConn) watch(sc *subConn, sess *h2.Session) {
 		cc.broadcastLocked()
 	}
 	cc.mu.Unlock()
+}
+
+// keepalive pings a quiet connection every keepalive Time and drops it when
+// the ack does not come within Timeout. Unlike h2's own keepalive it stays
+// silent while no call is running (unless PermitWithoutStream), because
+// gRPC servers count such pings against the client (too_many_pings).
+func (cc *ClientConn) keepalive(sess *h2.Session) {
+	kp := cc.cfg.keepalive
+	timeout := kp.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	t := time.NewTicker(kp.Time)
+	defer t.Stop()
+	last := sess.Stats().BytesReceived
+	for {
+		select {
+		case <-sess.Done():
+			return
+		case <-cc.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if now := sess.Stats().BytesReceived; now != last {
+			last = now // the server spoke since the last tick: it is alive
+			continue
+		}
+		if !kp.PermitWithoutStream && sess.State().OpenStreams == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(cc.ctx, timeout)
+		_, err := sess.Ping(ctx, [8]byte{'k', 'e', 'e', 'p', 'a', 'l', 'i', 'v'})
+		cancel()
+		if err != nil {
+			if cc.ctx.Err() == nil {
+				go sess.Abort(h2.ErrCodeNo, fmt.Errorf("rpc: keepalive ping not acknowledged within %v: %v", timeout, err))
+			}
+			return
+		}
+		last = sess.Stats().BytesReceived
+	}
 }
 
 // onGoAway makes the next pick open a fresh connection at once while the
@@ -405,8 +449,6 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	ho := h2.Options{}
 	ho.Settings.InitialWindowSize = cc.cfg.windowSize
 	ho.ConnWindowSize = cc.cfg.connWindowSize
-	ho.KeepaliveInterval = cc.cfg.keepalive.Time
-	ho.KeepaliveTimeout = cc.cfg.keepalive.Timeout
 	ho.Hooks.OnGoAway = func(s *h2.Session, _ h2.ErrCode, _ uint32, _ []byte) {
 		go cc.onGoAway(sc, s) // hooks run on the reader: never block it on our lock
 	}

@@ -213,3 +213,87 @@ func TestPingsAfterServerDataAreForgiven(t *testing.T) {
 	}
 	require.Zero(t, goAways.Load())
 }
+
+func TestClientKeepaliveDropsDeadServer(t *testing.T) {
+	checkNoLeaks(t)
+	// A "server" that accepts and reads but never answers: only the
+	// keepalive ping can tell that it is gone.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	cc, err := NewClient(l.Addr().String(), WithKeepaliveParams(ClientParameters{Time: 50 * time.Millisecond, Timeout: 100 * time.Millisecond}))
+	require.NoError(t, err)
+	defer cc.Close()
+	start := time.Now()
+	_, err = (&env{cc: cc}).echo(ctxTimeout(t, 10*time.Second), "x")
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestClientKeepaliveQuietWithoutCalls(t *testing.T) {
+	checkNoLeaks(t)
+	// The server's default policy forbids pings without calls; an idle
+	// client with keepalive must not trip it.
+	e := newEnv(t, true, nil, WithKeepaliveParams(ClientParameters{Time: 10 * time.Millisecond, Timeout: time.Second}))
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond)
+	e.cc.mu.Lock()
+	state := e.cc.subs[0].state
+	e.cc.mu.Unlock()
+	require.Equal(t, subReady, state, "the idle connection was dropped")
+	_, err = e.echo(ctxTimeout(t, 5*time.Second), "y")
+	require.NoError(t, err)
+}
+
+func TestConnectionAgeGraceEndsLongCalls(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, []ServerOption{KeepaliveParams(ServerParameters{MaxConnectionAge: 50 * time.Millisecond, MaxConnectionAgeGrace: 100 * time.Millisecond})})
+	start := time.Now()
+	_, err := e.echo(ctxTimeout(t, 10*time.Second), "block")
+	require.Equal(t, codes.Unavailable, status.Code(err), err)
+	require.Less(t, time.Since(start), 3*time.Second)
+}
+
+func TestServeAfterStop(t *testing.T) {
+	srv := NewServer()
+	srv.Stop()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	require.ErrorIs(t, srv.Serve(l), ErrServerClosed)
+	require.Panics(t, func() { srv.RegisterService(&echoDesc, &echoImpl{}) })
+}
+
+// pastDeadlineCtx has a deadline that passed although its timer has not
+// fired yet: the moment when a server's CANCEL for that deadline arrives.
+type pastDeadlineCtx struct{ context.Context }
+
+func (pastDeadlineCtx) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+
+func TestServerCancelAfterDeadlineIsDeadlineExceeded(t *testing.T) {
+	reset := &h2.StreamError{StreamID: 1, Code: h2.ErrCodeCancel, Remote: true}
+	cs := &clientStream{ctx: pastDeadlineCtx{context.Background()}}
+	require.Equal(t, codes.DeadlineExceeded, status.Code(cs.fail(reset)))
+	cs = &clientStream{ctx: context.Background()}
+	require.Equal(t, codes.Canceled, status.Code(cs.fail(reset)))
+	cs = &clientStream{ctx: context.Background()}
+	require.Equal(t, codes.ResourceExhausted, status.Code(cs.fail(&h2.StreamError{Code: h2.ErrCodeEnhanceYourCalm, Remote: true})))
+	cs = &clientStream{ctx: context.Background()}
+	require.Equal(t, codes.Internal, status.Code(cs.fail(&h2.StreamError{Code: h2.ErrCodeProtocol, Remote: true})))
+	cs = &clientStream{ctx: context.Background()}
+	require.Equal(t, codes.Unavailable, status.Code(cs.fail(&h2.StreamError{Code: h2.ErrCodeRefusedStream, Remote: true})))
+	require.True(t, cs.unprocessed, "a refused stream is safe to retry")
+}

@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"context"
 	"errors"
 	"os"
 
@@ -20,12 +19,9 @@ func toStatusError(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
-	}
+	// Context errors are not mapped here: a transport failure that wraps
+	// one (a timed-out ping, say) is not the call's deadline. Callers check
+	// the call's own context first.
 	return transportStatus(err)
 }
 

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
@@ -48,11 +49,16 @@ type methodInfo struct {
 // connState is the server's bookkeeping for one connection: ping strikes
 // for keepalive enforcement and the age timers.
 type connState struct {
-	mu sync.Mutex
-	// bytesSent is the session's output at the previous ping. When the server
-	// sent more than that ping's ack since, the ping is forgiven: clients
-	// (grpc-go's BDP estimator) ping in response to data they receive.
-	bytesSent  int64
+	// A ping that follows server output is forgiven, as clients (grpc-go's
+	// BDP estimator) ping in response to data they receive. Output is seen
+	// two ways: dataSent, set by every call that sends headers or messages,
+	// and growth of the session's byte count (one large message leaves as
+	// many DATA frames, each of which may prompt a ping) beyond what ping
+	// acks and window updates alone could explain.
+	dataSent atomic.Bool
+
+	mu         sync.Mutex
+	bytesSent  int64 // the session's output at the previous ping
 	lastPing   time.Time
 	strikes    int
 	active     int
@@ -231,7 +237,6 @@ func (s *Server) onSession(sess *h2.Session) {
 		// ±10% jitter spreads the reconnections of clients that connected together.
 		jit := time.Duration((rand.Float64()*0.2 - 0.1) * float64(age))
 		cs.ageTimer = time.AfterFunc(age+jit, func() {
-			_ = sess.Close() // GOAWAY: no new streams, running ones finish
 			if g := s.opts.keepalive.MaxConnectionAgeGrace; g > 0 {
 				cs.mu.Lock()
 				cs.graceTimer = time.AfterFunc(g, func() {
@@ -239,6 +244,9 @@ func (s *Server) onSession(sess *h2.Session) {
 				})
 				cs.mu.Unlock()
 			}
+			// GOAWAY: no new streams, running ones finish. Close blocks
+			// until the session ends, so the grace timer is armed first.
+			_ = sess.Close()
 		})
 	}
 }
@@ -279,10 +287,10 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 	now := time.Now()
 	sent := sess.Stats().BytesSent
 	cs.mu.Lock()
-	const pingAckSize = 17 // frame header + 8 bytes
+	const controlNoise = 1024 // far more than the acks and window updates between two pings
 	prev := cs.bytesSent
 	cs.bytesSent = sent
-	if sent-prev > pingAckSize {
+	if cs.dataSent.Swap(false) || sent-prev > controlNoise {
 		cs.strikes = 0
 		cs.lastPing = now
 		cs.mu.Unlock()

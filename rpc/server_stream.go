@@ -29,6 +29,7 @@ type serverStream struct {
 	mdOnce sync.Once
 	md     metadata.MD // incoming; built on first lookup, since most handlers never ask
 	mi     *methodInfo
+	conn   *connState // nil once Shutdown began
 	er     envelopeReader
 	comp   Compressor // for responses: the client's own encoding
 
@@ -74,6 +75,7 @@ func (s *Server) serveStream(st *h2.Stream) {
 	ss := &serverStream{srv: s, st: st}
 	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
 	cs := s.connState(st.Session())
+	ss.conn = cs
 	if cs != nil {
 		cs.streamStarted()
 		defer cs.streamEnded()
@@ -317,10 +319,18 @@ func (ss *serverStream) writeHeader() error {
 		}
 		hdr = appendMD(hdr, ss.header)
 	}
+	ss.markSent()
 	if err := ss.st.Respond(hdr, nil); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
+}
+
+// markSent tells the ping policy that this connection just carried output.
+func (ss *serverStream) markSent() {
+	if ss.conn != nil {
+		ss.conn.dataSent.Store(true)
+	}
 }
 
 // appendMD adds metadata as header fields, base64-encoding -bin values.
@@ -348,6 +358,7 @@ func (ss *serverStream) SendMsg(m any) error {
 	if err := ss.writeHeader(); err != nil {
 		return err
 	}
+	ss.markSent()
 	if _, err := ss.st.Write(*bp); err != nil {
 		return ss.recvError(err)
 	}
@@ -375,6 +386,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 // trailers-only response when nothing was sent yet.
 func (ss *serverStream) finish(err error) {
 	ss.ended = true
+	ss.markSent()
 	st, ok := status.FromError(err)
 	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		st = status.FromContextError(err)
