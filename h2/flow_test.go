@@ -1,0 +1,326 @@
+package h2
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// patternReader yields n deterministic bytes without holding them in memory.
+type patternReader struct{ n, off int64 }
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.off >= r.n {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), r.n-r.off)]
+	for i := range p {
+		x := r.off + int64(i)
+		p[i] = byte(x ^ x>>8 ^ x>>16)
+	}
+	r.off += int64(len(p))
+	return len(p), nil
+}
+
+// TestLargeBodySmallWindows: 64 MiB up and back through 64 KiB windows
+// arrives intact: every byte waits for WINDOW_UPDATEs many times over.
+func TestLargeBodySmallWindows(t *testing.T) {
+	goroutineLeakCheck(t)
+	size := int64(64 << 20)
+	if testing.Short() {
+		size = 8 << 20
+	}
+	small := Options{Settings: Settings{InitialWindowSize: 65535, MaxFrameSize: 16384}, ConnWindowSize: 65535,
+		Limits: Limits{StreamWriteBuffer: 32 << 10}}
+	srv := &Server{Options: small, Handler: HandlerFunc(func(st *Stream) {
+		// Echo while reading: the client must read the response while it
+		// is still sending, or both sides would stall on full windows.
+		_ = st.Respond(nil, nil)
+		_, _ = io.CopyBuffer(st, st, make([]byte, 20000))
+	})}
+	c := dialTest(t, newTestServer(t, srv), &ClientOptions{Options: small})
+	st, err := c.Request(ctxT(t), post("/big"), nil)
+	require.NoError(t, err)
+	want := sha256.New()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.MultiWriter(st, want), &patternReader{n: size})
+		if err == nil {
+			err = st.CloseWrite()
+		}
+		werr <- err
+	}()
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	got := sha256.New()
+	n, err := io.Copy(got, st)
+	require.NoError(t, err)
+	require.NoError(t, <-werr)
+	require.Equal(t, size, n)
+	require.Equal(t, want.Sum(nil), got.Sum(nil))
+	// The receive windows never exceeded what we advertised.
+	require.LessOrEqual(t, c.State().LocalWindowSize, int64(65535))
+}
+
+// dataBytes collects DATA payload bytes on one stream until want bytes came
+// or a frame satisfying stop arrives; it returns the bytes.
+func (p *peer) dataBytes(id uint32, want int) []byte {
+	p.t.Helper()
+	var b []byte
+	for len(b) < want {
+		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == id })
+		b = append(b, f.Payload...)
+	}
+	return b
+}
+
+// expectNoData checks that no DATA arrives on id within a short quiet period.
+func (p *peer) expectNoData(id uint32, quiet time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(quiet)
+	for {
+		f, err := p.readFrame(time.Until(deadline))
+		if err != nil {
+			return
+		}
+		require.False(p.t, f.Type == FrameData && f.StreamID == id && len(f.Payload) > 0,
+			"unexpected DATA (%d bytes) on stream %d: the window should be closed", len(f.Payload), id)
+	}
+}
+
+// TestInitialWindowChangeAppliesToOpenStreams: SETTINGS_INITIAL_WINDOW_SIZE
+// changes move the send window of streams already open, down to negative
+// values (RFC 9113 §6.9.2); a negative window sends nothing until updates
+// bring it above zero.
+func TestInitialWindowChangeAppliesToOpenStreams(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake(Setting{SettingInitialWindowSize, 10})
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	body := bytes.Repeat([]byte{'x'}, 100)
+	_, err = st.Write(body)
+	require.NoError(t, err)
+	require.Len(t, p.dataBytes(1, 10), 10)
+	p.expectNoData(1, 50*time.Millisecond)
+
+	// Grow the initial window by 20: the open stream may send 20 more.
+	p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 30}))
+	require.Len(t, p.dataBytes(1, 20), 20)
+	p.expectNoData(1, 50*time.Millisecond)
+
+	// Shrink it to 5: the window is now 5-30 = -25.
+	p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 5}))
+	p.expect("SETTINGS ack", func(f rawFrame) bool { return f.Type == FrameSettings && f.Flags.Has(FlagAck) })
+	p.mustWrite(AppendWindowUpdate(nil, 1, 20)) // -5: still nothing
+	p.expectNoData(1, 50*time.Millisecond)
+	p.mustWrite(AppendWindowUpdate(nil, 1, 12)) // 7
+	require.Len(t, p.dataBytes(1, 7), 7)
+	p.expectNoData(1, 50*time.Millisecond)
+
+	// A stream opened now starts from the new initial window of 5.
+	st2, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	_, err = st2.Write(body)
+	require.NoError(t, err)
+	require.Len(t, p.dataBytes(3, 5), 5)
+	p.expectNoData(3, 50*time.Millisecond)
+}
+
+// TestWindowOverflowDetected: a WINDOW_UPDATE past 2^31-1 is a stream error
+// on a stream and a connection error on the connection (§6.9.1), and so is
+// an INITIAL_WINDOW_SIZE that pushes an open stream past it (§6.9.2).
+func TestWindowOverflowDetected(t *testing.T) {
+	t.Run("stream", func(t *testing.T) {
+		goroutineLeakCheck(t)
+		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })})
+		p.handshake()
+		p.request(1, false)
+		p.mustWrite(AppendWindowUpdate(nil, 1, 1<<31-1))
+		p.expectRST(1, ErrCodeFlowControl)
+	})
+	t.Run("connection", func(t *testing.T) {
+		goroutineLeakCheck(t)
+		p := newServerPeer(t, &Server{Handler: okHandler})
+		p.handshake()
+		p.mustWrite(AppendWindowUpdate(nil, 0, 1<<31-1))
+		p.expectGoAway(ErrCodeFlowControl)
+		p.waitDone()
+	})
+	t.Run("initial window", func(t *testing.T) {
+		goroutineLeakCheck(t)
+		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })})
+		p.handshake()
+		p.request(1, false)
+		p.mustWrite(AppendWindowUpdate(nil, 1, 1<<31-1-65535))
+		p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 65536}))
+		p.expectGoAway(ErrCodeFlowControl)
+		p.waitDone()
+	})
+	t.Run("receive", func(t *testing.T) {
+		// The peer sending more DATA than our window is a flow-control error.
+		goroutineLeakCheck(t)
+		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() }),
+			Options: Options{Settings: Settings{InitialWindowSize: 100}}})
+		p.handshake()
+		p.request(1, false)
+		p.mustWrite(AppendData(nil, 1, false, make([]byte, 101)))
+		p.expectRST(1, ErrCodeFlowControl)
+	})
+}
+
+// TestWindowUpdatesBatched: consumed bytes are returned in batches, not per
+// DATA frame (a WINDOW_UPDATE per frame doubles the packet count).
+func TestWindowUpdatesBatched(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_, _ = io.Copy(io.Discard, st)
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	})})
+	p.handshake()
+	p.startReader()
+	p.request(1, false)
+	const frames = 400
+	chunk := make([]byte, 1000)
+	for i := 0; i < frames; i++ {
+		p.mustWrite(AppendData(nil, 1, i == frames-1, chunk))
+	}
+	_, seen := p.expect("response", func(f rawFrame) bool { return f.Type == FrameHeaders && f.StreamID == 1 })
+	updates := 0
+	for _, f := range seen {
+		if f.Type == FrameWindowUpdate {
+			updates++
+		}
+	}
+	require.Less(t, updates, frames/4, "WINDOW_UPDATE frames for %d DATA frames", frames)
+}
+
+// TestSchedulerWeights: two streams with weights 256 and 16 (same urgency)
+// compete for a slow reader; the heavier gets the larger share and the
+// lighter never starves. The reader meters bandwidth with the connection
+// window: 64 KiB at a time, each granted once both streams had time to
+// refill their buffers, so the scheduler alone decides who gets it.
+func TestSchedulerWeights(t *testing.T) {
+	goroutineLeakCheck(t)
+	chunk := bytes.Repeat([]byte{'w'}, 16<<10)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		w := 16
+		if st.Path() == "/heavy" {
+			w = 256
+		}
+		if err := st.SetPriority(Priority{Weight: w, Urgency: 3}, true); err != nil {
+			panic(err)
+		}
+		_ = st.Respond(nil, nil)
+		for {
+			if _, err := st.Write(chunk); err != nil {
+				return
+			}
+		}
+	})}
+	p := newServerPeer(t, srv)
+	p.handshake(Setting{SettingInitialWindowSize, 1<<31 - 1})
+	p.startReader()
+	p.request(1, true, ":method", "GET", ":scheme", "http", ":path", "/heavy")
+	p.request(3, true, ":method", "GET", ":scheme", "http", ":path", "/light")
+	got := map[uint32]int{}
+	window := 65535 // the RFC's initial connection window, never raised here
+	for round := 0; round < 60; round++ {
+		for window > 0 {
+			f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData })
+			got[f.StreamID] += len(f.Payload)
+			window -= len(f.Payload)
+		}
+		time.Sleep(2 * time.Millisecond) // both handlers refill their buffers
+		p.mustWrite(AppendWindowUpdate(nil, 0, 64<<10))
+		window += 64 << 10
+	}
+	t.Logf("bytes: heavy=%d light=%d ratio=%.1f", got[1], got[3], float64(got[1])/float64(max(got[3], 1)))
+	require.Positive(t, got[3], "the light stream starved")
+	require.Greater(t, got[1], 4*got[3], "weight 256 vs 16 should give the heavy stream far more bandwidth")
+	require.NoError(t, p.conn.Close())
+	p.waitDone()
+}
+
+// TestNoStarvationAmongEqualStreams: many equal streams all make progress.
+func TestNoStarvationAmongEqualStreams(t *testing.T) {
+	goroutineLeakCheck(t)
+	chunk := bytes.Repeat([]byte{'e'}, 16<<10)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, nil)
+		for {
+			if _, err := st.Write(chunk); err != nil {
+				return
+			}
+		}
+	})}
+	p := newTCPServerPeer(t, srv)
+	p.handshake(Setting{SettingInitialWindowSize, 1<<31 - 1})
+	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<31-1-65535))
+	const n = 8
+	for i := uint32(0); i < n; i++ {
+		p.request(2*i+1, true)
+	}
+	got := map[uint32]int{}
+	total := 0
+	for total < 16<<20 {
+		f, err := p.readFrame(waitLong)
+		require.NoError(t, err)
+		if f.Type == FrameData {
+			got[f.StreamID] += len(f.Payload)
+			total += len(f.Payload)
+		}
+	}
+	for i := uint32(0); i < n; i++ {
+		require.Greater(t, got[2*i+1], total/(8*n), "stream %d got %d of %d bytes", 2*i+1, got[2*i+1], total)
+	}
+	require.NoError(t, p.conn.Close())
+	p.waitDone()
+}
+
+// windowIncrement decodes a WINDOW_UPDATE payload.
+func windowIncrement(f rawFrame) uint32 { return binary.BigEndian.Uint32(f.Payload) & streamIDMask }
+
+// TestConnectionWindowCredited: a connection window is given back even when
+// a stream's data is dropped (reset stream, handler gone), so other streams
+// do not stall on a window leaked by one.
+func TestConnectionWindowCredited(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, &RespondOptions{EndStream: true}) // never reads the body
+	}), Options: Options{ConnWindowSize: 65535, Settings: Settings{InitialWindowSize: 65535}}})
+	p.handshake()
+	p.startReader()
+	credited := 0
+	count := func(fs ...rawFrame) {
+		for _, f := range fs {
+			if f.Type == FrameWindowUpdate && f.StreamID == 0 {
+				credited += int(windowIncrement(f))
+			}
+		}
+	}
+	for id := uint32(1); id <= 9; id += 2 {
+		p.request(id, false)
+		_, seen := p.expect("response", func(f rawFrame) bool { return f.Fields != nil && f.StreamID == id })
+		count(seen...)
+		for i := 0; i < 3; i++ {
+			if err := p.write(AppendData(nil, id, i == 2, make([]byte, 16000))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// 5 streams x 48000 bytes is far more than the 65535-byte connection
+	// window: it only fits because dropped bytes were credited back.
+	deadline := time.Now().Add(waitLong)
+	for credited < 4*48000-65535 && time.Now().Before(deadline) {
+		f, err := p.readFrame(time.Until(deadline))
+		require.NoError(t, err)
+		count(f)
+	}
+	require.GreaterOrEqual(t, credited, 4*48000-65535)
+}
