@@ -133,6 +133,7 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 	s.nextStreamID += 2
 	st := s.newStreamLocked(id)
 	st.onInfo = o.OnInformational
+	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: o.EndStream}
 	if o.Priority != nil {

@@ -221,7 +221,14 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 	if st.discardIn {
 		s.creditConnLocked(int64(len(data)))
 	} else {
-		st.in = append(st.in, data...)
+		if st.rdBuf != nil && st.inOff == len(st.in) {
+			n := copy(st.rdBuf[st.rdN:], data)
+			st.rdN += n
+			data = data[n:]
+		}
+		if len(data) > 0 {
+			st.in = append(st.in, data...)
+		}
 	}
 	if end {
 		st.recvEndLocked()

@@ -75,7 +75,18 @@ func (s *Session) onRSTStream(fh FrameHeader, p []byte) error {
 	if st == nil {
 		// The peer closed its side too: nothing it sends later is in flight.
 		s.forgetResetLocked(fh.StreamID)
-	} else {
+		s.mu.Unlock()
+		return nil
+	}
+	if h := s.opts.Hooks.OnStreamReset; h != nil {
+		// The hook sees the reset before anyone can observe the stream's error.
+		// The stream cannot close meanwhile: only this goroutine closes it on
+		// the peer's behalf, and a local close only makes failLocked a no-op.
+		s.mu.Unlock()
+		h(s, fh.StreamID, code)
+		s.mu.Lock()
+	}
+	{
 		err := &StreamError{StreamID: st.id, Code: code, Remote: true}
 		if st.local() && !st.gotHeader && code == ErrCodeRefusedStream {
 			st.failLocked(&unprocessedError{streamID: st.id, cause: err})
@@ -84,9 +95,6 @@ func (s *Session) onRSTStream(fh FrameHeader, p []byte) error {
 		}
 	}
 	s.mu.Unlock()
-	if h := s.opts.Hooks.OnStreamReset; h != nil && st != nil {
-		h(s, fh.StreamID, code)
-	}
 	return nil
 }
 

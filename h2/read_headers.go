@@ -104,6 +104,9 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 			return nil
 		}
 		cl, _ := checkHeaderBlock(fields, kindResponse)
+		if st.headRequest || status == "204" || status == "304" {
+			cl = -1 // responses without content may still state a length (§8.1.1)
+		}
 		st.header, st.gotHeader, st.contentLength = fields, true, cl
 		st.stats.FirstHeader = time.Now()
 		if hb.endStream {

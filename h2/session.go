@@ -399,7 +399,9 @@ func (s *Session) beginCloseLocked(err error, code ErrCode, goAway bool) {
 		return
 	}
 	s.closing = true
-	s.closeErr = err
+	if err != nil || s.closeErr == nil {
+		s.closeErr = err // keep a cause recorded earlier, such as a GOAWAY's error code
+	}
 	if goAway {
 		var debug []byte
 		if ce, ok := err.(*ConnError); ok && !ce.Remote {

@@ -75,11 +75,14 @@ type Stream struct {
 	in            []byte
 	inOff         int
 	inEOF         bool
+	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
+	rdN           int
 	recvWindow    int64
 	recvUnack     int64
 	contentLength int64
 	recvBytes     int64
 	onInfo        func(Header)
+	headRequest   bool // client: the request was HEAD, so the response has no content
 
 	// Outbound: written by the application, drained by the writer.
 	out         []byte
@@ -92,7 +95,8 @@ type Stream struct {
 	outTrailers Header
 	rstAfterEnd bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked  bool
-	discardIn   bool // the handler is gone: inbound DATA is dropped and credited at once
+	zc          []byte // a large Write's own slice, lent to the writer until framed
+	discardIn   bool   // the handler is gone: inbound DATA is dropped and credited at once
 
 	err     error // why the stream ended abnormally: *StreamError or a session error
 	rstSent bool
@@ -287,7 +291,16 @@ func (st *Stream) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
+		// Lend p to the reader goroutine: DATA that arrives while we wait is
+		// copied straight into it, one copy instead of two.
+		st.rdBuf, st.rdN = p, 0
 		st.cond.Wait()
+		n := st.rdN
+		st.rdBuf, st.rdN = nil, 0
+		if n > 0 {
+			st.creditLocked(int64(n))
+			return n, nil
+		}
 	}
 }
 
@@ -344,6 +357,9 @@ func (st *Stream) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
+		return st.writeZeroCopyLocked(p)
+	}
 	total := 0
 	for len(p) > 0 {
 		if err := st.writableLocked(); err != nil {
@@ -370,6 +386,52 @@ func (st *Stream) Write(p []byte) (int, error) {
 		s.sched.update(s, st)
 	}
 	return total, nil
+}
+
+// zeroCopyMin is the size from which Write lends p to the writer instead of
+// copying it: for large bodies one copy (into the frame buffer) instead of two,
+// and Write blocks until the last byte is framed anyway.
+const zeroCopyMin = 64 << 10
+
+func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
+	s := st.s
+	st.zc = p
+	s.sched.update(s, st)
+	for len(st.zc) > 0 {
+		if err := st.writableLocked(); err != nil {
+			n := len(p) - len(st.zc)
+			st.zc = nil
+			s.sched.update(s, st)
+			return n, err
+		}
+		st.cond.Wait()
+	}
+	st.zc = nil
+	return len(p), nil
+}
+
+// pendingLocked is what the stream has to send next: buffered bytes first,
+// then a zero-copy Write's slice.
+func (st *Stream) pendingLocked() []byte {
+	if st.outOff < len(st.out) {
+		return st.out[st.outOff:]
+	}
+	return st.zc
+}
+
+func (st *Stream) pendingLen() int { return len(st.out) - st.outOff + len(st.zc) }
+
+// consumeLocked drops n bytes that the writer framed from pendingLocked.
+func (st *Stream) consumeLocked(n int) {
+	if st.outOff < len(st.out) {
+		st.outOff += n
+		st.s.buffered -= n
+		if st.outOff == len(st.out) {
+			st.out, st.outOff = st.out[:0], 0
+		}
+		return
+	}
+	st.zc = st.zc[n:]
 }
 
 func (st *Stream) writableLocked() error {
@@ -470,7 +532,7 @@ func (st *Stream) failLocked(err error) {
 		st.in, st.inOff = nil, 0
 	}
 	s.buffered -= len(st.out) - st.outOff
-	st.out, st.outOff = nil, 0
+	st.out, st.outOff, st.zc = nil, 0, nil
 	if st.cancel != nil {
 		st.cancel()
 	}

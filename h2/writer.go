@@ -247,30 +247,25 @@ func (s *Session) fillDataLocked(limit int) {
 func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 	share := st.sched.quantum()
 	for {
-		pending := len(st.out) - st.outOff
-		if pending == 0 {
+		pending := st.pendingLocked()
+		if len(pending) == 0 {
 			break
 		}
-		n := int64(min(pending, int(s.remote.MaxFrameSize), budget, share))
+		n := int64(min(len(pending), int(s.remote.MaxFrameSize), budget, share))
 		n = min(n, st.sendWindow, s.sendWindow)
 		if n <= 0 {
 			break
 		}
-		chunk := st.out[st.outOff : st.outOff+int(n)]
-		st.outOff += int(n)
-		last := st.outOff == len(st.out)
+		last := int(n) == st.pendingLen()
 		end := last && st.endQueued && st.outTrailers == nil
-		s.wbuf = AppendData(s.wbuf, st.id, end, chunk)
+		s.wbuf = AppendData(s.wbuf, st.id, end, pending[:n])
+		st.consumeLocked(int(n))
 		s.stats.FramesSent++
 		st.sendWindow -= n
 		s.sendWindow -= n
-		s.buffered -= int(n)
 		budget -= int(n)
 		share -= int(n)
 		st.stats.BytesSent += n
-		if last {
-			st.out, st.outOff = st.out[:0], 0
-		}
 		if end {
 			st.endSentLocked()
 		}
@@ -280,7 +275,7 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 			return
 		}
 	}
-	if len(st.out) == st.outOff && st.endQueued && !st.endSent {
+	if st.pendingLen() == 0 && st.endQueued && !st.endSent {
 		if st.outTrailers != nil {
 			s.appendHeaderBlockLocked(st.id, st.outTrailers, true, nil)
 		} else {
