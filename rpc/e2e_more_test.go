@@ -297,3 +297,30 @@ func TestServerCancelAfterDeadlineIsDeadlineExceeded(t *testing.T) {
 	require.Equal(t, codes.Unavailable, status.Code(cs.fail(&h2.StreamError{Code: h2.ErrCodeRefusedStream, Remote: true})))
 	require.True(t, cs.unprocessed, "a refused stream is safe to retry")
 }
+
+func TestTransparentRetryOfRefusedStream(t *testing.T) {
+	checkNoLeaks(t)
+	// The first stream is refused before any processing (REFUSED_STREAM);
+	// the client retries it on its own and the caller sees success.
+	srv := NewServer()
+	srv.RegisterService(&echoDesc, &echoImpl{})
+	var served atomic.Int32
+	hs := &h2.Server{Handler: h2.HandlerFunc(func(st *h2.Stream) {
+		if served.Add(1) == 1 {
+			st.Reset(h2.ErrCodeRefusedStream)
+			return
+		}
+		srv.serveStream(st)
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = hs.Serve(l) }()
+	defer hs.Close()
+	cc, err := NewClient(l.Addr().String())
+	require.NoError(t, err)
+	defer cc.Close()
+	got, err := (&env{cc: cc}).echo(ctxTimeout(t, 5*time.Second), "retried")
+	require.NoError(t, err)
+	require.Equal(t, "retried", got)
+	require.Equal(t, int32(2), served.Load())
+}

@@ -67,8 +67,8 @@ var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding 
 
 // next reads one message and returns its payload in a pooled buffer (the
 // caller must putBuf it). io.EOF means the stream ended cleanly between
-// messages; any other error is a status error ready to report: truncation
-// is INTERNAL, sizes beyond the limit RESOURCE_EXHAUSTED. The size is
+// messages; protocol errors are status errors (truncation INTERNAL, sizes
+// beyond the limit RESOURCE_EXHAUSTED) and transport errors come back raw. The size is
 // checked before allocating and, for compressed messages, again while
 // decompressing.
 func (er *envelopeReader) next() (*[]byte, error) {
@@ -117,15 +117,12 @@ func (er *envelopeReader) next() (*[]byte, error) {
 	return dp, nil
 }
 
-// readError turns a transport read failure into a status error. Errors that
-// already carry a status (set by the stream layer, e.g. for a reset) pass
-// through; a truncated message is INTERNAL.
+// readError reports a failed read: a message cut short is INTERNAL; any
+// other transport error is returned as is, so the caller can still see what
+// h2 said (a refused stream is safe to retry) before mapping it to a status.
 func readError(err error, what string) error {
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return status.Errorf(codes.Internal, "rpc: %s: stream ended mid-message", what)
 	}
-	return toStatusError(err)
+	return err
 }
