@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"io"
 	"net"
 	"testing"
 
@@ -80,4 +81,57 @@ func BenchmarkUnaryParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkServerStreaming1KiB measures messages per second of one
+// server-streaming call sending 1 KiB messages.
+func BenchmarkServerStreaming1KiB(b *testing.B) {
+	srv := NewServer()
+	payload := wrapperspb.Bytes(make([]byte, 1024))
+	srv.RegisterService(&ServiceDesc{ServiceName: "bench.S", HandlerType: (*any)(nil), Streams: []StreamDesc{{
+		StreamName: "Flood", ServerStreams: true,
+		Handler: func(_ any, ss ServerStream) error {
+			n := new(wrapperspb.Int64Value)
+			if err := ss.RecvMsg(n); err != nil {
+				return err
+			}
+			for i := int64(0); i < n.Value; i++ {
+				if err := ss.SendMsg(payload); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}}, struct{}{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	cc, err := NewClient(l.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Close()
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	b.ResetTimer()
+	cs, err := cc.NewStream(context.Background(), &StreamDesc{ServerStreams: true}, "/bench.S/Flood")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cs.SendMsg(wrapperspb.Int64(int64(b.N))); err != nil {
+		b.Fatal(err)
+	}
+	_ = cs.CloseSend()
+	m := new(wrapperspb.BytesValue)
+	for i := 0; i < b.N; i++ {
+		if err := cs.RecvMsg(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := cs.RecvMsg(m); err != io.EOF {
+		b.Fatal(err)
+	}
 }

@@ -29,6 +29,33 @@ func (protoCodec) Marshal(dst []byte, v any) ([]byte, error) {
 	return proto.MarshalOptions{}.MarshalAppend(dst, m)
 }
 
+// sizedCodec is implemented by codecs that can tell the encoded size up
+// front, so the buffer is taken from the right pool class once instead of
+// growing (and reallocating) while marshaling.
+type sizedCodec interface {
+	// Size returns the encoded size of v, or -1 when unknown.
+	Size(v any) int
+	// MarshalSized is Marshal right after Size on an unchanged v.
+	MarshalSized(dst []byte, v any) ([]byte, error)
+}
+
+func (protoCodec) Size(v any) int {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return -1
+	}
+	return proto.Size(m)
+}
+
+func (c protoCodec) MarshalSized(dst []byte, v any) ([]byte, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return c.Marshal(dst, v)
+	}
+	// Size just ran and cached the sizes: skip the second sizing pass.
+	return proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, m)
+}
+
 func (protoCodec) Unmarshal(data []byte, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {

@@ -24,9 +24,21 @@ const (
 // pooled buffer). maxSend bounds the payload as it goes on the wire.
 // The caller must putBuf the result.
 func encodeMessage(codec Codec, comp Compressor, v any, maxSend int) (*[]byte, error) {
-	bp := getBuf(512)
-	b := append(*bp, 0, 0, 0, 0, 0)
-	b, err := codec.Marshal(b, v)
+	var b []byte
+	var err error
+	var bp *[]byte
+	size := -1
+	sc, sized := codec.(sizedCodec)
+	if sized {
+		size = sc.Size(v)
+	}
+	if size >= 0 {
+		bp = getBuf(envelopeHeaderLen + size)
+		b, err = sc.MarshalSized(append(*bp, 0, 0, 0, 0, 0), v)
+	} else {
+		bp = getBuf(512)
+		b, err = codec.Marshal(append(*bp, 0, 0, 0, 0, 0), v)
+	}
 	*bp = b
 	if err != nil {
 		putBuf(bp)

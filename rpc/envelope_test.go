@@ -131,3 +131,15 @@ func TestBufPool(t *testing.T) {
 		require.GreaterOrEqual(t, cap(*bp), 2048)
 	}
 }
+
+func TestEncodeMessageTakesRightSizedBuffer(t *testing.T) {
+	// The buffer must come from the pool class of the final size (2 KiB for
+	// a 1 KiB payload), not start small and grow by reallocation, which
+	// would allocate on every message and churn the pools.
+	msg := wrapperspb.Bytes(make([]byte, 1024))
+	bp, err := encodeMessage(ProtoCodec, nil, msg, defaultMaxSendMsgSize)
+	require.NoError(t, err)
+	defer putBuf(bp)
+	require.Equal(t, 2048, cap(*bp))
+	require.Equal(t, 5+proto.Size(msg), len(*bp))
+}
