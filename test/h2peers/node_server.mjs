@@ -8,6 +8,10 @@
 //            x-big comes back as x-big-len and, doubled, as x-big-back
 //   /echo    streams the request body back, then the trailer x-echo-bytes
 //            (and x-request-trailer-seen with the request's x-request-trailer)
+//   /early-hints, /reset, /ping-client, /settings-client, /goaway
+//            a 103 before the 200; RST_STREAM(INTERNAL_ERROR) after a partial
+//            body; a PING, a SETTINGS update (max streams 10, window 32768) and
+//            a GOAWAY(NO_ERROR, this stream, "bye") from the server
 //   /stats   JSON of what this server saw on each client session (GOAWAYs,
 //            PINGs, the SETTINGS received, the peak of concurrently open
 //            streams, the codes of streams reset), keyed by the x-tag request
@@ -73,6 +77,39 @@ server.on('stream', (stream, headers) => {
       });
       break;
     }
+    // What a server starts itself, toward our client:
+    case '/early-hints':
+      stream.resume();
+      stream.additionalHeaders({ ':status': 103, link: '</style.css>; rel=preload' });
+      stream.respond({ ':status': 200 });
+      stream.end('hinted\n');
+      break;
+    case '/reset':
+      stream.resume();
+      stream.respond({ ':status': 200 });
+      // destroy(err) submits RST_STREAM(INTERNAL_ERROR) at once; close(code)
+      // would first end the stream cleanly, since the request has ended.
+      stream.write('partial', () => stream.destroy(new Error('reset by the /reset route')));
+      break;
+    case '/ping-client':
+      stream.resume();
+      stream.session.ping(Buffer.from('nodeping'), (err, duration, payload) => {
+        stream.respond({ ':status': err ? 500 : 200, 'x-ping-payload': err ? String(err) : payload.toString() });
+        stream.end();
+      });
+      break;
+    case '/settings-client':
+      stream.resume();
+      stream.session.settings({ maxConcurrentStreams: 10, initialWindowSize: 32768 }, (err) => {
+        stream.respond({ ':status': err ? 500 : 200 });
+        stream.end();
+      });
+      break;
+    case '/goaway':
+      stream.resume();
+      stream.respond({ ':status': 200 });
+      stream.end(() => stream.session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id, Buffer.from('bye')));
+      break;
     case '/stats':
       stream.resume();
       stream.respond({ ':status': 200, 'content-type': 'application/json' });

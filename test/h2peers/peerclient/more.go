@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
@@ -173,4 +174,106 @@ func checkBeyondMaxStreams(ctx context.Context, c *config) error {
 		return fmt.Errorf("StreamsOpened %d, want %d", opened, n)
 	}
 	return closeClean(sess)
+}
+
+// checkNodeServerInitiated: what the Node server starts itself, toward our
+// client: a 103 before the response, a reset mid-body, a PING, a SETTINGS
+// update and finally a GOAWAY.
+func checkNodeServerInitiated(ctx context.Context, c *config) error {
+	var mu sync.Mutex
+	var pings [][8]byte
+	var goaways []string
+	var settings []h2.Settings
+	opts := &h2.ClientOptions{TLSConfig: c.tls}
+	opts.Hooks.OnPing = func(_ *h2.Session, p [8]byte) { mu.Lock(); pings = append(pings, p); mu.Unlock() }
+	opts.Hooks.OnRemoteSettings = func(_ *h2.Session, s h2.Settings) { mu.Lock(); settings = append(settings, s); mu.Unlock() }
+	opts.Hooks.OnGoAway = func(_ *h2.Session, code h2.ErrCode, last uint32, debug []byte) {
+		mu.Lock()
+		goaways = append(goaways, fmt.Sprintf("%v/%d/%s", code, last, debug))
+		mu.Unlock()
+	}
+	sess, err := h2.Dial(ctx, c.addr, opts)
+	if err != nil {
+		return err
+	}
+	c.sessions = append(c.sessions, sess)
+	get := func(path string) (*h2.Stream, error) {
+		return sess.Request(ctx, h2.Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: path}, {Name: "x-tag", Value: "go-initiated"}}, &h2.RequestOptions{EndStream: true})
+	}
+
+	st, err := get("/early-hints")
+	if err != nil {
+		return err
+	}
+	r, err := finish(ctx, st)
+	if err != nil {
+		return err
+	}
+	if info := st.Informational(); len(info) != 1 || info[0].Get(":status") != "103" || info[0].Get("link") != "</style.css>; rel=preload" || string(r.body) != "hinted\n" {
+		return fmt.Errorf("early hints: informational %v, body %q", info, r.body)
+	}
+
+	if st, err = get("/reset"); err != nil {
+		return err
+	}
+	var se *h2.StreamError
+	if _, err := finish(ctx, st); !errors.As(err, &se) || se.Code != h2.ErrCodeInternal || !se.Remote {
+		return fmt.Errorf("stream reset by node: got %v, want a remote StreamError with INTERNAL_ERROR", err)
+	}
+
+	if st, err = get("/ping-client"); err != nil {
+		return err
+	}
+	if r, err = finish(ctx, st); err != nil {
+		return err
+	}
+	mu.Lock()
+	gotPing := len(pings) == 1 && string(pings[0][:]) == "nodeping"
+	mu.Unlock()
+	if p := r.header.Get("x-ping-payload"); p != "nodeping" || !gotPing {
+		return fmt.Errorf("node's ping: acked payload %q, OnPing saw %q", p, pings)
+	}
+
+	if st, err = get("/settings-client"); err != nil {
+		return err
+	}
+	if _, err = finish(ctx, st); err != nil {
+		return err
+	}
+	rs := sess.RemoteSettings()
+	mu.Lock()
+	last := settings[len(settings)-1]
+	mu.Unlock()
+	if rs.MaxConcurrentStreams != 10 || rs.InitialWindowSize != 32768 || last != rs {
+		return fmt.Errorf("after node's SETTINGS: RemoteSettings %+v, last OnRemoteSettings %+v", rs, last)
+	}
+	// The smaller window now applies to what we send: a 200 kB echo must still work.
+	body := randomBytes(200_000)
+	if r, err = do(ctx, sess, "POST", "/echo", "go-initiated", body); err != nil {
+		return err
+	}
+	if err := wantEcho(c.peer, r, body); err != nil {
+		return fmt.Errorf("echo under node's 32 kB window: %w", err)
+	}
+
+	if st, err = get("/goaway"); err != nil {
+		return err
+	}
+	if _, err = finish(ctx, st); err != nil {
+		return err
+	}
+	select {
+	case <-sess.Done():
+	case <-ctx.Done():
+		return errors.New("session still open after node's GOAWAY with no stream left")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := fmt.Sprintf("%v/%d/bye", h2.ErrCodeNo, st.ID()); len(goaways) != 1 || goaways[0] != want {
+		return fmt.Errorf("OnGoAway saw %q, want [%s]", goaways, want)
+	}
+	if _, err := get("/"); !errors.Is(err, h2.ErrUnprocessed) && !errors.Is(err, h2.ErrSessionClosed) {
+		return fmt.Errorf("request after GOAWAY: %v, want ErrUnprocessed or ErrSessionClosed", err)
+	}
+	return nil
 }
