@@ -60,12 +60,19 @@ func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn,
 			return err
 		}
 		err = cs.unary(args, reply)
-		if err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil {
-			continue
+		retry := err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil
+		cs.stopWatch()
+		*cs = clientStream{}
+		unaryStreamPool.Put(cs)
+		if !retry {
+			return err
 		}
-		return err
 	}
 }
+
+// unaryStreamPool recycles the state of unary calls: unlike streams, it is
+// never handed to the caller, so nothing can refer to it after the call.
+var unaryStreamPool = sync.Pool{New: func() any { return new(clientStream) }}
 
 func (cs *clientStream) unary(args, reply any) error {
 	if err := cs.SendMsg(args); err != nil && err != io.EOF {
@@ -109,7 +116,13 @@ func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method str
 }
 
 func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (*clientStream, error) {
-	cs := &clientStream{cc: cc, ctx: ctx, desc: desc}
+	var cs *clientStream
+	if desc == unaryDesc {
+		cs = unaryStreamPool.Get().(*clientStream)
+		cs.cc, cs.ctx, cs.desc = cc, ctx, desc
+	} else {
+		cs = &clientStream{cc: cc, ctx: ctx, desc: desc}
+	}
 	cs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
 	for _, o := range cc.cfg.callOpts {
 		o.apply(&cs.ci)
