@@ -76,7 +76,7 @@ func (s *Session) signalWriter() {
 
 // flushThreshold is how many bytes the writer gathers before a write even
 // when more work is queued; below it, it writes only when the queue is empty.
-const flushThreshold = 64 << 10
+const flushThreshold = 256 << 10
 
 // writeLoop is the session's only writer: it encodes queued frames and
 // scheduled DATA under mu, and writes outside mu once the queue is drained.
