@@ -79,6 +79,15 @@ check('echo-1MiB-trailers', async () => {
   s.close();
 });
 
+check('echo-10MiB-beyond-the-windows', async () => {
+  // More than our server's 4 MiB stream window and Node's 64 KiB default:
+  // both sides must send WINDOW_UPDATEs as the body flows.
+  const s = await connect();
+  const body = crypto.randomBytes(10 << 20);
+  echoCheck(await request(s, { ':method': 'POST', ':path': '/echo' }, body), body);
+  s.close();
+});
+
 check('alpn-and-head', async () => {
   const s = await connect();
   assert.equal(s.alpnProtocol, caFile ? 'h2' : 'h2c');

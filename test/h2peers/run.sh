@@ -216,7 +216,7 @@ nghttpd_checks() { # MODE SCHEME [KEY CERT]
 	# What nghttpd saw of the sessions above (one per check), from its -v log.
 	expect "$m nghttpd saw a GOAWAY(NO_ERROR) per graceful close" "$(grep -a -A1 'recv GOAWAY frame' "$log" | grep -c 'error_code=NO_ERROR(0x00)')" "$GRACEFUL"
 	expect "$m nghttpd saw our PING payloads" "$(grep -a -A1 'recv PING frame' "$log" | grep -c 'opaque_data=683270656572733[012])')" 3
-	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 10
+	expect "$m nghttpd saw our SETTINGS window 4 MiB" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):4194304]$' "$log")" 11
 	expect "$m nghttpd saw our updated SETTINGS window 16384" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):16384]$' "$log")" 1
 	expect "$m nghttpd saw our request trailer" "$(grep -a -c 'recv (stream_id=[0-9]*) x-request-trailer: yes$' "$log")" 1
 	expect "$m nghttpd saw our RST_STREAM(CANCEL)" "$(grep -a -A1 'recv RST_STREAM frame' "$log" | grep -c 'error_code=CANCEL(0x08)')" 1

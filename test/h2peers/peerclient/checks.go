@@ -33,6 +33,7 @@ func checks(peer string) []check {
 		{"big-headers-and-request-trailers", "go-big", checkBigHeadersAndTrailers},
 		{"reset-then-reuse", "go-reset", checkResetThenReuse},
 		{"post-echo-1MiB-trailers", "go-echo", checkEcho},
+		{"echo-10MiB-beyond-the-windows", "go-echo10", checkEcho10},
 		{"ping", "go-ping", checkPing},
 		{"settings", "go-settings", checkSettings},
 		{"100-concurrent-streams", "go-concurrent", checkConcurrent},
@@ -162,6 +163,24 @@ func checkEcho(ctx context.Context, c *config) error {
 	}
 	body := randomBytes(1 << 20)
 	r, err := do(ctx, sess, "POST", "/echo", "go-echo", body)
+	if err != nil {
+		return err
+	}
+	if err := wantEcho(c.peer, r, body); err != nil {
+		return err
+	}
+	return closeClean(sess)
+}
+
+// checkEcho10 sends and receives more than every window involved (our 4 MiB
+// stream window, the peer's), so both sides must send WINDOW_UPDATEs.
+func checkEcho10(ctx context.Context, c *config) error {
+	sess, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	body := randomBytes(10 << 20)
+	r, err := do(ctx, sess, "POST", "/echo", "go-echo10", body)
 	if err != nil {
 		return err
 	}
