@@ -324,3 +324,24 @@ func TestTransparentRetryOfRefusedStream(t *testing.T) {
 	require.Equal(t, "retried", got)
 	require.Equal(t, int32(2), served.Load())
 }
+
+func TestPeerFromContext(t *testing.T) {
+	checkNoLeaks(t)
+	_, ok := PeerFromContext(context.Background())
+	require.False(t, ok)
+	srvTLS, pool := selfSigned(t)
+	peers := make(chan *Peer, 1)
+	e := newEnv(t, true, []ServerOption{Creds(srvTLS), UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		p, ok := PeerFromContext(ctx)
+		require.True(t, ok)
+		peers <- p
+		return h(ctx, req)
+	})}, WithTLS(&tls.Config{RootCAs: pool}))
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "who")
+	require.NoError(t, err)
+	p := <-peers
+	require.Equal(t, e.addr, p.LocalAddr.String())
+	require.Contains(t, p.Addr.String(), "127.0.0.1:")
+	require.NotNil(t, p.TLS)
+	require.Equal(t, "h2", p.TLS.NegotiatedProtocol)
+}
