@@ -8,10 +8,20 @@ import (
 // onHeaderBlock applies a complete header block: a new request (server), a
 // response or informational response (client), or trailers (both).
 func (s *Session) onHeaderBlock(fields Header) error {
+	s.mu.Lock()
+	err := s.onHeaderBlockLocked(fields)
+	s.mu.Unlock()
+	if f, h := s.infoCall, s.infoHeader; f != nil {
+		// Called without the lock, so the callback may use the stream.
+		s.infoCall, s.infoHeader = nil, nil
+		f(h)
+	}
+	return err
+}
+
+func (s *Session) onHeaderBlockLocked(fields Header) error {
 	hb := s.hb
 	id := hb.streamID
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if hb.hasPrio && hb.prio.StreamDep == id {
 		return streamErr(id, ErrCodeProtocol, "stream depends on itself")
 	}
@@ -98,9 +108,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 				return streamErr(st.id, ErrCodeProtocol, "informational response with END_STREAM")
 			}
 			st.informational = append(st.informational, fields)
-			if st.onInfo != nil {
-				st.onInfo(fields)
-			}
+			s.infoCall, s.infoHeader = st.onInfo, fields
 			return nil
 		}
 		cl, _ := checkHeaderBlock(fields, kindResponse)

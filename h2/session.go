@@ -32,6 +32,10 @@ type Session struct {
 	hdec     *hpack.Decoder
 	hb       headerBlock // the header block being received
 	gotFirst bool        // the peer's first SETTINGS arrived
+	// infoCall and infoHeader hold a client's OnInformational callback until
+	// the reader has released mu.
+	infoCall   func(Header)
+	infoHeader Header
 
 	// Writer-owned while holding mu (the writer encodes under mu and writes outside it).
 	henc          *hpack.Encoder
