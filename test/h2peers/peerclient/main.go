@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
@@ -63,6 +66,7 @@ func main() {
 	})
 	failed := false
 	c.passed = map[string]bool{}
+	baseline := runtime.NumGoroutine()
 	for _, ck := range checks(c.peer) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err := ck.run(ctx, &c)
@@ -91,6 +95,21 @@ func main() {
 		}
 	}
 	fmt.Printf("sessions closed gracefully: %d\n", graceful)
+
+	// Every session has ended: their reader, writer and stream goroutines
+	// (and the checks' writers) must all be gone.
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline {
+		var buf bytes.Buffer
+		_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+		fmt.Printf("FAIL no-goroutine-leak: %d goroutines, %d before the checks\n%s", n, baseline, buf.String())
+		failed = true
+	} else {
+		fmt.Println("ok no-goroutine-leak")
+	}
 	if failed {
 		os.Exit(1)
 	}
