@@ -196,9 +196,9 @@ func (p *peer) request(id uint32, endStream bool, kv ...string) {
 }
 
 // startReader makes the peer read continuously in the background (queueing
-// up to a million frames), so that it never stalls the session under test.
+// up to 64Ki frames), so that it never stalls the session under test.
 func (p *peer) startReader() {
-	p.frames = make(chan rawFrame, 1<<20)
+	p.frames = make(chan rawFrame, 1<<16)
 	go func() {
 		defer close(p.frames)
 		for {
@@ -513,6 +513,7 @@ type bystander struct {
 func startBystander(t testing.TB, addr string) bystander {
 	s := dialTest(t, addr, nil)
 	quit := make(chan struct{})
+	first := make(chan struct{})
 	type result struct {
 		ok  int
 		err error
@@ -520,13 +521,13 @@ func startBystander(t testing.TB, addr string) bystander {
 	res := make(chan result, 1)
 	go func() {
 		var r result
-		for {
-			select {
-			case <-quit:
-				res <- r
-				return
-			default:
+		defer func() {
+			if r.ok == 0 {
+				close(first)
 			}
+			res <- r
+		}()
+		for {
 			ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 			status, body, err := roundTrip(ctx, s, "/bystander", []byte("ping"))
 			cancel()
@@ -535,13 +536,19 @@ func startBystander(t testing.TB, addr string) bystander {
 			}
 			if err != nil {
 				r.err = err
-				res <- r
 				return
 			}
-			r.ok++
-			time.Sleep(time.Millisecond)
+			if r.ok++; r.ok == 1 {
+				close(first)
+			}
+			select {
+			case <-quit:
+				return
+			case <-time.After(time.Millisecond):
+			}
 		}
 	}()
+	<-first // the attack starts only once the bystander is being served
 	return bystander{stop: func() (int, error) {
 		close(quit)
 		r := <-res
