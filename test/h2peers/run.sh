@@ -279,6 +279,7 @@ server_side_checks() { # MODE SCHEME [-cert FILE -key FILE]
 	local st=0
 	timeout 10 tail --pid="$pid" -f /dev/null || st=1
 	expect "$m peerserver Shutdown returned nil and exited" "$(grep '^shutdown:' "$log")/$st" "shutdown: <nil>/0"
+	expect "$m peerserver no goroutine left after Shutdown" "$(grep '^leaked goroutines:' "$log")" "leaked goroutines: 0"
 }
 
 server_side_checks h2c http

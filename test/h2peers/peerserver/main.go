@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -36,6 +37,7 @@ func main() {
 		}
 	}
 	fmt.Printf("listening %d\n", ln.Addr().(*net.TCPAddr).Port)
+	baseline := runtime.NumGoroutine()
 	go func() {
 		if err := srv.Serve(ln); err != nil && err != h2.ErrServerClosed {
 			log.Fatal(err)
@@ -45,6 +47,13 @@ func main() {
 	select {
 	case err := <-shutdown:
 		fmt.Printf("shutdown: %v\n", err)
+		// Shutdown has ended every session and Serve has returned: what
+		// they started (readers, writers, handlers) must be gone too.
+		deadline := time.Now().Add(3 * time.Second)
+		for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		fmt.Printf("leaked goroutines: %d\n", max(0, runtime.NumGoroutine()-baseline))
 	case <-time.After(60 * time.Second):
 		fmt.Println("no shutdown within 60s")
 		os.Exit(1)
