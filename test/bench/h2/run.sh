@@ -13,7 +13,8 @@
 #                            allocations per request
 #
 # Prints a markdown table (server | req/s | ratio to nghttpd), a second one of
-# syscalls per request, and the goal line (ours >= 0.5x nghttpd). Exits 1 if a run had failed requests, 2 if it could
+# server CPU time and syscalls per request, and the goal line (ours >= 0.5x
+# nghttpd). Exits 1 if a run had failed requests, 2 if it could
 # not run; missing the goal is reported, not a failure (it is a benchmark).
 set -uo pipefail
 
@@ -88,21 +89,30 @@ load() {
 	sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out"
 }
 
-# syscalls PID: "reads writes" the process made so far (Linux /proc), to show
-# how well each server batches frames into syscalls.
-syscalls() { awk '/^syscr/ {r=$2} /^syscw/ {w=$2} END {print r+0, w+0}' "/proc/$1/io" 2>/dev/null || echo "0 0"; }
+# usage PID: "reads writes cputicks" of the process so far (Linux /proc): how
+# well each server batches frames into syscalls, and the CPU it spends per
+# request, which background load on a shared machine disturbs less than req/s.
+usage() {
+	local io stat
+	io=$(awk '/^syscr/ {r=$2} /^syscw/ {w=$2} END {print r+0, w+0}' "/proc/$1/io" 2>/dev/null) || io="0 0"
+	# utime and stime are fields 14 and 15; the command name before them may hold spaces.
+	stat=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}') || stat=0
+	echo "$io ${stat:-0}"
+}
+TICK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-declare -A RESULTS READS WRITES
+declare -A RESULTS READS WRITES CPU
 run_server() { # NAME CMD...
 	local name=$1 rps before after
 	start "$@"
-	before=$(syscalls "$SPID")
+	before=$(usage "$SPID")
 	rps=$(load "$name") || exit 1
-	after=$(syscalls "$SPID")
+	after=$(usage "$SPID")
 	stop "$SPID"
 	RESULTS[$name]="${RESULTS[$name]:-} $rps"
-	read -r READS[$name] WRITES[$name] < <(awk -v b="$before" -v a="$after" -v n="$REQUESTS" \
-		'BEGIN { split(b, x, " "); split(a, y, " "); printf "%.3f %.3f\n", (y[1]-x[1])/n, (y[2]-x[2])/n }')
+	read -r READS[$name] WRITES[$name] CPU[$name] < <(awk -v b="$before" -v a="$after" -v n="$REQUESTS" -v t="$TICK" \
+		'BEGIN { split(b, x, " "); split(a, y, " ")
+			printf "%.3f %.3f %.2f\n", (y[1]-x[1])/n, (y[2]-x[2])/n, (y[3]-x[3]) / t * 1e6 / n }')
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -135,10 +145,10 @@ for s in nghttpd h2rpc x/net; do
 	awk -v s="$s" -v m="$m" -v r="$r" 'BEGIN { printf "| %s | %.0f | %.2fx |\n", s, m, r }'
 done
 echo
-echo "| server | read syscalls/req | write syscalls/req |"
-echo "|---|---:|---:|"
+echo "| server | server CPU µs/req | read syscalls/req | write syscalls/req |"
+echo "|---|---:|---:|---:|"
 for s in nghttpd h2rpc x/net; do
-	echo "| $s | ${READS[$s]} | ${WRITES[$s]} |"
+	echo "| $s | ${CPU[$s]} | ${READS[$s]} | ${WRITES[$s]} |"
 done
 echo "(last round; nghttpd's reads include one pread of the file per request)"
 echo
