@@ -50,6 +50,7 @@ printf 'Hello from nghttpd, serving h2peers files.\n' >"$TMP/docs/index.html"
 head -c 1048576 /dev/urandom >"$TMP/docs/big.bin"
 head -c 1048576 /dev/urandom >"$TMP/body1m.bin"
 head -c 20000 /dev/urandom >"$TMP/body20k.bin"
+head -c 10485760 /dev/urandom >"$TMP/body10m.bin"
 printf "Hello from h2rpc's HTTP/2 engine!\n" >"$TMP/hello.txt"
 
 # peak.awk decides two checks; make sure it counts right on a known log
@@ -122,6 +123,15 @@ nghttp_checks() { # MODE URL
 	expect "$m nghttp trailer x-echo-bytes" "$(grep -ac 'recv (stream_id=[0-9]*) x-echo-bytes: 1048576$' "$TMP/v.log")" 1
 	expect "$m nghttp sees SETTINGS max streams 100, window 4 MiB" \
 		"$(grep -a -A8 'recv SETTINGS frame' "$TMP/v.log" | grep -E -c 'SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):100]$|SETTINGS_INITIAL_WINDOW_SIZE\(0x04\):4194304]$')" 2
+
+	# 10 MiB up in 640 DATA frames: the server's WINDOW_UPDATEs come in
+	# batches (after a share of the window is used), not one per frame.
+	timeout 30 nghttp -v -n -d "$TMP/body10m.bin" "$url/echo" >"$TMP/wu.log" 2>&1
+	expect "$m nghttp 10 MiB echo trailer" "$(grep -ac 'recv (stream_id=[0-9]*) x-echo-bytes: 10485760$' "$TMP/wu.log")" 1
+	local wu
+	wu=$(grep -ac 'recv WINDOW_UPDATE frame' "$TMP/wu.log")
+	if [ "$wu" -ge 1 ] && [ "$wu" -le 64 ]; then ok "$m nghttp 10 MiB: $wu WINDOW_UPDATEs for 640 DATA frames"; else
+		bad "$m nghttp 10 MiB: WINDOW_UPDATEs batched" "$wu WINDOW_UPDATE frames for 640 DATA frames, want 1..64"; fi
 
 	# Padded HEADERS and DATA from the peer (-b: up to 255 bytes of padding).
 	timeout 20 nghttp -v -b 255 -d "$TMP/body20k.bin" "$url/echo" >"$TMP/pad.log" 2>&1
