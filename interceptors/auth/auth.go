@@ -26,6 +26,15 @@ type Identity struct {
 	Certificate *x509.Certificate
 }
 
+// CommonName is a CertValidator that names the caller by the certificate
+// subject's common name.
+func CommonName(_ context.Context, c *x509.Certificate) (*Identity, error) {
+	if c.Subject.CommonName == "" {
+		return nil, errors.New("client certificate has no common name")
+	}
+	return &Identity{Subject: c.Subject.CommonName}, nil
+}
+
 type identityKey struct{}
 
 // NewContext returns ctx carrying id; the interceptors use it, and tests of
@@ -61,12 +70,14 @@ type Config struct {
 	APIKey TokenValidator // the APIKeyHeader header
 	// APIKeyHeader defaults to "x-api-key".
 	APIKeyHeader string
-	// ClientCert accepts verified TLS client certificates when TLSState is
-	// set; nil with TLSState set uses the common name.
+	// ClientCert, when set, accepts client certificates that the TLS stack
+	// verified (serve with rpc.Creds and a tls.Config whose ClientAuth is
+	// VerifyClientCertIfGiven or RequireAndVerifyClientCert, and ClientCAs).
 	ClientCert CertValidator
-	// TLSState returns the connection's TLS state for the call. The rpc
-	// runtime does not expose it yet (it has been requested), so the
-	// application supplies it; only chains the TLS stack verified count.
+	// TLSState replaces where the connection's TLS state comes from
+	// (default: rpc.PeerFromContext). Setting it also turns certificate
+	// authentication on, with the subject's common name as identity when
+	// ClientCert is nil. Only chains the TLS stack verified count.
 	TLSState func(ctx context.Context) *tls.ConnectionState
 	// Authorize, when set, runs after authentication.
 	Authorize Authorizer
@@ -86,11 +97,14 @@ func newAuthn(cfg Config) *authn {
 	}
 	cfg.APIKeyHeader = strings.ToLower(cfg.APIKeyHeader)
 	if cfg.TLSState != nil && cfg.ClientCert == nil {
-		cfg.ClientCert = func(_ context.Context, c *x509.Certificate) (*Identity, error) {
-			if c.Subject.CommonName == "" {
-				return nil, errors.New("client certificate has no common name")
+		cfg.ClientCert = CommonName
+	}
+	if cfg.ClientCert != nil && cfg.TLSState == nil {
+		cfg.TLSState = func(ctx context.Context) *tls.ConnectionState {
+			if p, ok := rpc.PeerFromContext(ctx); ok {
+				return p.TLS
 			}
-			return &Identity{Subject: c.Subject.CommonName}, nil
+			return nil
 		}
 	}
 	a := &authn{cfg: cfg, public: map[string]bool{}}

@@ -51,10 +51,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // DefaultLevel).
 func WithLevels(f func(codes.Code) slog.Level) Option { return func(o *options) { o.level = f } }
 
-// WithPeer sets how the peer is named. The default on the client is the
-// connection's target. On the server the rpc runtime does not expose the
-// remote address yet, so there is no default: pass a PeerFunc (for example
-// one reading a header set by a proxy) to log one.
+// WithPeer sets how the peer is named: by default the caller's address
+// (rpc.PeerFromContext) on the server and the connection's target on the
+// client. Behind a proxy, a PeerFunc can read the header it sets instead.
 func WithPeer(f PeerFunc) Option { return func(o *options) { o.peer = f } }
 
 // WithMessage sets the record's message (default "rpc finished").
@@ -126,10 +125,13 @@ func (o *options) log(ctx context.Context, kind, fullMethod, peer string, start 
 }
 
 func (o *options) peerOf(ctx context.Context) string {
-	if o.peer == nil {
-		return ""
+	if o.peer != nil {
+		return o.peer(ctx)
 	}
-	return o.peer(ctx)
+	if p, ok := rpc.PeerFromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
 }
 
 // UnaryServerInterceptor logs each unary call the server handles.

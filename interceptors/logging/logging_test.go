@@ -45,7 +45,7 @@ func TestServerUnaryRecord(t *testing.T) {
 	require.Equal(t, 9.0, r[logging.KeyRecvBytes])
 	require.Equal(t, 9.0, r[logging.KeySentBytes])
 	require.Equal(t, 1.0, r[logging.KeyRecvMsgs])
-	require.NotContains(t, r, logging.KeyPeer, "no peer source on the server by default")
+	require.Equal(t, "pipe", r[logging.KeyPeer], "the caller's address (an in-memory pipe here), from rpc.PeerFromContext")
 	require.NotContains(t, r, logging.KeyError)
 }
 
