@@ -230,6 +230,16 @@ nghttpd_checks() { # MODE SCHEME [KEY CERT]
 	expect "$m nghttpd saw our updated SETTINGS window 16384" "$(grep -a -c 'SETTINGS_INITIAL_WINDOW_SIZE(0x04):16384]$' "$log")" 1
 	expect "$m nghttpd saw our request trailer" "$(grep -a -c 'recv (stream_id=[0-9]*) x-request-trailer: yes$' "$log")" 1
 	expect "$m nghttpd saw our RST_STREAM(CANCEL)" "$(grep -a -A1 'recv RST_STREAM frame' "$log" | grep -c 'error_code=CANCEL(0x08)')" 1
+	# Our client's WINDOW_UPDATEs while nghttpd sent the 10 MiB echo back.
+	local conn wu data
+	conn=$(grep -a -m1 'x-tag: go-echo10$' "$log" | sed -n 's/^\(\[id=[0-9]*\]\).*/\1/p')
+	wu=$(grep -aF "$conn " "$log" | grep -c 'recv WINDOW_UPDATE frame')
+	data=$(grep -aF "$conn " "$log" | grep -c 'send DATA frame')
+	if [ -n "$conn" ] && [ "$data" -ge 640 ] && [ "$wu" -ge 1 ] && [ "$wu" -le $((data / 10)) ]; then
+		ok "$m nghttpd got $wu WINDOW_UPDATEs from us for $data DATA frames"
+	else
+		bad "$m our WINDOW_UPDATEs batched" "conn '$conn': $wu WINDOW_UPDATEs for $data DATA frames, want 1..$((data / 10))"
+	fi
 	expect "$m nghttpd saw 100 concurrent streams at most" "$(awk -v side=server -f "$HERE/peak.awk" "$log")" 100
 	expect "$m nghttpd refused no stream" "$(grep -a -A1 'send RST_STREAM frame' "$log" | grep -c 'REFUSED_STREAM')" 0
 	example_client_checks "$m nghttpd:" "$scheme://127.0.0.1:$PORT" /index.html "$(cat "$TMP/docs/index.html")" "x-peer-trailer: nghttpd"
