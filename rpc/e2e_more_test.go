@@ -345,3 +345,31 @@ func TestPeerFromContext(t *testing.T) {
 	require.NotNil(t, p.TLS)
 	require.Equal(t, "h2", p.TLS.NegotiatedProtocol)
 }
+
+func TestLargeMessagesBothWays(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tcp bool) {
+		checkNoLeaks(t)
+		e := newEnv(t, tcp, nil)
+		big := string(make([]byte, 3<<20)) // under the 4 MiB default, over every window
+		got, err := e.echo(ctxTimeout(t, 20*time.Second), big)
+		require.NoError(t, err)
+		require.Equal(t, len(big), len(got))
+		// Just over the default limit is refused, promptly: the client is
+		// not left blocked on flow control for the part the server skips.
+		start := time.Now()
+		_, err = e.echo(ctxTimeout(t, 20*time.Second), string(make([]byte, 4<<20)))
+		require.Equal(t, codes.ResourceExhausted, status.Code(err))
+		require.Less(t, time.Since(start), 5*time.Second)
+		// Several at once share the connection's flow control.
+		errs := make(chan error, 4)
+		for i := 0; i < 4; i++ {
+			go func() {
+				_, err := e.echo(ctxTimeout(t, 20*time.Second), big[:1<<20])
+				errs <- err
+			}()
+		}
+		for i := 0; i < 4; i++ {
+			require.NoError(t, <-errs)
+		}
+	})
+}

@@ -71,6 +71,7 @@ type envelopeReader struct {
 	r       io.Reader
 	maxSize int
 	decomp  Compressor // from grpc-encoding; nil means identity
+	eof     bool       // the stream ended cleanly between messages
 	hdr     [envelopeHeaderLen]byte
 }
 
@@ -86,6 +87,7 @@ var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding 
 func (er *envelopeReader) next() (*[]byte, error) {
 	if _, err := io.ReadFull(er.r, er.hdr[:]); err != nil {
 		if err == io.EOF {
+			er.eof = true
 			return nil, io.EOF
 		}
 		return nil, readError(err, "reading message header")

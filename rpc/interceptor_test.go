@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
+
+	"github.com/h2rpc/h2rpc/h2"
 
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
@@ -173,4 +176,29 @@ func TestGenericStreams(t *testing.T) {
 	require.Equal(t, []string{"s1"}, fs.out)
 	require.Equal(t, []string{"a", "b"}, fs2.out)
 	var _ ServerStreamingServer[S] = &GenericServerStream[S, S]{}
+}
+
+func FuzzHeaderMD(f *testing.F) {
+	f.Add("k", "v", "x-bin", "AAEC")
+	f.Add("grpc-status", "0", "y-bin", "!!")
+	f.Add(":path", "/a", "content-type", "application/grpc")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		h := h2.Header{{Name: k1, Value: v1}, {Name: k2, Value: v2}}
+		md := headerMD(h)
+		for k, vs := range md {
+			require.False(t, strings.HasPrefix(k, ":") || strings.HasPrefix(k, "grpc-") || k == "content-type", k)
+			if metadata.IsBinKey(k) {
+				for _, v := range vs {
+					// A -bin value that made it in was valid base64 and is decoded.
+					require.Equal(t, v, mustDecode(t, metadata.EncodeBin(v)))
+				}
+			}
+		}
+	})
+}
+
+func mustDecode(t *testing.T, s string) string {
+	v, err := metadata.DecodeBin(s)
+	require.NoError(t, err)
+	return v
 }

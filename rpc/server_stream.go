@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -86,6 +87,25 @@ func (s *Server) serveStream(st *h2.Stream) {
 	}
 	ss.finish(err)
 	ss.cancel()
+	if !ss.er.eof {
+		ss.drain()
+	}
+}
+
+// Draining bounds: how long and how much of an unread request body the
+// handler goroutine consumes after the call ended.
+const (
+	drainTime  = time.Second
+	drainBytes = 64 << 20
+)
+
+// drain reads and drops what the client still sends after the call ended
+// (say, the rest of a message refused for its size), so that its flow-control
+// window keeps opening and it sees the status instead of blocking in a write.
+// Within bounds: a client that streams on and on is left to h2.
+func (ss *serverStream) drain() {
+	ss.st.SetDeadline(time.Now().Add(drainTime))
+	_, _ = io.CopyN(io.Discard, ss.st, drainBytes)
 }
 
 // callCtx is the handler's context. It lives inside serverStream and answers
