@@ -105,24 +105,34 @@ func TestOnlyChosenCodes(t *testing.T) {
 
 func TestDeadlineTooCloseForAnotherAttempt(t *testing.T) {
 	svc := &flaky{fail: 100, code: codes.Unavailable}
-	c := start(t, svc, Options{InitialBackoff: time.Second, MaxBackoff: time.Second}, nil)
-	ctx, cancel := context.WithTimeout(idem(), 300*time.Millisecond)
+	var delays []time.Duration
+	c := start(t, svc, Options{InitialBackoff: time.Minute, MaxBackoff: time.Minute}, &delays)
+	ctx, cancel := context.WithTimeout(idem(), 30*time.Second)
 	defer cancel()
-	start := time.Now()
 	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
-	require.Equal(t, codes.Unavailable, status.Code(err), "the real failure, not DEADLINE_EXCEEDED")
-	require.Less(t, time.Since(start), 250*time.Millisecond, "no sleeping past the deadline")
+	require.Equal(t, codes.Unavailable, status.Code(err), "the real failure, not DEADLINE_EXCEEDED later")
+	require.Empty(t, delays, "no sleeping when the deadline comes before the next attempt")
 	require.Equal(t, int32(1), svc.calls.Load())
+
+	_, err = c.UnaryCall(idem(), &testpb.SimpleRequest{})
+	require.Equal(t, codes.Unavailable, status.Code(err))
+	require.Len(t, delays, 2, "without a deadline the backoff is taken")
 }
 
 func TestCancelDuringBackoff(t *testing.T) {
 	svc := &flaky{fail: 100, code: codes.Unavailable}
-	c := start(t, svc, Options{InitialBackoff: time.Hour, MaxBackoff: time.Hour}, nil)
+	r, err := newRetrier(Options{InitialBackoff: time.Hour, MaxBackoff: time.Hour})
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(idem())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	// Cancel once the backoff has begun; the real sleep must end at once.
+	r.sleep = func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return sleepCtx(ctx, d)
+	}
+	c := testsrv.Start(t, svc, nil, rpc.WithUnaryInterceptor(r.intercept))
 	start := time.Now()
-	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
-	require.Equal(t, codes.Unavailable, status.Code(err))
+	_, err = c.UnaryCall(ctx, &testpb.SimpleRequest{})
+	require.Equal(t, codes.Unavailable, status.Code(err), "the real failure, not CANCELLED")
 	require.Less(t, time.Since(start), 5*time.Second)
 	require.Equal(t, int32(1), svc.calls.Load())
 }
