@@ -182,3 +182,20 @@ func TestInterceptorsEndToEnd(t *testing.T) {
 	require.Equal(t, "/test.Echo/Chat", streamSeen)
 	require.Equal(t, "cs", order[len(order)-1])
 }
+
+func TestServerInterceptorRewritesMetadata(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, []ServerOption{UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		md, ok := metadata.FromIncomingContext(ctx)
+		require.True(t, ok)
+		require.Equal(t, []string{"original"}, md["k"])
+		require.NotEmpty(t, md["user-agent"])
+		md.Set("k", "rewritten")
+		return h(metadata.NewIncomingContext(ctx, md), req)
+	})})
+	ctx := metadata.AppendToOutgoingContext(ctxTimeout(t, 5*time.Second), "k", "original")
+	var hdr metadata.MD
+	_, err := e.echo(ctx, "md", Header(&hdr))
+	require.NoError(t, err)
+	require.Equal(t, []string{"rewritten"}, hdr["k"])
+}
