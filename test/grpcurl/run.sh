@@ -4,6 +4,9 @@
 # FullDuplexCall's streams, a JSON UnaryCall works and Health/Check answers
 # SERVING. The server is test/interop/server when it registers the health and
 # reflection services, else the small server in test/grpcurl/server.
+# Then, unless GRPCPEER=0, runs test/grpcpeer (its own module): grpc-go's
+# health and reflection clients against the same services, so that CI, which
+# calls this script, covers both.
 # Installs grpcurl when missing. Prints "grpcurl: N passed, M failed" and
 # exits non-zero on any failure.
 set -euo pipefail
@@ -120,6 +123,17 @@ EXPECT_ERROR=1 check "error status" $'Code: NotFound\nMessage: nope' \
 	-d '{"response_status": {"code": 5, "message": "nope"}}' "$ADDR" grpc.testing.TestService/UnaryCall
 EXPECT_ERROR=1 check "unknown health service" 'Code: NotFound' \
 	-d '{"service": "no.Such"}' "$ADDR" grpc.health.v1.Health/Check
+
+if [[ "${GRPCPEER:-1}" != 0 ]]; then
+	if out=$(cd "$ROOT/test/grpcpeer" && go test -race -count=1 ./... 2>&1); then
+		echo "PASS grpc-go health and reflection clients (test/grpcpeer)"
+		PASSED=$((PASSED + 1))
+	else
+		echo "FAIL grpc-go health and reflection clients (test/grpcpeer):"
+		echo "$out" | sed 's/^/    /'
+		FAILED=$((FAILED + 1))
+	fi
+fi
 
 echo "grpcurl: $PASSED passed, $FAILED failed"
 [[ $FAILED == 0 ]]
