@@ -425,6 +425,7 @@ func goroutineLeakCheck(t testing.TB) {
 			return // a failed test may leave sessions behind; do not bury its message
 		}
 		deadline := time.Now().Add(waitLong)
+		nap := time.Millisecond // short at first: most goroutines are just exiting
 		for {
 			n := runtime.NumGoroutine()
 			if n <= before {
@@ -436,7 +437,8 @@ func goroutineLeakCheck(t testing.TB) {
 				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(nap)
+			nap = min(2*nap, 20*time.Millisecond)
 		}
 	})
 }
