@@ -210,6 +210,9 @@ example_client_checks() {
 	out=$(timeout 20 "$TMP/client" -v -url "$url/echo" -data "echo me" 2>"$TMP/client.err")
 	expect "$m examples/h2/client POST echo body" "$out" "echo me"
 	expect "$m examples/h2/client POST echo trailer" "$(grep -c "^$5\$" "$TMP/client.err")" 1
+	local proto=h2c
+	[ "${url%%:*}" = https ] && proto=h2
+	expect "$m examples/h2/client ping RTT over $proto" "$(grep -c "^\* ping RTT [0-9.]*[µnm]*s ($proto)\$" "$TMP/client.err")" 1
 }
 
 nghttpd_checks() { # MODE SCHEME [KEY CERT]
