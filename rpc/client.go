@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
@@ -38,6 +39,8 @@ type ClientConn struct {
 	mu          sync.Mutex
 	subs        []*subConn
 	rr          uint32
+	ready       atomic.Pointer[[]*h2.Session] // sessions of ready addresses, for pick's fast path
+	rrFast      atomic.Uint32
 	changed     chan struct{} // closed and replaced on every state change
 	closed      bool
 	resolved    bool
@@ -161,13 +164,23 @@ func (cc *ClientConn) Close() error {
 	return nil
 }
 
+// broadcastLocked publishes a state change: it rebuilds the ready list that
+// calls pick from without locking, and wakes the calls waiting in pick.
 func (cc *ClientConn) broadcastLocked() {
+	var ready []*h2.Session
+	if !cc.closed {
+		for _, sc := range cc.subs {
+			if sc.state == subReady {
+				ready = append(ready, sc.sess)
+			}
+		}
+	}
+	cc.ready.Store(&ready)
 	close(cc.changed)
 	cc.changed = make(chan struct{})
 }
 
-// resolveLocked looks up a dns:/// target. It runs without holding mu for
-// the lookup itself, and at most once per second when retried.
+// resolve looks up a dns:/// target, without holding mu during the lookup.
 func (cc *ClientConn) resolve(ctx context.Context) {
 	ips, err := net.DefaultResolver.LookupHost(ctx, cc.dnsHost)
 	cc.mu.Lock()
@@ -217,6 +230,17 @@ func (cc *ClientConn) kickLocked() {
 // are being made. Without wait-for-ready it fails with UNAVAILABLE once every
 // address has failed; with it, it waits until ctx ends.
 func (cc *ClientConn) pick(ctx context.Context, waitForReady bool) (*h2.Session, error) {
+	// Fast path, no lock: round-robin over the published ready sessions.
+	if lp := cc.ready.Load(); lp != nil && len(*lp) > 0 {
+		l := *lp
+		n := uint32(len(l))
+		start := cc.rrFast.Add(1)
+		for i := uint32(0); i < n; i++ {
+			if s := l[(start+i)%n]; s.CanRequest() {
+				return s, nil
+			}
+		}
+	}
 	for {
 		cc.mu.Lock()
 		if cc.closed {
@@ -239,6 +263,7 @@ func (cc *ClientConn) pick(ctx context.Context, waitForReady bool) (*h2.Session,
 			if !sc.sess.CanRequest() {
 				// Draining after GOAWAY: let it finish its streams, open a new one.
 				sc.state, sc.sess = subIdle, nil
+				cc.broadcastLocked()
 				continue
 			}
 			s := sc.sess

@@ -27,7 +27,8 @@ type Server struct {
 	methods  map[string]*methodInfo // by ":path", read without lock once serving starts
 	services map[string]*serviceInfo
 	started  bool
-	conns    map[*h2.Session]*connState
+	closed   atomic.Bool
+	conns    sync.Map // *h2.Session -> *connState; looked up on every call, so lock-free
 }
 
 type serviceInfo struct {
@@ -56,12 +57,12 @@ type connState struct {
 	// many DATA frames, each of which may prompt a ping) beyond what ping
 	// acks and window updates alone could explain.
 	dataSent atomic.Bool
+	active   atomic.Int32 // calls running
 
 	mu         sync.Mutex
 	bytesSent  int64 // the session's output at the previous ping
 	lastPing   time.Time
 	strikes    int
-	active     int
 	ageTimer   *time.Timer
 	graceTimer *time.Timer
 }
@@ -74,7 +75,6 @@ func NewServer(opts ...ServerOption) *Server {
 	s := &Server{
 		methods:  make(map[string]*methodInfo),
 		services: make(map[string]*serviceInfo),
-		conns:    make(map[*h2.Session]*connState),
 	}
 	s.opts = serverOptions{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize, maxStreams: 1000}
 	for _, o := range opts {
@@ -199,40 +199,29 @@ func (s *Server) ServeConn(c net.Conn) {
 // ErrServerClosed is returned by Serve after Shutdown or Stop.
 var ErrServerClosed = errors.New("rpc: server closed")
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns == nil
-}
+func (s *Server) isClosed() bool { return s.closed.Load() }
 
 // Shutdown stops accepting connections and sends every connection a
 // GOAWAY (two phases, so requests in flight are not lost), lets running
 // RPCs finish, then closes. When ctx ends first the remaining connections
 // are closed at once and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.conns = nil
-	s.mu.Unlock()
+	s.closed.Store(true)
 	return s.h2.Shutdown(ctx)
 }
 
 // Stop closes all listeners and connections at once; running RPCs fail.
 func (s *Server) Stop() {
-	s.mu.Lock()
-	s.conns = nil
-	s.mu.Unlock()
+	s.closed.Store(true)
 	_ = s.h2.Close()
 }
 
 func (s *Server) onSession(sess *h2.Session) {
-	cs := &connState{}
-	s.mu.Lock()
-	if s.conns == nil {
-		s.mu.Unlock()
+	if s.closed.Load() {
 		return
 	}
-	s.conns[sess] = cs
-	s.mu.Unlock()
+	cs := &connState{}
+	s.conns.Store(sess, cs)
 	if age := s.opts.keepalive.MaxConnectionAge; age > 0 {
 		// ±10% jitter spreads the reconnections of clients that connected together.
 		jit := time.Duration((rand.Float64()*0.2 - 0.1) * float64(age))
@@ -252,15 +241,11 @@ func (s *Server) onSession(sess *h2.Session) {
 }
 
 func (s *Server) onClose(sess *h2.Session, _ error) {
-	s.mu.Lock()
-	cs := s.conns[sess]
-	if s.conns != nil {
-		delete(s.conns, sess)
-	}
-	s.mu.Unlock()
-	if cs == nil {
+	v, ok := s.conns.LoadAndDelete(sess)
+	if !ok {
 		return
 	}
+	cs := v.(*connState)
 	cs.mu.Lock()
 	if cs.ageTimer != nil {
 		cs.ageTimer.Stop()
@@ -272,9 +257,9 @@ func (s *Server) onClose(sess *h2.Session, _ error) {
 }
 
 func (s *Server) connState(sess *h2.Session) *connState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns[sess]
+	v, _ := s.conns.Load(sess)
+	cs, _ := v.(*connState)
+	return cs
 }
 
 // onPing enforces the keepalive policy. It runs on the session's reader, so
@@ -297,7 +282,7 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 		return
 	}
 	min := s.opts.enforcement.MinTime
-	if cs.active == 0 && !s.opts.enforcement.PermitWithoutStream {
+	if cs.active.Load() == 0 && !s.opts.enforcement.PermitWithoutStream {
 		min = 2 * time.Hour // no RPCs: pings are not needed at all
 	}
 	if !cs.lastPing.IsZero() && now.Sub(cs.lastPing) < min {
@@ -313,22 +298,10 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 	}
 }
 
-// streamStarted and streamEnded keep the active count for the ping policy;
-// a new RPC also forgives earlier strikes, as the pings may have been
-// keeping that RPC's connection alive.
-func (cs *connState) streamStarted() {
-	cs.mu.Lock()
-	cs.active++
-	cs.strikes = 0
-	cs.lastPing = time.Time{}
-	cs.mu.Unlock()
-}
+// streamStarted and streamEnded keep the active count for the ping policy.
+func (cs *connState) streamStarted() { cs.active.Add(1) }
 
-func (cs *connState) streamEnded() {
-	cs.mu.Lock()
-	cs.active--
-	cs.mu.Unlock()
-}
+func (cs *connState) streamEnded() { cs.active.Add(-1) }
 
 // lookup finds the method for a ":path"; the second result says whether
 // the service exists, for the error message.

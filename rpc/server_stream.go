@@ -30,7 +30,7 @@ type serverStream struct {
 	mdOnce sync.Once
 	md     metadata.MD // incoming; built on first lookup, since most handlers never ask
 	mi     *methodInfo
-	conn   *connState // nil once Shutdown began
+	conn   *connState // nil if the session was not registered (server closing)
 	er     envelopeReader
 	comp   Compressor // for responses: the client's own encoding
 
