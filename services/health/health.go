@@ -30,6 +30,12 @@ type Server struct {
 	statuses map[string]healthpb.HealthCheckResponse_ServingStatus
 	watchers map[string]map[chan healthpb.HealthCheckResponse_ServingStatus]struct{}
 	shutdown bool
+
+	// draining is closed by GracefulStop: Watch streams then end once
+	// their client has the latest status, so that they do not hold the
+	// graceful shutdown open until its deadline.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 var _ healthpb.HealthServer = (*Server)(nil)
@@ -39,6 +45,7 @@ func NewServer() *Server {
 	return &Server{
 		statuses: map[string]healthpb.HealthCheckResponse_ServingStatus{"": Serving},
 		watchers: map[string]map[chan healthpb.HealthCheckResponse_ServingStatus]struct{}{},
+		draining: make(chan struct{}),
 	}
 }
 
@@ -96,12 +103,14 @@ func (s *Server) Resume() {
 	}
 }
 
-// GracefulStop reports NOT_SERVING on h, then shuts srv down gracefully
-// (rpc.Server.Shutdown). Watchers learn the new status before the GOAWAY
-// ends their streams. The rpc runtime has no shutdown notification yet, so
-// this is the way to tie the two together.
+// GracefulStop reports NOT_SERVING on h, ends the Watch streams once they
+// have sent it (a watch never ends by itself and would keep the shutdown
+// waiting for ctx), then shuts srv down gracefully (rpc.Server.Shutdown).
+// The rpc runtime has no shutdown notification yet, so this is the way to
+// tie the two together.
 func GracefulStop(ctx context.Context, srv *rpc.Server, h *Server) error {
 	h.Shutdown()
+	h.drainOnce.Do(func() { close(h.draining) })
 	return srv.Shutdown(ctx)
 }
 
@@ -156,16 +165,27 @@ func (s *Server) Watch(in *healthpb.HealthCheckRequest, stream rpc.ServerStreami
 	}()
 
 	last := healthpb.HealthCheckResponse_ServingStatus(-1)
+	send := func(st healthpb.HealthCheckResponse_ServingStatus) error {
+		if st == last {
+			return nil // setting the same status again is not a change
+		}
+		last = st
+		return stream.Send(&healthpb.HealthCheckResponse{Status: st})
+	}
 	ctx := stream.Context()
 	for {
 		select {
 		case st := <-ch:
-			if st == last {
-				continue // setting the same status again is not a change
-			}
-			last = st
-			if err := stream.Send(&healthpb.HealthCheckResponse{Status: st}); err != nil {
+			if err := send(st); err != nil {
 				return err
+			}
+		case <-s.draining:
+			// Shutdown queued NOT_SERVING before draining was closed.
+			select {
+			case st := <-ch:
+				return send(st)
+			default:
+				return nil
 			}
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
