@@ -129,7 +129,9 @@ func TestProtocolErrors(t *testing.T) {
 			return [][]byte{AppendHeaders(nil, 1, true, false, nil, b[:1]), AppendContinuation(nil, 3, true, b[1:])}
 		}, connError(ErrCodeProtocol)},
 		{"CONTINUATION without HEADERS", func(p *peer) [][]byte { return [][]byte{AppendContinuation(nil, 1, true, []byte{0x82})} }, connError(ErrCodeProtocol)},
-		{"invalid HPACK", func(p *peer) [][]byte { return [][]byte{AppendHeaders(nil, 1, true, true, nil, []byte{0xff, 0xff, 0xff, 0xff, 0xff})} }, connError(ErrCodeCompression)},
+		{"invalid HPACK", func(p *peer) [][]byte {
+			return [][]byte{AppendHeaders(nil, 1, true, true, nil, []byte{0xff, 0xff, 0xff, 0xff, 0xff})}
+		}, connError(ErrCodeCompression)},
 		// §8.1 and §8.2: malformed messages are stream errors.
 		{"uppercase field name", func(p *peer) [][]byte {
 			return [][]byte{AppendHeaders(nil, 1, true, true, nil, p.encode(getRequest("X-Up", "1")...))}
