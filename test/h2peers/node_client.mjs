@@ -137,6 +137,21 @@ check('reset-then-reuse', async () => {
   s.close();
 });
 
+check('content-length-mismatch-is-a-stream-error', async () => {
+  // RFC 9113 §8.1.1: a body shorter than content-length is malformed; the
+  // server resets that stream with PROTOCOL_ERROR and keeps the session.
+  const s = await connect();
+  const st = s.request({ ':method': 'POST', ':path': '/echo', 'content-length': '5' });
+  st.on('error', () => {});
+  st.resume();
+  st.end('abc');
+  await new Promise((resolve) => st.once('close', resolve));
+  assert.equal(st.rstCode, http2.constants.NGHTTP2_PROTOCOL_ERROR);
+  const res = await request(s, { ':path': '/' });
+  assert.equal(res.body.toString(), HELLO);
+  s.close();
+});
+
 check('ping', async () => {
   const s = await connect();
   const payload = Buffer.from('h2peers!');

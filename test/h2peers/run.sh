@@ -144,6 +144,9 @@ nghttp_checks() { # MODE URL
 		"$(sed -n 's/.*recv DATA frame <length=\([0-9]*\),.*/\1/p' "$TMP/win.log" | sort -n | tail -1)" 1023
 	timeout 20 nghttp -w 10 -d "$TMP/body1m.bin" "$url/echo" 2>/dev/null | cmp -s - "$TMP/body1m.bin" &&
 		ok "$m nghttp -w 10 echo 1 MiB" || bad "$m nghttp -w 10 echo 1 MiB" "echoed bytes differ"
+	# A request header block split over HEADERS and CONTINUATION frames.
+	out=$(timeout 20 nghttp --continuation "$url/" 2>"$TMP/nghttp.err")
+	expect "$m nghttp --continuation GET / body" "$out" "$(cat "$TMP/hello.txt")"
 	# HPACK table size 0 on the client: our encoder must not index anything.
 	timeout 20 nghttp -v -n -c 0 -m 10 "$url/" >"$TMP/hpack.log" 2>&1
 	expect "$m nghttp -c 0: 10 responses decoded" "$(grep -ac 'recv (stream_id=[0-9]*) :status: 200$' "$TMP/hpack.log")" 10
