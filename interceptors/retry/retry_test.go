@@ -139,14 +139,14 @@ func TestCancelDuringBackoff(t *testing.T) {
 
 func TestPerAttemptTimeout(t *testing.T) {
 	svc := &flaky{}
-	c := start(t, svc, Options{PerAttemptTimeout: 100 * time.Millisecond}, new([]time.Duration))
+	c := start(t, svc, Options{PerAttemptTimeout: 500 * time.Millisecond}, new([]time.Duration))
 	_, err := c.UnaryCall(idem(), &testpb.SimpleRequest{Payload: testsrv.Body("slow")})
 	require.NoError(t, err, "the slow first attempt timed out and the second succeeded")
 	require.Equal(t, int32(2), svc.calls.Load())
 
 	// Without idempotency the timed-out attempt is final.
 	svc = &flaky{}
-	c = start(t, svc, Options{PerAttemptTimeout: 100 * time.Millisecond}, new([]time.Duration))
+	c = start(t, svc, Options{PerAttemptTimeout: 500 * time.Millisecond}, new([]time.Duration))
 	_, err = c.UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: testsrv.Body("slow")})
 	require.Equal(t, codes.DeadlineExceeded, status.Code(err))
 }
