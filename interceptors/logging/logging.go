@@ -2,8 +2,6 @@ package logging
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"time"
 
@@ -91,10 +89,10 @@ func build(opts []Option) *options {
 
 // log writes the record; err io.EOF (a client stream's clean end) is OK.
 func (o *options) log(ctx context.Context, kind, fullMethod, peer string, start time.Time, err error, c *callinfo.Counts) {
-	if errors.Is(err, io.EOF) {
+	code := callinfo.Code(err)
+	if code == codes.OK {
 		err = nil
 	}
-	code := status.Code(err)
 	lvl := o.level(code)
 	if !o.logger.Enabled(ctx, lvl) {
 		return

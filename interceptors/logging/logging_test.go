@@ -153,3 +153,17 @@ const (
 	timeout = 5e9
 	tick    = 1e7
 )
+
+func TestHandlerContextErrorLoggedAsTheClientSeesIt(t *testing.T) {
+	logger, buf := testsrv.NewLogger(slog.LevelDebug)
+	svc := &testsrv.Service{Unary: func(context.Context, *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+		return nil, context.DeadlineExceeded
+	}}
+	c := testsrv.Start(t, svc, serverOpts(logging.WithLogger(logger)))
+	_, err := c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	require.Equal(t, codes.DeadlineExceeded, status.Code(err))
+	recs := buf.Records()
+	require.Len(t, recs, 1)
+	require.Equal(t, "DeadlineExceeded", recs[0][logging.KeyCode])
+	require.Equal(t, "WARN", recs[0]["level"])
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/h2rpc/h2rpc/interceptors/internal/callinfo"
 	"github.com/h2rpc/h2rpc/rpc"
-	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
 // Default bucket bounds: the durations OpenTelemetry recommends for RPC
@@ -125,10 +124,7 @@ func (s *side) begin(fullMethod string, client bool) *call {
 // end records the call's duration and message counts under its code; reqs
 // and resps are the request and response message counts.
 func (c *call) end(err error, reqs, resps int64) {
-	if errors.Is(err, io.EOF) {
-		err = nil
-	}
-	code := strconv.Itoa(int(status.Code(err)))
+	code := strconv.Itoa(int(callinfo.Code(err)))
 	c.s.duration.observe(time.Since(c.start).Seconds(), "grpc", c.service, c.method, code)
 	c.s.reqPerRPC.observe(float64(reqs), "grpc", c.service, c.method, code)
 	c.s.respPerRPC.observe(float64(resps), "grpc", c.service, c.method, code)

@@ -14,6 +14,7 @@ import (
 	testpb "github.com/h2rpc/h2rpc/proto/grpc/testing"
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 	"github.com/stretchr/testify/require"
 )
 
@@ -139,4 +140,16 @@ func TestHTTPHandler(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+func TestHandlerContextErrorCountedAsTheClientSeesIt(t *testing.T) {
+	m, err := metrics.New(metrics.Options{})
+	require.NoError(t, err)
+	svc := &testsrv.Service{Unary: func(context.Context, *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+		return nil, context.Canceled
+	}}
+	c := testsrv.Start(t, svc, []rpc.ServerOption{rpc.UnaryInterceptor(m.UnaryServerInterceptor())})
+	_, err = c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	require.Equal(t, codes.Canceled, status.Code(err))
+	require.Contains(t, text(t, m), "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="1"} 1`+"\n")
 }

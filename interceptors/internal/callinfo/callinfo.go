@@ -3,12 +3,30 @@
 package callinfo
 
 import (
+	"context"
+	"errors"
+	"io"
 	"strings"
 	"sync/atomic"
 
 	"github.com/h2rpc/h2rpc/rpc"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 	"google.golang.org/protobuf/proto"
 )
+
+// Code is the status code the other side sees for err: io.EOF (a client
+// stream's clean end) is OK, and a bare context error from a handler is
+// CANCELLED or DEADLINE_EXCEEDED, as the runtime sends it.
+func Code(err error) codes.Code {
+	if err == nil || errors.Is(err, io.EOF) {
+		return codes.OK
+	}
+	if _, ok := status.FromError(err); !ok && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return status.FromContextError(err).Code()
+	}
+	return status.Code(err)
+}
 
 // Split splits "/pkg.Service/Method" into its service and method; a
 // malformed name comes back whole as the method with an empty service.
