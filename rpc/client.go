@@ -41,6 +41,7 @@ type ClientConn struct {
 	rr          uint32
 	ready       atomic.Pointer[[]*h2.Session] // sessions of ready addresses, for pick's fast path
 	rrFast      atomic.Uint32
+	kaTime      atomic.Int64  // keepalive interval; doubled on each too_many_pings
 	changed     chan struct{} // closed and replaced on every state change
 	closed      bool
 	resolved    bool
@@ -126,6 +127,7 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	if cc.cfg.userAgent != "" {
 		cc.userAgent = cc.cfg.userAgent + " " + libraryUserAgent
 	}
+	cc.kaTime.Store(int64(cc.cfg.keepalive.Time))
 	cc.ctx, cc.cancel = context.WithCancel(context.Background())
 	return cc, nil
 }
@@ -396,7 +398,7 @@ func (cc *ClientConn) keepalive(sess *h2.Session) {
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	t := time.NewTicker(kp.Time)
+	t := time.NewTicker(time.Duration(cc.kaTime.Load()))
 	defer t.Stop()
 	last := sess.Stats().BytesReceived
 	for {
@@ -424,6 +426,18 @@ func (cc *ClientConn) keepalive(sess *h2.Session) {
 			return
 		}
 		last = sess.Stats().BytesReceived
+	}
+}
+
+// backOffKeepalive doubles the keepalive interval for future connections
+// after a server complained of too many pings, as gRPC clients do.
+func (cc *ClientConn) backOffKeepalive() {
+	for {
+		old := cc.kaTime.Load()
+		next := min(2*old, int64(time.Hour))
+		if old == 0 || cc.kaTime.CompareAndSwap(old, next) {
+			return
+		}
 	}
 }
 
@@ -474,7 +488,10 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	ho := h2.Options{}
 	ho.Settings.InitialWindowSize = cc.cfg.windowSize
 	ho.ConnWindowSize = cc.cfg.connWindowSize
-	ho.Hooks.OnGoAway = func(s *h2.Session, _ h2.ErrCode, _ uint32, _ []byte) {
+	ho.Hooks.OnGoAway = func(s *h2.Session, code h2.ErrCode, _ uint32, debug []byte) {
+		if code == h2.ErrCodeEnhanceYourCalm && string(debug) == "too_many_pings" {
+			cc.backOffKeepalive()
+		}
 		go cc.onGoAway(sc, s) // hooks run on the reader: never block it on our lock
 	}
 	sess, err := h2.NewClientSession(conn, &h2.ClientOptions{Options: ho})

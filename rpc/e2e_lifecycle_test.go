@@ -176,6 +176,8 @@ func TestKeepaliveEnforcement(t *testing.T) {
 		WithKeepaliveParams(ClientParameters{Time: 10 * time.Millisecond, Timeout: time.Second}))
 	_, err := e.echo(ctxTimeout(t, 5*time.Second), "sleep:2s")
 	require.Equal(t, codes.Unavailable, status.Code(err), err)
+	require.Eventually(t, func() bool { return e.cc.kaTime.Load() == int64(20*time.Millisecond) }, time.Second, 5*time.Millisecond,
+		"the client must double its keepalive interval after too_many_pings")
 
 	// The GOAWAY carries ENHANCE_YOUR_CALM and "too_many_pings".
 	type goAway struct {
