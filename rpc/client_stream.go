@@ -199,6 +199,9 @@ func (cc *ClientConn) requestHeader(ctx context.Context, method string, comp Com
 			mdErr = err
 			return
 		}
+		if reservedHeader(k) {
+			return
+		}
 		if metadata.IsBinKey(k) {
 			v = metadata.EncodeBin(v)
 		} else if err := metadata.ValidateValue(k, v); err != nil {

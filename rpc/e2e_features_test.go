@@ -199,3 +199,24 @@ func TestServerInterceptorRewritesMetadata(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"rewritten"}, hdr["k"])
 }
+
+func TestReservedMetadataIsDropped(t *testing.T) {
+	checkNoLeaks(t)
+	var seen metadata.MD
+	e := newEnv(t, true, []ServerOption{UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		seen, _ = metadata.FromIncomingContext(ctx)
+		_ = SetHeader(ctx, metadata.Pairs("content-type", "text/plain", "connection", "close", "ok", "1"))
+		return h(ctx, req)
+	})})
+	ctx := metadata.AppendToOutgoingContext(ctxTimeout(t, 5*time.Second),
+		"content-type", "text/plain", "connection", "close", "te", "gzip", "transfer-encoding", "chunked", "k", "v")
+	var hdr metadata.MD
+	got, err := e.echo(ctx, "fine", Header(&hdr))
+	require.NoError(t, err, "reserved keys must not break the call")
+	require.Equal(t, "fine", got)
+	require.Equal(t, []string{"v"}, seen["k"])
+	require.NotContains(t, seen, "connection")
+	require.NotContains(t, seen, "transfer-encoding")
+	require.Equal(t, []string{"1"}, hdr["ok"])
+	require.NotContains(t, hdr, "connection")
+}

@@ -356,6 +356,9 @@ func (ss *serverStream) markSent() {
 // appendMD adds metadata as header fields, base64-encoding -bin values.
 func appendMD(h h2.Header, md metadata.MD) h2.Header {
 	for k, vs := range md {
+		if reservedHeader(k) {
+			continue
+		}
 		for _, v := range vs {
 			if metadata.IsBinKey(k) {
 				v = metadata.EncodeBin(v)
