@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -258,4 +259,21 @@ func TestBackoffParameters(t *testing.T) {
 		}
 	}
 	_ = metadata.MD{}
+}
+
+func TestServerKeepaliveDropsSilentClient(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, []ServerOption{KeepaliveParams(ServerParameters{Time: 50 * time.Millisecond, Timeout: 100 * time.Millisecond})})
+	// A client that says hello (preface, empty SETTINGS) and then goes silent:
+	// it never acknowledges anything, so only the server's ping notices.
+	c, err := net.Dial("tcp", e.addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write(append([]byte(h2.ClientPreface), 0, 0, 0, 4, 0, 0, 0, 0, 0))
+	require.NoError(t, err)
+	start := time.Now()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.Copy(io.Discard, c)
+	require.NoError(t, err, "the server should close the connection, not leave us to time out")
+	require.Less(t, time.Since(start), 3*time.Second)
 }
