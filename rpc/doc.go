@@ -1,4 +1,16 @@
 // Package rpc is an RPC runtime that speaks the gRPC wire protocol over the
 // h2 HTTP/2 engine: servers, clients, all four kinds of calls, interceptors,
 // deadlines, metadata, compression and limits.
+//
+// The API mirrors grpc-go (Server, ClientConn, CallOption, ServiceDesc,
+// interceptors, typed generic streams) so that generated code and user code
+// migrate by renaming. Unary calls run on the streaming path: one code path
+// for all four kinds. Per-call state lives in one struct per side, message
+// buffers come from size-classed pools, and a call with no metadata and no
+// deadline allocates nothing for them.
+//
+// Layout: envelope.go (5-byte message framing and limits), codec.go,
+// compress.go (registry, pooled gzip), timeout.go and percent.go (header
+// encodings), server*.go, client*.go, interceptor.go, calloption.go,
+// generic.go (typed streams), inmem.go (in-memory listener for tests).
 package rpc
