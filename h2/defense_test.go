@@ -477,3 +477,32 @@ func TestHugeHeaders(t *testing.T) {
 	require.Equal(t, "200", p.expectHeaders(5).Fields.Get(":status"))
 	a.finish(t, 16<<20)
 }
+
+// TestRapidResetStubbornHandlers (CVE-2023-44487, the costly variant):
+// handlers that ignore cancellation keep running after their streams are
+// reset, so the reset budget alone does not bound them. At most
+// MaxConcurrentStreams handler goroutines run per session; new streams wait
+// in a bounded queue, and overflowing it is ENHANCE_YOUR_CALM.
+func TestRapidResetStubbornHandlers(t *testing.T) {
+	release := make(chan struct{})
+	lim := defenseLimits
+	lim.ResetBurst, lim.ResetRate = 1<<20, 1<<20
+	lim.MaxHandlerQueue = 10
+	a := newArena(t, HandlerFunc(func(st *Stream) { <-release }),
+		Options{Limits: lim, Settings: Settings{MaxConcurrentStreams: 5}})
+	t.Cleanup(func() { close(release) })
+	p := a.attacker(t)
+	p.startReader()
+	g0 := runtime.NumGoroutine()
+	block := p.encode(getRequest()...)
+	sent := p.flood(5000, func(i int, dst []byte) []byte {
+		id := uint32(2*i + 1)
+		dst = AppendHeaders(dst, id, true, true, nil, block)
+		return AppendRSTStream(dst, id, ErrCodeCancel)
+	})
+	p.expectGoAway(ErrCodeEnhanceYourCalm)
+	require.Less(t, <-sent, 5000)
+	require.LessOrEqual(t, runtime.NumGoroutine()-g0, 5+5, "handler goroutines are bounded by MaxConcurrentStreams")
+	a.closedWith(t, p, ErrCodeEnhanceYourCalm)
+	a.finish(t, 32<<20)
+}
