@@ -32,14 +32,14 @@ func newFamily(name, help string, buckets []float64, labels ...string) *family {
 	return &family{name: name, help: help, labels: labels, buckets: buckets, series: map[string]*series{}}
 }
 
-// observe adds v to the series with the label values (in f.labels order).
-func (f *family) observe(v float64, values ...string) {
-	key := strings.Join(values, "\xff")
+// observe adds v to the series with the label values (in f.labels order);
+// key identifies the values (labels.go builds both once per method).
+func (f *family) observe(v float64, key string, values []string) {
 	i, _ := slices.BinarySearch(f.buckets, v) // first bucket with bound >= v
 	f.mu.Lock()
 	s := f.series[key]
 	if s == nil {
-		s = &series{values: slices.Clone(values), counts: make([]uint64, len(f.buckets)+1)}
+		s = &series{values: values, counts: make([]uint64, len(f.buckets)+1)}
 		f.series[key] = s
 	}
 	s.counts[i]++

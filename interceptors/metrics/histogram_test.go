@@ -11,9 +11,9 @@ import (
 func TestHistogramText(t *testing.T) {
 	f := newFamily("x_seconds", "Help text.", []float64{0.1, 1}, "a", "b")
 	for _, v := range []float64{0.05, 0.1, 0.5, 2} {
-		f.observe(v, "p", "q")
+		f.observe(v, "pq", []string{"p", "q"})
 	}
-	f.observe(0.01, "p", `odd"va\lue`+"\n")
+	f.observe(0.01, "odd", []string{"p", `odd"va\lue` + "\n"})
 	var b strings.Builder
 	require.NoError(t, f.write(&b))
 	require.Equal(t, `# HELP x_seconds Help text.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/h2rpc/h2rpc/interceptors/internal/callinfo"
@@ -41,6 +40,7 @@ type Metrics struct {
 // and .responses_per_rpc in the semantic conventions.
 type side struct {
 	duration, reqSize, respSize, reqPerRPC, respPerRPC *family
+	labels                                             *labelCache
 }
 
 var (
@@ -58,6 +58,7 @@ func newSide(name, dir string, o Options) side {
 		respSize:   newFamily(p+"response_size_bytes", "Measures the size of RPC response messages (uncompressed).", o.SizeBuckets, msgLabels...),
 		reqPerRPC:  newFamily(p+"requests_per_rpc", "Measures the number of messages received per RPC.", o.CountBuckets, callLabels...),
 		respPerRPC: newFamily(p+"responses_per_rpc", "Measures the number of messages sent per RPC.", o.CountBuckets, callLabels...),
+		labels:     &labelCache{},
 	}
 }
 
@@ -98,47 +99,58 @@ func New(o Options) (*Metrics, error) {
 	return m, nil
 }
 
-// call is one RPC being measured.
+// call is one RPC being measured; it observes its messages' sizes.
 type call struct {
-	s       *side
-	start   time.Time
-	service string
-	method  string
-	counts  callinfo.Counts
+	s      *side
+	start  time.Time
+	l      *labels
+	client bool
+	counts callinfo.Counts
 }
 
 func (s *side) begin(fullMethod string, client bool) *call {
-	c := &call{s: s, start: time.Now()}
-	c.service, c.method = callinfo.Split(fullMethod)
-	// The server receives requests and sends responses; the client the
-	// other way round.
-	in, out := s.reqSize, s.respSize
-	if client {
-		in, out = s.respSize, s.reqSize
-	}
-	c.counts.OnRecv = func(n int) { in.observe(float64(n), "grpc", c.service, c.method) }
-	c.counts.OnSend = func(n int) { out.observe(float64(n), "grpc", c.service, c.method) }
+	c := &call{s: s, start: time.Now(), l: s.labels.get(fullMethod), client: client}
+	c.counts.Observer = c
 	return c
+}
+
+// Sent records a sent message: a request on the client, a response on
+// the server.
+func (c *call) Sent(n int) {
+	f := c.s.respSize
+	if c.client {
+		f = c.s.reqSize
+	}
+	f.observe(float64(n), c.l.msgKey, c.l.msgValues)
+}
+
+// Received records a received message.
+func (c *call) Received(n int) {
+	f := c.s.reqSize
+	if c.client {
+		f = c.s.respSize
+	}
+	f.observe(float64(n), c.l.msgKey, c.l.msgValues)
 }
 
 // end records the call's duration and message counts under its code; reqs
 // and resps are the request and response message counts.
 func (c *call) end(err error, reqs, resps int64) {
-	code := strconv.Itoa(int(callinfo.Code(err)))
-	c.s.duration.observe(time.Since(c.start).Seconds(), "grpc", c.service, c.method, code)
-	c.s.reqPerRPC.observe(float64(reqs), "grpc", c.service, c.method, code)
-	c.s.respPerRPC.observe(float64(resps), "grpc", c.service, c.method, code)
+	cl := c.l.forCode(callinfo.Code(err))
+	c.s.duration.observe(time.Since(c.start).Seconds(), cl.key, cl.values)
+	c.s.reqPerRPC.observe(float64(reqs), cl.key, cl.values)
+	c.s.respPerRPC.observe(float64(resps), cl.key, cl.values)
 }
 
 // UnaryServerInterceptor measures unary calls on the server.
 func (m *Metrics) UnaryServerInterceptor() rpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *rpc.UnaryServerInfo, handler rpc.UnaryHandler) (any, error) {
 		c := m.server.begin(info.FullMethod, false)
-		c.counts.OnRecv(callinfo.Size(req))
+		c.Received(callinfo.Size(req))
 		resp, err := handler(ctx, req)
 		var resps int64
 		if err == nil {
-			c.counts.OnSend(callinfo.Size(resp))
+			c.Sent(callinfo.Size(resp))
 			resps = 1
 		}
 		c.end(err, 1, resps)
@@ -161,11 +173,11 @@ func (m *Metrics) StreamServerInterceptor() rpc.StreamServerInterceptor {
 func (m *Metrics) UnaryClientInterceptor() rpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *rpc.ClientConn, invoker rpc.UnaryInvoker, opts ...rpc.CallOption) error {
 		c := m.client.begin(method, true)
-		c.counts.OnSend(callinfo.Size(req))
+		c.Sent(callinfo.Size(req))
 		err := invoker(ctx, method, req, reply, cc, opts...)
 		var resps int64
 		if err == nil {
-			c.counts.OnRecv(callinfo.Size(reply))
+			c.Received(callinfo.Size(reply))
 			resps = 1
 		}
 		c.end(err, 1, resps)

@@ -53,17 +53,23 @@ func Size(m any) int {
 type Counts struct {
 	MsgsSent, MsgsRecv   atomic.Int64
 	BytesSent, BytesRecv atomic.Int64
-	// OnSend and OnRecv, when set, see each message's size (metrics
-	// records one histogram sample per message).
-	OnSend, OnRecv func(size int)
+	// Observer, when set, sees each message's size (metrics records one
+	// histogram sample per message).
+	Observer Observer
+}
+
+// Observer sees the size of each message of a call.
+type Observer interface {
+	Sent(size int)
+	Received(size int)
 }
 
 func (c *Counts) sent(m any) {
 	n := Size(m)
 	c.MsgsSent.Add(1)
 	c.BytesSent.Add(int64(n))
-	if c.OnSend != nil {
-		c.OnSend(n)
+	if c.Observer != nil {
+		c.Observer.Sent(n)
 	}
 }
 
@@ -71,8 +77,8 @@ func (c *Counts) recv(m any) {
 	n := Size(m)
 	c.MsgsRecv.Add(1)
 	c.BytesRecv.Add(int64(n))
-	if c.OnRecv != nil {
-		c.OnRecv(n)
+	if c.Observer != nil {
+		c.Observer.Received(n)
 	}
 }
 
