@@ -64,7 +64,8 @@ type Authorizer func(ctx context.Context, id *Identity, fullMethod string) error
 
 // Config says which credentials are accepted. They are tried in order:
 // client certificate, bearer token, API key; the first one present decides
-// (a bad token is not rescued by a good API key).
+// (a bad token is not rescued by a good API key). A Config that accepts
+// nothing fails every call but the public ones: the interceptor fails closed.
 type Config struct {
 	Bearer TokenValidator // "authorization: Bearer <token>"
 	APIKey TokenValidator // the APIKeyHeader header
@@ -125,6 +126,9 @@ func (a *authn) authenticate(ctx context.Context) (*Identity, error) {
 			id, err := a.cfg.ClientCert(ctx, leaf)
 			if err != nil {
 				return nil, asStatus(err, codes.Unauthenticated, "client certificate rejected")
+			}
+			if id == nil {
+				return nil, status.Error(codes.Unauthenticated, "client certificate rejected")
 			}
 			id.Method, id.Certificate = "tls", leaf
 			return id, nil

@@ -171,6 +171,11 @@ func TestClientCertificate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "bearer:alice", who)
 
+	cfg.ClientCert = func(context.Context, *x509.Certificate) (*auth.Identity, error) { return nil, nil }
+	c = start(t, cfg)
+	_, err = call(c, "test-tls", "verified")
+	require.Equal(t, codes.Unauthenticated, status.Code(err), "a validator returning no identity rejects")
+
 	cfg.ClientCert = func(_ context.Context, cert *x509.Certificate) (*auth.Identity, error) {
 		return &auth.Identity{Subject: "cert-" + cert.Subject.CommonName, Attributes: map[string]string{"role": "svc"}}, nil
 	}
@@ -247,4 +252,12 @@ func TestIdentityContext(t *testing.T) {
 	require.Equal(t, "x", id.Subject)
 	_, ok = auth.IdentityFromContext(auth.NewContext(context.Background(), nil))
 	require.False(t, ok)
+}
+
+func TestEmptyConfigFailsClosed(t *testing.T) {
+	c := start(t, auth.Config{Public: []string{testpb.TestService_EmptyCall_FullMethodName}})
+	_, err := call(c, "authorization", "Bearer alice-token")
+	require.Equal(t, codes.Unauthenticated, status.Code(err))
+	_, err = c.EmptyCall(context.Background(), &testpb.Empty{})
+	require.NoError(t, err)
 }
