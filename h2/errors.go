@@ -50,7 +50,11 @@ type ConnError struct {
 	Code   ErrCode
 	Remote bool   // the peer reported it (GOAWAY received) rather than us
 	Reason string // debug data or our own explanation
+	cause  error  // a sentinel such as ErrPingTimeout, for errors.Is
 }
+
+// Unwrap returns the sentinel behind a locally detected failure, if any.
+func (e *ConnError) Unwrap() error { return e.cause }
 
 func (e *ConnError) Error() string {
 	who := "local"

@@ -83,10 +83,7 @@ func (s *Session) keepalive() {
 		_, err := s.Ping(ctx, [8]byte{})
 		cancel()
 		if err == context.DeadlineExceeded {
-			s.closeWith(&ConnError{Code: ErrCodeNo, Reason: ErrPingTimeout.Error()}, ErrCodeNo)
-			s.mu.Lock()
-			s.closeErr = ErrPingTimeout
-			s.mu.Unlock()
+			s.closeWith(&ConnError{Code: ErrCodeNo, Reason: ErrPingTimeout.Error(), cause: ErrPingTimeout}, ErrCodeNo)
 			return
 		}
 	}

@@ -42,7 +42,11 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 			}
 			return nil
 		}
-		return connErr(ErrCodeStreamClosed, "HEADERS on closed stream %d", id)
+		if s.recentlyClosedLocked(id) {
+			return connErr(ErrCodeStreamClosed, "HEADERS on closed stream %d", id)
+		}
+		// Never opened: a new stream id lower than one already used (§5.1.1).
+		return connErr(ErrCodeProtocol, "stream id %d is lower than %d, already used", id, s.lastPeerStream)
 	}
 	s.lastPeerStream = id
 	if s.goAwaySent && id > s.goAwaySentID || s.closing {

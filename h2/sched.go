@@ -64,18 +64,23 @@ func (p Priority) String() string {
 
 // streamSched is a stream's place in the scheduler.
 type streamSched struct {
-	prio   Priority
-	queued bool
+	prio    Priority
+	queued  bool
+	deficit int // bytes left of the stream's current turn
 }
 
-// quantum is how many bytes a stream may send per turn: its weight in KiB, so
-// a weight-256 stream gets 16 times the share of a default one.
-func (ss *streamSched) quantum() int { return ss.prio.Weight << 10 }
+// quantum is how many bytes a stream may send per turn: 4 KiB per unit of
+// weight (64 KiB by default), so a weight-256 stream gets 16 times the share
+// of a default one, and a default turn fills large peer frames.
+func (ss *streamSched) quantum() int { return ss.prio.Weight << 12 }
 
-// scheduler is a weighted round robin over the streams that want to send,
-// lowest urgency first. It is owned by the session and used under its mutex.
+// scheduler is a deficit round robin over the streams that want to send,
+// lowest urgency first. A turn survives a full write buffer (the stream keeps
+// its deficit), so shares follow weights however the writes are cut. It is
+// owned by the session and used under its mutex.
 type scheduler struct {
 	ready []*Stream
+	cur   *Stream // the stream whose turn is in progress
 }
 
 func (sc *scheduler) init() { sc.ready = make([]*Stream, 0, 16) }
@@ -108,6 +113,10 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 		s.signalWriter()
 		return
 	}
+	st.sched.deficit = 0 // nothing to send ends the turn (DRR)
+	if sc.cur == st {
+		sc.cur = nil
+	}
 	for i, r := range sc.ready {
 		if r == st {
 			copy(sc.ready[i:], sc.ready[i+1:])
@@ -127,8 +136,10 @@ func (sc *scheduler) hasWork(s *Session) bool {
 	return false
 }
 
-// next picks the stream to serve: the first sendable one of the lowest
-// urgency, rotated to the back so that its peers get their turn.
+// next picks the stream to serve: the current one while its turn lasts and
+// nothing more urgent waits; otherwise the first sendable one of the lowest
+// urgency, which starts a turn and moves to the back so its peers come first
+// next time.
 func (sc *scheduler) next(s *Session) *Stream {
 	best := -1
 	for i, st := range sc.ready {
@@ -139,8 +150,14 @@ func (sc *scheduler) next(s *Session) *Stream {
 	if best < 0 {
 		return nil
 	}
+	if c := sc.cur; c != nil && c.sched.deficit > 0 && c.sendableNow(s) &&
+		c.sched.prio.Urgency <= sc.ready[best].sched.prio.Urgency {
+		return c
+	}
 	st := sc.ready[best]
 	copy(sc.ready[best:], sc.ready[best+1:])
 	sc.ready[len(sc.ready)-1] = st
+	st.sched.deficit = st.sched.quantum()
+	sc.cur = st
 	return st
 }

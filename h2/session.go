@@ -71,6 +71,10 @@ type Session struct {
 	memWaiters []*Stream
 	recentRST  [64]uint32 // streams we reset lately: their late frames are ignored (§5.1)
 	recentIdx  int
+	// recentClosed remembers peer streams that were opened and closed lately,
+	// to tell "closed" (STREAM_CLOSED) from "never opened" (PROTOCOL_ERROR).
+	recentClosed    [128]uint32
+	recentClosedIdx int
 
 	pings        map[[8]byte]*pingWait
 	pingSeq      uint64
@@ -290,7 +294,7 @@ func (s *Session) queueSettingsLocked(next Settings) {
 			pending := len(s.pendingLocal) > 0
 			s.mu.Unlock()
 			if pending {
-				s.closeWith(&ConnError{Code: ErrCodeSettingsTimeout, Reason: ErrSettingsTimeout.Error()}, ErrCodeSettingsTimeout)
+				s.closeWith(&ConnError{Code: ErrCodeSettingsTimeout, Reason: ErrSettingsTimeout.Error(), cause: ErrSettingsTimeout}, ErrCodeSettingsTimeout)
 			}
 		})
 	}
@@ -534,4 +538,18 @@ func (st *Stream) closedAt() time.Time {
 		return t
 	}
 	return st.stats.Opened
+}
+
+func (s *Session) rememberClosedLocked(id uint32) {
+	s.recentClosed[s.recentClosedIdx%len(s.recentClosed)] = id
+	s.recentClosedIdx++
+}
+
+func (s *Session) recentlyClosedLocked(id uint32) bool {
+	for _, r := range s.recentClosed {
+		if r == id && id != 0 {
+			return true
+		}
+	}
+	return false
 }

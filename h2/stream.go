@@ -590,6 +590,7 @@ func (st *Stream) closeLocked() {
 		s.localActive--
 	} else {
 		s.peerActive--
+		s.rememberClosedLocked(st.id)
 	}
 	s.sched.update(s, st)
 	if st.dlTimer != nil {

@@ -245,13 +245,12 @@ func (s *Session) fillDataLocked(limit int) {
 // its share, the send windows and budget bytes, then END_STREAM or trailers
 // once its buffer is empty and its writer closed it.
 func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
-	share := st.sched.quantum()
 	for {
 		pending := st.pendingLocked()
 		if len(pending) == 0 {
 			break
 		}
-		n := int64(min(len(pending), int(s.remote.MaxFrameSize), budget, share))
+		n := int64(min(len(pending), int(s.remote.MaxFrameSize), budget, max(st.sched.deficit, 1)))
 		n = min(n, st.sendWindow, s.sendWindow)
 		if n <= 0 {
 			break
@@ -264,14 +263,14 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 		st.sendWindow -= n
 		s.sendWindow -= n
 		budget -= int(n)
-		share -= int(n)
+		st.sched.deficit -= int(n)
 		st.stats.BytesSent += n
 		if end {
 			st.endSentLocked()
 		}
 		st.signalLocked()
 		s.wakeMemWaitersLocked()
-		if end || budget <= 0 || share <= 0 {
+		if end || budget <= 0 || st.sched.deficit <= 0 {
 			return
 		}
 	}
