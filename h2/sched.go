@@ -10,11 +10,14 @@ import (
 // are RFC 9218's. The write scheduler serves lower Urgency first, and shares
 // bandwidth among ready streams of equal urgency in proportion to Weight, so
 // no ready stream starves.
+//
+// Start from DefaultPriority and change what you need: in a Priority literal
+// an unset Urgency is 0, the most urgent level, not the default 3.
 type Priority struct {
 	Weight      int    // 1..256; 0 means the default 16
 	Parent      uint32 // RFC 7540 dependency (informational: the scheduler is flat)
 	Exclusive   bool
-	Urgency     int // 0 (highest) .. 7; default 3
+	Urgency     int // 0 (highest) .. 7; DefaultPriority has 3
 	Incremental bool
 }
 
