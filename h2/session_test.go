@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -429,4 +430,74 @@ func TestRequestDoesNotBlockOnPeerWrites(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("Request blocked on writing to a peer that does not read")
 	}
+}
+
+// gatedConn holds back everything the other side sends until open is closed.
+type gatedConn struct {
+	net.Conn
+	open chan struct{}
+}
+
+func (c *gatedConn) Read(p []byte) (int, error) {
+	<-c.open
+	return c.Conn.Read(p)
+}
+
+// TestRefusedByRealServer: a client that opens streams before the server's
+// SETTINGS arrive (it may: until then the limit is unbounded) gets the excess
+// refused with REFUSED_STREAM, and those requests fail with ErrUnprocessed
+// while the others are served.
+func TestRefusedByRealServer(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		<-release
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	}), Options: Options{Settings: Settings{MaxConcurrentStreams: 2}}}
+	c, s := net.Pipe()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.ServeConn(s)
+	}()
+	gate := &gatedConn{Conn: c, open: make(chan struct{})}
+	cs, err := NewClientSession(gate, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		cs.Abort(ErrCodeNo, nil)
+		<-served
+	})
+	var streams []*Stream
+	for i := 0; i < 5; i++ {
+		st, err := cs.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		streams = append(streams, st)
+	}
+	// Let the server see all five before the client hears anything.
+	eventually(t, "the server saw five streams", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		for ss := range srv.sessions {
+			if ss.State().LastProcessedStreamID == 9 {
+				return true
+			}
+		}
+		return false
+	})
+	close(gate.open)
+	close(release)
+	var ok, refused int
+	for _, st := range streams {
+		_, err := st.Response(ctxT(t))
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrUnprocessed):
+			refused++
+		default:
+			t.Fatalf("stream %d: %v", st.ID(), err)
+		}
+	}
+	require.Equal(t, 2, ok)
+	require.Equal(t, 3, refused)
 }
