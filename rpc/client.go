@@ -97,8 +97,16 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	case strings.HasPrefix(target, "passthrough:///"):
 		a := strings.TrimPrefix(target, "passthrough:///")
 		addrs = []string{a}
+	case strings.HasPrefix(target, "unix:"):
+		// unix:///abs/path or unix:rel/path; the socket path is the address.
+		p := strings.TrimPrefix(strings.TrimPrefix(target, "unix:"), "//")
+		if p == "" {
+			return nil, fmt.Errorf("rpc: empty unix socket path in %q", target)
+		}
+		addrs = []string{"unix:" + p}
+		cc.authority = "localhost"
 	case strings.Contains(target, "://"):
-		return nil, fmt.Errorf("rpc: unsupported target scheme in %q (use host:port, a comma-separated list, passthrough:/// or dns:///)", target)
+		return nil, fmt.Errorf("rpc: unsupported target scheme in %q (use host:port, a comma-separated list, passthrough:///, dns:/// or unix:)", target)
 	default:
 		for _, a := range strings.Split(target, ",") {
 			if a = strings.TrimSpace(a); a != "" {
@@ -459,7 +467,11 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 		conn, err = cc.cfg.dialer(ctx, sc.addr)
 	} else {
 		var d net.Dialer
-		conn, err = d.DialContext(ctx, "tcp", sc.addr)
+		if p, ok := strings.CutPrefix(sc.addr, "unix:"); ok {
+			conn, err = d.DialContext(ctx, "unix", p)
+		} else {
+			conn, err = d.DialContext(ctx, "tcp", sc.addr)
+		}
 	}
 	if err != nil {
 		return nil, err

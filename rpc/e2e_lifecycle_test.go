@@ -277,3 +277,24 @@ func TestServerKeepaliveDropsSilentClient(t *testing.T) {
 	require.NoError(t, err, "the server should close the connection, not leave us to time out")
 	require.Less(t, time.Since(start), 3*time.Second)
 }
+
+func TestUnixSocketTarget(t *testing.T) {
+	checkNoLeaks(t)
+	path := t.TempDir() + "/rpc.sock"
+	l, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	srv := NewServer()
+	srv.RegisterService(&echoDesc, &echoImpl{})
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	for _, target := range []string{"unix://" + path, "unix:" + path} {
+		cc, err := NewClient(target)
+		require.NoError(t, err)
+		got, err := (&env{cc: cc}).echo(ctxTimeout(t, 5*time.Second), "over unix")
+		require.NoError(t, err, target)
+		require.Equal(t, "over unix", got)
+		cc.Close()
+	}
+	_, err = NewClient("unix:")
+	require.Error(t, err)
+}
