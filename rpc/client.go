@@ -73,6 +73,7 @@ type subConn struct {
 //	host1:port,host2:port          several, round-robin
 //	passthrough:///host:port       one server, the address used as is
 //	dns:///host:port               every address host resolves to, round-robin
+//	unix:///path/to.sock           a unix domain socket
 func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	cc := &ClientConn{target: target, changed: make(chan struct{})}
 	cc.cfg = clientConfig{backoff: DefaultBackoffConfig, minConnect: 20 * time.Second, maxRetries: 5}
