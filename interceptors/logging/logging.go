@@ -191,8 +191,9 @@ func UnaryClientInterceptor(opts ...Option) rpc.UnaryClientInterceptor {
 }
 
 // StreamClientInterceptor logs each streaming call the client makes, when
-// the call ends: when RecvMsg returns io.EOF or an error. A stream the
-// application abandons without reading to the end is not logged.
+// the call ends: when RecvMsg returns io.EOF or an error, or when the
+// call's context ends first (a stream abandoned without being read to the
+// end is logged as CANCELLED once its context is canceled).
 func StreamClientInterceptor(opts ...Option) rpc.StreamClientInterceptor {
 	o := build(opts)
 	return func(ctx context.Context, desc *rpc.StreamDesc, cc *rpc.ClientConn, method string, streamer rpc.Streamer, copts ...rpc.CallOption) (rpc.ClientStream, error) {
@@ -204,8 +205,8 @@ func StreamClientInterceptor(opts ...Option) rpc.StreamClientInterceptor {
 			return nil, err
 		}
 		c := &callinfo.Counts{}
-		return &callinfo.ClientStream{ClientStream: s, C: c, Done: func(err error) {
+		return callinfo.NewClientStream(ctx, s, c, func(err error) {
 			o.log(ctx, "client", method, peer, start, err, c)
-		}}, nil
+		}), nil
 	}
 }

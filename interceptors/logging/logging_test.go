@@ -167,3 +167,24 @@ func TestHandlerContextErrorLoggedAsTheClientSeesIt(t *testing.T) {
 	require.Equal(t, "DeadlineExceeded", recs[0][logging.KeyCode])
 	require.Equal(t, "WARN", recs[0]["level"])
 }
+
+func TestClientStreamAbandonedIsLoggedOnCancel(t *testing.T) {
+	logger, buf := testsrv.NewLogger(slog.LevelDebug)
+	c := testsrv.Start(t, &testsrv.Service{}, nil,
+		rpc.WithStreamInterceptor(logging.StreamClientInterceptor(logging.WithLogger(logger))))
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := c.FullDuplexCall(ctx)
+	require.NoError(t, err)
+	require.NoError(t, st.Send(&testpb.StreamingOutputCallRequest{Payload: testsrv.Body("a")}))
+	_, err = st.Recv()
+	require.NoError(t, err)
+	require.Empty(t, buf.Records())
+	cancel() // the application walks away without reading to the end
+	require.Eventually(t, func() bool { return len(buf.Records()) == 1 }, timeout, tick)
+	r := buf.Records()[0]
+	require.Equal(t, "Canceled", r[logging.KeyCode])
+	require.Equal(t, 1.0, r[logging.KeyRecvMsgs])
+	_, err = st.Recv()
+	require.Error(t, err)
+	require.Len(t, buf.Records(), 1, "still one record per call")
+}

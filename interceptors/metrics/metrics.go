@@ -186,8 +186,7 @@ func (m *Metrics) UnaryClientInterceptor() rpc.UnaryClientInterceptor {
 }
 
 // StreamClientInterceptor measures streaming calls from the client; a call
-// is recorded when RecvMsg reports its end, so a stream abandoned before
-// that is not.
+// is recorded when RecvMsg reports its end, or when its context ends first.
 func (m *Metrics) StreamClientInterceptor() rpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *rpc.StreamDesc, cc *rpc.ClientConn, method string, streamer rpc.Streamer, opts ...rpc.CallOption) (rpc.ClientStream, error) {
 		c := m.client.begin(method, true)
@@ -196,9 +195,9 @@ func (m *Metrics) StreamClientInterceptor() rpc.StreamClientInterceptor {
 			c.end(err, 0, 0)
 			return nil, err
 		}
-		return &callinfo.ClientStream{ClientStream: s, C: &c.counts, Done: func(err error) {
+		return callinfo.NewClientStream(ctx, s, &c.counts, func(err error) {
 			c.end(err, c.counts.MsgsSent.Load(), c.counts.MsgsRecv.Load())
-		}}, nil
+		}), nil
 	}
 }
 

@@ -108,12 +108,33 @@ func (s *ServerStream) RecvMsg(m any) error {
 
 // ClientStream counts the messages of a client stream and reports the end
 // of the call, once, to Done: when RecvMsg returns an error (io.EOF is a
-// clean end) or the stream could not be used.
+// clean end), or when the call's context ends first, which is how an
+// application abandons a stream it does not read to the end.
 type ClientStream struct {
 	rpc.ClientStream
 	C    *Counts
 	Done func(err error)
 	once atomic.Bool
+	stop func() bool
+}
+
+// NewClientStream wraps s, watching ctx (the call's context).
+func NewClientStream(ctx context.Context, s rpc.ClientStream, c *Counts, done func(error)) *ClientStream {
+	cs := &ClientStream{ClientStream: s, C: c, Done: done}
+	cs.stop = context.AfterFunc(ctx, func() { cs.finish(status.FromContextError(ctx.Err()).Err()) })
+	return cs
+}
+
+func (s *ClientStream) finish(err error) {
+	if !s.once.CompareAndSwap(false, true) {
+		return
+	}
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.Done != nil {
+		s.Done(err)
+	}
 }
 
 // SendMsg counts m once it was sent. A send error is not the end of the
@@ -133,8 +154,6 @@ func (s *ClientStream) RecvMsg(m any) error {
 		s.C.recv(m)
 		return nil
 	}
-	if s.once.CompareAndSwap(false, true) && s.Done != nil {
-		s.Done(err)
-	}
+	s.finish(err)
 	return err
 }
