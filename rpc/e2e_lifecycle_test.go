@@ -298,3 +298,29 @@ func TestUnixSocketTarget(t *testing.T) {
 	_, err = NewClient("unix:")
 	require.Error(t, err)
 }
+
+func TestConnectivityState(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil)
+	require.Equal(t, Idle, e.cc.GetState(), "NewClient must not connect")
+	e.cc.Connect()
+	ctx := ctxTimeout(t, 5*time.Second)
+	for s := e.cc.GetState(); s != Ready; s = e.cc.GetState() {
+		require.True(t, e.cc.WaitForStateChange(ctx, s), "stuck in %v", s)
+	}
+	e.srv.Stop()
+	require.True(t, e.cc.WaitForStateChange(ctx, Ready))
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	// With the server gone the state settles away from READY; waiting on it times out.
+	s := e.cc.GetState()
+	require.NotEqual(t, Ready, s)
+	for e.cc.WaitForStateChange(short, s) {
+		s = e.cc.GetState()
+		require.NotEqual(t, Ready, s)
+	}
+	require.NoError(t, e.cc.Close())
+	require.Equal(t, Shutdown, e.cc.GetState())
+	require.Equal(t, "TRANSIENT_FAILURE", TransientFailure.String())
+	require.Equal(t, "INVALID_STATE", ConnectivityState(42).String())
+}
