@@ -373,3 +373,22 @@ func TestLargeMessagesBothWays(t *testing.T) {
 		}
 	})
 }
+
+func TestThousandIdleStreamsBesideBusyOnes(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// 1,000 open bidi streams that say nothing: with the default limit they
+	// must not starve unary calls on the same connection.
+	for i := 0; i < 1000; i++ {
+		_, err := e.cc.NewStream(ctx, &echoDesc.Streams[2], "/test.Echo/Chat")
+		require.NoError(t, err)
+	}
+	for i := 0; i < 10; i++ {
+		got, err := e.echo(ctxTimeout(t, 5*time.Second), "busy")
+		require.NoError(t, err)
+		require.Equal(t, "busy", got)
+	}
+	cancel()
+}

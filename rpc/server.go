@@ -76,7 +76,7 @@ func NewServer(opts ...ServerOption) *Server {
 		methods:  make(map[string]*methodInfo),
 		services: make(map[string]*serviceInfo),
 	}
-	s.opts = serverOptions{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize, maxStreams: 1000}
+	s.opts = serverOptions{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize, maxStreams: defaultMaxStreams}
 	for _, o := range opts {
 		o(&s.opts)
 	}

@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// defaultMaxStreams bounds concurrent calls per connection: high enough for
+// a client holding a thousand mostly idle streams beside busy ones, still a
+// bound on what one connection can make the server hold.
+const defaultMaxStreams = 2048
+
 // ServerOption configures a Server.
 type ServerOption func(*serverOptions)
 
@@ -60,7 +65,8 @@ func MaxRecvMsgSize(n int) ServerOption { return func(o *serverOptions) { o.maxR
 func MaxSendMsgSize(n int) ServerOption { return func(o *serverOptions) { o.maxSend = n } }
 
 // MaxConcurrentStreams bounds the RPCs one connection may run at a time
-// (default 1000); it is advertised in SETTINGS.
+// (default 2048); it is advertised in SETTINGS, and clients wait for a free
+// slot rather than fail.
 func MaxConcurrentStreams(n uint32) ServerOption {
 	return func(o *serverOptions) { o.maxStreams = n }
 }
