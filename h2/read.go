@@ -231,9 +231,14 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		}
 	}
 	if end {
-		st.recvEndLocked()
+		st.recvEndLocked() // signals
+		return nil
 	}
-	st.signalLocked()
+	// A Read filling its own buffer is woken when that buffer is full or when
+	// no more bytes are at hand, not once per frame.
+	if st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 || s.br.Buffered() < frameHeaderLen {
+		st.signalLocked()
+	}
 	return nil
 }
 

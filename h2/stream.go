@@ -85,18 +85,19 @@ type Stream struct {
 	headRequest   bool // client: the request was HEAD, so the response has no content
 
 	// Outbound: written by the application, drained by the writer.
-	out         []byte
-	outOff      int
-	sendWindow  int64
-	hdrQueued   bool // final headers queued (server: response; client: request)
-	hdrWritten  bool // the writer has put our HEADERS on the wire
-	endQueued   bool
-	endSent     bool
-	outTrailers Header
-	rstAfterEnd bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
-	memBlocked  bool
-	zc          []byte // a large Write's own slice, lent to the writer until framed
-	discardIn   bool   // the handler is gone: inbound DATA is dropped and credited at once
+	out          []byte
+	outOff       int
+	sendWindow   int64
+	hdrQueued    bool // final headers queued (server: response; client: request)
+	hdrWritten   bool // the writer has put our HEADERS on the wire
+	endQueued    bool
+	endSent      bool
+	outTrailers  Header
+	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	memBlocked   bool
+	zc           []byte // a large Write's own slice, lent to the writer until framed
+	writeWaiting bool   // a Write is blocked on this stream
+	discardIn    bool   // the handler is gone: inbound DATA is dropped and credited at once
 
 	err     error // why the stream ended abnormally: *StreamError or a session error
 	rstSent bool
@@ -371,7 +372,9 @@ func (st *Stream) Write(p []byte) (int, error) {
 				st.memBlocked = true
 				s.memWaiters = append(s.memWaiters, st)
 			}
+			st.writeWaiting = true
 			st.cond.Wait()
+			st.writeWaiting = false
 			continue
 		}
 		n := min(room, len(p))
@@ -404,7 +407,9 @@ func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
 			s.sched.update(s, st)
 			return n, err
 		}
+		st.writeWaiting = true
 		st.cond.Wait()
+		st.writeWaiting = false
 	}
 	st.zc = nil
 	return len(p), nil

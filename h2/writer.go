@@ -268,7 +268,10 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 		if end {
 			st.endSentLocked()
 		}
-		st.signalLocked()
+		if st.writeWaiting && (st.zc == nil || len(st.zc) == 0) {
+			// Wake a blocked Write once its slice is framed, or as buffer room frees.
+			st.signalLocked()
+		}
 		s.wakeMemWaitersLocked()
 		if end || budget <= 0 || st.sched.deficit <= 0 {
 			return
