@@ -3,8 +3,10 @@ package h2
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -47,10 +49,23 @@ var fuzzHandler = HandlerFunc(func(st *Stream) {
 
 const fuzzWait = 5 * time.Second
 
+// fuzzWatchdog crashes the fuzz worker, with every goroutine's stack, when one
+// input runs far longer than all the bounded waits of a run added up: a hang
+// then becomes a reported, minimized, reproducible failure instead of a stall.
+func fuzzWatchdog(t *testing.T) {
+	timer := time.AfterFunc(time.Minute, func() {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		panic(fmt.Sprintf("fuzz input still running after a minute:\n%s", buf))
+	})
+	t.Cleanup(func() { timer.Stop() })
+}
+
 // runRawSession writes input to a fresh server session over a pipe while
 // discarding everything the session writes, then closes the connection and
 // requires the session to end.
 func runRawSession(t *testing.T, input []byte) {
+	fuzzWatchdog(t)
 	goroutineLeakCheck(t)
 	srv := &Server{Handler: fuzzHandler, Options: fuzzOptions}
 	c, s := net.Pipe()
@@ -133,6 +148,7 @@ func FuzzFrame(f *testing.F) {
 		if len(payload) > 1<<14 {
 			payload = payload[:1<<14] // beyond MAX_FRAME_SIZE is covered by FuzzSession
 		}
+		fuzzWatchdog(t)
 		goroutineLeakCheck(t)
 		p := newServerPeer(t, &Server{Handler: fuzzHandler, Options: fuzzOptions})
 		p.handshake()
@@ -193,6 +209,7 @@ func FuzzHeaderBlock(f *testing.F) {
 			}
 		}
 
+		fuzzWatchdog(t)
 		goroutineLeakCheck(t)
 		p := newServerPeer(t, &Server{Handler: fuzzHandler, Options: fuzzOptions})
 		p.handshake()
