@@ -270,9 +270,6 @@ func (cs *clientStream) Header() (metadata.MD, error) {
 	if err := cs.waitHeader(); err != nil {
 		return nil, err
 	}
-	if cs.ci.header != nil {
-		*cs.ci.header = cs.header
-	}
 	return cs.header.Copy(), nil
 }
 
@@ -306,6 +303,10 @@ func (cs *clientStream) waitHeader() error {
 		return cs.headerErr
 	}
 	cs.header = headerMD(h)
+	if cs.ci.header != nil {
+		// Filled once, here, so a Header call racing RecvMsg never writes it twice.
+		*cs.ci.header = cs.header
+	}
 	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
 		c := GetCompressor(enc)
 		if c == nil {
@@ -381,9 +382,6 @@ func (cs *clientStream) finishWith(err error) error {
 	cs.finished = true
 	cs.finalErr = err
 	cs.stopWatch()
-	if cs.ci.header != nil {
-		*cs.ci.header = cs.header
-	}
 	if cs.ci.trailer != nil {
 		*cs.ci.trailer = cs.trailer
 	}

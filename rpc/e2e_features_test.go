@@ -220,3 +220,24 @@ func TestReservedMetadataIsDropped(t *testing.T) {
 	require.Equal(t, []string{"1"}, hdr["ok"])
 	require.NotContains(t, hdr, "connection")
 }
+
+func TestStreamHeaderConcurrentWithRecv(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, nil)
+	var hdr metadata.MD
+	cs, err := e.cc.NewStream(ctxTimeout(t, 5*time.Second), &echoDesc.Streams[2], "/test.Echo/Chat", Header(&hdr))
+	require.NoError(t, err)
+	require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+	done := make(chan error, 1)
+	go func() {
+		_, err := cs.Header()
+		done <- err
+	}()
+	require.NoError(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+	require.NoError(t, <-done)
+	require.NoError(t, cs.CloseSend())
+	require.Equal(t, "EOF", cs.RecvMsg(new(wrapperspb.StringValue)).Error())
+	got, err := cs.Header()
+	require.NoError(t, err)
+	require.Equal(t, got, hdr, "the Header call option holds what Header returns")
+}
