@@ -74,6 +74,7 @@ func TestServerRejectsBadRequests(t *testing.T) {
 	// Unknown encoding: UNIMPLEMENTED.
 	resp, _, _ = rawCall(t, e.addr, grpcReq("/test.Echo/Echo", h2.HeaderField{Name: "grpc-encoding", Value: "zstd-x"}), encoded(t, "x"))
 	require.Equal(t, "12", resp.Get("grpc-status"))
+	require.Contains(t, resp.Get("grpc-accept-encoding"), "gzip")
 	// Compressed flag without grpc-encoding.
 	body := encoded(t, "x")
 	body[0] = 1

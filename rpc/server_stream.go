@@ -34,11 +34,12 @@ type serverStream struct {
 	er     envelopeReader
 	comp   Compressor // for responses: the client's own encoding
 
-	headerSent bool
-	ended      bool
-	header     metadata.MD
-	trailer    metadata.MD
-	recvd      int
+	headerSent  bool
+	ended       bool
+	header      metadata.MD
+	trailer     metadata.MD
+	recvd       int
+	badEncoding bool // the client compressed with something we lack
 }
 
 // Response headers that every call repeats are shared, read-only slices.
@@ -163,6 +164,7 @@ func (ss *serverStream) setup(req h2.Header) error {
 	if enc != "" && enc != "identity" {
 		c := GetCompressor(enc)
 		if c == nil {
+			ss.badEncoding = true
 			return status.Errorf(codes.Unimplemented, "rpc: grpc-encoding %q is not supported", enc)
 		}
 		ss.er.decomp = c
@@ -431,6 +433,10 @@ func (ss *serverStream) finish(err error) {
 	if !ss.headerSent {
 		t = append(t, hdrOK...)
 		t = appendMD(t, ss.header)
+		if ss.badEncoding {
+			// The spec asks to tell the client what we do accept.
+			t = append(t, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})
+		}
 	}
 	t = append(t, h2.HeaderField{Name: "grpc-status", Value: codeString(code)})
 	if msg := st.Message(); msg != "" {
