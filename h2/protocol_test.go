@@ -202,6 +202,33 @@ func TestProtocolErrors(t *testing.T) {
 	}
 }
 
+// TestLowerStreamIDIsProtocolError: RFC 9113 §5.1.1, a new stream id lower
+// than one the client already used is a connection error PROTOCOL_ERROR.
+func TestLowerStreamIDIsProtocolError(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newServerPeer(t, &Server{Handler: protocolHandler})
+	p.handshake()
+	p.startReader()
+	p.request(5, false, hold()...)
+	p.request(3, true)
+	p.expectGoAway(ErrCodeProtocol)
+	p.waitDone()
+}
+
+// TestHeadersOnClosedStream: HEADERS on a stream that was opened and closed
+// normally is a connection error STREAM_CLOSED (RFC 9113 §5.1, "closed").
+func TestHeadersOnClosedStream(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newServerPeer(t, &Server{Handler: protocolHandler})
+	p.handshake()
+	p.startReader()
+	p.request(1, true)
+	p.expect("end of stream 1", func(f rawFrame) bool { return f.StreamID == 1 && f.Flags.Has(FlagEndStream) })
+	p.request(1, false)
+	p.expectGoAway(ErrCodeStreamClosed)
+	p.waitDone()
+}
+
 // TestClientRejectsBadServer plays a misbehaving server at a client session.
 func TestClientRejectsBadServer(t *testing.T) {
 	open := func(t *testing.T) (*peer, *Stream) {

@@ -333,6 +333,24 @@ func TestConnErrorHookAndGoAway(t *testing.T) {
 	require.Equal(t, ErrCodeProtocol, ce.Code)
 }
 
+// TestKeepaliveClosesUnresponsivePeer: pings that are never acked close the
+// session with ErrPingTimeout.
+func TestKeepaliveClosesUnresponsivePeer(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{KeepaliveInterval: 20 * time.Millisecond, KeepaliveTimeout: 100 * time.Millisecond}})
+	p.serverHandshake()
+	frames := p.drain() // reads everything, acks nothing
+	p.waitDone()
+	require.ErrorIs(t, p.sess.Err(), ErrPingTimeout)
+	var pings int
+	for _, f := range <-frames {
+		if f.Type == FramePing && !f.Flags.Has(FlagAck) {
+			pings++
+		}
+	}
+	require.Positive(t, pings)
+}
+
 // TestKeepaliveKeepsHealthySession: a peer that acks keeps the session open.
 func TestKeepaliveKeepsHealthySession(t *testing.T) {
 	goroutineLeakCheck(t)
