@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,4 +31,26 @@ func TestInformationalCallbackMayUseStream(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "204", h.Get(":status"))
 	require.Equal(t, "half-closed (local) 103 h2c", <-states)
+}
+
+// TestRequestHeaderListTooLarge: a request larger than the peer's
+// MAX_HEADER_LIST_SIZE fails locally with a clear error instead of being sent.
+func TestRequestHeaderListTooLarge(t *testing.T) {
+	goroutineLeakCheck(t)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	}), Options: Options{Settings: Settings{MaxHeaderListSize: 1024}}}
+	c := memPair(t, srv, nil)
+	// Wait for the server's SETTINGS.
+	_, err := c.Ping(ctxT(t), [8]byte{})
+	require.NoError(t, err)
+	require.Equal(t, uint32(1024), c.RemoteSettings().MaxHeaderListSize)
+	big := Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}, {Name: "x-big", Value: strings.Repeat("a", 2000)}}
+	_, err = c.Request(ctxT(t), big, &RequestOptions{EndStream: true})
+	require.ErrorContains(t, err, "MAX_HEADER_LIST_SIZE")
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
 }

@@ -111,6 +111,9 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if limit := s.remote.MaxHeaderListSize; limit != Unlimited && headerListSize(hdr) > limit {
+		return nil, errorf("request header list of %d bytes exceeds the peer's MAX_HEADER_LIST_SIZE %d", headerListSize(hdr), limit)
+	}
 	for {
 		if s.closing || s.draining || s.goAwayRecv || s.goAwaySent {
 			cause := s.closeErr

@@ -87,6 +87,14 @@ func (h Header) Clone() Header { return append(Header(nil), h...) }
 // size is the header list size of RFC 9113 §6.5.2: name + value + 32 per field.
 func (f HeaderField) size() uint32 { return uint32(len(f.Name) + len(f.Value) + 32) }
 
+func headerListSize(h Header) uint32 {
+	var n uint32
+	for _, f := range h {
+		n += f.size()
+	}
+	return n
+}
+
 // validFieldName reports whether name is a lowercase token (RFC 9113 §8.2.1):
 // uppercase letters and separators make a request malformed.
 func validFieldName(name string) bool {

@@ -123,7 +123,10 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 	default:
 		// Unknown frame types are ignored (§5.5).
 	}
-	var se *StreamError
+	if err == nil {
+		return nil
+	}
+	var se *StreamError // declared after the nil check: errors.As makes it escape
 	if errors.As(err, &se) {
 		s.reportFrameError(fh.Type, fh.StreamID, err)
 		s.mu.Lock()
