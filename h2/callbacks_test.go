@@ -54,3 +54,34 @@ func TestRequestHeaderListTooLarge(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "200", h.Get(":status"))
 }
+
+// TestUploadAfterHandlerReturned: a handler that answers without reading the
+// body leaves the client free to finish sending: dropped bytes are credited to
+// the stream window too, so the upload does not stall.
+func TestUploadAfterHandlerReturned(t *testing.T) {
+	goroutineLeakCheck(t)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	}), Options: Options{Settings: Settings{InitialWindowSize: 65535}}}
+	c := memPair(t, srv, nil)
+	st, err := c.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	body := make([]byte, 1<<20) // 16 windows' worth
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Write(body)
+		if err == nil {
+			err = st.CloseWrite()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-ctxT(t).Done():
+		t.Fatal("upload stalled: the dropped body was not credited to the stream window")
+	}
+	<-st.Done()
+}

@@ -222,7 +222,9 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")
 	}
 	if st.discardIn {
-		s.creditConnLocked(int64(len(data)))
+		// Credit both windows as if read, or a client still sending would
+		// stall until it gave up; it stops once it sees our END_STREAM.
+		st.creditLocked(int64(len(data)))
 	} else {
 		if st.rdBuf != nil && st.inOff == len(st.in) {
 			n := copy(st.rdBuf[st.rdN:], data)
