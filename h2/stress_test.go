@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
+	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -81,4 +83,51 @@ func TestReadsOfAnySize(t *testing.T) {
 	}
 	require.NoError(t, st.CloseWrite())
 	require.True(t, bytes.Equal(want, <-got), "the body arrived altered")
+}
+
+// TestPartialWriteAfterDeadline: a large Write cut short by the stream
+// deadline reports exactly the bytes that were framed, and none of its buffer
+// is sent after it returned (the caller may reuse it at once); writing the
+// rest after clearing the deadline yields the exact body.
+func TestPartialWriteAfterDeadline(t *testing.T) {
+	goroutineLeakCheck(t)
+	orig := make([]byte, 1<<20) // more than any stream buffer
+	rand.New(rand.NewSource(3)).Read(orig)
+	type result struct {
+		n   int
+		err error
+	}
+	first := make(chan result, 1)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, nil)
+		buf := append([]byte(nil), orig...)
+		st.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		n, err := st.Write(buf)
+		for i := range buf {
+			buf[i] = 0xEE
+		}
+		first <- result{n, err}
+		st.SetDeadline(time.Time{})
+		if _, err := st.Write(orig[n:]); err == nil {
+			_ = st.CloseWrite()
+		}
+	})}
+	p := newServerPeer(t, srv)
+	p.handshake(Setting{SettingInitialWindowSize, 1000})
+	p.startReader()
+	p.request(1, true)
+	r := <-first
+	require.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
+	require.Less(t, r.n, len(orig), "the Write was cut short")
+	p.mustWrite(AppendWindowUpdate(nil, 1, 1<<20))
+	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	var got []byte
+	for {
+		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 1 })
+		got = append(got, f.Payload...)
+		if f.Flags.Has(FlagEndStream) {
+			break
+		}
+	}
+	require.True(t, bytes.Equal(orig, got), "body differs: %d bytes, want %d", len(got), len(orig))
 }
