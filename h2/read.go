@@ -72,8 +72,12 @@ func (s *Session) readFrames() error {
 		if peeked {
 			_, _ = s.br.Discard(n)
 		}
-		if s.br.Buffered() == 0 {
-			s.lastActivity.Store(time.Now().UnixNano()) // once per read batch, not per frame
+		if s.br.Buffered() < frameHeaderLen {
+			// The batch read from the connection is used up.
+			s.lastActivity.Store(time.Now().UnixNano())
+			if len(s.toWake) > 0 {
+				s.wakeDeferredReads()
+			}
 		}
 	}
 }
@@ -240,11 +244,27 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		return nil
 	}
 	// A Read filling its own buffer is woken when that buffer is full or when
-	// no more bytes are at hand, not once per frame.
-	if st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 || s.br.Buffered() < frameHeaderLen {
+	// the read batch ends (readFrames wakes the deferred ones), not per frame.
+	if st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 {
 		st.signalLocked()
+	} else if !st.wakeDeferred {
+		st.wakeDeferred = true
+		s.toWake = append(s.toWake, st)
 	}
 	return nil
+}
+
+// wakeDeferredReads signals the Reads whose wake-up onData put off, once the
+// frames at hand are all handled.
+func (s *Session) wakeDeferredReads() {
+	s.mu.Lock()
+	for i, st := range s.toWake {
+		st.wakeDeferred = false
+		st.signalLocked()
+		s.toWake[i] = nil
+	}
+	s.toWake = s.toWake[:0]
+	s.mu.Unlock()
 }
 
 // headerBlock is a header block being received across HEADERS and CONTINUATION frames.

@@ -114,6 +114,10 @@ func (s *Session) onSettings(fh FrameHeader, p []byte) error {
 	}
 	s.mu.Lock()
 	next := s.remote
+	if !s.remoteSeen {
+		s.remoteSeen = true
+		next.MaxConcurrentStreams = Unlimited // drop the assumed 100: the peer says now
+	}
 	for _, sp := range params {
 		next.apply(sp)
 	}

@@ -32,6 +32,7 @@ type Session struct {
 	hdec     *hpack.Decoder
 	hb       headerBlock // the header block being received
 	gotFirst bool        // the peer's first SETTINGS arrived
+	toWake   []*Stream   // Reads to wake at the end of the read batch (under mu)
 	// infoCall and infoHeader hold a client's OnInformational callback until
 	// the reader has released mu.
 	infoCall   func(Header)
@@ -62,6 +63,7 @@ type Session struct {
 	pendingLocal []Settings // sent, not yet acknowledged
 	settingsWait []chan struct{}
 	remote       Settings
+	remoteSeen   bool // the peer's first SETTINGS arrived
 
 	sendWindow int64 // connection send window
 	recvWindow int64 // connection receive window (what the peer may still send)
@@ -124,6 +126,10 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	s.streamWaiters = sync.NewCond(&s.mu)
 	if client {
 		s.nextStreamID = 1
+		// Until the server's SETTINGS arrive, assume the 100 streams RFC 9113
+		// §6.5.2 recommends as a minimum, not "unlimited": opening more would
+		// only get them refused.
+		s.remote.MaxConcurrentStreams = 100
 	} else {
 		s.nextStreamID = 2
 	}

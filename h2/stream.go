@@ -77,6 +77,7 @@ type Stream struct {
 	inEOF         bool
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
+	wakeDeferred  bool // on the session's toWake list
 	recvWindow    int64
 	recvUnack     int64
 	contentLength int64
