@@ -1,0 +1,95 @@
+package h2
+
+import (
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestContentLengthWithoutBody: responses to HEAD and 204/304 responses may
+// state a content-length with no body (RFC 9110 §8.6); any other response must
+// carry exactly that many bytes.
+func TestContentLengthWithoutBody(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, status string
+		ok                   bool
+	}{
+		{"HEAD", "HEAD", "200", true},
+		{"204", "GET", "204", true},
+		{"304", "GET", "304", true},
+		{"GET 200", "GET", "200", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			goroutineLeakCheck(t)
+			p := newClientPeer(t, nil)
+			p.serverHandshake()
+			st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: tc.method}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+			require.NoError(t, err)
+			p.expectHeaders(1)
+			p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", tc.status, "content-length", "100")))
+			h, err := st.Response(ctxT(t))
+			if tc.ok {
+				require.NoError(t, err)
+				require.Equal(t, "100", h.Get("content-length"))
+				b, err := io.ReadAll(st)
+				require.NoError(t, err)
+				require.Empty(t, b)
+				return
+			}
+			// Malformed (§8.1.1): a stream error, seen by Response or by the
+			// first Read of the body.
+			if err == nil {
+				_, err = io.ReadAll(st)
+			}
+			var se *StreamError
+			require.ErrorAs(t, err, &se)
+			require.Equal(t, ErrCodeProtocol, se.Code)
+			p.expectRST(1, ErrCodeProtocol)
+		})
+	}
+}
+
+// TestContentLengthMatchingBody: a request whose body matches its
+// content-length is served.
+func TestContentLengthMatchingBody(t *testing.T) {
+	c := memPair(t, &Server{Handler: okHandler}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/"}, {Name: "content-length", Value: "3"}}, nil)
+	require.NoError(t, err)
+	_, err = st.Write([]byte("abc"))
+	require.NoError(t, err)
+	require.NoError(t, st.CloseWrite())
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	b, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(b))
+}
+
+// TestOnInformationalMayUseTheStream: the callback may call the stream's
+// (locking) methods without deadlocking the session.
+func TestOnInformationalMayUseTheStream(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	var st *Stream
+	seen := make(chan int, 1)
+	ready := make(chan struct{})
+	st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{
+		EndStream: true,
+		OnInformational: func(h Header) {
+			<-ready
+			seen <- len(st.Informational()) + len(st.Header())
+		},
+	})
+	require.NoError(t, err)
+	close(ready)
+	p.expectHeaders(1)
+	p.mustWrite(AppendHeaders(nil, 1, false, true, nil, p.encode(":status", "103")))
+	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	require.Equal(t, 1, <-seen)
+}
