@@ -293,6 +293,11 @@ func (st *Stream) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
+		if st.rdBuf != nil {
+			// Another Read lent its buffer; this one waits for what overflows it.
+			st.cond.Wait()
+			continue
+		}
 		// Lend p to the reader goroutine: DATA that arrives while we wait is
 		// copied straight into it, one copy instead of two.
 		st.rdBuf, st.rdN = p, 0
