@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"sync"
@@ -130,4 +131,52 @@ func TestPartialWriteAfterDeadline(t *testing.T) {
 		}
 	}
 	require.True(t, bytes.Equal(orig, got), "body differs: %d bytes, want %d", len(got), len(orig))
+}
+
+// TestReadReturnsWhatArrived: a Read with a large buffer returns the bytes
+// that arrived instead of waiting for the buffer to fill (io.Reader: "Read
+// conventionally returns what is available instead of waiting for more").
+func TestReadReturnsWhatArrived(t *testing.T) {
+	goroutineLeakCheck(t)
+	got := make(chan int, 1)
+	p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		n, _ := st.Read(make([]byte, 1<<20))
+		got <- n
+		<-st.Context().Done()
+	})})
+	p.handshake()
+	p.startReader()
+	p.request(1, false)
+	time.Sleep(50 * time.Millisecond) // the handler is waiting in Read
+	p.mustWrite(AppendData(nil, 1, false, make([]byte, 100)))
+	select {
+	case n := <-got:
+		require.Equal(t, 100, n)
+	case <-time.After(waitLong):
+		t.Fatal("Read still waiting with 100 bytes received")
+	}
+	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+}
+
+// TestBodyThenResetDrainsCleanly: a client that sends part of a body and
+// resets leaves the server's windows consistent: the next streams on the
+// session still move megabytes.
+func TestBodyThenResetDrainsCleanly(t *testing.T) {
+	goroutineLeakCheck(t)
+	small := Options{Settings: Settings{InitialWindowSize: 65535}, ConnWindowSize: 65535}
+	c := memPair(t, &Server{Handler: okHandler, Options: small}, &ClientOptions{Options: small})
+	for i := 0; i < 5; i++ {
+		st, err := c.Request(ctxT(t), post("/"), nil)
+		require.NoError(t, err)
+		_, err = st.Write(make([]byte, 50000))
+		require.NoError(t, err)
+		st.Reset(ErrCodeCancel)
+	}
+	body := bytes.Repeat([]byte{'m'}, 4<<20)
+	status, got, err := roundTrip(ctxT(t), c, "/", body)
+	require.NoError(t, err)
+	require.Equal(t, "200", status)
+	require.Equal(t, len(body), len(got))
+	_, err = io.Copy(io.Discard, bytes.NewReader(got))
+	require.NoError(t, err)
 }
