@@ -230,3 +230,49 @@ func FuzzHeaderBlock(f *testing.F) {
 		p.waitDone()
 	})
 }
+
+// FuzzClientSession: a client session with one request in flight, fed
+// arbitrary bytes by its "server" after a valid SETTINGS frame. The request
+// must end (served, reset or failed) and the session must not hang.
+func FuzzClientSession(f *testing.F) {
+	resp := seedBlock(":status", "200", "content-length", "2")
+	f.Add([]byte{})
+	f.Add(seedFrames(AppendSettingsAck(nil), AppendHeaders(nil, 1, false, true, nil, resp), AppendData(nil, 1, true, []byte("ok"))))
+	f.Add(seedFrames(AppendHeaders(nil, 1, false, true, nil, seedBlock(":status", "103")),
+		AppendHeaders(nil, 1, false, true, nil, seedBlock(":status", "200")), AppendData(nil, 1, false, []byte("x")),
+		AppendHeaders(nil, 1, true, true, nil, seedBlock("grpc-status", "0"))))
+	f.Add(seedFrames(AppendRSTStream(nil, 1, ErrCodeRefusedStream)))
+	f.Add(seedFrames(AppendGoAway(nil, 0, ErrCodeNo, nil)))
+	f.Add(seedFrames(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, append([]byte{0, 0, 0, 2}, seedBlock(getRequest()...)...))))
+	f.Add(seedFrames(AppendSettings(nil, Setting{SettingInitialWindowSize, 0}), AppendWindowUpdate(nil, 1, 1), AppendPing(nil, false, [8]byte{})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzWatchdog(t)
+		goroutineLeakCheck(t)
+		c, s := net.Pipe()
+		go func() { _, _ = io.Copy(io.Discard, s) }()
+		opts := &ClientOptions{Options: fuzzOptions}
+		sess, err := NewClientSession(c, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Abort(ErrCodeNo, nil)
+		st, err := sess.Request(ctxT(t), post("/"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = st.Write([]byte("hi"))
+		_ = st.CloseWrite()
+		_ = s.SetWriteDeadline(time.Now().Add(fuzzWait))
+		_, _ = s.Write(append(AppendSettings(nil), data...))
+		st.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := st.Response(ctxT(t)); err == nil {
+			_, _ = io.Copy(io.Discard, st)
+		}
+		_ = s.Close()
+		select {
+		case <-sess.Done():
+		case <-time.After(fuzzWait):
+			t.Fatal("the client session did not end after its connection closed")
+		}
+	})
+}
