@@ -264,7 +264,7 @@ func FuzzClientSession(f *testing.F) {
 		_ = st.CloseWrite()
 		_ = s.SetWriteDeadline(time.Now().Add(fuzzWait))
 		_, _ = s.Write(append(AppendSettings(nil), data...))
-		st.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		st.SetDeadline(time.Now().Add(20 * time.Millisecond))
 		if _, err := st.Response(ctxT(t)); err == nil {
 			_, _ = io.Copy(io.Discard, st)
 		}
