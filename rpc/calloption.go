@@ -16,6 +16,7 @@ type callInfo struct {
 	maxRecv      int
 	maxSend      int
 	waitForReady bool
+	peer         *Peer
 }
 
 type headerOpt struct{ md *metadata.MD }

@@ -26,6 +26,7 @@ type clientConfig struct {
 	windowSize     uint32
 	connWindowSize uint32
 	maxRetries     int
+	stats          StatsHandler
 }
 
 // ClientParameters make the client ping an idle connection after Time and

@@ -41,6 +41,12 @@ type clientStream struct {
 	finalErr    error // io.EOF for OK, else a status error
 	trailer     metadata.MD
 	unprocessed bool // the server never saw the stream: safe to retry
+
+	recvN     int // messages received, for stats
+	method    string
+	sh        StatsHandler
+	begin     time.Time // set when a StatsHandler is configured
+	statsDone bool
 }
 
 // Invoke performs a unary call. Interceptors run first.
@@ -60,6 +66,7 @@ func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn,
 			return err
 		}
 		err = cs.unary(args, reply)
+		cs.reportStats(err)
 		retry := err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil
 		cs.stopWatch()
 		*cs = clientStream{}
@@ -115,7 +122,7 @@ func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method str
 	return cs, nil
 }
 
-func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (*clientStream, error) {
+func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (_ *clientStream, err error) {
 	var cs *clientStream
 	if desc == unaryDesc {
 		cs = unaryStreamPool.Get().(*clientStream)
@@ -135,6 +142,16 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		if cs.comp == nil {
 			return nil, status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
 		}
+	}
+	if h := cc.cfg.stats; h != nil {
+		cs.begin = time.Now()
+		ctx = h.TagRPC(ctx, method)
+		cs.ctx, cs.method, cs.sh = ctx, method, h
+		defer func() {
+			if err != nil {
+				cs.reportStats(err) // a call that never got a stream is reported too
+			}
+		}()
 	}
 	hdr, err := cc.requestHeader(ctx, method, cs.comp)
 	if err != nil {
@@ -156,6 +173,9 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			return nil, toStatusError(err)
 		}
 		cs.st = st
+		if cs.ci.peer != nil {
+			*cs.ci.peer = *peerOf(sess)
+		}
 		break
 	}
 	cs.er = envelopeReader{r: cs.st, maxSize: cs.ci.maxRecv}
@@ -382,6 +402,9 @@ func (cs *clientStream) finishWith(err error) error {
 	cs.finished = true
 	cs.finalErr = err
 	cs.stopWatch()
+	if cs.desc != unaryDesc {
+		cs.reportStats(err) // unary calls report in invoke, after their last step
+	}
 	if cs.ci.trailer != nil {
 		*cs.ci.trailer = cs.trailer
 	}
@@ -417,6 +440,7 @@ func (cs *clientStream) RecvMsg(m any) error {
 	}
 	bp, err := cs.er.next()
 	if err == nil {
+		cs.recvN++
 		err = ProtoCodec.Unmarshal(*bp, m)
 		putBuf(bp)
 		if err != nil {
@@ -434,4 +458,17 @@ func (cs *clientStream) RecvMsg(m any) error {
 		return cs.finishWith(err)
 	}
 	return cs.fail(err)
+}
+
+// reportStats tells the StatsHandler, once, how the call went.
+func (cs *clientStream) reportStats(err error) {
+	h := cs.sh
+	if h == nil || cs.statsDone {
+		return
+	}
+	cs.statsDone = true
+	s := &RPCStats{FullMethod: cs.method, Client: true, Begin: cs.begin, End: time.Now(),
+		Code: codeOf(err), MsgsSent: cs.sentN, MsgsRecv: cs.recvN}
+	s.fillFromStream(cs.st)
+	h.HandleRPC(cs.ctx, s)
 }

@@ -3,14 +3,17 @@ package rpc
 import (
 	"context"
 	"crypto/tls"
+
 	"net"
+
+	"github.com/h2rpc/h2rpc/h2"
 )
 
 // Peer describes the other end of a call's connection.
 type Peer struct {
-	Addr      net.Addr             // the client's address
-	LocalAddr net.Addr             // the address it connected to
-	TLS       *tls.ConnectionState // nil for h2c
+	Addr      net.Addr             // the other end: the client on a server, the server on a client
+	LocalAddr net.Addr             // this end
+	TLS       *tls.ConnectionState // nil for h2c; a server's includes verified client certificates
 }
 
 // PeerFromContext returns the client of the server call ctx belongs to, for
@@ -21,11 +24,24 @@ func PeerFromContext(ctx context.Context) (*Peer, bool) {
 	if ss == nil {
 		return nil, false
 	}
-	sess := ss.st.Session()
+	return peerOf(ss.st.Session()), true
+}
+
+func peerOf(sess *h2.Session) *Peer {
 	p := &Peer{Addr: sess.RemoteAddr(), LocalAddr: sess.LocalAddr()}
 	if tc, ok := sess.Conn().(*tls.Conn); ok {
 		cs := tc.ConnectionState()
 		p.TLS = &cs
 	}
-	return p, true
+	return p
 }
+
+type peerOpt struct{ p *Peer }
+
+func (o peerOpt) apply(c *callInfo) { c.peer = o.p }
+
+// WithPeer stores the server's side of the call's connection into *p once
+// the call has a connection (after NewStream, or when a unary call returns),
+// like grpc-go's grpc.Peer option. *p stays unchanged when no connection was
+// reached.
+func WithPeer(p *Peer) CallOption { return peerOpt{p} }

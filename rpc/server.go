@@ -29,6 +29,9 @@ type Server struct {
 	started  bool
 	closed   atomic.Bool
 	conns    sync.Map // *h2.Session -> *connState; looked up on every call, so lock-free
+
+	onShutdown   []func() // under mu
+	shutdownOnce sync.Once
 }
 
 type serviceInfo struct {
@@ -207,13 +210,58 @@ func (s *Server) isClosed() bool { return s.closed.Load() }
 // are closed at once and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
+	s.runOnShutdown(ctx.Done())
 	return s.h2.Shutdown(ctx)
 }
 
 // Stop closes all listeners and connections at once; running RPCs fail.
 func (s *Server) Stop() {
 	s.closed.Store(true)
+	s.runOnShutdown(nil)
 	_ = s.h2.Close()
+}
+
+// RegisterOnShutdown registers f to run once, in its own goroutine, when
+// Shutdown or Stop is first called (like net/http's RegisterOnShutdown); a
+// health service uses it to report NOT_SERVING. Shutdown waits for the
+// functions to return (or its ctx to end) before it sends the GOAWAYs, so
+// what they announce is in place before clients are told to go; Stop does
+// not wait. Registering after shutdown began has no effect.
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.mu.Lock()
+	s.onShutdown = append(s.onShutdown, f)
+	s.mu.Unlock()
+}
+
+// runOnShutdown starts the shutdown functions, once, and waits for them
+// until they return or done closes (a nil done: no wait).
+func (s *Server) runOnShutdown(done <-chan struct{}) {
+	s.shutdownOnce.Do(func() {
+		s.mu.Lock()
+		fs := s.onShutdown
+		s.onShutdown = nil
+		s.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, f := range fs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f()
+			}()
+		}
+		if done == nil {
+			return
+		}
+		all := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(all)
+		}()
+		select {
+		case <-all:
+		case <-done:
+		}
+	})
 }
 
 func (s *Server) onSession(sess *h2.Session) {

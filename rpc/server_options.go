@@ -25,6 +25,7 @@ type serverOptions struct {
 	windowSize     uint32
 	connWindowSize uint32
 	onPanic        func(method string, recovered any, stack []byte)
+	stats          StatsHandler
 }
 
 // OnHandlerPanic sets a function called with the recovered value and stack

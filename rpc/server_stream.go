@@ -39,6 +39,7 @@ type serverStream struct {
 	header      metadata.MD
 	trailer     metadata.MD
 	recvd       int
+	sentN       int
 	badEncoding bool // the client compressed with something we lack
 }
 
@@ -83,10 +84,35 @@ func (s *Server) serveStream(st *h2.Stream) {
 		defer cs.streamEnded()
 	}
 	err := ss.setup(req)
+	var begin time.Time
+	if h := s.opts.stats; h != nil {
+		begin = time.Now()
+		ss.ctx = h.TagRPC(ss.ctx, req.Get(":path"))
+	}
 	if err == nil {
 		err = ss.run()
 	}
-	ss.finish(err)
+	code := ss.finish(err)
+	if h := s.opts.stats; h != nil {
+		rs := &RPCStats{FullMethod: req.Get(":path"), Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd}
+		ctx := ss.ctx
+		report := func() {
+			rs.End = time.Now()
+			rs.fillFromStream(st)
+			h.HandleRPC(ctx, rs)
+		}
+		// The writer frames the status after we return: the figures are
+		// complete once the stream has closed, normally a moment later.
+		select {
+		case <-st.Done():
+			report()
+		default:
+			go func() {
+				<-st.Done()
+				report()
+			}()
+		}
+	}
 	ss.cancel()
 	if !ss.er.eof {
 		ss.drain()
@@ -384,6 +410,7 @@ func (ss *serverStream) SendMsg(m any) error {
 		return err
 	}
 	ss.markSent()
+	ss.sentN++
 	if _, err := ss.st.Write(*bp); err != nil {
 		return ss.recvError(err)
 	}
@@ -408,8 +435,8 @@ func (ss *serverStream) RecvMsg(m any) error {
 }
 
 // finish sends the status: in trailers after a response header, or as a
-// trailers-only response when nothing was sent yet.
-func (ss *serverStream) finish(err error) {
+// trailers-only response when nothing was sent yet. It returns the code sent.
+func (ss *serverStream) finish(err error) codes.Code {
 	ss.ended = true
 	ss.markSent()
 	st, ok := status.FromError(err)
@@ -424,10 +451,10 @@ func (ss *serverStream) finish(err error) {
 			t = append(t, hdrOK...)
 			t = append(t, trailerOK...)
 			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
-			return
+			return code
 		}
 		_ = ss.st.WriteTrailers(trailerOK)
-		return
+		return code
 	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
 	if !ss.headerSent {
@@ -451,9 +478,10 @@ func (ss *serverStream) finish(err error) {
 	if !ss.headerSent {
 		ss.headerSent = true
 		_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
-		return
+		return code
 	}
 	_ = ss.st.WriteTrailers(t)
+	return code
 }
 
 func marshalStatusProto(p proto.Message) ([]byte, error) { return proto.Marshal(p) }
