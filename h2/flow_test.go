@@ -203,9 +203,9 @@ func TestWindowUpdatesBatched(t *testing.T) {
 // TestSchedulerWeights: two streams with weights 256 and 16 (same urgency)
 // compete for a slow reader; bandwidth is shared about 16 to 1 and the
 // lighter stream never starves. The reader meters bandwidth with the
-// connection window, 256 KiB at a time, each granted once both streams had
-// time to refill their buffers, so the scheduler alone decides who gets it;
-// the run spans many scheduler rounds so that the ratio is not a rounding.
+// connection window, 256 KiB at a time, each granted only once both streams
+// have at least that much buffered, so the scheduler alone decides who gets
+// it; the run spans many scheduler rounds so that the ratio is not a rounding.
 func TestSchedulerWeights(t *testing.T) {
 	goroutineLeakCheck(t)
 	chunk := bytes.Repeat([]byte{'w'}, 16<<10)
@@ -224,11 +224,28 @@ func TestSchedulerWeights(t *testing.T) {
 			}
 		}
 	}), Options: Options{Limits: Limits{StreamWriteBuffer: 1 << 20}}}
+	serverSess := make(chan *Session, 1)
+	srv.OnSession = func(s *Session) { serverSess <- s }
 	p := newServerPeer(t, srv)
 	p.handshake(Setting{SettingInitialWindowSize, 1<<31 - 1}, Setting{SettingMaxFrameSize, 1 << 16})
 	p.startReader()
 	p.request(1, true, ":method", "GET", ":scheme", "http", ":path", "/heavy")
 	p.request(3, true, ":method", "GET", ":scheme", "http", ":path", "/light")
+	ss := <-serverSess
+	const grant = 256 << 10
+	// bothReady reports whether both streams have a grant's worth buffered,
+	// looking inside the server session (this is an internal test).
+	bothReady := func() bool {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		ready := 0
+		for _, st := range ss.streams {
+			if st.pendingLen() >= grant {
+				ready++
+			}
+		}
+		return ready == 2
+	}
 	got := map[uint32]int{}
 	window := 65535 // the RFC's initial connection window, never raised here
 	for round := 0; round < 200; round++ {
@@ -237,9 +254,9 @@ func TestSchedulerWeights(t *testing.T) {
 			got[f.StreamID] += len(f.Payload)
 			window -= len(f.Payload)
 		}
-		time.Sleep(time.Millisecond) // both handlers refill their buffers
-		p.mustWrite(AppendWindowUpdate(nil, 0, 256<<10))
-		window += 256 << 10
+		eventually(t, "both handlers refill their buffers", bothReady)
+		p.mustWrite(AppendWindowUpdate(nil, 0, grant))
+		window += grant
 	}
 	ratio := float64(got[1]) / float64(max(got[3], 1))
 	t.Logf("bytes: heavy=%d light=%d ratio=%.1f", got[1], got[3], ratio)
