@@ -180,3 +180,76 @@ func TestBodyThenResetDrainsCleanly(t *testing.T) {
 	_, err = io.Copy(io.Discard, bytes.NewReader(got))
 	require.NoError(t, err)
 }
+
+// TestConcurrentReadersShareTheBody: two goroutines reading one stream
+// (Stream methods are safe for concurrent use) together receive every byte
+// exactly once: no byte lost, none invented.
+func TestConcurrentReadersShareTheBody(t *testing.T) {
+	goroutineLeakCheck(t)
+	const size = 2 << 20
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i % 251)
+	}
+	type tally struct {
+		counts [256]int
+		total  int
+		err    error
+	}
+	result := make(chan tally, 1)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		var mu sync.Mutex
+		var all tally
+		var wg sync.WaitGroup
+		for r := 0; r < 2; r++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 3000+r*1000)
+				for {
+					for i := range buf {
+						buf[i] = 0xFF // never sent: 251 values only
+					}
+					n, err := st.Read(buf)
+					if n > len(buf) {
+						err = fmt.Errorf("Read returned %d for a %d-byte buffer", n, len(buf))
+						n = 0
+					}
+					mu.Lock()
+					if err != nil && err != io.EOF && all.err == nil {
+						all.err = err
+					}
+					for _, b := range buf[:n] {
+						all.counts[b]++
+					}
+					all.total += n
+					mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		result <- all
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	})}, nil)
+	st, err := c.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	for off := 0; off < size; off += 10000 {
+		_, err := st.Write(body[off:min(off+10000, size)])
+		require.NoError(t, err)
+	}
+	require.NoError(t, st.CloseWrite())
+	got := <-result
+	require.NoError(t, got.err)
+	require.Equal(t, size, got.total, "bytes received")
+	require.Zero(t, got.counts[0xFF], "bytes that were never sent")
+	for v := 0; v < 251; v++ {
+		want := size / 251
+		if v < size%251 {
+			want++
+		}
+		require.Equal(t, want, got.counts[v], "count of byte value %d", v)
+	}
+}
