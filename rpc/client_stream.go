@@ -10,11 +10,9 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
-	rpcstatus "github.com/h2rpc/h2rpc/proto/google/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
-	"google.golang.org/protobuf/proto"
 )
 
 var unaryDesc = &StreamDesc{}
@@ -385,8 +383,8 @@ func (cs *clientStream) statusFrom(t h2.Header) error {
 	msg := decodeGrpcMessage(t.Get("grpc-message"))
 	if d := t.Get("grpc-status-details-bin"); d != "" {
 		if raw, err := metadata.DecodeBin(d); err == nil {
-			var p rpcstatus.Status
-			if proto.Unmarshal([]byte(raw), &p) == nil && codes.Code(p.Code) == code {
+			var p status.Proto
+			if p.Unmarshal([]byte(raw)) == nil && codes.Code(p.Code) == code {
 				return status.FromProto(&p).Err()
 			}
 		}

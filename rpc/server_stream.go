@@ -14,7 +14,6 @@ import (
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
-	"google.golang.org/protobuf/proto"
 )
 
 // serverStream is all per-RPC state on the server, in one struct. It is not
@@ -470,7 +469,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 		t = append(t, h2.HeaderField{Name: "grpc-message", Value: encodeGrpcMessage(msg)})
 	}
 	if p := st.Proto(); p != nil && len(p.Details) > 0 {
-		if b, merr := marshalStatusProto(p); merr == nil {
+		if b, merr := p.Marshal(); merr == nil {
 			t = append(t, h2.HeaderField{Name: "grpc-status-details-bin", Value: metadata.EncodeBin(string(b))})
 		}
 	}
@@ -483,8 +482,6 @@ func (ss *serverStream) finish(err error) codes.Code {
 	_ = ss.st.WriteTrailers(t)
 	return code
 }
-
-func marshalStatusProto(p proto.Message) ([]byte, error) { return proto.Marshal(p) }
 
 // serverStreamFromContext returns the stream of the call ctx belongs to, so
 // unary handlers can set header and trailer metadata.

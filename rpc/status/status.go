@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	rpcstatus "github.com/h2rpc/h2rpc/proto/google/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -15,12 +14,12 @@ import (
 // be called on the result of FromError(nil) without a check.
 // A Status is immutable once built; WithDetails returns a copy.
 type Status struct {
-	s *rpcstatus.Status
+	s *Proto
 }
 
 // New returns a Status with the code and message.
 func New(c codes.Code, msg string) *Status {
-	return &Status{s: &rpcstatus.Status{Code: int32(c), Message: msg}}
+	return &Status{s: &Proto{Code: int32(c), Message: msg}}
 }
 
 // Newf is New with a formatted message.
@@ -36,14 +35,14 @@ func Errorf(c codes.Code, format string, a ...any) error {
 	return New(c, fmt.Sprintf(format, a...)).Err()
 }
 
-// FromProto wraps a google.rpc.Status; the message is cloned so the caller
-// may keep modifying its own.
-func FromProto(s *rpcstatus.Status) *Status {
-	return &Status{s: proto.Clone(s).(*rpcstatus.Status)}
+// FromProto wraps a google.rpc.Status; it is copied so the caller may keep
+// modifying its own.
+func FromProto(s *Proto) *Status {
+	return &Status{s: s.clone()}
 }
 
 // ErrorProto returns the error for a google.rpc.Status, or nil when its code is OK.
-func ErrorProto(s *rpcstatus.Status) error { return FromProto(s).Err() }
+func ErrorProto(s *Proto) error { return FromProto(s).Err() }
 
 // Code returns the code, codes.OK for a nil Status.
 func (s *Status) Code() codes.Code {
@@ -62,11 +61,11 @@ func (s *Status) Message() string {
 }
 
 // Proto returns a copy of the status as a google.rpc.Status (nil for a nil Status).
-func (s *Status) Proto() *rpcstatus.Status {
+func (s *Status) Proto() *Proto {
 	if s == nil || s.s == nil {
 		return nil
 	}
-	return proto.Clone(s.s).(*rpcstatus.Status)
+	return s.s.clone()
 }
 
 // Err returns the Status as an error, nil when the code is OK.
@@ -140,7 +139,7 @@ func (e *statusError) Is(target error) bool {
 	if e.s.s == nil || t.s.s == nil {
 		return e.s.s == t.s.s
 	}
-	return proto.Equal(e.s.s, t.s.s)
+	return e.s.s.equal(t.s.s)
 }
 
 // grpcStatuser is implemented by errors that carry a Status.
@@ -166,7 +165,7 @@ func FromError(err error) (*Status, bool) {
 		}
 		p := st.Proto()
 		if p == nil {
-			p = &rpcstatus.Status{Code: int32(codes.Unknown)}
+			p = &Proto{Code: int32(codes.Unknown)}
 		}
 		p.Message = err.Error()
 		return &Status{s: p}, true

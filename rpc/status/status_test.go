@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	rpcstatus "github.com/h2rpc/h2rpc/proto/google/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
@@ -95,15 +94,15 @@ func TestDetails(t *testing.T) {
 }
 
 func TestProtoRoundTrip(t *testing.T) {
-	p := &rpcstatus.Status{Code: 5, Message: "m"}
+	p := &Proto{Code: 5, Message: "m"}
 	s := FromProto(p)
 	p.Message = "changed"
 	require.Equal(t, "m", s.Message(), "FromProto must copy")
 	q := s.Proto()
 	q.Message = "changed"
 	require.Equal(t, "m", s.Message(), "Proto must copy")
-	require.Error(t, ErrorProto(&rpcstatus.Status{Code: 3}))
-	require.NoError(t, ErrorProto(&rpcstatus.Status{}))
+	require.Error(t, ErrorProto(&Proto{Code: 3}))
+	require.NoError(t, ErrorProto(&Proto{}))
 }
 
 func TestFromContextError(t *testing.T) {
