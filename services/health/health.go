@@ -31,7 +31,7 @@ type Server struct {
 	watchers map[string]map[chan healthpb.HealthCheckResponse_ServingStatus]struct{}
 	shutdown bool
 
-	// draining is closed by GracefulStop: Watch streams then end once
+	// draining is closed when the server shuts down: Watch streams end once
 	// their client has the latest status, so that they do not hold the
 	// graceful shutdown open until its deadline.
 	draining  chan struct{}
@@ -49,10 +49,17 @@ func NewServer() *Server {
 	}
 }
 
-// Register makes a health server, registers it on r and returns it.
+// Register makes a health server and registers it on r. When r is an
+// *rpc.Server (anything with RegisterOnShutdown), the health server also
+// reports NOT_SERVING for every service as soon as r begins to shut down,
+// before the GOAWAYs, and ends its Watch streams so that they do not hold
+// a graceful shutdown open.
 func Register(r rpc.ServiceRegistrar) *Server {
 	s := NewServer()
 	healthpb.RegisterHealthServer(r, s)
+	if sd, ok := r.(interface{ RegisterOnShutdown(func()) }); ok {
+		sd.RegisterOnShutdown(s.stopServing)
+	}
 	return s
 }
 
@@ -83,7 +90,8 @@ func (s *Server) set(service string, st healthpb.HealthCheckResponse_ServingStat
 }
 
 // Shutdown sets every service NOT_SERVING and ignores later updates until
-// Resume. Call it when the server begins to shut down (GracefulStop does).
+// Resume. The server's shutdown calls it (see Register); call it yourself
+// to drain a server before stopping it.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,14 +111,20 @@ func (s *Server) Resume() {
 	}
 }
 
-// GracefulStop reports NOT_SERVING on h, ends the Watch streams once they
-// have sent it (a watch never ends by itself and would keep the shutdown
-// waiting for ctx), then shuts srv down gracefully (rpc.Server.Shutdown).
-// The rpc runtime has no shutdown notification yet, so this is the way to
-// tie the two together.
+// stopServing reports NOT_SERVING and ends the Watch streams once they
+// have sent it: a watch never ends by itself and would keep a graceful
+// shutdown waiting for its deadline.
+func (s *Server) stopServing() {
+	s.Shutdown()
+	s.drainOnce.Do(func() { close(s.draining) })
+}
+
+// GracefulStop reports NOT_SERVING on h, ends its Watch streams, then shuts
+// srv down gracefully. With a health server made by Register on srv,
+// srv.Shutdown alone does the same; GracefulStop is for one registered
+// another way.
 func GracefulStop(ctx context.Context, srv *rpc.Server, h *Server) error {
-	h.Shutdown()
-	h.drainOnce.Do(func() { close(h.draining) })
+	h.stopServing()
 	return srv.Shutdown(ctx)
 }
 

@@ -159,3 +159,55 @@ func TestGracefulStopTellsWatchersThenEndsThem(t *testing.T) {
 		require.ErrorIs(t, err, io.EOF)
 	}
 }
+
+func TestServerShutdownReportsNotServing(t *testing.T) {
+	hs, c, srv := start(t)
+	hs.SetServingStatus("svc", Serving)
+	w, err := c.Watch(context.Background(), &healthpb.HealthCheckRequest{Service: "svc"})
+	require.NoError(t, err)
+	require.Equal(t, Serving, recv(t, w))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, srv.Shutdown(ctx), "rpc.Server.Shutdown alone: health hooked into it at Register")
+	require.Less(t, time.Since(start), 5*time.Second, "the watch ended, so the shutdown did not wait for ctx")
+	require.Equal(t, NotServing, recv(t, w))
+	_, err = w.Recv()
+	require.ErrorIs(t, err, io.EOF)
+	st, err := hs.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	require.Equal(t, NotServing, st.GetStatus())
+}
+
+func TestGracefulStopWithoutRegister(t *testing.T) {
+	// A health server registered through another registrar has no
+	// shutdown hook; GracefulStop ties it to the server by hand.
+	srv := rpc.NewServer()
+	hs := NewServer()
+	healthpb.RegisterHealthServer(registrarOnly{srv}, hs)
+	l := rpc.NewInMemoryListener()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(l)
+	}()
+	cc, err := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+	require.NoError(t, err)
+	defer func() {
+		_ = cc.Close()
+		<-done
+	}()
+	w, err := healthpb.NewHealthClient(cc).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	require.Equal(t, Serving, recv(t, w))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, GracefulStop(ctx, srv, hs))
+	require.Equal(t, NotServing, recv(t, w))
+}
+
+// registrarOnly hides RegisterOnShutdown.
+type registrarOnly struct{ s *rpc.Server }
+
+func (r registrarOnly) RegisterService(d *rpc.ServiceDesc, impl any) { r.s.RegisterService(d, impl) }

@@ -43,7 +43,7 @@ func run(addr string) error {
 		<-sig
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = health.GracefulStop(ctx, srv, hs)
+		_ = srv.Shutdown(ctx) // health reports NOT_SERVING first (registered with srv)
 	}()
 
 	// The script reads the address from the first line.
