@@ -253,3 +253,36 @@ func TestConcurrentReadersShareTheBody(t *testing.T) {
 		require.Equal(t, want, got.counts[v], "count of byte value %d", v)
 	}
 }
+
+// TestUploadAfterEarlyResponse: a handler that answers and returns without
+// reading the body must not stall a client still uploading more than a
+// window's worth: the dropped bytes are credited (or the upload is stopped
+// with a reset), never left hanging.
+func TestUploadAfterEarlyResponse(t *testing.T) {
+	goroutineLeakCheck(t)
+	small := Options{Settings: Settings{InitialWindowSize: 65535}, ConnWindowSize: 65535}
+	c := memPair(t, &Server{Options: small, Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(Header{{Name: ":status", Value: "413"}}, &RespondOptions{EndStream: true})
+	})}, &ClientOptions{Options: small})
+	for i := 0; i < 3; i++ {
+		st, err := c.Request(ctxT(t), post("/upload"), nil)
+		require.NoError(t, err)
+		h, err := st.Response(ctxT(t))
+		require.NoError(t, err)
+		require.Equal(t, "413", h.Get(":status"))
+		st.SetDeadline(time.Now().Add(waitLong))
+		_, err = st.Write(make([]byte, 1<<20))
+		require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "the upload stalled")
+		if err == nil {
+			require.NoError(t, st.CloseWrite())
+		}
+		select {
+		case <-st.Done():
+		case <-time.After(waitLong):
+			t.Fatal("the stream never closed")
+		}
+	}
+	// The session is healthy afterwards.
+	_, err := c.Ping(ctxT(t), [8]byte{})
+	require.NoError(t, err)
+}
