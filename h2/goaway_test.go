@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -94,4 +95,47 @@ func TestGoAwayFromClientStopsServer(t *testing.T) {
 	p.expectClosed()
 	p.waitDone()
 	require.Equal(t, int32(1), goAways.Load())
+}
+
+// TestShutdownUnderLoadLosesNothing: clients keep sending requests while the
+// server shuts down gracefully; every request either completes or fails with
+// an error matching ErrUnprocessed (safe to retry). None is lost in between.
+func TestShutdownUnderLoadLosesNothing(t *testing.T) {
+	t.Run("loopback", func(t *testing.T) {
+		goroutineLeakCheck(t)
+		srv := &Server{Handler: okHandler}
+		shutdownUnderLoad(t, srv, dialTest(t, newTestServer(t, srv), nil))
+	})
+	t.Run("memory", func(t *testing.T) {
+		goroutineLeakCheck(t)
+		srv := &Server{Handler: okHandler}
+		shutdownUnderLoad(t, srv, memPair(t, srv, nil))
+	})
+}
+
+func shutdownUnderLoad(t *testing.T, srv *Server, c *Session) {
+	var served atomic.Int32
+	errs := make(chan error, 8)
+	for w := 0; w < 4; w++ {
+		go func() {
+			for {
+				status, body, err := roundTrip(ctxT(t), c, "/", []byte("load"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if status != "200" || string(body) != "load" {
+					errs <- fmt.Errorf("status %s body %q", status, body)
+					return
+				}
+				served.Add(1)
+			}
+		}()
+	}
+	eventually(t, "requests flow", func() bool { return served.Load() > 20 })
+	require.NoError(t, srv.Shutdown(ctxT(t)))
+	for w := 0; w < 4; w++ {
+		err := <-errs
+		require.ErrorIs(t, err, ErrUnprocessed, "a request was lost in the shutdown")
+	}
 }
