@@ -4,5 +4,7 @@
 // OpenTelemetry RPC semantic conventions, converted the way OpenTelemetry's
 // Prometheus exporter converts them: rpc.server.duration becomes
 // rpc_server_duration_seconds, with labels rpc_system, rpc_service,
-// rpc_method and rpc_grpc_status_code.
+// rpc_method and rpc_grpc_status_code. Metrics.StatsHandler adds what only
+// the transport sees (wire bytes, time to first byte, ping round trip)
+// through rpc's stats hook.
 package metrics

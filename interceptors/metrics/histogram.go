@@ -49,9 +49,14 @@ func (f *family) observe(v float64, key string, values []string) {
 }
 
 // write prints the family in the Prometheus text exposition format, with
-// series sorted so that the output is stable.
+// series sorted so that the output is stable. A family without series is
+// left out, so that unused sides (a server-only process) add no noise.
 func (f *family) write(w io.Writer) error {
 	f.mu.Lock()
+	if len(f.series) == 0 {
+		f.mu.Unlock()
+		return nil
+	}
 	keys := make([]string, 0, len(f.series))
 	for k := range f.series {
 		keys = append(keys, k)

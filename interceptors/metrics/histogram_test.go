@@ -52,3 +52,10 @@ func TestFormatFloat(t *testing.T) {
 	require.Equal(t, "0.005", formatFloat(0.005))
 	require.Equal(t, "4.194304e+06", formatFloat(4194304))
 }
+
+func TestEmptyFamilyIsLeftOut(t *testing.T) {
+	f := newFamily("unused_seconds", "Never observed.", []float64{1}, "a")
+	var b strings.Builder
+	require.NoError(t, f.write(&b))
+	require.Empty(t, b.String())
+}

@@ -31,8 +31,9 @@ type Options struct {
 // Metrics records RPCs; one value serves any number of servers and
 // clients, and is an http.Handler for the scrape endpoint.
 type Metrics struct {
-	server, client side
-	all            []*family
+	server, client         side
+	serverWire, clientWire transport
+	all                    []*family
 }
 
 // side holds the five histograms of one side, named
@@ -84,9 +85,12 @@ func New(o Options) (*Metrics, error) {
 	// The client's request/response count help texts read the other way round.
 	m.client.reqPerRPC.help = "Measures the number of messages sent per RPC."
 	m.client.respPerRPC.help = "Measures the number of messages received per RPC."
+	m.serverWire, m.clientWire = newTransport("server", o), newTransport("client", o)
 	for _, s := range []side{m.client, m.server} {
 		m.all = append(m.all, s.duration, s.reqSize, s.reqPerRPC, s.respSize, s.respPerRPC)
 	}
+	m.all = append(m.all, m.serverWire.families()...)
+	m.all = append(m.all, m.clientWire.families()...)
 	slices.SortFunc(m.all, func(a, b *family) int {
 		switch {
 		case a.name < b.name:

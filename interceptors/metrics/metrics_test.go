@@ -40,14 +40,14 @@ func TestServerUnary(t *testing.T) {
 	require.Error(t, err)
 
 	out := text(t, m)
-	require.Contains(t, out, "# TYPE rpc_server_duration_seconds histogram\n")
-	require.Contains(t, out, "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="0"} 2`+"\n")
-	require.Contains(t, out, "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="5"} 1`+"\n")
+	has(t, out, "# TYPE rpc_server_duration_seconds histogram\n")
+	has(t, out, "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="0"} 2`+"\n")
+	has(t, out, "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="5"} 1`+"\n")
 	// Three requests (9, 9 and 4 bytes), two responses of 9 bytes.
-	require.Contains(t, out, "rpc_server_request_size_bytes_count{"+unaryLabels+"} 3\n")
-	require.Contains(t, out, "rpc_server_request_size_bytes_sum{"+unaryLabels+"} 22\n")
-	require.Contains(t, out, "rpc_server_response_size_bytes_sum{"+unaryLabels+"} 18\n")
-	require.Contains(t, out, "rpc_server_responses_per_rpc_sum{"+unaryLabels+`,rpc_grpc_status_code="5"} 0`+"\n")
+	has(t, out, "rpc_server_request_size_bytes_count{"+unaryLabels+"} 3\n")
+	has(t, out, "rpc_server_request_size_bytes_sum{"+unaryLabels+"} 22\n")
+	has(t, out, "rpc_server_response_size_bytes_sum{"+unaryLabels+"} 18\n")
+	has(t, out, "rpc_server_responses_per_rpc_sum{"+unaryLabels+`,rpc_grpc_status_code="5"} 0`+"\n")
 	require.NotContains(t, out, "rpc_client_duration_seconds_count", "no client calls were measured")
 }
 
@@ -73,12 +73,12 @@ func TestServerAndClientStreams(t *testing.T) {
 		return strings.Contains(text(t, m), "rpc_server_requests_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 4`)
 	}, 5e9, 1e7)
 	out := text(t, m)
-	require.Contains(t, out, "rpc_server_responses_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 3`+"\n")
-	require.Contains(t, out, "rpc_client_requests_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 4`+"\n")
-	require.Contains(t, out, "rpc_client_responses_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 3`+"\n")
-	require.Contains(t, out, "rpc_client_duration_seconds_count{"+l+`,rpc_grpc_status_code="10"} 1`+"\n")
-	require.Contains(t, out, "rpc_client_request_size_bytes_count{"+l+"} 4\n")
-	require.Contains(t, out, "rpc_client_response_size_bytes_sum{"+l+"} 18\n") // 3 × 6 bytes
+	has(t, out, "rpc_server_responses_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 3`+"\n")
+	has(t, out, "rpc_client_requests_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 4`+"\n")
+	has(t, out, "rpc_client_responses_per_rpc_sum{"+l+`,rpc_grpc_status_code="10"} 3`+"\n")
+	has(t, out, "rpc_client_duration_seconds_count{"+l+`,rpc_grpc_status_code="10"} 1`+"\n")
+	has(t, out, "rpc_client_request_size_bytes_count{"+l+"} 4\n")
+	has(t, out, "rpc_client_response_size_bytes_sum{"+l+"} 18\n") // 3 × 6 bytes
 }
 
 func TestClientUnaryWithFailures(t *testing.T) {
@@ -98,9 +98,9 @@ func TestClientUnaryWithFailures(t *testing.T) {
 	}
 	require.Error(t, err)
 	out := text(t, m)
-	require.Contains(t, out, "rpc_client_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="14"} 1`+"\n")
-	require.Contains(t, out, "rpc_client_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="1"} 1`+"\n")
-	require.Contains(t, out, `rpc_client_duration_seconds_count{rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="FullDuplexCall",rpc_grpc_status_code="1"} 1`+"\n")
+	has(t, out, "rpc_client_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="14"} 1`+"\n")
+	has(t, out, "rpc_client_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="1"} 1`+"\n")
+	has(t, out, `rpc_client_duration_seconds_count{rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="FullDuplexCall",rpc_grpc_status_code="1"} 1`+"\n")
 }
 
 // sample matches one sample line of the text format.
@@ -133,7 +133,7 @@ func TestHTTPHandler(t *testing.T) {
 		}
 		require.Regexp(t, sample, line)
 	}
-	require.Equal(t, 10, types, "five histograms on each side")
+	require.Equal(t, 5, types, "the server side's five histograms; unused families are left out")
 	require.Contains(t, string(body), `rpc_server_duration_seconds_bucket{rpc_system="grpc",rpc_service="grpc.testing.TestService",rpc_method="EmptyCall",rpc_grpc_status_code="0",le="1"} 1`)
 
 	resp, err = http.Post(hs.URL, "text/plain", nil)
@@ -152,4 +152,38 @@ func TestHandlerContextErrorCountedAsTheClientSeesIt(t *testing.T) {
 	_, err = c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
 	require.Equal(t, codes.Canceled, status.Code(err))
 	require.Contains(t, text(t, m), "rpc_server_duration_seconds_count{"+unaryLabels+`,rpc_grpc_status_code="1"} 1`+"\n")
+}
+
+func TestStatsHandlerRecordsWireFigures(t *testing.T) {
+	m, err := metrics.New(metrics.Options{})
+	require.NoError(t, err)
+	c := testsrv.Start(t, &testsrv.Service{},
+		[]rpc.ServerOption{rpc.StatsHandlerOption(m.StatsHandler())},
+		rpc.WithStatsHandler(m.StatsHandler()))
+	_, err = c.UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: testsrv.Body("hello")})
+	require.NoError(t, err)
+	_, err = c.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound)}})
+	require.Error(t, err)
+
+	ok := unaryLabels + `,rpc_grpc_status_code="0"`
+	// The server reports once the stream has closed, from its own goroutine.
+	require.Eventually(t, func() bool {
+		return strings.Contains(text(t, m), "rpc_server_wire_received_bytes_count{"+unaryLabels+`,rpc_grpc_status_code="5"} 1`)
+	}, 5e9, 1e7)
+	out := text(t, m)
+	// A 9-byte message travels with its 5-byte prefix.
+	has(t, out, "rpc_client_wire_sent_bytes_sum{"+ok+"} 14\n")
+	has(t, out, "rpc_server_wire_received_bytes_sum{"+ok+"} 14\n")
+	has(t, out, "rpc_server_wire_sent_bytes_sum{"+ok+"} 14\n")
+	has(t, out, "rpc_client_wire_received_bytes_sum{"+ok+"} 14\n")
+	has(t, out, "rpc_client_time_to_first_byte_seconds_count{"+ok+"} 1\n")
+	require.NotContains(t, out, "rpc_server_duration_seconds", "the interceptors are not installed here")
+}
+
+// has fails with just the missing line, not the whole exposition.
+func has(t *testing.T, out, line string, msg ...any) {
+	t.Helper()
+	if !strings.Contains(out, line) {
+		t.Fatalf("metrics lack %q %v", line, msg)
+	}
 }
