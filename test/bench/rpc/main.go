@@ -10,9 +10,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"time"
-
-	// Must stay imported: h2rpc and grpc-go both register google.rpc.Status.
-	_ "github.com/h2rpc/h2rpc/test/bench/rpc/internal/protoconflict"
 )
 
 type options struct {

@@ -15,8 +15,6 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/rpcbench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 go build -o "$WORK/rpcbench" .
-# h2rpc and grpc-go both register google.rpc.Status; see internal/protoconflict.
-export GOLANG_PROTOBUF_REGISTRATION_CONFLICT=${GOLANG_PROTOBUF_REGISTRATION_CONFLICT:-ignore}
 "$WORK/rpcbench" "$@"
 
 if [[ -n "${PROFILE_DIR:-}" ]]; then
