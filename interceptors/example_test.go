@@ -46,7 +46,7 @@ func Example() {
 		ratelimit.StreamServerInterceptor(lim),
 		auth.StreamServerInterceptor(authCfg),
 		validate.StreamServerInterceptor(),
-	))
+	), rpc.StatsHandlerOption(m.StatsHandler()))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m)
 
