@@ -506,3 +506,32 @@ func TestRapidResetStubbornHandlers(t *testing.T) {
 	a.closedWith(t, p, ErrCodeEnhanceYourCalm)
 	a.finish(t, 32<<20)
 }
+
+// TestSilentClientCutOff: a connection that never sends the preface (or
+// never acks our SETTINGS) is closed by the SETTINGS timeout, not kept forever.
+func TestSilentClientCutOff(t *testing.T) {
+	a := newArena(t, nil, Options{Limits: defenseLimits, SettingsTimeout: 100 * time.Millisecond})
+	p := newServerPeer(t, a.srv) // says nothing at all
+	p.startReader()
+	p.waitDone()
+	a.finish(t, 16<<20)
+}
+
+// TestSlowReaderCutOff: a peer that opens wide windows and then stops reading
+// a large response holds the session only for WriteTimeout; the handler's
+// Write then fails instead of blocking forever.
+func TestSlowReaderCutOff(t *testing.T) {
+	wrote := make(chan error, 1)
+	a := newArena(t, bigResponder(wrote), Options{Limits: defenseLimits, WriteTimeout: 200 * time.Millisecond})
+	p := a.attacker(t, Setting{SettingInitialWindowSize, 1<<31 - 1})
+	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<30))
+	p.request(1, true) // and never read again
+	p.waitDone()
+	select {
+	case err := <-wrote:
+		require.Error(t, err, "the handler's Write must fail once the session is gone")
+	case <-time.After(waitLong):
+		t.Fatal("the handler is still blocked in Write")
+	}
+	a.finish(t, 16<<20)
+}
