@@ -93,3 +93,44 @@ func TestOnInformationalMayUseTheStream(t *testing.T) {
 	require.Equal(t, "200", h.Get(":status"))
 	require.Equal(t, 1, <-seen)
 }
+
+// TestConnectTunnel: a CONNECT request (no :scheme or :path) opens a
+// bidirectional byte stream, like a TCP tunnel over one HTTP/2 stream.
+func TestConnectTunnel(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		if st.Method() != "CONNECT" || st.Authority() != "db.internal:5432" || st.Path() != "" || st.Scheme() != "" {
+			st.Reset(ErrCodeProtocol)
+			return
+		}
+		_ = st.Respond(nil, nil)
+		buf := make([]byte, 64)
+		for {
+			n, err := st.Read(buf)
+			if n > 0 {
+				_, _ = st.Write(append([]byte("echo:"), buf[:n]...))
+			}
+			if err != nil {
+				_ = st.CloseWrite()
+				return
+			}
+		}
+	})}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "CONNECT"}, {Name: ":authority", Value: "db.internal:5432"}}, nil)
+	require.NoError(t, err)
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	for _, msg := range []string{"one", "two"} {
+		_, err := st.Write([]byte(msg))
+		require.NoError(t, err)
+		buf := make([]byte, 64)
+		n, err := st.Read(buf)
+		require.NoError(t, err)
+		require.Equal(t, "echo:"+msg, string(buf[:n]))
+	}
+	require.NoError(t, st.CloseWrite())
+	rest, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+}
