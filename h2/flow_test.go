@@ -343,3 +343,24 @@ func TestConnectionWindowCredited(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, credited, 4*48000-65535)
 }
+
+// TestShrunkLocalWindowSettles: after SetLocalWindowSize shrinks the
+// connection window, the credits we send bring it down to the new size as
+// the peer uses the old one, and a large download still completes.
+func TestShrunkLocalWindowSettles(t *testing.T) {
+	goroutineLeakCheck(t)
+	body := bytes.Repeat([]byte{'s'}, 24<<20)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, nil)
+		_, _ = st.Write(body)
+	})}, nil)
+	require.NoError(t, c.SetLocalWindowSize(1<<20))
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	n, err := io.Copy(io.Discard, st)
+	require.NoError(t, err)
+	require.Equal(t, int64(len(body)), n)
+	require.LessOrEqual(t, c.State().LocalWindowSize, int64(1<<20), "the window settled at the new size")
+}
