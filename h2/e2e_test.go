@@ -431,3 +431,31 @@ func TestRoleAndProtocol(t *testing.T) {
 	require.Error(t, err)
 	require.NoError(t, c.Err())
 }
+
+// TestHandlerContextLifetime: a stream's context is live while its handler
+// runs and canceled once it returns; the next stream (perhaps served by the
+// same reused goroutine) starts with a live context of its own.
+func TestHandlerContextLifetime(t *testing.T) {
+	goroutineLeakCheck(t)
+	ctxs := make(chan context.Context, 8)
+	live := make(chan bool, 8)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		ctx := st.Context()
+		live <- ctx.Err() == nil
+		ctxs <- ctx
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	})}, nil)
+	for i := 0; i < 5; i++ {
+		st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		_, err = st.Response(ctxT(t))
+		require.NoError(t, err)
+		require.True(t, <-live, "stream %d started with a canceled context", st.ID())
+		ctx := <-ctxs
+		select {
+		case <-ctx.Done():
+		case <-time.After(waitLong):
+			t.Fatal("the context outlived its handler")
+		}
+	}
+}
