@@ -23,6 +23,8 @@ import (
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/status"
+	"github.com/h2rpc/h2rpc/services/health"
+	"github.com/h2rpc/h2rpc/services/reflection"
 )
 
 func main() {
@@ -69,6 +71,8 @@ func (greeter) SayHello(_ context.Context, req *pb.HelloRequest) (*pb.HelloReply
 func serve(ctx context.Context, lis net.Listener) error {
 	srv := rpc.NewServer()
 	pb.RegisterGreeterServer(srv, greeter{})
+	health.Register(srv)
+	reflection.Register(srv) // so grpcurl can list and call it
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	select {

@@ -22,6 +22,8 @@ import (
 
 	pb "github.com/h2rpc/h2rpc/proto/examples/routeguide"
 	"github.com/h2rpc/h2rpc/rpc"
+	"github.com/h2rpc/h2rpc/services/health"
+	"github.com/h2rpc/h2rpc/services/reflection"
 )
 
 func main() {
@@ -54,6 +56,8 @@ func main() {
 func serve(ctx context.Context, lis net.Listener) error {
 	srv := rpc.NewServer()
 	pb.RegisterRouteGuideServer(srv, newRouteGuide())
+	health.Register(srv)
+	reflection.Register(srv) // so grpcurl can list and call it
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	select {

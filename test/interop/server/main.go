@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/rpc"
+	"github.com/h2rpc/h2rpc/services/health"
+	"github.com/h2rpc/h2rpc/services/reflection"
 	"github.com/h2rpc/h2rpc/test/interop/testservice"
 )
 
@@ -50,6 +52,8 @@ func run(port int, useTLS bool, certFile, keyFile string) error {
 	}
 	srv := rpc.NewServer(opts...)
 	testservice.Register(srv)
+	health.Register(srv) // grpc.health.v1.Health: SERVING until shutdown begins
+	reflection.Register(srv)
 
 	// Stop gracefully on SIGINT/SIGTERM so that scripts can clean up.
 	sig := make(chan os.Signal, 1)
