@@ -288,10 +288,20 @@ func (cs *clientStream) Header() (metadata.MD, error) {
 	if err := cs.waitHeader(); err != nil {
 		return nil, err
 	}
-	return cs.header.Copy(), nil
+	return nonNilMD(cs.header.Copy()), nil
 }
 
-func (cs *clientStream) Trailer() metadata.MD { return cs.trailer.Copy() }
+func (cs *clientStream) Trailer() metadata.MD { return nonNilMD(cs.trailer.Copy()) }
+
+// nonNilMD returns md, or an empty MD for nil: callers that index or range
+// the server's metadata need no nil check, as with grpc-go. Only calls that
+// ask for the metadata pay for the empty map.
+func nonNilMD(md metadata.MD) metadata.MD {
+	if md == nil {
+		return metadata.MD{}
+	}
+	return md
+}
 
 // waitHeader waits for the response headers and checks them. A
 // trailers-only response finishes the call here.
@@ -323,7 +333,7 @@ func (cs *clientStream) waitHeader() error {
 	cs.header = headerMD(h)
 	if cs.ci.header != nil {
 		// Filled once, here, so a Header call racing RecvMsg never writes it twice.
-		*cs.ci.header = cs.header
+		*cs.ci.header = nonNilMD(cs.header)
 	}
 	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
 		c := GetCompressor(enc)
@@ -404,7 +414,7 @@ func (cs *clientStream) finishWith(err error) error {
 		cs.reportStats(err) // unary calls report in invoke, after their last step
 	}
 	if cs.ci.trailer != nil {
-		*cs.ci.trailer = cs.trailer
+		*cs.ci.trailer = nonNilMD(cs.trailer)
 	}
 	return err
 }
