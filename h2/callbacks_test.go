@@ -1,8 +1,10 @@
 package h2
 
 import (
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -84,4 +86,46 @@ func TestUploadAfterHandlerReturned(t *testing.T) {
 		t.Fatal("upload stalled: the dropped body was not credited to the stream window")
 	}
 	<-st.Done()
+}
+
+// TestUnreadBodyCreditedWhenHandlerReturns: bytes already buffered when the
+// handler returns are credited to the stream window, not only the
+// connection's, so a client whose window they filled can finish its upload.
+func TestUnreadBodyCreditedWhenHandlerReturns(t *testing.T) {
+	goroutineLeakCheck(t)
+	got := make(chan struct{})
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		buf := make([]byte, 10)
+		_, _ = io.ReadFull(st, buf) // read a little, leave the rest buffered
+		<-got                       // until the client filled the stream window
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	}), Options: Options{Settings: Settings{InitialWindowSize: 65535}}}
+	c := memPair(t, srv, nil)
+	st, err := c.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Write(make([]byte, 1<<20))
+		if err == nil {
+			err = st.CloseWrite()
+		}
+		done <- err
+	}()
+	// Wait until the window is used up: the client's stream window is 0.
+	for {
+		c.mu.Lock()
+		w := st.sendWindow
+		c.mu.Unlock()
+		if w <= 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(got)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-ctxT(t).Done():
+		t.Fatal("upload stalled: bytes buffered at handler return were not credited to the stream window")
+	}
 }

@@ -334,7 +334,7 @@ func (st *Stream) handlerDone() {
 		st.discardIn = true
 		if unread := int64(len(st.in) - st.inOff); unread > 0 {
 			st.in, st.inOff = st.in[:0], 0
-			s.creditConnLocked(unread)
+			st.creditLocked(unread) // both windows, or the client's upload stalls
 		}
 	}
 	if !st.endQueued {
