@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -35,4 +36,29 @@ func TestEmptyMetadataIsNonNil(t *testing.T) {
 	require.NotNil(t, cs.Trailer())
 	require.Empty(t, cs.Trailer())
 	h.Set("mine", "ok") // the caller's own copy
+}
+
+// PeerFromContext is built once per connection: later calls on it get the
+// same Peer without allocating.
+func TestPeerFromContextCachedPerConnection(t *testing.T) {
+	checkNoLeaks(t)
+	type result struct {
+		p      *Peer
+		allocs float64
+	}
+	got := make(chan result, 2)
+	e := newEnv(t, true, []ServerOption{UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		p, _ := PeerFromContext(ctx)
+		allocs := testing.AllocsPerRun(10, func() { _, _ = PeerFromContext(ctx) })
+		got <- result{p, allocs}
+		return h(ctx, req)
+	})})
+	for i := 0; i < 2; i++ {
+		_, err := e.echo(ctxTimeout(t, 5*time.Second), "who")
+		require.NoError(t, err)
+	}
+	a, b := <-got, <-got
+	require.Same(t, a.p, b.p)
+	require.Zero(t, a.allocs)
+	require.Equal(t, e.addr, a.p.LocalAddr.String())
 }

@@ -17,14 +17,23 @@ type Peer struct {
 }
 
 // PeerFromContext returns the client of the server call ctx belongs to, for
-// logging and authorization. It is computed on demand, so calls that never
-// ask pay nothing.
+// logging and authorization. It is built on the first request of each
+// connection and shared by its calls after that (treat it as read-only), so
+// calls that never ask pay nothing and those that do pay once.
 func PeerFromContext(ctx context.Context) (*Peer, bool) {
 	ss := serverStreamFromContext(ctx)
 	if ss == nil {
 		return nil, false
 	}
-	return peerOf(ss.st.Session()), true
+	if ss.conn == nil {
+		return peerOf(ss.st.Session()), true
+	}
+	if p := ss.conn.peer.Load(); p != nil {
+		return p, true
+	}
+	p := peerOf(ss.st.Session())
+	ss.conn.peer.CompareAndSwap(nil, p)
+	return ss.conn.peer.Load(), true
 }
 
 func peerOf(sess *h2.Session) *Peer {

@@ -60,7 +60,8 @@ type connState struct {
 	// many DATA frames, each of which may prompt a ping) beyond what ping
 	// acks and window updates alone could explain.
 	dataSent atomic.Bool
-	active   atomic.Int32 // calls running
+	active   atomic.Int32         // calls running
+	peer     atomic.Pointer[Peer] // built on the first PeerFromContext, then shared
 
 	mu         sync.Mutex
 	bytesSent  int64 // the session's output at the previous ping
