@@ -97,7 +97,7 @@ type Stream struct {
 	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
 	zc           []byte // a large Write's own slice, lent to the writer until framed
-	writeWaiting bool   // a Write is blocked on this stream
+	writeWaiters int    // Writes blocked on this stream
 	discardIn    bool   // the handler is gone: inbound DATA is dropped and credited at once
 
 	err     error // why the stream ended abnormally: *StreamError or a session error
@@ -364,6 +364,12 @@ func (st *Stream) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+	for st.zc != nil && st.err == nil {
+		// Another Write has lent its slice: its bytes go out whole, first.
+		st.writeWaiters++
+		st.cond.Wait()
+		st.writeWaiters--
+	}
 	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
 		return st.writeZeroCopyLocked(p)
 	}
@@ -378,9 +384,9 @@ func (st *Stream) Write(p []byte) (int, error) {
 				st.memBlocked = true
 				s.memWaiters = append(s.memWaiters, st)
 			}
-			st.writeWaiting = true
+			st.writeWaiters++
 			st.cond.Wait()
-			st.writeWaiting = false
+			st.writeWaiters--
 			continue
 		}
 		n := min(room, len(p))
@@ -411,13 +417,15 @@ func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
 			n := len(p) - len(st.zc)
 			st.zc = nil
 			s.sched.update(s, st)
+			st.signalLocked() // Writes queued behind this one
 			return n, err
 		}
-		st.writeWaiting = true
+		st.writeWaiters++
 		st.cond.Wait()
-		st.writeWaiting = false
+		st.writeWaiters--
 	}
 	st.zc = nil
+	st.signalLocked() // Writes queued behind this one
 	return len(p), nil
 }
 
