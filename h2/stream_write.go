@@ -1,0 +1,166 @@
+package h2
+
+import "os"
+
+// The sending side of a stream: Write with flow-control backpressure, the
+// zero-copy path for large bodies, trailers and END_STREAM.
+
+// Write queues p for sending and returns once all of it is buffered (p may be
+// reused at once). It blocks while the stream's or the session's send buffer
+// is full, which is how flow control pushes back. On a server stream that has
+// not responded yet, it first sends ":status 200".
+func (st *Stream) Write(p []byte) (int, error) {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !st.hdrQueued && !st.s.client {
+		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
+			return 0, err
+		}
+	}
+	for st.zc != nil && st.err == nil {
+		// Another Write has lent its slice: its bytes go out whole, first.
+		st.writeWaiters++
+		st.cond.Wait()
+		st.writeWaiters--
+	}
+	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
+		return st.writeZeroCopyLocked(p)
+	}
+	total := 0
+	for len(p) > 0 {
+		if err := st.writableLocked(); err != nil {
+			return total, err
+		}
+		room := min(s.opts.Limits.StreamWriteBuffer-(len(st.out)-st.outOff), s.opts.Limits.MaxSessionMemory-s.buffered)
+		if room <= 0 {
+			if s.buffered >= s.opts.Limits.MaxSessionMemory && !st.memBlocked {
+				st.memBlocked = true
+				s.memWaiters = append(s.memWaiters, st)
+			}
+			st.writeWaiters++
+			st.cond.Wait()
+			st.writeWaiters--
+			continue
+		}
+		n := min(room, len(p))
+		if st.outOff > 0 && len(st.out)+n > cap(st.out) {
+			st.out = st.out[:copy(st.out, st.out[st.outOff:])]
+			st.outOff = 0
+		}
+		st.out = append(st.out, p[:n]...)
+		s.buffered += n
+		p = p[n:]
+		total += n
+		s.sched.update(s, st)
+	}
+	return total, nil
+}
+
+// zeroCopyMin is the size from which Write lends p to the writer instead of
+// copying it: for large bodies one copy (into the frame buffer) instead of two,
+// and Write blocks until the last byte is framed anyway.
+const zeroCopyMin = 64 << 10
+
+func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
+	s := st.s
+	st.zc = p
+	s.sched.update(s, st)
+	for len(st.zc) > 0 {
+		if err := st.writableLocked(); err != nil {
+			n := len(p) - len(st.zc)
+			st.zc = nil
+			s.sched.update(s, st)
+			st.signalLocked() // Writes queued behind this one
+			return n, err
+		}
+		st.writeWaiters++
+		st.cond.Wait()
+		st.writeWaiters--
+	}
+	st.zc = nil
+	st.signalLocked() // Writes queued behind this one
+	return len(p), nil
+}
+
+// pendingLocked is what the stream has to send next: buffered bytes first,
+// then a zero-copy Write's slice.
+func (st *Stream) pendingLocked() []byte {
+	if st.outOff < len(st.out) {
+		return st.out[st.outOff:]
+	}
+	return st.zc
+}
+
+func (st *Stream) pendingLen() int { return len(st.out) - st.outOff + len(st.zc) }
+
+// consumeLocked drops n bytes that the writer framed from pendingLocked.
+func (st *Stream) consumeLocked(n int) {
+	if st.outOff < len(st.out) {
+		st.outOff += n
+		st.s.buffered -= n
+		if st.outOff == len(st.out) {
+			st.out, st.outOff = st.out[:0], 0
+		}
+		return
+	}
+	st.zc = st.zc[n:]
+}
+
+func (st *Stream) writableLocked() error {
+	switch {
+	case st.err != nil:
+		return st.err
+	case st.endQueued:
+		return ErrStreamClosed
+	case st.deadlinePassedLocked():
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// SetTrailers sets the trailers that CloseWrite will send.
+func (st *Stream) SetTrailers(t Header) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	st.outTrailers = t
+}
+
+// WriteTrailers ends the outbound side with trailers.
+func (st *Stream) WriteTrailers(t Header) error {
+	for _, f := range t {
+		if len(f.Name) > 0 && f.Name[0] == ':' {
+			return errorf("pseudo-header %s not allowed in trailers", f.Name)
+		}
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if err := st.writableLocked(); err != nil {
+		return err
+	}
+	st.outTrailers = t
+	return st.closeWriteLocked()
+}
+
+// CloseWrite ends the outbound side (END_STREAM, with trailers if set). A
+// server stream that has not responded responds ":status 200" first.
+func (st *Stream) CloseWrite() error {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if st.endQueued {
+		return nil
+	}
+	if st.err != nil {
+		return st.err
+	}
+	return st.closeWriteLocked()
+}
+
+func (st *Stream) closeWriteLocked() error {
+	if !st.hdrQueued && !st.s.client {
+		return st.respondLocked(Header{{Name: ":status", Value: "200"}}, st.outTrailers == nil)
+	}
+	st.endQueued = true
+	st.s.sched.update(st.s, st)
+	return nil
+}
