@@ -113,25 +113,10 @@ func (s *Server) serveStream(st *h2.Stream) {
 		}
 	}
 	ss.cancel()
-	if !ss.er.eof {
-		ss.drain()
-	}
-}
-
-// Draining bounds: how long and how much of an unread request body the
-// handler goroutine consumes after the call ended.
-const (
-	drainTime  = time.Second
-	drainBytes = 64 << 20
-)
-
-// drain reads and drops what the client still sends after the call ended
-// (say, the rest of a message refused for its size), so that its flow-control
-// window keeps opening and it sees the status instead of blocking in a write.
-// Within bounds: a client that streams on and on is left to h2.
-func (ss *serverStream) drain() {
-	ss.st.SetDeadline(time.Now().Add(drainTime))
-	_, _ = io.CopyN(io.Discard, ss.st, drainBytes)
+	// A request body left unread (say, the rest of a message refused for its
+	// size) is h2's business: it drops what still arrives and credits the
+	// windows, so the client finishes sending and sees the status while this
+	// goroutine and the call's slot are already free.
 }
 
 // callCtx is the handler's context. It lives inside serverStream and answers
