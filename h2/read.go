@@ -149,7 +149,7 @@ func (s *Session) resetIDLocked(se *StreamError) {
 		return
 	}
 	s.queueLocked(frameReq{kind: reqRST, streamID: se.StreamID, code: se.Code})
-	s.rememberResetLocked(se.StreamID)
+	s.recentRST.add(se.StreamID)
 }
 
 // isIdleLocked reports whether id names a stream that has not been opened yet.
@@ -200,7 +200,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		if st == nil && s.isIdleLocked(fh.StreamID) {
 			return connErr(ErrCodeProtocol, "DATA on idle stream %d", fh.StreamID)
 		}
-		if st == nil && s.recentlyResetLocked(fh.StreamID) {
+		if st == nil && s.recentRST.has(fh.StreamID) {
 			return nil
 		}
 		return streamErr(fh.StreamID, ErrCodeStreamClosed, "DATA on a closed stream")

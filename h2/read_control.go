@@ -74,7 +74,7 @@ func (s *Session) onRSTStream(fh FrameHeader, p []byte) error {
 	st := s.streams[fh.StreamID]
 	if st == nil {
 		// The peer closed its side too: nothing it sends later is in flight.
-		s.forgetResetLocked(fh.StreamID)
+		s.recentRST.forget(fh.StreamID)
 		s.mu.Unlock()
 		return nil
 	}

@@ -35,14 +35,14 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		return nil // a stream of ours that we already closed or reset
 	}
 	if id <= s.lastPeerStream {
-		if s.recentlyResetLocked(id) {
+		if s.recentRST.has(id) {
 			if !hb.endStream {
 				// Only trailers (with END_STREAM) can follow a request's headers.
 				return streamErr(id, ErrCodeProtocol, "second HEADERS without END_STREAM")
 			}
 			return nil
 		}
-		if s.recentlyClosedLocked(id) {
+		if s.recentClosed.has(id) {
 			return connErr(ErrCodeStreamClosed, "HEADERS on closed stream %d", id)
 		}
 		// Never opened: a new stream id lower than one already used (§5.1.1).

@@ -71,12 +71,12 @@ type Session struct {
 	recvTarget int64 // the connection window we aim to keep open
 	buffered   int   // bytes queued for sending across streams (MaxSessionMemory)
 	memWaiters []*Stream
-	recentRST  [64]uint32 // streams we reset lately: their late frames are ignored (§5.1)
-	recentIdx  int
-	// recentClosed remembers peer streams that were opened and closed lately,
-	// to tell "closed" (STREAM_CLOSED) from "never opened" (PROTOCOL_ERROR).
-	recentClosed    [128]uint32
-	recentClosedIdx int
+	// recentRST holds streams we reset lately: frames the peer sent before
+	// it saw our RST_STREAM are ignored, not treated as errors (§5.1).
+	recentRST idRing
+	// recentClosed holds peer streams that were opened and closed lately, to
+	// tell "closed" (STREAM_CLOSED) from "never opened" (PROTOCOL_ERROR).
+	recentClosed idRing
 
 	pings        map[[8]byte]*pingWait
 	pingSeq      uint64
@@ -115,6 +115,8 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		streams:      make(map[uint32]*Stream),
 		writerExited: make(chan struct{}),
 		done:         make(chan struct{}),
+		recentRST:    newIDRing(64),
+		recentClosed: newIDRing(128),
 		pings:        make(map[[8]byte]*pingWait),
 		remote:       RFCSettings(),
 		sendWindow:   65535,
@@ -510,30 +512,6 @@ func (s *Session) wakeMemWaitersLocked() {
 	s.memWaiters = s.memWaiters[:0]
 }
 
-// rememberResetLocked notes a stream we reset, so that frames the peer sent
-// before it saw our RST_STREAM are ignored rather than treated as errors.
-func (s *Session) rememberResetLocked(id uint32) {
-	s.recentRST[s.recentIdx%len(s.recentRST)] = id
-	s.recentIdx++
-}
-
-func (s *Session) recentlyResetLocked(id uint32) bool {
-	for _, r := range s.recentRST {
-		if r == id && id != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Session) forgetResetLocked(id uint32) {
-	for i, r := range s.recentRST {
-		if r == id {
-			s.recentRST[i] = 0
-		}
-	}
-}
-
 // coarseNow is the time of the last read batch: close enough for statistics,
 // and free, where a clock read per stream event is not.
 func (s *Session) coarseNow() time.Time { return time.Unix(0, s.lastActivity.Load()) }
@@ -544,18 +522,4 @@ func (st *Stream) closedAt() time.Time {
 		return t
 	}
 	return st.stats.Opened
-}
-
-func (s *Session) rememberClosedLocked(id uint32) {
-	s.recentClosed[s.recentClosedIdx%len(s.recentClosed)] = id
-	s.recentClosedIdx++
-}
-
-func (s *Session) recentlyClosedLocked(id uint32) bool {
-	for _, r := range s.recentClosed {
-		if r == id && id != 0 {
-			return true
-		}
-	}
-	return false
 }

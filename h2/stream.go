@@ -369,7 +369,7 @@ func (st *Stream) resetLocked(err *StreamError) {
 	if !st.rstSent {
 		st.rstSent = true
 		s.queueLocked(frameReq{kind: reqRST, streamID: st.id, code: err.Code, st: st})
-		s.rememberResetLocked(st.id)
+		s.recentRST.add(st.id)
 	}
 	st.failLocked(err)
 }
@@ -415,7 +415,7 @@ func (st *Stream) endSentLocked() {
 	if st.rstAfterEnd && !st.inEOF {
 		st.rstSent = true
 		s.queueLocked(frameReq{kind: reqRST, streamID: st.id, code: ErrCodeNo, st: st})
-		s.rememberResetLocked(st.id)
+		s.recentRST.add(st.id)
 		st.failLocked(&StreamError{StreamID: st.id, Code: ErrCodeNo})
 	}
 }
@@ -449,7 +449,7 @@ func (st *Stream) closeLocked() {
 		s.localActive--
 	} else {
 		s.peerActive--
-		s.rememberClosedLocked(st.id)
+		s.recentClosed.add(st.id)
 	}
 	s.sched.update(s, st)
 	if st.dlTimer != nil {

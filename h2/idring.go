@@ -1,0 +1,32 @@
+package h2
+
+// idRing remembers the last few stream ids added to it: a bounded memory of
+// recent stream events that a peer cannot grow.
+type idRing struct {
+	ids  []uint32
+	next int
+}
+
+func newIDRing(n int) idRing { return idRing{ids: make([]uint32, n)} }
+
+func (r *idRing) add(id uint32) {
+	r.ids[r.next%len(r.ids)] = id
+	r.next++
+}
+
+func (r *idRing) has(id uint32) bool {
+	for _, v := range r.ids {
+		if v == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *idRing) forget(id uint32) {
+	for i, v := range r.ids {
+		if v == id {
+			r.ids[i] = 0
+		}
+	}
+}
