@@ -9,8 +9,11 @@
 // buffers come from size-classed pools, and a call with no metadata and no
 // deadline allocates nothing for them.
 //
-// Layout: envelope.go (5-byte message framing and limits), codec.go,
-// compress.go (registry, pooled gzip), timeout.go and percent.go (header
-// encodings), server*.go, client*.go, interceptor.go, calloption.go,
-// generic.go (typed streams), inmem.go (in-memory listener for tests).
+// Layout: envelope.go (5-byte message framing and limits), bufpool.go
+// (message buffers), codec.go, compress.go (registry, pooled gzip),
+// timeout.go and percent.go (header encodings), server*.go, client*.go,
+// interceptor.go, calloption.go, peer.go, stats.go (StatsHandler),
+// connectivity.go, generic.go (typed streams), inmem.go (in-memory listener
+// for tests). rpc/status encodes google.rpc.Status itself, so the runtime
+// registers no protobuf names that grpc-go also registers.
 package rpc
