@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
@@ -40,11 +41,12 @@ type clientStream struct {
 	trailer     metadata.MD
 	unprocessed bool // the server never saw the stream: safe to retry
 
-	recvN     int // messages received, for stats
+	recvN     atomic.Int32 // messages received, for stats (read by a canceled stream's report)
+	statSent  atomic.Int32 // messages sent, likewise
 	method    string
 	sh        StatsHandler
 	begin     time.Time // set when a StatsHandler is configured
-	statsDone bool
+	statsDone atomic.Bool
 }
 
 // Invoke performs a unary call. Interceptors run first.
@@ -179,7 +181,17 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	cs.er = envelopeReader{r: cs.st, maxSize: cs.ci.maxRecv}
 	if ctx.Done() != nil {
 		st := cs.st
-		cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
+		if cs.sh != nil && desc != unaryDesc {
+			// A stream given up by canceling its context may never see
+			// RecvMsg again: report it here (once, whichever comes first).
+			// Unary calls report in invoke; their state is pooled.
+			cs.stop = context.AfterFunc(ctx, func() {
+				st.Reset(h2.ErrCodeCancel)
+				cs.reportStats(status.FromContextError(ctx.Err()).Err())
+			})
+		} else {
+			cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
+		}
 	}
 	return cs, nil
 }
@@ -250,6 +262,7 @@ func (cs *clientStream) SendMsg(m any) error {
 	_, err = cs.st.Write(*bp)
 	putBuf(bp)
 	cs.sentN++
+	cs.statSent.Add(1)
 	if err != nil {
 		if errors.Is(err, h2.ErrUnprocessed) {
 			cs.unprocessed = true
@@ -448,7 +461,7 @@ func (cs *clientStream) RecvMsg(m any) error {
 	}
 	bp, err := cs.er.next()
 	if err == nil {
-		cs.recvN++
+		cs.recvN.Add(1)
 		err = ProtoCodec.Unmarshal(*bp, m)
 		putBuf(bp)
 		if err != nil {
@@ -471,12 +484,11 @@ func (cs *clientStream) RecvMsg(m any) error {
 // reportStats tells the StatsHandler, once, how the call went.
 func (cs *clientStream) reportStats(err error) {
 	h := cs.sh
-	if h == nil || cs.statsDone {
+	if h == nil || !cs.statsDone.CompareAndSwap(false, true) {
 		return
 	}
-	cs.statsDone = true
 	s := &RPCStats{FullMethod: cs.method, Client: true, Begin: cs.begin, End: time.Now(),
-		Code: codeOf(err), MsgsSent: cs.sentN, MsgsRecv: cs.recvN}
+		Code: codeOf(err), MsgsSent: int(cs.statSent.Load()), MsgsRecv: int(cs.recvN.Load())}
 	s.fillFromStream(cs.st)
 	h.HandleRPC(cs.ctx, s)
 }

@@ -34,7 +34,8 @@ type RPCStats struct {
 // HandleRPC needs. HandleRPC runs once when the call ends: on the server
 // when the HTTP/2 stream has closed after the status (from a goroutine of
 // its own unless it already had), on the client when the outcome is known
-// (a unary call returned, or a stream's RecvMsg returned its final error).
+// (a unary call returned, a stream's RecvMsg returned its final error, or
+// the stream's context ended first).
 // Keep them quick: they run on the call's path. A server's timings start
 // from a clock read when the request's HEADERS arrived, which h2 keeps
 // coarse (a few ms), so short server-side durations may read as 0.

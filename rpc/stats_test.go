@@ -195,3 +195,27 @@ func TestStopDoesNotWaitForShutdownFuncs(t *testing.T) {
 	<-started
 	close(release)
 }
+
+// A stream abandoned by canceling its context is reported once, as
+// CANCELED, although nobody calls RecvMsg again.
+func TestStatsHandlerCanceledStream(t *testing.T) {
+	checkNoLeaks(t)
+	rec := &recorder{}
+	e := newEnv(t, false, nil, WithStatsHandler(rec))
+	ctx, cancel := context.WithCancel(context.Background())
+	cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[2], "/test.Echo/Chat")
+	require.NoError(t, err)
+	require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+	require.NoError(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+	cancel()
+	st := waitStats(t, rec, 1)[0]
+	require.Equal(t, codes.Canceled, st.Code)
+	require.Equal(t, "/test.Echo/Chat", st.FullMethod)
+	require.Equal(t, 1, st.MsgsSent)
+	require.Equal(t, 1, st.MsgsRecv)
+	// A later RecvMsg does not report it again.
+	require.Error(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+	time.Sleep(20 * time.Millisecond)
+	got, _ := rec.all()
+	require.Len(t, got, 1)
+}
