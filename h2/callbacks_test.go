@@ -163,3 +163,24 @@ func TestConcurrentLargeWritesStayWhole(t *testing.T) {
 	require.NotEqual(t, first, b[size])
 	require.Equal(t, bytes.Repeat([]byte{b[size]}, size), b[size:], "the second slice arrived interleaved")
 }
+
+// TestStreamDurationMeasured: a stream that lives a few milliseconds reports
+// that duration on both sides, not the zero a per-batch clock would give.
+func TestStreamDurationMeasured(t *testing.T) {
+	goroutineLeakCheck(t)
+	server := make(chan StreamStats, 1)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		time.Sleep(5 * time.Millisecond)
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+		<-st.Done()
+		server <- st.Stats()
+	})}
+	c := memPair(t, srv, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	<-st.Done()
+	require.GreaterOrEqual(t, st.Stats().Duration(), 5*time.Millisecond)
+	require.GreaterOrEqual(t, (<-server).Duration(), 5*time.Millisecond)
+}

@@ -512,13 +512,14 @@ func (s *Session) wakeMemWaitersLocked() {
 	s.memWaiters = s.memWaiters[:0]
 }
 
-// coarseNow is the time of the last read batch: close enough for statistics,
-// and free, where a clock read per stream event is not.
+// coarseNow is the time of the last read batch: when the frames being handled
+// arrived, and free, where a clock read per frame is not.
 func (s *Session) coarseNow() time.Time { return time.Unix(0, s.lastActivity.Load()) }
 
-// closedAt is when a stream ended, on the coarse clock but never before it opened.
+// closedAt is when a stream ended: a real clock read (the coarse clock would
+// make streams shorter than a read batch last zero), never before the opening.
 func (st *Stream) closedAt() time.Time {
-	if t := st.s.coarseNow(); t.After(st.stats.Opened) {
+	if t := time.Now(); t.After(st.stats.Opened) {
 		return t
 	}
 	return st.stats.Opened

@@ -402,7 +402,6 @@ func (st *Stream) failLocked(err error) {
 func (st *Stream) endSentLocked() {
 	st.endSent = true
 	st.endQueued = true
-	st.stats.Closed = st.closedAt()
 	s := st.s
 	s.sched.update(s, st)
 	switch st.state {
@@ -439,9 +438,7 @@ func (st *Stream) closeLocked() {
 	}
 	s := st.s
 	st.state = stateClosed
-	if st.stats.Closed.IsZero() {
-		st.stats.Closed = st.closedAt()
-	}
+	st.stats.Closed = st.closedAt()
 	s.stats.streamDurations += st.stats.Closed.Sub(st.stats.Opened)
 	s.stats.streamsClosed++
 	delete(s.streams, st.id)
