@@ -121,16 +121,22 @@ type ClientStream struct {
 // NewClientStream wraps s, watching ctx (the call's context).
 func NewClientStream(ctx context.Context, s rpc.ClientStream, c *Counts, done func(error)) *ClientStream {
 	cs := &ClientStream{ClientStream: s, C: c, Done: done}
-	cs.stop = context.AfterFunc(ctx, func() { cs.finish(status.FromContextError(ctx.Err()).Err()) })
+	// The callback must not touch cs.stop: it may run before the assignment.
+	cs.stop = context.AfterFunc(ctx, func() { cs.end(status.FromContextError(ctx.Err()).Err()) })
 	return cs
 }
 
 func (s *ClientStream) finish(err error) {
-	if !s.once.CompareAndSwap(false, true) {
-		return
-	}
 	if s.stop != nil {
 		s.stop()
+	}
+	s.end(err)
+}
+
+// end reports the call's outcome once.
+func (s *ClientStream) end(err error) {
+	if !s.once.CompareAndSwap(false, true) {
+		return
 	}
 	if s.Done != nil {
 		s.Done(err)
