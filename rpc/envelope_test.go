@@ -140,6 +140,9 @@ func TestEncodeMessageTakesRightSizedBuffer(t *testing.T) {
 	bp, err := encodeMessage(ProtoCodec, nil, msg, defaultMaxSendMsgSize)
 	require.NoError(t, err)
 	defer putBuf(bp)
-	require.Equal(t, 2048, cap(*bp))
+	// Buffers are filed under the largest class their capacity covers, so
+	// the 2 KiB class may hand out anything from 2048 up to 4095 bytes.
+	require.GreaterOrEqual(t, cap(*bp), 2048)
+	require.Less(t, cap(*bp), 4096)
 	require.Equal(t, 5+proto.Size(msg), len(*bp))
 }
