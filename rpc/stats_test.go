@@ -51,6 +51,20 @@ func waitStats(t *testing.T, r *recorder, n int) []RPCStats {
 	return got
 }
 
+// findStats returns the report that match accepts. Reports of calls that
+// ended one after the other may arrive in either order: the server reports
+// once the stream has closed, which races with the next call.
+func findStats(t *testing.T, reports []RPCStats, match func(RPCStats) bool) RPCStats {
+	t.Helper()
+	for _, r := range reports {
+		if match(r) {
+			return r
+		}
+	}
+	t.Fatalf("no matching report in %+v", reports)
+	return RPCStats{}
+}
+
 func TestStatsHandlerUnary(t *testing.T) {
 	checkNoLeaks(t)
 	srvRec, cliRec := &recorder{}, &recorder{}
@@ -65,7 +79,8 @@ func TestStatsHandlerUnary(t *testing.T) {
 	for _, side := range []*recorder{cliRec, srvRec} {
 		st := waitStats(t, side, 2)
 		_, tags := side.all()
-		ok, bad := st[0], st[1]
+		ok := findStats(t, st, func(r RPCStats) bool { return r.Code == codes.OK })
+		bad := findStats(t, st, func(r RPCStats) bool { return r.Code == codes.NotFound })
 		require.Equal(t, side == cliRec, ok.Client)
 		require.Equal(t, "/test.Echo/Echo", ok.FullMethod)
 		require.Equal(t, "tag:/test.Echo/Echo", tags[0], "HandleRPC gets the context TagRPC returned")
@@ -118,13 +133,14 @@ func TestStatsHandlerStreamsAndPingRTT(t *testing.T) {
 	}
 	require.Equal(t, 7, n)
 
-	cli := waitStats(t, cliRec, 2)[1]
+	isCount := func(r RPCStats) bool { return r.FullMethod == "/test.Echo/Count" }
+	cli := findStats(t, waitStats(t, cliRec, 2), isCount)
 	require.Equal(t, "/test.Echo/Count", cli.FullMethod)
 	require.Equal(t, codes.OK, cli.Code)
 	require.Equal(t, 1, cli.MsgsSent)
 	require.Equal(t, 7, cli.MsgsRecv)
 	require.Greater(t, cli.PingRTT, time.Duration(0), "the client's ping was measured")
-	srv := waitStats(t, srvRec, 2)[1]
+	srv := findStats(t, waitStats(t, srvRec, 2), isCount)
 	require.Equal(t, 7, srv.MsgsSent)
 	require.Equal(t, 1, srv.MsgsRecv)
 	require.Greater(t, srv.WireBytesSent, int64(7*5))
