@@ -3,8 +3,8 @@ package logging_test
 import (
 	"testing"
 
-	"github.com/h2rpc/h2rpc/interceptors/internal/testsrv"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
 // TestMain fails the run when the tests leave goroutines behind.
-func TestMain(m *testing.M) { testsrv.Main(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -3,7 +3,7 @@ package reflection_test
 import (
 	"testing"
 
-	"github.com/h2rpc/h2rpc/services/internal/leakcheck"
+	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
 // TestMain fails the run when the tests leave goroutines behind.

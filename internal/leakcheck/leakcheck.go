@@ -1,4 +1,6 @@
-package testsrv
+// Package leakcheck fails a test binary whose tests leave goroutines behind;
+// the interceptor and service packages use it from their TestMain.
+package leakcheck
 
 import (
 	"fmt"
@@ -17,7 +19,7 @@ func Main(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
 		if stacks, ok := settle(base, 5*time.Second); !ok {
-			fmt.Fprintf(os.Stderr, "testsrv: goroutines left after the tests (%d at start):\n%s\n", base, stacks)
+			fmt.Fprintf(os.Stderr, "leakcheck: goroutines left after the tests (%d at start):\n%s\n", base, stacks)
 			code = 1
 		}
 	}
