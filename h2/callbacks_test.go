@@ -184,3 +184,31 @@ func TestStreamDurationMeasured(t *testing.T) {
 	require.GreaterOrEqual(t, st.Stats().Duration(), 5*time.Millisecond)
 	require.GreaterOrEqual(t, (<-server).Duration(), 5*time.Millisecond)
 }
+
+// TestPushPromiseParsedThenRefused: a client never enables push, so a
+// PUSH_PROMISE is a connection error; it is parsed first, so a truncated one
+// is reported as such and a valid one names the promised stream.
+func TestPushPromiseParsedThenRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		payload []byte
+		code    ErrCode
+		debug   string
+	}{
+		{"truncated", []byte{0, 0}, ErrCodeFrameSize, "shorter than its promised stream id"},
+		{"valid", []byte{0, 0, 0, 2}, ErrCodeProtocol, "PUSH_PROMISE of stream 2 on stream 1, but push is disabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			goroutineLeakCheck(t)
+			p := newClientPeer(t, nil)
+			p.serverHandshake()
+			_, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+			require.NoError(t, err)
+			p.expectHeaders(1)
+			p.mustWrite(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, tc.payload))
+			f := p.expectGoAway(tc.code)
+			require.Contains(t, string(f.Payload[8:]), tc.debug)
+			p.waitDone()
+		})
+	}
+}

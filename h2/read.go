@@ -115,7 +115,7 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 	case FrameSettings:
 		err = s.onSettings(fh, p)
 	case FramePushPromise:
-		err = connErr(ErrCodeProtocol, "PUSH_PROMISE received but push is disabled")
+		err = s.onPushPromise(fh, p)
 	case FramePing:
 		err = s.onPing(fh, p)
 	case FrameGoAway:
