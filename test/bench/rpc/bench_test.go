@@ -29,7 +29,7 @@ func TestQuickRunMeasuresEverything(t *testing.T) {
 
 func TestRunSelectsAndRejects(t *testing.T) {
 	var log bytes.Buffer
-	r, err := run(context.Background(), options{tm: timing{time.Millisecond, 20 * time.Millisecond}, frameworks: []string{"h2rpc"}, cases: []string{"unary64"}}, &log)
+	r, err := run(context.Background(), options{tm: timing{100 * time.Millisecond, 300 * time.Millisecond}, frameworks: []string{"h2rpc"}, cases: []string{"unary64"}}, &log)
 	require.NoError(t, err)
 	require.Len(t, r, 1)
 	require.Len(t, r["h2rpc"], 1)
@@ -65,7 +65,7 @@ func TestMedianOfRuns(t *testing.T) {
 	require.Equal(t, 7.0, median([]float64{7}))
 
 	var log bytes.Buffer
-	r, err := run(context.Background(), options{tm: timing{time.Millisecond, 20 * time.Millisecond}, runs: 3, frameworks: []string{"h2rpc"}, cases: []string{"unary"}}, &log)
+	r, err := run(context.Background(), options{tm: timing{100 * time.Millisecond, 300 * time.Millisecond}, runs: 3, frameworks: []string{"h2rpc"}, cases: []string{"unary"}}, &log)
 	require.NoError(t, err)
 	require.Equal(t, 3, strings.Count(log.String(), "done: h2rpc    unary"))
 	require.Greater(t, r["h2rpc"][mUnaryP50], 0.0)
