@@ -268,7 +268,7 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 		if end {
 			st.endSentLocked()
 		}
-		if st.writeWaiters > 0 && (st.zc == nil || len(st.zc) == 0) {
+		if st.writeWaiters > 0 && len(st.zc) == 0 {
 			// Wake a blocked Write once its slice is framed, or as buffer room frees.
 			st.signalLocked()
 		}
