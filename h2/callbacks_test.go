@@ -212,3 +212,26 @@ func TestPushPromiseParsedThenRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestTooManyHeaderFieldsAnswered431: a request with more fields than
+// Limits.MaxHeaderListPairs is answered 431 and the session keeps serving.
+func TestTooManyHeaderFieldsAnswered431(t *testing.T) {
+	goroutineLeakCheck(t)
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+	}), Options: Options{Limits: Limits{MaxHeaderListPairs: 10}}}
+	c := memPair(t, srv, nil)
+	get := func(extra int) string {
+		h := Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}
+		for i := 0; i < extra; i++ {
+			h.Add("x-field", strings.Repeat("v", i+1))
+		}
+		st, err := c.Request(ctxT(t), h, &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		resp, err := st.Response(ctxT(t))
+		require.NoError(t, err)
+		return resp.Get(":status")
+	}
+	require.Equal(t, "431", get(20))
+	require.Equal(t, "200", get(3))
+}

@@ -115,7 +115,7 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 		return nil, errorf("request header list of %d bytes exceeds the peer's MAX_HEADER_LIST_SIZE %d", headerListSize(hdr), limit)
 	}
 	for {
-		if s.closing || s.draining || s.goAwayRecv || s.goAwaySent {
+		if s.goingAwayLocked() {
 			cause := s.closeErr
 			if cause == nil {
 				cause = ErrSessionClosed

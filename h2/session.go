@@ -217,7 +217,12 @@ func (s *Session) Err() error {
 func (s *Session) CanRequest() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.closing && !s.draining && !s.goAwayRecv && !s.goAwaySent
+	return !s.goingAwayLocked()
+}
+
+// goingAwayLocked reports whether the session takes no new streams.
+func (s *Session) goingAwayLocked() bool {
+	return s.closing || s.draining || s.goAwayRecv || s.goAwaySent
 }
 
 // LocalSettings are the settings we advertised most recently.
@@ -490,7 +495,6 @@ func (s *Session) onIdle() {
 		s.mu.Unlock()
 		return
 	}
-	s.closeErr = ErrIdleTimeout
 	s.draining = true
 	if !s.goAwaySent {
 		s.sendGoAwayLocked(ErrCodeNo, s.lastPeerStream, []byte("idle timeout"))
