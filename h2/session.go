@@ -43,6 +43,11 @@ type Session struct {
 	hbuf          hpackBuf
 	wbuf          []byte
 	writeDeadline time.Time
+	gather        bool     // the connection takes one writev of many slices (vectored.go)
+	ext           []extSeg // lent slices framed into wbuf, in wire order
+	extLen        int      // their bytes
+	lentFrames    int      // DATA frames sent from lent slices, uncopied (for tests)
+	iov           net.Buffers
 
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"
@@ -143,6 +148,7 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	s.maxFrameIn.Store(s.local.MaxFrameSize)
 	s.maxListIn.Store(min(s.local.MaxHeaderListSize, 1<<24))
 	s.br = bufio.NewReaderSize(conn, 64<<10)
+	s.gather = canGather(conn)
 	s.hdec = hpack.NewDecoder(s.local.HeaderTableSize, func(f hpack.HeaderField) {
 		s.onHeaderField(f.Name, f.Value, f.Sensitive)
 	})

@@ -77,7 +77,8 @@ type Stream struct {
 	inEOF         bool
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
-	wakeDeferred  bool // on the session's toWake list
+	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
+	wakeDeferred  bool                 // on the session's toWake list
 	recvWindow    int64
 	recvUnack     int64
 	contentLength int64
@@ -98,6 +99,8 @@ type Stream struct {
 	memBlocked   bool
 	zc           []byte // a large Write's own slice, lent to the writer until framed
 	writeWaiters int    // Writes blocked on this stream
+	zcFramed     int    // bytes of the lent slice framed so far
+	zcInFlight   int    // pieces of zc framed without a copy and not yet written (vectored.go)
 	discardIn    bool   // the handler is gone: inbound DATA is dropped and credited at once
 
 	err     error // why the stream ended abnormally: *StreamError or a session error

@@ -59,28 +59,39 @@ func (st *Stream) Write(p []byte) (int, error) {
 
 // zeroCopyMin is the size from which Write lends p to the writer instead of
 // copying it: for large bodies one copy (into the frame buffer) instead of two,
-// and Write blocks until the last byte is framed anyway.
+// or none where the connection gathers (vectored.go), and Write blocks until
+// the last byte is framed (or written, when not copied) anyway.
 const zeroCopyMin = 64 << 10
 
 func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
 	s := st.s
-	st.zc = p
+	st.zc, st.zcFramed = p, 0
 	s.sched.update(s, st)
-	for len(st.zc) > 0 {
-		if err := st.writableLocked(); err != nil {
-			n := len(p) - len(st.zc)
-			st.zc = nil
-			s.sched.update(s, st)
-			st.signalLocked() // Writes queued behind this one
-			return n, err
+	var err error
+	for len(st.zc) > 0 || st.zcInFlight > 0 {
+		if err == nil && len(st.zc) > 0 {
+			if err = st.writableLocked(); err != nil {
+				// Stop framing; pieces already framed may still be being
+				// written from p, so wait for those before returning it.
+				st.zc = nil
+				s.sched.update(s, st)
+				continue
+			}
 		}
 		st.writeWaiters++
 		st.cond.Wait()
 		st.writeWaiters--
 	}
 	st.zc = nil
+	n := st.zcFramed
+	if n < len(p) && err == nil {
+		// A reset or close dropped the rest of the slice.
+		if err = st.writableLocked(); err == nil {
+			err = ErrStreamClosed
+		}
+	}
 	st.signalLocked() // Writes queued behind this one
-	return len(p), nil
+	return n, err
 }
 
 // pendingLocked is what the stream has to send next: buffered bytes first,
@@ -105,6 +116,7 @@ func (st *Stream) consumeLocked(n int) {
 		return
 	}
 	st.zc = st.zc[n:]
+	st.zcFramed += n
 }
 
 func (st *Stream) writableLocked() error {

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"net"
 	"runtime"
 	"time"
 
@@ -101,7 +102,7 @@ func (s *Session) writeLoop() {
 		s.ctrl = s.ctrl[:0]
 		s.fillDataLocked(flushThreshold)
 		more := len(s.ctrl) > 0 || s.sched.hasWork(s)
-		if !more && len(s.wbuf) > 0 && len(s.wbuf) < flushThreshold && !yielded {
+		if !more && len(s.wbuf) > 0 && s.gathered() < flushThreshold && !yielded {
 			// Handlers that are about to respond usually do so within one
 			// scheduling round: let them, and send their frames in the same write.
 			yielded = true
@@ -110,14 +111,17 @@ func (s *Session) writeLoop() {
 			s.mu.Lock()
 			continue
 		}
-		if len(s.wbuf) > 0 && (!more || len(s.wbuf) >= flushThreshold) {
+		if len(s.wbuf) > 0 && (!more || s.gathered() >= flushThreshold) {
 			yielded = false
-			buf := s.wbuf
-			s.wbuf = nil
+			n := s.gathered()
+			buf, iov := s.takeOutLocked()
 			s.mu.Unlock()
-			err := s.writeConn(buf)
+			err := s.writeConn(buf, iov)
 			s.mu.Lock()
-			s.stats.addOut(len(buf))
+			if iov != nil {
+				s.releaseLentLocked(iov)
+			}
+			s.stats.addOut(n)
 			s.wbuf = buf[:0]
 			if err != nil {
 				s.beginCloseLocked(err, 0, false)
@@ -135,7 +139,8 @@ func (s *Session) writeLoop() {
 	}
 }
 
-func (s *Session) writeConn(b []byte) error {
+// writeConn writes b, or iov (the pieces of b and lent slices) when not nil.
+func (s *Session) writeConn(b []byte, iov net.Buffers) error {
 	if s.opts.WriteTimeout > 0 {
 		// Move the deadline only when half of it is used up: one timer update
 		// per half timeout instead of one per write.
@@ -144,6 +149,10 @@ func (s *Session) writeConn(b []byte) error {
 			s.writeDeadline = now.Add(s.opts.WriteTimeout)
 			_ = s.conn.SetWriteDeadline(s.writeDeadline)
 		}
+	}
+	if iov != nil {
+		_, err := iov.WriteTo(s.conn)
+		return err
 	}
 	_, err := s.conn.Write(b)
 	return err
@@ -231,12 +240,12 @@ func (s *Session) appendHeaderBlockLocked(id uint32, hdr Header, endStream bool,
 // fillDataLocked moves scheduled stream data into wbuf until it holds limit
 // bytes or nothing more can be sent.
 func (s *Session) fillDataLocked(limit int) {
-	for len(s.wbuf) < limit {
+	for s.gathered() < limit {
 		st := s.sched.next(s)
 		if st == nil {
 			return
 		}
-		s.writeStreamDataLocked(st, limit-len(s.wbuf))
+		s.writeStreamDataLocked(st, limit-s.gathered())
 		s.sched.update(s, st)
 	}
 }
@@ -257,7 +266,11 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 		}
 		last := int(n) == st.pendingLen()
 		end := last && st.endQueued && st.outTrailers == nil
-		s.wbuf = AppendData(s.wbuf, st.id, end, pending[:n])
+		if s.gather && n >= vectoredMin && st.outOff == len(st.out) {
+			s.appendLentDataLocked(st, end, pending[:n])
+		} else {
+			s.wbuf = AppendData(s.wbuf, st.id, end, pending[:n])
+		}
 		st.consumeLocked(int(n))
 		s.stats.FramesSent++
 		st.sendWindow -= n
