@@ -231,8 +231,8 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		st.creditLocked(int64(len(data)))
 	} else {
 		if st.rdBuf != nil && st.inOff == len(st.in) {
-			n := copy(st.rdBuf[st.rdN:], data)
-			st.rdN += n
+			n := st.fillLentLocked(data)
+			st.creditLocked(int64(n))
 			data = data[n:]
 		}
 		if len(data) > 0 {
@@ -244,10 +244,11 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		return nil
 	}
 	// A Read filling its own buffer is woken when that buffer is full or when
-	// the read batch ends (readFrames wakes the deferred ones), not per frame.
-	if st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 {
+	// the read batch ends (readFrames wakes the deferred ones), not per frame;
+	// a ReadFramed only once its unit is complete.
+	if st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 || st.rdNeed != nil && st.framedDoneLocked() {
 		st.signalLocked()
-	} else if !st.wakeDeferred {
+	} else if st.rdNeed == nil && !st.wakeDeferred {
 		st.wakeDeferred = true
 		s.toWake = append(s.toWake, st)
 	}

@@ -97,7 +97,7 @@ type Stream struct {
 	outTrailers  Header
 	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
-	zc           []byte // a large Write's own slice, lent to the writer until framed
+	zc           []byte // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
 	writeWaiters int    // Writes blocked on this stream
 	zcFramed     int    // bytes of the lent slice framed so far
 	zcInFlight   int    // pieces of zc framed without a copy and not yet written (vectored.go)
@@ -302,13 +302,12 @@ func (st *Stream) Read(p []byte) (int, error) {
 			continue
 		}
 		// Lend p to the reader goroutine: DATA that arrives while we wait is
-		// copied straight into it, one copy instead of two.
+		// copied straight into it (and credited), one copy instead of two.
 		st.rdBuf, st.rdN = p, 0
 		st.cond.Wait()
 		n := st.rdN
 		st.rdBuf, st.rdN = nil, 0
 		if n > 0 {
-			st.creditLocked(int64(n))
 			return n, nil
 		}
 	}

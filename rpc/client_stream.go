@@ -459,10 +459,10 @@ func (cs *clientStream) RecvMsg(m any) error {
 	if cs.finished {
 		return cs.finalErr
 	}
-	bp, err := cs.er.next()
+	msg, bp, err := cs.er.next()
 	if err == nil {
 		cs.recvN.Add(1)
-		err = ProtoCodec.Unmarshal(*bp, m)
+		err = ProtoCodec.Unmarshal(msg, m)
 		putBuf(bp)
 		if err != nil {
 			cs.st.Reset(h2.ErrCodeCancel)

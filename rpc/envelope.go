@@ -72,70 +72,154 @@ type envelopeReader struct {
 	maxSize int
 	decomp  Compressor // from grpc-encoding; nil means identity
 	eof     bool       // the stream ended cleanly between messages
+	last    int        // the previous message's payload size: the next buffer's guess
 	hdr     [envelopeHeaderLen]byte
+}
+
+// framedReader is what *h2.Stream offers beyond io.Reader: a read that
+// lands a whole message, prefix and payload, in one buffer.
+type framedReader interface {
+	ReadFramed(p []byte, need func(got []byte) int) (int, error)
 }
 
 // errNoCompression reports a compressed message sent without grpc-encoding.
 var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding was negotiated")
 
-// next reads one message and returns its payload in a pooled buffer (the
-// caller must putBuf it). io.EOF means the stream ended cleanly between
-// messages; protocol errors are status errors (truncation INTERNAL, sizes
-// beyond the limit RESOURCE_EXHAUSTED) and transport errors come back raw. The size is
-// checked before allocating and, for compressed messages, again while
-// decompressing.
-func (er *envelopeReader) next() (*[]byte, error) {
-	if _, err := io.ReadFull(er.r, er.hdr[:]); err != nil {
-		if err == io.EOF {
-			er.eof = true
-			return nil, io.EOF
-		}
-		return nil, readError(err, "reading message header")
+// next reads one message and returns its payload, which lives in the pooled
+// buffer bp (the caller must putBuf it once done with the payload). io.EOF
+// means the stream ended cleanly between messages; protocol errors are status
+// errors (truncation INTERNAL, sizes beyond the limit RESOURCE_EXHAUSTED) and
+// transport errors come back raw. The size is checked before the buffer
+// grows to it and, for compressed messages, again while decompressing.
+func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
+	var flag byte
+	if fr, ok := er.r.(framedReader); ok {
+		bp, flag, err = er.readFramed(fr)
+	} else {
+		bp, flag, err = er.readSplit()
 	}
-	flag := er.hdr[0]
-	n := binary.BigEndian.Uint32(er.hdr[1:])
-	if flag > 1 {
-		return nil, status.Errorf(codes.Internal, "rpc: invalid message compression flag %d", flag)
+	if err != nil {
+		return nil, nil, err
 	}
-	if uint64(n) > uint64(er.maxSize) {
-		return nil, status.Errorf(codes.ResourceExhausted, "rpc: received message of %d bytes exceeds the limit of %d", n, er.maxSize)
-	}
-	bp := getBuf(int(n))
-	b := (*bp)[:n]
-	*bp = b
-	if _, err := io.ReadFull(er.r, b); err != nil {
-		putBuf(bp)
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, readError(err, "reading message body")
-	}
+	payload = (*bp)[envelopeHeaderLen:]
 	if flag == 0 {
-		return bp, nil
+		return payload, bp, nil
 	}
 	if er.decomp == nil {
 		putBuf(bp)
-		return nil, status.Error(codes.Internal, errNoCompression.Error())
+		return nil, nil, status.Error(codes.Internal, errNoCompression.Error())
 	}
-	dp := getBuf(int(n) * 2)
-	d, err := er.decomp.Decompress(*dp, b, er.maxSize)
+	dp := getBuf(len(payload) * 2)
+	d, err := er.decomp.Decompress(*dp, payload, er.maxSize)
 	*dp = d
 	putBuf(bp)
 	if err != nil {
 		putBuf(dp)
 		if errors.Is(err, ErrMessageTooLarge) {
-			return nil, status.Errorf(codes.ResourceExhausted, "rpc: decompressed message exceeds the limit of %d bytes", er.maxSize)
+			return nil, nil, status.Errorf(codes.ResourceExhausted, "rpc: decompressed message exceeds the limit of %d bytes", er.maxSize)
 		}
-		return nil, status.Errorf(codes.Internal, "rpc: decompressing message: %v", err)
+		return nil, nil, status.Errorf(codes.Internal, "rpc: decompressing message: %v", err)
 	}
-	return dp, nil
+	return d, dp, nil
 }
 
-// readError reports a failed read: a message cut short is INTERNAL; any
-// other transport error is returned as is, so the caller can still see what
-// h2 said (a refused stream is safe to retry) before mapping it to a status.
-func readError(err error, what string) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+// needEnvelope is the framing rule ReadFramed follows: the prefix, then the
+// length it announces. A length that is invalid or beyond any int asks for
+// no more, so that the read returns and the header check reports it.
+func needEnvelope(got []byte) int {
+	if len(got) < envelopeHeaderLen {
+		return envelopeHeaderLen
+	}
+	n := binary.BigEndian.Uint32(got[1:envelopeHeaderLen])
+	if got[0] > 1 || uint64(n) > uint64(maxInt-envelopeHeaderLen) {
+		return envelopeHeaderLen
+	}
+	return envelopeHeaderLen + int(n)
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// readFramed reads a message into a buffer the size of the previous one, so
+// that in a stream of like-sized messages each lands whole with one wake-up
+// and one copy. A larger message grows the buffer once its size is known.
+func (er *envelopeReader) readFramed(fr framedReader) (*[]byte, byte, error) {
+	bp := getBuf(envelopeHeaderLen + min(er.last, er.maxSize))
+	b := (*bp)[:cap(*bp)]
+	n, err := fr.ReadFramed(b, needEnvelope)
+	if n < envelopeHeaderLen {
+		putBuf(bp)
+		return nil, 0, er.cutShort(n, err, "reading message header")
+	}
+	flag, size, herr := er.checkHeader(b[:envelopeHeaderLen])
+	if herr != nil {
+		putBuf(bp)
+		return nil, 0, herr
+	}
+	total := envelopeHeaderLen + size
+	if err == nil && n < total {
+		// It did not fit: move what arrived into a buffer that fits and
+		// read the rest.
+		nbp := getBuf(total)
+		nb := (*nbp)[:total]
+		copy(nb, b[:n])
+		putBuf(bp)
+		bp, b = nbp, nb
+		var m int
+		m, err = fr.ReadFramed(b[n:total], nil)
+		n += m
+	}
+	if n < total {
+		putBuf(bp)
+		return nil, 0, er.cutShort(n, err, "reading message body")
+	}
+	er.last = size
+	*bp = b[:total]
+	return bp, flag, nil
+}
+
+// readSplit reads the prefix, then the payload, from a plain io.Reader.
+func (er *envelopeReader) readSplit() (*[]byte, byte, error) {
+	n, err := io.ReadFull(er.r, er.hdr[:])
+	if err != nil {
+		return nil, 0, er.cutShort(n, err, "reading message header")
+	}
+	flag, size, err := er.checkHeader(er.hdr[:])
+	if err != nil {
+		return nil, 0, err
+	}
+	bp := getBuf(envelopeHeaderLen + size)
+	b := (*bp)[:envelopeHeaderLen+size]
+	*bp = b
+	copy(b, er.hdr[:])
+	if m, err := io.ReadFull(er.r, b[envelopeHeaderLen:]); err != nil {
+		putBuf(bp)
+		return nil, 0, er.cutShort(envelopeHeaderLen+m, err, "reading message body")
+	}
+	return bp, flag, nil
+}
+
+// checkHeader validates a message prefix before anything is allocated for it.
+func (er *envelopeReader) checkHeader(h []byte) (flag byte, size int, err error) {
+	flag = h[0]
+	n := binary.BigEndian.Uint32(h[1:])
+	if flag > 1 {
+		return 0, 0, status.Errorf(codes.Internal, "rpc: invalid message compression flag %d", flag)
+	}
+	if uint64(n) > uint64(er.maxSize) {
+		return 0, 0, status.Errorf(codes.ResourceExhausted, "rpc: received message of %d bytes exceeds the limit of %d", n, er.maxSize)
+	}
+	return flag, int(n), nil
+}
+
+// cutShort turns a read that ended after n bytes of a message into the
+// error to report: a clean io.EOF between messages, INTERNAL for a message
+// cut short, or the transport's own error.
+func (er *envelopeReader) cutShort(n int, err error, what string) error {
+	if err == nil || err == io.EOF || err == io.ErrUnexpectedEOF {
+		if n == 0 && err == io.EOF {
+			er.eof = true
+			return io.EOF
+		}
 		return status.Errorf(codes.Internal, "rpc: %s: stream ended mid-message", what)
 	}
 	return err

@@ -3,7 +3,9 @@ package rpc
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -32,16 +34,75 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		} else {
 			require.Equal(t, byte(0), wire[0])
 		}
-		er := envelopeReader{r: bytes.NewReader(wire), maxSize: defaultMaxRecvMsgSize, decomp: comp}
-		pp, err := er.next()
-		require.NoError(t, err)
-		var got wrapperspb.StringValue
-		require.NoError(t, proto.Unmarshal(*pp, &got))
-		putBuf(pp)
-		require.True(t, proto.Equal(msg, &got))
-		_, err = er.next()
-		require.Equal(t, io.EOF, err)
+		for name, r := range readers(append(wire, wire...)) {
+			er := envelopeReader{r: r, maxSize: defaultMaxRecvMsgSize, decomp: comp}
+			for range 2 {
+				payload, pp, err := er.next()
+				require.NoError(t, err, name)
+				var got wrapperspb.StringValue
+				require.NoError(t, proto.Unmarshal(payload, &got), name)
+				putBuf(pp)
+				require.True(t, proto.Equal(msg, &got), name)
+			}
+			_, _, err = er.next()
+			require.Equal(t, io.EOF, err, name)
+		}
 	}
+}
+
+// readers returns in behind each kind of reader the envelope reader meets:
+// a plain io.Reader, and framed readers (like *h2.Stream) that deliver in
+// chunks of various sizes.
+func readers(in []byte) map[string]io.Reader {
+	m := map[string]io.Reader{"plain": bytes.NewReader(in)}
+	for _, chunk := range []int{1, 7, 4096} {
+		m[fmt.Sprintf("framed/%d", chunk)] = &framedBytes{in: in, chunk: chunk}
+	}
+	return m
+}
+
+// framedBytes follows ReadFramed's contract over a byte slice, delivering at
+// most chunk bytes per step as DATA frames would.
+type framedBytes struct {
+	in    []byte
+	chunk int
+}
+
+func (f *framedBytes) Read(p []byte) (int, error) {
+	panic("the envelope reader must use ReadFramed")
+}
+
+func (f *framedBytes) ReadFramed(p []byte, need func([]byte) int) (int, error) {
+	got := 0
+	for {
+		want := len(p)
+		if need != nil {
+			want = min(want, need(p[:got]))
+		}
+		if got >= want {
+			return got, nil
+		}
+		if len(f.in) == 0 {
+			return got, io.EOF
+		}
+		n := copy(p[got:want], f.in[:min(len(f.in), f.chunk)])
+		f.in = f.in[n:]
+		got += n
+	}
+}
+
+func TestFramedReadGrowsPastTheGuess(t *testing.T) {
+	small, big := frame(0, []byte("hi")), frame(0, bytes.Repeat([]byte{7}, 100000))
+	f := &framedBytes{in: slices.Concat(small, big, small), chunk: 1 << 20}
+	er := envelopeReader{r: f, maxSize: 1 << 20}
+	for _, want := range [][]byte{small, big, small} {
+		payload, bp, err := er.next()
+		require.NoError(t, err)
+		require.Equal(t, want[envelopeHeaderLen:], payload)
+		putBuf(bp)
+	}
+	_, _, err := er.next()
+	require.Equal(t, io.EOF, err)
 }
 
 func TestEncodeLimits(t *testing.T) {
@@ -75,18 +136,22 @@ func TestEnvelopeReaderErrors(t *testing.T) {
 		{"corrupt gzip", frame(1, []byte("not gzip")), 100, gz, codes.Internal},
 		{"bomb beyond limit after decompression", frame(1, bomb), 64 << 10, gz, codes.ResourceExhausted},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			er := envelopeReader{r: bytes.NewReader(tc.in), maxSize: tc.max, decomp: tc.decomp}
-			_, err := er.next()
-			require.Error(t, err)
-			require.Equal(t, tc.code, status.Code(err), err.Error())
-		})
+		for name, r := range readers(tc.in) {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				er := envelopeReader{r: r, maxSize: tc.max, decomp: tc.decomp}
+				_, _, err := er.next()
+				require.Error(t, err)
+				require.Equal(t, tc.code, status.Code(err), err.Error())
+			})
+		}
 	}
 	// Exactly at the limit is fine.
-	er := envelopeReader{r: bytes.NewReader(frame(0, make([]byte, 10))), maxSize: 10}
-	bp, err := er.next()
-	require.NoError(t, err)
-	require.Len(t, *bp, 10)
+	for name, r := range readers(frame(0, make([]byte, 10))) {
+		er := envelopeReader{r: r, maxSize: 10}
+		payload, _, err := er.next()
+		require.NoError(t, err, name)
+		require.Len(t, payload, 10, name)
+	}
 }
 
 func FuzzEnvelopeReader(f *testing.F) {
@@ -100,18 +165,32 @@ func FuzzEnvelopeReader(f *testing.F) {
 	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const max = 4096
-		er := envelopeReader{r: bytes.NewReader(in), maxSize: max, decomp: gz}
-		for i := 0; i < 100; i++ {
-			bp, err := er.next()
-			if err != nil {
-				if err != io.EOF {
-					c := status.Code(err)
-					require.Contains(t, []codes.Code{codes.Internal, codes.ResourceExhausted}, c, err.Error())
+		var first []error
+		for name, r := range readers(in) {
+			er := envelopeReader{r: r, maxSize: max, decomp: gz}
+			var errs []error
+			for i := 0; i < 100; i++ {
+				payload, bp, err := er.next()
+				if err != nil {
+					if err != io.EOF {
+						c := status.Code(err)
+						require.Contains(t, []codes.Code{codes.Internal, codes.ResourceExhausted}, c, err.Error())
+					}
+					errs = append(errs, err)
+					break
 				}
-				return
+				require.LessOrEqual(t, len(payload), max)
+				putBuf(bp)
+				errs = append(errs, nil)
 			}
-			require.LessOrEqual(t, len(*bp), max)
-			putBuf(bp)
+			// Every reader sees the same sequence of messages and errors.
+			if first == nil {
+				first = errs
+			}
+			require.Equal(t, len(first), len(errs), name)
+			for i := range errs {
+				require.Equal(t, status.Code(first[i]), status.Code(errs[i]), name)
+			}
 		}
 	})
 }

@@ -262,7 +262,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	if ss.recvd > 0 {
 		return status.Error(codes.Internal, "rpc: unary request decoded twice")
 	}
-	bp, err := ss.er.next()
+	msg, bp, err := ss.er.next()
 	if err == io.EOF {
 		return status.Error(codes.Internal, "rpc: unary call without a request message")
 	}
@@ -271,13 +271,13 @@ func (ss *serverStream) decodeUnary(m any) error {
 	}
 	ss.recvd++
 	if m != nil {
-		err = ProtoCodec.Unmarshal(*bp, m)
+		err = ProtoCodec.Unmarshal(msg, m)
 	}
 	putBuf(bp)
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
-	bp, err = ss.er.next()
+	_, bp, err = ss.er.next()
 	if err == nil {
 		putBuf(bp)
 		return status.Error(codes.Internal, "rpc: unary call with more than one request message")
@@ -402,7 +402,7 @@ func (ss *serverStream) SendMsg(m any) error {
 }
 
 func (ss *serverStream) RecvMsg(m any) error {
-	bp, err := ss.er.next()
+	msg, bp, err := ss.er.next()
 	if err == io.EOF {
 		return io.EOF
 	}
@@ -410,7 +410,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 		return ss.recvError(err)
 	}
 	ss.recvd++
-	err = ProtoCodec.Unmarshal(*bp, m)
+	err = ProtoCodec.Unmarshal(msg, m)
 	putBuf(bp)
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
