@@ -100,9 +100,9 @@ func (s *Session) writeLoop() {
 			*r = frameReq{}
 		}
 		s.ctrl = s.ctrl[:0]
-		s.fillDataLocked(flushThreshold)
+		s.fillDataLocked()
 		more := len(s.ctrl) > 0 || s.sched.hasWork(s)
-		if !more && len(s.wbuf) > 0 && s.gathered() < flushThreshold && !yielded {
+		if !more && len(s.wbuf) > 0 && !s.fullLocked() && !yielded {
 			// Handlers that are about to respond usually do so within one
 			// scheduling round: let them, and send their frames in the same write.
 			yielded = true
@@ -111,7 +111,7 @@ func (s *Session) writeLoop() {
 			s.mu.Lock()
 			continue
 		}
-		if len(s.wbuf) > 0 && (!more || s.gathered() >= flushThreshold) {
+		if len(s.wbuf) > 0 && (!more || s.fullLocked()) {
 			yielded = false
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
@@ -237,36 +237,38 @@ func (s *Session) appendHeaderBlockLocked(id uint32, hdr Header, endStream bool,
 	}
 }
 
-// fillDataLocked moves scheduled stream data into wbuf until it holds limit
-// bytes or nothing more can be sent.
-func (s *Session) fillDataLocked(limit int) {
-	for s.gathered() < limit {
+// fillDataLocked moves scheduled stream data into the next write until it is
+// full or nothing more can be sent.
+func (s *Session) fillDataLocked() {
+	for !s.fullLocked() {
 		st := s.sched.next(s)
 		if st == nil {
 			return
 		}
-		s.writeStreamDataLocked(st, limit-s.gathered())
+		s.writeStreamDataLocked(st)
 		s.sched.update(s, st)
 	}
 }
 
 // writeStreamDataLocked sends what one stream may send now: DATA frames up to
-// its share, the send windows and budget bytes, then END_STREAM or trailers
-// once its buffer is empty and its writer closed it.
-func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
+// its share, the send windows and the room left in the write, then
+// END_STREAM or trailers once its buffer is empty and its writer closed it.
+func (s *Session) writeStreamDataLocked(st *Stream) {
 	for {
 		pending := st.pendingLocked()
 		if len(pending) == 0 {
 			break
 		}
-		n := int64(min(len(pending), int(s.remote.MaxFrameSize), budget, max(st.sched.deficit, 1)))
+		n := int64(min(len(pending), int(s.remote.MaxFrameSize), max(st.sched.deficit, 1)))
 		n = min(n, st.sendWindow, s.sendWindow)
+		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin
+		n = min(n, int64(s.roomLocked(lent)))
 		if n <= 0 {
 			break
 		}
 		last := int(n) == st.pendingLen()
 		end := last && st.endQueued && st.outTrailers == nil
-		if s.gather && n >= vectoredMin && st.outOff == len(st.out) {
+		if lent {
 			s.appendLentDataLocked(st, end, pending[:n])
 		} else {
 			s.wbuf = AppendData(s.wbuf, st.id, end, pending[:n])
@@ -275,7 +277,6 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 		s.stats.FramesSent++
 		st.sendWindow -= n
 		s.sendWindow -= n
-		budget -= int(n)
 		st.sched.deficit -= int(n)
 		st.stats.BytesSent += n
 		if end {
@@ -286,7 +287,7 @@ func (s *Session) writeStreamDataLocked(st *Stream, budget int) {
 			st.signalLocked()
 		}
 		s.wakeMemWaitersLocked()
-		if end || budget <= 0 || st.sched.deficit <= 0 {
+		if end || s.fullLocked() || st.sched.deficit <= 0 {
 			return
 		}
 	}
