@@ -43,11 +43,12 @@ type Session struct {
 	hbuf          hpackBuf
 	wbuf          []byte
 	writeDeadline time.Time
-	gather        bool     // the connection takes one writev of many slices (vectored.go)
-	ext           []extSeg // lent slices framed into wbuf, in wire order
-	extLen        int      // their bytes
-	lentFrames    int      // DATA frames sent from lent slices, uncopied (for tests)
-	iov           net.Buffers
+	gather        bool        // the connection takes one writev of many slices (vectored.go)
+	ext           []extSeg    // lent slices framed into wbuf, in wire order
+	extLen        int         // their bytes
+	lentFrames    int         // DATA frames sent from lent slices, uncopied (for tests)
+	iov           net.Buffers // the pieces of the next write
+	iovOut        net.Buffers // the same, being written (writer goroutine only, outside mu)
 
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"

@@ -151,7 +151,12 @@ func (s *Session) writeConn(b []byte, iov net.Buffers) error {
 		}
 	}
 	if iov != nil {
-		_, err := iov.WriteTo(s.conn)
+		// WriteTo consumes the Buffers it is called on; a session field
+		// rather than the parameter, which would escape (one allocation
+		// per write, vectored or not).
+		s.iovOut = iov
+		_, err := s.iovOut.WriteTo(s.conn)
+		s.iovOut = nil
 		return err
 	}
 	_, err := s.conn.Write(b)

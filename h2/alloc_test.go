@@ -1,0 +1,41 @@
+package h2
+
+import (
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A small request and response over loopback TCP, client and server in this
+// process: the allocations they cost together. The bound is the count
+// measured when it was written plus a little slack; a change that makes the
+// hot path allocate per frame or per write (a parameter escaping to the
+// heap, say) shows up here before it shows up in a benchmark.
+func TestRoundTripAllocations(t *testing.T) {
+	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
+		_, _ = st.Write([]byte("pong"))
+	})}
+	c := dialTest(t, newTestServer(t, srv), nil)
+	hdr := Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}
+	buf := make([]byte, 16)
+	ctx := ctxT(t)
+	one := func() {
+		st, err := c.Request(ctx, hdr, &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		_, err = st.Response(ctx)
+		require.NoError(t, err)
+		n, err := io.ReadFull(st, buf[:4])
+		require.NoError(t, err)
+		require.Equal(t, "pong", string(buf[:n]))
+		_, err = st.Read(buf)
+		require.Equal(t, io.EOF, err)
+	}
+	for range 100 {
+		one() // warm the pools and tables
+	}
+	allocs := testing.AllocsPerRun(500, one)
+	t.Logf("%.1f allocations per round trip", allocs)
+	require.LessOrEqual(t, allocs, 17.0, "allocations per round trip grew")
+}
