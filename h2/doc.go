@@ -14,6 +14,11 @@
 // through the writer's queue, which it drains fully before one write syscall.
 // Handlers run in their own goroutine per stream.
 //
+// Large bodies are not copied more than needed: a large Write lends its slice to
+// the writer, which over TCP hands it to the kernel with writev (vectored.go), and
+// inbound DATA is copied straight into a waiting Read's buffer; ReadFramed does
+// so for a whole length-prefixed unit with a single wake-up (read_framed.go).
+//
 // Every resource a peer can make us spend is bounded by an option with a safe
 // default (Limits): streams, header sizes, queued control frames, pings, resets,
 // empty frames and buffered bytes. A peer that exceeds one is sent GOAWAY with
