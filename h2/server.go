@@ -90,8 +90,11 @@ func (srv *Server) tlsConfig() *tls.Config {
 }
 
 // Serve accepts connections on l until Shutdown or Close. With TLSConfig set,
-// connections are wrapped in TLS.
+// connections are wrapped in TLS. Like net/http's, it closes l when it
+// returns, also when the server was closed before Serve began: clients are
+// refused instead of waiting in the listener's backlog forever.
 func (srv *Server) Serve(l net.Listener) error {
+	defer l.Close()
 	if srv.TLSConfig != nil {
 		l = tls.NewListener(l, srv.tlsConfig())
 	}

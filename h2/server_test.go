@@ -153,7 +153,14 @@ func TestShutdownDeadlineAborts(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("client session survived the server's abort")
 	}
-	require.ErrorIs(t, srv.Serve(nil), ErrServerClosed, "a shut-down server serves no more")
+	// A shut-down server serves no more, and closes the listener it is given
+	// so that clients are refused rather than left in its backlog.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.ErrorIs(t, srv.Serve(l), ErrServerClosed, "a shut-down server serves no more")
+	_ = l.(*net.TCPListener).SetDeadline(time.Now().Add(time.Second)) // fail, not hang, if left open
+	_, err = l.Accept()
+	require.ErrorIs(t, err, net.ErrClosed, "Serve closed the listener")
 }
 
 // TestServerCloseAbortsStreams: Close ends every session at once.
