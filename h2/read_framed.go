@@ -1,9 +1,6 @@
 package h2
 
-import (
-	"io"
-	"os"
-)
+import "math"
 
 // ReadFramed reads one length-delimited unit of the body (a gRPC message,
 // say) into p and returns its length. need tells, from the bytes received so
@@ -22,65 +19,38 @@ import (
 // grow the buffer and call again with the rest), at the end of the body
 // (io.EOF, with n > 0 if the unit was cut short) or when the stream fails.
 // need runs under the session's lock, on the caller's or the reader's
-// goroutine: it must be quick and must not use the stream or session.
+// goroutine: it must be quick and must not use the stream or session. It
+// sees the bytes so far with their capacity cut to len(p), so it can tell a
+// unit that will not fit and ask for no more than its prefix, leaving the
+// rest buffered until the caller has a large enough buffer.
 // A nil need means: fill p.
 func (st *Stream) ReadFramed(p []byte, need func(got []byte) int) (int, error) {
 	if need == nil {
 		need = fillAll
 	}
-	s := st.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	got := 0
-	for {
-		if st.inOff < len(st.in) {
-			n := copyFramed(p, got, st.in[st.inOff:], need)
-			st.inOff += n
-			if st.inOff == len(st.in) {
-				st.in, st.inOff = st.in[:0], 0
-			}
-			st.creditLocked(int64(n))
-			got += n
-		}
-		if got == len(p) || got >= need(p[:got]) {
-			return got, nil
-		}
-		if st.inOff < len(st.in) {
-			continue
-		}
-		switch {
-		case st.inEOF:
-			return got, io.EOF
-		case st.err != nil:
-			return got, st.err
-		case st.deadlinePassedLocked():
-			return got, os.ErrDeadlineExceeded
-		}
-		if st.rdBuf != nil {
-			// Another Read lent its buffer; this one waits its turn.
-			st.cond.Wait()
-			continue
-		}
-		st.rdBuf, st.rdN, st.rdNeed = p, got, need
-		st.cond.Wait()
-		got = st.rdN
-		st.rdBuf, st.rdN, st.rdNeed = nil, 0, nil
-	}
+	return st.read(p, need)
 }
 
-func fillAll([]byte) int { return int(^uint(0) >> 1) }
+func fillAll([]byte) int { return math.MaxInt }
 
-// copyFramed copies from src into p[got:], stopping where the unit ends.
-// need can only know the length once the prefix is in, so it copies in
-// steps: up to what need asks for, then asks again.
+// unitDone reports whether p[:got] holds a whole unit, or p is full. need
+// sees got with its capacity cut to len(p), so that it can tell a unit that
+// will not fit.
+func unitDone(p []byte, got int, need func([]byte) int) bool {
+	return got == len(p) || got >= need(p[:got:len(p)])
+}
+
+// copyFramed copies from src into p[got:], stopping where the unit ends; a
+// nil need copies as much as fits. need can only know the length once the
+// prefix is in, so it copies in steps: up to what need asks for, then asks
+// again.
 func copyFramed(p []byte, got int, src []byte, need func([]byte) int) int {
+	if need == nil {
+		return copy(p[got:], src)
+	}
 	total := 0
-	for len(src) > 0 && got < len(p) {
-		want := min(need(p[:got]), len(p))
-		if want <= got {
-			break
-		}
-		n := copy(p[got:want], src)
+	for len(src) > 0 && !unitDone(p, got, need) {
+		n := copy(p[got:min(need(p[:got:len(p)]), len(p))], src)
 		got += n
 		total += n
 		src = src[n:]
@@ -91,17 +61,10 @@ func copyFramed(p []byte, got int, src []byte, need func([]byte) int) int {
 // fillLentLocked copies DATA into a waiting Read's buffer and returns how
 // much it took.
 func (st *Stream) fillLentLocked(data []byte) int {
-	var n int
-	if st.rdNeed != nil {
-		n = copyFramed(st.rdBuf, st.rdN, data, st.rdNeed)
-	} else {
-		n = copy(st.rdBuf[st.rdN:], data)
-	}
+	n := copyFramed(st.rdBuf, st.rdN, data, st.rdNeed)
 	st.rdN += n
 	return n
 }
 
 // framedDoneLocked reports whether a waiting ReadFramed has its unit.
-func (st *Stream) framedDoneLocked() bool {
-	return st.rdN == len(st.rdBuf) || st.rdN >= st.rdNeed(st.rdBuf[:st.rdN])
-}
+func (st *Stream) framedDoneLocked() bool { return unitDone(st.rdBuf, st.rdN, st.rdNeed) }

@@ -96,6 +96,30 @@ func TestReadFramedFullBufferAndCutShort(t *testing.T) {
 	})
 }
 
+func TestReadFramedTellsNeedTheRoomLeft(t *testing.T) {
+	// need sees cap(got) == len(p): a rule can stop at the prefix of a unit
+	// that will not fit, and the unit stays buffered for a larger buffer.
+	big := unit("does not fit in eight bytes")
+	transports(t, func() *Server { return &Server{Handler: respondWith(0, big)} }, func(t *testing.T, c *Session) {
+		st, err := c.Request(ctxT(t), post("/"), nil)
+		require.NoError(t, err)
+		prefixOnlyIfTooBig := func(got []byte) int {
+			if n := needByte(got); n <= cap(got) {
+				return n
+			}
+			return 1
+		}
+		small := make([]byte, 8, 64) // spare capacity beyond len must not count
+		n, err := st.ReadFramed(small, prefixOnlyIfTooBig)
+		require.NoError(t, err)
+		require.Equal(t, big[:1], small[:n])
+		rest := make([]byte, len(big)-1)
+		n, err = st.ReadFramed(rest, nil)
+		require.NoError(t, err)
+		require.Equal(t, big[1:], rest[:n])
+	})
+}
+
 func TestReadFramedLargerThanTheWindow(t *testing.T) {
 	// A unit bigger than the stream window completes only if the bytes that
 	// land in the buffer are credited while the read still waits.

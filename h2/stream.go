@@ -270,45 +270,54 @@ func (st *Stream) waitLocked(ctx context.Context) error {
 
 // Read reads the inbound body. It returns io.EOF at END_STREAM (trailers are
 // then available) and the stream's error after a reset.
-func (st *Stream) Read(p []byte) (int, error) {
+func (st *Stream) Read(p []byte) (int, error) { return st.read(p, nil) }
+
+// read is Read (need nil: return whatever arrives first) and ReadFramed
+// (return once need says the unit is complete, or p is full).
+func (st *Stream) read(p []byte, need func(got []byte) int) (int, error) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	got := 0
 	for {
 		if st.inOff < len(st.in) {
-			n := copy(p, st.in[st.inOff:])
+			n := copyFramed(p, got, st.in[st.inOff:], need)
 			st.inOff += n
 			if st.inOff == len(st.in) {
 				st.in, st.inOff = st.in[:0], 0
 			}
 			st.creditLocked(int64(n))
-			return n, nil
+			got += n
+			if need == nil {
+				return got, nil
+			}
 		}
-		if st.inEOF {
-			return 0, io.EOF
+		if need != nil && unitDone(p, got, need) {
+			return got, nil
 		}
-		if st.err != nil {
-			return 0, st.err
-		}
-		if st.deadlinePassedLocked() {
-			return 0, os.ErrDeadlineExceeded
-		}
-		if len(p) == 0 {
+		switch {
+		case st.inEOF:
+			return got, io.EOF
+		case st.err != nil:
+			return got, st.err
+		case st.deadlinePassedLocked():
+			return got, os.ErrDeadlineExceeded
+		case len(p) == 0:
 			return 0, nil
 		}
 		if st.rdBuf != nil {
-			// Another Read lent its buffer; this one waits for what overflows it.
+			// Another Read lent its buffer; this one waits its turn.
 			st.cond.Wait()
 			continue
 		}
 		// Lend p to the reader goroutine: DATA that arrives while we wait is
 		// copied straight into it (and credited), one copy instead of two.
-		st.rdBuf, st.rdN = p, 0
+		st.rdBuf, st.rdN, st.rdNeed = p, got, need
 		st.cond.Wait()
-		n := st.rdN
-		st.rdBuf, st.rdN = nil, 0
-		if n > 0 {
-			return n, nil
+		got = st.rdN
+		st.rdBuf, st.rdN, st.rdNeed = nil, 0, nil
+		if need == nil && got > 0 {
+			return got, nil
 		}
 	}
 }
