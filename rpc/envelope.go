@@ -68,19 +68,21 @@ func encodeMessage(codec Codec, comp Compressor, v any, maxSend int) (*[]byte, e
 // envelopeReader reads enveloped messages from a stream. It lives inside the
 // per-stream state so it costs no allocation of its own.
 type envelopeReader struct {
-	r       io.Reader
+	r       framedReader
 	maxSize int
 	decomp  Compressor // from grpc-encoding; nil means identity
 	eof     bool       // the stream ended cleanly between messages
 	last    int        // the previous message's payload size: the next buffer's guess
-	hdr     [envelopeHeaderLen]byte
 }
 
-// framedReader is what *h2.Stream offers beyond io.Reader: a read that
-// lands a whole message, prefix and payload, in one buffer.
+// framedReader is the read *h2.Stream offers for framed protocols: it lands
+// a whole message, prefix and payload, in one buffer with one wake-up.
 type framedReader interface {
 	ReadFramed(p []byte, need func(got []byte) int) (int, error)
 }
+
+// errSecondMessage: a message arrived where the stream had to end.
+var errSecondMessage = errors.New("rpc: a second message where one was expected")
 
 // errNoCompression reports a compressed message sent without grpc-encoding.
 var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding was negotiated")
@@ -89,15 +91,11 @@ var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding 
 // buffer bp (the caller must putBuf it once done with the payload). io.EOF
 // means the stream ended cleanly between messages; protocol errors are status
 // errors (truncation INTERNAL, sizes beyond the limit RESOURCE_EXHAUSTED) and
-// transport errors come back raw. The size is checked before the buffer
-// grows to it and, for compressed messages, again while decompressing.
+// transport errors come back raw. The size is checked as soon as the prefix
+// is in, before the buffer grows to it, and, for compressed messages, again
+// while decompressing.
 func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
-	var flag byte
-	if fr, ok := er.r.(framedReader); ok {
-		bp, flag, err = er.readFramed(fr)
-	} else {
-		bp, flag, err = er.readSplit()
-	}
+	bp, flag, err := er.read()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,28 +122,28 @@ func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
 }
 
 // needEnvelope is the framing rule ReadFramed follows: the prefix, then the
-// length it announces. A length that is invalid or beyond any int asks for
-// no more, so that the read returns and the header check reports it.
+// length it announces. A message that will not fit the buffer (cap(got) is
+// the buffer's length, which read caps at the size limit) asks for its prefix
+// only, so that the read returns at once for the size check or to grow the
+// buffer, and the payload stays buffered in the stream meanwhile.
 func needEnvelope(got []byte) int {
 	if len(got) < envelopeHeaderLen {
 		return envelopeHeaderLen
 	}
-	n := binary.BigEndian.Uint32(got[1:envelopeHeaderLen])
-	if got[0] > 1 || uint64(n) > uint64(maxInt-envelopeHeaderLen) {
+	n := uint64(binary.BigEndian.Uint32(got[1:envelopeHeaderLen]))
+	if n > uint64(cap(got)-envelopeHeaderLen) {
 		return envelopeHeaderLen
 	}
 	return envelopeHeaderLen + int(n)
 }
 
-const maxInt = int(^uint(0) >> 1)
-
-// readFramed reads a message into a buffer the size of the previous one, so
-// that in a stream of like-sized messages each lands whole with one wake-up
-// and one copy. A larger message grows the buffer once its size is known.
-func (er *envelopeReader) readFramed(fr framedReader) (*[]byte, byte, error) {
+// read reads a message into a buffer the size of the previous one, so that
+// in a stream of like-sized messages each lands whole with one wake-up and
+// one copy. A larger message grows the buffer once its prefix is in.
+func (er *envelopeReader) read() (*[]byte, byte, error) {
 	bp := getBuf(envelopeHeaderLen + min(er.last, er.maxSize))
-	b := (*bp)[:cap(*bp)]
-	n, err := fr.ReadFramed(b, needEnvelope)
+	b := (*bp)[:min(cap(*bp), envelopeHeaderLen+er.maxSize)]
+	n, err := er.r.ReadFramed(b, needEnvelope)
 	if n < envelopeHeaderLen {
 		putBuf(bp)
 		return nil, 0, er.cutShort(n, err, "reading message header")
@@ -157,15 +155,14 @@ func (er *envelopeReader) readFramed(fr framedReader) (*[]byte, byte, error) {
 	}
 	total := envelopeHeaderLen + size
 	if err == nil && n < total {
-		// It did not fit: move what arrived into a buffer that fits and
-		// read the rest.
+		// It did not fit: a buffer that fits, and the rest of the message.
 		nbp := getBuf(total)
 		nb := (*nbp)[:total]
 		copy(nb, b[:n])
 		putBuf(bp)
 		bp, b = nbp, nb
 		var m int
-		m, err = fr.ReadFramed(b[n:total], nil)
+		m, err = er.r.ReadFramed(b[n:total], nil)
 		n += m
 	}
 	if n < total {
@@ -177,25 +174,19 @@ func (er *envelopeReader) readFramed(fr framedReader) (*[]byte, byte, error) {
 	return bp, flag, nil
 }
 
-// readSplit reads the prefix, then the payload, from a plain io.Reader.
-func (er *envelopeReader) readSplit() (*[]byte, byte, error) {
-	n, err := io.ReadFull(er.r, er.hdr[:])
-	if err != nil {
-		return nil, 0, er.cutShort(n, err, "reading message header")
+// expectEnd checks that no message follows (a unary request): the stream
+// must end here. It needs no message buffer, only room for one byte.
+func (er *envelopeReader) expectEnd() error {
+	var one [1]byte
+	n, err := er.r.ReadFramed(one[:], nil)
+	switch {
+	case n > 0:
+		return errSecondMessage
+	case err == io.EOF:
+		er.eof = true
+		return io.EOF
 	}
-	flag, size, err := er.checkHeader(er.hdr[:])
-	if err != nil {
-		return nil, 0, err
-	}
-	bp := getBuf(envelopeHeaderLen + size)
-	b := (*bp)[:envelopeHeaderLen+size]
-	*bp = b
-	copy(b, er.hdr[:])
-	if m, err := io.ReadFull(er.r, b[envelopeHeaderLen:]); err != nil {
-		putBuf(bp)
-		return nil, 0, er.cutShort(envelopeHeaderLen+m, err, "reading message body")
-	}
-	return bp, flag, nil
+	return err
 }
 
 // checkHeader validates a message prefix before anything is allocated for it.
@@ -215,7 +206,7 @@ func (er *envelopeReader) checkHeader(h []byte) (flag byte, size int, err error)
 // error to report: a clean io.EOF between messages, INTERNAL for a message
 // cut short, or the transport's own error.
 func (er *envelopeReader) cutShort(n int, err error, what string) error {
-	if err == nil || err == io.EOF || err == io.ErrUnexpectedEOF {
+	if err == nil || err == io.EOF {
 		if n == 0 && err == io.EOF {
 			er.eof = true
 			return io.EOF

@@ -50,11 +50,10 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}
 }
 
-// readers returns in behind each kind of reader the envelope reader meets:
-// a plain io.Reader, and framed readers (like *h2.Stream) that deliver in
-// chunks of various sizes.
-func readers(in []byte) map[string]io.Reader {
-	m := map[string]io.Reader{"plain": bytes.NewReader(in)}
+// readers returns in behind framed readers (like *h2.Stream) that deliver
+// it in chunks of various sizes, as DATA frames would.
+func readers(in []byte) map[string]*framedBytes {
+	m := map[string]*framedBytes{}
 	for _, chunk := range []int{1, 7, 4096} {
 		m[fmt.Sprintf("framed/%d", chunk)] = &framedBytes{in: in, chunk: chunk}
 	}
@@ -68,16 +67,12 @@ type framedBytes struct {
 	chunk int
 }
 
-func (f *framedBytes) Read(p []byte) (int, error) {
-	panic("the envelope reader must use ReadFramed")
-}
-
 func (f *framedBytes) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 	got := 0
 	for {
 		want := len(p)
 		if need != nil {
-			want = min(want, need(p[:got]))
+			want = min(want, need(p[:got:len(p)]))
 		}
 		if got >= want {
 			return got, nil
@@ -88,6 +83,30 @@ func (f *framedBytes) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 		n := copy(p[got:want], f.in[:min(len(f.in), f.chunk)])
 		f.in = f.in[n:]
 		got += n
+	}
+}
+
+func TestOversizedMessageFailsAtItsPrefix(t *testing.T) {
+	// The limit is checked once the prefix is in: the reader does not wait
+	// for (or buffer) the payload of a message it will refuse.
+	body := make([]byte, 11)
+	for name, r := range readers(frame(0, body)) {
+		er := envelopeReader{r: r, maxSize: 10}
+		_, _, err := er.next()
+		require.Equal(t, codes.ResourceExhausted, status.Code(err), name)
+		require.Len(t, r.in, len(body), "%s: the payload was read", name)
+	}
+}
+
+func TestExpectEnd(t *testing.T) {
+	for name, r := range readers(nil) {
+		er := envelopeReader{r: r, maxSize: 10}
+		require.Equal(t, io.EOF, er.expectEnd(), name)
+		require.True(t, er.eof, name)
+	}
+	for name, r := range readers(frame(0, []byte("x"))) {
+		er := envelopeReader{r: r, maxSize: 10}
+		require.Equal(t, errSecondMessage, er.expectEnd(), name)
 	}
 }
 

@@ -277,15 +277,14 @@ func (ss *serverStream) decodeUnary(m any) error {
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
-	_, bp, err = ss.er.next()
-	if err == nil {
-		putBuf(bp)
+	switch err := ss.er.expectEnd(); err {
+	case io.EOF:
+		return nil
+	case errSecondMessage:
 		return status.Error(codes.Internal, "rpc: unary call with more than one request message")
-	}
-	if err != io.EOF {
+	default:
 		return ss.recvError(err)
 	}
-	return nil
 }
 
 // recvError reports a read failure; when the call's context ended (deadline,
