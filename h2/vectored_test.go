@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -108,4 +109,60 @@ func TestLentWriteResetReportsShortWrite(t *testing.T) {
 			t.Fatal("Write still blocked after the reset")
 		}
 	})
+}
+
+// A Write whose lent pieces are in a write syscall that cannot finish (the
+// peer stopped reading its socket) returns once the session dies: the writer
+// releases them when the write fails.
+func TestLentWriteReturnsWhenTheSessionDies(t *testing.T) {
+	goroutineLeakCheck(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	stop, peerDone := make(chan struct{}), make(chan struct{})
+	defer func() {
+		close(stop)
+		<-peerDone
+	}()
+	go func() {
+		defer close(peerDone)
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		// A peer that grants 64 MiB of window, then never reads again.
+		var b []byte
+		b = AppendSettings(b, Setting{SettingInitialWindowSize, 64 << 20})
+		b = AppendWindowUpdate(b, 0, 64<<20)
+		_, _ = conn.Write(b)
+		<-stop
+	}()
+	c := dialTest(t, l.Addr().String(), nil)
+	require.Eventually(t, func() bool { return c.RemoteSettings().InitialWindowSize == 64<<20 }, waitLong, time.Millisecond)
+	st, err := c.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Write(make([]byte, 32<<20)) // more than the socket buffers hold
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return st.zcInFlight > 0
+	}, waitLong, time.Millisecond, "lent pieces are being written")
+	time.Sleep(20 * time.Millisecond) // let the write syscall block on the full socket
+	select {
+	case <-done:
+		t.Fatal("Write returned while its bytes were still being written")
+	default:
+	}
+	c.Abort(ErrCodeCancel, nil)
+	select {
+	case err := <-done:
+		require.Error(t, err)
+	case <-time.After(waitLong):
+		t.Fatal("Write still blocked after the session died")
+	}
 }
