@@ -9,9 +9,11 @@ import (
 
 // A small request and response over loopback TCP, client and server in this
 // process: the allocations they cost together. The bound is the count
-// measured when it was written plus a little slack; a change that makes the
-// hot path allocate per frame or per write (a parameter escaping to the
-// heap, say) shows up here before it shows up in a benchmark.
+// measured when it was written (AllocsPerRun truncates the mean, so noise
+// does not show; the race detector does not change it here): a change that
+// makes the hot path allocate per frame or per write (a parameter escaping
+// to the heap, say) shows up here before it shows up in a benchmark. Lower
+// it when you win.
 func TestRoundTripAllocations(t *testing.T) {
 	srv := &Server{Handler: HandlerFunc(func(st *Stream) {
 		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
@@ -37,5 +39,5 @@ func TestRoundTripAllocations(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(500, one)
 	t.Logf("%.1f allocations per round trip", allocs)
-	require.LessOrEqual(t, allocs, 17.0, "allocations per round trip grew")
+	require.LessOrEqual(t, allocs, 16.0, "allocations per round trip grew")
 }

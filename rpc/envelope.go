@@ -73,6 +73,7 @@ type envelopeReader struct {
 	decomp  Compressor // from grpc-encoding; nil means identity
 	eof     bool       // the stream ended cleanly between messages
 	last    int        // the previous message's payload size: the next buffer's guess
+	probe   [1]byte    // expectEnd's buffer: a field, as a local would escape
 }
 
 // framedReader is the read *h2.Stream offers for framed protocols: it lands
@@ -177,8 +178,7 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 // expectEnd checks that no message follows (a unary request): the stream
 // must end here. It needs no message buffer, only room for one byte.
 func (er *envelopeReader) expectEnd() error {
-	var one [1]byte
-	n, err := er.r.ReadFramed(one[:], nil)
+	n, err := er.r.ReadFramed(er.probe[:], nil)
 	switch {
 	case n > 0:
 		return errSecondMessage
