@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"time"
 )
@@ -28,6 +29,8 @@ func main() {
 	runs := flag.Int("runs", 1, "run each case this many times (frameworks alternating) and report the medians")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
+	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile (every event sampled) to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 	flag.Parse()
 
 	o := options{tm: timing{*warmup, *measure}, runs: *runs, frameworks: splitList(*fws), cases: splitList(*cases)}
@@ -47,6 +50,20 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer writeProfile("mutex", *mutexProfile)
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			fatal(err)
+		}
+		defer trace.Stop()
+	}
 	r, err := run(context.Background(), o, os.Stderr)
 	if err == nil {
 		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, median of %d run(s), GOMAXPROCS=%d, %s\n\n",
@@ -54,19 +71,24 @@ func main() {
 		writeTable(os.Stdout, r, "h2rpc", "grpc-go")
 	}
 	if *memProfile != "" {
-		f, ferr := os.Create(*memProfile)
-		if ferr != nil {
-			fatal(ferr)
-		}
-		if ferr := pprof.Lookup("allocs").WriteTo(f, 0); ferr != nil {
-			fatal(ferr)
-		}
-		_ = f.Close()
+		writeProfile("allocs", *memProfile)
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
 		fatal(err)
 	}
+}
+
+// writeProfile writes the named runtime profile (pprof.Lookup) to path.
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fatal(err)
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		fatal(err)
+	}
+	_ = f.Close()
 }
 
 func fatal(err error) {
