@@ -11,6 +11,7 @@ import (
 // the application is changed under mu.
 func (s *Session) readLoop() {
 	err := s.readFrames()
+	s.flushReaderWakes()
 	var ce *ConnError
 	if errors.As(err, &ce) && !ce.Remote {
 		s.reportFrameError(0, 0, err)
@@ -72,14 +73,24 @@ func (s *Session) readFrames() error {
 		if peeked {
 			_, _ = s.br.Discard(n)
 		}
-		if s.br.Buffered() < frameHeaderLen {
-			// The batch read from the connection is used up.
+		if !s.nextFrameBuffered() {
+			// The batch read from the connection is used up: wake whom it
+			// concerns before the next read can block.
 			s.lastActivity.Store(time.Now().UnixNano())
-			if len(s.toWake) > 0 {
-				s.wakeDeferredReads()
-			}
+			s.flushReaderWakes()
 		}
 	}
+}
+
+// nextFrameBuffered reports whether the next frame is wholly in the read
+// buffer, so that handling it cannot block.
+func (s *Session) nextFrameBuffered() bool {
+	n := s.br.Buffered()
+	if n < frameHeaderLen {
+		return false
+	}
+	p, _ := s.br.Peek(frameHeaderLen)
+	return frameHeaderLen+int(p[0])<<16|int(p[1])<<8|int(p[2]) <= n
 }
 
 func (s *Session) reportFrameError(t FrameType, id uint32, err error) {
@@ -133,9 +144,9 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 	var se *StreamError // declared after the nil check: errors.As makes it escape
 	if errors.As(err, &se) {
 		s.reportFrameError(fh.Type, fh.StreamID, err)
-		s.mu.Lock()
+		s.lockAsReader()
 		s.resetIDLocked(se)
-		s.mu.Unlock()
+		s.unlockAsReader()
 		return nil
 	}
 	return err
@@ -187,8 +198,8 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 			return err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lockAsReader()
+	defer s.unlockAsReader()
 	s.recvWindow -= flowLen
 	if s.recvWindow < 0 {
 		return connErr(ErrCodeFlowControl, "DATA exceeds the connection window")
@@ -243,29 +254,12 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		st.recvEndLocked() // signals
 		return nil
 	}
-	// A Read filling its own buffer is woken when that buffer is full or when
-	// the read batch ends (readFrames wakes the deferred ones), not per frame;
-	// a ReadFramed only once its unit is complete.
-	if st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 || st.rdNeed != nil && st.framedDoneLocked() {
+	// A ReadFramed is woken only once its unit is complete; other readers
+	// when the read batch ends (signalLocked defers it), not per frame.
+	if st.rdNeed == nil || st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 || st.framedDoneLocked() {
 		st.signalLocked()
-	} else if st.rdNeed == nil && !st.wakeDeferred {
-		st.wakeDeferred = true
-		s.toWake = append(s.toWake, st)
 	}
 	return nil
-}
-
-// wakeDeferredReads signals the Reads whose wake-up onData put off, once the
-// frames at hand are all handled.
-func (s *Session) wakeDeferredReads() {
-	s.mu.Lock()
-	for i, st := range s.toWake {
-		st.wakeDeferred = false
-		st.signalLocked()
-		s.toWake[i] = nil
-	}
-	s.toWake = s.toWake[:0]
-	s.mu.Unlock()
 }
 
 // headerBlock is a header block being received across HEADERS and CONTINUATION frames.

@@ -255,6 +255,7 @@ func (s *Session) onGoAway(fh FrameHeader, p []byte) error {
 		last = s.goAwayRecvID // a later GOAWAY may only lower it (§6.8)
 	}
 	s.goAwayRecv, s.goAwayRecvID = true, last
+	s.noNewStreams.Store(true)
 	cause := &ConnError{Code: code, Remote: true, Reason: string(debug)}
 	for _, st := range s.streams {
 		if st.local() && st.id > last {

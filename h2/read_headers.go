@@ -8,9 +8,9 @@ import (
 // onHeaderBlock applies a complete header block: a new request (server), a
 // response or informational response (client), or trailers (both).
 func (s *Session) onHeaderBlock(fields Header) error {
-	s.mu.Lock()
+	s.lockAsReader()
 	err := s.onHeaderBlockLocked(fields)
-	s.mu.Unlock()
+	s.unlockAsReader()
 	if f, h := s.infoCall, s.infoHeader; f != nil {
 		// Called without the lock, so the callback may use the stream.
 		s.infoCall, s.infoHeader = nil, nil
@@ -141,6 +141,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")
 	}
 	st.trailers = fields
+	st.trailersSet.Store(true)
 	st.recvEndLocked()
 	return nil
 }

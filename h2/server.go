@@ -244,10 +244,14 @@ func (srv *Server) stopAccepting() []*Session {
 func (s *Session) dispatchLocked(st *Stream) error {
 	if s.handlersBusy < int(min(s.local.MaxConcurrentStreams, 1<<20)) {
 		s.handlersBusy++
-		select {
-		case s.work <- st: // an idle handler goroutine takes it
-		default:
-			go s.runHandlers(st)
+		h := handoff{st: st, toIdle: s.idleHandlers > 0}
+		if h.toIdle {
+			s.idleHandlers-- // promised this stream: it need not take mu when it wakes
+		}
+		if s.readerLocked {
+			s.startQ = append(s.startQ, h) // once the reader lets go of mu
+		} else {
+			s.startHandler(h)
 		}
 		return nil
 	}
@@ -256,6 +260,26 @@ func (s *Session) dispatchLocked(st *Stream) error {
 	}
 	s.handlerQueue = append(s.handlerQueue, st)
 	return nil
+}
+
+// handoff is a new stream and where dispatchLocked decided it goes: to an
+// idle handler goroutine or to a new one.
+type handoff struct {
+	st     *Stream
+	toIdle bool
+}
+
+func (s *Session) startHandler(h handoff) {
+	if h.toIdle {
+		select {
+		case s.work <- h.st:
+			return
+		case <-s.done:
+			// The idle handlers are ending with the session; this one still
+			// runs, to end the stream and count itself out.
+		}
+	}
+	go s.runHandlers(h.st)
 }
 
 // runHandlers serves st, then queued streams, then waits idle for the next
@@ -267,6 +291,7 @@ func (s *Session) runHandlers(st *Stream) {
 	for {
 		s.serveStream(st)
 		s.mu.Lock()
+		st.handlerDoneLocked()
 		st = nil
 		for len(s.handlerQueue) > 0 && st == nil {
 			next := s.handlerQueue[0]
@@ -290,13 +315,8 @@ func (s *Session) runHandlers(st *Stream) {
 			continue
 		}
 		select {
-		case st = <-s.work:
+		case st = <-s.work: // dispatchLocked already counted us out of idleHandlers
 		case <-s.done:
-		}
-		s.mu.Lock()
-		s.idleHandlers--
-		s.mu.Unlock()
-		if st == nil {
 			return
 		}
 	}
@@ -310,17 +330,15 @@ func (s *Session) serveStream(st *Stream) {
 			}
 			st.Reset(ErrCodeInternal)
 		}
-		st.handlerDone()
 	}()
 	s.handler.ServeStream(st)
 }
 
-// handlerDone ends what the handler left open: END_STREAM after a response,
-// INTERNAL_ERROR without one; and drops what a client still sends.
-func (st *Stream) handlerDone() {
+// handlerDoneLocked ends what the handler left open: END_STREAM after a
+// response, INTERNAL_ERROR without one; and drops what a client still sends.
+// runHandlers calls it in the same hold of mu that picks the next stream.
+func (st *Stream) handlerDoneLocked() {
 	s := st.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if st.cancel != nil {
 		st.cancel()
 	}

@@ -32,7 +32,8 @@ type Session struct {
 	hdec     *hpack.Decoder
 	hb       headerBlock // the header block being received
 	gotFirst bool        // the peer's first SETTINGS arrived
-	toWake   []*Stream   // Reads to wake at the end of the read batch (under mu)
+	wakeQ    []*Stream   // streams to signal when the read batch ends (read_wake.go)
+	startQ   []handoff   // new streams to hand to handlers likewise
 	// infoCall and infoHeader hold a client's OnInformational callback until
 	// the reader has released mu.
 	infoCall   func(Header)
@@ -90,17 +91,21 @@ type Session struct {
 	maxFrameIn   atomic.Uint32 // the largest frame the peer may send us
 	maxListIn    atomic.Uint32 // our MAX_HEADER_LIST_SIZE, for the reader
 
-	goAwaySent    bool
-	goAwaySentID  uint32
-	goAwayRecv    bool
-	goAwayRecvID  uint32
-	draining      bool // Close was called: end when no streams remain
-	closing       bool // the writer's last flush is pending or done
-	closeErr      error
-	writerExited  chan struct{}
-	done          chan struct{}
+	goAwaySent   bool
+	goAwaySentID uint32
+	goAwayRecv   bool
+	goAwayRecvID uint32
+	draining     bool // Close was called: end when no streams remain
+	closing      bool // the writer's last flush is pending or done
+	closeErr     error
+	writerExited chan struct{}
+	done         chan struct{}
+	readerLocked bool // the reader holds mu (read_wake.go)
+	// noNewStreams is goingAwayLocked's answer, readable without mu: a
+	// client picking a session for each call asks it every time.
+	noNewStreams  atomic.Bool
 	handlersBusy  int
-	idleHandlers  int
+	idleHandlers  int          // handler goroutines waiting on work, less those already promised a stream
 	work          chan *Stream // hands streams to idle handler goroutines
 	handlerQueue  []*Stream
 	resetBucket   tokenBucket
@@ -221,11 +226,7 @@ func (s *Session) Err() error {
 
 // CanRequest reports whether new streams may be opened: false once either side
 // sent GOAWAY or the session is closing.
-func (s *Session) CanRequest() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.goingAwayLocked()
-}
+func (s *Session) CanRequest() bool { return !s.noNewStreams.Load() }
 
 // goingAwayLocked reports whether the session takes no new streams.
 func (s *Session) goingAwayLocked() bool {
@@ -355,6 +356,7 @@ func (s *Session) GoAway(code ErrCode, debug []byte) error {
 
 func (s *Session) sendGoAwayLocked(code ErrCode, last uint32, debug []byte) {
 	s.goAwaySent = true
+	s.noNewStreams.Store(true)
 	s.goAwaySentID = last
 	s.queueLocked(frameReq{kind: reqGoAway, u32: last, code: code, data: append([]byte(nil), debug...)})
 }
@@ -367,6 +369,7 @@ func (s *Session) Close() error {
 	s.mu.Lock()
 	if !s.closing && !s.draining {
 		s.draining = true
+		s.noNewStreams.Store(true)
 		if !s.goAwaySent {
 			if s.client {
 				s.sendGoAwayLocked(ErrCodeNo, 0, nil)
@@ -427,6 +430,7 @@ func (s *Session) beginCloseLocked(err error, code ErrCode, goAway bool) {
 		return
 	}
 	s.closing = true
+	s.noNewStreams.Store(true)
 	if err != nil || s.closeErr == nil {
 		s.closeErr = err // keep a cause recorded earlier, such as a GOAWAY's error code
 	}
@@ -503,6 +507,7 @@ func (s *Session) onIdle() {
 		return
 	}
 	s.draining = true
+	s.noNewStreams.Store(true)
 	if !s.goAwaySent {
 		s.sendGoAwayLocked(ErrCodeNo, s.lastPeerStream, []byte("idle timeout"))
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,6 +72,7 @@ type Stream struct {
 	header        Header   // server: request headers; client: final response headers
 	informational []Header // client: 1xx responses
 	trailers      Header
+	trailersSet   atomic.Bool // trailers are in: Trailers needs no lock
 	gotHeader     bool
 	in            []byte
 	inOff         int
@@ -78,7 +80,7 @@ type Stream struct {
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
 	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
-	wakeDeferred  bool                 // on the session's toWake list
+	wakeDeferred  bool                 // on the session's wakeQ
 	recvWindow    int64
 	recvUnack     int64
 	contentLength int64
@@ -165,6 +167,12 @@ func (st *Stream) State() string {
 // Header returns the request headers on a server stream, and the final
 // response headers on a client stream once Response has returned.
 func (st *Stream) Header() Header {
+	if !st.local() {
+		// A request's header is set before the stream is published (to the
+		// handler, or in s.streams) and never changes: no lock, which every
+		// handler would otherwise queue on behind the busy reader.
+		return st.header
+	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	return st.header
@@ -185,6 +193,9 @@ func (st *Stream) Informational() []Header {
 
 // Trailers returns the received trailers; complete once Read returned io.EOF.
 func (st *Stream) Trailers() Header {
+	if st.trailersSet.Load() {
+		return st.trailers // set once, before the flag: no lock needed
+	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	return st.trailers
@@ -246,8 +257,6 @@ func (st *Stream) SetDeadline(t time.Time) {
 func (st *Stream) deadlinePassedLocked() bool {
 	return !st.deadline.IsZero() && !time.Now().Before(st.deadline)
 }
-
-func (st *Stream) signalLocked() { st.cond.Broadcast() }
 
 // waitLocked blocks until signalled or ctx ends; it reports ctx's error.
 func (st *Stream) waitLocked(ctx context.Context) error {

@@ -1,0 +1,66 @@
+package h2
+
+import (
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestReaderWakesOncePerBatch: a response whose headers, body and trailers
+// arrive in one read wakes the stream once, after all of them are applied,
+// not once per frame: a unary call needs one wake-up (and one wait on the
+// session lock), not three.
+func TestReaderWakesOncePerBatch(t *testing.T) {
+	p := newClientPeer(t, nil)
+	var mu sync.Mutex
+	wakes := map[uint32]int{}
+	hook := func(st *Stream) {
+		if st.s == p.sess { // other tests' timers may still fire
+			mu.Lock()
+			wakes[st.id]++
+			mu.Unlock()
+		}
+	}
+	testHookWake.Store(&hook)
+	t.Cleanup(func() { testHookWake.Store(nil) })
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	var batch []byte
+	batch = AppendHeaders(batch, 1, false, true, nil, p.encode(":status", "200"))
+	batch = AppendData(batch, 1, false, []byte("body"))
+	batch = AppendHeaders(batch, 1, true, true, nil, p.encode("grpc-status", "0"))
+	p.mustWrite(batch) // one write: the session reads it as one batch
+	b, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "body", string(b))
+	require.Equal(t, "0", st.Trailers().Get("grpc-status"))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, wakes[1], "one wake-up for the three frames")
+}
+
+// TestSignalsWaitForTheReaderToLetGo: while the reader holds the session
+// lock, signalLocked only queues the stream (once); flushReaderWakes wakes it.
+func TestSignalsWaitForTheReaderToLetGo(t *testing.T) {
+	s := &Session{}
+	st := &Stream{s: s}
+	st.cond.L = &s.mu
+	s.lockAsReader()
+	st.signalLocked()
+	st.signalLocked()
+	s.unlockAsReader()
+	require.Len(t, s.wakeQ, 1, "queued once")
+	require.True(t, st.wakeDeferred)
+	s.flushReaderWakes()
+	require.Empty(t, s.wakeQ)
+	require.False(t, st.wakeDeferred)
+
+	s.mu.Lock()
+	st.signalLocked() // not the reader: at once
+	s.mu.Unlock()
+	require.Empty(t, s.wakeQ)
+}
