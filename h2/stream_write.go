@@ -10,9 +10,43 @@ import "os"
 // is full, which is how flow control pushes back. On a server stream that has
 // not responded yet, it first sends ":status 200".
 func (st *Stream) Write(p []byte) (int, error) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.writeLocked(p)
+}
+
+// End writes p and ends the outbound side in one step, like Node's
+// stream.end(chunk): with trailers after the body when trailers is not nil,
+// else with END_STREAM on the body's last DATA frame. A body that fits the
+// stream's buffer costs one lock round trip and no extra frame, where Write
+// then CloseWrite or WriteTrailers take two and often an empty DATA frame.
+func (st *Stream) End(p []byte, trailers Header) (int, error) {
+	if err := checkTrailerNames(trailers); err != nil {
+		return 0, err
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	n := 0
+	if len(p) > 0 {
+		var err error
+		if n, err = st.writeLocked(p); err != nil {
+			return n, err
+		}
+	}
+	if trailers == nil && st.endQueued {
+		return n, nil // already ended, as CloseWrite allows
+	}
+	if err := st.writableLocked(); err != nil {
+		return n, err
+	}
+	if trailers != nil {
+		st.outTrailers = trailers
+	}
+	return n, st.closeWriteLocked()
+}
+
+func (st *Stream) writeLocked(p []byte) (int, error) {
 	s := st.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !st.hdrQueued && !st.s.client {
 		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
 			return 0, err
@@ -140,10 +174,8 @@ func (st *Stream) SetTrailers(t Header) {
 
 // WriteTrailers ends the outbound side with trailers.
 func (st *Stream) WriteTrailers(t Header) error {
-	for _, f := range t {
-		if len(f.Name) > 0 && f.Name[0] == ':' {
-			return errorf("pseudo-header %s not allowed in trailers", f.Name)
-		}
+	if err := checkTrailerNames(t); err != nil {
+		return err
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
@@ -152,6 +184,15 @@ func (st *Stream) WriteTrailers(t Header) error {
 	}
 	st.outTrailers = t
 	return st.closeWriteLocked()
+}
+
+func checkTrailerNames(t Header) error {
+	for _, f := range t {
+		if len(f.Name) > 0 && f.Name[0] == ':' {
+			return errorf("pseudo-header %s not allowed in trailers", f.Name)
+		}
+	}
+	return nil
 }
 
 // CloseWrite ends the outbound side (END_STREAM, with trailers if set). A

@@ -82,11 +82,7 @@ func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn,
 var unaryStreamPool = sync.Pool{New: func() any { return new(clientStream) }}
 
 func (cs *clientStream) unary(args, reply any) error {
-	if err := cs.SendMsg(args); err != nil && err != io.EOF {
-		cs.abort()
-		return err
-	}
-	if err := cs.CloseSend(); err != nil {
+	if err := cs.sendLast(args); err != nil && err != io.EOF {
 		cs.abort()
 		return err
 	}
@@ -263,14 +259,34 @@ func (cs *clientStream) SendMsg(m any) error {
 	putBuf(bp)
 	cs.sentN++
 	cs.statSent.Add(1)
+	return cs.sendError(err)
+}
+
+// sendLast is SendMsg then CloseSend in one step, so that END_STREAM rides
+// on the message's DATA frame: what a unary call sends.
+func (cs *clientStream) sendLast(m any) error {
+	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
 	if err != nil {
-		if errors.Is(err, h2.ErrUnprocessed) {
-			cs.unprocessed = true
-		}
-		// As in grpc-go: the call's real outcome comes from RecvMsg.
-		return io.EOF
+		return err
 	}
-	return nil
+	_, err = cs.st.End(*bp, nil)
+	putBuf(bp)
+	cs.sentN++
+	cs.closed = true
+	cs.statSent.Add(1)
+	return cs.sendError(err)
+}
+
+// sendError turns a failed write into what SendMsg returns: io.EOF, as in
+// grpc-go, since the call's real outcome comes from RecvMsg.
+func (cs *clientStream) sendError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, h2.ErrUnprocessed) {
+		cs.unprocessed = true
+	}
+	return io.EOF
 }
 
 func (cs *clientStream) CloseSend() error {

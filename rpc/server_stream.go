@@ -39,7 +39,8 @@ type serverStream struct {
 	trailer     metadata.MD
 	recvd       int
 	sentN       int
-	badEncoding bool // the client compressed with something we lack
+	badEncoding bool    // the client compressed with something we lack
+	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
 }
 
 // Response headers that every call repeats are shared, read-only slices.
@@ -248,7 +249,7 @@ func (ss *serverStream) run() (err error) {
 				return err
 			}
 		}
-		return ss.SendMsg(resp)
+		return ss.sendLast(resp)
 	}
 	if ss.srv.streamInt != nil {
 		return ss.srv.streamInt(mi.srv.impl, ss, mi.sinfo, mi.stream.Handler)
@@ -400,6 +401,37 @@ func (ss *serverStream) SendMsg(m any) error {
 	return nil
 }
 
+// sendLast is SendMsg for a unary response: the header goes now, the
+// message with the status (endWith), in one write instead of two.
+func (ss *serverStream) sendLast(m any) error {
+	if ss.ended {
+		return status.Error(codes.Internal, "rpc: SendMsg after the call ended")
+	}
+	bp, err := encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+	if err != nil {
+		return err
+	}
+	if err := ss.writeHeader(); err != nil {
+		putBuf(bp)
+		return err
+	}
+	ss.sentN++
+	ss.last = bp
+	return nil
+}
+
+// endWith ends the response with trailers t, after the unary response
+// that sendLast holds if any.
+func (ss *serverStream) endWith(t h2.Header) {
+	if ss.last == nil {
+		_ = ss.st.WriteTrailers(t)
+		return
+	}
+	_, _ = ss.st.End(*ss.last, t)
+	putBuf(ss.last)
+	ss.last = nil
+}
+
 func (ss *serverStream) RecvMsg(m any) error {
 	msg, bp, err := ss.er.next()
 	if err == io.EOF {
@@ -436,7 +468,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
 			return code
 		}
-		_ = ss.st.WriteTrailers(trailerOK)
+		ss.endWith(trailerOK)
 		return code
 	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
@@ -463,7 +495,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 		_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
 		return code
 	}
-	_ = ss.st.WriteTrailers(t)
+	ss.endWith(t)
 	return code
 }
 

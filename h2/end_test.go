@@ -1,0 +1,72 @@
+package h2
+
+import (
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestEndPutsEndStreamOnTheData: End(p, nil) sends the body and END_STREAM
+// in one DATA frame, where Write then CloseWrite may need an empty one.
+func TestEndPutsEndStreamOnTheData(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/"}}, nil)
+	require.NoError(t, err)
+	n, err := st.End([]byte("hello"), nil)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	p.expectHeaders(1)
+	data, seen := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 1 })
+	require.Empty(t, seen, "nothing between the request headers and its data")
+	require.Equal(t, "hello", string(data.Payload))
+	require.True(t, data.Flags.Has(FlagEndStream), "END_STREAM rides on the body's frame")
+
+	_, err = st.Write([]byte("more"))
+	require.ErrorIs(t, err, ErrStreamClosed)
+	_, err = st.End(nil, nil)
+	require.NoError(t, err, "ending twice is allowed, like CloseWrite")
+}
+
+// TestEndWithTrailers: a server's End(p, trailers) sends the body, then the
+// trailers with END_STREAM; the client sees both.
+func TestEndWithTrailers(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_, _ = io.ReadAll(st)
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
+		_, _ = st.End([]byte("body"), Header{{Name: "grpc-status", Value: "0"}})
+	})}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	b, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "body", string(b))
+	require.Equal(t, "0", st.Trailers().Get("grpc-status"))
+}
+
+// TestEndRespondsFirstAndRejectsPseudoTrailers: End on a server stream that
+// has not responded sends ":status 200" first (as Write does), and trailers
+// may not carry pseudo-headers.
+func TestEndRespondsFirstAndRejectsPseudoTrailers(t *testing.T) {
+	goroutineLeakCheck(t)
+	endErr := make(chan error, 1)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_, err := st.End([]byte("x"), Header{{Name: ":status", Value: "500"}})
+		endErr <- err
+		_, _ = st.End([]byte("ok"), nil)
+	})}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	b, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(b))
+	require.ErrorContains(t, <-endErr, "pseudo-header")
+}
