@@ -12,7 +12,9 @@
 // the HPACK decoder and inbound state, and a writer that owns the output buffer,
 // the HPACK encoder and the write scheduler. Everything that reaches the wire goes
 // through the writer's queue, which it drains fully before one write syscall.
-// Handlers run in their own goroutine per stream.
+// Handlers run in their own goroutine per stream. The reader wakes the streams
+// and starts the handlers a read batch concerns once, when the batch is done
+// and without the session lock (read_wake.go).
 //
 // Large bodies are not copied more than needed: a large Write lends its slice to
 // the writer, which over TCP hands it to the kernel with writev (vectored.go), and

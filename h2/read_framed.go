@@ -15,6 +15,8 @@ import "math"
 // copies DATA straight into p, and never past the unit's end: what follows
 // stays buffered for the next read.
 //
+// When the body ends right after the unit, the unit comes with io.EOF (n > 0),
+// which spares the caller a second read (and lock round trip) for the end.
 // It returns early with n < need when p is full (the unit is larger than p:
 // grow the buffer and call again with the rest), at the end of the body
 // (io.EOF, with n > 0 if the unit was cut short) or when the stream fails.

@@ -33,6 +33,36 @@ func respondWith(pause time.Duration, pieces ...[]byte) Handler {
 	})
 }
 
+// requireNilOrEOF accepts what ReadFramed returns with a body's last unit:
+// io.EOF if END_STREAM had arrived by then, nil if not.
+func requireNilOrEOF(t *testing.T, err error) {
+	t.Helper()
+	if err != io.EOF {
+		require.NoError(t, err)
+	}
+}
+
+// TestReadFramedLastUnitComesWithEOF: when END_STREAM arrives with the last
+// unit, ReadFramed returns io.EOF along with it, so the caller needs no
+// second read to learn that the body ended; a unit followed by more data
+// comes with nil.
+func TestReadFramedLastUnitComesWithEOF(t *testing.T) {
+	body := bytes.Join([][]byte{unit("first"), unit("last")}, nil)
+	transports(t, func() *Server {
+		return &Server{Handler: HandlerFunc(func(st *Stream) { _, _ = st.End(body, nil) })}
+	}, func(t *testing.T, c *Session) {
+		st, err := c.Request(ctxT(t), post("/"), nil)
+		require.NoError(t, err)
+		buf := make([]byte, 64)
+		n, err := st.ReadFramed(buf, needByte)
+		require.NoError(t, err)
+		require.Equal(t, unit("first"), buf[:n])
+		n, err = st.ReadFramed(buf, needByte)
+		require.Equal(t, io.EOF, err, "END_STREAM rode on the DATA frame")
+		require.Equal(t, unit("last"), buf[:n])
+	})
+}
+
 func TestReadFramedStopsAtTheUnitEnd(t *testing.T) {
 	// Three units in one DATA frame: each read returns exactly one.
 	body := bytes.Join([][]byte{unit("one"), unit("three"), unit("")}, nil)
@@ -42,9 +72,13 @@ func TestReadFramedStopsAtTheUnitEnd(t *testing.T) {
 		_, err = st.Response(ctxT(t))
 		require.NoError(t, err)
 		buf := make([]byte, 64)
-		for _, want := range []string{"one", "three", ""} {
+		for i, want := range []string{"one", "three", ""} {
 			n, err := st.ReadFramed(buf, needByte)
-			require.NoError(t, err)
+			if i < 2 {
+				require.NoError(t, err)
+			} else {
+				requireNilOrEOF(t, err) // EOF when END_STREAM was in already
+			}
 			require.Equal(t, unit(want), buf[:n])
 		}
 		n, err := st.ReadFramed(buf, needByte)
@@ -115,7 +149,7 @@ func TestReadFramedTellsNeedTheRoomLeft(t *testing.T) {
 		require.Equal(t, big[:1], small[:n])
 		rest := make([]byte, len(big)-1)
 		n, err = st.ReadFramed(rest, nil)
-		require.NoError(t, err)
+		requireNilOrEOF(t, err)
 		require.Equal(t, big[1:], rest[:n])
 	})
 }
@@ -131,7 +165,7 @@ func TestReadFramedLargerThanTheWindow(t *testing.T) {
 		st.SetDeadline(time.Now().Add(waitLong))
 		buf := make([]byte, size)
 		n, err := st.ReadFramed(buf, func([]byte) int { return size })
-		require.NoError(t, err)
+		requireNilOrEOF(t, err)
 		require.Equal(t, size, n)
 		require.True(t, bytes.Equal(body, buf))
 	})

@@ -302,6 +302,9 @@ func (st *Stream) read(p []byte, need func(got []byte) int) (int, error) {
 			}
 		}
 		if need != nil && unitDone(p, got, need) {
+			if got > 0 && st.inEOF && st.inOff == len(st.in) {
+				return got, io.EOF // the body ends with this unit: no read just for the end
+			}
 			return got, nil
 		}
 		switch {

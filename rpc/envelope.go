@@ -72,6 +72,7 @@ type envelopeReader struct {
 	maxSize int
 	decomp  Compressor // from grpc-encoding; nil means identity
 	eof     bool       // the stream ended cleanly between messages
+	ended   bool       // the last message came with io.EOF: the stream ends after it
 	last    int        // the previous message's payload size: the next buffer's guess
 	probe   [1]byte    // expectEnd's buffer: a field, as a local would escape
 }
@@ -142,6 +143,10 @@ func needEnvelope(got []byte) int {
 // in a stream of like-sized messages each lands whole with one wake-up and
 // one copy. A larger message grows the buffer once its prefix is in.
 func (er *envelopeReader) read() (*[]byte, byte, error) {
+	if er.ended {
+		er.eof = true
+		return nil, 0, io.EOF
+	}
 	bp := getBuf(envelopeHeaderLen + min(er.last, er.maxSize))
 	b := (*bp)[:min(cap(*bp), envelopeHeaderLen+er.maxSize)]
 	n, err := er.r.ReadFramed(b, needEnvelope)
@@ -171,6 +176,7 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 		return nil, 0, er.cutShort(n, err, "reading message body")
 	}
 	er.last = size
+	er.ended = err == io.EOF
 	*bp = b[:total]
 	return bp, flag, nil
 }
@@ -178,6 +184,10 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 // expectEnd checks that no message follows (a unary request): the stream
 // must end here. It needs no message buffer, only room for one byte.
 func (er *envelopeReader) expectEnd() error {
+	if er.ended {
+		er.eof = true
+		return io.EOF
+	}
 	n, err := er.r.ReadFramed(er.probe[:], nil)
 	switch {
 	case n > 0:

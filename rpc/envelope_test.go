@@ -61,13 +61,16 @@ func readers(in []byte) map[string]*framedBytes {
 }
 
 // framedBytes follows ReadFramed's contract over a byte slice, delivering at
-// most chunk bytes per step as DATA frames would.
+// most chunk bytes per step as DATA frames would; the last unit comes with
+// io.EOF, as h2's does when END_STREAM is in.
 type framedBytes struct {
 	in    []byte
 	chunk int
+	reads int
 }
 
 func (f *framedBytes) ReadFramed(p []byte, need func([]byte) int) (int, error) {
+	f.reads++
 	got := 0
 	for {
 		want := len(p)
@@ -75,6 +78,9 @@ func (f *framedBytes) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 			want = min(want, need(p[:got:len(p)]))
 		}
 		if got >= want {
+			if got > 0 && len(f.in) == 0 {
+				return got, io.EOF
+			}
 			return got, nil
 		}
 		if len(f.in) == 0 {
@@ -107,6 +113,25 @@ func TestExpectEnd(t *testing.T) {
 	for name, r := range readers(frame(0, []byte("x"))) {
 		er := envelopeReader{r: r, maxSize: 10}
 		require.Equal(t, errSecondMessage, er.expectEnd(), name)
+	}
+}
+
+// TestLastMessageWithEOFNeedsNoMoreReads: once a message came with io.EOF,
+// the end is known: neither next nor expectEnd reads the stream again.
+func TestLastMessageWithEOFNeedsNoMoreReads(t *testing.T) {
+	for _, end := range []func(*envelopeReader) error{
+		func(er *envelopeReader) error { _, _, err := er.next(); return err },
+		(*envelopeReader).expectEnd,
+	} {
+		f := &framedBytes{in: frame(0, []byte("only")), chunk: 1 << 20}
+		er := envelopeReader{r: f, maxSize: 1 << 20}
+		payload, bp, err := er.next()
+		require.NoError(t, err)
+		require.Equal(t, "only", string(payload))
+		putBuf(bp)
+		require.Equal(t, io.EOF, end(&er))
+		require.True(t, er.eof)
+		require.Equal(t, 1, f.reads, "the end was known from the message's read")
 	}
 }
 
