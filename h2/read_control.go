@@ -133,7 +133,7 @@ func (s *Session) onSettings(fh FrameHeader, p []byte) error {
 		}
 	}
 	if next.HeaderTableSize != s.remote.HeaderTableSize {
-		s.henc.SetMaxDynamicTableSizeLimit(next.HeaderTableSize)
+		s.hencLimit, s.hencLimitSet = next.HeaderTableSize, true // the writer's encoder: it applies it
 	}
 	s.remote = next
 	s.queueLocked(frameReq{kind: reqSettingsAck})

@@ -39,9 +39,12 @@ type Session struct {
 	infoCall   func(Header)
 	infoHeader Header
 
-	// Writer-owned while holding mu (the writer encodes under mu and writes outside it).
+	// Writer-owned: only the writer goroutine touches these, some under mu
+	// and some not (it encodes header blocks outside mu, writer.go).
 	henc          *hpack.Encoder
 	hbuf          hpackBuf
+	encMaxFrame   uint32     // the peer's MAX_FRAME_SIZE as of this batch
+	batch         []frameReq // control frames taken from ctrl, being encoded
 	wbuf          []byte
 	writeDeadline time.Time
 	gather        bool        // the connection takes one writev of many slices (vectored.go)
@@ -54,6 +57,10 @@ type Session struct {
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"
 	ctrl []frameReq    // control frames waiting for the writer
+	// hencLimit is a new HPACK table size limit from the peer's SETTINGS, for
+	// the writer to apply to its encoder before its next batch.
+	hencLimit    uint32
+	hencLimitSet bool
 	// peerCtrl counts queued frames the peer provoked (acks, resets), bounded by Limits.
 	peerCtrl int
 	sched    scheduler

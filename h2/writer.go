@@ -3,6 +3,7 @@ package h2
 import (
 	"net"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2/hpack"
@@ -34,6 +35,7 @@ type frameReq struct {
 	st        *Stream // reqHeaders
 	hdr       Header  // reqHeaders
 	endStream bool
+	skip      bool // decided under mu: not to be sent after all
 	prio      *PriorityParam
 	ping      [8]byte
 	data      []byte // GOAWAY debug data, PRIORITY_UPDATE field value
@@ -91,15 +93,15 @@ func (s *Session) writeLoop() {
 			<-s.wake
 			s.mu.Lock()
 		}
-		for i := range s.ctrl {
-			r := &s.ctrl[i]
-			if r.peerProvoked() {
-				s.peerCtrl--
-			}
-			s.encodeLocked(r)
-			*r = frameReq{}
+		if len(s.ctrl) > 0 {
+			s.takeBatchLocked()
+			// HPACK encoding is the costly part of a small call's frames,
+			// and nothing it touches is shared: do it without mu, which the
+			// callers queueing the next requests are waiting for.
+			s.mu.Unlock()
+			s.encodeBatch()
+			s.mu.Lock()
 		}
-		s.ctrl = s.ctrl[:0]
 		s.fillDataLocked()
 		more := len(s.ctrl) > 0 || s.sched.hasWork(s)
 		if !more && len(s.wbuf) > 0 && !s.fullLocked() && !yielded {
@@ -176,23 +178,66 @@ func (s *Session) shutWrite() {
 	_ = s.conn.Close()
 }
 
-// encodeLocked appends one control frame (or header block) to wbuf.
-func (s *Session) encodeLocked(r *frameReq) {
-	s.stats.FramesSent++
+// takeBatchLocked takes the queued control frames for encoding and makes,
+// in queue order, the decisions that depend on shared state: whether each
+// frame still goes out, and the stream state its sending changes.
+func (s *Session) takeBatchLocked() {
+	if s.hencLimitSet {
+		s.henc.SetMaxDynamicTableSizeLimit(s.hencLimit)
+		s.hencLimitSet = false
+	}
+	s.encMaxFrame = s.remote.MaxFrameSize
+	s.batch, s.ctrl = s.ctrl, s.batch[:0]
+	for i := range s.batch {
+		r := &s.batch[i]
+		if r.peerProvoked() {
+			s.peerCtrl--
+		}
+		s.stats.FramesSent++
+		switch r.kind {
+		case reqHeaders:
+			st := r.st
+			if st.rstSent || (st.err != nil && !st.hdrWritten) {
+				r.skip = true // reset before its headers left: the peer must never hear of it
+				continue
+			}
+			if !st.hdrWritten {
+				st.hdrWritten = true
+				s.sched.update(s, st)
+			}
+			if r.endStream {
+				st.endSentLocked()
+			}
+		case reqRST:
+			if r.st != nil && r.st.local() && !r.st.hdrWritten {
+				r.skip = true // the peer never heard of this stream
+			}
+		}
+	}
+}
+
+// encodeBatch appends the frames takeBatchLocked took to wbuf, without mu:
+// the encoder, wbuf and the batch are the writer's alone.
+func (s *Session) encodeBatch() {
+	if h := testHookEncode.Load(); h != nil {
+		(*h)(s)
+	}
+	for i := range s.batch {
+		if r := &s.batch[i]; !r.skip {
+			s.appendFrame(r)
+		}
+		s.batch[i] = frameReq{}
+	}
+	s.batch = s.batch[:0]
+}
+
+// testHookEncode, when set by a test, runs as the writer starts encoding a batch.
+var testHookEncode atomic.Pointer[func(*Session)]
+
+func (s *Session) appendFrame(r *frameReq) {
 	switch r.kind {
 	case reqHeaders:
-		st := r.st
-		if st.rstSent || (st.err != nil && !st.hdrWritten) {
-			return // reset before its headers left: the peer must never hear of it
-		}
-		s.appendHeaderBlockLocked(st.id, r.hdr, r.endStream, r.prio)
-		if !st.hdrWritten {
-			st.hdrWritten = true
-			s.sched.update(s, st)
-		}
-		if r.endStream {
-			st.endSentLocked()
-		}
+		s.appendHeaderBlock(r.st.id, r.hdr, r.endStream, r.prio, s.encMaxFrame)
 	case reqSettings:
 		s.wbuf = AppendSettings(s.wbuf, r.settings.params()...)
 	case reqSettingsAck:
@@ -202,9 +247,6 @@ func (s *Session) encodeLocked(r *frameReq) {
 	case reqPingAck:
 		s.wbuf = AppendPing(s.wbuf, true, r.ping)
 	case reqRST:
-		if r.st != nil && r.st.local() && !r.st.hdrWritten {
-			return // the peer never heard of this stream
-		}
 		s.wbuf = AppendRSTStream(s.wbuf, r.streamID, r.code)
 	case reqGoAway:
 		s.wbuf = AppendGoAway(s.wbuf, r.u32, r.code, r.data)
@@ -217,15 +259,16 @@ func (s *Session) encodeLocked(r *frameReq) {
 	}
 }
 
-// appendHeaderBlockLocked HPACK-encodes hdr and splits it into HEADERS and
-// CONTINUATION frames no larger than the peer's MAX_FRAME_SIZE.
-func (s *Session) appendHeaderBlockLocked(id uint32, hdr Header, endStream bool, prio *PriorityParam) {
+// appendHeaderBlock HPACK-encodes hdr and splits it into HEADERS and
+// CONTINUATION frames no larger than maxFrame, the peer's MAX_FRAME_SIZE.
+// Only the writer goroutine calls it.
+func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio *PriorityParam, maxFrame uint32) {
 	s.hbuf.b = s.hbuf.b[:0]
 	for _, f := range hdr {
 		_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
 	}
 	block := s.hbuf.b
-	max := int(s.remote.MaxFrameSize)
+	max := int(maxFrame)
 	first := block
 	if prio != nil {
 		max -= 5
@@ -236,7 +279,7 @@ func (s *Session) appendHeaderBlockLocked(id uint32, hdr Header, endStream bool,
 	block = block[len(first):]
 	s.wbuf = AppendHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first)
 	for len(block) > 0 {
-		n := min(len(block), int(s.remote.MaxFrameSize))
+		n := min(len(block), int(maxFrame))
 		s.wbuf = AppendContinuation(s.wbuf, id, n == len(block), block[:n])
 		block = block[n:]
 	}
@@ -298,7 +341,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 	}
 	if st.pendingLen() == 0 && st.endQueued && !st.endSent {
 		if st.outTrailers != nil {
-			s.appendHeaderBlockLocked(st.id, st.outTrailers, true, nil)
+			s.appendHeaderBlock(st.id, st.outTrailers, true, nil, s.remote.MaxFrameSize)
 		} else {
 			s.wbuf = AppendData(s.wbuf, st.id, true, nil)
 		}

@@ -1,5 +1,8 @@
 package h2
 
+// Tests of how the session lock is held: wake-ups after the reader lets go,
+// encoding outside it.
+
 import (
 	"io"
 	"sync"
@@ -63,4 +66,32 @@ func TestSignalsWaitForTheReaderToLetGo(t *testing.T) {
 	st.signalLocked() // not the reader: at once
 	s.mu.Unlock()
 	require.Empty(t, s.wakeQ)
+}
+
+// TestWriterEncodesWithoutTheLock: the writer HPACK-encodes a batch of
+// header blocks without holding the session lock, so callers queueing the
+// next requests do not wait for it.
+func TestWriterEncodesWithoutTheLock(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	free := make(chan bool, 16)
+	hook := func(s *Session) {
+		if s == p.sess {
+			ok := s.mu.TryLock()
+			if ok {
+				s.mu.Unlock()
+			}
+			select {
+			case free <- ok:
+			default:
+			}
+		}
+	}
+	testHookEncode.Store(&hook)
+	t.Cleanup(func() { testHookEncode.Store(nil) })
+	_, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	require.True(t, <-free, "the session lock was free while the writer encoded")
 }
