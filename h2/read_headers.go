@@ -103,7 +103,8 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 		st.applyPriorityParam(hb.prio)
 	}
 	if s.client && !st.gotHeader {
-		if _, reason := checkHeaderBlock(fields, kindResponse); reason != "" {
+		cl, reason := checkHeaderBlock(fields, kindResponse)
+		if reason != "" {
 			return streamErr(st.id, ErrCodeProtocol, reason)
 		}
 		status := fields.Get(":status")
@@ -115,7 +116,6 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 			s.infoCall, s.infoHeader = st.onInfo, fields
 			return nil
 		}
-		cl, _ := checkHeaderBlock(fields, kindResponse)
 		if st.headRequest || status == "204" || status == "304" {
 			cl = -1 // responses without content may still state a length (§8.1.1)
 		}
