@@ -97,6 +97,7 @@ type RequestOptions struct {
 // are filled from the session when absent. Request waits while the peer's
 // MAX_CONCURRENT_STREAMS is reached, until ctx ends. After a GOAWAY it fails
 // with an error matching ErrUnprocessed, so the caller may retry elsewhere.
+// hdr may be kept until the headers are sent: do not modify it afterwards.
 func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions) (*Stream, error) {
 	if !s.client {
 		return nil, errorf("Request on a server session")
@@ -165,9 +166,37 @@ func (s *Session) waitStreamSlotLocked(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// canonicalRequest reports whether hdr starts with non-empty :method (not
+// CONNECT), :scheme, :path and :authority, in that order, and holds no other
+// pseudo-header: what completeRequestHeader would build from it.
+func canonicalRequest(hdr Header) bool {
+	if len(hdr) < 4 || hdr[0].Name != ":method" || hdr[1].Name != ":scheme" || hdr[2].Name != ":path" || hdr[3].Name != ":authority" ||
+		hdr[0].Value == "CONNECT" {
+		return false
+	}
+	for _, f := range hdr[:4] {
+		if f.Value == "" {
+			return false
+		}
+	}
+	for _, f := range hdr[4:] {
+		if strings.HasPrefix(f.Name, ":") {
+			return false
+		}
+	}
+	return true
+}
+
 // completeRequestHeader orders pseudo-headers first, fills :scheme and
 // :authority, and refuses what the server would reject as malformed.
 func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
+	if canonicalRequest(hdr) {
+		// Already complete and in order, as the RPC layer builds it: no copy.
+		if err := checkOutgoing(hdr); err != nil {
+			return nil, err
+		}
+		return hdr, nil
+	}
 	out := make(Header, 0, len(hdr)+2)
 	method := hdr.Get(":method")
 	if method == "" {

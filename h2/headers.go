@@ -102,29 +102,43 @@ func validFieldName(name string) bool {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if c >= 0x80 || c <= ' ' || c == 0x7f || c >= 'A' && c <= 'Z' || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+		if !tokenLower[name[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-// validFieldValue rejects NUL, CR and LF anywhere and white space at either end (§8.2.1).
+// tokenLower marks the bytes a field name may hold: RFC 9110 token
+// characters, less uppercase letters.
+var tokenLower = func() (t [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] = !(c >= 'A' && c <= 'Z' || strings.IndexByte(`"(),/:;<=>?@[\]{}`, byte(c)) >= 0)
+	}
+	return
+}()
+
+// validFieldValue reports whether v may be sent or accepted as a field value
+// (RFC 9113 §8.2.1): no NUL, CR or LF, and no leading or trailing whitespace.
 func validFieldValue(v string) bool {
+	if v == "" {
+		return true
+	}
+	if c := v[0]; c == ' ' || c == '\t' {
+		return false
+	}
+	if c := v[len(v)-1]; c == ' ' || c == '\t' {
+		return false
+	}
 	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == 0 || c == '\r' || c == '\n':
-			return false
-		case (c == ' ' || c == '\t') && (i == 0 || i == len(v)-1):
+		if badInValue[v[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+var badInValue = [256]bool{0: true, '\r': true, '\n': true}
 
 // connectionSpecific lists the fields §8.2.2 forbids in HTTP/2.
 func connectionSpecific(name string) bool {

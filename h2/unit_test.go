@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -384,4 +385,48 @@ func TestOptionsNormalized(t *testing.T) {
 	o = Options{ConnWindowSize: 1 << 31, Limits: Limits{ResetBurst: 5}}.normalized()
 	require.Equal(t, uint32(maxWindow), o.ConnWindowSize)
 	require.Equal(t, 5, o.Limits.ResetBurst)
+}
+
+// TestCompleteRequestHeaderKeepsACanonicalHeader: a header that already
+// starts with :method, :scheme, :path and :authority is used as it is (no
+// copy); any other shape is completed into a new slice.
+func TestCompleteRequestHeaderKeepsACanonicalHeader(t *testing.T) {
+	s := &Session{authority: "example.com"}
+	canon := Header{{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/p"},
+		{Name: ":authority", Value: "a"}, {Name: "te", Value: "trailers"}}
+	out, err := s.completeRequestHeader(canon)
+	require.NoError(t, err)
+	require.Same(t, &canon[0], &out[0], "used as it is")
+
+	for name, hdr := range map[string]Header{
+		"no scheme":    {{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}},
+		"out of order": {{Name: ":path", Value: "/"}, {Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":authority", Value: "a"}},
+		"empty value":  {{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: ""}},
+		"extra pseudo": {{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: "a"}, {Name: ":protocol", Value: "websocket"}},
+		"CONNECT":      {{Name: ":method", Value: "CONNECT"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: "a"}},
+	} {
+		out, err := s.completeRequestHeader(hdr)
+		require.NoError(t, err, name)
+		require.NotSame(t, &hdr[0], &out[0], name)
+		require.Equal(t, ":method", out[0].Name, name)
+	}
+	_, err = s.completeRequestHeader(Header{{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/p"},
+		{Name: ":authority", Value: "a"}, {Name: "Bad", Value: "x"}})
+	require.Error(t, err, "the fast path still validates")
+}
+
+// TestFieldValidationMatchesTheRFC checks the lookup tables byte by byte
+// against RFC 9113 §8.2.1 and RFC 9110's token rule.
+func TestFieldValidationMatchesTheRFC(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		token := c > 0x20 && c < 0x7f && !strings.ContainsRune(`"(),/:;<=>?@[\]{}`, rune(c))
+		require.Equal(t, token && !(b >= 'A' && b <= 'Z'), validFieldName("a"+string(b)+"b"), "name byte %#x", c)
+		require.Equal(t, c != 0 && c != '\r' && c != '\n', validFieldValue("a"+string(b)+"b"), "value byte %#x", c)
+	}
+	require.False(t, validFieldName(""))
+	require.True(t, validFieldValue(""))
+	require.False(t, validFieldValue(" a"))
+	require.False(t, validFieldValue("a\t"))
+	require.True(t, validFieldValue("a b"))
 }
