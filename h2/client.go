@@ -110,8 +110,18 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 	if opts != nil {
 		o = *opts
 	}
+	spare := s.allocStream()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	st, err := s.requestLocked(ctx, hdr, &o, spare)
+	s.mu.Unlock()
+	if err == nil {
+		// Woken only now: the writer would first wait for the lock we held.
+		s.signalWriter()
+	}
+	return st, err
+}
+
+func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptions, spare *Stream) (*Stream, error) {
 	if limit := s.remote.MaxHeaderListSize; limit != Unlimited && headerListSize(hdr) > limit {
 		return nil, errorf("request header list of %d bytes exceeds the peer's MAX_HEADER_LIST_SIZE %d", headerListSize(hdr), limit)
 	}
@@ -135,6 +145,7 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 	}
 	id := s.nextStreamID
 	s.nextStreamID += 2
+	s.spare = spare
 	st := s.newStreamLocked(id)
 	st.onInfo = o.OnInformational
 	st.headRequest = hdr[0].Value == "HEAD"
@@ -148,7 +159,7 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 	if o.EndStream {
 		st.endQueued = true
 	}
-	s.queueLocked(req)
+	s.ctrl = append(s.ctrl, req) // as queueLocked, but Request wakes the writer after unlocking
 	return st, nil
 }
 

@@ -4,9 +4,11 @@ package h2
 // encoding outside it.
 
 import (
+	"context"
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -94,4 +96,37 @@ func TestWriterEncodesWithoutTheLock(t *testing.T) {
 	require.NoError(t, err)
 	p.expectHeaders(1)
 	require.True(t, <-free, "the session lock was free while the writer encoded")
+}
+
+// TestContextIsMadeOnce: concurrent first calls to Context (it is made
+// outside the lock) all get the same context, which the stream's reset
+// cancels.
+func TestContextIsMadeOnce(t *testing.T) {
+	goroutineLeakCheck(t)
+	got := make(chan context.Context, 8)
+	release := make(chan struct{})
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() { defer wg.Done(); got <- st.Context() }()
+		}
+		wg.Wait()
+		close(release)
+		<-st.Context().Done()
+	})}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, nil)
+	require.NoError(t, err)
+	<-release
+	first := <-got
+	for range 7 {
+		require.Equal(t, first, <-got)
+	}
+	require.NoError(t, first.Err())
+	st.Reset(ErrCodeCancel)
+	select {
+	case <-first.Done():
+	case <-time.After(waitLong):
+		t.Fatal("the reset did not cancel the stream's context")
+	}
 }

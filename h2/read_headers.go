@@ -8,6 +8,9 @@ import (
 // onHeaderBlock applies a complete header block: a new request (server), a
 // response or informational response (client), or trailers (both).
 func (s *Session) onHeaderBlock(fields Header) error {
+	if !s.client && s.spare == nil {
+		s.spare = s.allocStream() // before taking mu: a request may open a stream
+	}
 	s.lockAsReader()
 	err := s.onHeaderBlockLocked(fields)
 	s.unlockAsReader()

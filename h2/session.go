@@ -107,7 +107,8 @@ type Session struct {
 	closeErr     error
 	writerExited chan struct{}
 	done         chan struct{}
-	readerLocked bool // the reader holds mu (read_wake.go)
+	readerLocked bool    // the reader holds mu (read_wake.go)
+	spare        *Stream // allocated outside mu, for newStreamLocked to take
 	// noNewStreams is goingAwayLocked's answer, readable without mu: a
 	// client picking a session for each call asks it every time.
 	noNewStreams  atomic.Bool

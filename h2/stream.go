@@ -73,6 +73,7 @@ type Stream struct {
 	informational []Header // client: 1xx responses
 	trailers      Header
 	trailersSet   atomic.Bool // trailers are in: Trailers needs no lock
+	ctxSet        atomic.Bool // ctx is made: Context needs no lock
 	gotHeader     bool
 	in            []byte
 	inOff         int
@@ -119,16 +120,14 @@ type Stream struct {
 }
 
 func (s *Session) newStreamLocked(id uint32) *Stream {
-	st := &Stream{
-		s:             s,
-		id:            id,
-		state:         stateOpen,
-		recvWindow:    int64(s.local.InitialWindowSize),
-		sendWindow:    int64(s.remote.InitialWindowSize),
-		contentLength: -1,
-		done:          make(chan struct{}),
+	st := s.spare
+	s.spare = nil
+	if st == nil {
+		st = s.allocStream()
 	}
-	st.cond.L = &s.mu
+	st.id = id
+	st.recvWindow = int64(s.local.InitialWindowSize)
+	st.sendWindow = int64(s.remote.InitialWindowSize)
 	st.sched.prio = DefaultPriority()
 	if st.local() {
 		st.stats.Opened = time.Now()
@@ -145,6 +144,16 @@ func (s *Session) newStreamLocked(id uint32) *Stream {
 	} else {
 		s.peerActive++
 	}
+	return st
+}
+
+// allocStream makes the parts of a stream that need no session state. It
+// runs before mu is taken where it can (s.spare): allocating under mu
+// makes everyone queued on mu wait out the allocation, and sometimes a
+// GC assist with it.
+func (s *Session) allocStream() *Stream {
+	st := &Stream{s: s, state: stateOpen, contentLength: -1, done: make(chan struct{})}
+	st.cond.L = &s.mu
 	return st
 }
 
@@ -224,15 +233,26 @@ func (st *Stream) ResetCode() (ErrCode, bool) {
 // Context is canceled when the stream is reset, fails with its session, or
 // (on the server) when its handler has returned.
 func (st *Stream) Context() context.Context {
-	st.s.mu.Lock()
-	defer st.s.mu.Unlock()
-	if st.ctx == nil {
-		st.ctx, st.cancel = context.WithCancel(context.Background())
-		if st.err != nil {
-			st.cancel()
-		}
+	if st.ctxSet.Load() {
+		return st.ctx // set once, before the flag
 	}
-	return st.ctx
+	// Made before taking mu (allocating under it holds up everyone queued
+	// on it); wasted only when two first calls race.
+	ctx, cancel := context.WithCancel(context.Background())
+	st.s.mu.Lock()
+	if st.ctx != nil {
+		ctx = st.ctx
+		st.s.mu.Unlock()
+		cancel()
+		return ctx
+	}
+	st.ctx, st.cancel = ctx, cancel
+	st.ctxSet.Store(true)
+	if st.err != nil {
+		cancel()
+	}
+	st.s.mu.Unlock()
+	return ctx
 }
 
 // SetDeadline makes blocked and future Read, Write and Response calls fail
