@@ -130,3 +130,14 @@ func TestContextIsMadeOnce(t *testing.T) {
 		t.Fatal("the reset did not cancel the stream's context")
 	}
 }
+
+// TestContextAfterTheStreamFailed: a context first asked for after a reset
+// is canceled already.
+func TestContextAfterTheStreamFailed(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, nil)
+	require.NoError(t, err)
+	st.Reset(ErrCodeCancel)
+	require.ErrorIs(t, st.Context().Err(), context.Canceled)
+}

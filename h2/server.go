@@ -339,9 +339,7 @@ func (s *Session) serveStream(st *Stream) {
 // runHandlers calls it in the same hold of mu that picks the next stream.
 func (st *Stream) handlerDoneLocked() {
 	s := st.s
-	if st.cancel != nil {
-		st.cancel()
-	}
+	st.endCtx()
 	if st.state == stateClosed {
 		return
 	}

@@ -73,7 +73,6 @@ type Stream struct {
 	informational []Header // client: 1xx responses
 	trailers      Header
 	trailersSet   atomic.Bool // trailers are in: Trailers needs no lock
-	ctxSet        atomic.Bool // ctx is made: Context needs no lock
 	gotHeader     bool
 	in            []byte
 	inOff         int
@@ -110,8 +109,10 @@ type Stream struct {
 	rstSent bool
 	sched   streamSched
 
-	ctx      context.Context
-	cancel   context.CancelFunc
+	// ctx is made by the first Context call, without mu (a CAS), and
+	// canceled once ended is set (TestContextIsMadeOnce).
+	ctx      atomic.Pointer[streamCtx]
+	ended    atomic.Bool // the stream failed, or its handler returned: ctx is canceled
 	done     chan struct{}
 	deadline time.Time
 	dlTimer  *time.Timer
@@ -233,26 +234,34 @@ func (st *Stream) ResetCode() (ErrCode, bool) {
 // Context is canceled when the stream is reset, fails with its session, or
 // (on the server) when its handler has returned.
 func (st *Stream) Context() context.Context {
-	if st.ctxSet.Load() {
-		return st.ctx // set once, before the flag
+	if c := st.ctx.Load(); c != nil {
+		return c.ctx
 	}
-	// Made before taking mu (allocating under it holds up everyone queued
-	// on it); wasted only when two first calls race.
-	ctx, cancel := context.WithCancel(context.Background())
-	st.s.mu.Lock()
-	if st.ctx != nil {
-		ctx = st.ctx
-		st.s.mu.Unlock()
-		cancel()
-		return ctx
+	c := new(streamCtx)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if !st.ctx.CompareAndSwap(nil, c) {
+		c.cancel() // another first call won
+		return st.ctx.Load().ctx
 	}
-	st.ctx, st.cancel = ctx, cancel
-	st.ctxSet.Store(true)
-	if st.err != nil {
-		cancel()
+	// endCtx stores ended, then looks for a context; we store the context,
+	// then look at ended: at least one of us sees the other.
+	if st.ended.Load() {
+		c.cancel()
 	}
-	st.s.mu.Unlock()
-	return ctx
+	return c.ctx
+}
+
+type streamCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// endCtx cancels the stream's context, now or as soon as it is made.
+func (st *Stream) endCtx() {
+	st.ended.Store(true)
+	if c := st.ctx.Load(); c != nil {
+		c.cancel()
+	}
 }
 
 // SetDeadline makes blocked and future Read, Write and Response calls fail
@@ -435,9 +444,7 @@ func (st *Stream) failLocked(err error) {
 	}
 	s.buffered -= len(st.out) - st.outOff
 	st.out, st.outOff, st.zc = nil, 0, nil
-	if st.cancel != nil {
-		st.cancel()
-	}
+	st.endCtx()
 	st.closeLocked()
 }
 
