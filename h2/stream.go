@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,10 +110,12 @@ type Stream struct {
 	rstSent bool
 	sched   streamSched
 
-	// ctx is made by the first Context call, without mu (a CAS), and
-	// canceled once ended is set (TestContextIsMadeOnce).
-	ctx      atomic.Pointer[streamCtx]
-	ended    atomic.Bool // the stream failed, or its handler returned: ctx is canceled
+	// ctx is made by the first Context call without mu (ctxState guards
+	// it), and canceled once ended is set (TestContextIsMadeOnce).
+	ctx      context.Context
+	cancel   context.CancelFunc
+	ctxState atomic.Int32 // ctxNone, ctxMaking, ctxMade
+	ended    atomic.Bool  // the stream failed, or its handler returned: ctx is canceled
 	done     chan struct{}
 	deadline time.Time
 	dlTimer  *time.Timer
@@ -234,33 +237,38 @@ func (st *Stream) ResetCode() (ErrCode, bool) {
 // Context is canceled when the stream is reset, fails with its session, or
 // (on the server) when its handler has returned.
 func (st *Stream) Context() context.Context {
-	if c := st.ctx.Load(); c != nil {
-		return c.ctx
+	for {
+		switch st.ctxState.Load() {
+		case ctxMade:
+			return st.ctx
+		case ctxNone:
+			if st.ctxState.CompareAndSwap(ctxNone, ctxMaking) {
+				st.ctx, st.cancel = context.WithCancel(context.Background())
+				st.ctxState.Store(ctxMade)
+				// endCtx stores ended, then looks for a context; we store the
+				// context, then look at ended: one of us sees the other.
+				if st.ended.Load() {
+					st.cancel()
+				}
+				return st.ctx
+			}
+		default:
+			runtime.Gosched() // another first call is making it
+		}
 	}
-	c := new(streamCtx)
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-	if !st.ctx.CompareAndSwap(nil, c) {
-		c.cancel() // another first call won
-		return st.ctx.Load().ctx
-	}
-	// endCtx stores ended, then looks for a context; we store the context,
-	// then look at ended: at least one of us sees the other.
-	if st.ended.Load() {
-		c.cancel()
-	}
-	return c.ctx
 }
 
-type streamCtx struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-}
+const (
+	ctxNone int32 = iota
+	ctxMaking
+	ctxMade
+)
 
 // endCtx cancels the stream's context, now or as soon as it is made.
 func (st *Stream) endCtx() {
 	st.ended.Store(true)
-	if c := st.ctx.Load(); c != nil {
-		c.cancel()
+	if st.ctxState.Load() == ctxMade {
+		st.cancel()
 	}
 }
 
