@@ -70,3 +70,44 @@ func TestEndRespondsFirstAndRejectsPseudoTrailers(t *testing.T) {
 	require.Equal(t, "ok", string(b))
 	require.ErrorContains(t, <-endErr, "pseudo-header")
 }
+
+// TestRespondWithBody: Respond with a Body (and no trailers) sends the
+// headers, then the body with END_STREAM on its DATA frame, in one step.
+func TestRespondWithBody(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newTCPServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(Header{{Name: "content-type", Value: "text/plain"}}, &RespondOptions{Body: []byte("whole")})
+	})})
+	p.handshake()
+	p.startReader()
+	p.request(1, true)
+	h := p.expectHeaders(1)
+	require.False(t, h.Flags.Has(FlagEndStream))
+	require.Equal(t, "200", h.Fields.Get(":status"))
+	data, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 1 })
+	require.Equal(t, "whole", string(data.Payload))
+	require.True(t, data.Flags.Has(FlagEndStream))
+}
+
+// TestRespondWithBodyAndTrailers: the client gets the header, the body and
+// the trailers of a response made by one Respond call.
+func TestRespondWithBodyAndTrailers(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		err := st.Respond(nil, &RespondOptions{Body: []byte("b"), Trailers: Header{{Name: ":bad", Value: "x"}}})
+		if err == nil {
+			st.Reset(ErrCodeInternal) // pseudo-header trailers must be refused
+			return
+		}
+		_ = st.Respond(nil, &RespondOptions{Body: []byte("body"), Trailers: Header{{Name: "x-sum", Value: "4"}}})
+	})}, nil)
+	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	b, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "body", string(b))
+	require.Equal(t, "4", st.Trailers().Get("x-sum"))
+}

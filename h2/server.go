@@ -367,15 +367,40 @@ type RespondOptions struct {
 	// EndStream sends the headers with END_STREAM: a response without a body
 	// (or a gRPC trailers-only response).
 	EndStream bool
+	// Body and Trailers, when either is set, complete the response in the
+	// same step: the headers, Body, then Trailers (or END_STREAM on Body's
+	// last DATA frame). A small response costs one lock round trip instead
+	// of three (Respond, Write, WriteTrailers). EndStream is implied.
+	Body     []byte
+	Trailers Header
 }
 
 // Respond sends the response headers of a server stream (":status" first;
 // it is added as "200" when missing), like Node's stream.respond.
 func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
+	var o RespondOptions
+	if opts != nil {
+		o = *opts
+	}
+	complete := o.Body != nil || o.Trailers != nil
+	if err := checkTrailerNames(o.Trailers); err != nil {
+		return err
+	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	end := opts != nil && opts.EndStream
-	return st.respondLocked(hdr, end)
+	if err := st.respondLocked(hdr, o.EndStream && !complete); err != nil || !complete {
+		return err
+	}
+	if len(o.Body) > 0 {
+		if _, err := st.writeLocked(o.Body); err != nil {
+			return err
+		}
+	}
+	if err := st.writableLocked(); err != nil {
+		return err
+	}
+	st.outTrailers = o.Trailers
+	return st.closeWriteLocked()
 }
 
 func (st *Stream) respondLocked(hdr Header, end bool) error {

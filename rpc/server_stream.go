@@ -342,20 +342,25 @@ func (ss *serverStream) writeHeader() error {
 		return nil
 	}
 	ss.headerSent = true
-	hdr := hdrOK
-	if ss.comp != nil || len(ss.header) > 0 {
-		hdr = make(h2.Header, 2, 3+len(ss.header))
-		copy(hdr, hdrOK)
-		if ss.comp != nil {
-			hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
-		}
-		hdr = appendMD(hdr, ss.header)
-	}
 	ss.markSent()
-	if err := ss.st.Respond(hdr, nil); err != nil {
+	if err := ss.st.Respond(ss.responseHeader(), nil); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
+}
+
+// responseHeader is the response's header block: the shared OK one unless
+// the response is compressed or the handler set header metadata.
+func (ss *serverStream) responseHeader() h2.Header {
+	if ss.comp == nil && len(ss.header) == 0 {
+		return hdrOK
+	}
+	hdr := make(h2.Header, 2, 3+len(ss.header))
+	copy(hdr, hdrOK)
+	if ss.comp != nil {
+		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
+	}
+	return appendMD(hdr, ss.header)
 }
 
 // markSent tells the ping policy that this connection just carried output.
@@ -401,8 +406,9 @@ func (ss *serverStream) SendMsg(m any) error {
 	return nil
 }
 
-// sendLast is SendMsg for a unary response: the header goes now, the
-// message with the status (endWith), in one write instead of two.
+// sendLast is SendMsg for a unary response: the message waits for the
+// status, and the header with them (endWith), so that the whole response
+// is one call into h2 instead of three.
 func (ss *serverStream) sendLast(m any) error {
 	if ss.ended {
 		return status.Error(codes.Internal, "rpc: SendMsg after the call ended")
@@ -411,10 +417,7 @@ func (ss *serverStream) sendLast(m any) error {
 	if err != nil {
 		return err
 	}
-	if err := ss.writeHeader(); err != nil {
-		putBuf(bp)
-		return err
-	}
+	ss.markSent()
 	ss.sentN++
 	ss.last = bp
 	return nil
@@ -423,11 +426,16 @@ func (ss *serverStream) sendLast(m any) error {
 // endWith ends the response with trailers t, after the unary response
 // that sendLast holds if any.
 func (ss *serverStream) endWith(t h2.Header) {
-	if ss.last == nil {
+	switch {
+	case ss.last == nil:
 		_ = ss.st.WriteTrailers(t)
 		return
+	case ss.headerSent:
+		_, _ = ss.st.End(*ss.last, t)
+	default:
+		ss.headerSent = true
+		_ = ss.st.Respond(ss.responseHeader(), &h2.RespondOptions{Body: *ss.last, Trailers: t})
 	}
-	_, _ = ss.st.End(*ss.last, t)
 	putBuf(ss.last)
 	ss.last = nil
 }
@@ -459,8 +467,9 @@ func (ss *serverStream) finish(err error) codes.Code {
 		st = status.FromContextError(err)
 	} // any other plain error is UNKNOWN with its text, as FromError made it
 	code := st.Code()
+	headerOut := ss.headerSent || ss.last != nil // a header goes before the status
 	if code == codes.OK && len(ss.trailer) == 0 {
-		if !ss.headerSent {
+		if !headerOut {
 			// Trailers-only OK (e.g. a stream that sent nothing).
 			t := make(h2.Header, 0, 3)
 			t = append(t, hdrOK...)
@@ -472,7 +481,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 		return code
 	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
-	if !ss.headerSent {
+	if !headerOut {
 		t = append(t, hdrOK...)
 		t = appendMD(t, ss.header)
 		if ss.badEncoding {
@@ -490,7 +499,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 		}
 	}
 	t = appendMD(t, ss.trailer)
-	if !ss.headerSent {
+	if !headerOut {
 		ss.headerSent = true
 		_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
 		return code
