@@ -59,6 +59,21 @@ func TestWriteTableRatiosAndGoals(t *testing.T) {
 	require.Contains(t, strings.Split(out.String(), "\n")[2], "| 0.90x | <= 0.6x | **no** |")
 }
 
+// TestPairedRatios: the ratio column is the median of each run pair's
+// ratio when runs were paired, not the ratio of the two medians.
+func TestPairedRatios(t *testing.T) {
+	ours := map[string][]float64{mUnary64: {100, 200, 300}, mStream: {1, 2}}
+	theirs := map[string][]float64{mUnary64: {50, 150, 100}, mStream: {1}}
+	q := pairedRatios(ours, theirs)
+	require.InDelta(t, 2.0, q[mUnary64], 1e-9, "ratios 2, 1.33, 3: median 2")
+	require.NotContains(t, q, mStream, "unpaired runs give no paired ratio")
+
+	r := results{"a": {mUnary64: 200}, "b": {mUnary64: 150}, pairKey("a", "b"): q}
+	var out bytes.Buffer
+	writeTable(&out, r, "a", "b")
+	require.Contains(t, out.String(), "| 200 | 150 | 2.00x | >= 2x | yes |", "2.00x, not 200/150")
+}
+
 func TestMedianOfRuns(t *testing.T) {
 	require.Equal(t, 2.0, median([]float64{3, 1, 2}))
 	require.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))

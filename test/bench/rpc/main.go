@@ -26,7 +26,7 @@ func main() {
 	measure := flag.Duration("measure", 3*time.Second, "measurement time of each case")
 	fws := flag.String("framework", "", "comma-separated frameworks to run (h2rpc, grpc-go); default both")
 	cases := flag.String("case", "", "comma-separated cases to run (unary, unary64, stream, pingpong, idle); default all")
-	runs := flag.Int("runs", 1, "run each case this many times (frameworks alternating) and report the medians")
+	runs := flag.Int("runs", 1, "run each case this many times (frameworks alternating) and report the medians (ratios: the median of each run pair's ratio)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
 	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile (every event sampled) to this file")
@@ -66,7 +66,7 @@ func main() {
 	}
 	r, err := run(context.Background(), o, os.Stderr)
 	if err == nil {
-		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, median of %d run(s), GOMAXPROCS=%d, %s\n\n",
+		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, median of %d run(s) (ratios: of the paired runs' ratios), GOMAXPROCS=%d, %s\n\n",
 			o.tm.warmup, o.tm.measure, max(o.runs, 1), runtime.GOMAXPROCS(0), runtime.Version())
 		writeTable(os.Stdout, r, "h2rpc", "grpc-go")
 	}
@@ -150,7 +150,37 @@ func run(ctx context.Context, o options, log io.Writer) (results, error) {
 			r[fw][k] = median(vs)
 		}
 	}
+	if q := pairedRatios(all["h2rpc"], all["grpc-go"]); len(q) > 0 {
+		r[pairKey("h2rpc", "grpc-go")] = q
+	}
 	return r, nil
+}
+
+// pairKey names the results entry that holds ours/theirs ratios.
+func pairKey(ours, theirs string) string { return ours + "/" + theirs }
+
+// pairedRatios is, per metric, the median over runs of ours[i]/theirs[i]:
+// the two frameworks' i-th runs ran back to back, so the machine's drift
+// (other work, the host stealing CPU) weighs on both sides of each ratio,
+// where a ratio of the two medians can pair a quiet run with a stormy one.
+func pairedRatios(ours, theirs map[string][]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, a := range ours {
+		b := theirs[k]
+		if len(b) != len(a) || len(a) == 0 {
+			continue
+		}
+		q := make([]float64, 0, len(a))
+		for i := range a {
+			if b[i] != 0 {
+				q = append(q, a[i]/b[i])
+			}
+		}
+		if len(q) == len(a) {
+			out[k] = median(q)
+		}
+	}
+	return out
 }
 
 // median returns the middle value (the mean of the two middle ones for an

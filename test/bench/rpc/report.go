@@ -64,6 +64,9 @@ func writeTable(w io.Writer, r results, ours, theirs string) {
 		ratio, met := "n/a", "n/a"
 		if okA && okB && b != 0 {
 			q := a / b
+			if pq, ok := r[pairKey(ours, theirs)][m.key]; ok {
+				q = pq // the median of paired runs' ratios: see pairedRatios
+			}
 			ratio = fmt.Sprintf("%.2fx", q)
 			met = yesNo(m.lowerIsBetter && q <= m.goal || !m.lowerIsBetter && q >= m.goal)
 		}
