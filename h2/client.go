@@ -145,8 +145,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	}
 	id := s.nextStreamID
 	s.nextStreamID += 2
-	s.spare = spare
-	st := s.newStreamLocked(id)
+	st := s.newStreamLocked(id, spare)
 	st.onInfo = o.OnInformational
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true
@@ -159,7 +158,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	if o.EndStream {
 		st.endQueued = true
 	}
-	s.ctrl = append(s.ctrl, req) // as queueLocked, but Request wakes the writer after unlocking
+	s.enqueueLocked(req) // Request wakes the writer once it has released mu
 	return st, nil
 }
 

@@ -53,21 +53,30 @@ type hpackBuf struct{ b []byte }
 
 func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); return len(p), nil }
 
-// queueLocked hands a frame to the writer. A peer that provokes more queued
-// frames than the limit while not reading is cut off with ENHANCE_YOUR_CALM.
+// queueLocked hands a frame to the writer and wakes it.
 func (s *Session) queueLocked(r frameReq) {
+	if s.enqueueLocked(r) {
+		s.signalWriter()
+	}
+}
+
+// enqueueLocked queues a frame for the writer without waking it, for a
+// caller that wakes it after releasing mu; it reports whether r was queued.
+// A peer that provokes more queued frames than the limit while not reading
+// is cut off with ENHANCE_YOUR_CALM.
+func (s *Session) enqueueLocked(r frameReq) bool {
 	if s.closing && r.kind != reqGoAway {
-		return
+		return false
 	}
 	if r.peerProvoked() {
 		s.peerCtrl++
 		if s.peerCtrl > s.opts.Limits.MaxQueuedControlFrames {
 			s.beginCloseLocked(connErr(ErrCodeEnhanceYourCalm, "peer provoked more than %d queued control frames without reading", s.opts.Limits.MaxQueuedControlFrames), ErrCodeEnhanceYourCalm, true)
-			return
+			return false
 		}
 	}
 	s.ctrl = append(s.ctrl, r)
-	s.signalWriter()
+	return true
 }
 
 func (s *Session) signalWriter() {
