@@ -56,7 +56,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		return nil // opened after our GOAWAY: never processed, the client retries
 	}
 	if hb.tooBig {
-		st := s.newStreamLocked(id)
+		st := s.newStreamLocked(id, s.takeSpare())
 		st.gotHeader = true
 		st.recvEndLocked()
 		if !hb.endStream {
@@ -71,7 +71,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	if uint32(s.peerActive) >= s.local.MaxConcurrentStreams {
 		return streamErr(id, ErrCodeRefusedStream, "MAX_CONCURRENT_STREAMS reached")
 	}
-	st := s.newStreamLocked(id)
+	st := s.newStreamLocked(id, s.takeSpare())
 	st.header, st.gotHeader, st.contentLength = fields, true, cl
 	st.stats.FirstHeader = st.stats.Opened
 	if p, ok := s.idlePrio[id]; ok {
@@ -147,6 +147,13 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 	st.trailersSet.Store(true)
 	st.recvEndLocked()
 	return nil
+}
+
+// takeSpare hands over the stream the reader allocated before taking mu.
+func (s *Session) takeSpare() *Stream {
+	st := s.spare
+	s.spare = nil
+	return st
 }
 
 func (st *Stream) applyPriorityParam(p PriorityParam) {

@@ -108,7 +108,7 @@ type Session struct {
 	writerExited chan struct{}
 	done         chan struct{}
 	readerLocked bool    // the reader holds mu (read_wake.go)
-	spare        *Stream // allocated outside mu, for newStreamLocked to take
+	spare        *Stream // server: the reader's next stream, allocated outside mu (reader-owned)
 	// noNewStreams is goingAwayLocked's answer, readable without mu: a
 	// client picking a session for each call asks it every time.
 	noNewStreams  atomic.Bool

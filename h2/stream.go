@@ -123,9 +123,9 @@ type Stream struct {
 	stats StreamStats
 }
 
-func (s *Session) newStreamLocked(id uint32) *Stream {
-	st := s.spare
-	s.spare = nil
+// newStreamLocked opens stream id, from st if allocStream made it before mu
+// was taken, or from a new one when st is nil.
+func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 	if st == nil {
 		st = s.allocStream()
 	}
@@ -152,9 +152,9 @@ func (s *Session) newStreamLocked(id uint32) *Stream {
 }
 
 // allocStream makes the parts of a stream that need no session state. It
-// runs before mu is taken where it can (s.spare): allocating under mu
-// makes everyone queued on mu wait out the allocation, and sometimes a
-// GC assist with it.
+// runs before mu is taken where it can (Request, and the reader's spare):
+// allocating under mu makes everyone queued on mu wait out the allocation,
+// and sometimes a GC assist with it.
 func (s *Session) allocStream() *Stream {
 	st := &Stream{s: s, state: stateOpen, contentLength: -1, done: make(chan struct{})}
 	st.cond.L = &s.mu
