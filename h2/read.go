@@ -254,9 +254,10 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		st.recvEndLocked() // signals
 		return nil
 	}
-	// A ReadFramed is woken only once its unit is complete; other readers
-	// when the read batch ends (signalLocked defers it), not per frame.
-	if st.rdNeed == nil || st.rdBuf == nil || st.rdN == len(st.rdBuf) || len(data) > 0 || st.framedDoneLocked() {
+	// A ReadFramed is woken only once its unit is complete (or its buffer
+	// full); other readers when the read batch ends (signalLocked defers
+	// it), not per frame.
+	if st.rdNeed == nil || st.framedDoneLocked() {
 		st.signalLocked()
 	}
 	return nil
