@@ -391,16 +391,8 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 	if err := st.respondLocked(hdr, o.EndStream && !complete); err != nil || !complete {
 		return err
 	}
-	if len(o.Body) > 0 {
-		if _, err := st.writeLocked(o.Body); err != nil {
-			return err
-		}
-	}
-	if err := st.writableLocked(); err != nil {
-		return err
-	}
-	st.outTrailers = o.Trailers
-	return st.closeWriteLocked()
+	_, err := st.endLocked(o.Body, o.Trailers)
+	return err
 }
 
 func (st *Stream) respondLocked(hdr Header, end bool) error {

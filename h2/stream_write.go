@@ -26,6 +26,11 @@ func (st *Stream) End(p []byte, trailers Header) (int, error) {
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
+	return st.endLocked(p, trailers)
+}
+
+// endLocked is End (and the end of a Respond with a body or trailers).
+func (st *Stream) endLocked(p []byte, trailers Header) (int, error) {
 	n := 0
 	if len(p) > 0 {
 		var err error
