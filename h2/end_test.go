@@ -39,14 +39,9 @@ func TestEndWithTrailers(t *testing.T) {
 		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
 		_, _ = st.End([]byte("body"), Header{{Name: "grpc-status", Value: "0"}})
 	})}, nil)
-	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
-	require.NoError(t, err)
-	_, err = st.Response(ctxT(t))
-	require.NoError(t, err)
-	b, err := io.ReadAll(st)
-	require.NoError(t, err)
-	require.Equal(t, "body", string(b))
-	require.Equal(t, "0", st.Trailers().Get("grpc-status"))
+	_, body, trailers := getAll(t, c)
+	require.Equal(t, "body", body)
+	require.Equal(t, "0", trailers.Get("grpc-status"))
 }
 
 // TestEndRespondsFirstAndRejectsPseudoTrailers: End on a server stream that
@@ -60,14 +55,9 @@ func TestEndRespondsFirstAndRejectsPseudoTrailers(t *testing.T) {
 		endErr <- err
 		_, _ = st.End([]byte("ok"), nil)
 	})}, nil)
-	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
-	require.NoError(t, err)
-	h, err := st.Response(ctxT(t))
-	require.NoError(t, err)
+	h, body, _ := getAll(t, c)
 	require.Equal(t, "200", h.Get(":status"))
-	b, err := io.ReadAll(st)
-	require.NoError(t, err)
-	require.Equal(t, "ok", string(b))
+	require.Equal(t, "ok", body)
 	require.ErrorContains(t, <-endErr, "pseudo-header")
 }
 
@@ -101,13 +91,39 @@ func TestRespondWithBodyAndTrailers(t *testing.T) {
 		}
 		_ = st.Respond(nil, &RespondOptions{Body: []byte("body"), Trailers: Header{{Name: "x-sum", Value: "4"}}})
 	})}, nil)
+	h, body, trailers := getAll(t, c)
+	require.Equal(t, "200", h.Get(":status"))
+	require.Equal(t, "body", body)
+	require.Equal(t, "4", trailers.Get("x-sum"))
+}
+
+// getAll sends a GET without a body on c and returns the response's header,
+// body and trailers.
+func getAll(t *testing.T, c *Session) (Header, string, Header) {
+	t.Helper()
 	st, err := c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
 	require.NoError(t, err)
 	h, err := st.Response(ctxT(t))
 	require.NoError(t, err)
-	require.Equal(t, "200", h.Get(":status"))
 	b, err := io.ReadAll(st)
 	require.NoError(t, err)
-	require.Equal(t, "body", string(b))
-	require.Equal(t, "4", st.Trailers().Get("x-sum"))
+	return h, string(b), st.Trailers()
+}
+
+// TestEndOnAResetStream: End on a stream the peer reset reports the reset
+// instead of ending it.
+func TestEndOnAResetStream(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/"}}, nil)
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	_, err = st.Response(ctxT(t))
+	require.Error(t, err)
+	_, err = st.End([]byte("late"), nil)
+	var se *StreamError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, ErrCodeCancel, se.Code)
 }

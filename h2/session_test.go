@@ -519,3 +519,20 @@ func TestRefusedByRealServer(t *testing.T) {
 	require.Equal(t, 2, ok)
 	require.Equal(t, 3, refused)
 }
+
+// TestCanRequestAfterOwnGoAwayOrAbort: CanRequest, which reads a flag
+// without the lock, turns false when we send GOAWAY ourselves and when the
+// session is aborted, as well as on the peer's GOAWAY and on Close.
+func TestCanRequestAfterOwnGoAwayOrAbort(t *testing.T) {
+	goroutineLeakCheck(t)
+	srv := &Server{Handler: okHandler}
+	c := memPair(t, srv, nil)
+	require.True(t, c.CanRequest())
+	require.NoError(t, c.GoAway(ErrCodeNo, nil))
+	require.False(t, c.CanRequest(), "after our GOAWAY")
+
+	d := memPair(t, srv, nil)
+	require.True(t, d.CanRequest())
+	d.Abort(ErrCodeNo, nil)
+	require.False(t, d.CanRequest(), "after Abort")
+}
