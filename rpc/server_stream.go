@@ -386,11 +386,16 @@ func appendMD(h h2.Header, md metadata.MD) h2.Header {
 	return h
 }
 
-func (ss *serverStream) SendMsg(m any) error {
+// encodeOut encodes a response message, refusing once the call has ended.
+func (ss *serverStream) encodeOut(m any) (*[]byte, error) {
 	if ss.ended {
-		return status.Error(codes.Internal, "rpc: SendMsg after the call ended")
+		return nil, status.Error(codes.Internal, "rpc: SendMsg after the call ended")
 	}
-	bp, err := encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+	return encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+}
+
+func (ss *serverStream) SendMsg(m any) error {
+	bp, err := ss.encodeOut(m)
 	if err != nil {
 		return err
 	}
@@ -410,10 +415,7 @@ func (ss *serverStream) SendMsg(m any) error {
 // status, and the header with them (endWith), so that the whole response
 // is one call into h2 instead of three.
 func (ss *serverStream) sendLast(m any) error {
-	if ss.ended {
-		return status.Error(codes.Internal, "rpc: SendMsg after the call ended")
-	}
-	bp, err := encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+	bp, err := ss.encodeOut(m)
 	if err != nil {
 		return err
 	}
