@@ -41,13 +41,7 @@ func main() {
 		runtime.MemProfileRate = 1
 	}
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fatal(err)
-		}
+		startToFile(*cpuProfile, pprof.StartCPUProfile)
 		defer pprof.StopCPUProfile()
 	}
 	if *mutexProfile != "" {
@@ -55,13 +49,7 @@ func main() {
 		defer writeProfile("mutex", *mutexProfile)
 	}
 	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			fatal(err)
-		}
-		if err := trace.Start(f); err != nil {
-			fatal(err)
-		}
+		startToFile(*traceFile, trace.Start)
 		defer trace.Stop()
 	}
 	r, err := run(context.Background(), o, os.Stderr)
@@ -75,6 +63,18 @@ func main() {
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
+		fatal(err)
+	}
+}
+
+// startToFile creates path and starts a recorder (CPU profile, execution
+// trace) writing to it; the file stays open until the process exits.
+func startToFile(path string, start func(io.Writer) error) {
+	f, err := os.Create(path)
+	if err != nil {
+		fatal(err)
+	}
+	if err := start(f); err != nil {
 		fatal(err)
 	}
 }
