@@ -71,10 +71,11 @@ type envelopeReader struct {
 	r       framedReader
 	maxSize int
 	decomp  Compressor // from grpc-encoding; nil means identity
-	eof     bool       // the stream ended cleanly between messages
-	ended   bool       // the last message came with io.EOF: the stream ends after it
-	last    int        // the previous message's payload size: the next buffer's guess
-	probe   [1]byte    // expectEnd's buffer: a field, as a local would escape
+	// ended: the stream ended cleanly between messages, or ends right after
+	// the last message read; from then on reads return io.EOF at once.
+	ended bool
+	last  int     // the previous message's payload size: the next buffer's guess
+	probe [1]byte // expectEnd's buffer: a field, as a local would escape
 }
 
 // framedReader is the read *h2.Stream offers for framed protocols: it lands
@@ -144,7 +145,6 @@ func needEnvelope(got []byte) int {
 // one copy. A larger message grows the buffer once its prefix is in.
 func (er *envelopeReader) read() (*[]byte, byte, error) {
 	if er.ended {
-		er.eof = true
 		return nil, 0, io.EOF
 	}
 	bp := getBuf(envelopeHeaderLen + min(er.last, er.maxSize))
@@ -185,7 +185,6 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 // must end here. It needs no message buffer, only room for one byte.
 func (er *envelopeReader) expectEnd() error {
 	if er.ended {
-		er.eof = true
 		return io.EOF
 	}
 	n, err := er.r.ReadFramed(er.probe[:], nil)
@@ -193,7 +192,7 @@ func (er *envelopeReader) expectEnd() error {
 	case n > 0:
 		return errSecondMessage
 	case err == io.EOF:
-		er.eof = true
+		er.ended = true
 		return io.EOF
 	}
 	return err
@@ -218,7 +217,7 @@ func (er *envelopeReader) checkHeader(h []byte) (flag byte, size int, err error)
 func (er *envelopeReader) cutShort(n int, err error, what string) error {
 	if err == nil || err == io.EOF {
 		if n == 0 && err == io.EOF {
-			er.eof = true
+			er.ended = true
 			return io.EOF
 		}
 		return status.Errorf(codes.Internal, "rpc: %s: stream ended mid-message", what)

@@ -108,7 +108,7 @@ func TestExpectEnd(t *testing.T) {
 	for name, r := range readers(nil) {
 		er := envelopeReader{r: r, maxSize: 10}
 		require.Equal(t, io.EOF, er.expectEnd(), name)
-		require.True(t, er.eof, name)
+		require.True(t, er.ended, name)
 	}
 	for name, r := range readers(frame(0, []byte("x"))) {
 		er := envelopeReader{r: r, maxSize: 10}
@@ -130,7 +130,7 @@ func TestLastMessageWithEOFNeedsNoMoreReads(t *testing.T) {
 		require.Equal(t, "only", string(payload))
 		putBuf(bp)
 		require.Equal(t, io.EOF, end(&er))
-		require.True(t, er.eof)
+		require.True(t, er.ended)
 		require.Equal(t, 1, f.reads, "the end was known from the message's read")
 	}
 }
