@@ -42,10 +42,17 @@ func (s *Session) readFrames() error {
 		_, _ = s.br.Discard(len(ClientPreface))
 	}
 	var hdr [frameHeaderLen]byte
+	batchStart := true
 	for {
 		fh, err := ReadFrameHeader(s.br, &hdr)
 		if err != nil {
 			return err
+		}
+		if batchStart {
+			// The batch has arrived: one clock read stamps it (coarseNow),
+			// for keepalive and for the stats of the streams it concerns.
+			s.lastActivity.Store(time.Now().UnixNano())
+			batchStart = false
 		}
 		n := int(fh.Length)
 		if fh.Length > s.maxFrameIn.Load() {
@@ -76,8 +83,8 @@ func (s *Session) readFrames() error {
 		if !s.nextFrameBuffered() {
 			// The batch read from the connection is used up: wake whom it
 			// concerns before the next read can block.
-			s.lastActivity.Store(time.Now().UnixNano())
 			s.flushReaderWakes()
+			batchStart = true
 		}
 	}
 }
@@ -231,7 +238,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 	st.recvBytes += int64(len(data))
 	st.stats.BytesReceived += int64(len(data))
 	if st.stats.FirstByte.IsZero() {
-		st.stats.FirstByte = time.Now()
+		st.stats.FirstByte = s.coarseNow()
 	}
 	if st.contentLength >= 0 && (st.recvBytes > st.contentLength || end && st.recvBytes != st.contentLength) {
 		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")

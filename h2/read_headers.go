@@ -2,7 +2,6 @@ package h2
 
 import (
 	"strconv"
-	"time"
 )
 
 // onHeaderBlock applies a complete header block: a new request (server), a
@@ -123,7 +122,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 			cl = -1 // responses without content may still state a length (§8.1.1)
 		}
 		st.header, st.gotHeader, st.contentLength = fields, true, cl
-		st.stats.FirstHeader = time.Now()
+		st.stats.FirstHeader = s.coarseNow()
 		if hb.endStream {
 			if cl > 0 && st.recvBytes != cl {
 				return streamErr(st.id, ErrCodeProtocol, "END_STREAM before content-length bytes")

@@ -275,6 +275,30 @@ func TestStatsAndState(t *testing.T) {
 	require.GreaterOrEqual(t, open.Duration(), time.Hour, "an open stream's duration runs on")
 }
 
+// The stats clock is read once per read batch, when the batch arrives: a
+// stream that opens after the connection has been quiet is stamped with its
+// arrival, not with the end of the batch before the quiet.
+func TestStreamStatsStampTheArrivingBatch(t *testing.T) {
+	goroutineLeakCheck(t)
+	opened := make(chan StreamStats, 1)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		opened <- st.Stats()
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, &RespondOptions{EndStream: true})
+	})}, nil)
+	_, err := c.Ping(ctxT(t), [8]byte{}) // the connection is up and has gone quiet
+	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond)
+	before := time.Now()
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	srv := <-opened
+	require.False(t, srv.Opened.Before(before), "server stream opened %v before its request was sent", before.Sub(srv.Opened))
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	cst := st.Stats()
+	require.False(t, cst.FirstHeader.Before(cst.Opened), "the response arrived before the request opened")
+}
+
 func TestHooksFire(t *testing.T) {
 	goroutineLeakCheck(t)
 	var mu sync.Mutex
