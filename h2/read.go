@@ -59,14 +59,19 @@ func (s *Session) readFrames() error {
 			return connErr(ErrCodeFrameSize, "%s frame of %d bytes exceeds MAX_FRAME_SIZE", fh.Type, fh.Length)
 		}
 		var payload []byte
+		var large *[]byte // a pooled buffer for a frame larger than br
 		peeked := n <= s.br.Size()
 		if peeked {
 			payload, err = s.br.Peek(n)
 		} else {
-			if cap(s.rbuf) < n {
-				s.rbuf = make([]byte, n)
+			if fh.Type == FrameData && fh.Flags&FlagPadded == 0 {
+				payload = s.inPlaceTarget(fh.StreamID, n)
 			}
-			payload = s.rbuf[:n]
+			if payload == nil {
+				large = getLargeFrameBuf(n)
+				payload = (*large)[:n]
+			}
+			// With br drained, its Read fills payload from the connection.
 			_, err = io.ReadFull(s.br, payload)
 		}
 		if err != nil {
@@ -76,6 +81,9 @@ func (s *Session) readFrames() error {
 		s.stats.bytesIn.Add(int64(n + frameHeaderLen))
 		if err := s.handleFrame(fh, payload); err != nil {
 			return err
+		}
+		if large != nil {
+			largeFrameBufs.Put(large)
 		}
 		if peeked {
 			_, _ = s.br.Discard(n)

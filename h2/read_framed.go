@@ -30,7 +30,26 @@ func (st *Stream) ReadFramed(p []byte, need func(got []byte) int) (int, error) {
 	if need == nil {
 		need = fillAll
 	}
-	return st.read(p, need)
+	return st.read(p, need, false)
+}
+
+// ReadFramedInPlace is ReadFramed that also lets the session's reader
+// goroutine read a large DATA frame (one that does not fit the 64 KiB read
+// buffer) from the connection straight into p, without holding the session
+// lock: the payload then crosses memory once, from the kernel into p. A peer
+// sends such frames only when it may (SETTINGS_MAX_FRAME_SIZE above 64 KiB).
+//
+// The price is one rule for the caller: after an error other than io.EOF
+// (a reset, the session failing, a passed deadline), p may still be written
+// by the reader until the frame it is reading has arrived, so p must not be
+// reused; let it go. Bytes that frame brings to a stream still open are not
+// lost: they are kept for the next read, as with ReadFramed. On success and
+// on io.EOF, p is the caller's again, as after any read.
+func (st *Stream) ReadFramedInPlace(p []byte, need func(got []byte) int) (int, error) {
+	if need == nil {
+		need = fillAll
+	}
+	return st.read(p, need, true)
 }
 
 func fillAll([]byte) int { return math.MaxInt }
@@ -52,7 +71,13 @@ func copyFramed(p []byte, got int, src []byte, need func([]byte) int) int {
 	}
 	total := 0
 	for len(src) > 0 && !unitDone(p, got, need) {
-		n := copy(p[got:min(need(p[:got:len(p)]), len(p))], src)
+		dst := p[got:min(need(p[:got:len(p)]), len(p))]
+		var n int
+		if len(dst) > 0 && len(src) > 0 && &dst[0] == &src[0] {
+			n = min(len(dst), len(src)) // the reader put them in place already
+		} else {
+			n = copy(dst, src)
+		}
 		got += n
 		total += n
 		src = src[n:]

@@ -28,7 +28,6 @@ type Session struct {
 
 	// Reader-owned: only the reader goroutine touches these.
 	br       *bufio.Reader
-	rbuf     []byte
 	hdec     *hpack.Decoder
 	hb       headerBlock // the header block being received
 	gotFirst bool        // the peer's first SETTINGS arrived
@@ -51,6 +50,7 @@ type Session struct {
 	ext           []extSeg    // lent slices framed into wbuf, in wire order
 	extLen        int         // their bytes
 	lentFrames    int         // DATA frames sent from lent slices, uncopied (for tests)
+	inPlaceFrames int         // DATA frames read straight into a caller's buffer (read_inplace.go; for tests)
 	iov           net.Buffers // the pieces of the next write
 	iovOut        net.Buffers // the same, being written (writer goroutine only, outside mu)
 

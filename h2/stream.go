@@ -81,6 +81,7 @@ type Stream struct {
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
 	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
+	rdInPlace     bool                 // the waiting read lets the reader fill rdBuf from the connection, unlocked
 	wakeDeferred  bool                 // on the session's wakeQ
 	recvWindow    int64
 	recvUnack     int64
@@ -316,11 +317,12 @@ func (st *Stream) waitLocked(ctx context.Context) error {
 
 // Read reads the inbound body. It returns io.EOF at END_STREAM (trailers are
 // then available) and the stream's error after a reset.
-func (st *Stream) Read(p []byte) (int, error) { return st.read(p, nil) }
+func (st *Stream) Read(p []byte) (int, error) { return st.read(p, nil, false) }
 
 // read is Read (need nil: return whatever arrives first) and ReadFramed
-// (return once need says the unit is complete, or p is full).
-func (st *Stream) read(p []byte, need func(got []byte) int) (int, error) {
+// (return once need says the unit is complete, or p is full). inPlace is
+// ReadFramedInPlace's permission to fill p without the lock.
+func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, error) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -361,10 +363,10 @@ func (st *Stream) read(p []byte, need func(got []byte) int) (int, error) {
 		}
 		// Lend p to the reader goroutine: DATA that arrives while we wait is
 		// copied straight into it (and credited), one copy instead of two.
-		st.rdBuf, st.rdN, st.rdNeed = p, got, need
+		st.rdBuf, st.rdN, st.rdNeed, st.rdInPlace = p, got, need, inPlace
 		st.cond.Wait()
 		got = st.rdN
-		st.rdBuf, st.rdN, st.rdNeed = nil, 0, nil
+		st.rdBuf, st.rdN, st.rdNeed, st.rdInPlace = nil, 0, nil, false
 		if need == nil && got > 0 {
 			return got, nil
 		}
