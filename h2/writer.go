@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"math"
 	"net"
 	"runtime"
 	"sync/atomic"
@@ -316,7 +317,14 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		if len(pending) == 0 {
 			break
 		}
-		n := int64(min(len(pending), int(s.remote.MaxFrameSize), max(st.sched.deficit, 1)))
+		// A turn bounds a frame only when another stream waits for its own:
+		// alone, a stream sends frames as large as the peer accepts, which
+		// the peer may read in place (read_inplace.go).
+		turn := max(st.sched.deficit, 1)
+		if len(s.sched.ready) == 1 {
+			turn = math.MaxInt
+		}
+		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
 		n = min(n, st.sendWindow, s.sendWindow)
 		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin
 		n = min(n, int64(s.roomLocked(lent)))

@@ -1,0 +1,72 @@
+package h2
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// dataFrames collects the DATA frames the raw peer receives until each of
+// the streams in ids has ended.
+func dataFrames(p *peer, ids ...uint32) []rawFrame {
+	open := map[uint32]bool{}
+	for _, id := range ids {
+		open[id] = true
+	}
+	var out []rawFrame
+	for len(open) > 0 {
+		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData })
+		out = append(out, f)
+		if f.Flags.Has(FlagEndStream) {
+			delete(open, f.StreamID)
+		}
+	}
+	return out
+}
+
+// A stream alone in the write scheduler sends frames as large as the peer
+// accepts (which the peer may read in place); streams that share the
+// connection take turns of at most a quantum each.
+func TestFrameSizeFollowsTheScheduler(t *testing.T) {
+	const quantum = 64 << 10
+	body := pattern(300 << 10)
+	bigFramesPeer := func() *peer {
+		p := newClientPeer(t, nil)
+		p.serverHandshake(Setting{SettingMaxFrameSize, 1 << 20}, Setting{SettingInitialWindowSize, 1 << 20})
+		return p
+	}
+
+	p := bigFramesPeer()
+	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	alone, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	_, err = alone.End(body, nil)
+	require.NoError(t, err)
+	largest := 0
+	for _, f := range dataFrames(p, 1) {
+		largest = max(largest, len(f.Payload))
+	}
+	require.Greater(t, largest, quantum, "a stream alone is cut into turns")
+
+	// Two bodies queue while the connection window (65,535 bytes: the peer
+	// has not raised it) runs out, then share the window the peer opens.
+	p = bigFramesPeer()
+	for range 2 {
+		st, err := p.sess.Request(ctxT(t), post("/"), nil)
+		require.NoError(t, err)
+		go func() { _, _ = st.End(body, nil) }()
+	}
+	eventually(t, "both bodies wait for the connection window", func() bool {
+		p.sess.mu.Lock()
+		defer p.sess.mu.Unlock()
+		return p.sess.sendWindow == 0 && len(p.sess.sched.ready) == 2
+	})
+	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	left := map[uint32]int{1: len(body), 3: len(body)}
+	for _, f := range dataFrames(p, 1, 3) {
+		if left[1] > 0 && left[3] > 0 {
+			require.LessOrEqual(t, len(f.Payload), quantum, "a frame of stream %d while the other had bytes to send", f.StreamID)
+		}
+		left[f.StreamID] -= len(f.Payload)
+	}
+}
