@@ -500,6 +500,7 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	}
 	ho := h2.Options{}
 	ho.Settings.InitialWindowSize = cc.cfg.windowSize
+	ho.Settings.MaxFrameSize = maxFrameSize
 	ho.ConnWindowSize = cc.cfg.connWindowSize
 	ho.Hooks.OnGoAway = func(s *h2.Session, code h2.ErrCode, _ uint32, debug []byte) {
 		if code == h2.ErrCodeEnhanceYourCalm && string(debug) == "too_many_pings" {

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -98,4 +99,34 @@ func TestServerRejectsBadRequests(t *testing.T) {
 	require.Equal(t, "application/grpc", resp.Get("content-type"))
 	require.Equal(t, encoded(t, "ok"), data)
 	require.Equal(t, "0", tr.Get("grpc-status"))
+}
+
+// Both ends let the peer send frames of up to 1 MiB, so that a large message
+// between h2rpc peers crosses in few frames, each read straight into the
+// message buffer.
+func TestBothEndsAcceptLargeFrames(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil)
+	ctx := ctxTimeout(t, 5*time.Second)
+	sess, err := h2.Dial(ctx, e.addr, nil)
+	require.NoError(t, err)
+	defer sess.Close()
+	require.Eventually(t, func() bool { return sess.RemoteSettings().MaxFrameSize == maxFrameSize },
+		5*time.Second, time.Millisecond, "the server's SETTINGS")
+
+	sessions := make(chan *h2.Session, 1)
+	hs := &h2.Server{Handler: h2.HandlerFunc(func(st *h2.Stream) {
+		_ = st.Respond(h2.Header{{Name: ":status", Value: "404"}}, &h2.RespondOptions{EndStream: true})
+	}), OnSession: func(s *h2.Session) { sessions <- s }}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = hs.Serve(l) }()
+	defer hs.Close()
+	cc, err := NewClient(l.Addr().String())
+	require.NoError(t, err)
+	defer cc.Close()
+	_ = cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue))
+	srvSess := <-sessions
+	require.Eventually(t, func() bool { return srvSess.RemoteSettings().MaxFrameSize == maxFrameSize },
+		5*time.Second, time.Millisecond, "the client's SETTINGS")
 }

@@ -13,6 +13,13 @@ import (
 // 4 bytes big-endian length) followed by the payload.
 const envelopeHeaderLen = 5
 
+// maxFrameSize is the SETTINGS_MAX_FRAME_SIZE both ends advertise. A peer
+// that uses it (h2rpc does, when a stream has the connection to itself) sends
+// a large message in few frames, and our reader lands each one in the message
+// buffer straight from the connection (h2.Stream.ReadFramedInPlace): one copy
+// of the payload fewer. Peers that keep to 16 KiB frames lose nothing.
+const maxFrameSize = 1 << 20
+
 // Default limits, the same as other gRPC implementations so that peers agree.
 const (
 	defaultMaxRecvMsgSize = 4 << 20
@@ -79,9 +86,21 @@ type envelopeReader struct {
 }
 
 // framedReader is the read *h2.Stream offers for framed protocols: it lands
-// a whole message, prefix and payload, in one buffer with one wake-up.
+// a whole message, prefix and payload, in one buffer with one wake-up. The
+// in-place variant may also fill the buffer straight from the connection
+// (large frames), which is why a buffer is let go after a failed read.
 type framedReader interface {
 	ReadFramed(p []byte, need func(got []byte) int) (int, error)
+	ReadFramedInPlace(p []byte, need func(got []byte) int) (int, error)
+}
+
+// release returns a message buffer to its pool after a read that ended with
+// err, unless the read failed: then the session may still be writing a frame
+// into it (ReadFramedInPlace), and the garbage collector takes it instead.
+func release(bp *[]byte, err error) {
+	if err == nil || err == io.EOF {
+		putBuf(bp)
+	}
 }
 
 // errSecondMessage: a message arrived where the stream had to end.
@@ -149,14 +168,14 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 	}
 	bp := getBuf(envelopeHeaderLen + min(er.last, er.maxSize))
 	b := (*bp)[:min(cap(*bp), envelopeHeaderLen+er.maxSize)]
-	n, err := er.r.ReadFramed(b, needEnvelope)
+	n, err := er.r.ReadFramedInPlace(b, needEnvelope)
 	if n < envelopeHeaderLen {
-		putBuf(bp)
+		release(bp, err)
 		return nil, 0, er.cutShort(n, err, "reading message header")
 	}
 	flag, size, herr := er.checkHeader(b[:envelopeHeaderLen])
 	if herr != nil {
-		putBuf(bp)
+		release(bp, err)
 		return nil, 0, herr
 	}
 	total := envelopeHeaderLen + size
@@ -168,11 +187,11 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 		putBuf(bp)
 		bp, b = nbp, nb
 		var m int
-		m, err = er.r.ReadFramed(b[n:total], nil)
+		m, err = er.r.ReadFramedInPlace(b[n:total], nil)
 		n += m
 	}
 	if n < total {
-		putBuf(bp)
+		release(bp, err)
 		return nil, 0, er.cutShort(n, err, "reading message body")
 	}
 	er.last = size

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -89,6 +90,48 @@ func (f *framedBytes) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 		n := copy(p[got:want], f.in[:min(len(f.in), f.chunk)])
 		f.in = f.in[n:]
 		got += n
+	}
+}
+
+func (f *framedBytes) ReadFramedInPlace(p []byte, need func([]byte) int) (int, error) {
+	return f.ReadFramed(p, need)
+}
+
+// lendingReader ends every read with err, and remembers the buffer it was
+// lent, as a stream failing under a ReadFramedInPlace would.
+type lendingReader struct {
+	err  error
+	lent []byte
+}
+
+func (r *lendingReader) ReadFramed(p []byte, need func([]byte) int) (int, error) {
+	return r.ReadFramedInPlace(p, need)
+}
+
+func (r *lendingReader) ReadFramedInPlace(p []byte, _ func([]byte) int) (int, error) {
+	r.lent = p
+	return 0, r.err
+}
+
+// A read that fails lets its buffer go: the session may still be filling it
+// from the connection. A read that ends cleanly gives it back to the pool.
+func TestFailedReadLetsItsBufferGo(t *testing.T) {
+	const size = 300 << 10 // a large class: its free list is a FIFO
+	free := largeFree[poolClass(envelopeHeaderLen+size)-largeClass0]
+	sameArray := func(a, b []byte) bool { return &a[:1][0] == &b[:1][0] }
+	for _, tc := range []struct {
+		err    error
+		pooled bool
+	}{{errors.New("stream reset"), false}, {io.EOF, true}} {
+		for len(free) > 0 {
+			<-free
+		}
+		r := &lendingReader{err: tc.err}
+		er := envelopeReader{r: r, maxSize: 1 << 20, last: size}
+		_, _, err := er.next()
+		require.ErrorIs(t, err, tc.err)
+		bp := getBuf(envelopeHeaderLen + size)
+		require.Equal(t, tc.pooled, sameArray(*bp, r.lent), "after %v", tc.err)
 	}
 }
 

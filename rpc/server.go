@@ -92,6 +92,7 @@ func NewServer(opts ...ServerOption) *Server {
 
 	ho := h2.Options{}
 	ho.Settings.MaxConcurrentStreams = s.opts.maxStreams
+	ho.Settings.MaxFrameSize = maxFrameSize
 	ho.Settings.InitialWindowSize = s.opts.windowSize
 	ho.ConnWindowSize = s.opts.connWindowSize
 	ho.IdleTimeout = s.opts.keepalive.MaxConnectionIdle
