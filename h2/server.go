@@ -244,9 +244,12 @@ func (srv *Server) stopAccepting() []*Session {
 func (s *Session) dispatchLocked(st *Stream) error {
 	if s.handlersBusy < int(min(s.local.MaxConcurrentStreams, 1<<20)) {
 		s.handlersBusy++
-		h := handoff{st: st, toIdle: s.idleHandlers > 0}
-		if h.toIdle {
-			s.idleHandlers-- // promised this stream: it need not take mu when it wakes
+		h := handoff{st: st}
+		if n := len(s.idle); n > 0 {
+			// Promised this stream: the goroutine need not take mu when it wakes.
+			h.inbox = s.idle[n-1]
+			s.idle[n-1] = nil
+			s.idle = s.idle[:n-1]
 		}
 		if s.readerLocked {
 			s.startQ = append(s.startQ, h) // once the reader lets go of mu
@@ -262,22 +265,17 @@ func (s *Session) dispatchLocked(st *Stream) error {
 	return nil
 }
 
-// handoff is a new stream and where dispatchLocked decided it goes: to an
-// idle handler goroutine or to a new one.
+// handoff is a new stream and where dispatchLocked decided it goes: to the
+// inbox of an idle handler goroutine, or (nil) to a new one.
 type handoff struct {
-	st     *Stream
-	toIdle bool
+	st    *Stream
+	inbox chan *Stream
 }
 
 func (s *Session) startHandler(h handoff) {
-	if h.toIdle {
-		select {
-		case s.work <- h.st:
-			return
-		case <-s.done:
-			// The idle handlers are ending with the session; this one still
-			// runs, to end the stream and count itself out.
-		}
+	if h.inbox != nil {
+		h.inbox <- h.st // never blocks: the inbox was promised empty
+		return
 	}
 	go s.runHandlers(h.st)
 }
@@ -288,6 +286,7 @@ func (s *Session) startHandler(h handoff) {
 // with the session.
 func (s *Session) runHandlers(st *Stream) {
 	limit := int(min(s.opts.Settings.MaxConcurrentStreams, 1<<20))
+	var inbox chan *Stream // made when first idle
 	for {
 		s.serveStream(st)
 		s.mu.Lock()
@@ -304,19 +303,22 @@ func (s *Session) runHandlers(st *Stream) {
 		if st == nil {
 			s.handlersBusy--
 			s.maybeEndDrainLocked()
-			if s.idleHandlers >= limit || s.closing {
+			if len(s.idle) >= limit || s.closing {
 				s.mu.Unlock()
 				return
 			}
-			s.idleHandlers++
+			if inbox == nil {
+				inbox = make(chan *Stream, 1)
+			}
+			s.idle = append(s.idle, inbox)
 		}
 		s.mu.Unlock()
 		if st != nil {
 			continue
 		}
-		select {
-		case st = <-s.work: // dispatchLocked already counted us out of idleHandlers
-		case <-s.done:
+		// A plain receive, cheaper than a select with the session's end:
+		// finish sends nil to the inboxes still idle.
+		if st = <-inbox; st == nil {
 			return
 		}
 	}

@@ -113,8 +113,9 @@ type Session struct {
 	// client picking a session for each call asks it every time.
 	noNewStreams  atomic.Bool
 	handlersBusy  int
-	idleHandlers  int          // handler goroutines waiting on work, less those already promised a stream
-	work          chan *Stream // hands streams to idle handler goroutines
+	// idle holds the inboxes (capacity 1) of the handler goroutines waiting
+	// for a stream, less those already promised one; finish sends them nil.
+	idle []chan *Stream
 	handlerQueue  []*Stream
 	resetBucket   tokenBucket
 	emptyBucket   tokenBucket
@@ -130,7 +131,6 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		client:       client,
 		opts:         opts.normalized(),
 		wake:         make(chan struct{}, 1),
-		work:         make(chan *Stream),
 		streams:      make(map[uint32]*Stream),
 		writerExited: make(chan struct{}),
 		done:         make(chan struct{}),
@@ -491,6 +491,10 @@ func (s *Session) finish(readErr error) {
 		st.failLocked(ErrSessionClosed)
 	}
 	s.handlerQueue = nil
+	for _, in := range s.idle {
+		in <- nil // the session is over: the idle handler goroutines end
+	}
+	s.idle = nil
 	s.mu.Unlock()
 	_ = s.conn.Close()
 	close(s.done)
