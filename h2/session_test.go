@@ -560,3 +560,34 @@ func TestCanRequestAfterOwnGoAwayOrAbort(t *testing.T) {
 	d.Abort(ErrCodeNo, nil)
 	require.False(t, d.CanRequest(), "after Abort")
 }
+
+// Done is made on demand: asked before the stream closes, it is closed with
+// the stream; asked after, it is closed already.
+func TestDoneBeforeAndAfterTheClose(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		<-release
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, &RespondOptions{EndStream: true})
+	})}, nil)
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	before := st.Done()
+	select {
+	case <-before:
+		t.Fatal("Done closed before the stream ended")
+	default:
+	}
+	close(release)
+	select {
+	case <-before:
+	case <-time.After(waitLong):
+		t.Fatal("Done not closed when the stream ended")
+	}
+	after := st.Done()
+	select {
+	case <-after:
+	default:
+		t.Fatal("Done asked after the close is not closed")
+	}
+}

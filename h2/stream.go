@@ -117,7 +117,7 @@ type Stream struct {
 	cancel   context.CancelFunc
 	ctxState atomic.Int32 // ctxNone, ctxMaking, ctxMade
 	ended    atomic.Bool  // the stream failed, or its handler returned: ctx is canceled
-	done     chan struct{}
+	done     chan struct{} // made by the first Done: nil until someone asks
 	deadline time.Time
 	dlTimer  *time.Timer
 
@@ -157,7 +157,7 @@ func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 // allocating under mu makes everyone queued on mu wait out the allocation,
 // and sometimes a GC assist with it.
 func (s *Session) allocStream() *Stream {
-	st := &Stream{s: s, state: stateOpen, contentLength: -1, done: make(chan struct{})}
+	st := &Stream{s: s, state: stateOpen, contentLength: -1}
 	st.cond.L = &s.mu
 	return st
 }
@@ -216,7 +216,27 @@ func (st *Stream) Trailers() Header {
 }
 
 // Done is closed when the stream is closed, normally or not.
-func (st *Stream) Done() <-chan struct{} { return st.done }
+func (st *Stream) Done() <-chan struct{} {
+	s := st.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.done == nil {
+		// Made on demand: most streams (every RPC) never ask.
+		if st.state == stateClosed {
+			st.done = closedChan
+		} else {
+			st.done = make(chan struct{})
+		}
+	}
+	return st.done
+}
+
+// closedChan is the Done channel of a stream first asked after it closed.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Err is why the stream ended abnormally, or nil.
 func (st *Stream) Err() error {
@@ -512,7 +532,9 @@ func (st *Stream) closeLocked() {
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
 	}
-	close(st.done)
+	if st.done != nil {
+		close(st.done)
+	}
 	st.signalLocked()
 	s.streamWaiters.Broadcast()
 	s.maybeEndDrainLocked()
