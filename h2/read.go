@@ -378,7 +378,10 @@ func (s *Session) onHeaderField(name, value string, sensitive bool) {
 		return
 	}
 	if hb.fields == nil {
-		hb.fields = make(Header, 0, 8)
+		// Every field takes a byte at least, so the block's size bounds its
+		// count: a repeated block, all indexed, gets exactly the room it needs
+		// (a gRPC status trailer is one field, not eight).
+		hb.fields = make(Header, 0, min(max(hb.size, 1), 16))
 	}
 	hb.fields = append(hb.fields, f)
 }

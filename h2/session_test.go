@@ -591,3 +591,23 @@ func TestDoneBeforeAndAfterTheClose(t *testing.T) {
 		t.Fatal("Done asked after the close is not closed")
 	}
 }
+
+// A received header list is sized by its block: once its fields are all
+// indexed, a one-field trailer block costs a one-field slice.
+func TestHeaderListSizedByItsBlock(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
+		_ = st.WriteTrailers(Header{{Name: "grpc-status", Value: "0"}})
+	})}, nil)
+	for i := range 2 {
+		st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		<-st.Done()
+		tr := st.Trailers()
+		require.Equal(t, Header{{Name: "grpc-status", Value: "0"}}, tr)
+		if i == 1 { // the field is in the dynamic table by now: one byte
+			require.Equal(t, 1, cap(tr))
+		}
+	}
+}
