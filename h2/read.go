@@ -49,7 +49,7 @@ func (s *Session) readFrames() error {
 			return err
 		}
 		if batchStart {
-			// The batch has arrived: one clock read stamps it (coarseNow),
+			// The batch has arrived: one clock read stamps it (lastActivity),
 			// for keepalive and for the stats of the streams it concerns.
 			s.lastActivity.Store(time.Now().UnixNano())
 			batchStart = false
@@ -244,9 +244,9 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		s.recvUnack += pad
 	}
 	st.recvBytes += int64(len(data))
-	st.stats.BytesReceived += int64(len(data))
-	if st.stats.FirstByte.IsZero() {
-		st.stats.FirstByte = s.coarseNow()
+	st.stats.bytesReceived += int64(len(data))
+	if st.stats.firstByte == 0 {
+		st.stats.firstByte = s.lastActivity.Load()
 	}
 	if st.contentLength >= 0 && (st.recvBytes > st.contentLength || end && st.recvBytes != st.contentLength) {
 		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")

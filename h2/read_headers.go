@@ -72,7 +72,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	}
 	st := s.newStreamLocked(id, s.takeSpare())
 	st.header, st.gotHeader, st.contentLength = fields, true, cl
-	st.stats.FirstHeader = st.stats.Opened
+	st.stats.firstHeader = st.stats.opened
 	if p, ok := s.idlePrio[id]; ok {
 		delete(s.idlePrio, id)
 		st.applyPriorityParam(p)
@@ -122,7 +122,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 			cl = -1 // responses without content may still state a length (§8.1.1)
 		}
 		st.header, st.gotHeader, st.contentLength = fields, true, cl
-		st.stats.FirstHeader = s.coarseNow()
+		st.stats.firstHeader = s.lastActivity.Load()
 		if hb.endStream {
 			if cl > 0 && st.recvBytes != cl {
 				return streamErr(st.id, ErrCodeProtocol, "END_STREAM before content-length bytes")

@@ -111,11 +111,11 @@ type Session struct {
 	spare        *Stream // server: the reader's next stream, allocated outside mu (reader-owned)
 	// noNewStreams is goingAwayLocked's answer, readable without mu: a
 	// client picking a session for each call asks it every time.
-	noNewStreams  atomic.Bool
-	handlersBusy  int
+	noNewStreams atomic.Bool
+	handlersBusy int
 	// idle holds the inboxes (capacity 1) of the handler goroutines waiting
 	// for a stream, less those already promised one; finish sends them nil.
-	idle []chan *Stream
+	idle          []chan *Stream
 	handlerQueue  []*Stream
 	resetBucket   tokenBucket
 	emptyBucket   tokenBucket
@@ -540,15 +540,9 @@ func (s *Session) wakeMemWaitersLocked() {
 	s.memWaiters = s.memWaiters[:0]
 }
 
-// coarseNow is the time of the last read batch: when the frames being handled
-// arrived, and free, where a clock read per frame is not.
-func (s *Session) coarseNow() time.Time { return time.Unix(0, s.lastActivity.Load()) }
-
-// closedAt is when a stream ended: a real clock read (the coarse clock would
-// make streams shorter than a read batch last zero), never before the opening.
-func (st *Stream) closedAt() time.Time {
-	if t := time.Now(); t.After(st.stats.Opened) {
-		return t
-	}
-	return st.stats.Opened
+// closedAt is when a stream ended, in unix nanoseconds: a real clock read
+// (the read batch's time, lastActivity, would make streams shorter than a
+// batch last zero), never before the opening.
+func (st *Stream) closedAt() int64 {
+	return max(time.Now().UnixNano(), st.stats.opened)
 }

@@ -44,6 +44,27 @@ type StreamStats struct {
 	BytesReceived int64
 }
 
+// streamStats is what a stream keeps for StreamStats: its times as unix
+// nanoseconds (0: not yet), 32 bytes without pointers where four time.Time
+// take 96 with four pointers for the garbage collector to scan, per stream.
+// The read path stamps them with the time of the read batch (lastActivity).
+type streamStats struct {
+	opened, firstHeader, firstByte, closed int64
+	bytesSent, bytesReceived               int64
+}
+
+func (t *streamStats) public() StreamStats {
+	return StreamStats{Opened: unixNano(t.opened), FirstHeader: unixNano(t.firstHeader), FirstByte: unixNano(t.firstByte),
+		Closed: unixNano(t.closed), BytesSent: t.bytesSent, BytesReceived: t.bytesReceived}
+}
+
+func unixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
 // Duration is how long the stream was open (so far, while it is).
 func (s StreamStats) Duration() time.Duration {
 	if s.Closed.IsZero() {

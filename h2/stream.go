@@ -115,13 +115,13 @@ type Stream struct {
 	// it), and canceled once ended is set (TestContextIsMadeOnce).
 	ctx      context.Context
 	cancel   context.CancelFunc
-	ctxState atomic.Int32 // ctxNone, ctxMaking, ctxMade
-	ended    atomic.Bool  // the stream failed, or its handler returned: ctx is canceled
+	ctxState atomic.Int32  // ctxNone, ctxMaking, ctxMade
+	ended    atomic.Bool   // the stream failed, or its handler returned: ctx is canceled
 	done     chan struct{} // made by the first Done: nil until someone asks
 	deadline time.Time
 	dlTimer  *time.Timer
 
-	stats StreamStats
+	stats streamStats
 }
 
 // newStreamLocked opens stream id, from st if allocStream made it before mu
@@ -135,9 +135,9 @@ func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 	st.sendWindow = int64(s.remote.InitialWindowSize)
 	st.sched.prio = DefaultPriority()
 	if st.local() {
-		st.stats.Opened = time.Now()
+		st.stats.opened = time.Now().UnixNano()
 	} else {
-		st.stats.Opened = s.coarseNow() // the reader just read its HEADERS
+		st.stats.opened = s.lastActivity.Load() // the batch that brought its HEADERS
 	}
 	s.streams[id] = st
 	s.stats.StreamsOpened++
@@ -518,8 +518,8 @@ func (st *Stream) closeLocked() {
 	}
 	s := st.s
 	st.state = stateClosed
-	st.stats.Closed = st.closedAt()
-	s.stats.streamDurations += st.stats.Closed.Sub(st.stats.Opened)
+	st.stats.closed = st.closedAt()
+	s.stats.streamDurations += time.Duration(st.stats.closed - st.stats.opened)
 	s.stats.streamsClosed++
 	delete(s.streams, st.id)
 	if st.local() {
@@ -577,7 +577,7 @@ func (st *Stream) Priority() Priority {
 func (st *Stream) Stats() StreamStats {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.stats
+	return st.stats.public()
 }
 
 var _ io.ReadWriter = (*Stream)(nil)

@@ -343,7 +343,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		st.sendWindow -= n
 		s.sendWindow -= n
 		st.sched.deficit -= int(n)
-		st.stats.BytesSent += n
+		st.stats.bytesSent += n
 		if end {
 			st.endSentLocked()
 		}
