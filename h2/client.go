@@ -82,8 +82,13 @@ func NewClientSession(c net.Conn, opts *ClientOptions) (*Session, error) {
 
 // RequestOptions modify Request, like the options of Node's session.request.
 type RequestOptions struct {
-	// EndStream sends the headers with END_STREAM: a request without a body.
+	// EndStream ends the request: with the headers when there is no Body,
+	// else on Body's last DATA frame.
 	EndStream bool
+	// Body, when set, is written after the headers, in the same step (it is
+	// copied, or lent until framed when large, as by Write): a whole request
+	// is one call, and one hold of the session lock.
+	Body []byte
 	// Priority, when set, is sent in the HEADERS frame (RFC 7540 fields) and
 	// used by our own write scheduler.
 	Priority *Priority
@@ -149,16 +154,35 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	st.onInfo = o.OnInformational
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true
-	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: o.EndStream}
+	headersEnd := o.EndStream && len(o.Body) == 0
+	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}
 	if o.Priority != nil {
 		st.sched.prio = o.Priority.normalized()
 		pp := st.sched.prio.param()
 		req.prio = &pp
 	}
-	if o.EndStream {
+	if headersEnd {
 		st.endQueued = true
 	}
 	s.enqueueLocked(req) // Request wakes the writer once it has released mu
+	if len(o.Body) > 0 {
+		if len(o.Body) >= zeroCopyMin {
+			// The write waits until the writer has framed the body, after
+			// the headers: it must not wait for the wake-up Request sends
+			// once this returns.
+			s.signalWriter()
+		}
+		var err error
+		if o.EndStream {
+			_, err = st.endLocked(o.Body, nil)
+		} else {
+			_, err = st.writeLocked(o.Body)
+		}
+		if err != nil {
+			st.resetLocked(&StreamError{StreamID: id, Code: ErrCodeCancel})
+			return nil, err
+		}
+	}
 	return st, nil
 }
 

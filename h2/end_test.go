@@ -2,7 +2,9 @@ package h2
 
 import (
 	"io"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -126,4 +128,74 @@ func TestEndOnAResetStream(t *testing.T) {
 	var se *StreamError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, ErrCodeCancel, se.Code)
+}
+
+// A request with RequestOptions.Body is the headers, then the body with
+// END_STREAM on its DATA frame, from one call.
+func TestRequestWithBody(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{Body: []byte("hello"), EndStream: true})
+	require.NoError(t, err)
+	hf := p.expectHeaders(1)
+	require.False(t, hf.Flags.Has(FlagEndStream), "END_STREAM goes on the body, not the headers")
+	data, seen := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 1 })
+	require.Empty(t, seen, "nothing between the request headers and its data")
+	require.Equal(t, "hello", string(data.Payload))
+	require.True(t, data.Flags.Has(FlagEndStream))
+	_, err = st.Write([]byte("more"))
+	require.ErrorIs(t, err, ErrStreamClosed)
+
+	// Without EndStream the stream stays open for more.
+	st, err = p.sess.Request(ctxT(t), post("/"), &RequestOptions{Body: []byte("one")})
+	require.NoError(t, err)
+	_, err = st.End([]byte("two"), nil)
+	require.NoError(t, err)
+	p.expectHeaders(3)
+	var body []byte
+	for {
+		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 3 })
+		body = append(body, f.Payload...)
+		if f.Flags.Has(FlagEndStream) {
+			break
+		}
+	}
+	require.Equal(t, "onetwo", string(body))
+}
+
+// A large body is lent to the writer, and Request returns once it is
+// framed: the writer must be awake for the headers before that.
+func TestRequestWithALargeBody(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		b, _ := io.ReadAll(st)
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, &RespondOptions{Body: []byte(strconv.Itoa(len(b)))})
+	})}, nil)
+	_, err := c.Ping(ctxT(t), [8]byte{}) // the session is settled and quiet:
+	require.NoError(t, err)              // nothing else will wake the writer
+	time.Sleep(20 * time.Millisecond)
+	body := make([]byte, 300<<10)
+	type res struct {
+		st  *Stream
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		st, err := c.Request(ctxT(t), post("/"), &RequestOptions{Body: body, EndStream: true})
+		done <- res{st, err}
+	}()
+	var st *Stream
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		st = r.st
+	case <-time.After(waitLong):
+		t.Fatal("Request with a large body never returned")
+	}
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	got, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, strconv.Itoa(len(body)), string(got))
 }
