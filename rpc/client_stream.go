@@ -64,11 +64,11 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, args, reply any
 // when the server never processed it.
 func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
 	for attempt := 0; ; attempt++ {
-		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts)
+		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts, args)
 		if err != nil {
 			return err
 		}
-		err = cs.unary(args, reply)
+		err = cs.unary(reply)
 		cs.reportStats(err)
 		retry := err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil
 		cs.stopWatch()
@@ -84,11 +84,9 @@ func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn,
 // never handed to the caller, so nothing can refer to it after the call.
 var unaryStreamPool = sync.Pool{New: func() any { return new(clientStream) }}
 
-func (cs *clientStream) unary(args, reply any) error {
-	if err := cs.sendLast(args); err != nil && err != io.EOF {
-		cs.abort()
-		return err
-	}
+// unary receives the response of a call whose request went out with its
+// headers (newClientStream).
+func (cs *clientStream) unary(reply any) error {
 	if err := cs.RecvMsg(reply); err != nil {
 		if err == io.EOF {
 			return status.Error(codes.Internal, "rpc: unary call ended with OK but no response message")
@@ -114,14 +112,16 @@ func (cc *ClientConn) NewStream(ctx context.Context, desc *StreamDesc, method st
 }
 
 func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method string, opts ...CallOption) (ClientStream, error) {
-	cs, err := cc.newClientStream(ctx, desc, method, opts)
+	cs, err := cc.newClientStream(ctx, desc, method, opts, nil)
 	if err != nil {
 		return nil, err
 	}
 	return cs, nil
 }
 
-func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (_ *clientStream, err error) {
+// newClientStream opens the call's stream. A unary call passes its request
+// (args): it goes out with the headers, in one Request.
+func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption, args any) (_ *clientStream, err error) {
 	var cs *clientStream
 	if desc == unaryDesc {
 		cs = unaryStreamPool.Get().(*clientStream)
@@ -156,12 +156,28 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	if err != nil {
 		return nil, err
 	}
+	// A unary request goes out with its headers (ro.Body).
+	var ro *h2.RequestOptions
+	var unaryReq h2.RequestOptions
+	var bp *[]byte
+	defer func() { putBuf(bp) }() // Request has copied the body, or framed it when large
 	for attempt := 0; ; attempt++ {
 		sess, err := cc.pick(ctx, cs.ci.waitForReady)
 		if err != nil {
 			return nil, err
 		}
-		st, err := sess.Request(ctx, hdr, nil)
+		if desc == unaryDesc && ro == nil {
+			// Encoded once there is a connection to send it on, and kept
+			// for transparent retries.
+			if bp, err = encodeMessage(ProtoCodec, cs.comp, args, cs.ci.maxSend); err != nil {
+				return nil, err
+			}
+			unaryReq = h2.RequestOptions{Body: *bp, EndStream: true}
+			ro = &unaryReq
+			cs.sentN, cs.closed = 1, true
+			cs.statSent.Add(1)
+		}
+		st, err := sess.Request(ctx, hdr, ro)
 		if err != nil {
 			if (errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed)) && attempt < cc.cfg.maxRetries && ctx.Err() == nil {
 				continue
@@ -262,21 +278,6 @@ func (cs *clientStream) SendMsg(m any) error {
 	_, err = cs.st.Write(*bp)
 	putBuf(bp)
 	cs.sentN++
-	cs.statSent.Add(1)
-	return cs.sendError(err)
-}
-
-// sendLast is SendMsg then CloseSend in one step, so that END_STREAM rides
-// on the message's DATA frame: what a unary call sends.
-func (cs *clientStream) sendLast(m any) error {
-	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
-	if err != nil {
-		return err
-	}
-	_, err = cs.st.End(*bp, nil)
-	putBuf(bp)
-	cs.sentN++
-	cs.closed = true
 	cs.statSent.Add(1)
 	return cs.sendError(err)
 }
