@@ -103,16 +103,24 @@ func TestReadFramedInPlaceLeavesWhatIsNotTheUnits(t *testing.T) {
 	require.Zero(t, inPlaceFrames(p.sess))
 }
 
+// midInPlaceFrame has a ReadFramedInPlace waiting for a 200 KiB unit and
+// the reader filling its buffer, with the frame's first 20 KiB sent: rest is
+// what the peer still has to send.
+func midInPlaceFrame(t *testing.T) (p *peer, st *Stream, body, rest []byte, done <-chan readResult) {
+	p, st = inPlacePeer(t)
+	body = unit4(pattern(200 << 10))
+	frame := AppendData(nil, 1, true, body)
+	done = readInPlace(t, st, make([]byte, len(body)))
+	p.mustWrite(frame[:20<<10])
+	eventually(t, "the reader reads in place", func() bool { return inPlaceFrames(p.sess) == 1 })
+	return p, st, body, frame[20<<10:], done
+}
+
 // A read that gives up while the reader is filling its buffer returns at once
 // (the caller lets the buffer go); the frame still arrives and the session
 // carries on.
 func TestReadFramedInPlaceReturnsAtOnceOnReset(t *testing.T) {
-	p, st := inPlacePeer(t)
-	body := unit4(pattern(200 << 10))
-	frame := AppendData(nil, 1, true, body)
-	done := readInPlace(t, st, make([]byte, len(body)))
-	p.mustWrite(frame[:20<<10])
-	eventually(t, "the reader reads in place", func() bool { return inPlaceFrames(p.sess) == 1 })
+	p, st, _, rest, done := midInPlaceFrame(t)
 
 	st.Reset(ErrCodeCancel)
 	select {
@@ -124,7 +132,7 @@ func TestReadFramedInPlaceReturnsAtOnceOnReset(t *testing.T) {
 		t.Fatal("the read waited for the rest of the frame")
 	}
 	p.expectRST(1, ErrCodeCancel)
-	p.mustWrite(frame[20<<10:])
+	p.mustWrite(rest)
 
 	st2, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
 	require.NoError(t, err)
@@ -138,17 +146,12 @@ func TestReadFramedInPlaceReturnsAtOnceOnReset(t *testing.T) {
 // A read whose deadline passes while the reader fills its buffer returns;
 // the frame's bytes are kept for the next read, nothing is lost.
 func TestReadFramedInPlaceKeepsTheFrameAfterADeadline(t *testing.T) {
-	p, st := inPlacePeer(t)
-	body := unit4(pattern(200 << 10))
-	frame := AppendData(nil, 1, true, body)
-	done := readInPlace(t, st, make([]byte, len(body)))
-	p.mustWrite(frame[:20<<10])
-	eventually(t, "the reader reads in place", func() bool { return inPlaceFrames(p.sess) == 1 })
+	p, st, body, rest, done := midInPlaceFrame(t)
 
 	st.SetDeadline(time.Now())
 	r := <-done
 	require.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
-	p.mustWrite(frame[20<<10:])
+	p.mustWrite(rest)
 	st.SetDeadline(time.Time{})
 	buf := make([]byte, len(body))
 	n, err := st.ReadFramed(buf, need4)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -224,3 +225,18 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 }
 
 var _ = fmt.Sprint
+
+// clientOfH2Server serves hs (a plain HTTP/2 server standing in for a
+// gRPC one) on loopback and returns a client connected to it; both close
+// when the test ends.
+func clientOfH2Server(t *testing.T, hs *h2.Server) *ClientConn {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = hs.Serve(l) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	cc, err := NewClient(l.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
+}

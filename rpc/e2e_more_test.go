@@ -101,13 +101,7 @@ func TestNonGRPCServerResponse(t *testing.T) {
 			_ = st.Respond(h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}, nil)
 		}
 	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = hs.Serve(l) }()
-	defer hs.Close()
-	cc, err := NewClient(l.Addr().String())
-	require.NoError(t, err)
-	defer cc.Close()
+	cc := clientOfH2Server(t, hs)
 	e := &env{cc: cc}
 	for m, want := range []codes.Code{codes.Unavailable, codes.Unimplemented, codes.Internal, codes.Internal} {
 		mode.Store(int32(m))
@@ -312,13 +306,7 @@ func TestTransparentRetryOfRefusedStream(t *testing.T) {
 		}
 		srv.serveStream(st)
 	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = hs.Serve(l) }()
-	defer hs.Close()
-	cc, err := NewClient(l.Addr().String())
-	require.NoError(t, err)
-	defer cc.Close()
+	cc := clientOfH2Server(t, hs)
 	got, err := (&env{cc: cc}).echo(ctxTimeout(t, 5*time.Second), "retried")
 	require.NoError(t, err)
 	require.Equal(t, "retried", got)

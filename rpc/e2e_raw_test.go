@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -118,13 +117,7 @@ func TestBothEndsAcceptLargeFrames(t *testing.T) {
 	hs := &h2.Server{Handler: h2.HandlerFunc(func(st *h2.Stream) {
 		_ = st.Respond(h2.Header{{Name: ":status", Value: "404"}}, &h2.RespondOptions{EndStream: true})
 	}), OnSession: func(s *h2.Session) { sessions <- s }}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = hs.Serve(l) }()
-	defer hs.Close()
-	cc, err := NewClient(l.Addr().String())
-	require.NoError(t, err)
-	defer cc.Close()
+	cc := clientOfH2Server(t, hs)
 	_ = cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue))
 	srvSess := <-sessions
 	require.Eventually(t, func() bool { return srvSess.RemoteSettings().MaxFrameSize == maxFrameSize },
