@@ -19,7 +19,9 @@
 // Large bodies are not copied more than needed: a large Write lends its slice to
 // the writer, which over TCP hands it to the kernel with writev (vectored.go), and
 // inbound DATA is copied straight into a waiting Read's buffer; ReadFramed does
-// so for a whole length-prefixed unit with a single wake-up (read_framed.go).
+// so for a whole length-prefixed unit with a single wake-up (read_framed.go),
+// and ReadFramedInPlace lets a frame larger than the read buffer go from the
+// connection into that buffer without a copy of ours (read_inplace.go).
 //
 // Every resource a peer can make us spend is bounded by an option with a safe
 // default (Limits): streams, header sizes, queued control frames, pings, resets,
