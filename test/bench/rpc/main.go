@@ -52,10 +52,15 @@ func main() {
 		startToFile(*traceFile, trace.Start)
 		defer trace.Stop()
 	}
+	before, haveStat := readCPUTimes()
 	r, err := run(context.Background(), o, os.Stderr)
 	if err == nil {
-		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, median of %d run(s) (ratios: of the paired runs' ratios), GOMAXPROCS=%d, %s\n\n",
+		fmt.Printf("\nrpc benchmarks, %v warm-up + %v measured per case, median of %d run(s) (ratios: of the paired runs' ratios), GOMAXPROCS=%d, %s\n",
 			o.tm.warmup, o.tm.measure, max(o.runs, 1), runtime.GOMAXPROCS(0), runtime.Version())
+		if after, ok := readCPUTimes(); ok && haveStat {
+			fmt.Printf("CPU time stolen by the host during the run: %.0f%%\n", stealPercent(before, after))
+		}
+		fmt.Println()
 		writeTable(os.Stdout, r, "h2rpc", "grpc-go")
 	}
 	if *memProfile != "" {
