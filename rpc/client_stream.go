@@ -20,19 +20,16 @@ var unaryDesc = &StreamDesc{}
 
 // clientStream is all per-call state on the client.
 type clientStream struct {
-	cc   *ClientConn
-	ctx  context.Context
-	desc *StreamDesc
-	ci   callInfo
-	st   *h2.Stream
-	er   envelopeReader
-	comp Compressor
-	stop func() bool // stops the cancel watcher
-	// watched: stop was set up, so the stream is reset when ctx ends and
-	// waits on it need no watcher of their own (one per call, not per wait).
-	watched bool
-	sentN   int
-	closed  bool // CloseSend done
+	cc     *ClientConn
+	ctx    context.Context
+	desc   *StreamDesc
+	ci     callInfo
+	st     *h2.Stream
+	er     envelopeReader
+	comp   Compressor
+	stop   func() bool // stops the cancel watcher
+	sentN  int
+	closed bool // CloseSend done
 
 	hmu        sync.Mutex // Header may race with RecvMsg
 	headerDone bool
@@ -207,7 +204,6 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		} else {
 			cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
 		}
-		cs.watched = true
 	}
 	return cs, nil
 }
@@ -346,14 +342,12 @@ func (cs *clientStream) waitHeader() error {
 		return cs.headerErr
 	}
 	cs.headerDone = true
-	waitCtx := cs.ctx
-	if cs.watched {
-		// ctx's end resets the stream, which ends this wait too; fail then
-		// reports ctx's error. Until the header is in, stop has not run:
-		// only abort (after its reset) and a finished call remove the watch.
-		waitCtx = context.Background()
-	}
-	h, err := cs.st.Response(waitCtx)
+	// No watcher of its own for this wait: a ctx that can end is watched for
+	// the whole call (newClientStream), and its end resets the stream, which
+	// ends this wait too; fail then reports ctx's error. Until the header is
+	// in, that watch is in place: only abort (after its reset) and a finished
+	// call remove it.
+	h, err := cs.st.Response(context.Background())
 	if err != nil {
 		cs.headerErr = cs.fail(err)
 		return cs.headerErr
