@@ -171,8 +171,6 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			}
 			unaryReq = h2.RequestOptions{Body: *bp, EndStream: true}
 			ro = &unaryReq
-			cs.sentN, cs.closed = 1, true
-			cs.statSent.Add(1)
 		}
 		st, err := sess.Request(ctx, hdr, ro)
 		if err != nil {
@@ -185,6 +183,10 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			return nil, toStatusError(err)
 		}
 		cs.st = st
+		if ro != nil { // the request went with the headers
+			cs.sentN, cs.closed = 1, true
+			cs.statSent.Add(1)
+		}
 		if cs.ci.peer != nil {
 			*cs.ci.peer = *peerOf(sess)
 		}

@@ -235,3 +235,22 @@ func TestStatsHandlerCanceledStream(t *testing.T) {
 	got, _ := rec.all()
 	require.Len(t, got, 1)
 }
+
+// A unary call that never got a stream (it waited for a slot until its
+// deadline) sent nothing, and its report says so.
+func TestStatsHandlerCallThatNeverGotAStream(t *testing.T) {
+	checkNoLeaks(t)
+	rec := &recorder{}
+	e := newEnv(t, false, []ServerOption{MaxConcurrentStreams(1)}, WithStatsHandler(rec))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[2], "/test.Echo/Chat") // holds the only slot
+	require.NoError(t, err)
+	require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+	require.NoError(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+	err = e.cc.Invoke(ctxTimeout(t, 100*time.Millisecond), "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue))
+	require.Equal(t, codes.DeadlineExceeded, codeOf(err))
+	st := waitStats(t, rec, 1)[0]
+	require.Equal(t, "/test.Echo/Echo", st.FullMethod)
+	require.Zero(t, st.MsgsSent)
+}
