@@ -166,12 +166,6 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	}
 	s.enqueueLocked(req) // Request wakes the writer once it has released mu
 	if len(o.Body) > 0 {
-		if len(o.Body) >= zeroCopyMin {
-			// The write waits until the writer has framed the body, after
-			// the headers: it must not wait for the wake-up Request sends
-			// once this returns.
-			s.signalWriter()
-		}
 		var err error
 		if o.EndStream {
 			_, err = st.endLocked(o.Body, nil)

@@ -106,6 +106,10 @@ func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
 	s := st.s
 	st.zc, st.zcFramed = p, 0
 	s.sched.update(s, st)
+	// This waits for the writer, so the writer must be awake: update wakes it
+	// only for a stream it can send on, and a stream's headers may still be
+	// queued without a wake-up (Request sends it once it lets go of mu).
+	s.signalWriter()
 	var err error
 	for len(st.zc) > 0 || st.zcInFlight > 0 {
 		if err == nil && len(st.zc) > 0 {
