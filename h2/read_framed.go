@@ -71,13 +71,9 @@ func copyFramed(p []byte, got int, src []byte, need func([]byte) int) int {
 	}
 	total := 0
 	for len(src) > 0 && !unitDone(p, got, need) {
-		dst := p[got:min(need(p[:got:len(p)]), len(p))]
-		var n int
-		if len(dst) > 0 && len(src) > 0 && &dst[0] == &src[0] {
-			n = min(len(dst), len(src)) // the reader put them in place already
-		} else {
-			n = copy(dst, src)
-		}
+		// src may be the very bytes of p a frame was read into in place
+		// (read_inplace.go): copy moves nothing when they are the same memory.
+		n := copy(p[got:min(need(p[:got:len(p)]), len(p))], src)
 		got += n
 		total += n
 		src = src[n:]
