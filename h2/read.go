@@ -71,7 +71,8 @@ func (s *Session) readFrames() error {
 				large = getLargeFrameBuf(n)
 				payload = (*large)[:n]
 			}
-			// With br drained, its Read fills payload from the connection.
+			// br hands over what it holds of the payload, then reads the
+			// rest from the connection straight into payload.
 			_, err = io.ReadFull(s.br, payload)
 		}
 		if err != nil {

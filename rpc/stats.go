@@ -37,8 +37,7 @@ type RPCStats struct {
 // (a unary call returned, a stream's RecvMsg returned its final error, or
 // the stream's context ended first).
 // Keep them quick: they run on the call's path. A server's timings start
-// from a clock read when the request's HEADERS arrived, which h2 keeps
-// coarse (a few ms), so short server-side durations may read as 0.
+// when its handler goroutine takes the call up.
 type StatsHandler interface {
 	TagRPC(ctx context.Context, fullMethod string) context.Context
 	HandleRPC(ctx context.Context, s *RPCStats)
