@@ -199,3 +199,33 @@ func TestRequestWithALargeBody(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, strconv.Itoa(len(body)), string(got))
 }
+
+// A request whose body cannot all be sent, because the peer resets the
+// stream while the body waits for flow control, fails with the reset; no
+// RST_STREAM answers the peer's, and no stream is left open.
+func TestRequestWithBodyResetByThePeer(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake(Setting{SettingInitialWindowSize, 1000})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{Body: make([]byte, 100<<10), EndStream: true})
+		done <- err
+	}()
+	p.expectHeaders(1)
+	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	select {
+	case err := <-done:
+		var se *StreamError
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, ErrCodeCancel, se.Code)
+	case <-time.After(waitLong):
+		t.Fatal("Request waited on after the reset")
+	}
+	p.mustWrite(AppendPing(nil, false, [8]byte{7}))
+	_, seen := p.expect("PING ack", func(f rawFrame) bool { return f.Type == FramePing && f.Flags.Has(FlagAck) })
+	for _, f := range seen {
+		require.NotEqual(t, FrameRSTStream, f.Type, "RST_STREAM in answer to RST_STREAM")
+	}
+	require.Zero(t, p.sess.State().OpenStreams)
+}
