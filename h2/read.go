@@ -106,7 +106,7 @@ func (s *Session) nextFrameBuffered() bool {
 		return false
 	}
 	p, _ := s.br.Peek(frameHeaderLen)
-	return frameHeaderLen+int(p[0])<<16|int(p[1])<<8|int(p[2]) <= n
+	return frameHeaderLen+int(parseFrameHeader(p).Length) <= n
 }
 
 func (s *Session) reportFrameError(t FrameType, id uint32, err error) {
