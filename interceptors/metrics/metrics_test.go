@@ -166,9 +166,12 @@ func TestStatsHandlerRecordsWireFigures(t *testing.T) {
 	require.Error(t, err)
 
 	ok := unaryLabels + `,rpc_grpc_status_code="0"`
-	// The server reports once the stream has closed, from its own goroutine.
+	// The server reports each call once its stream has closed, from that
+	// call's goroutine: the two reports may come in either order.
 	require.Eventually(t, func() bool {
-		return strings.Contains(text(t, m), "rpc_server_wire_received_bytes_count{"+unaryLabels+`,rpc_grpc_status_code="5"} 1`)
+		out := text(t, m)
+		return strings.Contains(out, "rpc_server_wire_received_bytes_count{"+ok+"} 1") &&
+			strings.Contains(out, "rpc_server_wire_received_bytes_count{"+unaryLabels+`,rpc_grpc_status_code="5"} 1`)
 	}, 5e9, 1e7)
 	out := text(t, m)
 	// A 9-byte message travels with its 5-byte prefix.
