@@ -38,7 +38,7 @@ func grpcReq(path string, extra ...h2.HeaderField) h2.Header {
 	return append(h, extra...)
 }
 
-func encoded(t *testing.T, s string) []byte {
+func encoded(t testing.TB, s string) []byte {
 	bp, err := encodeMessage(ProtoCodec, nil, wrapperspb.String(s), 1<<20)
 	require.NoError(t, err)
 	return append([]byte(nil), *bp...)
