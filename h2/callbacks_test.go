@@ -199,12 +199,7 @@ func TestPushPromiseParsedThenRefused(t *testing.T) {
 		{"valid", []byte{0, 0, 0, 2}, ErrCodeProtocol, "PUSH_PROMISE of stream 2 on stream 1, but push is disabled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			goroutineLeakCheck(t)
-			p := newClientPeer(t, nil)
-			p.serverHandshake()
-			_, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
-			require.NoError(t, err)
-			p.expectHeaders(1)
+			p, _ := openClientRequest(t)
 			p.mustWrite(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, tc.payload))
 			f := p.expectGoAway(tc.code)
 			require.Contains(t, string(f.Payload[8:]), tc.debug)

@@ -156,6 +156,20 @@ func newClientPeer(t testing.TB, opts *ClientOptions) *peer {
 	return p
 }
 
+// openClientRequest starts a client session against a raw peer playing the
+// server, sends one request (stream 1, no body) and waits until the peer has
+// its headers, for tests of what a server can answer.
+func openClientRequest(t *testing.T) (*peer, *Stream) {
+	t.Helper()
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	return p, st
+}
+
 // write sends raw bytes; it fails the test only when asked to via mustWrite.
 func (p *peer) write(b []byte) error {
 	_ = p.conn.SetWriteDeadline(time.Now().Add(waitLong))

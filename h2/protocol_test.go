@@ -231,23 +231,14 @@ func TestHeadersOnClosedStream(t *testing.T) {
 
 // TestClientRejectsBadServer plays a misbehaving server at a client session.
 func TestClientRejectsBadServer(t *testing.T) {
-	open := func(t *testing.T) (*peer, *Stream) {
-		goroutineLeakCheck(t)
-		p := newClientPeer(t, nil)
-		p.serverHandshake()
-		st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
-		require.NoError(t, err)
-		p.expectHeaders(1)
-		return p, st
-	}
 	t.Run("PUSH_PROMISE with push disabled", func(t *testing.T) {
-		p, _ := open(t)
+		p, _ := openClientRequest(t)
 		p.mustWrite(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, append([]byte{0, 0, 0, 2}, p.encode(getRequest()...)...)))
 		p.expectGoAway(ErrCodeProtocol)
 		p.waitDone()
 	})
 	t.Run("response without :status", func(t *testing.T) {
-		p, st := open(t)
+		p, st := openClientRequest(t)
 		p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode("content-type", "x")))
 		p.expectRST(1, ErrCodeProtocol)
 		_, err := st.Response(ctxT(t))
@@ -257,12 +248,12 @@ func TestClientRejectsBadServer(t *testing.T) {
 		require.False(t, se.Remote)
 	})
 	t.Run("1xx with END_STREAM", func(t *testing.T) {
-		p, _ := open(t)
+		p, _ := openClientRequest(t)
 		p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "103")))
 		p.expectRST(1, ErrCodeProtocol)
 	})
 	t.Run("body longer than content-length", func(t *testing.T) {
-		p, st := open(t)
+		p, st := openClientRequest(t)
 		p.mustWrite(AppendHeaders(nil, 1, false, true, nil, p.encode(":status", "200", "content-length", "1")))
 		p.mustWrite(AppendData(nil, 1, true, []byte("toolong")))
 		p.expectRST(1, ErrCodeProtocol)
@@ -273,12 +264,12 @@ func TestClientRejectsBadServer(t *testing.T) {
 		require.ErrorAs(t, err, &se)
 	})
 	t.Run("server opens a stream", func(t *testing.T) {
-		p, _ := open(t)
+		p, _ := openClientRequest(t)
 		p.mustWrite(AppendHeaders(nil, 2, true, true, nil, p.encode(":status", "200")))
 		p.expectGoAway(ErrCodeProtocol)
 	})
 	t.Run("DATA before HEADERS", func(t *testing.T) {
-		p, _ := open(t)
+		p, _ := openClientRequest(t)
 		p.mustWrite(AppendData(nil, 1, true, []byte("x")))
 		p.expectRST(1, ErrCodeProtocol)
 	})

@@ -35,12 +35,7 @@ func TestNextFrameBufferedCountsTheWholeLength(t *testing.T) {
 // next frame has only arrived in part must reach the caller waiting for it,
 // instead of waiting for that frame to be completed (here, never).
 func TestAPartialFrameDoesNotHoldBackTheBatchsWakeups(t *testing.T) {
-	goroutineLeakCheck(t)
-	p := newClientPeer(t, nil)
-	p.serverHandshake()
-	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
-	require.NoError(t, err)
-	p.expectHeaders(1)
+	p, st := openClientRequest(t)
 
 	got := make(chan error, 1)
 	go func() {
