@@ -269,6 +269,9 @@ func (cs *clientStream) SendMsg(m any) error {
 	if !cs.desc.ClientStreams && cs.sentN > 0 {
 		return status.Error(codes.Internal, "rpc: more than one request message on a call without client streaming")
 	}
+	if cs.canceled() {
+		return io.EOF // the status is RecvMsg's to report, as for any ended call
+	}
 	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
 	if err != nil {
 		return err
@@ -297,10 +300,25 @@ func (cs *clientStream) CloseSend() error {
 		return nil
 	}
 	cs.closed = true
+	if cs.canceled() {
+		return nil
+	}
 	if err := cs.st.CloseWrite(); err != nil && errors.Is(err, h2.ErrUnprocessed) {
 		cs.unprocessed = true
 	}
 	return nil // errors surface in RecvMsg
+}
+
+// canceled reports whether the call's context has ended while the call has
+// not, resetting the stream if so. The context's watcher resets it too, but
+// from its own goroutine: a step taken right after cancel must not race it,
+// or a CloseSend could still reach the server and its answer come back.
+func (cs *clientStream) canceled() bool {
+	if cs.finished || cs.ctx.Err() == nil {
+		return false
+	}
+	cs.st.Reset(h2.ErrCodeCancel)
+	return true
 }
 
 // abort ends the stream when the call gives up on it.
@@ -477,6 +495,9 @@ func (cs *clientStream) fail(err error) error {
 }
 
 func (cs *clientStream) RecvMsg(m any) error {
+	if cs.canceled() {
+		return cs.finishWith(status.FromContextError(cs.ctx.Err()).Err())
+	}
 	if err := cs.waitHeader(); err != nil {
 		return err
 	}

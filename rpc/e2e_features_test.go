@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,33 @@ func TestStreamHeaderConcurrentWithRecv(t *testing.T) {
 	got, err := cs.Header()
 	require.NoError(t, err)
 	require.Equal(t, got, hdr, "the Header call option holds what Header returns")
+}
+
+// TestStepsAfterCancelSeeTheCancel: a call whose context is canceled ends
+// Canceled at its next step, however fast the server would have answered.
+// The context's watcher resets the stream from its own goroutine; the steps
+// must not race it (the interop case cancel_after_begin once saw a client
+// stream canceled before CloseSend succeed).
+func TestStepsAfterCancelSeeTheCancel(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, nil)
+	for i := 0; i < 200; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		require.NoError(t, err)
+		require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+		cancel()
+		require.NoError(t, cs.CloseSend())
+		err = cs.RecvMsg(new(wrapperspb.StringValue))
+		require.Equal(t, codes.Canceled, status.Code(err), "round %d: %v", i, err)
+
+		ctx, cancel = context.WithCancel(context.Background())
+		cs, err = e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		require.NoError(t, err)
+		cancel()
+		require.Equal(t, io.EOF, cs.SendMsg(wrapperspb.String("a")), "round %d", i)
+		require.NoError(t, cs.CloseSend())
+		err = cs.RecvMsg(new(wrapperspb.StringValue))
+		require.Equal(t, codes.Canceled, status.Code(err), "round %d: %v", i, err)
+	}
 }
