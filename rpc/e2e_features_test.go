@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,4 +271,35 @@ func TestStepsAfterCancelSeeTheCancel(t *testing.T) {
 		err = cs.RecvMsg(new(wrapperspb.StringValue))
 		require.Equal(t, codes.Canceled, status.Code(err), "round %d: %v", i, err)
 	}
+}
+
+// TestCallCanceledBeforeItBeginsNeverReachesTheServer: with a ready
+// connection nothing waits, so only an explicit check keeps a call whose
+// context has already ended from going out (and being reset right after).
+func TestCallCanceledBeforeItBeginsNeverReachesTheServer(t *testing.T) {
+	checkNoLeaks(t)
+	var seen atomic.Int32
+	e := newEnv(t, false, []ServerOption{
+		UnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+			seen.Add(1)
+			return h(ctx, req)
+		}),
+		StreamInterceptor(func(srv any, ss ServerStream, info *StreamServerInfo, h StreamHandler) error {
+			seen.Add(1)
+			return h(srv, ss)
+		}),
+	})
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "ready")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 50; i++ {
+		_, err := e.echo(ctx, "x")
+		require.Equal(t, codes.Canceled, status.Code(err), "round %d: %v", i, err)
+		_, err = e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		require.Equal(t, codes.Canceled, status.Code(err), "round %d: %v", i, err)
+	}
+	_, err = e.echo(ctxTimeout(t, 5*time.Second), "after") // behind the 100 calls, had they gone out
+	require.NoError(t, err)
+	require.Equal(t, int32(2), seen.Load(), "only the two live calls reached the server")
 }
