@@ -100,12 +100,16 @@ type RequestOptions struct {
 // Request opens a stream and sends its request headers. hdr must hold
 // ":method" and (except for CONNECT) ":path"; ":scheme" and ":authority"
 // are filled from the session when absent. Request waits while the peer's
-// MAX_CONCURRENT_STREAMS is reached, until ctx ends. After a GOAWAY it fails
-// with an error matching ErrUnprocessed, so the caller may retry elsewhere.
+// MAX_CONCURRENT_STREAMS is reached, until ctx ends; a ctx that has already
+// ended fails it before anything is sent. After a GOAWAY it fails with an
+// error matching ErrUnprocessed, so the caller may retry elsewhere.
 // hdr may be kept until the headers are sent: do not modify it afterwards.
 func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions) (*Stream, error) {
 	if !s.client {
 		return nil, errorf("Request on a server session")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	hdr, err := s.completeRequestHeader(hdr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"context"
 	"io"
 	"testing"
 
@@ -133,4 +134,19 @@ func TestConnectTunnel(t *testing.T) {
 	rest, err := io.ReadAll(st)
 	require.NoError(t, err)
 	require.Empty(t, rest)
+}
+
+// TestRequestWithAnEndedContext: a request whose context has already ended
+// fails with the context's error and opens no stream.
+func TestRequestWithAnEndedContext(t *testing.T) {
+	c := memPair(t, &Server{Handler: okHandler}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := c.Request(ctx, post("/"), &RequestOptions{Body: []byte("x"), EndStream: true})
+	require.ErrorIs(t, err, context.Canceled)
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	require.Equal(t, uint32(1), st.ID(), "the failed request took no stream id")
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
 }

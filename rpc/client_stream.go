@@ -163,11 +163,6 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		if err != nil {
 			return nil, err
 		}
-		if cerr := ctx.Err(); cerr != nil {
-			// Ended before it began (pick does not wait on a ready
-			// connection): the server hears nothing of it.
-			return nil, status.FromContextError(cerr).Err()
-		}
 		if desc == unaryDesc && ro == nil {
 			// Encoded once there is a connection to send it on, and kept
 			// for transparent retries.
