@@ -309,12 +309,13 @@ func (cs *clientStream) CloseSend() error {
 	return nil // errors surface in RecvMsg
 }
 
-// canceled reports whether the call's context has ended while the call has
-// not, resetting the stream if so. The context's watcher resets it too, but
-// from its own goroutine: a step taken right after cancel must not race it,
-// or a CloseSend could still reach the server and its answer come back.
+// canceled reports whether the call's context has ended, resetting the
+// stream if so (a no-op on one already closed). The context's watcher resets
+// it too, but from its own goroutine: a step taken right after cancel must not
+// race it, or a CloseSend could still reach the server and its answer come
+// back. It reads no call state, since SendMsg and RecvMsg may run at once.
 func (cs *clientStream) canceled() bool {
-	if cs.finished || cs.ctx.Err() == nil {
+	if cs.ctx.Err() == nil {
 		return false
 	}
 	cs.st.Reset(h2.ErrCodeCancel)
@@ -495,7 +496,7 @@ func (cs *clientStream) fail(err error) error {
 }
 
 func (cs *clientStream) RecvMsg(m any) error {
-	if cs.canceled() {
+	if !cs.finished && cs.canceled() {
 		return cs.finishWith(status.FromContextError(cs.ctx.Err()).Err())
 	}
 	if err := cs.waitHeader(); err != nil {

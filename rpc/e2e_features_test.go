@@ -303,3 +303,31 @@ func TestCallCanceledBeforeItBeginsNeverReachesTheServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int32(2), seen.Load(), "only the two live calls reached the server")
 }
+
+// TestCancelWhileSendingAndReceiving: SendMsg and RecvMsg may run on two
+// goroutines at once; a cancel ends both, Canceled for the receiver and
+// io.EOF for the sender (under -race, also: without touching shared state).
+func TestCancelWhileSendingAndReceiving(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, false, nil)
+	for i := 0; i < 20; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[2], "/test.Echo/Chat")
+		require.NoError(t, err)
+		sent := make(chan error, 1)
+		go func() {
+			var err error
+			for err == nil {
+				err = cs.SendMsg(wrapperspb.String("a"))
+			}
+			sent <- err
+		}()
+		require.NoError(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+		cancel()
+		for err == nil {
+			err = cs.RecvMsg(new(wrapperspb.StringValue))
+		}
+		require.Equal(t, codes.Canceled, status.Code(err), "round %d: %v", i, err)
+		require.Equal(t, io.EOF, <-sent, "round %d", i)
+	}
+}
