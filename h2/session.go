@@ -41,6 +41,7 @@ type Session struct {
 	// Writer-owned: only the writer goroutine touches these, some under mu
 	// and some not (it encodes header blocks outside mu, writer.go).
 	henc          *hpack.Encoder
+	memo          blockMemo // header blocks that need no encoding again (hpack_memo.go)
 	hbuf          hpackBuf
 	encMaxFrame   uint32     // the peer's MAX_FRAME_SIZE as of this batch
 	batch         []frameReq // control frames taken from ctrl, being encoded

@@ -194,6 +194,7 @@ func (s *Session) shutWrite() {
 func (s *Session) takeBatchLocked() {
 	if s.hencLimitSet {
 		s.henc.SetMaxDynamicTableSizeLimit(s.hencLimit)
+		s.memo.tableChanged() // and the next block must begin with the size update
 		s.hencLimitSet = false
 	}
 	s.encMaxFrame = s.remote.MaxFrameSize
@@ -273,11 +274,15 @@ func (s *Session) appendFrame(r *frameReq) {
 // CONTINUATION frames no larger than maxFrame, the peer's MAX_FRAME_SIZE.
 // Only the writer goroutine calls it.
 func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio *PriorityParam, maxFrame uint32) {
-	s.hbuf.b = s.hbuf.b[:0]
-	for _, f := range hdr {
-		_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
+	block := s.memo.lookup(hdr)
+	if block == nil {
+		s.hbuf.b = s.hbuf.b[:0]
+		for _, f := range hdr {
+			_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
+		}
+		block = s.hbuf.b
+		s.memo.encoded(hdr, block)
 	}
-	block := s.hbuf.b
 	max := int(maxFrame)
 	first := block
 	if prio != nil {
