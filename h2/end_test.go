@@ -153,14 +153,7 @@ func TestRequestWithBody(t *testing.T) {
 	_, err = st.End([]byte("two"), nil)
 	require.NoError(t, err)
 	p.expectHeaders(3)
-	var body []byte
-	for {
-		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 3 })
-		body = append(body, f.Payload...)
-		if f.Flags.Has(FlagEndStream) {
-			break
-		}
-	}
+	body := p.body(3)
 	require.Equal(t, "onetwo", string(body))
 }
 

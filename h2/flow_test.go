@@ -67,8 +67,7 @@ func TestLargeBodySmallWindows(t *testing.T) {
 	require.LessOrEqual(t, c.State().LocalWindowSize, int64(65535))
 }
 
-// dataBytes collects DATA payload bytes on one stream until want bytes came
-// or a frame satisfying stop arrives; it returns the bytes.
+// dataBytes collects DATA payload bytes on one stream until want bytes came.
 func (p *peer) dataBytes(id uint32, want int) []byte {
 	p.t.Helper()
 	var b []byte
@@ -77,6 +76,19 @@ func (p *peer) dataBytes(id uint32, want int) []byte {
 		b = append(b, f.Payload...)
 	}
 	return b
+}
+
+// body collects the DATA payload of stream id up to its END_STREAM.
+func (p *peer) body(id uint32) []byte {
+	p.t.Helper()
+	var b []byte
+	for {
+		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == id })
+		b = append(b, f.Payload...)
+		if f.Flags.Has(FlagEndStream) {
+			return b
+		}
+	}
 }
 
 // expectNoData checks that no DATA arrives on id within a short quiet period.

@@ -444,14 +444,7 @@ func TestPeerHandshake(t *testing.T) {
 	h := p.expectHeaders(1)
 	require.Equal(t, "200", h.Fields.Get(":status"))
 	require.Equal(t, "/", h.Fields.Get("x-path"))
-	var body []byte
-	for {
-		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 1 })
-		body = append(body, f.Payload...)
-		if f.Flags.Has(FlagEndStream) {
-			break
-		}
-	}
+	body := p.body(1)
 	require.Equal(t, "hello", string(body))
 	require.NoError(t, p.conn.Close())
 	p.waitDone()
