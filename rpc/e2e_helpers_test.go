@@ -227,15 +227,14 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 var _ = fmt.Sprint
 
 // clientOfH2Server serves hs (a plain HTTP/2 server standing in for a
-// gRPC one) on loopback and returns a client connected to it; both close
-// when the test ends.
+// gRPC one) in memory and returns a client connected to it; both close
+// when the test ends. No port: the fuzz targets start one per input.
 func clientOfH2Server(t *testing.T, hs *h2.Server) *ClientConn {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	l := NewInMemoryListener()
 	go func() { _ = hs.Serve(l) }()
 	t.Cleanup(func() { _ = hs.Close() })
-	cc, err := NewClient(l.Addr().String())
+	cc, err := NewClient("inmem", WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc

@@ -89,7 +89,7 @@ func FuzzClientAgainstAnyResponse(f *testing.F) {
 				st.Reset(h2.ErrCodeInternal) // h2 refused what the fuzzer made up
 			}
 		})}
-		cc := clientOfH2ServerInMemory(t, hs)
+		cc := clientOfH2Server(t, hs)
 		ctx, cancel := context.WithTimeout(context.Background(), fuzzCallTimeout)
 		defer cancel()
 
@@ -178,16 +178,4 @@ func FuzzServerAgainstAnyRequest(f *testing.F) {
 		require.NoError(t, cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("after"), out))
 		require.Equal(t, "after", out.GetValue())
 	})
-}
-
-// clientOfH2ServerInMemory is clientOfH2Server without a port.
-func clientOfH2ServerInMemory(t *testing.T, hs *h2.Server) *ClientConn {
-	t.Helper()
-	l := NewInMemoryListener()
-	go func() { _ = hs.Serve(l) }()
-	t.Cleanup(func() { _ = hs.Close() })
-	cc, err := NewClient("inmem", WithContextDialer(l.Dial))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cc.Close() })
-	return cc
 }
