@@ -157,7 +157,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	var ro *h2.RequestOptions
 	var unaryReq h2.RequestOptions
 	var bp *[]byte
-	defer func() { putBuf(bp) }() // Request has copied the body, or framed it when large
+	defer func() { sendBufs.put(bp) }() // Request has copied the body, or framed it when large
 	for attempt := 0; ; attempt++ {
 		sess, err := cc.pick(ctx, cs.ci.waitForReady)
 		if err != nil {
@@ -277,7 +277,7 @@ func (cs *clientStream) SendMsg(m any) error {
 		return err
 	}
 	_, err = cs.st.Write(*bp)
-	putBuf(bp)
+	sendBufs.put(bp)
 	cs.sentN++
 	cs.statSent.Add(1)
 	return cs.sendError(err)
@@ -509,7 +509,7 @@ func (cs *clientStream) RecvMsg(m any) error {
 	if err == nil {
 		cs.recvN.Add(1)
 		err = ProtoCodec.Unmarshal(msg, m)
-		putBuf(bp)
+		recvBufs.put(bp)
 		if err != nil {
 			cs.st.Reset(h2.ErrCodeCancel)
 			return cs.finishWith(status.Errorf(codes.Internal, "rpc: unmarshaling response: %v", err))

@@ -29,7 +29,7 @@ const (
 // encodeMessage marshals v into a pooled buffer with the envelope prefix in
 // front. When comp is non-nil the payload is compressed (into a second
 // pooled buffer). maxSend bounds the payload as it goes on the wire.
-// The caller must putBuf the result.
+// The caller must return the result to sendBufs.
 func encodeMessage(codec Codec, comp Compressor, v any, maxSend int) (*[]byte, error) {
 	var b []byte
 	var err error
@@ -40,32 +40,32 @@ func encodeMessage(codec Codec, comp Compressor, v any, maxSend int) (*[]byte, e
 		size = sc.Size(v)
 	}
 	if size >= 0 {
-		bp = getBuf(envelopeHeaderLen + size)
+		bp = sendBufs.get(envelopeHeaderLen + size)
 		b, err = sc.MarshalSized(append(*bp, 0, 0, 0, 0, 0), v)
 	} else {
-		bp = getBuf(512)
+		bp = sendBufs.get(512)
 		b, err = codec.Marshal(append(*bp, 0, 0, 0, 0, 0), v)
 	}
 	*bp = b
 	if err != nil {
-		putBuf(bp)
+		sendBufs.put(bp)
 		return nil, status.Errorf(codes.Internal, "rpc: marshaling message: %v", err)
 	}
 	if comp != nil {
-		cp := getBuf(len(b))
+		cp := sendBufs.get(len(b))
 		c := append(*cp, 1, 0, 0, 0, 0)
 		c, err = comp.Compress(c, b[envelopeHeaderLen:])
 		*cp = c
-		putBuf(bp)
+		sendBufs.put(bp)
 		if err != nil {
-			putBuf(cp)
+			sendBufs.put(cp)
 			return nil, status.Errorf(codes.Internal, "rpc: compressing message: %v", err)
 		}
 		bp, b = cp, c
 	}
 	n := len(b) - envelopeHeaderLen
 	if n > maxSend || uint64(n) > 1<<32-1 {
-		putBuf(bp)
+		sendBufs.put(bp)
 		return nil, status.Errorf(codes.ResourceExhausted, "rpc: message of %d bytes exceeds the send limit of %d", n, maxSend)
 	}
 	binary.BigEndian.PutUint32(b[1:5], uint32(n))
@@ -99,7 +99,7 @@ type framedReader interface {
 // into it (ReadFramedInPlace), and the garbage collector takes it instead.
 func release(bp *[]byte, err error) {
 	if err == nil || err == io.EOF {
-		putBuf(bp)
+		recvBufs.put(bp)
 	}
 }
 
@@ -110,7 +110,7 @@ var errSecondMessage = errors.New("rpc: a second message where one was expected"
 var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding was negotiated")
 
 // next reads one message and returns its payload, which lives in the pooled
-// buffer bp (the caller must putBuf it once done with the payload). io.EOF
+// buffer bp (the caller must return it to recvBufs once done with the payload). io.EOF
 // means the stream ended cleanly between messages; protocol errors are status
 // errors (truncation INTERNAL, sizes beyond the limit RESOURCE_EXHAUSTED) and
 // transport errors come back raw. The size is checked as soon as the prefix
@@ -126,15 +126,15 @@ func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
 		return payload, bp, nil
 	}
 	if er.decomp == nil {
-		putBuf(bp)
+		recvBufs.put(bp)
 		return nil, nil, status.Error(codes.Internal, errNoCompression.Error())
 	}
-	dp := getBuf(len(payload) * 2)
+	dp := recvBufs.get(len(payload) * 2)
 	d, err := er.decomp.Decompress(*dp, payload, er.maxSize)
 	*dp = d
-	putBuf(bp)
+	recvBufs.put(bp)
 	if err != nil {
-		putBuf(dp)
+		recvBufs.put(dp)
 		if errors.Is(err, ErrMessageTooLarge) {
 			return nil, nil, status.Errorf(codes.ResourceExhausted, "rpc: decompressed message exceeds the limit of %d bytes", er.maxSize)
 		}
@@ -166,7 +166,7 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 	if er.ended {
 		return nil, 0, io.EOF
 	}
-	bp := getBuf(envelopeHeaderLen + min(er.last, er.maxSize))
+	bp := recvBufs.get(envelopeHeaderLen + min(er.last, er.maxSize))
 	b := (*bp)[:min(cap(*bp), envelopeHeaderLen+er.maxSize)]
 	n, err := er.r.ReadFramedInPlace(b, needEnvelope)
 	if n < envelopeHeaderLen {
@@ -181,10 +181,10 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 	total := envelopeHeaderLen + size
 	if err == nil && n < total {
 		// It did not fit: a buffer that fits, and the rest of the message.
-		nbp := getBuf(total)
+		nbp := recvBufs.get(total)
 		nb := (*nbp)[:total]
 		copy(nb, b[:n])
-		putBuf(bp)
+		recvBufs.put(bp)
 		bp, b = nbp, nb
 		var m int
 		m, err = er.r.ReadFramedInPlace(b[n:total], nil)

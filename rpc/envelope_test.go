@@ -28,7 +28,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		bp, err := encodeMessage(ProtoCodec, comp, msg, defaultMaxSendMsgSize)
 		require.NoError(t, err)
 		wire := append([]byte(nil), *bp...)
-		putBuf(bp)
+		sendBufs.put(bp)
 		if comp != nil {
 			require.Equal(t, byte(1), wire[0])
 			require.Less(t, len(wire), 500, "gzip should shrink a repetitive message")
@@ -42,7 +42,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 				require.NoError(t, err, name)
 				var got wrapperspb.StringValue
 				require.NoError(t, proto.Unmarshal(payload, &got), name)
-				putBuf(pp)
+				recvBufs.put(pp)
 				require.True(t, proto.Equal(msg, &got), name)
 			}
 			_, _, err = er.next()
@@ -117,7 +117,7 @@ func (r *lendingReader) ReadFramedInPlace(p []byte, _ func([]byte) int) (int, er
 // from the connection. A read that ends cleanly gives it back to the pool.
 func TestFailedReadLetsItsBufferGo(t *testing.T) {
 	const size = 300 << 10 // a large class: its free list is a FIFO
-	free := largeFree[poolClass(envelopeHeaderLen+size)-largeClass0]
+	free := recvBufs.large[poolClass(envelopeHeaderLen+size)-largeClass0]
 	sameArray := func(a, b []byte) bool { return &a[:1][0] == &b[:1][0] }
 	for _, tc := range []struct {
 		err    error
@@ -130,7 +130,7 @@ func TestFailedReadLetsItsBufferGo(t *testing.T) {
 		er := envelopeReader{r: r, maxSize: 1 << 20, last: size}
 		_, _, err := er.next()
 		require.ErrorIs(t, err, tc.err)
-		bp := getBuf(envelopeHeaderLen + size)
+		bp := recvBufs.get(envelopeHeaderLen + size)
 		require.Equal(t, tc.pooled, sameArray(*bp, r.lent), "after %v", tc.err)
 	}
 }
@@ -171,7 +171,7 @@ func TestLastMessageWithEOFNeedsNoMoreReads(t *testing.T) {
 		payload, bp, err := er.next()
 		require.NoError(t, err)
 		require.Equal(t, "only", string(payload))
-		putBuf(bp)
+		recvBufs.put(bp)
 		require.Equal(t, io.EOF, end(&er))
 		require.True(t, er.ended)
 		require.Equal(t, 1, f.reads, "the end was known from the message's read")
@@ -186,7 +186,7 @@ func TestFramedReadGrowsPastTheGuess(t *testing.T) {
 		payload, bp, err := er.next()
 		require.NoError(t, err)
 		require.Equal(t, want[envelopeHeaderLen:], payload)
-		putBuf(bp)
+		recvBufs.put(bp)
 	}
 	_, _, err := er.next()
 	require.Equal(t, io.EOF, err)
@@ -267,7 +267,7 @@ func FuzzEnvelopeReader(f *testing.F) {
 					break
 				}
 				require.LessOrEqual(t, len(payload), max)
-				putBuf(bp)
+				recvBufs.put(bp)
 				errs = append(errs, nil)
 			}
 			// Every reader sees the same sequence of messages and errors.
@@ -283,17 +283,18 @@ func FuzzEnvelopeReader(f *testing.F) {
 }
 
 func TestBufPool(t *testing.T) {
+	p := newBufPool()
 	for _, n := range []int{0, 1, 512, 513, 4096, 1 << 22, 1<<22 + 1} {
-		bp := getBuf(n)
+		bp := p.get(n)
 		require.GreaterOrEqual(t, cap(*bp), n)
 		require.Len(t, *bp, 0)
-		putBuf(bp)
+		p.put(bp)
 	}
-	putBuf(nil)
+	p.put(nil)
 	odd := make([]byte, 0, 3000) // filed under the 2 KiB class
-	putBuf(&odd)
+	p.put(&odd)
 	for i := 0; i < 10; i++ {
-		bp := getBuf(2048)
+		bp := p.get(2048)
 		require.GreaterOrEqual(t, cap(*bp), 2048)
 	}
 }
@@ -305,7 +306,7 @@ func TestEncodeMessageTakesRightSizedBuffer(t *testing.T) {
 	msg := wrapperspb.Bytes(make([]byte, 1024))
 	bp, err := encodeMessage(ProtoCodec, nil, msg, defaultMaxSendMsgSize)
 	require.NoError(t, err)
-	defer putBuf(bp)
+	defer sendBufs.put(bp)
 	// Buffers are filed under the largest class their capacity covers, so
 	// the 2 KiB class may hand out anything from 2048 up to 4095 bytes.
 	require.GreaterOrEqual(t, cap(*bp), 2048)

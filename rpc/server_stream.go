@@ -274,7 +274,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	if m != nil {
 		err = ProtoCodec.Unmarshal(msg, m)
 	}
-	putBuf(bp)
+	recvBufs.put(bp)
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
@@ -399,7 +399,7 @@ func (ss *serverStream) SendMsg(m any) error {
 	if err != nil {
 		return err
 	}
-	defer putBuf(bp)
+	defer sendBufs.put(bp)
 	if err := ss.writeHeader(); err != nil {
 		return err
 	}
@@ -438,7 +438,7 @@ func (ss *serverStream) endWith(t h2.Header) {
 		ss.headerSent = true
 		_ = ss.st.Respond(ss.responseHeader(), &h2.RespondOptions{Body: *ss.last, Trailers: t})
 	}
-	putBuf(ss.last)
+	sendBufs.put(ss.last)
 	ss.last = nil
 }
 
@@ -452,7 +452,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 	}
 	ss.recvd++
 	err = ProtoCodec.Unmarshal(msg, m)
-	putBuf(bp)
+	recvBufs.put(bp)
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
