@@ -215,17 +215,7 @@ func FuzzHeaderBlock(f *testing.F) {
 		p.handshake()
 		p.startReader()
 		_ = p.write(AppendHeaders(nil, 1, true, true, nil, block))
-		deadline := time.Now().Add(fuzzWait)
-		for {
-			f, err := p.readFrame(time.Until(deadline))
-			if errors.Is(err, errDeadline) {
-				t.Fatal("no response, reset or close for stream 1")
-			}
-			if err != nil || f.Type == FrameGoAway && f.code() != ErrCodeNo ||
-				f.StreamID == 1 && (f.Type == FrameRSTStream || f.Fields != nil) {
-				break
-			}
-		}
+		awaitStreamOutcome(t, p, 1)
 		_ = p.conn.Close()
 		p.waitDone()
 	})

@@ -350,6 +350,14 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	if limit := 2*int(hb.maxList) + 16<<10; hb.size > limit {
 		return connErr(ErrCodeEnhanceYourCalm, "header block larger than %d bytes", limit)
 	}
+	whole := end && hb.size == len(frag) // the block came in this one fragment
+	if whole {
+		if fields := s.hmemoIn.lookup(frag, hb.maxList, s.opts.Limits.MaxHeaderListPairs); fields != nil {
+			hb.active = false
+			return s.onHeaderBlock(fields)
+		}
+	}
+	s.hmemoIn.sawFragment(frag)
 	if _, err := s.hdec.Write(frag); err != nil {
 		return connErr(ErrCodeCompression, "%v", err)
 	}
@@ -362,6 +370,9 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	hb.active = false
 	fields := hb.fields
 	hb.fields = nil
+	if whole && !hb.tooBig {
+		s.hmemoIn.decoded(frag, fields, hb.listSize)
+	}
 	return s.onHeaderBlock(fields)
 }
 

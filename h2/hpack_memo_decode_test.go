@@ -1,0 +1,146 @@
+package h2
+
+import (
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/http2/hpack"
+)
+
+// TestReceivedBlocksRememberedOnlyWhileTheTableStands: a client sees every
+// response header block as a fresh decoder fed the same blocks would. A block
+// of indexed fields that repeats while the table stands is not decoded again;
+// the same bytes after an insertion (which moves the dynamic indexes) or a
+// table size update (which evicts) are decoded again, and mean what they mean
+// now, including nothing at all.
+func TestReceivedBlocksRememberedOnlyWhileTheTableStands(t *testing.T) {
+	p, st := openClientRequest(t)
+	mirror := hpack.NewDecoder(4096, nil)
+	id := uint32(1)
+	// respond answers the open request with block and returns what the client
+	// saw, and whether its memo saved a decoding.
+	respond := func(block []byte) (Header, bool, error) {
+		t.Helper()
+		hits := p.sess.hmemoIn.hits
+		p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
+		h, err := st.Response(ctxT(t))
+		hit := p.sess.hmemoIn.hits > hits
+		id += 2
+		if err == nil {
+			var rerr error
+			st, rerr = p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+			require.NoError(t, rerr)
+			p.expectHeaders(id)
+		}
+		return h, hit, err
+	}
+	expect := func(step string, block []byte, wantHit bool) {
+		t.Helper()
+		want, err := mirror.DecodeFull(block)
+		require.NoError(t, err, step)
+		got, hit, err := respond(block)
+		require.NoError(t, err, step)
+		require.Len(t, got, len(want), step)
+		for i, f := range want {
+			require.Equal(t, HeaderField{Name: f.Name, Value: f.Value}, got[i], step)
+		}
+		require.Equal(t, wantHit, hit, "%s: remembered", step)
+	}
+
+	v1 := p.encode(":status", "200", "x-k", "v1")
+	expect("x-k: v1 inserted", v1, false)
+	v1 = p.encode(":status", "200", "x-k", "v1")
+	require.Equal(t, []byte{0x88, 0xbe}, v1, "indexed alone")
+	expect("indexed", v1, false)
+	expect("repeated", v1, true)
+
+	expect("x-k: v2 inserted, v1 moves to 63", p.encode(":status", "200", "x-k", "v2"), false)
+	expect("old bytes now mean v2", v1, false)
+	expect("and are remembered so", v1, true)
+	at63 := p.encode(":status", "200", "x-k", "v1")
+	require.Equal(t, []byte{0x88, 0xbf}, at63)
+	expect("v1 at 63", at63, false)
+	expect("v1 at 63 repeated", at63, true)
+
+	p.enc.SetMaxDynamicTableSize(40) // room for one entry: v1 is evicted
+	expect("size update", p.encode(":status", "200"), false)
+	_, err := mirror.DecodeFull(at63)
+	require.Error(t, err, "index 63 is gone")
+	_, _, err = respond(at63)
+	require.Error(t, err, "the remembered fields were used after the eviction")
+	p.expectGoAway(ErrCodeCompression)
+}
+
+// TestABlockInPiecesIsNotTakenForARememberedOne: only a block that came whole
+// is looked up. The last piece of a longer block may have the bytes of a
+// remembered block, but the block is more than that piece.
+func TestABlockInPiecesIsNotTakenForARememberedOne(t *testing.T) {
+	p, st := openClientRequest(t)
+	id := uint32(1)
+	// trailers answers the open request with a 200 and trailers sent in
+	// frags (HEADERS, then CONTINUATIONs), and returns the trailers seen.
+	trailers := func(frags ...[]byte) Header {
+		t.Helper()
+		p.mustWrite(AppendHeaders(nil, id, false, true, nil, p.encode(":status", "200")))
+		b := AppendHeaders(nil, id, true, len(frags) == 1, nil, frags[0])
+		for i, f := range frags[1:] {
+			b = AppendContinuation(b, id, i == len(frags)-2, f)
+		}
+		p.mustWrite(b)
+		_, err := st.Response(ctxT(t))
+		require.NoError(t, err)
+		_, err = io.ReadAll(st)
+		require.NoError(t, err)
+		tr := st.Trailers()
+		id += 2
+		st, err = p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		p.expectHeaders(id)
+		return tr
+	}
+	one := Header{{Name: "x-k", Value: "v"}}
+	require.Equal(t, one, trailers(p.encode("x-k", "v")))
+	indexed := p.encode("x-k", "v")
+	require.Equal(t, []byte{0xbe}, indexed)
+	require.Equal(t, one, trailers(indexed))
+	hits := p.sess.hmemoIn.hits
+	require.Equal(t, one, trailers(indexed))
+	require.Equal(t, hits+2, p.sess.hmemoIn.hits, "the response header and the trailers were remembered")
+	require.Equal(t, Header{one[0], one[0]}, trailers(indexed, indexed), "a block in two pieces")
+}
+
+// TestARememberedBlockMeetsTheLimitsInForceNow: a block remembered under a
+// larger MAX_HEADER_LIST_SIZE is refused once the limit is lowered, as it
+// would be if decoded again.
+func TestARememberedBlockMeetsTheLimitsInForceNow(t *testing.T) {
+	p, st := openClientRequest(t)
+	id := uint32(1)
+	answer := func(block []byte) error {
+		t.Helper()
+		p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
+		_, err := st.Response(ctxT(t))
+		id += 2
+		var rerr error
+		st, rerr = p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		require.NoError(t, rerr)
+		p.expectHeaders(id)
+		return err
+	}
+	require.NoError(t, answer(p.encode(":status", "200", "x-k", "v")))
+	block := p.encode(":status", "200", "x-k", "v") // 42 + 36 bytes of header list
+	require.NoError(t, answer(block))
+	hits := p.sess.hmemoIn.hits
+	require.NoError(t, answer(block))
+	require.Equal(t, hits+1, p.sess.hmemoIn.hits)
+
+	updated := make(chan error, 1)
+	go func() { updated <- p.sess.UpdateSettings(ctxT(t), Settings{MaxHeaderListSize: 60}) }()
+	p.expect("SETTINGS", func(f rawFrame) bool { return f.Type == FrameSettings && !f.Flags.Has(FlagAck) })
+	p.mustWrite(AppendSettingsAck(nil))
+	require.NoError(t, <-updated)
+	p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
+	_, err := st.Response(ctxT(t))
+	require.Error(t, err, "a list over the new limit")
+	p.expectRST(id, ErrCodeProtocol)
+}
