@@ -14,7 +14,9 @@
 // through the writer's queue, which it drains fully before one write syscall.
 // Handlers run in their own goroutine per stream. The reader wakes the streams
 // and starts the handlers a read batch concerns once, when the batch is done
-// and without the session lock (read_wake.go).
+// and without the session lock (read_wake.go). Header lists that repeat are
+// neither HPACK-encoded again by the writer (hpack_memo.go) nor decoded again
+// by the reader (hpack_memo_decode.go) while the dynamic table stands.
 //
 // Large bodies are not copied more than needed: a large Write lends its slice to
 // the writer, which over TCP hands it to the kernel with writev (vectored.go), and

@@ -6,8 +6,8 @@
 // interceptors, typed generic streams) so that generated code and user code
 // migrate by renaming. Unary calls run on the streaming path: one code path
 // for all four kinds. Per-call state lives in one struct per side, message
-// buffers come from size-classed pools, and a call with no metadata and no
-// deadline allocates nothing for them.
+// buffers come from size-classed pools (one for sending, one for receiving),
+// and a call with no metadata and no deadline allocates nothing for them.
 //
 // Layout: envelope.go (5-byte message framing and limits), bufpool.go
 // (message buffers), codec.go, compress.go (registry, pooled gzip),
