@@ -49,6 +49,11 @@ func (m *blockMemo) encoded(hdr Header, block []byte) {
 		m.tableChanged()
 		return
 	}
+	m.remember(hdr, block)
+}
+
+// remember keeps a copy of hdr and of its block, in this generation.
+func (m *blockMemo) remember(hdr Header, block []byte) {
 	e := &m.slots[m.next]
 	m.next = (m.next + 1) % memoSlots
 	e.gen = m.gen

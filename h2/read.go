@@ -352,7 +352,7 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	}
 	whole := end && hb.size == len(frag) // the block came in this one fragment
 	if whole {
-		if fields := s.hmemoIn.lookup(frag, hb.maxList, s.opts.Limits.MaxHeaderListPairs); fields != nil {
+		if fields := s.hmemoIn.lookupBlock(frag, hb.maxList, s.opts.Limits.MaxHeaderListPairs); fields != nil {
 			hb.active = false
 			return s.onHeaderBlock(fields)
 		}
@@ -371,7 +371,7 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	fields := hb.fields
 	hb.fields = nil
 	if whole && !hb.tooBig {
-		s.hmemoIn.decoded(frag, fields, hb.listSize)
+		s.hmemoIn.decoded(frag, fields)
 	}
 	return s.onHeaderBlock(fields)
 }

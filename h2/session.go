@@ -29,7 +29,7 @@ type Session struct {
 	// Reader-owned: only the reader goroutine touches these.
 	br       *bufio.Reader
 	hdec     *hpack.Decoder
-	hmemoIn  decodeMemo  // blocks that need no decoding again (hpack_memo_decode.go); the reader's
+	hmemoIn  blockMemo   // blocks that need no decoding again (hpack_memo_decode.go)
 	hb       headerBlock // the header block being received
 	gotFirst bool        // the peer's first SETTINGS arrived
 	wakeQ    []*Stream   // streams to signal when the read batch ends (read_wake.go)
