@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -137,4 +138,59 @@ func seedSeq(build func(e *hpack.Encoder, enc func(kv ...string) []byte) [][]byt
 		out = append(append(out, byte(len(b))), b...)
 	}
 	return out
+}
+
+// FuzzReceivedResponseBlocks is FuzzReceivedBlocks on a client: each block
+// answers a request of its own. Whenever a response comes through, it
+// carries what a fresh decoder gives; a block that such a decoder cannot
+// decode never comes through as a response.
+func FuzzReceivedResponseBlocks(f *testing.F) {
+	ok := []string{":status", "200"}
+	f.Add(blockSeq(ok, ok, ok))
+	f.Add(seedSeq(func(e *hpack.Encoder, enc func(kv ...string) []byte) [][]byte {
+		a := enc(":status", "200", "x-k", "v1")
+		b := enc(":status", "200", "x-k", "v1") // indexed alone
+		c := enc(":status", "204", "x-k", "v2") // moves x-k: v1
+		e.SetMaxDynamicTableSize(40)
+		d := enc(":status", "200") // a size update that evicts x-k: v1
+		return [][]byte{a, b, b, c, b, b, d, b}
+	}))
+	f.Add([]byte{1, 0xbe, 1, 0x88}) // an index never defined
+	f.Fuzz(func(t *testing.T, in []byte) {
+		blocks := splitBlocks(in, 24)
+		fuzzWatchdog(t)
+		goroutineLeakCheck(t)
+		p := newClientPeer(t, &ClientOptions{Options: fuzzOptions})
+		p.serverHandshake()
+		mirror := hpack.NewDecoder(4096, nil)
+		for i, block := range blocks {
+			id := uint32(2*i + 1)
+			want, werr := mirror.DecodeFull(block)
+			st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+			if err != nil {
+				return // the session ended: nothing more comes through
+			}
+			p.expectHeaders(id)
+			if p.write(AppendHeaders(nil, id, true, true, nil, block)) != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(ctxT(t), fuzzWait)
+			got, err := st.Response(ctx)
+			cancel()
+			require.NotErrorIs(t, err, context.DeadlineExceeded, "block %d: no response, reset or close", i)
+			if err != nil {
+				select {
+				case <-p.sess.Done():
+					return // a connection error: the session is gone
+				default:
+					continue // a stream error: the next request goes on
+				}
+			}
+			require.NoError(t, werr, "block %d came through, but does not decode", i)
+			require.Len(t, got, len(want), "block %d", i)
+			for j, f := range want {
+				require.Equal(t, HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive}, got[j], "block %d field %d", i, j)
+			}
+		}
+	})
 }
