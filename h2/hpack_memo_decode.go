@@ -19,14 +19,16 @@ import "bytes"
 // may have the bytes of a remembered one.
 
 // lookupBlock returns a fresh copy of the fields of block, when it is
-// remembered from this generation and its list fits the limits in force now.
-func (m *blockMemo) lookupBlock(block []byte, maxList uint32, maxPairs int) Header {
+// remembered from this generation and its list still fits MAX_HEADER_LIST_SIZE,
+// which may have been lowered since. (The pair limit is fixed per session,
+// and a block over it is never remembered.)
+func (m *blockMemo) lookupBlock(block []byte, maxList uint32) Header {
 	for i := range m.slots {
 		e := &m.slots[i]
 		if e.gen != m.gen || e.block == nil || !bytes.Equal(e.block, block) {
 			continue
 		}
-		if len(e.hdr) > maxPairs || headerListSize(e.hdr) > maxList {
+		if headerListSize(e.hdr) > maxList {
 			return nil // decoded the normal way, which refuses it
 		}
 		m.hits++

@@ -352,7 +352,7 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	}
 	whole := end && hb.size == len(frag) // the block came in this one fragment
 	if whole {
-		if fields := s.hmemoIn.lookupBlock(frag, hb.maxList, s.opts.Limits.MaxHeaderListPairs); fields != nil {
+		if fields := s.hmemoIn.lookupBlock(frag, hb.maxList); fields != nil {
 			hb.active = false
 			return s.onHeaderBlock(fields)
 		}

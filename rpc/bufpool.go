@@ -15,9 +15,9 @@ import (
 // stream of large messages makes the GC run often, so their buffers kept
 // being reallocated, and a fresh large allocation is zeroed first (memclr
 // was 7% of CPU in 1 MiB ping-pong). The lists are bounded to about
-// largeKeepBytes per class, and at least two buffers (a call's send and its
-// peer's receive overlap), so each pool pins at most 22 MiB, and only if
-// messages that large were ever in flight together.
+// largeKeepBytes per class, and at least two buffers (two calls in flight, or
+// a process that is client and server at once), so each pool pins at most
+// 22 MiB, and only if messages that large were ever in flight together.
 //
 // Sending and receiving draw on separate pools (sendBufs, recvBufs). A send
 // buffer is written by the marshaler and read by the kernel; a receive
