@@ -37,14 +37,10 @@ func TestReceivedBlocksRememberedOnlyWhileTheTableStands(t *testing.T) {
 	}
 	expect := func(step string, block []byte, wantHit bool) {
 		t.Helper()
-		want, err := mirror.DecodeFull(block)
-		require.NoError(t, err, step)
+		want := decodeBlock(t, mirror, block)
 		got, hit, err := respond(block)
 		require.NoError(t, err, step)
-		require.Len(t, got, len(want), step)
-		for i, f := range want {
-			require.Equal(t, HeaderField{Name: f.Name, Value: f.Value}, got[i], step)
-		}
+		require.Equal(t, want, got, step)
 		require.Equal(t, wantHit, hit, "%s: remembered", step)
 	}
 

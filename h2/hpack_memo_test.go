@@ -30,6 +30,11 @@ func decodeBlock(t *testing.T, d *hpack.Decoder, block []byte) Header {
 	t.Helper()
 	fs, err := d.DecodeFull(block)
 	require.NoError(t, err)
+	return asHeader(fs)
+}
+
+// asHeader is fs as the session would hand them over.
+func asHeader(fs []hpack.HeaderField) Header {
 	var h Header
 	for _, f := range fs {
 		h = append(h, HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
