@@ -94,7 +94,9 @@ func (s *Server) serveStream(st *h2.Stream) {
 	}
 	code := ss.finish(err)
 	if h := s.opts.stats; h != nil {
-		rs := &RPCStats{FullMethod: req.Get(":path"), Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd}
+		path := req.Get(":path")
+		rs := &RPCStats{FullMethod: path, Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd,
+			UnknownMethod: s.methods[path] == nil}
 		ctx := ss.ctx
 		report := func() {
 			rs.End = time.Now()

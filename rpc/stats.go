@@ -26,6 +26,11 @@ type RPCStats struct {
 	StreamDuration  time.Duration // how long the HTTP/2 stream was open (so far, if the peer has not ended it)
 	PingRTT         time.Duration // the connection's last measured ping round trip; 0 if none yet
 	Peer            *Peer
+	// UnknownMethod is set on the server for a call to a method no service
+	// registered. Its FullMethod is whatever the peer sent, so anything that
+	// keys series or tables by method should fold these into one bucket
+	// (gRFC A66 names it "other"): peers choose those names, not the API.
+	UnknownMethod bool
 }
 
 // StatsHandler observes calls. TagRPC runs when a call begins (on the server

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -189,4 +190,33 @@ func has(t *testing.T, out, line string, msg ...any) {
 	if !strings.Contains(out, line) {
 		t.Fatalf("metrics lack %q %v", line, msg)
 	}
+}
+
+func TestUnknownMethodsShareOneSeries(t *testing.T) {
+	m, err := metrics.New(metrics.Options{})
+	require.NoError(t, err)
+	cc, _ := testsrv.StartConn(t, &testsrv.Service{}, []rpc.ServerOption{rpc.StatsHandlerOption(m.StatsHandler())})
+	const calls = 50
+	for i := range calls {
+		method := fmt.Sprintf("/grpc.testing.TestService/Nope%d", i)
+		if i%2 == 1 {
+			method = fmt.Sprintf("/no.such.Service%d/Call", i)
+		}
+		err := cc.Invoke(context.Background(), method, &testpb.Empty{}, &testpb.Empty{})
+		require.Equal(t, codes.Unimplemented, status.Code(err), method)
+	}
+	other := `rpc_system="grpc",rpc_service="other",rpc_method="other",rpc_grpc_status_code="12"`
+	require.Eventually(t, func() bool {
+		return strings.Contains(text(t, m), fmt.Sprintf("rpc_server_wire_received_bytes_count{%s} %d\n", other, calls))
+	}, 5e9, 1e7)
+	out := text(t, m)
+	require.NotContains(t, out, "Nope", "an unknown method got a series of its own")
+	require.NotContains(t, out, "no.such.Service")
+
+	// A registered method keeps its own name.
+	_, err = testpb.NewTestServiceClient(cc).EmptyCall(context.Background(), &testpb.Empty{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return strings.Contains(text(t, m), `rpc_method="EmptyCall",rpc_grpc_status_code="0"} 1`)
+	}, 5e9, 1e7)
 }

@@ -6,6 +6,11 @@ import (
 	"github.com/h2rpc/h2rpc/rpc"
 )
 
+// otherMethod is the one full method name every call to an unregistered
+// method is recorded under, as gRFC A66 folds them: service and method
+// labels "other".
+const otherMethod = "/other/other"
+
 // transport holds the histograms only the transport can fill, through
 // rpc's StatsHandler. The semantic conventions have no names for them, so
 // they follow the same pattern: rpc_<side>_<what>_<unit>.
@@ -44,7 +49,13 @@ func (h statsHandler) HandleRPC(_ context.Context, s *rpc.RPCStats) {
 	if s.Client {
 		sd, t = &h.m.client, h.m.clientWire
 	}
-	cl := sd.labels.get(s.FullMethod).forCode(s.Code)
+	method := s.FullMethod
+	if s.UnknownMethod {
+		// Peers choose these names: one series each would let any client
+		// grow the exposition without bound.
+		method = otherMethod
+	}
+	cl := sd.labels.get(method).forCode(s.Code)
 	t.wireSent.observe(float64(s.WireBytesSent), cl.key, cl.values)
 	t.wireRecv.observe(float64(s.WireBytesRecv), cl.key, cl.values)
 	// Zero means "not measured" (no DATA came, no ping yet), not "instant".
