@@ -269,8 +269,10 @@ func (cs *clientStream) SendMsg(m any) error {
 	if !cs.desc.ClientStreams && cs.sentN > 0 {
 		return status.Error(codes.Internal, "rpc: more than one request message on a call without client streaming")
 	}
-	if cs.canceled() {
-		return io.EOF // the status is RecvMsg's to report, as for any ended call
+	if cs.canceled() || cs.st.InboundEnded() {
+		// The call has ended (canceled, status received, stream reset or
+		// connection lost): as in grpc-go, RecvMsg reports how.
+		return io.EOF
 	}
 	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
 	if err != nil {
@@ -484,6 +486,9 @@ func (cs *clientStream) fail(err error) error {
 		return cs.finishWith(status.FromContextError(cerr).Err())
 	}
 	serr := toStatusError(err)
+	if errors.Is(err, h2.ErrPeerNotHTTP2) && !cs.st.Session().Encrypted() {
+		serr = status.Error(codes.Unavailable, status.Convert(serr).Message()+"; the server may require TLS")
+	}
 	if status.Code(serr) == codes.Canceled {
 		// Servers reset with CANCEL when the deadline we sent them expires;
 		// our own timer may fire a moment later. As in grpc-go, a passed
