@@ -62,7 +62,11 @@ func (s *Session) lostLocked(err error) error {
 	e := &connLostError{cause: err}
 	switch {
 	case s.goAwayRecv:
-		e.context = fmt.Sprintf("after its GOAWAY with last stream %d", s.goAwayRecvID)
+		g := s.goAwayRecvErr
+		e.context = fmt.Sprintf("after its GOAWAY %s with last stream %d", g.Code, s.goAwayRecvID)
+		if g.Reason != "" {
+			e.context += fmt.Sprintf(": %q", g.Reason)
+		}
 	case s.client && s.stats.framesIn.Load() == 0:
 		e.context = "before the peer's first frame: not an HTTP/2 peer?"
 		e.notH2 = true

@@ -86,7 +86,7 @@ func TestConnectionLostAfterGoAwayNamesIt(t *testing.T) {
 	_, err = io.ReadAll(st)
 	require.ErrorIs(t, err, ErrConnectionLost)
 	require.NotErrorIs(t, err, ErrUnprocessed)
-	require.Contains(t, err.Error(), "after its GOAWAY with last stream 1")
+	require.Contains(t, err.Error(), "after its GOAWAY NO_ERROR with last stream 1")
 }
 
 // A client whose peer is not an HTTP/2 server (a TLS port, an HTTP/1 server)
