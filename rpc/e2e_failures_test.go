@@ -37,8 +37,15 @@ var failDesc = ServiceDesc{
 // "succeeded" while the server dropped the bytes.
 func TestSendAfterCallEndedReturnsEOF(t *testing.T) {
 	checkNoLeaks(t)
-	e := newEnv(t, false, nil)
-	e.srv.RegisterService(&failDesc, struct{}{})
+	srv := NewServer()
+	srv.RegisterService(&failDesc, struct{}{})
+	l := NewInMemoryListener()
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	cc, err := NewClient("inmem", WithContextDialer(l.Dial))
+	require.NoError(t, err)
+	defer cc.Close()
+	e := &env{cc: cc}
 	ctx := ctxTimeout(t, 10*time.Second)
 
 	t.Run("bidi", func(t *testing.T) {

@@ -31,7 +31,7 @@ func transportStatus(err error) error {
 	if errors.Is(err, h2.ErrConnectionLost) {
 		// Before the deadline check: a connection whose write timed out is
 		// lost, the call's own deadline has nothing to do with it.
-		return status.Error(codes.Unavailable, "rpc: "+err.Error())
+		return status.Error(codes.Unavailable, "rpc: transport: "+err.Error())
 	}
 	var se *h2.StreamError
 	if errors.As(err, &se) {
