@@ -258,4 +258,3 @@ func (e *contractEnv) warmUp(t *testing.T) {
 	err := e.cc.Invoke(ctxTimeout(t, 10*time.Second), "/test.Contract/Unary", wrapperspb.String("ok"), new(wrapperspb.StringValue))
 	require.NoError(t, err)
 }
-
