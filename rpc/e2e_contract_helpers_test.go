@@ -21,7 +21,8 @@ import (
 
 // contractImpl serves test.Contract. Every call, once it has what it waits
 // for, reports on started and then blocks until its context ends, reported
-// on ended: the server's view of the failure.
+// on ended: the server's view of the failure. A call whose (first) request
+// is "ok" ends at once, with OK: the calls retried on a new connection.
 type contractImpl struct {
 	started chan string
 	ended   chan error
@@ -46,27 +47,33 @@ func contractUnary(srv any, ctx context.Context, dec func(any) error, _ UnarySer
 }
 
 func contractServerStream(srv any, st ServerStream) error {
-	if err := st.RecvMsg(new(wrapperspb.StringValue)); err != nil {
+	in := new(wrapperspb.StringValue)
+	if err := st.RecvMsg(in); err != nil {
 		return err
 	}
-	if err := st.SendMsg(wrapperspb.String("first")); err != nil {
+	if err := st.SendMsg(wrapperspb.String("first")); err != nil || in.Value == "ok" {
 		return err
 	}
 	return srv.(*contractImpl).block(st.Context(), "server streaming")
 }
 
 func contractClientStream(srv any, st ServerStream) error {
-	if err := st.RecvMsg(new(wrapperspb.StringValue)); err != nil {
+	in := new(wrapperspb.StringValue)
+	if err := st.RecvMsg(in); err != nil {
 		return err
+	}
+	if in.Value == "ok" {
+		return st.SendMsg(in)
 	}
 	return srv.(*contractImpl).block(st.Context(), "client streaming")
 }
 
 func contractBidi(srv any, st ServerStream) error {
-	if err := st.RecvMsg(new(wrapperspb.StringValue)); err != nil {
+	in := new(wrapperspb.StringValue)
+	if err := st.RecvMsg(in); err != nil {
 		return err
 	}
-	if err := st.SendMsg(wrapperspb.String("first")); err != nil {
+	if err := st.SendMsg(wrapperspb.String("first")); err != nil || in.Value == "ok" {
 		return err
 	}
 	return srv.(*contractImpl).block(st.Context(), "bidi")
