@@ -94,6 +94,9 @@ func (r *streamRetry) canRetry(cs *clientStream, err error) bool {
 // messages (and the end, after CloseSend) on it. It runs in waitHeader,
 // which alone reads the response, so the swap is seen by every later step.
 func (r *streamRetry) reopen(cs *clientStream) error {
+	r.mu.Lock()
+	r.retries++ // counted before anything can fail, or a failing Request would retry forever
+	r.mu.Unlock()
 	cs.stopWatch()
 	sess, err := cs.cc.pick(cs.ctx, cs.ci.waitForReady)
 	if err != nil {
@@ -105,21 +108,20 @@ func (r *streamRetry) reopen(cs *clientStream) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.retries++
-	for _, bp := range r.msgs {
-		if _, err := st.Write(*bp); err != nil {
-			break // the new stream failed too: its Response says how
-		}
-	}
-	if r.closed {
-		_ = st.CloseWrite()
-	}
 	cs.cur.Store(st)
 	cs.er.r = st
 	if cs.ci.peer != nil {
 		*cs.ci.peer = *peerOf(sess)
 	}
-	cs.watch(st)
+	cs.watch(st) // before the writes, which a cancel must be able to end
+	for _, bp := range r.msgs {
+		if _, err := st.Write(*bp); err != nil {
+			return nil // the new stream failed too: its Response says how
+		}
+	}
+	if r.closed {
+		_ = st.CloseWrite()
+	}
 	return nil
 }
 
