@@ -61,7 +61,7 @@ var contractWays = []contractWay{
 				_ = c.Close()
 			}
 		},
-		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: read tcp .*: connection reset by peer$`,
+		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: (read|write) tcp .*: (connection reset by peer|broken pipe)$`,
 		serverSees: true,
 	},
 	{
