@@ -40,6 +40,8 @@ type contractWay struct {
 	msg         string // a regular expression the status message must match
 	// serverSees: every handler's context ends (the server learns of the loss).
 	serverSees bool
+	// recovers: the server is still up, and the next call gets a new connection.
+	recovers bool
 }
 
 var contractWays = []contractWay{
@@ -52,6 +54,7 @@ var contractWays = []contractWay{
 		},
 		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: (the peer closed the connection|.*connection reset by peer)$`,
 		serverSees: true,
+		recovers:   true,
 	},
 	{
 		name: "TCP RST",
@@ -63,6 +66,7 @@ var contractWays = []contractWay{
 		},
 		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: (read|write) tcp .*: (connection reset by peer|broken pipe)$`,
 		serverSees: true,
+		recovers:   true,
 	},
 	{
 		name: "GOAWAY, call below its last stream id, then the connection ends",
@@ -77,6 +81,7 @@ var contractWays = []contractWay{
 		},
 		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: the peer closed the connection \(after its GOAWAY NO_ERROR with last stream \d+: "maintenance"\)$`,
 		serverSees: true,
+		recovers:   true,
 	},
 	{
 		name: "GOAWAY, call above its last stream id",
@@ -105,6 +110,7 @@ var contractWays = []contractWay{
 		},
 		code: codes.Unavailable, msg: `^rpc: transport: rpc: keepalive ping not acknowledged within 200ms`,
 		serverSees: true, // the client closes the connection it gave up on
+		recovers:   true,
 	},
 	{
 		name: "TLS close_notify and close",
@@ -116,6 +122,7 @@ var contractWays = []contractWay{
 		},
 		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: the peer closed the connection$`,
 		serverSees: true,
+		recovers:   true,
 	},
 	{
 		name: "server Stop",
@@ -153,6 +160,7 @@ var contractWays = []contractWay{
 		},
 		code: codes.Canceled, msg: `^context canceled$`,
 		serverSees: true,
+		recovers:   true,
 	},
 }
 
@@ -262,6 +270,9 @@ func TestFailureContract(t *testing.T) {
 			}
 			if way.unprocessed {
 				require.Len(t, e.rawConns(), 2, "the calls were retried on a second connection")
+			}
+			if way.recovers {
+				e.warmUp(t)
 			}
 			if way.serverSees {
 				for range contractKinds {
