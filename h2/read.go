@@ -15,12 +15,17 @@ func (s *Session) readLoop() {
 	var ce *ConnError
 	if errors.As(err, &ce) && !ce.Remote {
 		s.reportFrameError(0, 0, err)
+		s.mu.Lock()
+		err = s.garbledPrefaceLocked(err)
+		s.mu.Unlock()
 		s.closeWith(err, ce.Code)
 	} else {
 		s.mu.Lock()
 		if !s.closing {
-			if errors.Is(err, io.EOF) && (s.draining || s.goAwayRecv) {
-				err = nil
+			if errors.Is(err, io.EOF) && (s.draining || s.goAwayRecv) && len(s.streams) == 0 {
+				err = nil // the graceful end of a drained session
+			} else {
+				err = s.lostLocked(err) // open streams must not mistake it for their clean end
 			}
 			s.beginCloseLocked(err, 0, false)
 		}

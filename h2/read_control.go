@@ -257,6 +257,7 @@ func (s *Session) onGoAway(fh FrameHeader, p []byte) error {
 	s.goAwayRecv, s.goAwayRecvID = true, last
 	s.noNewStreams.Store(true)
 	cause := &ConnError{Code: code, Remote: true, Reason: string(debug)}
+	s.goAwayRecvErr = cause
 	for _, st := range s.streams {
 		if st.local() && st.id > last {
 			st.failLocked(&unprocessedError{streamID: st.id, cause: cause})

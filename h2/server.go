@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -208,7 +207,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		for _, s := range sessions {
-			s.Abort(ErrCodeNo, fmt.Errorf("h2: server shutdown deadline: %w", ctx.Err()))
+			// A ConnError: its reason goes out as the GOAWAY's debug data,
+			// so that clients can tell why their calls were cut.
+			s.Abort(ErrCodeNo, &ConnError{Code: ErrCodeNo, Reason: "server shutdown deadline reached", cause: ctx.Err()})
 		}
 		<-all
 		return ctx.Err()
@@ -218,7 +219,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 // Close stops accepting and aborts every session at once.
 func (srv *Server) Close() error {
 	for _, s := range srv.stopAccepting() {
-		s.Abort(ErrCodeNo, ErrServerClosed)
+		s.Abort(ErrCodeNo, &ConnError{Code: ErrCodeNo, Reason: "server closed", cause: ErrServerClosed})
 	}
 	return nil
 }

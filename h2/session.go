@@ -125,6 +125,10 @@ type Session struct {
 	settingsTimer *time.Timer
 
 	stats sessionCounters
+
+	// goAwayRecvErr is the last GOAWAY received, named in the error of a
+	// connection lost after it (conn_lost.go).
+	goAwayRecvErr *ConnError
 }
 
 func newSession(conn net.Conn, client bool, opts Options) *Session {

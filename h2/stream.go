@@ -245,6 +245,16 @@ func (st *Stream) Err() error {
 	return st.err
 }
 
+// InboundEnded reports whether nothing more will arrive on the stream: the
+// peer ended its side (END_STREAM), or the stream was reset or failed with
+// its session. A protocol where the end of the response ends the exchange
+// (gRPC) stops sending then, though HTTP/2 would still carry the request body.
+func (st *Stream) InboundEnded() bool {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.inEOF || st.state == stateClosed
+}
+
 // ResetCode returns the code of a reset (by either side) and whether there was one.
 func (st *Stream) ResetCode() (ErrCode, bool) {
 	st.s.mu.Lock()

@@ -136,7 +136,7 @@ func (s *Session) writeLoop() {
 			s.stats.addOut(n)
 			s.wbuf = buf[:0]
 			if err != nil {
-				s.beginCloseLocked(err, 0, false)
+				s.beginCloseLocked(s.lostLocked(err), 0, false)
 				s.mu.Unlock()
 				_ = s.conn.Close()
 				return

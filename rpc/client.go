@@ -89,7 +89,7 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	switch {
 	case strings.HasPrefix(target, "dns:///"):
 		hp := strings.TrimPrefix(target, "dns:///")
-		host, port, err := net.SplitHostPort(hp)
+		host, port, err := net.SplitHostPort(withDefaultPort(hp))
 		if err != nil {
 			return nil, fmt.Errorf("rpc: bad target %q: %w", target, err)
 		}
@@ -288,7 +288,10 @@ func (cc *ClientConn) pick(ctx context.Context, waitForReady bool) (*h2.Session,
 			switch sc.state {
 			case subConnecting, subIdle:
 				pending = true
-			case subFailure:
+			}
+			if sc.lastErr != nil {
+				// Kept while the address is retried, so that a call that
+				// waits for it to be ready can say why it never was.
 				lastErr = sc.lastErr
 			}
 		}
@@ -306,9 +309,20 @@ func (cc *ClientConn) pick(ctx context.Context, waitForReady bool) (*h2.Session,
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, status.FromContextError(ctx.Err()).Err()
+			return nil, waitEnded(ctx.Err(), lastErr)
 		}
 	}
+}
+
+// waitEnded is the error of a call whose context ended while it waited for
+// a connection: CANCELED or DEADLINE_EXCEEDED, and why no connection was
+// ready, when an attempt failed.
+func waitEnded(ctxErr, lastErr error) error {
+	s := status.FromContextError(ctxErr)
+	if lastErr == nil {
+		return s.Err()
+	}
+	return status.Errorf(s.Code(), "%s while waiting for a connection; last connection error: %v", s.Message(), lastErr)
 }
 
 func (cc *ClientConn) allFailedLocked() bool {
@@ -471,7 +485,7 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 		if p, ok := strings.CutPrefix(sc.addr, "unix:"); ok {
 			conn, err = d.DialContext(ctx, "unix", p)
 		} else {
-			conn, err = d.DialContext(ctx, "tcp", sc.addr)
+			conn, err = d.DialContext(ctx, "tcp", withDefaultPort(sc.addr))
 		}
 	}
 	if err != nil {
@@ -490,6 +504,10 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 		tconn := tls.Client(conn, tc)
 		if err := tconn.HandshakeContext(ctx); err != nil {
 			conn.Close()
+			if rhe := (tls.RecordHeaderError{}); errors.As(err, &rhe) {
+				// The answer to our ClientHello was not TLS at all.
+				return nil, fmt.Errorf("%w (the server may not use TLS: dial without WithTLS?)", err)
+			}
 			return nil, err
 		}
 		if p := tconn.ConnectionState().NegotiatedProtocol; p != "h2" {

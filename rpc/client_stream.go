@@ -24,7 +24,7 @@ type clientStream struct {
 	ctx    context.Context
 	desc   *StreamDesc
 	ci     callInfo
-	st     *h2.Stream
+	cur    atomic.Pointer[h2.Stream] // the call's stream: replaced when a stream the server never processed is retried
 	er     envelopeReader
 	comp   Compressor
 	stop   func() bool // stops the cancel watcher
@@ -40,6 +40,8 @@ type clientStream struct {
 	finalErr    error // io.EOF for OK, else a status error
 	trailer     metadata.MD
 	unprocessed bool // the server never saw the stream: safe to retry
+
+	retry streamRetry // a streaming call's messages, kept until the server is known to process it (client_retry.go)
 
 	recvN     atomic.Int32 // messages received, for stats (read by a canceled stream's report)
 	statSent  atomic.Int32 // messages sent, likewise
@@ -182,7 +184,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			}
 			return nil, toStatusError(err)
 		}
-		cs.st = st
+		cs.cur.Store(st)
 		if ro != nil { // the request went with the headers
 			cs.sentN, cs.closed = 1, true
 			cs.statSent.Add(1)
@@ -192,22 +194,35 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		}
 		break
 	}
-	cs.er = envelopeReader{r: cs.st, maxSize: cs.ci.maxRecv}
-	if ctx.Done() != nil {
-		st := cs.st
-		if cs.sh != nil && desc != unaryDesc {
-			// A stream given up by canceling its context may never see
-			// RecvMsg again: report it here (once, whichever comes first).
-			// Unary calls report in invoke; their state is pooled.
-			cs.stop = context.AfterFunc(ctx, func() {
-				st.Reset(h2.ErrCodeCancel)
-				cs.reportStats(status.FromContextError(ctx.Err()).Err())
-			})
-		} else {
-			cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
-		}
+	st := cs.stream()
+	cs.er = envelopeReader{r: st, maxSize: cs.ci.maxRecv}
+	if desc != unaryDesc {
+		cs.retry.start(hdr)
 	}
+	cs.watch(st)
 	return cs, nil
+}
+
+// stream is the call's current stream.
+func (cs *clientStream) stream() *h2.Stream { return cs.cur.Load() }
+
+// watch resets st with CANCEL when the call's context ends.
+func (cs *clientStream) watch(st *h2.Stream) {
+	ctx := cs.ctx
+	if ctx.Done() == nil {
+		return
+	}
+	if cs.sh != nil && cs.desc != unaryDesc {
+		// A stream given up by canceling its context may never see
+		// RecvMsg again: report it here (once, whichever comes first).
+		// Unary calls report in invoke; their state is pooled.
+		cs.stop = context.AfterFunc(ctx, func() {
+			st.Reset(h2.ErrCodeCancel)
+			cs.reportStats(status.FromContextError(ctx.Err()).Err())
+		})
+	} else {
+		cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
+	}
 }
 
 // requestHeader builds the request headers; they are reused by retries.
@@ -269,17 +284,25 @@ func (cs *clientStream) SendMsg(m any) error {
 	if !cs.desc.ClientStreams && cs.sentN > 0 {
 		return status.Error(codes.Internal, "rpc: more than one request message on a call without client streaming")
 	}
-	if cs.canceled() {
-		return io.EOF // the status is RecvMsg's to report, as for any ended call
+	if cs.canceled() || cs.ended() {
+		// The call has ended (canceled, status received, stream reset or
+		// connection lost): as in grpc-go, RecvMsg reports how.
+		return io.EOF
 	}
 	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
 	if err != nil {
 		return err
 	}
-	_, err = cs.st.Write(*bp)
-	sendBufs.put(bp)
+	st, kept := cs.retry.keep(cs, bp)
+	_, err = st.Write(*bp)
+	if !kept {
+		sendBufs.put(bp)
+	}
 	cs.sentN++
 	cs.statSent.Add(1)
+	if err != nil && cs.retry.replays(err) {
+		return nil // the server never saw it: the retry sends it again
+	}
 	return cs.sendError(err)
 }
 
@@ -303,7 +326,7 @@ func (cs *clientStream) CloseSend() error {
 	if cs.canceled() {
 		return nil
 	}
-	if err := cs.st.CloseWrite(); err != nil && errors.Is(err, h2.ErrUnprocessed) {
+	if err := cs.retry.closeSend(cs).CloseWrite(); err != nil && errors.Is(err, h2.ErrUnprocessed) {
 		cs.unprocessed = true
 	}
 	return nil // errors surface in RecvMsg
@@ -318,13 +341,13 @@ func (cs *clientStream) canceled() bool {
 	if cs.ctx.Err() == nil {
 		return false
 	}
-	cs.st.Reset(h2.ErrCodeCancel)
+	cs.stream().Reset(h2.ErrCodeCancel)
 	return true
 }
 
 // abort ends the stream when the call gives up on it.
 func (cs *clientStream) abort() {
-	cs.st.Reset(h2.ErrCodeCancel)
+	cs.stream().Reset(h2.ErrCodeCancel)
 	cs.stopWatch()
 }
 
@@ -368,7 +391,15 @@ func (cs *clientStream) waitHeader() error {
 	// ends this wait too; fail then reports ctx's error. Until the header is
 	// in, that watch is in place: only abort (after its reset) and a finished
 	// call remove it.
-	h, err := cs.st.Response(context.Background())
+	h, err := cs.stream().Response(context.Background())
+	for err != nil && cs.retry.canRetry(cs, err) {
+		// The server never processed the stream: open another and send
+		// again what was sent, as for unary calls.
+		if err = cs.retry.reopen(cs); err == nil {
+			h, err = cs.stream().Response(context.Background())
+		}
+	}
+	cs.retry.commit()
 	if err != nil {
 		cs.headerErr = cs.fail(err)
 		return cs.headerErr
@@ -376,13 +407,13 @@ func (cs *clientStream) waitHeader() error {
 	if hs := h.Get(":status"); hs != "200" {
 		n, _ := strconv.Atoi(hs)
 		if h.Get("grpc-status") == "" {
-			cs.st.Reset(h2.ErrCodeCancel)
+			cs.stream().Reset(h2.ErrCodeCancel)
 			cs.headerErr = cs.finishWith(status.Errorf(httpStatusToCode(n), "rpc: unexpected HTTP status %s from the server", hs))
 			return cs.headerErr
 		}
 	}
 	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
-		cs.st.Reset(h2.ErrCodeCancel)
+		cs.stream().Reset(h2.ErrCodeCancel)
 		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
 		return cs.headerErr
 	}
@@ -394,7 +425,7 @@ func (cs *clientStream) waitHeader() error {
 	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
 		c := GetCompressor(enc)
 		if c == nil {
-			cs.st.Reset(h2.ErrCodeCancel)
+			cs.stream().Reset(h2.ErrCodeCancel)
 			cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc))
 			return cs.headerErr
 		}
@@ -465,6 +496,7 @@ func (cs *clientStream) finishWith(err error) error {
 	}
 	cs.finished = true
 	cs.finalErr = err
+	cs.retry.commit()
 	cs.stopWatch()
 	if cs.desc != unaryDesc {
 		cs.reportStats(err) // unary calls report in invoke, after their last step
@@ -484,6 +516,9 @@ func (cs *clientStream) fail(err error) error {
 		return cs.finishWith(status.FromContextError(cerr).Err())
 	}
 	serr := toStatusError(err)
+	if errors.Is(err, h2.ErrPeerNotHTTP2) && !cs.stream().Session().Encrypted() {
+		serr = status.Error(codes.Unavailable, status.Convert(serr).Message()+"; the server may require TLS")
+	}
 	if status.Code(serr) == codes.Canceled {
 		// Servers reset with CANCEL when the deadline we sent them expires;
 		// our own timer may fire a moment later. As in grpc-go, a passed
@@ -511,17 +546,17 @@ func (cs *clientStream) RecvMsg(m any) error {
 		err = ProtoCodec.Unmarshal(msg, m)
 		recvBufs.put(bp)
 		if err != nil {
-			cs.st.Reset(h2.ErrCodeCancel)
+			cs.stream().Reset(h2.ErrCodeCancel)
 			return cs.finishWith(status.Errorf(codes.Internal, "rpc: unmarshaling response: %v", err))
 		}
 		return nil
 	}
 	if err == io.EOF {
-		return cs.finishWith(cs.statusFrom(cs.st.Trailers()))
+		return cs.finishWith(cs.statusFrom(cs.stream().Trailers()))
 	}
 	if _, ok := status.FromError(err); ok && cs.ctx.Err() == nil && status.Code(err) != codes.Unavailable {
 		// A framing or size error of ours: tell the server we gave up.
-		cs.st.Reset(h2.ErrCodeCancel)
+		cs.stream().Reset(h2.ErrCodeCancel)
 		return cs.finishWith(err)
 	}
 	return cs.fail(err)
@@ -535,6 +570,6 @@ func (cs *clientStream) reportStats(err error) {
 	}
 	s := &RPCStats{FullMethod: cs.method, Client: true, Begin: cs.begin, End: time.Now(),
 		Code: codeOf(err), MsgsSent: int(cs.statSent.Load()), MsgsRecv: int(cs.recvN.Load())}
-	s.fillFromStream(cs.st)
+	s.fillFromStream(cs.stream())
 	h.HandleRPC(cs.ctx, s)
 }

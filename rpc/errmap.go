@@ -28,6 +28,11 @@ func toStatusError(err error) error {
 // transportStatus maps a transport failure per the gRPC spec's table of
 // RST_STREAM codes; session failures and anything else are UNAVAILABLE.
 func transportStatus(err error) error {
+	if errors.Is(err, h2.ErrConnectionLost) {
+		// Before the deadline check: a connection whose write timed out is
+		// lost, the call's own deadline has nothing to do with it.
+		return status.Error(codes.Unavailable, "rpc: transport: "+err.Error())
+	}
 	var se *h2.StreamError
 	if errors.As(err, &se) {
 		return status.Error(resetCode(se.Code), "rpc: stream reset: "+err.Error())

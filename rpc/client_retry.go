@@ -1,0 +1,152 @@
+package rpc
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/h2rpc/h2rpc/h2"
+)
+
+// Transparent retry of streaming calls. A stream the server never processed
+// (REFUSED_STREAM, or above the last stream id of a GOAWAY) is safe to send
+// again, as unary calls are (invoke). A streaming call keeps the messages it
+// sent until the response headers arrive, which prove the server took the
+// call, and sends them again on a new stream if the first one turns out
+// unprocessed. The kept messages are the encoded buffers SendMsg made
+// anyway, so keeping them costs no copy; past maxReplayBytes the call stops
+// keeping them and is no longer retried.
+
+// maxReplayBytes bounds what a streaming call keeps for a transparent retry.
+const maxReplayBytes = 256 << 10
+
+// streamRetry is a streaming call's retry state. Its mutex is never held
+// across a Write of SendMsg's, only across the replay itself.
+type streamRetry struct {
+	mu      sync.Mutex
+	on      bool // still keeping: no response headers yet, within the bound
+	hdr     h2.Header
+	msgs    []*[]byte
+	bytes   int
+	closed  bool // CloseSend was called: the replay ends the stream too
+	retries int
+}
+
+// start begins keeping the messages of a streaming call opened with hdr.
+func (r *streamRetry) start(hdr h2.Header) {
+	r.on, r.hdr = true, hdr
+}
+
+// keep returns the stream to write bp to, and whether bp is kept for a
+// replay (then the caller must not recycle it). The stream is chosen under
+// the lock that a replay holds, so bp is written once: by the caller to the
+// new stream, or by the replay.
+func (r *streamRetry) keep(cs *clientStream, bp *[]byte) (*h2.Stream, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := cs.stream()
+	if !r.on {
+		return st, false
+	}
+	if r.bytes+len(*bp) > maxReplayBytes {
+		// Too much to keep: this call will not be retried. The sending
+		// goroutine is the one here, so none of the kept buffers is being
+		// written: they go back to the pool.
+		for _, kept := range r.msgs {
+			sendBufs.put(kept)
+		}
+		r.dropLocked()
+		return st, false
+	}
+	r.msgs = append(r.msgs, bp)
+	r.bytes += len(*bp)
+	return st, true
+}
+
+// closeSend records CloseSend for a replay and returns the stream to end.
+func (r *streamRetry) closeSend(cs *clientStream) *h2.Stream {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	return cs.stream()
+}
+
+// replays reports whether a failed write will be made good by a retry.
+func (r *streamRetry) replays(err error) bool {
+	if !errors.Is(err, h2.ErrUnprocessed) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.on
+}
+
+// canRetry reports whether the call may open its stream again after err.
+func (r *streamRetry) canRetry(cs *clientStream, err error) bool {
+	if !errors.Is(err, h2.ErrUnprocessed) || cs.ctx.Err() != nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.on && r.retries < cs.cc.cfg.maxRetries
+}
+
+// reopen opens a new stream on a ready connection and sends the kept
+// messages (and the end, after CloseSend) on it. It runs in waitHeader,
+// which alone reads the response, so the swap is seen by every later step.
+func (r *streamRetry) reopen(cs *clientStream) error {
+	r.mu.Lock()
+	r.retries++ // counted before anything can fail, or a failing Request would retry forever
+	r.mu.Unlock()
+	cs.stopWatch()
+	sess, err := cs.cc.pick(cs.ctx, cs.ci.waitForReady)
+	if err != nil {
+		return err
+	}
+	st, err := sess.Request(cs.ctx, r.hdr, nil)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cs.cur.Store(st)
+	cs.er.r = st
+	if cs.ci.peer != nil {
+		*cs.ci.peer = *peerOf(sess)
+	}
+	cs.watch(st) // before the writes, which a cancel must be able to end
+	for _, bp := range r.msgs {
+		if _, err := st.Write(*bp); err != nil {
+			return nil // the new stream failed too: its Response says how
+		}
+	}
+	if r.closed {
+		_ = st.CloseWrite()
+	}
+	return nil
+}
+
+// commit stops keeping messages: the server has the call (or it is over).
+// It runs on the receiving side while SendMsg may still be writing the last
+// kept buffer, so the buffers are left to the garbage collector rather than
+// recycled under it.
+func (r *streamRetry) commit() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dropLocked()
+}
+
+func (r *streamRetry) dropLocked() {
+	r.on = false
+	r.msgs, r.bytes = nil, 0
+}
+
+// ended reports whether the call's stream can take no more messages: its
+// response ended, or it failed, unless it failed unprocessed and the call
+// will be retried (its messages are kept for the new stream).
+func (cs *clientStream) ended() bool {
+	st := cs.stream()
+	if !st.InboundEnded() {
+		return false
+	}
+	return !cs.retry.replays(st.Err())
+}
