@@ -52,6 +52,12 @@ func TestMatrixSmoke(t *testing.T) {
 	var out bytes.Buffer
 	writeTable(&out, r)
 	require.NotContains(t, out.String(), "n/a")
+	require.Contains(t, out.String(), "| 1,000 idle connections | heap+stacks per connection |")
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "idle connections") {
+			require.Contains(t, line, " | — | ", "connect-go does not run the memory cases")
+		}
+	}
 	rows := 0
 	for _, c := range matrix {
 		rows += len(c.rows)
@@ -113,6 +119,22 @@ func TestWriteTableRatiosAndGoals(t *testing.T) {
 	require.Contains(t, out.String(), "goals met: 1 of 3")
 }
 
+// TestWriteTableFloorRow: unary c=1 gets a row of each stack's p50 over
+// the bare-TCP floor's, judged against the goal for h2rpc.
+func TestWriteTableFloorRow(t *testing.T) {
+	c := benchCase{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: []row{{kP50, "p50 latency", latency}}}
+	f := benchCase{name: "floor/tcp-1B", what: "floor", floor: true, rows: []row{{kP50, "p50 latency", info}}}
+	r := &results{
+		cases:  []benchCase{f, c},
+		median: map[string]map[string]float64{tcpFloor: {"floor/tcp-1B|p50": 20000}},
+		floor:  map[string]map[string]float64{ours: {c.name: 1.4}, grpcGo: {c.name: 2.5}, connGo: {c.name: 9}},
+	}
+	var out bytes.Buffer
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| floor | p50 latency | tcp: 20µs |")
+	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
+}
+
 // TestPairedRatios: the ratio column is the median of each round pair's
 // ratio, not the ratio of the two medians.
 func TestPairedRatios(t *testing.T) {
@@ -136,19 +158,13 @@ func TestPercentile(t *testing.T) {
 	require.Equal(t, time.Duration(0), percentile(nil, 0.5))
 }
 
-func TestServiceRejectsOversizedPayloads(t *testing.T) {
-	_, err := freshBody(maxPayload + 1)
-	require.Error(t, err)
-	_, err = freshBody(-1)
-	require.Error(t, err)
-	b, err := freshBody(3)
-	require.NoError(t, err)
-	require.Len(t, b, 3)
-}
-
 func TestSizeNames(t *testing.T) {
 	require.Equal(t, "64B", sizeName(64))
 	require.Equal(t, "1KiB", sizeName(kib))
 	require.Equal(t, "64 KiB", humanSize(64*kib))
 	require.Equal(t, "1 MiB", humanSize(mib))
+	require.Equal(t, "10,000", countOf(10000))
+	require.Equal(t, "100", countOf(100))
+	require.Equal(t, "1 stream", streamsOf(1))
+	require.Equal(t, "64 streams", streamsOf(64))
 }

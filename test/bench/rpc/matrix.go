@@ -102,6 +102,22 @@ func humanSize(n int) string {
 	return s[:i] + " " + s[i:]
 }
 
+// streamsOf says "1 stream" or "8 streams" (concurrent).
+func streamsOf(n int) string {
+	if n == 1 {
+		return "1 stream"
+	}
+	return fmt.Sprintf("%d streams", n)
+}
+
+// countOf writes a message count with a thousands separator.
+func countOf(n int) string {
+	if n >= 1000 {
+		return fmt.Sprintf("%d,%03d", n/1000, n%1000)
+	}
+	return fmt.Sprint(n)
+}
+
 // floorFor names the floor case whose p50 a unary latency case is divided
 // by in the table (the same bytes each way).
 var floorFor = map[string]string{"unary/1B-c1": "floor/tcp-1B"}
@@ -147,12 +163,12 @@ func buildMatrix() []benchCase {
 			for _, size := range []int{64, kib, 64 * kib} {
 				shape := fmt.Sprintf("%dx%dx%s", sh.conc, sh.count, sizeName(size))
 				cs = append(cs, benchCase{
-					name: dir.name + "/" + shape, what: fmt.Sprintf("%s, %d concurrent × %d × %s", dir.what, sh.conc, sh.count, humanSize(size)),
+					name: dir.name + "/" + shape, what: fmt.Sprintf("%s, %s × %s × %s", dir.what, streamsOf(sh.conc), countOf(sh.count), humanSize(size)),
 					rows: rateRow("msgs/s"), run: dir.run(sh.conc, sh.count, size),
 				})
 				if dir.name == "server-stream" && sh == (streamShape{8, 100}) && size == kib {
 					cs = append(cs, benchCase{
-						name: "tls/server-stream-" + shape, what: fmt.Sprintf("TLS: server streaming, 8 concurrent × 100 × %s", humanSize(size)), tls: true,
+						name: "tls/server-stream-" + shape, what: fmt.Sprintf("TLS: server streaming, 8 streams × 100 × %s", humanSize(size)), tls: true,
 						rows: rateRow("msgs/s"), run: serverStreams(sh.conc, sh.count, size),
 					})
 				}
