@@ -46,7 +46,7 @@ func legacyStream(ctx context.Context, e *env) (map[string]float64, error) {
 }
 
 // legacyPingPong bounces 1 MiB messages on one bidi stream that stays open:
-// payload bytes per second, both directions counted.
+// payload MiB per second, both directions counted, as the old table had it.
 func legacyPingPong(ctx context.Context, e *env) (map[string]float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -62,7 +62,7 @@ func legacyPingPong(ctx context.Context, e *env) (map[string]float64, error) {
 		if err := recvSized(s, 1<<20); err != nil {
 			return err
 		}
-		done(2 << 20)
+		done(2) // MiB, one each way
 		return nil
 	})
 	return map[string]float64{kRate: t.rate}, err

@@ -182,7 +182,7 @@ func buildMatrix() []benchCase {
 		benchCase{name: "memory/idle-conns", what: "1,000 idle connections", rows: memRow("heap+stacks per connection"), run: idleConns(1000), only: memoryStacks},
 		benchCase{name: "memory/idle-streams", what: "10,000 idle streams on 1 connection", rows: memRow("heap+stacks per stream"), run: idleStreams(10000), only: memoryStacks},
 		benchCase{name: "legacy/stream-endless", what: "legacy: 1 endless server stream 1 KiB, reused response", legacy: true, rows: rateRow("msgs/s"), run: legacyStream},
-		benchCase{name: "legacy/pingpong-endless", what: "legacy: 1 endless bidi ping-pong 1 MiB", legacy: true, rows: []row{{kRate, "bytes/s (both ways)", throughput}}, run: legacyPingPong},
+		benchCase{name: "legacy/pingpong-endless", what: "legacy: 1 endless bidi ping-pong 1 MiB", legacy: true, rows: []row{{kRate, "MiB/s (both ways)", throughput}}, run: legacyPingPong},
 		benchCase{name: "legacy/idle-busy", what: "legacy: 1,000 idle + 10 busy streams", legacy: true, rows: []row{{kP99, "busy-stream p99 latency", latency}}, run: legacyIdleBusy},
 	)
 	return cs
