@@ -268,7 +268,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 			data = data[n:]
 		}
 		if len(data) > 0 {
-			st.in = append(st.in, data...)
+			st.in, st.inOff = appendBuffered(st.in, st.inOff, data)
 		}
 	}
 	if end {

@@ -355,7 +355,8 @@ func (st *Stream) handlerDoneLocked() {
 		// crediting flow control at once, until the client ends its side.
 		st.discardIn = true
 		if unread := int64(len(st.in) - st.inOff); unread > 0 {
-			st.in, st.inOff = st.in[:0], 0
+			putStreamBuf(st.in)
+			st.in, st.inOff = nil, 0
 			st.creditLocked(unread) // both windows, or the client's upload stalls
 		}
 	}

@@ -362,7 +362,8 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 			n := copyFramed(p, got, st.in[st.inOff:], need)
 			st.inOff += n
 			if st.inOff == len(st.in) {
-				st.in, st.inOff = st.in[:0], 0
+				putStreamBuf(st.in)
+				st.in, st.inOff = nil, 0
 			}
 			st.creditLocked(int64(n))
 			got += n
@@ -480,9 +481,11 @@ func (st *Stream) failLocked(err error) {
 		if unread := int64(len(st.in) - st.inOff); unread > 0 {
 			s.creditConnLocked(unread)
 		}
+		putStreamBuf(st.in)
 		st.in, st.inOff = nil, 0
 	}
 	s.buffered -= len(st.out) - st.outOff
+	putStreamBuf(st.out)
 	st.out, st.outOff, st.zc = nil, 0, nil
 	st.endCtx()
 	st.closeLocked()

@@ -83,11 +83,7 @@ func (st *Stream) writeLocked(p []byte) (int, error) {
 			continue
 		}
 		n := min(room, len(p))
-		if st.outOff > 0 && len(st.out)+n > cap(st.out) {
-			st.out = st.out[:copy(st.out, st.out[st.outOff:])]
-			st.outOff = 0
-		}
-		st.out = append(st.out, p[:n]...)
+		st.out, st.outOff = appendBuffered(st.out, st.outOff, p[:n])
 		s.buffered += n
 		p = p[n:]
 		total += n
@@ -154,7 +150,8 @@ func (st *Stream) consumeLocked(n int) {
 		st.outOff += n
 		st.s.buffered -= n
 		if st.outOff == len(st.out) {
-			st.out, st.outOff = st.out[:0], 0
+			putStreamBuf(st.out)
+			st.out, st.outOff = nil, 0
 		}
 		return
 	}

@@ -10,80 +10,145 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestQuickRunMeasuresEverything runs every case on both frameworks with
-// tiny windows: each metric must come out positive for both.
-func TestQuickRunMeasuresEverything(t *testing.T) {
+var smoke = options{tm: timing{0, 50 * time.Millisecond}, runs: 1, smoke: true}
+
+// TestMatrixSmoke runs every case of the matrix, legacy ones included, on
+// every stack once with few messages and short windows: each must finish
+// without error and report positive figures for each of its rows, with
+// allocation counts beside the throughput and latency rows. It proves the
+// matrix works, not how fast anything is.
+func TestMatrixSmoke(t *testing.T) {
+	o := smoke
+	o.cases = []string{""} // every case, the legacy ones too
 	var log bytes.Buffer
-	r, err := run(context.Background(), options{tm: timing{50 * time.Millisecond, 400 * time.Millisecond}}, &log)
+	r, err := run(context.Background(), o, &log)
 	require.NoError(t, err, log.String())
-	for _, fw := range []string{"h2rpc", "grpc-go"} {
-		for _, m := range metrics {
-			require.Greater(t, r[fw][m.key], 0.0, "%s %s", fw, m.key)
+	require.Len(t, r.cases, len(matrix))
+	for _, c := range matrix {
+		for _, s := range []string{ours, grpcGo, connGo, tcpFloor} {
+			if !c.runsOn(s) {
+				require.NotContains(t, r.median[s], metricKey(c.name, c.rows[0].key), "%s ran %s", s, c.name)
+				continue
+			}
+			for _, rw := range c.rows {
+				require.Greater(t, r.median[s][metricKey(c.name, rw.key)], 0.0, "%s %s %s", s, c.name, rw.key)
+			}
+			if c.rows[0].key == kRate && !c.legacy || c.floor {
+				require.Greater(t, r.median[s][metricKey(c.name, kAllocs)], 0.0, "%s %s allocs", s, c.name)
+				require.Greater(t, r.median[s][metricKey(c.name, kBytes)], 0.0, "%s %s bytes", s, c.name)
+			}
+		}
+		if !c.floor {
+			for _, peer := range []string{grpcGo, connGo} {
+				if !c.runsOn(peer) {
+					continue
+				}
+				require.Greater(t, r.ratio[peer][metricKey(c.name, c.rows[0].key)], 0.0, "%s vs %s", c.name, peer)
+			}
 		}
 	}
+	require.Greater(t, r.floor[ours]["unary/1B-c1"], 0.0)
+
 	var out bytes.Buffer
-	writeTable(&out, r, "h2rpc", "grpc-go")
-	require.Equal(t, len(metrics)+2, strings.Count(out.String(), "\n"))
+	writeTable(&out, r)
 	require.NotContains(t, out.String(), "n/a")
+	require.Contains(t, out.String(), "| 1,000 idle connections | heap+stacks per connection |")
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "idle connections") {
+			require.Contains(t, line, " | — | ", "connect-go does not run the memory cases")
+		}
+	}
+	rows := 0
+	for _, c := range matrix {
+		rows += len(c.rows)
+	}
+	rows += len(floorFor)
+	require.Equal(t, rows+2+2, strings.Count(out.String(), "\n"), "header, rows, blank line and the goals line")
 }
 
 func TestRunSelectsAndRejects(t *testing.T) {
 	var log bytes.Buffer
-	r, err := run(context.Background(), options{tm: timing{100 * time.Millisecond, 300 * time.Millisecond}, frameworks: []string{"h2rpc"}, cases: []string{"unary64"}}, &log)
+	o := smoke
+	o.stacks, o.cases = []string{ours}, []string{"unary/1B-c64"}
+	r, err := run(context.Background(), o, &log)
 	require.NoError(t, err)
-	require.Len(t, r, 1)
-	require.Len(t, r["h2rpc"], 1)
-	require.Greater(t, r["h2rpc"][mUnary64], 0.0)
+	require.Len(t, r.cases, 1)
+	require.Len(t, r.median, 1)
+	require.Greater(t, r.median[ours][metricKey("unary/1B-c64", kRate)], 0.0)
 
-	_, err = run(context.Background(), options{frameworks: []string{"nope"}}, &log)
+	require.False(t, options{}.selected(benchCase{name: "legacy/x", legacy: true}), "legacy cases are opt-in")
+	require.True(t, options{cases: []string{"legacy"}}.selected(benchCase{name: "legacy/x", legacy: true}))
+	require.True(t, options{cases: []string{"server-stream/8x"}}.selected(benchCase{name: "server-stream/8x100x1KiB"}))
+	require.False(t, options{cases: []string{"server-stream/8x"}}.selected(benchCase{name: "client-stream/8x100x1KiB"}))
+
+	_, err = run(context.Background(), options{stacks: []string{"nope"}}, &log)
 	require.ErrorContains(t, err, `unknown framework "nope"`)
 	_, err = run(context.Background(), options{cases: []string{"nope"}}, &log)
 	require.ErrorContains(t, err, `unknown case "nope"`)
 }
 
+// TestRoundOrder: h2rpc runs right beside each peer in every round.
+func TestRoundOrder(t *testing.T) {
+	for i := range 4 {
+		o := roundOrder(i)
+		require.Equal(t, ours, o[1])
+		require.ElementsMatch(t, []string{grpcGo, connGo}, []string{o[0], o[2]})
+	}
+	require.NotEqual(t, roundOrder(0), roundOrder(1))
+}
+
 func TestWriteTableRatiosAndGoals(t *testing.T) {
-	r := results{
-		"a": {mUnaryP50: 50, mUnary64: 300, mStream: 10},
-		"b": {mUnaryP50: 100, mUnary64: 100},
+	c := benchCase{name: "x", what: "shape x", rows: []row{{kRate, "calls/s", throughput}, {kP50, "p50 latency", latency}}}
+	r := &results{
+		cases: []benchCase{c},
+		median: map[string]map[string]float64{
+			ours:   {"x|rate": 300, "x|p50": 50000, "x|allocs": 20, "x|bytes": 2048},
+			grpcGo: {"x|rate": 100, "x|p50": 100000, "x|allocs": 150, "x|bytes": 4096},
+			connGo: {"x|rate": 120, "x|p50": 200000},
+		},
+		ratio: map[string]map[string]float64{
+			grpcGo: {"x|rate": 3, "x|p50": 0.9},
+			connGo: {"x|rate": 2.5, "x|p50": 0.25},
+		},
 	}
 	var out bytes.Buffer
-	writeTable(&out, r, "a", "b")
+	writeTable(&out, r)
 	lines := strings.Split(out.String(), "\n")
-	require.Contains(t, lines[2], "| 0.50x | <= 0.6x | yes |")
-	require.Contains(t, lines[4], "| 3.00x | >= 2x | yes |")
-	require.Contains(t, lines[5], "| 10.0 | n/a | n/a | >= 1.5x | n/a |")
-
-	r["a"][mUnaryP50] = 90
-	out.Reset()
-	writeTable(&out, r, "a", "b")
-	require.Contains(t, strings.Split(out.String(), "\n")[2], "| 0.90x | <= 0.6x | **no** |")
+	require.Equal(t, "| shape x | calls/s | 300 | 100 | 120 | 3.00x (≥1.5x yes) | 2.50x (≥3x **no**) | 20.0 · 150 · n/a | 2.0 KiB · 4.0 KiB · n/a |", lines[2])
+	require.Equal(t, "| shape x | p50 latency | 50µs | 100µs | 200µs | 0.90x (≤0.6x **no**) | 0.25x |  |  |", lines[3])
+	require.Contains(t, out.String(), "goals met: 1 of 3")
 }
 
-// TestPairedRatios: the ratio column is the median of each run pair's
-// ratio when runs were paired, not the ratio of the two medians.
-func TestPairedRatios(t *testing.T) {
-	ours := map[string][]float64{mUnary64: {100, 200, 300}, mStream: {1, 2}}
-	theirs := map[string][]float64{mUnary64: {50, 150, 100}, mStream: {1}}
-	q := pairedRatios(ours, theirs)
-	require.InDelta(t, 2.0, q[mUnary64], 1e-9, "ratios 2, 1.33, 3: median 2")
-	require.NotContains(t, q, mStream, "unpaired runs give no paired ratio")
-
-	r := results{"a": {mUnary64: 200}, "b": {mUnary64: 150}, pairKey("a", "b"): q}
+// TestWriteTableFloorRow: unary c=1 gets a row of each stack's p50 over
+// the bare-TCP floor's, judged against the goal for h2rpc.
+func TestWriteTableFloorRow(t *testing.T) {
+	c := benchCase{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: []row{{kP50, "p50 latency", latency}}}
+	f := benchCase{name: "floor/tcp-1B", what: "floor", floor: true, rows: []row{{kP50, "p50 latency", info}}}
+	r := &results{
+		cases:  []benchCase{f, c},
+		median: map[string]map[string]float64{tcpFloor: {"floor/tcp-1B|p50": 20000}},
+		floor:  map[string]map[string]float64{ours: {c.name: 1.4}, grpcGo: {c.name: 2.5}, connGo: {c.name: 9}},
+	}
 	var out bytes.Buffer
-	writeTable(&out, r, "a", "b")
-	require.Contains(t, out.String(), "| 200 | 150 | 2.00x | >= 2x | yes |", "2.00x, not 200/150")
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| floor | p50 latency | tcp: 20µs |")
+	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
 }
 
-func TestMedianOfRuns(t *testing.T) {
+// TestPairedRatios: the ratio column is the median of each round pair's
+// ratio, not the ratio of the two medians.
+func TestPairedRatios(t *testing.T) {
+	ours := map[string][]float64{"a": {100, 200, 300}, "b": {1, 2}}
+	theirs := map[string][]float64{"a": {50, 150, 100}, "b": {1}}
+	q := pairedRatios(ours, theirs)
+	require.InDelta(t, 2.0, q["a"], 1e-9, "ratios 2, 1.33, 3: median 2")
+	require.NotContains(t, q, "b", "unpaired rounds give no paired ratio")
+}
+
+func TestMedian(t *testing.T) {
 	require.Equal(t, 2.0, median([]float64{3, 1, 2}))
 	require.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))
 	require.Equal(t, 7.0, median([]float64{7}))
-
-	var log bytes.Buffer
-	r, err := run(context.Background(), options{tm: timing{100 * time.Millisecond, 300 * time.Millisecond}, runs: 3, frameworks: []string{"h2rpc"}, cases: []string{"unary"}}, &log)
-	require.NoError(t, err)
-	require.Equal(t, 3, strings.Count(log.String(), "done: h2rpc    unary"))
-	require.Greater(t, r["h2rpc"][mUnaryP50], 0.0)
 }
 
 func TestPercentile(t *testing.T) {
@@ -93,12 +158,13 @@ func TestPercentile(t *testing.T) {
 	require.Equal(t, time.Duration(0), percentile(nil, 0.5))
 }
 
-func TestServiceRejectsOversizedPayloads(t *testing.T) {
-	_, err := body(maxPayload + 1)
-	require.Error(t, err)
-	_, err = body(-1)
-	require.Error(t, err)
-	b, err := body(3)
-	require.NoError(t, err)
-	require.Len(t, b, 3)
+func TestSizeNames(t *testing.T) {
+	require.Equal(t, "64B", sizeName(64))
+	require.Equal(t, "1KiB", sizeName(kib))
+	require.Equal(t, "64 KiB", humanSize(64*kib))
+	require.Equal(t, "1 MiB", humanSize(mib))
+	require.Equal(t, "10,000", countOf(10000))
+	require.Equal(t, "100", countOf(100))
+	require.Equal(t, "1 stream", streamsOf(1))
+	require.Equal(t, "64 streams", streamsOf(64))
 }

@@ -7,22 +7,151 @@ import (
 	"time"
 )
 
-// metric describes one row of the table and its goal: ours/grpc-go must be
-// at most goal when lowerIsBetter, else at least goal.
-type metric struct {
-	key, caseName, what string
-	goal                float64
-	lowerIsBetter       bool
-	format              func(float64) string
+// goal is a bound on h2rpc's ratio to one peer.
+type goal struct {
+	bound         float64
+	lowerIsBetter bool
 }
 
-var metrics = []metric{
-	{mUnaryP50, "unary 1 B, concurrency 1", "p50 latency", 0.6, true, fmtDuration},
-	{mUnaryAllocs, "unary 1 B, concurrency 1", "allocs/call (client+server)", 0.25, true, fmtFloat},
-	{mUnary64, "unary 1 B, concurrency 64, 1 connection", "calls/s", 2, false, fmtFloat},
-	{mStream, "server streaming 1 KiB", "msgs/s", 1.5, false, fmtFloat},
-	{mPingPong, "bidi ping-pong 1 MiB", "MiB/s (both ways)", 1.5, false, func(v float64) string { return fmtFloat(v / (1 << 20)) }},
-	{mIdleP99, "1,000 idle + 10 busy streams", "busy-stream p99 latency", 1, true, fmtDuration},
+// goals are issue 13's, per kind of row and peer; a missing entry is a
+// row shown without a goal.
+var goals = map[kind]map[string]goal{
+	throughput: {grpcGo: {1.5, false}, connGo: {3, false}},
+	latency:    {grpcGo: {0.6, true}},
+	memory:     {grpcGo: {1, true}},
+}
+
+// floorGoal bounds unary c=1 p50 against the bare-TCP floor's.
+var floorGoal = goal{1.5, true}
+
+func (g goal) String() string {
+	if g.lowerIsBetter {
+		return fmt.Sprintf("≤%gx", g.bound)
+	}
+	return fmt.Sprintf("≥%gx", g.bound)
+}
+
+func (g goal) met(q float64) bool {
+	if g.lowerIsBetter {
+		return q <= g.bound
+	}
+	return q >= g.bound
+}
+
+// notInCase marks the cells of a stack that a case does not run on.
+const notInCase = "—"
+
+// tableStacks are the value columns, ours first.
+var tableStacks = []string{ours, grpcGo, connGo}
+
+// writeTable prints the markdown table: per row each stack's median, the
+// ratios of h2rpc to each peer with the goal beside them, and the
+// allocations and bytes allocated per operation (client and server
+// together). A cell whose figure is missing (a stack not selected) shows
+// "n/a". A last line counts the goals met.
+func writeTable(w io.Writer, r *results) {
+	fmt.Fprintln(w, "| case | metric | h2rpc | grpc-go | connect-go | h2rpc/grpc-go | h2rpc/connect-go | allocs/op (h2rpc · grpc-go · connect-go) | B/op (h2rpc · grpc-go · connect-go) |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|---|---:|---:|")
+	var met, judged int
+	judge := func(g goal, q float64) string {
+		judged++
+		if g.met(q) {
+			met++
+			return fmt.Sprintf("%.2fx (%s yes)", q, g)
+		}
+		return fmt.Sprintf("%.2fx (%s **no**)", q, g)
+	}
+	for _, c := range r.cases {
+		for i, rw := range c.rows {
+			k := metricKey(c.name, rw.key)
+			cells := make([]string, 0, 9)
+			cells = append(cells, c.what, rw.label)
+			if c.floor {
+				cells = append(cells, "tcp: "+cellValue(r.median[tcpFloor], k, rw), "", "", "", "", "", "")
+				fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+				continue
+			}
+			for _, s := range tableStacks {
+				if !c.runsOn(s) {
+					cells = append(cells, notInCase)
+					continue
+				}
+				cells = append(cells, cellValue(r.median[s], k, rw))
+			}
+			for _, peer := range []string{grpcGo, connGo} {
+				q, ok := r.ratio[peer][k]
+				g, hasGoal := goals[rw.kind][peer]
+				switch {
+				case !c.runsOn(peer):
+					cells = append(cells, notInCase)
+				case !ok:
+					cells = append(cells, "n/a")
+				case hasGoal:
+					cells = append(cells, judge(g, q))
+				default:
+					cells = append(cells, fmt.Sprintf("%.2fx", q))
+				}
+			}
+			allocs, bytes := "", ""
+			if i == 0 {
+				allocs = perStack(r, metricKey(c.name, kAllocs), fmtFloat)
+				bytes = perStack(r, metricKey(c.name, kBytes), fmtBytes)
+			}
+			cells = append(cells, allocs, bytes)
+			fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+		}
+		if _, ok := floorFor[c.name]; ok {
+			cells := []string{c.what, "p50 / TCP floor p50"}
+			for _, s := range tableStacks {
+				if q, ok := r.floor[s][c.name]; ok {
+					cells = append(cells, fmt.Sprintf("%.2fx", q))
+				} else {
+					cells = append(cells, "n/a")
+				}
+			}
+			if q, ok := r.floor[ours][c.name]; ok {
+				cells = append(cells, "h2rpc "+judge(floorGoal, q), "", "", "")
+			} else {
+				cells = append(cells, "n/a", "", "", "")
+			}
+			fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+		}
+	}
+	fmt.Fprintf(w, "\ngoals met: %d of %d\n", met, judged)
+}
+
+// cellValue formats one stack's median of metric k for row rw.
+func cellValue(m map[string]float64, k string, rw row) string {
+	v, ok := m[k]
+	if !ok {
+		return "n/a"
+	}
+	switch rw.key {
+	case kP50, kP99:
+		return fmtDuration(v)
+	case kMem:
+		return fmtBytes(v)
+	}
+	return fmtFloat(v)
+}
+
+// perStack joins the stacks' medians of metric k; empty when none has it.
+func perStack(r *results, k string, format func(float64) string) string {
+	parts := make([]string, 0, len(tableStacks))
+	seen := false
+	for _, s := range tableStacks {
+		v, ok := r.median[s][k]
+		if !ok {
+			parts = append(parts, "n/a")
+			continue
+		}
+		seen = true
+		parts = append(parts, format(v))
+	}
+	if !seen {
+		return ""
+	}
+	return strings.Join(parts, " · ")
 }
 
 func fmtDuration(ns float64) string {
@@ -40,54 +169,15 @@ func fmtFloat(v float64) string {
 	}
 }
 
-// results maps framework name to metric key to value.
-type results map[string]map[string]float64
-
-// writeTable prints the markdown table; a metric missing for either
-// framework (a case failed or was not selected) shows "n/a".
-func writeTable(w io.Writer, r results, ours, theirs string) {
-	fmt.Fprintf(w, "| case | metric | %s | %s | %s/%s | goal | met |\n", ours, theirs, ours, theirs)
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|---|")
-	for _, m := range metrics {
-		a, okA := r[ours][m.key]
-		b, okB := r[theirs][m.key]
-		cell := func(v float64, ok bool) string {
-			if !ok {
-				return "n/a"
-			}
-			return m.format(v)
-		}
-		goal := fmt.Sprintf(">= %gx", m.goal)
-		if m.lowerIsBetter {
-			goal = fmt.Sprintf("<= %gx", m.goal)
-		}
-		ratio, met := "n/a", "n/a"
-		if okA && okB && b != 0 {
-			q := a / b
-			if pq, ok := r[pairKey(ours, theirs)][m.key]; ok {
-				q = pq // the median of paired runs' ratios: see pairedRatios
-			}
-			ratio = fmt.Sprintf("%.2fx", q)
-			met = yesNo(m.lowerIsBetter && q <= m.goal || !m.lowerIsBetter && q >= m.goal)
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", m.caseName, m.what, cell(a, okA), cell(b, okB), ratio, goal, met)
+func fmtBytes(v float64) string {
+	switch {
+	case v >= mib:
+		return fmt.Sprintf("%.1f MiB", v/mib)
+	case v >= 10*kib:
+		return fmt.Sprintf("%.0f KiB", v/kib)
+	case v >= kib:
+		return fmt.Sprintf("%.1f KiB", v/kib)
+	default:
+		return fmt.Sprintf("%.0f B", v)
 	}
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "**no**"
-}
-
-// splitList parses a comma-separated flag value; empty means all.
-func splitList(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs the rpc benchmarks, h2rpc against grpc-go, and prints the markdown table.
+# Runs the rpc benchmark matrix, h2rpc against grpc-go and connect-go, and
+# prints the markdown table (docs/benchmarks.md says what each case does).
 #
-#   ./run.sh                 full run (1 s warm-up + 3 s per case and framework)
-#   ./run.sh -quick          smoke run, rough numbers
-#   ./run.sh -runs 3         medians of 3 runs (frameworks alternate), for noisy machines
-#   ./run.sh -case unary     any rpcbench flag passes through (see -h)
+#   ./run.sh                 full run (5 rounds × 0.5 s warm-up + 2 s per case and stack)
+#   ./run.sh -quick          smoke run, one round of short windows, rough numbers
+#   ./run.sh -runs 9         medians of 9 rounds, for noisy machines
+#   ./run.sh -case unary,tls any rpcbench flag passes through (-h; -list lists the cases)
 #
-# PROFILE_DIR=dir ./run.sh  also profiles h2rpc alone, CPU and allocations,
-# writes the profiles into dir and prints the top entries of each.
+# PROFILE_DIR=dir ./run.sh  also profiles h2rpc alone on the shapes where it
+# loses to grpc-go (8 server streams × 100 × 1 KiB, unary 64 KiB at c=8,
+# one server stream × 10,000 × 1 KiB), CPU and allocations, writes the
+# profiles into dir and prints the top entries of each.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -19,10 +22,11 @@ go build -o "$WORK/rpcbench" .
 
 if [[ -n "${PROFILE_DIR:-}" ]]; then
 	mkdir -p "$PROFILE_DIR"
+	shapes=server-stream/8x100x1KiB,unary/64KiB-c8,server-stream/1x10000x1KiB
 	echo
-	echo "profiling h2rpc (unary, unary64) into $PROFILE_DIR"
-	"$WORK/rpcbench" -framework h2rpc -case unary,unary64 -cpuprofile "$PROFILE_DIR/cpu.pprof" >/dev/null
-	"$WORK/rpcbench" -framework h2rpc -case unary -measure 1s -memprofile "$PROFILE_DIR/mem.pprof" >/dev/null
+	echo "profiling h2rpc ($shapes) into $PROFILE_DIR"
+	"$WORK/rpcbench" -framework h2rpc -runs 1 -case "$shapes" -cpuprofile "$PROFILE_DIR/cpu.pprof" >/dev/null
+	"$WORK/rpcbench" -framework h2rpc -runs 1 -case "$shapes" -measure 1s -memprofile "$PROFILE_DIR/mem.pprof" >/dev/null
 	cp "$WORK/rpcbench" "$PROFILE_DIR/rpcbench"
 	echo "## CPU (flat)"
 	go tool pprof -top -nodecount=30 "$PROFILE_DIR/rpcbench" "$PROFILE_DIR/cpu.pprof" 2>/dev/null | tail -n +5

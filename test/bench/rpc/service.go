@@ -3,51 +3,77 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	testpb "github.com/h2rpc/h2rpc/proto/grpc/testing"
-	"github.com/h2rpc/h2rpc/rpc"
-	"github.com/h2rpc/h2rpc/rpc/codes"
-	"github.com/h2rpc/h2rpc/rpc/status"
-	"google.golang.org/grpc"
 )
 
-// The benchmark service is grpc.testing.TestService reduced to the three
-// methods the cases use. The logic is shared by both frameworks so that only
-// the frameworks differ; payloads are slices of one read-only zero buffer,
-// so the service itself allocates nothing per message beyond the response
-// struct.
+// The benchmark service is grpc.testing.TestService reduced to the four
+// methods the cases use. Its logic is shared by every stack so that only the
+// stacks differ. It builds a fresh response, with a freshly allocated
+// payload, for every message it sends, as a user's handler does; only the
+// legacy endless stream reuses one response (see streamOut).
 
 const maxPayload = 4 << 20
 
 var zeroBuf = make([]byte, maxPayload)
 
-func body(size int32) ([]byte, error) {
+func checkSize(size int32) error {
 	if size < 0 || size > maxPayload {
-		return nil, errors.New("payload size out of range")
+		return fmt.Errorf("payload size %d out of range", size)
 	}
-	return zeroBuf[:size], nil
+	return nil
+}
+
+// freshBody allocates the payload of one message.
+func freshBody(size int32) ([]byte, error) {
+	if err := checkSize(size); err != nil {
+		return nil, err
+	}
+	return make([]byte, size), nil
 }
 
 func unaryCall(req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	b, err := body(req.GetResponseSize())
+	b, err := freshBody(req.GetResponseSize())
 	if err != nil {
 		return nil, err
 	}
 	return &testpb.SimpleResponse{Payload: &testpb.Payload{Body: b}}, nil
 }
 
-// streamOut sends messages of the first parameter's size until the client
-// cancels: the streaming case counts how many arrive in its window.
+// streamOut serves StreamingOutputCall. Two response parameters, the
+// matrix's form, mean "send parameters[1].Size messages of
+// parameters[0].Size bytes, each built fresh, then end the stream". One
+// parameter is the legacy case: one response, reused, sent until the client
+// cancels.
 func streamOut(ctx context.Context, req *testpb.StreamingOutputCallRequest, send func(*testpb.StreamingOutputCallResponse) error) error {
-	if len(req.GetResponseParameters()) == 0 {
-		return errors.New("no response parameters")
+	p := req.GetResponseParameters()
+	switch len(p) {
+	case 1:
+		return streamEndless(ctx, p[0].GetSize(), send)
+	case 2:
+		size, count := p[0].GetSize(), p[1].GetSize()
+		if err := checkSize(size); err != nil {
+			return err
+		}
+		for range count {
+			b := make([]byte, size)
+			if err := send(&testpb.StreamingOutputCallResponse{Payload: &testpb.Payload{Body: b}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return errors.New("want one (endless) or two (size, count) response parameters")
 	}
-	b, err := body(req.GetResponseParameters()[0].GetSize())
-	if err != nil {
+}
+
+func streamEndless(ctx context.Context, size int32, send func(*testpb.StreamingOutputCallResponse) error) error {
+	if err := checkSize(size); err != nil {
 		return err
 	}
-	resp := &testpb.StreamingOutputCallResponse{Payload: &testpb.Payload{Body: b}}
+	resp := &testpb.StreamingOutputCallResponse{Payload: &testpb.Payload{Body: zeroBuf[:size]}}
 	for ctx.Err() == nil {
 		if err := send(resp); err != nil {
 			return err
@@ -56,7 +82,24 @@ func streamOut(ctx context.Context, req *testpb.StreamingOutputCallRequest, send
 	return nil
 }
 
-// duplex answers each request with one response of the requested size.
+// streamIn serves StreamingInputCall: it reads to the end and answers with
+// the number of payload bytes received.
+func streamIn(recv func() (*testpb.StreamingInputCallRequest, error)) (*testpb.StreamingInputCallResponse, error) {
+	var total int64
+	for {
+		m, err := recv()
+		if errors.Is(err, io.EOF) {
+			return &testpb.StreamingInputCallResponse{AggregatedPayloadSize: int32(min(total, 1<<31-1))}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		total += int64(len(m.GetPayload().GetBody()))
+	}
+}
+
+// duplex answers each request with one fresh response of the requested
+// size, as soon as the request arrives.
 func duplex(recv func() (*testpb.StreamingOutputCallRequest, error), send func(*testpb.StreamingOutputCallResponse) error) error {
 	for {
 		req, err := recv()
@@ -70,7 +113,7 @@ func duplex(recv func() (*testpb.StreamingOutputCallRequest, error), send func(*
 		if p := req.GetResponseParameters(); len(p) > 0 {
 			size = p[0].GetSize()
 		}
-		b, err := body(size)
+		b, err := freshBody(size)
 		if err != nil {
 			return err
 		}
@@ -79,79 +122,3 @@ func duplex(recv func() (*testpb.StreamingOutputCallRequest, error), send func(*
 		}
 	}
 }
-
-// h2rpcService serves the benchmark over h2rpc through the generated stubs.
-type h2rpcService struct {
-	testpb.UnimplementedTestServiceServer
-}
-
-func (h2rpcService) UnaryCall(_ context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
-	resp, err := unaryCall(req)
-	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	return resp, nil
-}
-
-func (h2rpcService) StreamingOutputCall(req *testpb.StreamingOutputCallRequest, ss rpc.ServerStreamingServer[testpb.StreamingOutputCallResponse]) error {
-	return streamOut(ss.Context(), req, ss.Send)
-}
-
-func (h2rpcService) FullDuplexCall(ss rpc.BidiStreamingServer[testpb.StreamingOutputCallRequest, testpb.StreamingOutputCallResponse]) error {
-	return duplex(ss.Recv, ss.Send)
-}
-
-// grpc-go has no stubs for our testpb package, and importing its own
-// grpc.testing stubs would register the same proto names twice, so the
-// service descriptor is written by hand over the same message types.
-
-type grpcBenchServer interface {
-	isGRPCBench()
-}
-
-type grpcService struct{}
-
-func (grpcService) isGRPCBench() {}
-
-var grpcServiceDesc = grpc.ServiceDesc{
-	ServiceName: "grpc.testing.TestService",
-	HandlerType: (*grpcBenchServer)(nil),
-	Methods: []grpc.MethodDesc{{
-		MethodName: "UnaryCall",
-		Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			in := new(testpb.SimpleRequest)
-			if err := dec(in); err != nil {
-				return nil, err
-			}
-			return unaryCall(in)
-		},
-	}},
-	Streams: []grpc.StreamDesc{
-		{
-			StreamName:    "StreamingOutputCall",
-			ServerStreams: true,
-			Handler: func(_ any, ss grpc.ServerStream) error {
-				in := new(testpb.StreamingOutputCallRequest)
-				if err := ss.RecvMsg(in); err != nil {
-					return err
-				}
-				return streamOut(ss.Context(), in, func(m *testpb.StreamingOutputCallResponse) error { return ss.SendMsg(m) })
-			},
-		},
-		{
-			StreamName:    "FullDuplexCall",
-			ServerStreams: true,
-			ClientStreams: true,
-			Handler: func(_ any, ss grpc.ServerStream) error {
-				s := &grpc.GenericServerStream[testpb.StreamingOutputCallRequest, testpb.StreamingOutputCallResponse]{ServerStream: ss}
-				return duplex(s.Recv, s.Send)
-			},
-		},
-	},
-	Metadata: "grpc/testing/test.proto",
-}
-
-var (
-	grpcStreamOutDesc = &grpcServiceDesc.Streams[0]
-	grpcDuplexDesc    = &grpcServiceDesc.Streams[1]
-)

@@ -1,0 +1,72 @@
+package h2
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAppendBufferedKeepsUnreadBytesInOrder(t *testing.T) {
+	var buf []byte
+	off := 0
+	var want []byte
+	next := byte(0)
+	// Append 700 bytes at a time and consume 500, so the buffer keeps
+	// filling while a reader drains it, as with a lagging reader.
+	for range 200 {
+		chunk := make([]byte, 700)
+		for i := range chunk {
+			chunk[i] = next
+			next++
+		}
+		buf, off = appendBuffered(buf, off, chunk)
+		want = append(want, chunk...)
+		n := min(500, len(buf)-off)
+		require.True(t, bytes.Equal(want[:n], buf[off:off+n]))
+		off += n
+		want = want[n:]
+	}
+	require.True(t, bytes.Equal(want, buf[off:]))
+	// 200*200 bytes stay unread: the buffer grew to hold them, no more
+	// than twice over.
+	require.Equal(t, 40000, len(buf)-off)
+	require.LessOrEqual(t, cap(buf), 2*65536)
+}
+
+func TestAppendBufferedCompactsBeforeGrowing(t *testing.T) {
+	buf := getStreamBuf(4096)
+	buf, off := appendBuffered(buf, 0, make([]byte, 4000))
+	off += 3900 // a reader took most of it
+	before := cap(buf)
+	buf, off = appendBuffered(buf, off, bytes.Repeat([]byte{7}, 3000))
+	require.Equal(t, before, cap(buf), "the unread bytes moved to the front instead")
+	require.Equal(t, 0, off)
+	require.Len(t, buf, 3100)
+	require.Equal(t, byte(7), buf[len(buf)-1])
+}
+
+func TestStreamBufPoolClasses(t *testing.T) {
+	for _, n := range []int{0, 1, 2048, 2049, 1 << 20, 4 << 20} {
+		b := getStreamBuf(n)
+		require.Zero(t, len(b))
+		require.GreaterOrEqual(t, cap(b), n)
+		require.Zero(t, cap(b)&(cap(b)-1), "a power of two, so it can go back")
+		putStreamBuf(b)
+	}
+	huge := getStreamBuf(5 << 20)
+	require.Equal(t, 5<<20, cap(huge), "beyond the classes: exact, left to the GC")
+	putStreamBuf(huge)               // ignored
+	putStreamBuf(make([]byte, 3000)) // not a class size: ignored
+}
+
+func TestStreamBuffersGoBackWhenDrained(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		b := getStreamBuf(1500)
+		b, _ = appendBuffered(b, 0, make([]byte, 1024))
+		putStreamBuf(b)
+	})
+	// The pool may be emptied by a GC between runs; in steady state a
+	// drained buffer is reused.
+	require.Less(t, allocs, 1.0)
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+)
+
+// liveBytes is the Go heap in use plus the goroutine stacks, after a
+// collection: what a program pays for what it holds open. Client and server
+// run in this one process, so a connection or a stream is counted with
+// both of its ends.
+func liveBytes() uint64 {
+	// Two collections: sync.Pool keeps what the first one frees in its
+	// victim cache until the second.
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
+
+// perItem is the growth of liveBytes from before to after, per item.
+func perItem(before, after uint64, n int) float64 {
+	if after < before {
+		return 0
+	}
+	return float64(after-before) / float64(n)
+}
+
+// idleConns opens n more connections to the case's server, each made live
+// by one 1-byte call, and reports the memory each holds while idle.
+func idleConns(n int) caseFunc {
+	return func(ctx context.Context, e *env) (map[string]float64, error) {
+		n := e.scale(n, smokeIdle)
+		clients := make([]client, 0, n)
+		defer func() {
+			for _, c := range clients {
+				c.Close()
+			}
+		}()
+		before := liveBytes()
+		for range n {
+			c, err := e.st.dial(e.t.srv.Addr(), e.clientTLS)
+			if err != nil {
+				return nil, fmt.Errorf("idle connection %d: %w", len(clients), err)
+			}
+			clients = append(clients, c)
+			if err := unaryOnce(ctx, c, 1); err != nil {
+				return nil, fmt.Errorf("idle connection %d: %w", len(clients)-1, err)
+			}
+		}
+		return map[string]float64{kMem: perItem(before, liveBytes(), n)}, nil
+	}
+}
+
+// idleStreams opens n bidi streams on the case's one connection, each made
+// live by one 1-byte round trip, and reports the memory each holds while
+// idle.
+func idleStreams(n int) caseFunc {
+	return func(ctx context.Context, e *env) (map[string]float64, error) {
+		n := e.scale(n, smokeIdle)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		streams := make([]bidi, 0, n)
+		before := liveBytes()
+		for range n {
+			s, err := e.t.Duplex(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("idle stream %d: %w", len(streams), err)
+			}
+			if err := s.Send(echoReq(1)); err != nil {
+				return nil, fmt.Errorf("idle stream %d: %w", len(streams), err)
+			}
+			if err := recvSized(s, 1); err != nil {
+				return nil, fmt.Errorf("idle stream %d: %w", len(streams), err)
+			}
+			streams = append(streams, s)
+		}
+		after := liveBytes()
+		for _, s := range streams {
+			if err := endStream(s); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]float64{kMem: perItem(before, after, n)}, nil
+	}
+}
