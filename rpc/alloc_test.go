@@ -1,6 +1,9 @@
 package rpc
 
 import (
+	"strings"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	"testing"
 	"time"
 
@@ -30,4 +33,36 @@ func TestUnaryCallAllocations(t *testing.T) {
 		bound = 33 // sync.Pool drops items under the race detector
 	}
 	require.LessOrEqual(t, allocs, bound, "allocations per unary call grew")
+}
+
+// A client stream keeps the messages it sent until the response headers come,
+// for a transparent retry; once they come, the kept buffers go back to the
+// pool. Left to the GC they cost an allocation per message (this test saw
+// about 50 more per call of 50 messages).
+func TestClientStreamKeptMessagesAreRecycled(t *testing.T) {
+	e := newEnv(t, true, nil)
+	ctx := ctxTimeout(t, 10*time.Second)
+	msg := wrapperspb.String(strings.Repeat("x", 1024))
+	const msgs = 50
+	out := new(wrapperspb.StringValue)
+	one := func() {
+		cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		require.NoError(t, err)
+		for range msgs {
+			require.NoError(t, cs.SendMsg(msg))
+		}
+		require.NoError(t, cs.CloseSend())
+		require.NoError(t, cs.RecvMsg(out))
+		require.Len(t, out.Value, msgs*1024)
+	}
+	for range 20 {
+		one()
+	}
+	allocs := testing.AllocsPerRun(50, one)
+	t.Logf("%.1f allocations per call of %d messages", allocs, msgs)
+	bound := 3.2 * msgs // the server's decoded messages and its string builder (147 measured)
+	if raceEnabled {
+		bound = 4.7 * msgs // sync.Pool drops items under the race detector (201 measured, 276 without the recycling)
+	}
+	require.LessOrEqual(t, allocs, bound, "allocations per client-stream message grew")
 }

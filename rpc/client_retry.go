@@ -29,6 +29,11 @@ type streamRetry struct {
 	bytes   int
 	closed  bool // CloseSend was called: the replay ends the stream too
 	retries int
+	// writing is set while SendMsg writes the newest kept buffer, which a
+	// commit must not recycle under it; orphan is that buffer once a commit
+	// dropped it, for SendMsg to recycle when its write returns.
+	writing bool
+	orphan  *[]byte
 }
 
 // start begins keeping the messages of a streaming call opened with hdr.
@@ -59,7 +64,20 @@ func (r *streamRetry) keep(cs *clientStream, bp *[]byte) (*h2.Stream, bool) {
 	}
 	r.msgs = append(r.msgs, bp)
 	r.bytes += len(*bp)
+	r.writing = true
 	return st, true
+}
+
+// written tells that SendMsg's write of the kept bp has returned; if a
+// commit dropped bp meanwhile, it goes back to the pool now.
+func (r *streamRetry) written(bp *[]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writing = false
+	if r.orphan == bp {
+		r.orphan = nil
+		sendBufs.put(bp)
+	}
 }
 
 // closeSend records CloseSend for a replay and returns the stream to end.
@@ -126,12 +144,24 @@ func (r *streamRetry) reopen(cs *clientStream) error {
 }
 
 // commit stops keeping messages: the server has the call (or it is over).
-// It runs on the receiving side while SendMsg may still be writing the last
-// kept buffer, so the buffers are left to the garbage collector rather than
-// recycled under it.
+// It runs on the receiving side while SendMsg may still be writing the
+// newest kept buffer: that one is recycled by SendMsg when its write
+// returns, the others here (a client stream keeps up to maxReplayBytes of
+// messages until the response headers come, and leaving them to the GC cost
+// an allocation per message).
 func (r *streamRetry) commit() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.on {
+		return
+	}
+	for i, bp := range r.msgs {
+		if i == len(r.msgs)-1 && r.writing {
+			r.orphan = bp
+			continue
+		}
+		sendBufs.put(bp)
+	}
 	r.dropLocked()
 }
 

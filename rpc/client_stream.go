@@ -295,7 +295,9 @@ func (cs *clientStream) SendMsg(m any) error {
 	}
 	st, kept := cs.retry.keep(cs, bp)
 	_, err = st.Write(*bp)
-	if !kept {
+	if kept {
+		cs.retry.written(bp)
+	} else {
 		sendBufs.put(bp)
 	}
 	cs.sentN++
