@@ -54,6 +54,10 @@ func (s *Session) Ping(ctx context.Context, payload [8]byte) (time.Duration, err
 func (s *Session) onPingAck(data [8]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if data == stallProbe {
+		s.onStallProbeAckLocked()
+		return
+	}
 	w := s.pings[data]
 	if w == nil {
 		return // an ack for a ping we gave up on, or never sent: ignored

@@ -127,6 +127,9 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 		}
 		s.gotFirst = true
 	}
+	if fh.Type == FrameWindowUpdate || fh.Flags.Has(FlagAck) && (fh.Type == FramePing || fh.Type == FrameSettings) {
+		s.peerReads.Add(1) // the peer read something of ours (stall.go)
+	}
 	var err error
 	switch fh.Type {
 	case FrameData:

@@ -97,6 +97,8 @@ type Session struct {
 	pings        map[[8]byte]*pingWait
 	pingSeq      uint64
 	lastActivity atomic.Int64  // unix nanoseconds of the last read batch, for keepalive
+	peerReads    atomic.Uint64 // frames that show the peer reads us (acks, WINDOW_UPDATE), for the stall watch
+	stall        stallWatch    // is the peer still reading what we write? (stall.go)
 	maxFrameIn   atomic.Uint32 // the largest frame the peer may send us
 	maxListIn    atomic.Uint32 // our MAX_HEADER_LIST_SIZE, for the reader
 
@@ -488,6 +490,9 @@ func (s *Session) finish(readErr error) {
 	}
 	if s.settingsTimer != nil {
 		s.settingsTimer.Stop()
+	}
+	if s.stall.timer != nil {
+		s.stall.timer.Stop()
 	}
 	for _, st := range s.handlerQueue {
 		st.failLocked(ErrSessionClosed)

@@ -127,9 +127,11 @@ func (s *Session) writeLoop() {
 			yielded = false
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
+			s.beginWriteLocked()
 			s.mu.Unlock()
 			err := s.writeConn(buf, iov)
 			s.mu.Lock()
+			s.stall.writing = false
 			if iov != nil {
 				s.releaseLentLocked(iov)
 			}
