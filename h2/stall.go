@@ -66,11 +66,14 @@ func (s *Session) beginWriteLocked() {
 	if _, acked, ok := s.kernelProgress(); ok {
 		w.acked = acked
 	}
-	if w.timer == nil {
-		w.timer = time.AfterFunc(s.opts.StallTimeout, s.checkStall)
-	} else {
-		w.timer.Reset(s.opts.StallTimeout)
-	}
+	w.timer = time.AfterFunc(s.opts.StallTimeout, s.checkStall)
+}
+
+// disarmStallLocked stops watching until the next write. The timer, which
+// has fired, goes too: an idle connection keeps none.
+func (s *Session) disarmStallLocked() {
+	s.stall.armed = false
+	s.stall.timer = nil
 }
 
 // kernelProgress returns the bytes waiting in the connection's send queue and
@@ -108,7 +111,7 @@ func (s *Session) checkStallLocked() (stalled bool) {
 	w.out = s.stats.bytesOut
 	if queued, acked, ok := s.kernelProgress(); ok {
 		if queued == 0 && !w.writing {
-			w.armed = false // the peer has everything we sent
+			s.disarmStallLocked() // the peer has everything we sent
 			return false
 		}
 		if acked == w.acked {
@@ -126,7 +129,7 @@ func (s *Session) checkStallLocked() (stalled bool) {
 	case w.probing && w.probeAcked:
 		w.probing = false
 		if written <= 0 && !w.writing {
-			w.armed = false // the peer read all we wrote before the probe, and we wrote nothing since
+			s.disarmStallLocked() // the peer read all we wrote before the probe, and we wrote nothing since
 			return false
 		}
 	case w.probing && !progress:
