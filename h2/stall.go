@@ -18,29 +18,30 @@ var ErrPeerNotReading = errors.New("h2: peer stopped reading")
 var stallProbe = [8]byte{'h', '2', 's', 't', 'a', 'l', 'l', '?'}
 
 // stallWatch is the session's stall detector, under mu. It is armed when the
-// writer starts a write and checks progress every StallTimeout until nothing
-// we sent is left unread; an idle connection has it disarmed and costs
-// nothing (no goroutine, no timer running, no ping).
+// writer starts a write and checks progress four times per StallTimeout
+// until nothing we sent is left unread; an idle connection has it disarmed
+// and costs nothing (no goroutine, no timer, no ping). The session is a
+// stall once no progress was seen for StallTimeout.
 //
 // Progress is measured where the bytes are:
 //   - On Linux TCP (and TLS over it) the kernel says how many bytes the
 //     peer's TCP acknowledged (TCP_INFO bytes_acked) and how many still wait
-//     (SIOCOUTQ). A peer that acknowledges anything within a period, however
-//     slowly, is reading; one that acknowledges nothing for a whole period
-//     while bytes wait is not (its receive window is closed, or it is gone).
-//     A stream blocked on a zero HTTP/2 window is not a stall: we write
-//     nothing for it, the send queue empties and the watch disarms.
+//     (SIOCOUTQ). A peer that acknowledges anything, however slowly, is
+//     reading; one that acknowledges nothing for StallTimeout while bytes
+//     wait is not (its receive window is closed, or it is gone). A stream
+//     blocked on a zero HTTP/2 window is not a stall: we write nothing for
+//     it, the send queue empties and the watch disarms.
 //   - Elsewhere (in-memory pipes, other systems) a PING goes out behind what
 //     was written: its ack proves the peer read everything before it. A
 //     WINDOW_UPDATE or another ack that came meanwhile also counts as
 //     progress, so a slow reader whose probe waits behind much data is not
-//     cut off. A probe unanswered, with nothing else heard, for a whole
-//     period is a stall.
+//     cut off.
 type stallWatch struct {
-	timer   *time.Timer
-	armed   bool
-	writing bool  // the writer is inside a write to the connection
-	out     int64 // stats.bytesOut at the last check (probes not counted)
+	timer      *time.Timer
+	armed      bool
+	writing    bool      // the writer is inside a write to the connection
+	out        int64     // stats.bytesOut at the last check (probes not counted)
+	progressAt time.Time // when progress was last seen (or the watch armed)
 	// Kernel mode.
 	acked int64 // the peer's TCP acknowledged bytes at the last check
 	// Probe mode.
@@ -49,6 +50,14 @@ type stallWatch struct {
 	heard       uint64 // peerReads at the last check
 	noKernel    bool   // the connection gave no kernel counters: probe mode
 	kernelKnown bool   // noKernel was decided
+}
+
+// stallChecks is how many checks a StallTimeout holds: a stall is found
+// between StallTimeout and 1.25 StallTimeout after the last progress.
+const stallChecks = 4
+
+func (s *Session) stallPeriod() time.Duration {
+	return max(s.opts.StallTimeout/stallChecks, time.Millisecond)
 }
 
 // beginWriteLocked runs before each write to the connection: it arms the
@@ -61,12 +70,13 @@ func (s *Session) beginWriteLocked() {
 	}
 	w.armed = true
 	w.out = s.stats.bytesOut
+	w.progressAt = time.Now()
 	w.heard = s.peerReads.Load()
 	w.probing, w.probeAcked = false, false
 	if _, acked, ok := s.kernelProgress(); ok {
 		w.acked = acked
 	}
-	w.timer = time.AfterFunc(s.opts.StallTimeout, s.checkStall)
+	w.timer = time.AfterFunc(s.stallPeriod(), s.checkStall)
 }
 
 // disarmStallLocked stops watching until the next write. The timer, which
@@ -106,7 +116,7 @@ func (s *Session) checkStallLocked() (stalled bool) {
 	if s.closing || !w.armed {
 		return false
 	}
-	timeout := s.opts.StallTimeout
+	now := time.Now()
 	written := s.stats.bytesOut - w.out
 	w.out = s.stats.bytesOut
 	if queued, acked, ok := s.kernelProgress(); ok {
@@ -114,37 +124,41 @@ func (s *Session) checkStallLocked() (stalled bool) {
 			s.disarmStallLocked() // the peer has everything we sent
 			return false
 		}
-		if acked == w.acked {
-			s.stalledLocked(fmt.Errorf("%w: %d bytes sent, none acknowledged for %v", ErrPeerNotReading, queued, timeout))
+		if acked != w.acked {
+			w.acked, w.progressAt = acked, now
+		} else if quiet := now.Sub(w.progressAt); quiet >= s.opts.StallTimeout {
+			s.stalledLocked(fmt.Errorf("%w: %d bytes sent, none acknowledged for %v", ErrPeerNotReading, queued, quiet.Round(time.Millisecond)))
 			return true
 		}
-		w.acked = acked
-		w.timer.Reset(timeout)
+		w.timer.Reset(s.stallPeriod())
 		return false
 	}
 	heard := s.peerReads.Load()
-	progress := heard != w.heard
-	w.heard = heard
-	switch {
-	case w.probing && w.probeAcked:
-		w.probing = false
+	progress := heard != w.heard || w.probeAcked
+	if progress {
+		w.heard, w.progressAt = heard, now
+	}
+	if w.probing && w.probeAcked {
+		w.probing, w.probeAcked = false, false
 		if written <= 0 && !w.writing {
 			s.disarmStallLocked() // the peer read all we wrote before the probe, and we wrote nothing since
 			return false
 		}
-	case w.probing && !progress:
-		s.stalledLocked(fmt.Errorf("%w: no PING acknowledgement, WINDOW_UPDATE or other sign of reading for %v", ErrPeerNotReading, timeout))
-		return true
-	case w.probing:
-		w.timer.Reset(timeout) // slow but reading: the probe is still on its way
-		return false
 	}
-	w.probing, w.probeAcked = true, false
-	// The probe's own bytes are not "written since": they would make every
-	// check send another probe.
-	w.out += frameHeaderLen + 8
-	s.queueLocked(frameReq{kind: reqPing, ping: stallProbe})
-	w.timer.Reset(timeout)
+	if quiet := now.Sub(w.progressAt); quiet >= s.opts.StallTimeout {
+		s.stalledLocked(fmt.Errorf("%w: no PING acknowledgement, WINDOW_UPDATE or other sign of reading for %v", ErrPeerNotReading, quiet.Round(time.Millisecond)))
+		return true
+	}
+	if !w.probing && !progress {
+		// Nothing showed the peer reads: ask. (Not while it does, which a
+		// gRPC server would count against a client that keeps sending.)
+		w.probing, w.probeAcked = true, false
+		// The probe's own bytes are not "written since": they would make
+		// every check send another probe.
+		w.out += frameHeaderLen + 8
+		s.queueLocked(frameReq{kind: reqPing, ping: stallProbe})
+	}
+	w.timer.Reset(s.stallPeriod())
 	return false
 }
 
