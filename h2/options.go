@@ -15,8 +15,10 @@ type Options struct {
 	// does not acknowledge our SETTINGS in time (default 10s, negative disables).
 	SettingsTimeout time.Duration
 	// KeepaliveInterval, when positive, sends a PING after that long without
-	// receiving anything; if the ack does not come within KeepaliveTimeout
-	// (default 20s) the session is closed with ErrPingTimeout.
+	// receiving anything (one interval after the last frame arrived); if the
+	// ack does not come within KeepaliveTimeout (default 20s) the session is
+	// closed with ErrPingTimeout. A dead peer is found within
+	// KeepaliveInterval+KeepaliveTimeout.
 	KeepaliveInterval time.Duration
 	KeepaliveTimeout  time.Duration
 	// IdleTimeout, when positive, gracefully closes a session that has had no
