@@ -158,3 +158,36 @@ func TestStallKeepsPipeSessions(t *testing.T) {
 	require.NoError(t, sess.Err())
 	require.NoError(t, c.Err())
 }
+
+// TestStallKeepsStreamBlockedOnWindow: a client that reads everything but
+// never opens its stream window leaves the server's handler blocked with data
+// pending. That is flow control doing its job, not a stall: the bytes sent
+// were all acknowledged, the watch disarms, and the session stays.
+func TestStallKeepsStreamBlockedOnWindow(t *testing.T) {
+	goroutineLeakCheck(t)
+	const timeout = 50 * time.Millisecond
+	srv, sessions := stallServer(timeout, 1<<20)
+	p := newTCPServerPeer(t, srv)
+	p.handshake() // the RFC's 64 KiB windows, never opened
+	p.startReader()
+	p.request(1, true)
+	sess := <-sessions
+	got := 0
+	for got < 65535 {
+		f, err := p.readFrame(waitLong)
+		require.NoError(t, err)
+		if f.Type == FrameData {
+			got += len(f.Payload)
+		}
+	}
+	eventually(t, "the watch disarms", func() bool {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return !sess.stall.armed
+	})
+	time.Sleep(6 * timeout)
+	require.NoError(t, sess.Err())
+	require.Equal(t, 1, sess.State().OpenStreams, "the response waits for window")
+	_ = p.conn.Close()
+	p.waitDone()
+}
