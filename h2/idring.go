@@ -1,15 +1,21 @@
 package h2
 
 // idRing remembers the last few stream ids added to it: a bounded memory of
-// recent stream events that a peer cannot grow.
+// recent stream events that a peer cannot grow. Its slots are made at the
+// first add: most connections never reset a stream, and an idle one should
+// not carry them.
 type idRing struct {
 	ids  []uint32
+	size int
 	next int
 }
 
-func newIDRing(n int) idRing { return idRing{ids: make([]uint32, n)} }
+func newIDRing(n int) idRing { return idRing{size: n} }
 
 func (r *idRing) add(id uint32) {
+	if r.ids == nil {
+		r.ids = make([]uint32, r.size)
+	}
 	r.ids[r.next%len(r.ids)] = id
 	r.next++
 }

@@ -15,8 +15,10 @@ type Options struct {
 	// does not acknowledge our SETTINGS in time (default 10s, negative disables).
 	SettingsTimeout time.Duration
 	// KeepaliveInterval, when positive, sends a PING after that long without
-	// receiving anything; if the ack does not come within KeepaliveTimeout
-	// (default 20s) the session is closed with ErrPingTimeout.
+	// receiving anything (one interval after the last frame arrived); if the
+	// ack does not come within KeepaliveTimeout (default 20s) the session is
+	// closed with ErrPingTimeout. A dead peer is found within
+	// KeepaliveInterval+KeepaliveTimeout.
 	KeepaliveInterval time.Duration
 	KeepaliveTimeout  time.Duration
 	// IdleTimeout, when positive, gracefully closes a session that has had no
@@ -25,6 +27,15 @@ type Options struct {
 	// WriteTimeout bounds one write to the connection (default 30s, negative
 	// disables): a peer that stops reading cannot hold the session forever.
 	WriteTimeout time.Duration
+	// StallTimeout closes the session with ErrPeerNotReading when what we
+	// wrote makes no progress towards the peer for that long (default 20s,
+	// negative disables): the peer's TCP acknowledges nothing while bytes
+	// wait in the kernel's send queue, or, where the kernel cannot tell, a
+	// PING sent behind our data is not acknowledged and nothing else shows
+	// that the peer reads. A peer that reads slowly but steadily, or that
+	// keeps a stream's flow-control window closed, is not stalled; an idle
+	// connection is never checked.
+	StallTimeout time.Duration
 	// Limits bound what a peer can make this session spend.
 	Limits Limits
 	// Hooks report what Node reports as session events.
@@ -96,6 +107,9 @@ func (o Options) normalized() Options {
 	}
 	if o.WriteTimeout == 0 {
 		o.WriteTimeout = 30 * time.Second
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = 20 * time.Second
 	}
 	l := &o.Limits
 	setDefault(&l.MaxHeaderListPairs, 1000)

@@ -54,6 +54,10 @@ func (s *Session) Ping(ctx context.Context, payload [8]byte) (time.Duration, err
 func (s *Session) onPingAck(data [8]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if data == stallProbe {
+		s.onStallProbeAckLocked()
+		return
+	}
 	w := s.pings[data]
 	if w == nil {
 		return // an ack for a ping we gave up on, or never sent: ignored
@@ -65,9 +69,14 @@ func (s *Session) onPingAck(data [8]byte) {
 }
 
 // keepalive pings a session that has been quiet for KeepaliveInterval and
-// closes it when the ack does not come within KeepaliveTimeout.
+// closes it when the ack does not come within KeepaliveTimeout. The ping is
+// due one interval after the last frame arrived, not at the first tick of a
+// fixed ticker that finds a whole quiet interval behind it: that would let a
+// peer that fell silent just after a tick go unnoticed for almost two
+// intervals, so a dead peer is found within KeepaliveInterval+KeepaliveTimeout.
 func (s *Session) keepalive() {
-	t := time.NewTicker(s.opts.KeepaliveInterval)
+	interval := s.opts.KeepaliveInterval
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -75,8 +84,9 @@ func (s *Session) keepalive() {
 			return
 		case <-t.C:
 		}
-		quiet := time.Since(time.Unix(0, s.lastActivity.Load()))
-		if quiet < s.opts.KeepaliveInterval {
+		due := time.Unix(0, s.lastActivity.Load()).Add(interval)
+		if wait := time.Until(due); wait > 0 {
+			t.Reset(wait) // something arrived meanwhile: the ping moves with it
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.KeepaliveTimeout)
@@ -86,5 +96,6 @@ func (s *Session) keepalive() {
 			s.closeWith(&ConnError{Code: ErrCodeNo, Reason: ErrPingTimeout.Error(), cause: ErrPingTimeout}, ErrCodeNo)
 			return
 		}
+		t.Reset(interval) // the ack stamped lastActivity: one interval from it
 	}
 }

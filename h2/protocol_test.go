@@ -176,7 +176,12 @@ func TestProtocolErrors(t *testing.T) {
 			p := newServerPeer(t, &Server{Handler: protocolHandler})
 			p.handshake()
 			p.startReader()
-			p.mustWrite(bytes.Join(c.frames(p), nil))
+			if err := p.write(bytes.Join(c.frames(p), nil)); err != nil && (c.want.ignore || c.want.rst != 0) {
+				// A connection error may end the session before it has read
+				// all of the frames (net.Pipe has no buffer): only then may
+				// the write fail.
+				require.NoError(t, err)
+			}
 			switch {
 			case c.want.ignore:
 				p.mustWrite(AppendPing(nil, false, [8]byte{'o', 'k'}))

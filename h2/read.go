@@ -32,6 +32,7 @@ func (s *Session) readLoop() {
 		s.mu.Unlock()
 	}
 	<-s.writerExited
+	s.br.release()
 	s.finish(err)
 }
 
@@ -46,13 +47,16 @@ func (s *Session) readFrames() error {
 		}
 		_, _ = s.br.Discard(len(ClientPreface))
 	}
-	var hdr [frameHeaderLen]byte
 	batchStart := true
 	for {
-		fh, err := ReadFrameHeader(s.br, &hdr)
+		// Peeked, not read: a read of nine bytes from an empty buffer would
+		// go to the connection on its own, and the payload in a second read.
+		h, err := s.br.Peek(frameHeaderLen)
 		if err != nil {
 			return err
 		}
+		fh := parseFrameHeader(h)
+		_, _ = s.br.Discard(frameHeaderLen)
 		if batchStart {
 			// The batch has arrived: one clock read stamps it (lastActivity),
 			// for keepalive and for the stats of the streams it concerns.
@@ -131,6 +135,9 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 			return connErr(ErrCodeProtocol, "first frame from the peer is %s, not SETTINGS", fh.Type)
 		}
 		s.gotFirst = true
+	}
+	if fh.Type == FrameWindowUpdate || fh.Flags.Has(FlagAck) && (fh.Type == FramePing || fh.Type == FrameSettings) {
+		s.peerReads.Add(1) // the peer read something of ours (stall.go)
 	}
 	var err error
 	switch fh.Type {

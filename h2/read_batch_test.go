@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"runtime"
@@ -17,14 +16,14 @@ import (
 // once went into the sum by OR (9 | 1 == 9), so a 1-byte frame with no payload
 // yet counted as complete.
 func TestNextFrameBufferedCountsTheWholeLength(t *testing.T) {
-	for _, n := range []int{0, 1, 6, 7, 8, 9, 15, 16, 255, 16383, 1 << 16} {
+	for _, n := range []int{0, 1, 6, 7, 8, 9, 15, 16, 255, 16383, readBufSize - frameHeaderLen} {
 		frame := AppendData(nil, 1, false, make([]byte, n))
 		for have := 0; have <= len(frame); have++ {
 			if have != len(frame) && have != len(frame)-1 && have != frameHeaderLen-1 {
 				continue
 			}
-			s := &Session{br: bufio.NewReaderSize(bytes.NewReader(frame[:have]), len(frame)+16)}
-			_, _ = s.br.Peek(1) // fill: br holds all the bytes given
+			s := &Session{br: newConnReader(bytes.NewReader(frame[:have]))}
+			_, _ = s.br.Peek(have) // fill: br holds all the bytes given
 			require.Equal(t, have == len(frame), s.nextFrameBuffered(), fmt.Sprintf("payload %d, %d of %d bytes buffered", n, have, len(frame)))
 		}
 	}

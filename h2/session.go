@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"net"
@@ -27,7 +26,7 @@ type Session struct {
 	srv       *Server // server only, may be nil
 
 	// Reader-owned: only the reader goroutine touches these.
-	br       *bufio.Reader
+	br       *connReader // small while idle, large while bytes flow (read_buf.go)
 	hdec     *hpack.Decoder
 	hmemoIn  blockMemo   // blocks that need no decoding again (hpack_memo_decode.go)
 	hb       headerBlock // the header block being received
@@ -47,6 +46,7 @@ type Session struct {
 	encMaxFrame   uint32     // the peer's MAX_FRAME_SIZE as of this batch
 	batch         []frameReq // control frames taken from ctrl, being encoded
 	wbuf          []byte
+	wbufBox       *[]byte // wbuf's pool entry while it is borrowed (write_buf.go)
 	writeDeadline time.Time
 	gather        bool        // the connection takes one writev of many slices (vectored.go)
 	ext           []extSeg    // lent slices framed into wbuf, in wire order
@@ -97,6 +97,8 @@ type Session struct {
 	pings        map[[8]byte]*pingWait
 	pingSeq      uint64
 	lastActivity atomic.Int64  // unix nanoseconds of the last read batch, for keepalive
+	peerReads    atomic.Uint64 // frames that show the peer reads us (acks, WINDOW_UPDATE), for the stall watch
+	stall        stallWatch    // is the peer still reading what we write? (stall.go)
 	maxFrameIn   atomic.Uint32 // the largest frame the peer may send us
 	maxListIn    atomic.Uint32 // our MAX_HEADER_LIST_SIZE, for the reader
 
@@ -167,7 +169,7 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	s.lastActivity.Store(time.Now().UnixNano())
 	s.maxFrameIn.Store(s.local.MaxFrameSize)
 	s.maxListIn.Store(min(s.local.MaxHeaderListSize, 1<<24))
-	s.br = bufio.NewReaderSize(conn, 64<<10)
+	s.br = newConnReader(conn)
 	s.gather = canGather(conn)
 	s.hdec = hpack.NewDecoder(s.local.HeaderTableSize, func(f hpack.HeaderField) {
 		s.onHeaderField(f.Name, f.Value, f.Sensitive)
@@ -492,6 +494,9 @@ func (s *Session) finish(readErr error) {
 	}
 	if s.settingsTimer != nil {
 		s.settingsTimer.Stop()
+	}
+	if s.stall.timer != nil {
+		s.stall.timer.Stop()
 	}
 	for _, st := range s.handlerQueue {
 		st.failLocked(ErrSessionClosed)

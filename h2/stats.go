@@ -18,6 +18,10 @@ type SessionStats struct {
 	AvgStreamDuration     time.Duration
 	PingsSent             int64
 	LastPingRTT           time.Duration
+	// LastReceived is when the last read from the connection brought frames
+	// (the session's start until the first): a keepalive schedules its ping
+	// one interval after it.
+	LastReceived time.Time
 }
 
 // sessionCounters is where a session keeps its statistics: the reader counts
@@ -95,6 +99,7 @@ func (s *Session) Stats() SessionStats {
 		PeakConcurrentStreams: s.stats.PeakConcurrentStreams,
 		PingsSent:             s.stats.PingsSent,
 		LastPingRTT:           s.stats.LastPingRTT,
+		LastReceived:          time.Unix(0, s.lastActivity.Load()),
 	}
 	if s.stats.streamsClosed > 0 {
 		out.AvgStreamDuration = s.stats.streamDurations / time.Duration(s.stats.streamsClosed)

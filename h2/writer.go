@@ -99,9 +99,13 @@ func (s *Session) writeLoop() {
 	s.mu.Lock()
 	for {
 		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
+			s.releaseWriteBuf()
 			s.mu.Unlock()
 			<-s.wake
 			s.mu.Lock()
+		}
+		if s.wbuf == nil {
+			s.borrowWriteBuf()
 		}
 		if len(s.ctrl) > 0 {
 			s.takeBatchLocked()
@@ -127,9 +131,11 @@ func (s *Session) writeLoop() {
 			yielded = false
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
+			s.beginWriteLocked()
 			s.mu.Unlock()
 			err := s.writeConn(buf, iov)
 			s.mu.Lock()
+			s.stall.writing = false
 			if iov != nil {
 				s.releaseLentLocked(iov)
 			}

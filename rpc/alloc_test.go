@@ -30,7 +30,10 @@ func TestUnaryCallAllocations(t *testing.T) {
 	t.Logf("%.1f allocations per call", allocs)
 	bound := 30.0
 	if raceEnabled {
-		bound = 33 // sync.Pool drops items under the race detector
+		// sync.Pool drops a quarter of the items put under the race
+		// detector, and each end's writer borrows its buffer from one
+		// for every burst of writes (h2/write_buf.go).
+		bound = 35
 	}
 	require.LessOrEqual(t, allocs, bound, "allocations per unary call grew")
 }

@@ -411,19 +411,22 @@ func (cc *ClientConn) watch(sc *subConn, sess *h2.Session) {
 	cc.mu.Unlock()
 }
 
-// keepalive pings a quiet connection every keepalive Time and drops it when
-// the ack does not come within Timeout. Unlike h2's own keepalive it stays
-// silent while no call is running (unless PermitWithoutStream), because
-// gRPC servers count such pings against the client (too_many_pings).
+// keepalive pings a connection one keepalive Time after the last bytes from
+// the server arrived and drops it when the ack does not come within Timeout,
+// so a dead server is noticed within Time+Timeout (a ticker that pings only
+// after a whole quiet tick period could take nearly 2*Time+Timeout). Unlike
+// h2's own keepalive it stays silent while no call is running (unless
+// PermitWithoutStream), because gRPC servers count such pings against the
+// client (too_many_pings).
 func (cc *ClientConn) keepalive(sess *h2.Session) {
 	kp := cc.cfg.keepalive
 	timeout := kp.Timeout
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	t := time.NewTicker(time.Duration(cc.kaTime.Load()))
+	interval := time.Duration(cc.kaTime.Load())
+	t := time.NewTimer(interval)
 	defer t.Stop()
-	last := sess.Stats().BytesReceived
 	for {
 		select {
 		case <-sess.Done():
@@ -432,11 +435,12 @@ func (cc *ClientConn) keepalive(sess *h2.Session) {
 			return
 		case <-t.C:
 		}
-		if now := sess.Stats().BytesReceived; now != last {
-			last = now // the server spoke since the last tick: it is alive
+		if wait := time.Until(sess.Stats().LastReceived.Add(interval)); wait > 0 {
+			t.Reset(wait) // the server spoke meanwhile: it is alive until then
 			continue
 		}
 		if !kp.PermitWithoutStream && sess.State().OpenStreams == 0 {
+			t.Reset(interval)
 			continue
 		}
 		ctx, cancel := context.WithTimeout(cc.ctx, timeout)
@@ -444,11 +448,11 @@ func (cc *ClientConn) keepalive(sess *h2.Session) {
 		cancel()
 		if err != nil {
 			if cc.ctx.Err() == nil {
-				go sess.Abort(h2.ErrCodeNo, fmt.Errorf("rpc: keepalive ping not acknowledged within %v: %v", timeout, err))
+				go sess.Abort(h2.ErrCodeNo, fmt.Errorf("rpc: keepalive ping not acknowledged within %v: %w", timeout, err))
 			}
 			return
 		}
-		last = sess.Stats().BytesReceived
+		t.Reset(interval)
 	}
 }
 

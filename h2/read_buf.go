@@ -1,0 +1,142 @@
+package h2
+
+import (
+	"io"
+	"sync"
+)
+
+// connReader is the session reader's buffer over the connection. An idle
+// connection must not hold a large buffer (at 100,000 connections, 64 KiB
+// each is 6.5 GB), yet a busy one must read in large batches. So the reader
+// owns only a small buffer, enough for the batches of small calls, and
+// borrows a 64 KiB one from a pool while more bytes arrive than that holds:
+// when a read fills the small buffer, when a frame does not fit in it, and
+// for as long as reads keep filling the large one. A read that leaves room
+// means the connection had nothing more for now; once its bytes are used,
+// the large buffer goes back and the next wait happens in the small one.
+type connReader struct {
+	conn  io.Reader
+	buf   []byte  // where bytes are read: small, or the borrowed (*big)
+	big   *[]byte // borrowed from readBufs while not nil
+	small []byte
+	r, w  int  // buf[r:w] holds the bytes read and not yet consumed
+	full  bool // the last read filled all the room it had: more is likely waiting
+	err   error
+}
+
+const (
+	// readBufSize is the large buffer: a batch of frames, and the largest
+	// frame read through the buffer (larger ones are read into their
+	// destination, read.go).
+	readBufSize = 64 << 10
+	// smallReadSize holds a small call's frames (headers, a short message,
+	// trailers) so that such a batch takes one read and borrows nothing.
+	smallReadSize = 1 << 10
+)
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+
+func newConnReader(conn io.Reader) *connReader {
+	small := make([]byte, smallReadSize)
+	return &connReader{conn: conn, buf: small, small: small}
+}
+
+// Size is the largest n Peek accepts.
+func (b *connReader) Size() int { return readBufSize }
+
+// Buffered is how many bytes can be had without reading the connection.
+func (b *connReader) Buffered() int { return b.w - b.r }
+
+// Peek returns the next n bytes (n <= Size) without consuming them, reading
+// the connection as needed. The slice is valid until the next Peek or Read.
+func (b *connReader) Peek(n int) ([]byte, error) {
+	for b.w-b.r < n {
+		if err := b.fill(n); err != nil {
+			return nil, err
+		}
+	}
+	return b.buf[b.r : b.r+n], nil
+}
+
+// Discard consumes n buffered bytes (n <= Buffered).
+func (b *connReader) Discard(n int) (int, error) {
+	b.r += n
+	return n, nil
+}
+
+// Read hands over buffered bytes first; with none buffered, a p as large as
+// the small buffer is read into directly (a large frame's payload).
+func (b *connReader) Read(p []byte) (int, error) {
+	if b.r == b.w {
+		if len(p) >= len(b.small) {
+			if b.err != nil {
+				return 0, b.err
+			}
+			return b.conn.Read(p)
+		}
+		if err := b.fill(1); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+// fill reads the connection once into room for need bytes from b.r.
+func (b *connReader) fill(need int) error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.r == b.w {
+		b.r, b.w = 0, 0
+		switch {
+		case b.big != nil && !b.full:
+			b.release() // the connection went quiet: wait in the small buffer
+		case b.big == nil && b.full:
+			b.borrow() // the small buffer was not enough: bytes are flowing
+		}
+	}
+	if need > len(b.buf)-b.r {
+		if need > len(b.buf) {
+			b.borrow()
+		}
+		if b.r > 0 {
+			b.w = copy(b.buf, b.buf[b.r:b.w])
+			b.r = 0
+		}
+	}
+	n, err := b.conn.Read(b.buf[b.w:])
+	b.full = b.w+n == len(b.buf)
+	b.w += n
+	if err != nil {
+		b.err = err
+		if n == 0 {
+			return err
+		}
+	}
+	return nil
+}
+
+// borrow moves the unread bytes into a large buffer from the pool.
+func (b *connReader) borrow() {
+	if b.big != nil {
+		return
+	}
+	b.big = readBufs.Get().(*[]byte)
+	big := *b.big
+	b.w = copy(big, b.buf[b.r:b.w])
+	b.r = 0
+	b.buf = big
+}
+
+// release gives the large buffer back; the caller has consumed its bytes.
+func (b *connReader) release() {
+	if b.big == nil {
+		return
+	}
+	readBufs.Put(b.big)
+	b.big = nil
+	b.buf = b.small
+	b.r, b.w = 0, 0
+}
