@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"time"
 )
 
@@ -24,15 +25,27 @@ type serverOptions struct {
 	keepalive      ServerParameters
 	windowSize     uint32
 	connWindowSize uint32
-	onPanic        func(method string, recovered any, stack []byte)
+	onPanic        PanicHandler
+	panicLog       *slog.Logger
 	stats          StatsHandler
 }
 
-// OnHandlerPanic sets a function called with the recovered value and stack
-// when a handler panics (the call fails with INTERNAL and the server goes on);
-// use it to log. By default panics are not logged.
-func OnHandlerPanic(f func(method string, recovered any, stack []byte)) ServerOption {
+// OnHandlerPanic sets the function that chooses what the client of a
+// panicking handler (or interceptor) sees: its error becomes the call's
+// status (a nil error, or one that is not a status, is sent as INTERNAL
+// "internal error"). The panic is logged whatever it returns (see
+// PanicLogger). Without it the client gets INTERNAL "internal error": the
+// panic value may hold private data, so it never reaches the client by
+// default.
+func OnHandlerPanic(f PanicHandler) ServerOption {
 	return func(o *serverOptions) { o.onPanic = f }
+}
+
+// PanicLogger sets where handler panics are logged, at level ERROR with the
+// method, the panic value and the stack (default slog.Default() at the time
+// of the panic). Pass a logger with a handler that discards to log nothing.
+func PanicLogger(l *slog.Logger) ServerOption {
+	return func(o *serverOptions) { o.panicLog = l }
 }
 
 // EnforcementPolicy is how strictly the server polices client keepalive

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -226,14 +225,12 @@ func serviceOf(path string) string {
 
 type serverStreamKey struct{}
 
-// run calls the handler, turning a panic into INTERNAL for this call only.
+// run calls the handler and the interceptors around it, turning a panic
+// into a logged INTERNAL for this call only (server_panic.go).
 func (ss *serverStream) run() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = status.Errorf(codes.Internal, "rpc: handler panic: %v", r)
-			if f := ss.srv.opts.onPanic; f != nil {
-				f(ss.mi.full, r, debug.Stack())
-			}
+			err = ss.srv.recovered(ss.ctx, ss.mi.full, r)
 		}
 	}()
 	mi := ss.mi
