@@ -26,7 +26,7 @@ type serverOptions struct {
 	windowSize     uint32
 	connWindowSize uint32
 	onPanic        PanicHandler
-	panicLog       *slog.Logger
+	logger         *slog.Logger
 	stats          StatsHandler
 }
 
@@ -34,18 +34,20 @@ type serverOptions struct {
 // panicking handler (or interceptor) sees: its error becomes the call's
 // status (a nil error, or one that is not a status, is sent as INTERNAL
 // "internal error"). The panic is logged whatever it returns (see
-// PanicLogger). Without it the client gets INTERNAL "internal error": the
+// Logger). Without it the client gets INTERNAL "internal error": the
 // panic value may hold private data, so it never reaches the client by
 // default.
 func OnHandlerPanic(f PanicHandler) ServerOption {
 	return func(o *serverOptions) { o.onPanic = f }
 }
 
-// PanicLogger sets where handler panics are logged, at level ERROR with the
-// method, the panic value and the stack (default slog.Default() at the time
-// of the panic). Pass a logger with a handler that discards to log nothing.
-func PanicLogger(l *slog.Logger) ServerOption {
-	return func(o *serverOptions) { o.panicLog = l }
+// Logger sets where the server logs what a handler did wrong, at level
+// ERROR: a panic (with the method, the panic value and the stack), metadata
+// that cannot be sent (with the method and the offending key). The default
+// is slog.Default() at the time of logging. Pass a logger whose handler
+// discards to log nothing.
+func Logger(l *slog.Logger) ServerOption {
+	return func(o *serverOptions) { o.logger = l }
 }
 
 // EnforcementPolicy is how strictly the server polices client keepalive

@@ -23,11 +23,7 @@ var errHandlerPanic = status.Error(codes.Internal, "internal error")
 // the panicking frames.
 func (s *Server) recovered(ctx context.Context, method string, p any) error {
 	stack := debug.Stack()
-	l := s.opts.panicLog
-	if l == nil {
-		l = slog.Default()
-	}
-	l.LogAttrs(ctx, slog.LevelError, "rpc: handler panic",
+	s.logger().LogAttrs(ctx, slog.LevelError, "rpc: handler panic",
 		slog.String("rpc.method", method),
 		slog.String("panic", fmt.Sprint(p)),
 		slog.String("stack", string(stack)))
@@ -39,4 +35,12 @@ func (s *Server) recovered(ctx context.Context, method string, p any) error {
 		}
 	}
 	return errHandlerPanic
+}
+
+// logger is where the server reports handlers' mistakes (see Logger).
+func (s *Server) logger() *slog.Logger {
+	if l := s.opts.logger; l != nil {
+		return l
+	}
+	return slog.Default()
 }

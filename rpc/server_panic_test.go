@@ -57,7 +57,7 @@ func requirePanicRecord(t *testing.T, rec map[string]any, method, value, frame s
 func TestHandlerPanicIsLoggedNotSent(t *testing.T) {
 	checkNoLeaks(t)
 	var logs syncBuffer
-	e := newEnv(t, false, []ServerOption{PanicLogger(slog.New(slog.NewJSONHandler(&logs, nil)))})
+	e := newEnv(t, false, []ServerOption{Logger(slog.New(slog.NewJSONHandler(&logs, nil)))})
 	ctx := ctxTimeout(t, 5*time.Second)
 
 	_, err := e.echo(ctx, "panic")
@@ -95,7 +95,7 @@ func TestStreamAndInterceptorPanics(t *testing.T) {
 	var hookCalls []string
 	var hookMu sync.Mutex
 	e := newEnv(t, false, []ServerOption{
-		PanicLogger(slog.New(slog.NewJSONHandler(&logs, nil))),
+		Logger(slog.New(slog.NewJSONHandler(&logs, nil))),
 		OnHandlerPanic(func(ctx context.Context, method string, p any, stack []byte) error {
 			hookMu.Lock()
 			hookCalls = append(hookCalls, method)
@@ -137,7 +137,7 @@ func TestStreamAndInterceptorPanics(t *testing.T) {
 	require.Equal(t, "internal error", status.Convert(err).Message())
 
 	srv := NewServer(
-		PanicLogger(slog.New(slog.NewJSONHandler(&logs, nil))),
+		Logger(slog.New(slog.NewJSONHandler(&logs, nil))),
 		OnHandlerPanic(func(ctx context.Context, method string, p any, stack []byte) error {
 			return status.Errorf(codes.Unavailable, "try elsewhere")
 		}))

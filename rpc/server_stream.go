@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ type serverStream struct {
 	recvd       int
 	sentN       int
 	badEncoding bool    // the client compressed with something we lack
+	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
 	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
 }
 
@@ -301,7 +303,7 @@ func (ss *serverStream) SetHeader(md metadata.MD) error {
 		return status.Error(codes.Internal, "rpc: SetHeader after the header was sent")
 	}
 	if err := md.Validate(); err != nil {
-		return status.Error(codes.Internal, err.Error())
+		return ss.badMetadata("header", err)
 	}
 	ss.header = joinMD(ss.header, md)
 	return nil
@@ -315,10 +317,26 @@ func (ss *serverStream) SendHeader(md metadata.MD) error {
 }
 
 func (ss *serverStream) SetTrailer(md metadata.MD) {
-	if ss.ended || md.Validate() != nil {
+	if ss.ended {
+		return
+	}
+	if err := md.Validate(); err != nil {
+		_ = ss.badMetadata("trailer", err)
 		return
 	}
 	ss.trailer = joinMD(ss.trailer, md)
+}
+
+// badMetadata records metadata the handler set that cannot be sent (it is
+// dropped): the call fails with INTERNAL naming the key even when the
+// handler ignores the error, and finish logs it, since a client cannot tell
+// a handler's bug from ours.
+func (ss *serverStream) badMetadata(where string, err error) error {
+	e := status.Errorf(codes.Internal, "rpc: invalid %s metadata: %v", where, err)
+	if ss.mdErr == nil {
+		ss.mdErr = e
+	}
+	return e
 }
 
 func joinMD(dst, src metadata.MD) metadata.MD {
@@ -461,6 +479,16 @@ func (ss *serverStream) RecvMsg(m any) error {
 func (ss *serverStream) finish(err error) codes.Code {
 	ss.ended = true
 	ss.markSent()
+	if ss.mdErr != nil {
+		err = ss.mdErr
+		ss.srv.logger().LogAttrs(ss.ctx, slog.LevelError, "rpc: handler set metadata that cannot be sent",
+			slog.String("rpc.method", ss.mi.full), slog.String("error", err.Error()))
+		if ss.last != nil {
+			// The unary response is not sent with a failed status.
+			sendBufs.put(ss.last)
+			ss.last = nil
+		}
+	}
 	st, ok := status.FromError(err)
 	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		st = status.FromContextError(err)
