@@ -31,7 +31,8 @@ type serverStream struct {
 	mi     *methodInfo
 	conn   *connState // nil if the session was not registered (server closing)
 	er     envelopeReader
-	comp   Compressor // for responses: the client's own encoding
+	comp   Compressor  // for responses: the client's own encoding
+	codec  *codecEntry // chosen by the request's content-type; the response names it too
 
 	headerSent  bool
 	ended       bool
@@ -70,13 +71,16 @@ func (s *Server) serveStream(st *h2.Stream) {
 		_ = st.Respond(h2.Header{{Name: ":status", Value: "405"}, {Name: "allow", Value: "POST"}}, &h2.RespondOptions{EndStream: true})
 		return
 	}
-	ct := req.Get("content-type")
-	if !strings.HasPrefix(ct, "application/grpc") || len(ct) > 16 && ct[16] != '+' && ct[16] != ';' {
-		// Not gRPC: the spec asks for 415 so the client sees a plain HTTP error.
+	ce := codecForContentType(req.Get("content-type"))
+	if ce == nil {
+		// Not gRPC, or a content-subtype we have no codec for (decoding it
+		// as protobuf would be garbage): the spec asks for 415 so the client
+		// sees a plain HTTP error. grpc-go still falls back to protobuf for
+		// an unknown subtype, with a warning that this will fail one day.
 		_ = st.Respond(h2.Header{{Name: ":status", Value: "415"}}, &h2.RespondOptions{EndStream: true})
 		return
 	}
-	ss := &serverStream{srv: s, st: st}
+	ss := &serverStream{srv: s, st: st, codec: ce}
 	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
 	cs := s.connState(st.Session())
 	ss.conn = cs
@@ -271,7 +275,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	}
 	ss.recvd++
 	if m != nil {
-		err = ProtoCodec.Unmarshal(msg, m)
+		err = ss.codec.codec.Unmarshal(msg, m)
 	}
 	recvBufs.put(bp)
 	if err != nil {
@@ -368,10 +372,10 @@ func (ss *serverStream) writeHeader() error {
 // the response is compressed or the handler set header metadata.
 func (ss *serverStream) responseHeader() h2.Header {
 	if ss.comp == nil && len(ss.header) == 0 {
-		return hdrOK
+		return ss.codec.respHeader
 	}
 	hdr := make(h2.Header, 2, 3+len(ss.header))
-	copy(hdr, hdrOK)
+	copy(hdr, ss.codec.respHeader)
 	if ss.comp != nil {
 		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
 	}
@@ -406,7 +410,7 @@ func (ss *serverStream) encodeOut(m any) (*[]byte, error) {
 	if ss.ended {
 		return nil, status.Error(codes.Internal, "rpc: SendMsg after the call ended")
 	}
-	return encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+	return encodeMessage(ss.codec.codec, ss.comp, m, ss.srv.opts.maxSend)
 }
 
 func (ss *serverStream) SendMsg(m any) error {
@@ -466,7 +470,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 		return ss.recvError(err)
 	}
 	ss.recvd++
-	err = ProtoCodec.Unmarshal(msg, m)
+	err = ss.codec.codec.Unmarshal(msg, m)
 	recvBufs.put(bp)
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
@@ -499,7 +503,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 		if !headerOut {
 			// Trailers-only OK (e.g. a stream that sent nothing).
 			t := make(h2.Header, 0, 3)
-			t = append(t, hdrOK...)
+			t = append(t, ss.codec.respHeader...)
 			t = append(t, trailerOK...)
 			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
 			return code
@@ -509,7 +513,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
 	if !headerOut {
-		t = append(t, hdrOK...)
+		t = append(t, ss.codec.respHeader...)
 		t = appendMD(t, ss.header)
 		if ss.badEncoding {
 			// The spec asks to tell the client what we do accept.
