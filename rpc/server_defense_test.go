@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // rawConn is a hostile client: it writes frames it builds itself and reads
@@ -134,4 +136,45 @@ func TestPingFloodAgainstRPCServer(t *testing.T) {
 	got, err := e.echo(ctxTimeout(t, 5*time.Second), "still serving")
 	require.NoError(t, err)
 	require.Equal(t, "still serving", got)
+}
+
+// A server that sends GOAWAY after GOAWAY makes the client's hook start one
+// goroutine per session, not one per frame: with the ClientConn's lock held
+// (so that none of them can finish), the goroutine count stays put.
+func TestGoAwayFloodStartsOneGoroutine(t *testing.T) {
+	checkNoLeaks(t)
+	sessions := make(chan *h2.Session, 1)
+	opened := make(chan struct{}, 1)
+	hs := &h2.Server{Handler: h2.HandlerFunc(func(st *h2.Stream) {
+		opened <- struct{}{}
+		<-st.Context().Done() // keeps the session open while GOAWAYs arrive
+	}), OnSession: func(s *h2.Session) { sessions <- s }}
+	cc := clientOfH2Server(t, hs)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cs, err := cc.NewStream(ctx, &StreamDesc{ServerStreams: true, ClientStreams: true}, "/test.Echo/Chat")
+	require.NoError(t, err)
+	srvSess := <-sessions
+	<-opened
+
+	const n = 500
+	var after, before int
+	var pingErr error
+	func() {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		before = runtime.NumGoroutine()
+		for i := 0; i < n; i++ {
+			if pingErr = srvSess.GoAway(h2.ErrCodeNo, nil); pingErr != nil {
+				return
+			}
+		}
+		// The ack comes after the client's reader has handled every GOAWAY.
+		_, pingErr = srvSess.Ping(ctx, [8]byte{})
+		after = runtime.NumGoroutine()
+	}()
+	require.NoError(t, pingErr)
+	require.Less(t, after-before, 10, "goroutines started by %d GOAWAYs", n)
+	cancel()
+	_ = cs.RecvMsg(new(wrapperspb.StringValue))
 }
