@@ -224,7 +224,7 @@ func canonicalRequest(hdr Header) bool {
 func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	if canonicalRequest(hdr) {
 		// Already complete and in order, as the RPC layer builds it: no copy.
-		if err := checkOutgoing(hdr); err != nil {
+		if err := checkSend(hdr, kindRequest); err != nil {
 			return nil, err
 		}
 		return hdr, nil
@@ -268,7 +268,7 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 		}
 		out = append(out, f)
 	}
-	if err := checkOutgoing(out); err != nil {
+	if err := checkSend(out, kindRequest); err != nil {
 		return nil, err
 	}
 	return out, nil

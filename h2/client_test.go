@@ -150,3 +150,19 @@ func TestRequestWithAnEndedContext(t *testing.T) {
 	_, err = st.Response(ctxT(t))
 	require.NoError(t, err)
 }
+
+// TestInformationalFloodIsBounded: a server that answers with 1xx responses
+// without end gets the stream reset once there are more than
+// maxInformational, instead of the client keeping every one.
+func TestInformationalFloodIsBounded(t *testing.T) {
+	p, st := openClientRequest(t)
+	var flood []byte
+	for i := 0; i < 1000; i++ {
+		flood = AppendHeaders(flood, 1, false, true, nil, p.encode(":status", "103", "link", "</a>"))
+	}
+	p.mustWrite(flood)
+	p.expectRST(1, ErrCodeEnhanceYourCalm)
+	_, err := st.Response(ctxT(t))
+	require.Error(t, err)
+	require.Len(t, st.Informational(), maxInformational)
+}

@@ -149,6 +149,8 @@ func connectionSpecific(name string) bool {
 	return false
 }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 // headerKind says which kind of header block is being checked.
 type headerKind uint8
 
@@ -193,7 +195,7 @@ func checkHeaderBlock(h Header, kind headerKind) (contentLength int64, reason st
 				counter = &protocol
 			case kind == kindResponse && f.Name == ":status":
 				counter = &status
-				if len(f.Value) != 3 {
+				if v := f.Value; len(v) != 3 || v[0] < '1' || v[0] > '9' || !isDigit(v[1]) || !isDigit(v[2]) {
 					return -1, "malformed :status " + strconv.Quote(f.Value)
 				}
 			default:

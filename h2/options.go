@@ -73,7 +73,9 @@ type Limits struct {
 }
 
 // Hooks are optional callbacks for session events. They run on the session's
-// reader goroutine: they must return quickly and must not block on the session.
+// reader goroutine: they must return quickly and must not block on the session
+// (to close it from a hook, AbortAsync; Abort and Close would wait for the
+// reader, that is for the hook itself).
 type Hooks struct {
 	// OnGoAway: the peer sent GOAWAY.
 	OnGoAway func(s *Session, code ErrCode, lastStreamID uint32, debug []byte)

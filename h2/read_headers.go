@@ -4,6 +4,10 @@ import (
 	"strconv"
 )
 
+// maxInformational bounds the 1xx responses a stream accepts before its
+// final response; real servers send one or two (100 Continue, 103 Early Hints).
+const maxInformational = 16
+
 // onHeaderBlock applies a complete header block: a new request (server), a
 // response or informational response (client), or trailers (both).
 func (s *Session) onHeaderBlock(fields Header) error {
@@ -113,6 +117,11 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 		if status[0] == '1' {
 			if hb.endStream {
 				return streamErr(st.id, ErrCodeProtocol, "informational response with END_STREAM")
+			}
+			if len(st.informational) >= maxInformational {
+				// Each one is kept for Informational: a server sending 1xx
+				// without end would grow the stream without bound.
+				return streamErr(st.id, ErrCodeEnhanceYourCalm, "more than "+strconv.Itoa(maxInformational)+" informational responses")
 			}
 			st.informational = append(st.informational, fields)
 			s.infoCall, s.infoHeader = st.onInfo, fields

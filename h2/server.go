@@ -387,8 +387,11 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 		o = *opts
 	}
 	complete := o.Body != nil || o.Trailers != nil
-	if err := checkTrailerNames(o.Trailers); err != nil {
-		return err
+	if o.Trailers != nil {
+		// Checked before anything is queued, so that a refusal sends nothing.
+		if err := checkSend(o.Trailers, kindTrailers); err != nil {
+			return err
+		}
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
@@ -412,7 +415,7 @@ func (st *Stream) respondLocked(hdr Header, end bool) error {
 	if len(hdr) == 0 || hdr[0].Name != ":status" {
 		hdr = append(Header{{Name: ":status", Value: "200"}}, hdr...)
 	}
-	if err := checkOutgoing(hdr); err != nil {
+	if err := checkSend(hdr, kindResponse); err != nil {
 		return err
 	}
 	st.hdrQueued = true
@@ -429,7 +432,7 @@ func (st *Stream) SendInformational(hdr Header) error {
 	if s := hdr.Get(":status"); len(s) != 3 || s[0] != '1' || s == "101" {
 		return errorf("informational status must be 1xx (not 101), got %q", s)
 	}
-	if err := checkOutgoing(hdr); err != nil {
+	if err := checkSend(hdr, kindResponse); err != nil {
 		return err
 	}
 	st.s.mu.Lock()
@@ -441,20 +444,5 @@ func (st *Stream) SendInformational(hdr Header) error {
 		return err
 	}
 	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr})
-	return nil
-}
-
-// checkOutgoing refuses to send what the peer would have to reject: names
-// that are not lowercase tokens and connection-specific fields.
-func checkOutgoing(hdr Header) error {
-	for _, f := range hdr {
-		name := f.Name
-		if len(name) > 0 && name[0] == ':' {
-			name = name[1:]
-		}
-		if !validFieldName(name) || connectionSpecific(f.Name) || !validFieldValue(f.Value) {
-			return errorf("invalid header field %q", f.Name)
-		}
-	}
 	return nil
 }

@@ -432,6 +432,17 @@ func (s *Session) Abort(code ErrCode, err error) {
 	<-s.done
 }
 
+// AbortAsync begins what Abort does and returns at once instead of waiting
+// for the session to end: hooks run on the reader goroutine, which Abort
+// would wait for. Calling it again, or once the session is closing, does
+// nothing; Done reports the end.
+func (s *Session) AbortAsync(code ErrCode, err error) {
+	if err == nil {
+		err = &ConnError{Code: code, Reason: "session aborted"}
+	}
+	s.closeWith(err, code)
+}
+
 // closeWith begins an immediate close that sends GOAWAY(code) first.
 func (s *Session) closeWith(err error, code ErrCode) {
 	s.mu.Lock()

@@ -21,11 +21,14 @@ func (st *Stream) Write(p []byte) (int, error) {
 // stream's buffer costs one lock round trip and no extra frame, where Write
 // then CloseWrite or WriteTrailers take two and often an empty DATA frame.
 func (st *Stream) End(p []byte, trailers Header) (int, error) {
-	if err := checkTrailerNames(trailers); err != nil {
-		return 0, err
-	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
+	if trailers != nil {
+		// Checked before p is queued: refused trailers send nothing more.
+		if err := checkSend(trailers, kindTrailers); err != nil {
+			return 0, st.refuseTrailersLocked(err)
+		}
+	}
 	return st.endLocked(p, trailers)
 }
 
@@ -171,18 +174,20 @@ func (st *Stream) writableLocked() error {
 	return nil
 }
 
-// SetTrailers sets the trailers that CloseWrite will send.
+// SetTrailers sets the trailers that CloseWrite will send. They are checked
+// then: see WriteTrailers.
 func (st *Stream) SetTrailers(t Header) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	st.outTrailers = t
 }
 
-// WriteTrailers ends the outbound side with trailers.
+// WriteTrailers ends the outbound side with trailers. Trailers that break
+// RFC 9113 §8.2 (a pseudo-header, a connection-specific or non-lowercase
+// name, CR, LF or NUL in a value, ...) are refused with an error matching
+// ErrInvalidHeader; if the headers had gone out, the stream is also reset
+// with INTERNAL_ERROR, since it can no longer end as it should.
 func (st *Stream) WriteTrailers(t Header) error {
-	if err := checkTrailerNames(t); err != nil {
-		return err
-	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	if err := st.writableLocked(); err != nil {
@@ -190,15 +195,6 @@ func (st *Stream) WriteTrailers(t Header) error {
 	}
 	st.outTrailers = t
 	return st.closeWriteLocked()
-}
-
-func checkTrailerNames(t Header) error {
-	for _, f := range t {
-		if len(f.Name) > 0 && f.Name[0] == ':' {
-			return errorf("pseudo-header %s not allowed in trailers", f.Name)
-		}
-	}
-	return nil
 }
 
 // CloseWrite ends the outbound side (END_STREAM, with trailers if set). A
@@ -216,6 +212,11 @@ func (st *Stream) CloseWrite() error {
 }
 
 func (st *Stream) closeWriteLocked() error {
+	if st.outTrailers != nil {
+		if err := checkSend(st.outTrailers, kindTrailers); err != nil {
+			return st.refuseTrailersLocked(err)
+		}
+	}
 	if !st.hdrQueued && !st.s.client {
 		return st.respondLocked(Header{{Name: ":status", Value: "200"}}, st.outTrailers == nil)
 	}

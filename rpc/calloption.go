@@ -1,6 +1,12 @@
 package rpc
 
-import "github.com/h2rpc/h2rpc/rpc/metadata"
+import (
+	"strings"
+
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
+)
 
 // CallOption configures one call. The set is closed: only this package
 // makes them, so the runtime can keep per-call settings in a plain struct.
@@ -17,6 +23,8 @@ type callInfo struct {
 	maxSend      int
 	waitForReady bool
 	peer         *Peer
+	subtype      string // CallContentSubtype
+	codec        Codec  // ForceCodec
 }
 
 type headerOpt struct{ md *metadata.MD }
@@ -63,3 +71,47 @@ func (o waitForReadyOpt) apply(c *callInfo) { c.waitForReady = bool(o) }
 // WaitForReady makes a call wait for a connection (until its deadline)
 // instead of failing at once with UNAVAILABLE while none is up.
 func WaitForReady(b bool) CallOption { return waitForReadyOpt(b) }
+
+type subtypeOpt string
+
+func (o subtypeOpt) apply(c *callInfo) { c.subtype = string(o) }
+
+// CallContentSubtype sends the call as application/grpc+NAME and encodes its
+// messages with the codec registered under NAME (lower-cased): "json" for
+// protobuf's JSON mapping. The call fails with INTERNAL when no codec is
+// registered under NAME (unless ForceCodec gives one).
+func CallContentSubtype(name string) CallOption { return subtypeOpt(strings.ToLower(name)) }
+
+type codecOpt struct{ c Codec }
+
+func (o codecOpt) apply(c *callInfo) { c.codec = o.c }
+
+// ForceCodec encodes the call's messages with c, registered or not, and
+// sends application/grpc+c.Name() unless CallContentSubtype names another
+// subtype.
+func ForceCodec(c Codec) CallOption { return codecOpt{c} }
+
+// codecEntry returns the codec the call options choose, and its content-type.
+func (c *callInfo) codecEntry() (*codecEntry, error) {
+	switch {
+	case c.codec == nil && c.subtype == "":
+		return protoEntry, nil
+	case c.codec == nil:
+		e := codecEntryFor(c.subtype)
+		if e == nil {
+			return nil, status.Errorf(codes.Internal, "rpc: no codec registered for content-subtype %q", c.subtype)
+		}
+		return e, nil
+	}
+	sub := c.subtype
+	if sub == "" {
+		sub = strings.ToLower(c.codec.Name())
+	}
+	if !validSubtype(sub) {
+		return nil, status.Errorf(codes.Internal, "rpc: invalid content-subtype %q", sub)
+	}
+	if e := codecEntryFor(sub); e != nil && e.codec == c.codec {
+		return e, nil
+	}
+	return &codecEntry{codec: c.codec, contentType: "application/grpc+" + sub}, nil
+}

@@ -524,11 +524,14 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	ho.Settings.InitialWindowSize = cc.cfg.windowSize
 	ho.Settings.MaxFrameSize = maxFrameSize
 	ho.ConnWindowSize = cc.cfg.connWindowSize
+	var goneAway atomic.Bool // once per session: a server may send GOAWAYs without end
 	ho.Hooks.OnGoAway = func(s *h2.Session, code h2.ErrCode, _ uint32, debug []byte) {
 		if code == h2.ErrCodeEnhanceYourCalm && string(debug) == "too_many_pings" {
 			cc.backOffKeepalive()
 		}
-		go cc.onGoAway(sc, s) // hooks run on the reader: never block it on our lock
+		if goneAway.CompareAndSwap(false, true) {
+			go cc.onGoAway(sc, s) // hooks run on the reader: never block it on our lock
+		}
 	}
 	sess, err := h2.NewClientSession(conn, &h2.ClientOptions{Options: ho})
 	if err != nil {

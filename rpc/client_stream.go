@@ -27,6 +27,7 @@ type clientStream struct {
 	cur    atomic.Pointer[h2.Stream] // the call's stream: replaced when a stream the server never processed is retried
 	er     envelopeReader
 	comp   Compressor
+	codec  Codec
 	stop   func() bool // stops the cancel watcher
 	sentN  int
 	closed bool // CloseSend done
@@ -141,6 +142,11 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			return nil, status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
 		}
 	}
+	ce, err := cs.ci.codecEntry()
+	if err != nil {
+		return nil, err
+	}
+	cs.codec = ce.codec
 	if h := cc.cfg.stats; h != nil {
 		cs.begin = time.Now()
 		ctx = h.TagRPC(ctx, method)
@@ -151,7 +157,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			}
 		}()
 	}
-	hdr, err := cc.requestHeader(ctx, method, cs.comp)
+	hdr, err := cc.requestHeader(ctx, method, ce.contentType, cs.comp)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +174,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		if desc == unaryDesc && ro == nil {
 			// Encoded once there is a connection to send it on, and kept
 			// for transparent retries.
-			if bp, err = encodeMessage(ProtoCodec, cs.comp, args, cs.ci.maxSend); err != nil {
+			if bp, err = encodeMessage(cs.codec, cs.comp, args, cs.ci.maxSend); err != nil {
 				return nil, err
 			}
 			unaryReq = h2.RequestOptions{Body: *bp, EndStream: true}
@@ -226,14 +232,14 @@ func (cs *clientStream) watch(st *h2.Stream) {
 }
 
 // requestHeader builds the request headers; they are reused by retries.
-func (cc *ClientConn) requestHeader(ctx context.Context, method string, comp Compressor) (h2.Header, error) {
+func (cc *ClientConn) requestHeader(ctx context.Context, method, contentType string, comp Compressor) (h2.Header, error) {
 	hdr := make(h2.Header, 0, 10)
 	hdr = append(hdr,
 		h2.HeaderField{Name: ":method", Value: "POST"},
 		h2.HeaderField{Name: ":scheme", Value: cc.scheme},
 		h2.HeaderField{Name: ":path", Value: method},
 		h2.HeaderField{Name: ":authority", Value: cc.authority},
-		h2.HeaderField{Name: "content-type", Value: "application/grpc"},
+		h2.HeaderField{Name: "content-type", Value: contentType},
 		h2.HeaderField{Name: "te", Value: "trailers"},
 		h2.HeaderField{Name: "user-agent", Value: cc.userAgent},
 		h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()},
@@ -289,7 +295,7 @@ func (cs *clientStream) SendMsg(m any) error {
 		// connection lost): as in grpc-go, RecvMsg reports how.
 		return io.EOF
 	}
-	bp, err := encodeMessage(ProtoCodec, cs.comp, m, cs.ci.maxSend)
+	bp, err := encodeMessage(cs.codec, cs.comp, m, cs.ci.maxSend)
 	if err != nil {
 		return err
 	}
@@ -545,7 +551,7 @@ func (cs *clientStream) RecvMsg(m any) error {
 	msg, bp, err := cs.er.next()
 	if err == nil {
 		cs.recvN.Add(1)
-		err = ProtoCodec.Unmarshal(msg, m)
+		err = cs.codec.Unmarshal(msg, m)
 		recvBufs.put(bp)
 		if err != nil {
 			cs.stream().Reset(h2.ErrCodeCancel)

@@ -7,7 +7,8 @@ import (
 )
 
 // Codec turns messages into bytes and back. The default is protobuf; the
-// name becomes the content-type suffix (application/grpc+NAME).
+// name is the content-subtype that selects it (application/grpc+NAME), so it
+// is lower case. See RegisterCodec.
 type Codec interface {
 	Name() string
 	// Marshal appends the encoding of v to dst, so callers can encode
@@ -64,5 +65,6 @@ func (protoCodec) Unmarshal(data []byte, v any) error {
 	return proto.Unmarshal(data, m)
 }
 
-// ProtoCodec is the default codec.
+// ProtoCodec is the default codec: "application/grpc" and
+// "application/grpc+proto".
 var ProtoCodec Codec = protoCodec{}

@@ -36,10 +36,13 @@ var (
 )
 
 // RegisterCompressor makes c available under c.Name() to clients
-// (UseCompressor) and servers (which answer in the client's encoding).
+// (UseCompressor) and servers (which answer in the client's encoding). It
+// panics when the name is "identity" or not a lower-case token (letters,
+// digits, -._): it goes into grpc-encoding headers, which may carry nothing
+// else.
 func RegisterCompressor(c Compressor) {
 	name := c.Name()
-	if name == "" || name == "identity" || strings.ContainsAny(name, ", ") {
+	if name == "identity" || !validSubtype(name) {
 		panic(fmt.Sprintf("rpc: invalid compressor name %q", name))
 	}
 	compMu.Lock()

@@ -30,12 +30,17 @@ func TestCompressorRegistry(t *testing.T) {
 	require.NotNil(t, GetCompressor("x-test-identity"))
 	require.Contains(t, strings.Split(acceptEncodingHeader(), ","), "x-test-identity")
 	require.Contains(t, strings.Split(acceptEncodingHeader(), ","), "gzip")
-	require.Panics(t, func() { RegisterCompressor(badName{}) })
+	for _, name := range []string{"identity", "", "a,b", "a b", "Gzip2", "x\r\ny"} {
+		require.Panics(t, func() { RegisterCompressor(badName{name: name}) }, name)
+	}
 }
 
-type badName struct{ upperComp }
+type badName struct {
+	upperComp
+	name string
+}
 
-func (badName) Name() string { return "identity" }
+func (b badName) Name() string { return b.name }
 
 func TestGzipRoundTripAndLimit(t *testing.T) {
 	gz := GetCompressor("gzip")

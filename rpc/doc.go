@@ -10,7 +10,8 @@
 // and a call with no metadata and no deadline allocates nothing for them.
 //
 // Layout: envelope.go (5-byte message framing and limits), bufpool.go
-// (message buffers), codec.go, compress.go (registry, pooled gzip),
+// (message buffers), codec*.go (codecs by content-subtype: proto, JSON,
+// RegisterCodec), compress.go (registry, pooled gzip),
 // timeout.go and percent.go (header encodings), server*.go, client*.go,
 // interceptor.go, calloption.go, peer.go, stats.go (StatsHandler),
 // connectivity.go, generic.go (typed streams), inmem.go (in-memory listener

@@ -67,6 +67,7 @@ type connState struct {
 	bytesSent  int64 // the session's output at the previous ping
 	lastPing   time.Time
 	strikes    int
+	calmed     bool // sent GOAWAY ENHANCE_YOUR_CALM: later pings change nothing
 	ageTimer   *time.Timer
 	graceTimer *time.Timer
 }
@@ -312,8 +313,10 @@ func (s *Server) connState(sess *h2.Session) *connState {
 	return cs
 }
 
-// onPing enforces the keepalive policy. It runs on the session's reader, so
-// the GOAWAY is sent from another goroutine.
+// onPing enforces the keepalive policy. It runs on the session's reader:
+// it must not wait for the session (AbortAsync), and it must do nothing
+// per ping that a flood could pile up (the reader reads on for a moment
+// after the GOAWAY; those pings find calmed set).
 func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 	cs := s.connState(sess)
 	if cs == nil {
@@ -322,6 +325,10 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 	now := time.Now()
 	sent := sess.Stats().BytesSent
 	cs.mu.Lock()
+	if cs.calmed {
+		cs.mu.Unlock()
+		return
+	}
 	const controlNoise = 1024 // far more than the acks and window updates between two pings
 	prev := cs.bytesSent
 	cs.bytesSent = sent
@@ -340,11 +347,12 @@ func (s *Server) onPing(sess *h2.Session, _ [8]byte) {
 	}
 	cs.lastPing = now
 	bad := cs.strikes > maxPingStrikes
+	cs.calmed = bad
 	cs.mu.Unlock()
 	if bad {
 		// The debug data "too_many_pings" is what gRPC clients look for to
 		// back off their keepalive interval.
-		go sess.Abort(h2.ErrCodeEnhanceYourCalm, &h2.ConnError{Code: h2.ErrCodeEnhanceYourCalm, Reason: "too_many_pings"})
+		sess.AbortAsync(h2.ErrCodeEnhanceYourCalm, &h2.ConnError{Code: h2.ErrCodeEnhanceYourCalm, Reason: "too_many_pings"})
 	}
 }
 

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"time"
 )
 
@@ -24,15 +25,29 @@ type serverOptions struct {
 	keepalive      ServerParameters
 	windowSize     uint32
 	connWindowSize uint32
-	onPanic        func(method string, recovered any, stack []byte)
+	onPanic        PanicHandler
+	logger         *slog.Logger
 	stats          StatsHandler
 }
 
-// OnHandlerPanic sets a function called with the recovered value and stack
-// when a handler panics (the call fails with INTERNAL and the server goes on);
-// use it to log. By default panics are not logged.
-func OnHandlerPanic(f func(method string, recovered any, stack []byte)) ServerOption {
+// OnHandlerPanic sets the function that chooses what the client of a
+// panicking handler (or interceptor) sees: its error becomes the call's
+// status (a nil error, or one that is not a status, is sent as INTERNAL
+// "internal error"). The panic is logged whatever it returns (see
+// Logger). Without it the client gets INTERNAL "internal error": the
+// panic value may hold private data, so it never reaches the client by
+// default.
+func OnHandlerPanic(f PanicHandler) ServerOption {
 	return func(o *serverOptions) { o.onPanic = f }
+}
+
+// Logger sets where the server logs what a handler did wrong, at level
+// ERROR: a panic (with the method, the panic value and the stack), metadata
+// that cannot be sent (with the method and the offending key). The default
+// is slog.Default() at the time of logging. Pass a logger whose handler
+// discards to log nothing.
+func Logger(l *slog.Logger) ServerOption {
+	return func(o *serverOptions) { o.logger = l }
 }
 
 // EnforcementPolicy is how strictly the server polices client keepalive

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime/debug"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +31,8 @@ type serverStream struct {
 	mi     *methodInfo
 	conn   *connState // nil if the session was not registered (server closing)
 	er     envelopeReader
-	comp   Compressor // for responses: the client's own encoding
+	comp   Compressor  // for responses: the client's own encoding
+	codec  *codecEntry // chosen by the request's content-type; the response names it too
 
 	headerSent  bool
 	ended       bool
@@ -40,6 +41,7 @@ type serverStream struct {
 	recvd       int
 	sentN       int
 	badEncoding bool    // the client compressed with something we lack
+	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
 	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
 }
 
@@ -69,13 +71,16 @@ func (s *Server) serveStream(st *h2.Stream) {
 		_ = st.Respond(h2.Header{{Name: ":status", Value: "405"}, {Name: "allow", Value: "POST"}}, &h2.RespondOptions{EndStream: true})
 		return
 	}
-	ct := req.Get("content-type")
-	if !strings.HasPrefix(ct, "application/grpc") || len(ct) > 16 && ct[16] != '+' && ct[16] != ';' {
-		// Not gRPC: the spec asks for 415 so the client sees a plain HTTP error.
+	ce := codecForContentType(req.Get("content-type"))
+	if ce == nil {
+		// Not gRPC, or a content-subtype we have no codec for (decoding it
+		// as protobuf would be garbage): the spec asks for 415 so the client
+		// sees a plain HTTP error. grpc-go still falls back to protobuf for
+		// an unknown subtype, with a warning that this will fail one day.
 		_ = st.Respond(h2.Header{{Name: ":status", Value: "415"}}, &h2.RespondOptions{EndStream: true})
 		return
 	}
-	ss := &serverStream{srv: s, st: st}
+	ss := &serverStream{srv: s, st: st, codec: ce}
 	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
 	cs := s.connState(st.Session())
 	ss.conn = cs
@@ -228,14 +233,12 @@ func serviceOf(path string) string {
 
 type serverStreamKey struct{}
 
-// run calls the handler, turning a panic into INTERNAL for this call only.
+// run calls the handler and the interceptors around it, turning a panic
+// into a logged INTERNAL for this call only (server_panic.go).
 func (ss *serverStream) run() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = status.Errorf(codes.Internal, "rpc: handler panic: %v", r)
-			if f := ss.srv.opts.onPanic; f != nil {
-				f(ss.mi.full, r, debug.Stack())
-			}
+			err = ss.srv.recovered(ss.ctx, ss.mi.full, r)
 		}
 	}()
 	mi := ss.mi
@@ -274,7 +277,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	}
 	ss.recvd++
 	if m != nil {
-		err = ProtoCodec.Unmarshal(msg, m)
+		err = ss.codec.codec.Unmarshal(msg, m)
 	}
 	recvBufs.put(bp)
 	if err != nil {
@@ -306,7 +309,7 @@ func (ss *serverStream) SetHeader(md metadata.MD) error {
 		return status.Error(codes.Internal, "rpc: SetHeader after the header was sent")
 	}
 	if err := md.Validate(); err != nil {
-		return status.Error(codes.Internal, err.Error())
+		return ss.badMetadata("header", err)
 	}
 	ss.header = joinMD(ss.header, md)
 	return nil
@@ -320,10 +323,26 @@ func (ss *serverStream) SendHeader(md metadata.MD) error {
 }
 
 func (ss *serverStream) SetTrailer(md metadata.MD) {
-	if ss.ended || md.Validate() != nil {
+	if ss.ended {
+		return
+	}
+	if err := md.Validate(); err != nil {
+		_ = ss.badMetadata("trailer", err)
 		return
 	}
 	ss.trailer = joinMD(ss.trailer, md)
+}
+
+// badMetadata records metadata the handler set that cannot be sent (it is
+// dropped): the call fails with INTERNAL naming the key even when the
+// handler ignores the error, and finish logs it, since a client cannot tell
+// a handler's bug from ours.
+func (ss *serverStream) badMetadata(where string, err error) error {
+	e := status.Errorf(codes.Internal, "rpc: invalid %s metadata: %v", where, err)
+	if ss.mdErr == nil {
+		ss.mdErr = e
+	}
+	return e
 }
 
 func joinMD(dst, src metadata.MD) metadata.MD {
@@ -355,10 +374,10 @@ func (ss *serverStream) writeHeader() error {
 // the response is compressed or the handler set header metadata.
 func (ss *serverStream) responseHeader() h2.Header {
 	if ss.comp == nil && len(ss.header) == 0 {
-		return hdrOK
+		return ss.codec.respHeader
 	}
 	hdr := make(h2.Header, 2, 3+len(ss.header))
-	copy(hdr, hdrOK)
+	copy(hdr, ss.codec.respHeader)
 	if ss.comp != nil {
 		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
 	}
@@ -393,7 +412,7 @@ func (ss *serverStream) encodeOut(m any) (*[]byte, error) {
 	if ss.ended {
 		return nil, status.Error(codes.Internal, "rpc: SendMsg after the call ended")
 	}
-	return encodeMessage(ProtoCodec, ss.comp, m, ss.srv.opts.maxSend)
+	return encodeMessage(ss.codec.codec, ss.comp, m, ss.srv.opts.maxSend)
 }
 
 func (ss *serverStream) SendMsg(m any) error {
@@ -453,7 +472,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 		return ss.recvError(err)
 	}
 	ss.recvd++
-	err = ProtoCodec.Unmarshal(msg, m)
+	err = ss.codec.codec.Unmarshal(msg, m)
 	recvBufs.put(bp)
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
@@ -466,6 +485,16 @@ func (ss *serverStream) RecvMsg(m any) error {
 func (ss *serverStream) finish(err error) codes.Code {
 	ss.ended = true
 	ss.markSent()
+	if ss.mdErr != nil {
+		err = ss.mdErr
+		ss.srv.logger().LogAttrs(ss.ctx, slog.LevelError, "rpc: handler set metadata that cannot be sent",
+			slog.String("rpc.method", ss.mi.full), slog.String("error", err.Error()))
+		if ss.last != nil {
+			// The unary response is not sent with a failed status.
+			sendBufs.put(ss.last)
+			ss.last = nil
+		}
+	}
 	st, ok := status.FromError(err)
 	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		st = status.FromContextError(err)
@@ -476,7 +505,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 		if !headerOut {
 			// Trailers-only OK (e.g. a stream that sent nothing).
 			t := make(h2.Header, 0, 3)
-			t = append(t, hdrOK...)
+			t = append(t, ss.codec.respHeader...)
 			t = append(t, trailerOK...)
 			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
 			return code
@@ -486,7 +515,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
 	if !headerOut {
-		t = append(t, hdrOK...)
+		t = append(t, ss.codec.respHeader...)
 		t = appendMD(t, ss.header)
 		if ss.badEncoding {
 			// The spec asks to tell the client what we do accept.

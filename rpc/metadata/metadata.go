@@ -108,7 +108,9 @@ func ValidateKey(key string) error {
 }
 
 // ValidateValue reports whether v may be sent as the value of a non-binary
-// key: printable ASCII (0x20-0x7E) only. Binary keys accept anything.
+// key: printable ASCII (0x20-0x7E) only, and no space at either end (HTTP/2
+// peers must reject a field value that starts or ends with whitespace).
+// Binary keys accept anything.
 func ValidateValue(key, v string) error {
 	if IsBinKey(key) {
 		return nil
@@ -117,6 +119,9 @@ func ValidateValue(key, v string) error {
 		if c := v[i]; c < 0x20 || c > 0x7e {
 			return fmt.Errorf("metadata: value of %q contains non-printable byte 0x%02x; use a -bin key for binary data", key, c)
 		}
+	}
+	if v != "" && (v[0] == ' ' || v[len(v)-1] == ' ') {
+		return fmt.Errorf("metadata: value of %q starts or ends with a space", key)
 	}
 	return nil
 }

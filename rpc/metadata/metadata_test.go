@@ -47,6 +47,9 @@ func TestValidate(t *testing.T) {
 		require.Error(t, ValidateKey(bad), bad)
 	}
 	require.NoError(t, ValidateValue("k", "hello world ~"))
+	require.Error(t, ValidateValue("k", " lead"))
+	require.Error(t, ValidateValue("k", "trail "))
+	require.NoError(t, ValidateValue("k-bin", " any "))
 	require.Error(t, ValidateValue("k", "tab\there"))
 	require.Error(t, ValidateValue("k", "caf\xc3\xa9"))
 	require.NoError(t, ValidateValue("k-bin", "\x00\xff"))
