@@ -1,19 +1,21 @@
 // Command grpcserver is the chaos suite's grpc-go server, the reference in
-// the side-by-side memory comparison: health on -listen, process statistics
-// on -stats, and the same "ready rpc=ADDR stats=ADDR" line as h2rpcserver.
+// the side-by-side comparisons: health and grpc-go's own interop
+// TestService on -listen, process statistics on -stats, and the same
+// "ready rpc=ADDR stats=ADDR" line as h2rpcserver.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"net"
 	"os"
-
-	"flag"
 
 	"github.com/h2rpc/h2rpc/test/chaos/internal/procstat"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/interop"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 )
 
 func main() {
@@ -41,6 +43,7 @@ func run(listen, stats string) error {
 	procstat.Serve(sl)
 	srv := grpc.NewServer()
 	healthgrpc.RegisterHealthServer(srv, health.NewServer())
+	testgrpc.RegisterTestServiceServer(srv, interop.NewTestServer())
 	fmt.Printf("ready rpc=%s stats=%s\n", l.Addr(), sl.Addr())
 	return srv.Serve(l)
 }
