@@ -101,18 +101,22 @@ func runRestarts(t *testing.T, sig syscall.Signal) {
 	// A call in flight at a kill fails as soon as its connection breaks:
 	// within a second of the kill.
 	var late []string
+	perKill := make([]int, len(killTimes))
 	for _, ft := range failTimes {
 		near := false
-		for _, kt := range killTimes {
-			near = near || (!ft.Before(kt) && ft.Sub(kt) < time.Second)
+		for i, kt := range killTimes {
+			if !ft.Before(kt) && ft.Sub(kt) < time.Second {
+				near = true
+				perKill[i]++
+			}
 		}
 		if !near {
 			late = append(late, ft.Format("15:04:05.000"))
 		}
 	}
 	failMu.Unlock()
-	report(t, "%d restarts every %s (%s, downtime %s total): %s; failed %d; OK after the last restart %d%s",
-		restarts, interval, sig, downtime.Round(time.Millisecond), calls, failed, okAfterLastRestart.Load(),
+	report(t, "%d restarts every %s (%s, downtime %s total): %s; failed %d (per restart %v); OK after the last restart %d%s",
+		restarts, interval, sig, downtime.Round(time.Millisecond), calls, failed, perKill, okAfterLastRestart.Load(),
 		examplesSuffix(calls))
 
 	require.Positive(t, okAfterLastRestart.Load(), "the client recovers after the last restart")
