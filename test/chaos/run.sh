@@ -2,7 +2,7 @@
 # The chaos suite (docs/chaos.md): servers in their own processes, killed,
 # restarted, blackholed, soaked and crowded, each scenario asserting the
 # failure contract. Short variant by default (about 3 minutes on 2 cores);
-# -full for the full one (about 15 minutes). Needs root and iproute2: the
+# -full for the full one (about 13 minutes). Needs root and iproute2: the
 # suite makes a network namespace and a veth pair, and removes them.
 set -euo pipefail
 cd "$(dirname "$0")"
