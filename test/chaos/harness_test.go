@@ -155,6 +155,9 @@ func startServer(t *testing.T, ns, name string, args ...string) *server {
 		cmd = exec.Command(bin, args...)
 	}
 	cmd.Stderr = os.Stderr
+	// A suite that dies (a timeout's panic skips every cleanup) takes its
+	// servers with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

@@ -3,6 +3,7 @@ package procstat
 import (
 	"context"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ func TestFetchReadsTheServingProcess(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
+	defer http.DefaultClient.CloseIdleConnections() // the server's side of them ends too
 	Serve(l)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
