@@ -13,8 +13,8 @@
 // or from this directory with `go test -tags chaos -run . -v [-full]`.
 // The suite builds the servers under cmd/ into a temporary directory:
 // cmd/h2rpcserver serves the interop TestService and health with h2rpc,
-// cmd/grpcserver serves health with grpc-go (the side-by-side memory
-// comparison); both expose their Go heap, goroutines, RSS and open files on
+// cmd/grpcserver serves health and grpc-go's own interop TestService with
+// grpc-go (the side-by-side references); both expose their Go heap, goroutines, RSS and open files on
 // a small HTTP endpoint. The test process is the client. The kernel here
 // has no netem qdisc, so network impairments are made by package forwarder,
 // a TCP forwarder of the suite's own; blackholes are real: the server's
