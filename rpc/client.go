@@ -448,7 +448,7 @@ func (cc *ClientConn) keepalive(sess *h2.Session) {
 		cancel()
 		if err != nil {
 			if cc.ctx.Err() == nil {
-				go sess.Abort(h2.ErrCodeNo, fmt.Errorf("rpc: keepalive ping not acknowledged within %v: %w", timeout, err))
+				go sess.Abort(h2.ErrCodeNo, fmt.Errorf("%w: keepalive ping not acknowledged within %v: %w", h2.ErrConnectionLost, timeout, err))
 			}
 			return
 		}
@@ -533,10 +533,40 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 			go cc.onGoAway(sc, s) // hooks run on the reader: never block it on our lock
 		}
 	}
+	// The connection is ready once the server's SETTINGS arrive, not once
+	// our preface is written: a listener whose server is dying (killed, its
+	// socket not yet closed) still completes handshakes, and calls placed on
+	// such a connection would fail although no server ever saw them.
+	settled := make(chan struct{})
+	var settledOnce atomic.Bool
+	ho.Hooks.OnRemoteSettings = func(*h2.Session, h2.Settings) {
+		if settledOnce.CompareAndSwap(false, true) {
+			close(settled)
+		}
+	}
 	sess, err := h2.NewClientSession(conn, &h2.ClientOptions{Options: ho})
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return sess, nil
+	// With keepalive on, a server silent for Time+Timeout is given up on
+	// here too, as it would be on a connection in use.
+	var silent <-chan time.Time
+	if kp := cc.cfg.keepalive; kp.Time > 0 {
+		t := time.NewTimer(kp.Time + kp.Timeout)
+		defer t.Stop()
+		silent = t.C
+	}
+	select {
+	case <-settled:
+		return sess, nil
+	case <-sess.Done():
+		return nil, sess.Err()
+	case <-silent:
+		err = fmt.Errorf("rpc: no SETTINGS from the server within keepalive time and timeout (%v)", cc.cfg.keepalive.Time+cc.cfg.keepalive.Timeout)
+	case <-ctx.Done():
+		err = fmt.Errorf("rpc: no SETTINGS from the server: %w", ctx.Err())
+	}
+	sess.Abort(h2.ErrCodeCancel, err)
+	return nil, err
 }

@@ -108,7 +108,7 @@ var contractWays = []contractWay{
 				c.silence()
 			}
 		},
-		code: codes.Unavailable, msg: `^rpc: transport: rpc: keepalive ping not acknowledged within 200ms`,
+		code: codes.Unavailable, msg: `^rpc: transport: h2: connection lost: keepalive ping not acknowledged within 200ms`,
 		serverSees: true, // the client closes the connection it gave up on
 		recovers:   true,
 	},

@@ -142,3 +142,45 @@ func TestWrongSecuritySaysSo(t *testing.T) {
 	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 	require.Contains(t, err.Error(), "the server may not use TLS")
 }
+
+// A connection is used once the server's SETTINGS arrive, not once our
+// preface is out: a dying server's listener still completes handshakes, and
+// calls placed on such a connection failed although no server saw them
+// (the chaos suite's kill -9 runs lost twice the calls in flight).
+func TestNoCallBeforeServerSettings(t *testing.T) {
+	checkNoLeaks(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer conn.Close()
+		// Read what the client sends for a while, answering nothing.
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		b, _ := io.ReadAll(conn)
+		got <- b
+	}()
+	cc, err := NewClient(l.Addr().String())
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue), WaitForReady(true))
+	require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+	require.NoError(t, cc.Close())
+	b := <-got
+	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	require.True(t, len(b) >= len(preface) && string(b[:len(preface)]) == preface, "the client sent its preface")
+	for rest := b[len(preface):]; len(rest) >= 9; {
+		n := int(rest[0])<<16 | int(rest[1])<<8 | int(rest[2])
+		require.NotEqual(t, byte(0x1), rest[3], "a HEADERS frame went out before the server's SETTINGS")
+		if len(rest) < 9+n {
+			break
+		}
+		rest = rest[9+n:]
+	}
+}

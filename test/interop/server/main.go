@@ -58,7 +58,11 @@ func run(port int, useTLS bool, certFile, keyFile string) error {
 	// Stop gracefully on SIGINT/SIGTERM so that scripts can clean up.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	// Serve returns as soon as Shutdown begins (as net/http's does); exiting
+	// then would cut the calls Shutdown is letting finish.
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-sig
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -69,5 +73,6 @@ func run(port int, useTLS bool, certFile, keyFile string) error {
 	if err := srv.Serve(l); err != nil && !errors.Is(err, rpc.ErrServerClosed) {
 		return err
 	}
+	<-drained
 	return nil
 }
