@@ -32,6 +32,9 @@ type memoEntry struct {
 
 // lookup returns the remembered encoding of hdr, or nil.
 func (m *blockMemo) lookup(hdr Header) []byte {
+	if m == nil {
+		return nil
+	}
 	for i := range m.slots {
 		e := &m.slots[i]
 		if e.gen == m.gen && e.block != nil && sameFields(e.hdr, hdr) {
@@ -62,7 +65,30 @@ func (m *blockMemo) remember(hdr Header, block []byte) {
 }
 
 // tableChanged ends the generation: the dynamic table may differ now.
-func (m *blockMemo) tableChanged() { m.gen++ }
+func (m *blockMemo) tableChanged() {
+	if m != nil {
+		m.gen++
+	}
+}
+
+// hitCount is how many blocks m spared the coder (tests read it; a memo
+// not made yet spared none).
+func (m *blockMemo) hitCount() int {
+	if m == nil {
+		return 0
+	}
+	return m.hits
+}
+
+// rememberIn is encoded and decoded's entry point: the session's memos are
+// made by the first block worth remembering, so that a connection that
+// never carries one (an idle one) does not hold two of them (half a KiB).
+func rememberIn(m **blockMemo) *blockMemo {
+	if *m == nil {
+		*m = new(blockMemo)
+	}
+	return *m
+}
 
 // onlyIndexed reports whether block is n one-byte indexed fields (RFC 7541
 // §6.1, an index below 127): the only blocks that leave the table as it was.

@@ -23,6 +23,9 @@ import "bytes"
 // which may have been lowered since. (The pair limit is fixed per session,
 // and a block over it is never remembered.)
 func (m *blockMemo) lookupBlock(block []byte, maxList uint32) Header {
+	if m == nil {
+		return nil
+	}
 	for i := range m.slots {
 		e := &m.slots[i]
 		if e.gen != m.gen || e.block == nil || !bytes.Equal(e.block, block) {

@@ -22,10 +22,10 @@ func TestReceivedBlocksRememberedOnlyWhileTheTableStands(t *testing.T) {
 	// saw, and whether its memo saved a decoding.
 	respond := func(block []byte) (Header, bool, error) {
 		t.Helper()
-		hits := p.sess.hmemoIn.hits
+		hits := p.sess.hmemoIn.hitCount()
 		p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
 		h, err := st.Response(ctxT(t))
-		hit := p.sess.hmemoIn.hits > hits
+		hit := p.sess.hmemoIn.hitCount() > hits
 		id += 2
 		if err == nil {
 			var rerr error
@@ -100,9 +100,9 @@ func TestABlockInPiecesIsNotTakenForARememberedOne(t *testing.T) {
 	indexed := p.encode("x-k", "v")
 	require.Equal(t, []byte{0xbe}, indexed)
 	require.Equal(t, one, trailers(indexed))
-	hits := p.sess.hmemoIn.hits
+	hits := p.sess.hmemoIn.hitCount()
 	require.Equal(t, one, trailers(indexed))
-	require.Equal(t, hits+2, p.sess.hmemoIn.hits, "the response header and the trailers were remembered")
+	require.Equal(t, hits+2, p.sess.hmemoIn.hitCount(), "the response header and the trailers were remembered")
 	require.Equal(t, Header{one[0], one[0]}, trailers(indexed, indexed), "a block in two pieces")
 }
 
@@ -126,9 +126,9 @@ func TestARememberedBlockMeetsTheLimitsInForceNow(t *testing.T) {
 	require.NoError(t, answer(p.encode(":status", "200", "x-k", "v")))
 	block := p.encode(":status", "200", "x-k", "v") // 42 + 36 bytes of header list
 	require.NoError(t, answer(block))
-	hits := p.sess.hmemoIn.hits
+	hits := p.sess.hmemoIn.hitCount()
 	require.NoError(t, answer(block))
-	require.Equal(t, hits+1, p.sess.hmemoIn.hits)
+	require.Equal(t, hits+1, p.sess.hmemoIn.hitCount())
 
 	updated := make(chan error, 1)
 	go func() { updated <- p.sess.UpdateSettings(ctxT(t), Settings{MaxHeaderListSize: 60}) }()

@@ -76,9 +76,9 @@ func TestHeaderBlocksRememberedOnlyWhileTheTableStands(t *testing.T) {
 		if i == 10 {
 			refilled[0].Value = "2" // same slice, new content
 		}
-		hits := s.memo.hits
+		hits := s.memo.hitCount()
 		block := encodeBlock(t, s, step.hdr)
-		require.Equal(t, step.hit, s.memo.hits > hits, "step %d: remembered", i)
+		require.Equal(t, step.hit, s.memo.hitCount() > hits, "step %d: remembered", i)
 		require.Equal(t, step.hdr, decodeBlock(t, d, block), fmt.Sprintf("step %d", i))
 	}
 }
@@ -93,7 +93,7 @@ func TestTableSizeChangeEndsTheGeneration(t *testing.T) {
 	for range 3 {
 		decodeBlock(t, d, encodeBlock(t, s, a))
 	}
-	require.Equal(t, 1, s.memo.hits)
+	require.Equal(t, 1, s.memo.hitCount())
 	s.hencLimit, s.hencLimitSet = 0, true
 	s.takeBatchLocked()
 	block := encodeBlock(t, s, a)

@@ -383,7 +383,7 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	fields := hb.fields
 	hb.fields = nil
 	if whole && !hb.tooBig {
-		s.hmemoIn.decoded(frag, fields)
+		rememberIn(&s.hmemoIn).decoded(frag, fields)
 	}
 	return s.onHeaderBlock(fields)
 }

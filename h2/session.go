@@ -28,7 +28,7 @@ type Session struct {
 	// Reader-owned: only the reader goroutine touches these.
 	br       *connReader // small while idle, large while bytes flow (read_buf.go)
 	hdec     *hpack.Decoder
-	hmemoIn  blockMemo   // blocks that need no decoding again (hpack_memo_decode.go)
+	hmemoIn  *blockMemo  // blocks that need no decoding again (hpack_memo_decode.go)
 	hb       headerBlock // the header block being received
 	gotFirst bool        // the peer's first SETTINGS arrived
 	wakeQ    []*Stream   // streams to signal when the read batch ends (read_wake.go)
@@ -41,7 +41,7 @@ type Session struct {
 	// Writer-owned: only the writer goroutine touches these, some under mu
 	// and some not (it encodes header blocks outside mu, writer.go).
 	henc          *hpack.Encoder
-	memo          blockMemo // header blocks that need no encoding again (hpack_memo.go)
+	memo          *blockMemo // header blocks that need no encoding again (hpack_memo.go)
 	hbuf          hpackBuf
 	encMaxFrame   uint32     // the peer's MAX_FRAME_SIZE as of this batch
 	batch         []frameReq // control frames taken from ctrl, being encoded

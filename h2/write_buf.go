@@ -29,3 +29,30 @@ func (s *Session) releaseWriteBuf() {
 	}
 	s.wbuf = nil
 }
+
+// The control-frame queue (Session.ctrl) and the batch the writer encodes
+// from (Session.batch) trade places on every batch, so each holds an array
+// of frame requests; an idle connection gives both back, as it gives back
+// its output buffer (half a KiB per connection, a tenth of what an idle one
+// held). Arrays that grew past frameBatchLen are left to the GC.
+const frameBatchLen = 8
+
+type frameBatch [frameBatchLen]frameReq
+
+var frameBatches = sync.Pool{New: func() any { return new(frameBatch) }}
+
+// releaseFrameBatches returns the writer's empty queue arrays to the pool;
+// the writer calls it under mu before it waits, with nothing queued.
+func (s *Session) releaseFrameBatches() {
+	putFrameBatch(s.ctrl)
+	putFrameBatch(s.batch)
+	s.ctrl, s.batch = nil, nil
+}
+
+func putFrameBatch(q []frameReq) {
+	// The requests were cleared as they were encoded: the array refers to
+	// nothing.
+	if cap(q) == frameBatchLen {
+		frameBatches.Put((*frameBatch)(q[:frameBatchLen]))
+	}
+}

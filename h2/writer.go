@@ -76,6 +76,9 @@ func (s *Session) enqueueLocked(r frameReq) bool {
 			return false
 		}
 	}
+	if s.ctrl == nil {
+		s.ctrl = frameBatches.Get().(*frameBatch)[:0]
+	}
 	s.ctrl = append(s.ctrl, r)
 	return true
 }
@@ -100,6 +103,7 @@ func (s *Session) writeLoop() {
 	for {
 		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
 			s.releaseWriteBuf()
+			s.releaseFrameBatches()
 			s.mu.Unlock()
 			<-s.wake
 			s.mu.Lock()
@@ -287,7 +291,7 @@ func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio 
 			_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
 		}
 		block = s.hbuf.b
-		s.memo.encoded(hdr, block)
+		rememberIn(&s.memo).encoded(hdr, block)
 	}
 	max := int(maxFrame)
 	first := block
