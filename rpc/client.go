@@ -561,7 +561,12 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	case <-settled:
 		return sess, nil
 	case <-sess.Done():
-		return nil, sess.Err()
+		err = sess.Err()
+		if errors.Is(err, h2.ErrPeerNotHTTP2) && cc.cfg.tlsConfig == nil {
+			// A TLS server closes on (or alerts at) a cleartext preface.
+			err = fmt.Errorf("%w; the server may require TLS", err)
+		}
+		return nil, err
 	case <-silent:
 		err = fmt.Errorf("rpc: no SETTINGS from the server within keepalive time and timeout (%v)", cc.cfg.keepalive.Time+cc.cfg.keepalive.Timeout)
 	case <-ctx.Done():

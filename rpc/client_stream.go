@@ -524,9 +524,6 @@ func (cs *clientStream) fail(err error) error {
 		return cs.finishWith(status.FromContextError(cerr).Err())
 	}
 	serr := toStatusError(err)
-	if errors.Is(err, h2.ErrPeerNotHTTP2) && !cs.stream().Session().Encrypted() {
-		serr = status.Error(codes.Unavailable, status.Convert(serr).Message()+"; the server may require TLS")
-	}
 	if status.Code(serr) == codes.Canceled {
 		// Servers reset with CANCEL when the deadline we sent them expires;
 		// our own timer may fire a moment later. As in grpc-go, a passed
