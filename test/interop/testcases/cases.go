@@ -171,17 +171,26 @@ func clientStreaming(ctx context.Context, cc rpc.ClientConnInterface) error {
 	}
 	sum := 0
 	for _, n := range requestSizes {
-		if err := stream.Send(&testpb.StreamingInputCallRequest{Payload: zeros(n)}); err != nil {
+		err := stream.Send(&testpb.StreamingInputCallRequest{Payload: zeros(n)})
+		if errors.Is(err, io.EOF) {
+			// The server ended the call early: CloseAndRecv says how.
+			break
+		}
+		if err != nil {
 			return fmt.Errorf("StreamingInputCall: send %d bytes: %w", n, err)
 		}
 		sum += n
+	}
+	want := 0
+	for _, n := range requestSizes {
+		want += n
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
 		return fmt.Errorf("StreamingInputCall: %w", err)
 	}
-	if got := int(resp.GetAggregatedPayloadSize()); got != sum {
-		return fmt.Errorf("StreamingInputCall: aggregated_payload_size %d, want %d", got, sum)
+	if got := int(resp.GetAggregatedPayloadSize()); got != want || sum != want {
+		return fmt.Errorf("StreamingInputCall: aggregated_payload_size %d, want %d (%d bytes sent)", got, want, sum)
 	}
 	return nil
 }
