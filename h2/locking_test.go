@@ -38,10 +38,26 @@ func TestReaderWakesOncePerBatch(t *testing.T) {
 	batch = AppendHeaders(batch, 1, false, true, nil, p.encode(":status", "200"))
 	batch = AppendData(batch, 1, false, []byte("body"))
 	batch = AppendHeaders(batch, 1, true, true, nil, p.encode("grpc-status", "0"))
+	// The caller must be waiting when the batch comes, or there is no one
+	// to wake (under load the reader could finish first: 0 wake-ups).
+	type result struct {
+		b   []byte
+		err error
+	}
+	read := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(st)
+		read <- result{b, err}
+	}()
+	require.Eventually(t, func() bool {
+		p.sess.mu.Lock()
+		defer p.sess.mu.Unlock()
+		return st.rdBuf != nil
+	}, 5*time.Second, time.Millisecond, "the reader is waiting")
 	p.mustWrite(batch) // one write: the session reads it as one batch
-	b, err := io.ReadAll(st)
-	require.NoError(t, err)
-	require.Equal(t, "body", string(b))
+	r := <-read
+	require.NoError(t, r.err)
+	require.Equal(t, "body", string(r.b))
 	require.Equal(t, "0", st.Trailers().Get("grpc-status"))
 	mu.Lock()
 	defer mu.Unlock()

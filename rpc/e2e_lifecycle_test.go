@@ -126,6 +126,19 @@ func TestRoundRobin(t *testing.T) {
 		cc, err := NewClient(target)
 		require.NoError(t, err)
 		cc.Connect()
+		// Calls go round-robin over the connections that are ready: wait for
+		// all three, or the first one ready takes the first calls.
+		require.Eventually(t, func() bool {
+			cc.mu.Lock()
+			defer cc.mu.Unlock()
+			ready := 0
+			for _, sc := range cc.subs {
+				if sc.state == subReady {
+					ready++
+				}
+			}
+			return ready == len(addrs)
+		}, 10*time.Second, time.Millisecond)
 		e := &env{cc: cc}
 		for i := 0; i < 90; i++ {
 			_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
