@@ -106,11 +106,7 @@ func TestStallIdleTCPCostsNothing(t *testing.T) {
 	p.startReader()
 	p.expect("the end of the response", func(f rawFrame) bool { return f.Flags.Has(FlagEndStream) })
 	sess := <-sessions
-	eventually(t, "the watch disarms", func() bool {
-		sess.mu.Lock()
-		defer sess.mu.Unlock()
-		return !sess.stall.armed
-	})
+	waitStallDisarmed(t, sess)
 	time.Sleep(6 * timeout)
 	require.NoError(t, sess.Err())
 	for len(p.frames) > 0 {
@@ -149,11 +145,7 @@ func TestStallKeepsPipeSessions(t *testing.T) {
 	}
 	require.Equal(t, size, got)
 	sess := <-sessions
-	eventually(t, "the watch disarms", func() bool {
-		sess.mu.Lock()
-		defer sess.mu.Unlock()
-		return !sess.stall.armed
-	})
+	waitStallDisarmed(t, sess)
 	time.Sleep(2 * timeout)
 	require.NoError(t, sess.Err())
 	require.NoError(t, c.Err())
@@ -180,14 +172,20 @@ func TestStallKeepsStreamBlockedOnWindow(t *testing.T) {
 			got += len(f.Payload)
 		}
 	}
-	eventually(t, "the watch disarms", func() bool {
-		sess.mu.Lock()
-		defer sess.mu.Unlock()
-		return !sess.stall.armed
-	})
+	waitStallDisarmed(t, sess)
 	time.Sleep(6 * timeout)
 	require.NoError(t, sess.Err())
 	require.Equal(t, 1, sess.State().OpenStreams, "the response waits for window")
 	_ = p.conn.Close()
 	p.waitDone()
+}
+
+// waitStallDisarmed waits until sess's stall watch has stopped watching.
+func waitStallDisarmed(t *testing.T, sess *Session) {
+	t.Helper()
+	eventually(t, "the watch disarms", func() bool {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return !sess.stall.armed
+	})
 }
