@@ -7,7 +7,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 
 	"github.com/h2rpc/h2rpc/test/chaos/internal/procstat"
@@ -29,18 +28,10 @@ func main() {
 }
 
 func run(listen, stats string) error {
-	if _, err := procstat.RaiseFileLimit(); err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", listen)
+	l, sl, err := procstat.Listen(listen, stats)
 	if err != nil {
 		return err
 	}
-	sl, err := net.Listen("tcp", stats)
-	if err != nil {
-		return err
-	}
-	procstat.Serve(sl)
 	srv := grpc.NewServer()
 	healthgrpc.RegisterHealthServer(srv, health.NewServer())
 	testgrpc.RegisterTestServiceServer(srv, interop.NewTestServer())

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -33,18 +32,10 @@ func main() {
 }
 
 func run(listen, stats string, grace time.Duration) error {
-	if _, err := procstat.RaiseFileLimit(); err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", listen)
+	l, sl, err := procstat.Listen(listen, stats)
 	if err != nil {
 		return err
 	}
-	sl, err := net.Listen("tcp", stats)
-	if err != nil {
-		return err
-	}
-	procstat.Serve(sl)
 	srv := rpc.NewServer(
 		// The suite's clients ping every 2 s to detect blackholes.
 		rpc.KeepaliveEnforcementPolicy(rpc.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),

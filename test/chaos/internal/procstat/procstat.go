@@ -114,3 +114,23 @@ func RaiseFileLimit() (uint64, error) {
 	}
 	return lim.Cur, nil
 }
+
+// Listen is a suite server's start-up: it raises the file limit (the
+// crowds open thousands of connections), listens on the service and the
+// statistics addresses, and serves the statistics.
+func Listen(service, stats string) (net.Listener, net.Listener, error) {
+	if _, err := RaiseFileLimit(); err != nil {
+		return nil, nil, err
+	}
+	l, err := net.Listen("tcp", service)
+	if err != nil {
+		return nil, nil, err
+	}
+	sl, err := net.Listen("tcp", stats)
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	Serve(sl)
+	return l, sl, nil
+}
