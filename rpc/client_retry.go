@@ -3,6 +3,7 @@ package rpc
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
@@ -24,6 +25,11 @@ const maxReplayBytes = 256 << 10
 type streamRetry struct {
 	mu      sync.Mutex
 	on      bool // still keeping: no response headers yet, within the bound
+	// done mirrors !on once keeping has stopped for good, for SendMsg to see
+	// without the lock: keeping only ever stops (start runs before the call
+	// is returned), and it stops after any replay, so a send that sees done
+	// has the current stream.
+	done atomic.Bool
 	hdr     h2.Header
 	msgs    []*[]byte
 	bytes   int
@@ -46,6 +52,9 @@ func (r *streamRetry) start(hdr h2.Header) {
 // the lock that a replay holds, so bp is written once: by the caller to the
 // new stream, or by the replay.
 func (r *streamRetry) keep(cs *clientStream, bp *[]byte) (*h2.Stream, bool) {
+	if r.done.Load() {
+		return cs.stream(), false // a committed call's sends take no lock here
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := cs.stream()
@@ -167,6 +176,7 @@ func (r *streamRetry) commit() {
 
 func (r *streamRetry) dropLocked() {
 	r.on = false
+	r.done.Store(true)
 	r.msgs, r.bytes = nil, 0
 }
 
