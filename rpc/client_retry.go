@@ -23,13 +23,13 @@ const maxReplayBytes = 256 << 10
 // streamRetry is a streaming call's retry state. Its mutex is never held
 // across a Write of SendMsg's, only across the replay itself.
 type streamRetry struct {
-	mu      sync.Mutex
-	on      bool // still keeping: no response headers yet, within the bound
+	mu sync.Mutex
+	on bool // still keeping: no response headers yet, within the bound
 	// done mirrors !on once keeping has stopped for good, for SendMsg to see
 	// without the lock: keeping only ever stops (start runs before the call
 	// is returned), and it stops after any replay, so a send that sees done
 	// has the current stream.
-	done atomic.Bool
+	done    atomic.Bool
 	hdr     h2.Header
 	msgs    []*[]byte
 	bytes   int
