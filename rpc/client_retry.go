@@ -23,13 +23,8 @@ const maxReplayBytes = 256 << 10
 // streamRetry is a streaming call's retry state. Its mutex is never held
 // across a Write of SendMsg's, only across the replay itself.
 type streamRetry struct {
-	mu sync.Mutex
-	on bool // still keeping: no response headers yet, within the bound
-	// done mirrors !on once keeping has stopped for good, for SendMsg to see
-	// without the lock: keeping only ever stops (start runs before the call
-	// is returned), and it stops after any replay, so a send that sees done
-	// has the current stream.
-	done    atomic.Bool
+	mu      sync.Mutex
+	on      bool // still keeping: no response headers yet, within the bound
 	hdr     h2.Header
 	msgs    []*[]byte
 	bytes   int
@@ -40,6 +35,11 @@ type streamRetry struct {
 	// dropped it, for SendMsg to recycle when its write returns.
 	writing bool
 	orphan  *[]byte
+	// done mirrors !on once keeping has stopped for good, for SendMsg to see
+	// without the lock: keeping only ever stops (start runs before the call
+	// is returned), and it stops after any replay, so a send that sees done
+	// has the current stream.
+	done atomic.Bool
 }
 
 // start begins keeping the messages of a streaming call opened with hdr.
