@@ -184,3 +184,31 @@ func TestNoCallBeforeServerSettings(t *testing.T) {
 		rest = rest[9+n:]
 	}
 }
+
+// A server that accepts but never sends SETTINGS fails the connection
+// attempt at the connect timeout, and a fail-fast call says why.
+func TestServerWithoutSettingsFailsTheConnection(t *testing.T) {
+	checkNoLeaks(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	cc, err := NewClient(l.Addr().String(), WithConnectParams(ConnectParams{
+		Backoff: BackoffConfig{BaseDelay: time.Second, Multiplier: 1, MaxDelay: time.Second}, MinConnectTimeout: 200 * time.Millisecond}))
+	require.NoError(t, err)
+	defer cc.Close()
+	err = cc.Invoke(ctxTimeout(t, 10*time.Second), "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue))
+	require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+	require.Contains(t, err.Error(), "no SETTINGS from the server")
+}
