@@ -15,10 +15,17 @@ type HeaderField struct {
 
 // Header is an ordered header list. Pseudo-header fields (":method", ":path",
 // ":status", ...) are ordinary entries and come first.
+//
+// HTTP/2 field names are lowercase on the wire (RFC 9113 §8.2.1). The one rule
+// here: Add, Set and Del lowercase the name they are given, and Get, Values
+// and Has look a name up as if lowercased, so "Content-Type" and
+// "content-type" are the same field. Fields appended to the slice directly
+// are sent as written and refused at send time if not lowercase.
 type Header []HeaderField
 
-// Get returns the first value of name (already lowercase), or "".
+// Get returns the first value of name, or "".
 func (h Header) Get(name string) string {
+	name = lowerName(name)
 	for i := range h {
 		if h[i].Name == name {
 			return h[i].Value
@@ -29,6 +36,7 @@ func (h Header) Get(name string) string {
 
 // Values returns all values of name in order.
 func (h Header) Values(name string) []string {
+	name = lowerName(name)
 	var vs []string
 	for i := range h {
 		if h[i].Name == name {
@@ -40,6 +48,7 @@ func (h Header) Values(name string) []string {
 
 // Has reports whether name is present.
 func (h Header) Has(name string) bool {
+	name = lowerName(name)
 	for i := range h {
 		if h[i].Name == name {
 			return true
@@ -49,10 +58,13 @@ func (h Header) Has(name string) bool {
 }
 
 // Add appends a field.
-func (h *Header) Add(name, value string) { *h = append(*h, HeaderField{Name: name, Value: value}) }
+func (h *Header) Add(name, value string) {
+	*h = append(*h, HeaderField{Name: lowerName(name), Value: value})
+}
 
 // Set replaces all fields of name with one field, keeping its first position.
 func (h *Header) Set(name, value string) {
+	name = lowerName(name)
 	out := (*h)[:0]
 	done := false
 	for _, f := range *h {
@@ -72,6 +84,7 @@ func (h *Header) Set(name, value string) {
 
 // Del removes all fields of name.
 func (h *Header) Del(name string) {
+	name = lowerName(name)
 	out := (*h)[:0]
 	for _, f := range *h {
 		if f.Name != name {
@@ -79,6 +92,17 @@ func (h *Header) Del(name string) {
 		}
 	}
 	*h = out
+}
+
+// lowerName returns name with ASCII letters lowercased, without allocating
+// when it already is lowercase (the common case: names are constants).
+func lowerName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(name)
+		}
+	}
+	return name
 }
 
 // Clone returns a copy that shares no storage with h.

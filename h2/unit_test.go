@@ -100,7 +100,9 @@ func TestSettingsValidateAndNames(t *testing.T) {
 func hdr(kv ...string) Header {
 	var h Header
 	for i := 0; i < len(kv); i += 2 {
-		h.Add(kv[i], kv[i+1])
+		// Appended as given (not through Add, which lowercases): these are
+		// header lists as a peer could send them.
+		h = append(h, HeaderField{Name: kv[i], Value: kv[i+1]})
 	}
 	return h
 }
