@@ -51,7 +51,7 @@ func Example() {
 	mux.Handle("/metrics", m)
 
 	retrier, _ := retry.UnaryClientInterceptor(retry.Options{})
-	cc, _ := rpc.NewClient("localhost:50051", rpc.WithChainUnaryInterceptor(
+	cc, _ := rpc.NewClient("localhost:50051", rpc.WithInsecure(), rpc.WithChainUnaryInterceptor(
 		timeout.UnaryClientInterceptor(10*time.Second),
 		retrier,
 		logging.UnaryClientInterceptor(), m.UnaryClientInterceptor(), validate.UnaryClientInterceptor()))

@@ -20,11 +20,11 @@ func benchEnv(b *testing.B, tcp bool) *ClientConn {
 			b.Fatal(lerr)
 		}
 		go func() { _ = srv.Serve(l) }()
-		cc, err = NewClient(l.Addr().String())
+		cc, err = NewClient(l.Addr().String(), WithInsecure())
 	} else {
 		l := NewInMemoryListener()
 		go func() { _ = srv.Serve(l) }()
-		cc, err = NewClient("inmem", WithContextDialer(l.Dial))
+		cc, err = NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial))
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +109,7 @@ func BenchmarkServerStreaming1KiB(b *testing.B) {
 	}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Stop()
-	cc, err := NewClient(l.Addr().String())
+	cc, err := NewClient(l.Addr().String(), WithInsecure())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func BenchmarkBidiPingPong1MiB(b *testing.B) {
 	}
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Stop()
-	cc, err := NewClient(l.Addr().String())
+	cc, err := NewClient(l.Addr().String(), WithInsecure())
 	if err != nil {
 		b.Fatal(err)
 	}

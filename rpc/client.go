@@ -80,6 +80,9 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	for _, o := range opts {
 		o(&cc.cfg)
 	}
+	if !cc.cfg.securityChosen {
+		return nil, errNoSecurity
+	}
 	cc.cfg.unaryInt = ChainUnaryClient(cc.cfg.unaryInts...)
 	cc.cfg.streamInt = ChainStreamClient(cc.cfg.streamInts...)
 	if cc.cfg.backoff.BaseDelay <= 0 {

@@ -38,7 +38,7 @@ func TestClientKeepalivePingsOneTimeAfterLastFrame(t *testing.T) {
 		_ = srv.Close()
 		<-served
 	}()
-	cc, err := NewClient(l.Addr().String(), WithKeepaliveParams(ClientParameters{Time: kaTime, Timeout: 10 * time.Second, PermitWithoutStream: true}))
+	cc, err := NewClient(l.Addr().String(), WithInsecure(), WithKeepaliveParams(ClientParameters{Time: kaTime, Timeout: 10 * time.Second, PermitWithoutStream: true}))
 	require.NoError(t, err)
 	defer cc.Close()
 	cc.Connect()

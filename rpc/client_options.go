@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 )
@@ -16,6 +17,7 @@ type clientConfig struct {
 	unaryInt       UnaryClientInterceptor
 	streamInt      StreamClientInterceptor
 	tlsConfig      *tls.Config
+	securityChosen bool // WithTLS or WithInsecure was given
 	dialer         func(ctx context.Context, addr string) (net.Conn, error)
 	keepalive      ClientParameters
 	backoff        BackoffConfig
@@ -57,9 +59,28 @@ type ConnectParams struct {
 	MinConnectTimeout time.Duration
 }
 
-// WithTLS connects with TLS (ALPN "h2"); without it connections are h2c.
-// An empty ServerName is filled from the target's host.
-func WithTLS(c *tls.Config) DialOption { return func(o *clientConfig) { o.tlsConfig = c } }
+// WithTLS connects with TLS (ALPN "h2"). An empty ServerName is filled from
+// the target's host; a nil config means the system's roots. A client needs
+// WithTLS or WithInsecure: the last one given wins.
+func WithTLS(c *tls.Config) DialOption {
+	return func(o *clientConfig) {
+		if c == nil {
+			c = &tls.Config{}
+		}
+		o.tlsConfig, o.securityChosen = c, true
+	}
+}
+
+// WithInsecure connects in cleartext (h2c with prior knowledge), like
+// grpc-go's insecure.NewCredentials(). It must be asked for: a client made
+// with neither WithTLS nor WithInsecure is refused, so that a dropped TLS
+// option cannot silently send calls in the clear.
+func WithInsecure() DialOption {
+	return func(o *clientConfig) { o.tlsConfig, o.securityChosen = nil, true }
+}
+
+// errNoSecurity says what to add when neither WithTLS nor WithInsecure was given.
+var errNoSecurity = errors.New("rpc: no transport security chosen: add rpc.WithTLS(cfg) to connect with TLS, or rpc.WithInsecure() for cleartext h2c")
 
 // WithContextDialer replaces TCP dialing, e.g. with an InMemoryListener's Dial.
 func WithContextDialer(f func(ctx context.Context, addr string) (net.Conn, error)) DialOption {

@@ -211,7 +211,7 @@ func newContractEnv(t *testing.T, o contractOptions) *contractEnv {
 		e.mu.Unlock()
 		return f, nil
 	}))
-	e.cc, err = NewClient(l.Addr().String(), copts...)
+	e.cc, err = NewClient(l.Addr().String(), append([]DialOption{WithInsecure()}, copts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = e.cc.Close()

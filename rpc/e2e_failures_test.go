@@ -42,7 +42,7 @@ func TestSendAfterCallEndedReturnsEOF(t *testing.T) {
 	l := NewInMemoryListener()
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Stop()
-	cc, err := NewClient("inmem", WithContextDialer(l.Dial))
+	cc, err := NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	defer cc.Close()
 	e := &env{cc: cc}
@@ -83,7 +83,7 @@ func TestWaitForReadyDeadlineNamesLastConnectionError(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close()) // nothing listens there now: connection refused
-	cc, err := NewClient(addr)
+	cc, err := NewClient(addr, WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -111,7 +111,7 @@ func TestTargetWithoutPortUses443(t *testing.T) {
 
 	checkNoLeaks(t)
 	for _, target := range []string{"127.0.0.1", "dns:///127.0.0.1"} {
-		cc, err := NewClient(target, WithConnectParams(ConnectParams{MinConnectTimeout: time.Second}))
+		cc, err := NewClient(target, WithInsecure(), WithConnectParams(ConnectParams{MinConnectTimeout: time.Second}))
 		require.NoError(t, err, target)
 		err = cc.Invoke(ctxTimeout(t, 10*time.Second), "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue))
 		require.NotContains(t, err.Error(), "missing port", target)
@@ -127,7 +127,7 @@ func TestWrongSecuritySaysSo(t *testing.T) {
 	srvTLS, pool := selfSigned(t)
 
 	tlsEnv := newEnv(t, true, []ServerOption{Creds(srvTLS)})
-	plain, err := NewClient(tlsEnv.addr)
+	plain, err := NewClient(tlsEnv.addr, WithInsecure())
 	require.NoError(t, err)
 	defer plain.Close()
 	_, err = (&env{cc: plain}).echo(ctxTimeout(t, 10*time.Second), "x")
@@ -165,7 +165,7 @@ func TestNoCallBeforeServerSettings(t *testing.T) {
 		b, _ := io.ReadAll(conn)
 		got <- b
 	}()
-	cc, err := NewClient(l.Addr().String())
+	cc, err := NewClient(l.Addr().String(), WithInsecure())
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -204,7 +204,7 @@ func TestServerWithoutSettingsFailsTheConnection(t *testing.T) {
 			}()
 		}
 	}()
-	cc, err := NewClient(l.Addr().String(), WithConnectParams(ConnectParams{
+	cc, err := NewClient(l.Addr().String(), WithInsecure(), WithConnectParams(ConnectParams{
 		Backoff: BackoffConfig{BaseDelay: time.Second, Multiplier: 1, MaxDelay: time.Second}, MinConnectTimeout: 200 * time.Millisecond}))
 	require.NoError(t, err)
 	defer cc.Close()

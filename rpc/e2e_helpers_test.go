@@ -180,7 +180,7 @@ func newEnv(t *testing.T, tcp bool, sopts []ServerOption, copts ...DialOption) *
 		copts = append([]DialOption{WithContextDialer(l.Dial)}, copts...)
 		go func() { _ = e.srv.Serve(l) }()
 	}
-	cc, err := NewClient(target, copts...)
+	cc, err := NewClient(target, append([]DialOption{WithInsecure()}, copts...)...)
 	require.NoError(t, err)
 	e.cc = cc
 	t.Cleanup(func() {
@@ -234,7 +234,7 @@ func clientOfH2Server(t *testing.T, hs *h2.Server) *ClientConn {
 	l := NewInMemoryListener()
 	go func() { _ = hs.Serve(l) }()
 	t.Cleanup(func() { _ = hs.Close() })
-	cc, err := NewClient("inmem", WithContextDialer(l.Dial))
+	cc, err := NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc

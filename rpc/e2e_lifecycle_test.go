@@ -95,7 +95,7 @@ func TestWaitForReadyTimesOut(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	l.Close()
-	cc, err := NewClient(addr)
+	cc, err := NewClient(addr, WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -123,7 +123,7 @@ func TestRoundRobin(t *testing.T) {
 		t.Cleanup(srv.Stop)
 	}
 	for _, target := range []string{addrs[0] + "," + addrs[1] + "," + addrs[2]} {
-		cc, err := NewClient(target)
+		cc, err := NewClient(target, WithInsecure())
 		require.NoError(t, err)
 		cc.Connect()
 		// Calls go round-robin over the connections that are ready: wait for
@@ -155,17 +155,17 @@ func TestDNSTargetResolvesSeveral(t *testing.T) {
 	checkNoLeaks(t)
 	e := newEnv(t, true, nil)
 	_, port, _ := net.SplitHostPort(e.addr)
-	cc, err := NewClient("dns:///localhost:" + port)
+	cc, err := NewClient("dns:///localhost:"+port, WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
 	got, err := (&env{cc: cc}).echo(ctxTimeout(t, 5*time.Second), "via dns", WaitForReady(true))
 	require.NoError(t, err)
 	require.Equal(t, "via dns", got)
-	_, err = NewClient("dns:///") // no host (a host without a port gets 443: TestTargetWithoutPortUses443)
+	_, err = NewClient("dns:///", WithInsecure()) // no host (a host without a port gets 443: TestTargetWithoutPortUses443)
 	require.Error(t, err)
-	_, err = NewClient("weird://x")
+	_, err = NewClient("weird://x", WithInsecure())
 	require.Error(t, err)
-	_, err = NewClient("")
+	_, err = NewClient("", WithInsecure())
 	require.Error(t, err)
 }
 
@@ -261,7 +261,7 @@ func TestClientCloseFailsCalls(t *testing.T) {
 }
 
 func TestBackoffParameters(t *testing.T) {
-	cc, err := NewClient("127.0.0.1:1")
+	cc, err := NewClient("127.0.0.1:1", WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
 	for n, want := range map[int]time.Duration{1: time.Second, 2: 1600 * time.Millisecond, 3: 2560 * time.Millisecond, 30: 120 * time.Second} {
@@ -301,14 +301,14 @@ func TestUnixSocketTarget(t *testing.T) {
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Stop()
 	for _, target := range []string{"unix://" + path, "unix:" + path} {
-		cc, err := NewClient(target)
+		cc, err := NewClient(target, WithInsecure())
 		require.NoError(t, err)
 		got, err := (&env{cc: cc}).echo(ctxTimeout(t, 5*time.Second), "over unix")
 		require.NoError(t, err, target)
 		require.Equal(t, "over unix", got)
 		cc.Close()
 	}
-	_, err = NewClient("unix:")
+	_, err = NewClient("unix:", WithInsecure())
 	require.Error(t, err)
 }
 
@@ -336,4 +336,21 @@ func TestConnectivityState(t *testing.T) {
 	require.Equal(t, Shutdown, e.cc.GetState())
 	require.Equal(t, "TRANSIENT_FAILURE", TransientFailure.String())
 	require.Equal(t, "INVALID_STATE", ConnectivityState(42).String())
+}
+
+func TestClientRequiresAChoiceOfTransportSecurity(t *testing.T) {
+	_, err := NewClient("localhost:50051")
+	require.ErrorIs(t, err, errNoSecurity)
+	require.ErrorContains(t, err, "rpc.WithTLS")
+	require.ErrorContains(t, err, "rpc.WithInsecure()")
+
+	// The last choice wins, so a helper's default can be overridden.
+	cc, err := NewClient("localhost:50051", WithInsecure(), WithTLS(nil))
+	require.NoError(t, err)
+	require.NotNil(t, cc.cfg.tlsConfig)
+	require.NoError(t, cc.Close())
+	cc, err = NewClient("localhost:50051", WithTLS(nil), WithInsecure())
+	require.NoError(t, err)
+	require.Nil(t, cc.cfg.tlsConfig)
+	require.NoError(t, cc.Close())
 }

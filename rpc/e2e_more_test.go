@@ -58,7 +58,7 @@ func TestTLS(t *testing.T) {
 	_, err = (&env{cc: bad}).echo(ctxTimeout(t, 5*time.Second), "x")
 	require.Equal(t, codes.Unavailable, status.Code(err), err)
 	// A cleartext client against a TLS server fails too.
-	plain, err := NewClient(e.addr)
+	plain, err := NewClient(e.addr, WithInsecure())
 	require.NoError(t, err)
 	defer plain.Close()
 	_, err = (&env{cc: plain}).echo(ctxTimeout(t, 5*time.Second), "x")
@@ -227,7 +227,7 @@ func TestClientKeepaliveDropsDeadServer(t *testing.T) {
 			}()
 		}
 	}()
-	cc, err := NewClient(l.Addr().String(), WithKeepaliveParams(ClientParameters{Time: 50 * time.Millisecond, Timeout: 100 * time.Millisecond}))
+	cc, err := NewClient(l.Addr().String(), WithInsecure(), WithKeepaliveParams(ClientParameters{Time: 50 * time.Millisecond, Timeout: 100 * time.Millisecond}))
 	require.NoError(t, err)
 	defer cc.Close()
 	start := time.Now()

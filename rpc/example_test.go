@@ -39,7 +39,7 @@ func Example() {
 	go func() { _ = srv.Serve(l) }()
 	defer srv.Stop()
 
-	cc, err := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+	cc, err := rpc.NewClient("inmem", rpc.WithInsecure(), rpc.WithContextDialer(l.Dial))
 	if err != nil {
 		panic(err)
 	}

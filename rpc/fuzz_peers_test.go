@@ -171,7 +171,7 @@ func FuzzServerAgainstAnyRequest(f *testing.F) {
 		require.NoError(t, ctx.Err(), "the server left the call hanging")
 
 		// The server is still there for a well-behaved client.
-		cc, err := NewClient("inmem", WithContextDialer(l.Dial))
+		cc, err := NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial))
 		require.NoError(t, err)
 		defer cc.Close()
 		out := new(wrapperspb.StringValue)

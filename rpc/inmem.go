@@ -13,7 +13,7 @@ import (
 //
 //	l := rpc.NewInMemoryListener()
 //	go srv.Serve(l)
-//	cc, _ := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+//	cc, _ := rpc.NewClient("inmem", rpc.WithInsecure(), rpc.WithContextDialer(l.Dial))
 type InMemoryListener struct {
 	conns  chan net.Conn
 	done   chan struct{}

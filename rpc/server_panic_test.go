@@ -151,7 +151,7 @@ func TestStreamAndInterceptorPanics(t *testing.T) {
 	l := NewInMemoryListener()
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(srv.Stop)
-	cc, err := NewClient("inmem", WithContextDialer(l.Dial))
+	cc, err := NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cc.Close() })
 	cs, err = cc.NewStream(ctx, &StreamDesc{ServerStreams: true}, "/test.Panicky/Stream")

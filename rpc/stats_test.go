@@ -149,7 +149,7 @@ func TestStatsHandlerStreamsAndPingRTT(t *testing.T) {
 func TestStatsHandlerCallWithoutServer(t *testing.T) {
 	checkNoLeaks(t)
 	rec := &recorder{}
-	cc, err := NewClient("127.0.0.1:1", WithStatsHandler(rec))
+	cc, err := NewClient("127.0.0.1:1", WithInsecure(), WithStatsHandler(rec))
 	require.NoError(t, err)
 	defer cc.Close()
 	err = cc.Invoke(ctxTimeout(t, 5*time.Second), "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue))

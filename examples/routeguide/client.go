@@ -14,7 +14,7 @@ import (
 // dial opens a plaintext client connection to addr. It is the one place that
 // depends on how rpc creates clients.
 func dial(addr string) (*rpc.ClientConn, error) {
-	return rpc.NewClient(addr)
+	return rpc.NewClient(addr, rpc.WithInsecure())
 }
 
 // runClient makes one call of each kind and prints what comes back.

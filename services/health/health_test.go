@@ -24,7 +24,7 @@ func start(t *testing.T) (*Server, healthpb.HealthClient, *rpc.Server) {
 		defer close(done)
 		_ = srv.Serve(l)
 	}()
-	cc, err := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+	cc, err := rpc.NewClient("inmem", rpc.WithInsecure(), rpc.WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = cc.Close()
@@ -192,7 +192,7 @@ func TestGracefulStopWithoutRegister(t *testing.T) {
 		defer close(done)
 		_ = srv.Serve(l)
 	}()
-	cc, err := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+	cc, err := rpc.NewClient("inmem", rpc.WithInsecure(), rpc.WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	defer func() {
 		_ = cc.Close()

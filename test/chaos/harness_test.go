@@ -243,7 +243,7 @@ var fastBackoff = rpc.WithConnectParams(rpc.ConnectParams{
 
 func newClient(t *testing.T, addr string, opts ...rpc.DialOption) *rpc.ClientConn {
 	t.Helper()
-	cc, err := rpc.NewClient(addr, append([]rpc.DialOption{fastBackoff}, opts...)...)
+	cc, err := rpc.NewClient(addr, append([]rpc.DialOption{rpc.WithInsecure(), fastBackoff}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { cc.Close() })
 	return cc

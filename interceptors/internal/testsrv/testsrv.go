@@ -83,7 +83,7 @@ func StartConn(t testing.TB, svc testpb.TestServiceServer, sopts []rpc.ServerOpt
 		defer close(done)
 		_ = srv.Serve(l)
 	}()
-	cc, err := rpc.NewClient("inmem", append([]rpc.DialOption{rpc.WithContextDialer(l.Dial)}, dopts...)...)
+	cc, err := rpc.NewClient("inmem", append([]rpc.DialOption{rpc.WithInsecure(), rpc.WithContextDialer(l.Dial)}, dopts...)...)
 	if err != nil {
 		t.Fatalf("testsrv: dial: %v", err)
 	}

@@ -73,7 +73,7 @@ func dialH2RPC(addr string, tc *tls.Config) (client, error) {
 	if tc != nil {
 		opts = append(opts, rpc.WithTLS(tc))
 	}
-	cc, err := rpc.NewClient(addr, opts...)
+	cc, err := rpc.NewClient(addr, append([]rpc.DialOption{rpc.WithInsecure()}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

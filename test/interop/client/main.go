@@ -84,7 +84,7 @@ func dial(c config) (*rpc.ClientConn, error) {
 	} else if c.useTestCA {
 		return nil, errors.New("--use_test_ca needs --use_tls")
 	}
-	return rpc.NewClient(net.JoinHostPort(c.host, strconv.Itoa(c.port)), opts...)
+	return rpc.NewClient(net.JoinHostPort(c.host, strconv.Itoa(c.port)), append([]rpc.DialOption{rpc.WithInsecure()}, opts...)...)
 }
 
 func tlsConfig(c config) (*tls.Config, error) {

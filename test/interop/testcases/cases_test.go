@@ -26,7 +26,7 @@ func serve(t *testing.T, register func(*rpc.Server)) *rpc.ClientConn {
 		defer close(done)
 		_ = srv.Serve(l)
 	}()
-	cc, err := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+	cc, err := rpc.NewClient("inmem", rpc.WithInsecure(), rpc.WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = cc.Close()

@@ -25,7 +25,7 @@ func client(t *testing.T) testpb.TestServiceClient {
 		defer close(done)
 		_ = srv.Serve(l)
 	}()
-	cc, err := rpc.NewClient("inmem", rpc.WithContextDialer(l.Dial))
+	cc, err := rpc.NewClient("inmem", rpc.WithInsecure(), rpc.WithContextDialer(l.Dial))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = cc.Close()

@@ -55,7 +55,7 @@ func TestDetailsFromGrpcGoServer(t *testing.T) {
 	go func() { _ = gs.Serve(l) }()
 	defer gs.Stop()
 
-	cc, err := rpc.NewClient(l.Addr().String())
+	cc, err := rpc.NewClient(l.Addr().String(), rpc.WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
 	err = cc.Invoke(ctx5(t), failMethod, wrapperspb.String("x"), new(wrapperspb.StringValue))
