@@ -14,6 +14,7 @@
 // RegisterCodec), compress.go (registry, pooled gzip),
 // timeout.go and percent.go (header encodings), server*.go, client*.go,
 // interceptor.go, calloption.go, peer.go, stats.go (StatsHandler),
+// stats_events.go (its optional per-step and connection events),
 // connectivity.go, generic.go (typed streams), inmem.go (in-memory listener
 // for tests). rpc/status encodes google.rpc.Status itself, so the runtime
 // registers no protobuf names that grpc-go also registers.
