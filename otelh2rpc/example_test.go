@@ -15,7 +15,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
-type emptyService struct{ testpb.UnimplementedTestServiceServer }
+type emptyService struct {
+	testpb.UnimplementedTestServiceServer
+}
 
 func (emptyService) EmptyCall(context.Context, *testpb.Empty) (*testpb.Empty, error) {
 	return &testpb.Empty{}, nil

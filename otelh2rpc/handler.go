@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -36,7 +37,7 @@ func newHandler(client bool, opts []Option) *handler {
 		client: client,
 		cfg:    cfg,
 		tracer: cfg.tp.Tracer(instrumentationName, trace.WithSchemaURL(semconv.SchemaURL)),
-		in:     newInstruments(cfg.mp, client),
+		in:     newInstruments(cfg.mp, client, cfg.transport),
 	}
 }
 
@@ -127,6 +128,17 @@ func (h *handler) HandleRPC(ctx context.Context, s *rpc.RPCStats) {
 	h.in.rcvd.Record(ctx, c.rcvd.Load(), set)
 	if h.client {
 		h.in.call.Record(ctx, d, set)
+	}
+	if h.cfg.transport {
+		// Zero means "not measured", not "instant".
+		for _, m := range []struct {
+			h metric.Float64Histogram
+			d time.Duration
+		}{{h.in.ttfb, s.TimeToFirstByte}, {h.in.stream, s.StreamDuration}, {h.in.ping, s.PingRTT}} {
+			if m.d > 0 {
+				m.h.Record(ctx, m.d.Seconds(), set)
+			}
+		}
 	}
 }
 

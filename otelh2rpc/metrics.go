@@ -22,9 +22,12 @@ type instruments struct {
 	sent     metric.Int64Histogram
 	rcvd     metric.Int64Histogram
 	call     metric.Float64Histogram // client only: the call's duration
+
+	// WithTransportMetrics only.
+	ttfb, stream, ping metric.Float64Histogram
 }
 
-func newInstruments(mp metric.MeterProvider, client bool) instruments {
+func newInstruments(mp metric.MeterProvider, client, transport bool) instruments {
 	m := mp.Meter(instrumentationName)
 	prefix, unit, counted := "grpc.server.call.", "call", "calls"
 	if client {
@@ -39,6 +42,15 @@ func newInstruments(mp metric.MeterProvider, client bool) instruments {
 		"Compressed message bytes received per "+unit+", framing excluded.")
 	if client {
 		in.call = seconds(m, "grpc.client.call.duration", "Duration of each call as the application saw it.")
+	}
+	if transport {
+		side := "h2rpc.server."
+		if client {
+			side = "h2rpc.client."
+		}
+		in.ttfb = seconds(m, side+"stream.time_to_first_byte", "Time from opening a call's HTTP/2 stream to the peer's first DATA byte.")
+		in.stream = seconds(m, side+"stream.duration", "How long a call's HTTP/2 stream was open.")
+		in.ping = seconds(m, side+"connection.ping_rtt", "The connection's last ping round trip, sampled as each call ends.")
 	}
 	return in
 }

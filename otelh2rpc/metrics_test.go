@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/otelh2rpc"
 	testpb "github.com/h2rpc/h2rpc/proto/grpc/testing"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -101,6 +102,7 @@ func TestA66Metrics(t *testing.T) {
 	} {
 		require.Contains(t, got, name)
 	}
+	require.NotContains(t, got, "h2rpc.client.stream.duration", "transport metrics are opt-in")
 	require.Equal(t, "s", got["grpc.client.call.duration"].Unit)
 	require.Equal(t, "By", got["grpc.server.call.rcvd_total_compressed_message_size"].Unit)
 
@@ -133,4 +135,23 @@ func TestA66Metrics(t *testing.T) {
 			require.Equal(t, okSizes.sum, p.sum, "what the client sent is what the server received")
 		}
 	}
+}
+
+func TestTransportMetrics(t *testing.T) {
+	tel := newTelemetry(t)
+	opts := append(tel.options(), otelh2rpc.WithTransportMetrics())
+	addr := serve(t, &service{}, opts...)
+	client, _ := dial(t, addr, opts...)
+	_, err := client.UnaryCall(ctxTimeout(t), &testpb.SimpleRequest{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { _, ok := tel.collect(t)["h2rpc.server.stream.duration"]; return ok }, 5*time.Second, time.Millisecond)
+	got := tel.collect(t)
+	for _, name := range []string{"h2rpc.client.stream.time_to_first_byte", "h2rpc.client.stream.duration"} {
+		require.Contains(t, got, name)
+		ps := points(t, got[name])
+		require.Len(t, ps, 1)
+		require.Equal(t, "OK", attr(ps[0].attrs, "grpc.status"))
+		require.Greater(t, ps[0].sum, 0.0)
+	}
+	require.NotContains(t, got, "h2rpc.client.connection.ping_rtt", "no ping was measured yet")
 }

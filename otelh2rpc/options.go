@@ -17,6 +17,8 @@ type config struct {
 	tp    trace.TracerProvider
 	mp    metric.MeterProvider
 	props propagation.TextMapPropagator
+	// transport: also record what only h2rpc's transport measures.
+	transport bool
 }
 
 func newConfig(opts []Option) config {
@@ -50,4 +52,16 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // otel.GetTextMapPropagator() to follow the global one).
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.props = p }
+}
+
+// WithTransportMetrics also records three histograms that only h2rpc's
+// transport can fill, with the same attributes as the call durations:
+// h2rpc.<side>.stream.time_to_first_byte (from opening the call's HTTP/2
+// stream to the peer's first DATA byte), h2rpc.<side>.stream.duration (how
+// long the stream was open) and h2rpc.<side>.connection.ping_rtt (the
+// connection's last ping round trip, sampled as each call ends), in
+// seconds, where <side> is client or server. Each is left out for a call
+// where it was not measured (no DATA came, no ping yet).
+func WithTransportMetrics() Option {
+	return func(c *config) { c.transport = true }
 }
