@@ -54,15 +54,21 @@ func spanOfKind(t *testing.T, spans tracetest.SpanStubs, kind trace.SpanKind) tr
 	return tracetest.SpanStub{}
 }
 
-type testService struct{ testpb.UnimplementedTestServiceServer }
+type testService struct {
+	testpb.UnimplementedTestServiceServer
+}
 
 func (testService) UnaryCall(_ context.Context, in *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
 	return &testpb.SimpleResponse{Payload: in.GetPayload()}, nil
 }
 
-type signup struct{ validatetest.UnimplementedSignupServer }
+type signup struct {
+	validatetest.UnimplementedSignupServer
+}
 
-func (signup) Register(_ context.Context, u *validatetest.User) (*validatetest.User, error) { return u, nil }
+func (signup) Register(_ context.Context, u *validatetest.User) (*validatetest.User, error) {
+	return u, nil
+}
 
 // serveH2rpc runs an instrumented, validating h2rpc server on loopback TCP.
 func serveH2rpc(t *testing.T, tp trace.TracerProvider) string {
