@@ -33,13 +33,21 @@ type Options struct {
 	// Files are the .proto files to generate code for, either paths on disk
 	// inside one of ImportPaths or names relative to one of them.
 	Files []string
+	// Linked resolves imports that have no source in ImportPaths from
+	// descriptors already compiled, such as the files a Go program links
+	// (protoregistry.GlobalFiles): protoc's --descriptor_set_in for
+	// dependencies that ship as generated Go code only, like
+	// buf/validate/validate.proto.
+	Linked interface {
+		FindFileByPath(path string) (protoreflect.FileDescriptor, error)
+	}
 }
 
 // Generate compiles opts.Files in-process and writes what protoc would with
 // --go_out and --h2rpc_out: protoc-gen-go's .pb.go files and our
 // _h2rpc.pb.go files. Nothing is written unless everything succeeds.
 func Generate(ctx context.Context, opts Options) error {
-	req, err := BuildRequest(ctx, opts.ImportPaths, opts.Files, opts.Params)
+	req, err := buildRequest(ctx, opts.ImportPaths, opts.Files, opts.Params, opts.Linked)
 	if err != nil {
 		return err
 	}
@@ -54,6 +62,12 @@ func Generate(ctx context.Context, opts Options) error {
 // built in) and builds the CodeGeneratorRequest protoc would send a plugin.
 // Errors in the sources are reported as file:line:column: message.
 func BuildRequest(ctx context.Context, importPaths, files []string, params string) (*pluginpb.CodeGeneratorRequest, error) {
+	return buildRequest(ctx, importPaths, files, params, nil)
+}
+
+func buildRequest(ctx context.Context, importPaths, files []string, params string, linked interface {
+	FindFileByPath(string) (protoreflect.FileDescriptor, error)
+}) (*pluginpb.CodeGeneratorRequest, error) {
 	if len(files) == 0 {
 		return nil, errors.New("no .proto files given")
 	}
@@ -78,8 +92,18 @@ func BuildRequest(ctx context.Context, importPaths, files []string, params strin
 		errs = append(errs, err)
 		return nil // keep going to report every error, as protoc does
 	}, nil)
+	var resolver protocompile.Resolver = protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: importPaths})
+	if linked != nil {
+		resolver = protocompile.CompositeResolver{resolver, protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			fd, err := linked.FindFileByPath(path)
+			if err != nil {
+				return protocompile.SearchResult{}, err
+			}
+			return protocompile.SearchResult{Desc: fd}, nil
+		})}
+	}
 	comp := protocompile.Compiler{
-		Resolver:       protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: importPaths}),
+		Resolver:       resolver,
 		SourceInfoMode: protocompile.SourceInfoStandard,
 		Reporter:       rep,
 	}

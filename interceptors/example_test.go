@@ -3,7 +3,6 @@ package interceptors_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/h2rpc/h2rpc/interceptors/auth"
@@ -27,13 +26,11 @@ func checkToken(_ context.Context, tok string) (*auth.Identity, error) {
 // Example builds the server and client chains in the recommended order
 // (the same code as in README.md).
 func Example() {
-	m, _ := metrics.New(metrics.Options{})
 	lim, _ := ratelimit.PerServer(ratelimit.Limit{Rate: 1000, Burst: 100})
 	authCfg := auth.Config{Bearer: checkToken, Public: []string{"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}}
 	srv := rpc.NewServer(rpc.ChainUnaryInterceptor(
 		recovery.UnaryServerInterceptor(),
 		logging.UnaryServerInterceptor(),
-		m.UnaryServerInterceptor(),
 		timeout.UnaryServerInterceptor(30*time.Second),
 		ratelimit.UnaryServerInterceptor(lim),
 		auth.UnaryServerInterceptor(authCfg),
@@ -41,20 +38,18 @@ func Example() {
 	), rpc.ChainStreamInterceptor(
 		recovery.StreamServerInterceptor(),
 		logging.StreamServerInterceptor(),
-		m.StreamServerInterceptor(),
 		timeout.StreamServerInterceptor(30*time.Second),
 		ratelimit.StreamServerInterceptor(lim),
 		auth.StreamServerInterceptor(authCfg),
 		validate.StreamServerInterceptor(),
-	), rpc.StatsHandlerOption(m.StatsHandler()))
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", m)
+	), rpc.StatsHandlerOption(metrics.NewServerHandler(nil))) // through the global MeterProvider
 
 	retrier, _ := retry.UnaryClientInterceptor(retry.Options{})
 	cc, _ := rpc.NewClient("localhost:50051", rpc.WithInsecure(), rpc.WithChainUnaryInterceptor(
 		timeout.UnaryClientInterceptor(10*time.Second),
 		retrier,
-		logging.UnaryClientInterceptor(), m.UnaryClientInterceptor(), validate.UnaryClientInterceptor()))
+		logging.UnaryClientInterceptor(), validate.UnaryClientInterceptor()),
+		rpc.WithStatsHandler(metrics.NewClientHandler(nil)))
 	_ = cc.Close()
 	srv.Stop()
 	// Output:

@@ -562,6 +562,9 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	}
 	select {
 	case <-settled:
+		if h := cc.cfg.hooks.conns; h != nil {
+			trackConn(h, sess, true)
+		}
 		return sess, nil
 	case <-sess.Done():
 		err = sess.Err()

@@ -29,6 +29,7 @@ type clientConfig struct {
 	connWindowSize uint32
 	maxRetries     int
 	stats          StatsHandler
+	hooks          statsHooks // stats' optional extensions (stats_events.go)
 }
 
 // ClientParameters make the client ping an idle connection after Time and

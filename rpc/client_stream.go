@@ -151,6 +151,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		cs.begin = time.Now()
 		ctx = h.TagRPC(ctx, method)
 		cs.ctx, cs.method, cs.sh = ctx, method, h
+		cs.evBegin()
 		defer func() {
 			if err != nil {
 				cs.reportStats(err) // a call that never got a stream is reported too
@@ -191,9 +192,11 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 			return nil, toStatusError(err)
 		}
 		cs.cur.Store(st)
+		cs.evOutHeader(sess)
 		if ro != nil { // the request went with the headers
 			cs.sentN, cs.closed = 1, true
 			cs.statSent.Add(1)
+			cs.evOutPayload(args, len(*bp))
 		}
 		if cs.ci.peer != nil {
 			*cs.ci.peer = *peerOf(sess)
@@ -300,6 +303,7 @@ func (cs *clientStream) SendMsg(m any) error {
 		return err
 	}
 	st, kept := cs.retry.keep(cs, bp)
+	wire := len(*bp)
 	_, err = st.Write(*bp)
 	if kept {
 		cs.retry.written(bp)
@@ -308,6 +312,7 @@ func (cs *clientStream) SendMsg(m any) error {
 	}
 	cs.sentN++
 	cs.statSent.Add(1)
+	cs.evOutPayload(m, wire)
 	if err != nil && cs.retry.replays(err) {
 		return nil // the server never saw it: the retry sends it again
 	}
@@ -439,6 +444,7 @@ func (cs *clientStream) waitHeader() error {
 		}
 		cs.er.decomp = c
 	}
+	cs.evInHeader(h)
 	if h.Get("grpc-status") != "" {
 		// Trailers-only: the header block is also the trailer block.
 		cs.finishWith(cs.statusFrom(h))
@@ -473,6 +479,13 @@ func headerMD(h h2.Header) metadata.MD {
 // statusFrom reads grpc-status, grpc-message and grpc-status-details-bin.
 func (cs *clientStream) statusFrom(t h2.Header) error {
 	cs.trailer = headerMD(t)
+	err := statusOfTrailers(t)
+	cs.evInTrailer(err)
+	return err
+}
+
+// statusOfTrailers is the call's outcome as trailers t give it.
+func statusOfTrailers(t h2.Header) error {
 	s := t.Get("grpc-status")
 	if s == "" {
 		return status.Error(codes.Internal, "rpc: server ended the call without grpc-status")
@@ -554,6 +567,7 @@ func (cs *clientStream) RecvMsg(m any) error {
 			cs.stream().Reset(h2.ErrCodeCancel)
 			return cs.finishWith(status.Errorf(codes.Internal, "rpc: unmarshaling response: %v", err))
 		}
+		cs.evInPayload(m, len(msg))
 		return nil
 	}
 	if err == io.EOF {

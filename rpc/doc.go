@@ -19,7 +19,9 @@
 // Handlers return errors from package rpc/status to choose the code the
 // caller sees, read and write metadata (rpc/metadata, SetHeader,
 // SetTrailer) and see the caller's deadline and cancellation in their
-// context. Calls whose connection fails end with UNAVAILABLE naming the
+// context. StatsHandlerOption and WithStatsHandler report every call (and,
+// through RPCEventHandler and ConnStatsHandler, each step of it and each
+// connection): package otelh2rpc builds OpenTelemetry on them. Calls whose connection fails end with UNAVAILABLE naming the
 // cause; calls the server never processed are retried by themselves.
 // NewInMemoryListener runs the same engine without a port, for tests.
 //

@@ -82,6 +82,7 @@ type envelopeReader struct {
 	// the last message read; from then on reads return io.EOF at once.
 	ended bool
 	last  int     // the previous message's payload size: the next buffer's guess
+	wire  int     // the last message's size on the wire, prefix included, for stats events
 	probe [1]byte // expectEnd's buffer: a field, as a local would escape
 }
 
@@ -121,6 +122,7 @@ func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	er.wire = len(*bp)
 	payload = (*bp)[envelopeHeaderLen:]
 	if flag == 0 {
 		return payload, bp, nil

@@ -273,6 +273,9 @@ func (s *Server) onSession(sess *h2.Session) {
 	}
 	cs := &connState{}
 	s.conns.Store(sess, cs)
+	if h := s.opts.hooks.conns; h != nil {
+		trackConn(h, sess, false)
+	}
 	if age := s.opts.keepalive.MaxConnectionAge; age > 0 {
 		// ±10% jitter spreads the reconnections of clients that connected together.
 		jit := time.Duration((rand.Float64()*0.2 - 0.1) * float64(age))

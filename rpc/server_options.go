@@ -28,6 +28,7 @@ type serverOptions struct {
 	onPanic        PanicHandler
 	logger         *slog.Logger
 	stats          StatsHandler
+	hooks          statsHooks // stats' optional extensions (stats_events.go)
 }
 
 // OnHandlerPanic sets the function that chooses what the client of a

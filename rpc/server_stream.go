@@ -93,11 +93,13 @@ func (s *Server) serveStream(st *h2.Stream) {
 	if h := s.opts.stats; h != nil {
 		begin = time.Now()
 		ss.ctx = h.TagRPC(ss.ctx, req.Get(":path"))
+		ss.evBegin()
 	}
 	if err == nil {
 		err = ss.run()
 	}
 	code := ss.finish(err)
+	ss.evOutTrailer(code)
 	if h := s.opts.stats; h != nil {
 		path := req.Get(":path")
 		rs := &RPCStats{FullMethod: path, Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd,
@@ -283,6 +285,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
+	ss.evInPayload(m, len(msg))
 	switch err := ss.er.expectEnd(); err {
 	case io.EOF:
 		return nil
@@ -364,6 +367,7 @@ func (ss *serverStream) writeHeader() error {
 	}
 	ss.headerSent = true
 	ss.markSent()
+	ss.evOutHeader()
 	if err := ss.st.Respond(ss.responseHeader(), nil); err != nil {
 		return ss.recvError(err)
 	}
@@ -426,6 +430,7 @@ func (ss *serverStream) SendMsg(m any) error {
 	}
 	ss.markSent()
 	ss.sentN++
+	ss.evOutPayload(m, len(*bp))
 	if _, err := ss.st.Write(*bp); err != nil {
 		return ss.recvError(err)
 	}
@@ -442,6 +447,7 @@ func (ss *serverStream) sendLast(m any) error {
 	}
 	ss.markSent()
 	ss.sentN++
+	ss.evOutPayload(m, len(*bp))
 	ss.last = bp
 	return nil
 }
@@ -457,6 +463,7 @@ func (ss *serverStream) endWith(t h2.Header) {
 		_, _ = ss.st.End(*ss.last, t)
 	default:
 		ss.headerSent = true
+		ss.evOutHeader()
 		_ = ss.st.Respond(ss.responseHeader(), &h2.RespondOptions{Body: *ss.last, Trailers: t})
 	}
 	sendBufs.put(ss.last)
@@ -477,6 +484,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
+	ss.evInPayload(m, len(msg))
 	return nil
 }
 

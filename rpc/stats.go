@@ -50,12 +50,12 @@ type StatsHandler interface {
 
 // StatsHandlerOption makes the server report every call to h.
 func StatsHandlerOption(h StatsHandler) ServerOption {
-	return func(o *serverOptions) { o.stats = h }
+	return func(o *serverOptions) { o.stats, o.hooks = h, hooksOf(h) }
 }
 
 // WithStatsHandler makes the client report every call to h.
 func WithStatsHandler(h StatsHandler) DialOption {
-	return func(c *clientConfig) { c.stats = h }
+	return func(c *clientConfig) { c.stats, c.hooks = h, hooksOf(h) }
 }
 
 // fillFromStream copies the transport's figures for st into s.

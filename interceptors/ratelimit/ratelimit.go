@@ -3,12 +3,14 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/status"
+	"golang.org/x/time/rate"
 )
 
 // Limiter decides whether a call may run now.
@@ -16,31 +18,56 @@ type Limiter interface {
 	Allow(ctx context.Context, fullMethod string) bool
 }
 
-// Limit is a rate in calls per second with a burst.
+// Limit is a rate in calls per second with a burst: a token bucket that
+// holds up to Burst tokens, refills at Rate tokens per second, and each
+// call takes one (golang.org/x/time/rate does the arithmetic).
 type Limit struct {
 	Rate  float64
 	Burst int
 }
 
-type serverLimiter struct{ b *Bucket }
+// check refuses limits that would refuse every call or none: rate must be
+// positive and finite, burst at least 1 (a bucket smaller than one token
+// refuses everything).
+func (l Limit) check() error {
+	if !(l.Rate > 0) || math.IsInf(l.Rate, 0) {
+		return fmt.Errorf("ratelimit: rate %v must be a positive number of calls per second", l.Rate)
+	}
+	if l.Burst < 1 {
+		return fmt.Errorf("ratelimit: burst %d must be at least 1", l.Burst)
+	}
+	return nil
+}
 
-func (l serverLimiter) Allow(context.Context, string) bool { return l.b.Allow() }
+func (l Limit) limiter() *rate.Limiter { return rate.NewLimiter(rate.Limit(l.Rate), l.Burst) }
+
+// shared admits calls while one rate.Limiter has tokens.
+type shared struct {
+	l   *rate.Limiter
+	now func() time.Time
+}
+
+func (s shared) Allow(context.Context, string) bool { return s.l.AllowN(s.now(), 1) }
 
 // PerServer limits all calls together.
 func PerServer(l Limit) (Limiter, error) {
-	b, err := NewBucket(l.Rate, l.Burst)
-	if err != nil {
+	if err := l.check(); err != nil {
 		return nil, err
 	}
-	return serverLimiter{b}, nil
+	return shared{l.limiter(), time.Now}, nil
 }
+
+// Shared limits all calls together with l, which the application keeps: to
+// share it with other work, or to change it while serving (SetLimit,
+// SetBurst).
+func Shared(l *rate.Limiter) Limiter { return shared{l, time.Now} }
 
 type methodLimiter struct {
 	def       Limit
 	unlimited bool
 	now       func() time.Time
 	mu        sync.Mutex
-	buckets   map[string]*Bucket
+	limiters  map[string]*rate.Limiter
 }
 
 // PerMethod gives each method its own bucket: the one in methods (by full
@@ -52,31 +79,30 @@ func PerMethod(def Limit, methods map[string]Limit) (Limiter, error) {
 }
 
 func perMethod(def Limit, methods map[string]Limit, now func() time.Time) (Limiter, error) {
-	m := &methodLimiter{def: def, unlimited: def == (Limit{}), now: now, buckets: map[string]*Bucket{}}
+	m := &methodLimiter{def: def, unlimited: def == (Limit{}), now: now, limiters: map[string]*rate.Limiter{}}
 	if !m.unlimited {
-		if _, err := newBucket(def.Rate, def.Burst, now); err != nil {
+		if err := def.check(); err != nil {
 			return nil, fmt.Errorf("default limit: %w", err)
 		}
 	}
 	for name, l := range methods {
-		b, err := newBucket(l.Rate, l.Burst, now)
-		if err != nil {
+		if err := l.check(); err != nil {
 			return nil, fmt.Errorf("limit of %s: %w", name, err)
 		}
-		m.buckets[name] = b
+		m.limiters[name] = l.limiter()
 	}
 	return m, nil
 }
 
 func (m *methodLimiter) Allow(_ context.Context, fullMethod string) bool {
 	m.mu.Lock()
-	b := m.buckets[fullMethod]
-	if b == nil && !m.unlimited {
-		b, _ = newBucket(m.def.Rate, m.def.Burst, m.now) // validated in PerMethod
-		m.buckets[fullMethod] = b
+	l := m.limiters[fullMethod]
+	if l == nil && !m.unlimited {
+		l = m.def.limiter()
+		m.limiters[fullMethod] = l
 	}
 	m.mu.Unlock()
-	return b == nil || b.Allow()
+	return l == nil || l.AllowN(m.now(), 1)
 }
 
 func exhausted(method string) error {
