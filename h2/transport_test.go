@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -175,7 +176,7 @@ func TestTransportALPNWithoutH2(t *testing.T) {
 	require.NoError(t, err)
 	h1 := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, r.Proto)
-	})}
+	}), ErrorLog: log.New(io.Discard, "", 0)} // the refused handshakes are expected
 	go func() { _ = h1.Serve(l) }()
 	t.Cleanup(func() { _ = h1.Close() })
 	url := "https://" + l.Addr().String() + "/"
