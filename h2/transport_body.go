@@ -25,6 +25,16 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		return 0, errReadOnClosedBody
 	}
 	ex := b.ex
+	if ex.stopCtx != nil && ex.ctx.Err() != nil {
+		// Canceled: even what is already buffered is not delivered, as
+		// with net/http, so a caller never mistakes a canceled body for a
+		// complete one.
+		ex.st.Reset(ErrCodeCancel)
+		if b.finished.CompareAndSwap(false, true) {
+			ex.finish()
+		}
+		return 0, ex.mapErr(ex.ctx.Err())
+	}
 	n, err := ex.st.Read(p)
 	switch {
 	case err == io.EOF:

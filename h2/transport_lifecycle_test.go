@@ -77,6 +77,22 @@ func TestTransportContextCanceledDuringBody(t *testing.T) {
 	require.NoError(t, res.Body.Close())
 }
 
+// TestTransportCanceledBodyDeliversNothing: a body that had fully arrived
+// when its context was canceled is not delivered either, as with net/http.
+func TestTransportCanceledBodyDeliversNothing(t *testing.T) {
+	goroutineLeakCheck(t)
+	base, tr := transportServer(t, echoHeaders, false, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := tr.RoundTrip(mustRequest(t, "POST", base+"/", strings.NewReader("all of it")).WithContext(ctx))
+	require.NoError(t, err)
+	st := res.Body.(*responseBody).ex.st
+	require.Eventually(t, st.InboundEnded, waitLong, time.Millisecond, "the whole body arrives")
+	cancel()
+	_, err = io.ReadAll(res.Body)
+	require.Equal(t, context.Canceled, err)
+	require.NoError(t, res.Body.Close())
+}
+
 func TestTransportBodyCloseBeforeEOFCancels(t *testing.T) {
 	goroutineLeakCheck(t)
 	h, codes, entered := resetSeen(true)
