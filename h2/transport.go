@@ -136,8 +136,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if hp.http1.Load() && t.HTTP1 != nil {
 		return t.HTTP1.RoundTrip(req)
 	}
-	rt, err := newOutRequest(t, req, body)
-	if err != nil {
+	var rt outRequest
+	if err := rt.init(t, req, body); err != nil {
 		return fail(err)
 	}
 	defer rt.release()
@@ -198,7 +198,9 @@ func requestHeader(req *http.Request, tlsOn bool, contentLength int64) (Header, 
 		HeaderField{Name: ":scheme", Value: scheme},
 		HeaderField{Name: ":path", Value: path},
 		HeaderField{Name: ":authority", Value: authority})
-	hdr = AppendHTTPHeader(hdr, req.Header)
+	if len(req.Header) > 0 {
+		hdr = AppendHTTPHeader(hdr, req.Header)
+	}
 	// :authority carries the host; a Host field (or one a caller set in
 	// req.Header) would duplicate it (RFC 9113 §8.3.1), and content-length
 	// is ours to state from ContentLength.

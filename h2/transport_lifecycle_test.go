@@ -300,6 +300,33 @@ func TestTransportMaxConcurrentStreams(t *testing.T) {
 	}
 }
 
+// TestTransportDialsOnceForAFullSession: a server that allows no stream at
+// all gets one dial from a request, which then waits for a slot (here until
+// its deadline) instead of dialing again and again.
+func TestTransportDialsOnceForAFullSession(t *testing.T) {
+	goroutineLeakCheck(t)
+	var dials atomic.Int32
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tr := &Transport{AllowHTTP: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		c, s := net.Pipe()
+		p := newPeer(t, s)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.serverHandshake(Setting{SettingMaxConcurrentStreams, 0})
+		}()
+		return c, nil
+	}}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := tr.RoundTrip(mustRequest(t, "GET", "http://test.invalid/", nil).WithContext(ctx))
+	require.Equal(t, context.DeadlineExceeded, err)
+	require.EqualValues(t, 1, dials.Load())
+}
+
 func TestTransportInformationalThroughTrace(t *testing.T) {
 	goroutineLeakCheck(t)
 	codes := make(chan ErrCode, 1)

@@ -86,8 +86,12 @@ func (p *transportPool) host(u *url.URL, tlsOn bool) *hostPool {
 // get reserves a stream slot on a session to hp's authority: on one with a
 // free slot, else on a session being dialed, else on a new one, else (at
 // MaxSessionsPerHost, or with StrictMaxConcurrentStreams) on the least busy
-// session, where Session.Request waits for a slot.
+// session, where Session.Request waits for a slot. A request dials (or waits
+// for a dial) once: if the new session is full by then, it waits on the
+// least busy one rather than dialing again, which a server advertising no
+// streams at all would otherwise make endless.
 func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*transportConn, error) {
+	waited := false
 	p.mu.Lock()
 	for {
 		var best *transportConn
@@ -106,7 +110,7 @@ func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*t
 				best = tc
 			}
 		}
-		atLimit := t.StrictMaxConcurrentStreams || t.MaxSessionsPerHost > 0 && usable >= t.MaxSessionsPerHost
+		atLimit := waited || t.StrictMaxConcurrentStreams || t.MaxSessionsPerHost > 0 && usable >= t.MaxSessionsPerHost
 		if best != nil && atLimit {
 			best.active++
 			p.mu.Unlock()
@@ -127,6 +131,7 @@ func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*t
 		if d.err != nil {
 			return nil, d.err
 		}
+		waited = true
 		p.mu.Lock()
 	}
 }

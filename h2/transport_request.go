@@ -44,8 +44,10 @@ var inlinePool = sync.Pool{New: func() any { b := make([]byte, inlineMax); retur
 // bodyBufPool holds the buffers request bodies are copied through.
 var bodyBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-func newOutRequest(t *Transport, req *http.Request, body io.ReadCloser) (*outRequest, error) {
-	rt := &outRequest{t: t, req: req, body: body, trace: traceOf(req), contentLength: req.ContentLength}
+// init prepares req for its attempts. rt lives on RoundTrip's stack: one
+// allocation fewer per request.
+func (rt *outRequest) init(t *Transport, req *http.Request, body io.ReadCloser) error {
+	*rt = outRequest{t: t, req: req, body: body, trace: traceOf(req), contentLength: req.ContentLength}
 	if body == nil {
 		rt.contentLength = 0
 	} else if rt.contentLength == 0 {
@@ -54,7 +56,7 @@ func newOutRequest(t *Transport, req *http.Request, body io.ReadCloser) (*outReq
 	tlsOn := req.URL.Scheme == "https"
 	hdr, err := requestHeader(req, tlsOn, rt.contentLength)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rt.hdr = hdr
 	rt.expect = body != nil && t.ExpectContinueTimeout > 0 && strings.EqualFold(req.Header.Get("Expect"), "100-continue")
@@ -78,11 +80,11 @@ func newOutRequest(t *Transport, req *http.Request, body io.ReadCloser) (*outReq
 		rt.body = nil
 		if err != nil {
 			inlinePool.Put(box)
-			return nil, err
+			return err
 		}
 		rt.inline, rt.inlineBox = buf, box
 	}
-	return rt, nil
+	return nil
 }
 
 // release returns what the round trip borrowed, once RoundTrip returns.
@@ -140,8 +142,8 @@ func (rt *outRequest) on(tc *transportConn) (*http.Response, error) {
 	if rt.expect {
 		ex.cont = make(chan struct{})
 	}
-	if rt.trace != nil || ex.cont != nil {
-		opts.OnInformational = func(h Header) { ex.onInformational(rt.trace, h) }
+	if trace := rt.trace; trace != nil || ex.cont != nil {
+		opts.OnInformational = func(h Header) { ex.onInformational(trace, h) }
 	}
 	st, err := tc.sess.Request(ex.ctx, rt.hdr, &opts)
 	if err != nil {
@@ -179,11 +181,11 @@ func (rt *outRequest) response(ex *exchange, h Header) (*http.Response, error) {
 		return nil, fmt.Errorf("h2: malformed response :status %q", h.Get(":status"))
 	}
 	res := &http.Response{
-		Status:        strconv.Itoa(code) + " " + http.StatusText(code),
+		Status:        statusLine(code),
 		StatusCode:    code,
 		Proto:         "HTTP/2.0",
 		ProtoMajor:    2,
-		Header:        h.HTTP(),
+		Header:        responseHeader(h),
 		ContentLength: -1,
 		Request:       rt.req,
 		TLS:           ex.tc.tlsState,
@@ -206,8 +208,61 @@ func (rt *outRequest) response(ex *exchange, h Header) (*http.Response, error) {
 		}
 	}
 	ex.res = res
-	res.Body = &responseBody{ex: ex}
+	ex.resBody.ex = ex
+	res.Body = &ex.resBody
 	return res, nil
+}
+
+// responseHeader is Header.HTTP for a response: the values of all fields
+// share one backing array, so a response costs the map and one slice
+// instead of a slice per field.
+func responseHeader(h Header) http.Header {
+	n := 0
+	for _, f := range h {
+		if !strings.HasPrefix(f.Name, ":") {
+			n++
+		}
+	}
+	out := make(http.Header, n)
+	vals := make([]string, n)
+	i := 0
+	for _, f := range h {
+		if strings.HasPrefix(f.Name, ":") {
+			continue
+		}
+		name := textproto.CanonicalMIMEHeaderKey(f.Name)
+		vals[i] = f.Value
+		if prev, ok := out[name]; ok {
+			out[name] = append(prev, f.Value) // a repeated field: its own array now
+		} else {
+			out[name] = vals[i : i+1 : i+1]
+		}
+		i++
+	}
+	return out
+}
+
+// statusLines holds Response.Status for the codes net/http names, made once:
+// building "200 OK" per response would cost an allocation each time.
+var statusLines = sync.OnceValue(func() []string {
+	lines := make([]string, 600)
+	for code := range lines {
+		if text := http.StatusText(code); text != "" {
+			lines[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+	return lines
+})
+
+// statusLine is Response.Status for code: "200 OK", or "599 " for a code
+// without a name, as net/http writes it.
+func statusLine(code int) string {
+	if code < 600 {
+		if line := statusLines()[code]; line != "" {
+			return line
+		}
+	}
+	return strconv.Itoa(code) + " "
 }
 
 // exchange is one attempt: a stream, and who still uses it. The stream's
@@ -220,6 +275,7 @@ type exchange struct {
 	cancel  context.CancelCauseFunc // only when a trace callback can fail the request
 	stopCtx func() bool
 	res     *http.Response
+	resBody responseBody // res.Body, allocated with the exchange
 	parties atomic.Int32
 
 	body       io.ReadCloser

@@ -379,3 +379,15 @@ func TestTransportRequestTrailers(t *testing.T) {
 	require.Equal(t, "payload", res.Header.Get("X-Body"))
 	require.Equal(t, "d1g3st", res.Header.Get("X-Trailer"))
 }
+
+func TestTransportResponseHeaderConversion(t *testing.T) {
+	h := responseHeader(Header{{Name: ":status", Value: "200"}, {Name: "set-cookie", Value: "a=1"},
+		{Name: "content-type", Value: "text/plain"}, {Name: "set-cookie", Value: "b=2"}, {Name: "x-custom", Value: "v"}})
+	require.Equal(t, http.Header{"Set-Cookie": {"a=1", "b=2"}, "Content-Type": {"text/plain"}, "X-Custom": {"v"}}, h)
+	h["Content-Type"] = append(h["Content-Type"], "more") // values do not share room with their neighbours
+	require.Equal(t, []string{"v"}, h["X-Custom"])
+	require.Equal(t, []string{"a=1", "b=2"}, h["Set-Cookie"])
+	require.Equal(t, "200 OK", statusLine(200))
+	require.Equal(t, "599 ", statusLine(599))
+	require.Equal(t, "1000 ", statusLine(1000))
+}
