@@ -180,7 +180,8 @@ func (rt *outRequest) response(ex *exchange, h Header) (*http.Response, error) {
 	if err != nil || code < 200 || code > 999 {
 		return nil, fmt.Errorf("h2: malformed response :status %q", h.Get(":status"))
 	}
-	res := &http.Response{
+	res := &ex.response
+	*res = http.Response{
 		Status:        statusLine(code),
 		StatusCode:    code,
 		Proto:         "HTTP/2.0",
@@ -269,14 +270,15 @@ func statusLine(code int) string {
 // slot in the pool is released when the last of its parties (the response
 // side, and the body writer if any) is done.
 type exchange struct {
-	tc      *transportConn
-	st      *Stream
-	ctx     context.Context
-	cancel  context.CancelCauseFunc // only when a trace callback can fail the request
-	stopCtx func() bool
-	res     *http.Response
-	resBody responseBody // res.Body, allocated with the exchange
-	parties atomic.Int32
+	tc       *transportConn
+	st       *Stream
+	ctx      context.Context
+	cancel   context.CancelCauseFunc // only when a trace callback can fail the request
+	stopCtx  func() bool
+	res      *http.Response
+	response http.Response // what res points to, and resBody res.Body: one allocation for the three
+	resBody  responseBody
+	parties  atomic.Int32
 
 	body       io.ReadCloser
 	bodyOnce   sync.Once
