@@ -108,10 +108,10 @@ client() {
 
 # --- nghttpd ------------------------------------------------------------------
 nghttpd_checks() { # MODE SCHEME
-	local m=$1 scheme=$2 log="$TMP/nghttpd-$1.log" tls=(--no-tls)
-	[ "$scheme" = https ] && tls=()
+	local m=$1 scheme=$2 log="$TMP/nghttpd-$1.log" before=(--no-tls) after=()
+	[ "$scheme" = https ] && before=() && after=("$TMP/key.pem" "$TMP/cert.pem")
 	start "$log" stdbuf -oL nghttpd -v --echo-upload --trailer "x-peer-trailer: nghttpd" -d "$TMP/docs" \
-		"${tls[@]}" @PORT@ ${tls[@]+} $([ "$scheme" = https ] && echo "$TMP/key.pem $TMP/cert.pem")
+		"${before[@]}" @PORT@ "${after[@]}"
 	client "$m" nghttpd "$scheme" -docroot "$TMP/docs" -get-trailer "x-peer-trailer: nghttpd" -echo /echo
 	stop "$SPID"
 	expect "$m nghttpd saw our request trailer" "$(grep -a -c 'recv (stream_id=[0-9]*) x-request-trailer: yes$' "$log")" 1
