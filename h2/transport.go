@@ -162,10 +162,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// CloseIdleConnections closes the sessions that have no request in flight.
+// CloseIdleConnections closes the sessions that have no request in flight,
+// and the HTTP1 transport's idle connections when it has the method.
 // http.Client.CloseIdleConnections calls it.
 func (t *Transport) CloseIdleConnections() {
 	t.pool.closeIdle()
+	if c, ok := t.HTTP1.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // requestHeader builds the HTTP/2 header list of req: the pseudo-header

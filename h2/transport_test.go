@@ -195,8 +195,7 @@ func TestTransportALPNWithoutH2(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotNegotiatedH2, "a server that chose no protocol")
 	require.ErrorContains(t, err, `chose ""`)
 
-	fallback := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	t.Cleanup(fallback.CloseIdleConnections)
+	fallback := &closeCounter{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	tr = &Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, HTTP1: fallback}
 	for range 2 { // the second goes straight to HTTP/1
 		res, err := tr.RoundTrip(mustRequest(t, "GET", url, nil))
@@ -207,6 +206,18 @@ func TestTransportALPNWithoutH2(t *testing.T) {
 		require.Equal(t, 1, res.ProtoMajor)
 	}
 	tr.CloseIdleConnections()
+	require.EqualValues(t, 1, fallback.closes.Load(), "CloseIdleConnections reaches the HTTP/1 transport")
+}
+
+// closeCounter counts the CloseIdleConnections calls of an http.Transport.
+type closeCounter struct {
+	*http.Transport
+	closes atomic.Int32
+}
+
+func (c *closeCounter) CloseIdleConnections() {
+	c.closes.Add(1)
+	c.Transport.CloseIdleConnections()
 }
 
 func TestTransportH2CToHTTP1Server(t *testing.T) {
