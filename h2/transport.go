@@ -144,7 +144,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		tc, err := t.pool.get(req.Context(), t, hp)
 		if errors.Is(err, errUseHTTP1) {
-			return t.HTTP1.RoundTrip(req) // the body is untouched: HTTP1 sends it
+			return rt.viaHTTP1()
 		}
 		if err != nil {
 			return rt.fail(err)

@@ -103,6 +103,23 @@ func (rt *outRequest) fail(err error) (*http.Response, error) {
 	return nil, err
 }
 
+// viaHTTP1 hands the request to Transport.HTTP1 before anything was sent:
+// the body as it is, or, when it was read ahead, a new one from GetBody (in a
+// copy of the request, which a RoundTripper must not modify).
+func (rt *outRequest) viaHTTP1() (*http.Response, error) {
+	req := rt.req
+	if rt.inline != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("h2: request to an HTTP/1 server: GetBody: %w", err)
+		}
+		r2 := *req
+		r2.Body = body
+		req = &r2
+	}
+	return rt.t.HTTP1.RoundTrip(req)
+}
+
 // rewind makes the body ready to be sent again after an unprocessed attempt.
 func (rt *outRequest) rewind() error {
 	if rt.body == nil || !rt.touched {

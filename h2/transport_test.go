@@ -175,7 +175,8 @@ func TestTransportALPNWithoutH2(t *testing.T) {
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	require.NoError(t, err)
 	h1 := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.WriteString(w, r.Proto)
+		body, _ := io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, r.Proto+string(body))
 	}), ErrorLog: log.New(io.Discard, "", 0)} // the refused handshakes are expected
 	go func() { _ = h1.Serve(l) }()
 	t.Cleanup(func() { _ = h1.Close() })
@@ -198,11 +199,12 @@ func TestTransportALPNWithoutH2(t *testing.T) {
 	fallback := &closeCounter{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	tr = &Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, HTTP1: fallback}
 	for range 2 { // the second goes straight to HTTP/1
-		res, err := tr.RoundTrip(mustRequest(t, "GET", url, nil))
+		// A small body is read ahead for HTTP/2; HTTP/1 gets it whole too.
+		res, err := tr.RoundTrip(mustRequest(t, "POST", url, strings.NewReader(" with a body")))
 		require.NoError(t, err)
 		body, _ := io.ReadAll(res.Body)
 		require.NoError(t, res.Body.Close())
-		require.Equal(t, "HTTP/1.1", string(body))
+		require.Equal(t, "HTTP/1.1 with a body", string(body))
 		require.Equal(t, 1, res.ProtoMajor)
 	}
 	tr.CloseIdleConnections()
