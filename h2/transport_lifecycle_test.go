@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -472,4 +473,72 @@ func TestTransportIdleSessions(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("no keepalive ping")
 	}
+}
+
+// TestTransportConcurrentMix runs many kinds of exchange at once on shared
+// sessions (a small stream limit forces a second session and waits), under
+// the race detector: bodiless, read-ahead and streamed bodies, HEAD, early
+// Close and cancellation. Every session and goroutine must end.
+func TestTransportConcurrentMix(t *testing.T) {
+	goroutineLeakCheck(t)
+	base, tr := transportServer(t, echoHeaders, false, func(s *Server) { s.Options.Settings.MaxConcurrentStreams = 8 })
+	tr.MaxSessionsPerHost = 2
+	big := bytes.Repeat([]byte("z"), 100<<10)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32*12)
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 12 {
+				errs <- mixedExchange(tr, base, (g+i)%6, big)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func mixedExchange(tr *Transport, base string, kind int, big []byte) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var req *http.Request
+	var want []byte
+	switch kind {
+	case 0, 4, 5:
+		req, _ = http.NewRequestWithContext(ctx, "GET", base+"/", nil)
+	case 1:
+		want = []byte("read ahead")
+		req, _ = http.NewRequestWithContext(ctx, "POST", base+"/", bytes.NewReader(want))
+	case 2:
+		want = big
+		req, _ = http.NewRequestWithContext(ctx, "PUT", base+"/", io.NopCloser(bytes.NewReader(big)))
+	case 3:
+		req, _ = http.NewRequestWithContext(ctx, "HEAD", base+"/", nil)
+	}
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case 4:
+		return res.Body.Close() // before reading: a reset, or nothing once it ended
+	case 5:
+		cancel()
+		if _, err := io.ReadAll(res.Body); err != context.Canceled {
+			return errors.New("read after cancel: " + fmt.Sprint(err))
+		}
+		return res.Body.Close()
+	}
+	got, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("kind %d: %d bytes back, want %d", kind, len(got), len(want))
+	}
+	return res.Body.Close()
 }
