@@ -542,3 +542,24 @@ func mixedExchange(tr *Transport, base string, kind int, big []byte) error {
 	}
 	return res.Body.Close()
 }
+
+// TestTransportEarlyResponseAbandonsBody: a server that answers without
+// reading the request body ends the exchange; once the response is read,
+// the body still being sent is closed and the stream reset, so neither the
+// writer goroutine nor the session's stream slot is left behind.
+func TestTransportEarlyResponseAbandonsBody(t *testing.T) {
+	goroutineLeakCheck(t)
+	base, tr := transportServer(t, HandlerFunc(func(st *Stream) {
+		_ = st.Respond(Header{{Name: ":status", Value: "413"}}, &RespondOptions{Body: []byte("too much")})
+	}), false, nil)
+	pr, pw := io.Pipe()
+	go func() { _, _ = pw.Write([]byte("the start of an endless upload")) }()
+	res, err := tr.RoundTrip(mustRequest(t, "POST", base+"/", pr))
+	require.NoError(t, err)
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, "too much", string(body))
+	_, err = pw.Write([]byte("more"))
+	require.ErrorIs(t, err, io.ErrClosedPipe, "the request body was closed")
+	require.NoError(t, res.Body.Close())
+}
