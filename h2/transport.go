@@ -142,12 +142,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer rt.release()
 	for attempt := 1; ; attempt++ {
-		tc, err := t.pool.get(req.Context(), t, hp)
+		tc, reused, err := t.pool.get(req.Context(), t, hp)
 		if errors.Is(err, errUseHTTP1) {
 			return rt.viaHTTP1()
 		}
 		if err != nil {
 			return rt.fail(err)
+		}
+		if rt.trace != nil && rt.trace.GotConn != nil {
+			rt.trace.GotConn(httptrace.GotConnInfo{Conn: tc.sess.Conn(), Reused: reused})
 		}
 		res, err := rt.on(tc)
 		if err == nil {
@@ -241,11 +244,11 @@ func sendContentLength(method string, n int64) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }
 
-// traceOf returns the request's client trace when it asks about 1xx
-// responses, the only events Transport reports.
+// traceOf returns the request's client trace when it asks about the events
+// Transport reports: GotConn, Got100Continue and Got1xxResponse.
 func traceOf(req *http.Request) *httptrace.ClientTrace {
 	tr := httptrace.ContextClientTrace(req.Context())
-	if tr == nil || tr.Got1xxResponse == nil && tr.Got100Continue == nil {
+	if tr == nil || tr.Got1xxResponse == nil && tr.Got100Continue == nil && tr.GotConn == nil {
 		return nil
 	}
 	return tr

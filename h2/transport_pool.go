@@ -54,6 +54,7 @@ type transportConn struct {
 	// The fields below are guarded by the pool's mutex.
 	maxStreams uint32 // the server's SETTINGS_MAX_CONCURRENT_STREAMS
 	active     int    // requests assigned to it and not yet done
+	served     int    // requests ever assigned to it (GotConn's Reused)
 	idleSince  time.Time
 	gone       bool // removed from the pool (GOAWAY, closed, idle)
 	idleTimer  *time.Timer
@@ -90,7 +91,7 @@ func (p *transportPool) host(u *url.URL, tlsOn bool) *hostPool {
 // for a dial) once: if the new session is full by then, it waits on the
 // least busy one rather than dialing again, which a server advertising no
 // streams at all would otherwise make endless.
-func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*transportConn, error) {
+func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (tc *transportConn, reused bool, err error) {
 	waited := false
 	p.mu.Lock()
 	for {
@@ -102,9 +103,9 @@ func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*t
 			}
 			usable++
 			if uint64(tc.active) < uint64(tc.maxStreams) {
-				tc.active++
+				reused = tc.reserveLocked()
 				p.mu.Unlock()
-				return tc, nil
+				return tc, reused, nil
 			}
 			if best == nil || tc.active < best.active {
 				best = tc
@@ -112,9 +113,9 @@ func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*t
 		}
 		atLimit := waited || t.StrictMaxConcurrentStreams || t.MaxSessionsPerHost > 0 && usable >= t.MaxSessionsPerHost
 		if best != nil && atLimit {
-			best.active++
+			reused = best.reserveLocked()
 			p.mu.Unlock()
-			return best, nil
+			return best, reused, nil
 		}
 		d := hp.dialing
 		if d == nil {
@@ -126,14 +127,22 @@ func (p *transportPool) get(ctx context.Context, t *Transport, hp *hostPool) (*t
 		select {
 		case <-d.done:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 		if d.err != nil {
-			return nil, d.err
+			return nil, false, d.err
 		}
 		waited = true
 		p.mu.Lock()
 	}
+}
+
+// reserveLocked takes a stream slot on tc and reports whether tc had
+// carried a request before.
+func (tc *transportConn) reserveLocked() bool {
+	tc.active++
+	tc.served++
+	return tc.served > 1
 }
 
 // release gives back a slot that get reserved.

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -160,6 +161,16 @@ func TestTransportSharesOneDial(t *testing.T) {
 	}
 	require.EqualValues(t, 1, dials.Load(), "concurrent first requests share one dial")
 	require.EqualValues(t, 1, sessions.Load())
+
+	// httptrace's GotConn tells the session's connection and that it is reused.
+	var got httptrace.GotConnInfo
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { got = i }})
+	res, err := tr.RoundTrip(mustRequest(t, "GET", base+"/", nil).WithContext(ctx))
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.True(t, got.Reused)
+	require.NotNil(t, got.Conn)
+	require.Equal(t, strings.TrimPrefix(base, "http://"), got.Conn.RemoteAddr().String())
 }
 
 func mustRequest(t testing.TB, method, url string, body io.Reader) *http.Request {
