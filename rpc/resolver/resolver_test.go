@@ -11,7 +11,7 @@ import (
 
 func TestParseTarget(t *testing.T) {
 	for _, tc := range []struct {
-		raw                          string
+		raw                         string
 		scheme, authority, endpoint string
 	}{
 		{"localhost:50051", "passthrough", "", "localhost:50051"},
