@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"time"
+
+	"github.com/h2rpc/h2rpc/rpc/resolver"
 )
 
 // DialOption configures a ClientConn.
@@ -29,6 +31,10 @@ type clientConfig struct {
 	connWindowSize uint32
 	maxRetries     int
 	stats          StatsHandler
+	resolvers      []resolver.Builder // WithResolvers: this client's own, before the registered ones
+	defaultSC      string             // WithDefaultServiceConfig
+	// disableServiceConfig ignores the resolver's service configs.
+	disableServiceConfig bool
 }
 
 // ClientParameters make the client ping an idle connection after Time and
@@ -137,4 +143,24 @@ func WithInitialWindowSize(n uint32) DialOption { return func(o *clientConfig) {
 // WithInitialConnWindowSize sets the connection receive window.
 func WithInitialConnWindowSize(n uint32) DialOption {
 	return func(o *clientConfig) { o.connWindowSize = n }
+}
+
+// WithResolvers gives this client resolver builders of its own, chosen by
+// the target's scheme before the registered ones: a resolver.Manual in
+// tests, or resolver.NewDNSBuilder with other options for "dns".
+func WithResolvers(bs ...resolver.Builder) DialOption {
+	return func(o *clientConfig) { o.resolvers = append(o.resolvers, bs...) }
+}
+
+// WithDefaultServiceConfig sets the service config (gRPC's JSON form, as
+// grpc-go takes it) used until, or unless, the resolver provides one. An
+// invalid config makes NewClient fail.
+func WithDefaultServiceConfig(js string) DialOption {
+	return func(o *clientConfig) { o.defaultSC = js }
+}
+
+// WithDisableServiceConfig ignores the service configs resolvers provide;
+// WithDefaultServiceConfig's still applies.
+func WithDisableServiceConfig() DialOption {
+	return func(o *clientConfig) { o.disableServiceConfig = true }
 }

@@ -125,10 +125,12 @@ func (r *streamRetry) reopen(cs *clientStream) error {
 	r.retries++ // counted before anything can fail, or a failing Request would retry forever
 	r.mu.Unlock()
 	cs.stopWatch()
-	sess, err := cs.cc.pick(cs.ctx, cs.ci.waitForReady)
+	cs.pickDone(errRetried)
+	sess, done, err := cs.cc.pickConn(cs.ctx, cs.method, cs.ci.waitForReady)
 	if err != nil {
 		return err
 	}
+	cs.done = done
 	st, err := sess.Request(cs.ctx, r.hdr, nil)
 	if err != nil {
 		return err

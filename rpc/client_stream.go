@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/balancer"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -42,7 +43,8 @@ type clientStream struct {
 	trailer     metadata.MD
 	unprocessed bool // the server never saw the stream: safe to retry
 
-	retry streamRetry // a streaming call's messages, kept until the server is known to process it (client_retry.go)
+	retry streamRetry             // a streaming call's messages, kept until the server is known to process it (client_retry.go)
+	done  func(balancer.DoneInfo) // the picker's, called when the call ends (balancer_conn.go)
 
 	recvN     atomic.Int32 // messages received, for stats (read by a canceled stream's report)
 	statSent  atomic.Int32 // messages sent, likewise
@@ -69,6 +71,7 @@ func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn,
 			return err
 		}
 		err = cs.unary(reply)
+		cs.pickDone(err)
 		cs.reportStats(err)
 		retry := err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil
 		cs.stopWatch()
@@ -147,6 +150,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		return nil, err
 	}
 	cs.codec = ce.codec
+	cs.method = method
 	if h := cc.cfg.stats; h != nil {
 		cs.begin = time.Now()
 		ctx = h.TagRPC(ctx, method)
@@ -167,10 +171,11 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	var bp *[]byte
 	defer func() { sendBufs.put(bp) }() // Request has copied the body, or framed it when large
 	for attempt := 0; ; attempt++ {
-		sess, err := cc.pick(ctx, cs.ci.waitForReady)
+		sess, done, err := cc.pickConn(ctx, method, cs.ci.waitForReady)
 		if err != nil {
 			return nil, err
 		}
+		cs.done = done
 		if desc == unaryDesc && ro == nil {
 			// Encoded once there is a connection to send it on, and kept
 			// for transparent retries.
@@ -182,6 +187,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		}
 		st, err := sess.Request(ctx, hdr, ro)
 		if err != nil {
+			cs.pickDone(err)
 			if (errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed)) && attempt < cc.cfg.maxRetries && ctx.Err() == nil {
 				continue
 			}
@@ -504,6 +510,7 @@ func (cs *clientStream) finishWith(err error) error {
 	}
 	cs.finished = true
 	cs.finalErr = err
+	cs.pickDone(err)
 	cs.retry.commit()
 	cs.stopWatch()
 	if cs.desc != unaryDesc {
