@@ -275,13 +275,16 @@ func (cc *ClientConn) applyResolverState(s resolver.State, sc *serviceConfig) {
 }
 
 // pickDone tells the picker that placed the call's current attempt how it
-// ended, once.
+// ended, once, and the retry throttle when it ended OK.
 func (cs *clientStream) pickDone(err error) {
+	if err == io.EOF {
+		err = nil
+	}
+	if err == nil && cs.sc != nil {
+		cs.sc.throttle.succeeded()
+	}
 	if d := cs.done; d != nil {
 		cs.done = nil
-		if err == io.EOF {
-			err = nil
-		}
 		d(balancer.DoneInfo{Err: err, Trailer: cs.trailer})
 	}
 }

@@ -1,9 +1,11 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
@@ -40,6 +42,9 @@ type streamRetry struct {
 	// is returned), and it stops after any replay, so a send that sees done
 	// has the current stream.
 	done atomic.Bool
+	// policy is the call's progress through its service config's retry
+	// policy (serviceconfig_retry.go); waitHeader's goroutine only.
+	policy retryState
 }
 
 // start begins keeping the messages of a streaming call opened with hdr.
@@ -115,6 +120,53 @@ func (r *streamRetry) canRetry(cs *clientStream, err error) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.on && r.retries < cs.cc.cfg.maxRetries
+}
+
+// response waits for the call's response headers. While the server never
+// processed the stream (transparent retry), or the attempt failed before
+// any header or with a trailers-only status that the retry policy covers,
+// it opens the stream again, after the policy's delay, and replays what
+// was sent, as long as the messages are still kept.
+func (r *streamRetry) response(cs *clientStream) (h2.Header, error) {
+	h, err := cs.stream().Response(context.Background())
+	for {
+		var delay time.Duration
+		switch {
+		case err != nil && r.canRetry(cs, err):
+			// The server never processed the stream: as for unary calls.
+		case cs.mc != nil && cs.mc.retry != nil && r.keeping() && cs.ctx.Err() == nil &&
+			(err != nil || h.Get("grpc-status") != "" && h.Get("grpc-status") != "0"):
+			aerr := err
+			if aerr == nil {
+				aerr = cs.statusFrom(h)
+			} else {
+				aerr = toStatusError(aerr)
+			}
+			pb, hasPB := pushbackOf(cs.stream(), h)
+			d, ok := r.policy.next(cs.sc, cs.mc, aerr, false, pb, hasPB)
+			if !ok {
+				return h, err
+			}
+			delay = d
+		default:
+			return h, err
+		}
+		if !sleepCtx(cs.ctx, delay) {
+			return h, err
+		}
+		if err = r.reopen(cs); err == nil {
+			h, err = cs.stream().Response(context.Background())
+		} else {
+			h = nil
+		}
+	}
+}
+
+// keeping reports whether the call still keeps its messages for a replay.
+func (r *streamRetry) keeping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.on
 }
 
 // reopen opens a new stream on a ready connection and sends the kept

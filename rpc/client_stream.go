@@ -45,6 +45,12 @@ type clientStream struct {
 
 	retry streamRetry             // a streaming call's messages, kept until the server is known to process it (client_retry.go)
 	done  func(balancer.DoneInfo) // the picker's, called when the call ends (balancer_conn.go)
+	// Service config (serviceconfig.go): the config in force when the call
+	// began, its method's part, and the end of a stream's configured timeout.
+	sc         *serviceConfig
+	mc         *methodConfig
+	cancelCfg  context.CancelFunc
+	headerRecv bool // response headers came (not trailers-only): the call is committed
 
 	recvN     atomic.Int32 // messages received, for stats (read by a canceled stream's report)
 	statSent  atomic.Int32 // messages sent, likewise
@@ -63,22 +69,44 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, args, reply any
 }
 
 // invoke is the unary call on the streaming path, retried transparently
-// when the server never processed it.
+// when the server never processed it, and as the service config's retry
+// policy says (serviceconfig_retry.go).
 func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
+	sc := cc.sc.Load()
+	mc := sc.methodConfig(method)
+	if c, cancel := mc.withTimeout(ctx); cancel != nil {
+		ctx = c
+		defer cancel()
+	}
+	var rs retryState
 	for attempt := 0; ; attempt++ {
 		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts, args)
 		if err != nil {
+			if d, ok := rs.next(sc, mc, err, false, "", false); ok {
+				if !sleepCtx(ctx, d) {
+					return retryWaitEnded(ctx, err)
+				}
+				continue
+			}
 			return err
 		}
 		err = cs.unary(reply)
 		cs.pickDone(err)
 		cs.reportStats(err)
 		retry := err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil
+		var delay time.Duration
+		if !retry && err != nil && mc != nil && mc.retry != nil && ctx.Err() == nil {
+			pb, hasPB := pushbackOf(cs.stream(), nil)
+			delay, retry = rs.next(sc, mc, err, cs.headerRecv, pb, hasPB)
+		}
 		cs.stopWatch()
 		*cs = clientStream{}
 		unaryStreamPool.Put(cs)
 		if !retry {
 			return err
+		}
+		if !sleepCtx(ctx, delay) {
+			return retryWaitEnded(ctx, err)
 		}
 	}
 }
@@ -133,6 +161,19 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		cs = &clientStream{cc: cc, ctx: ctx, desc: desc}
 	}
 	cs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
+	cs.sc = cc.sc.Load()
+	cs.mc = cs.sc.methodConfig(method)
+	cs.mc.applyTo(&cs.ci)
+	if desc != unaryDesc { // invoke bounds a unary call, all its attempts
+		if c, cancel := cs.mc.withTimeout(ctx); cancel != nil {
+			ctx, cs.ctx, cs.cancelCfg = c, c, cancel
+			defer func() {
+				if err != nil {
+					cancel()
+				}
+			}()
+		}
+	}
 	for _, o := range cc.cfg.callOpts {
 		o.apply(&cs.ci)
 	}
@@ -405,14 +446,7 @@ func (cs *clientStream) waitHeader() error {
 	// ends this wait too; fail then reports ctx's error. Until the header is
 	// in, that watch is in place: only abort (after its reset) and a finished
 	// call remove it.
-	h, err := cs.stream().Response(context.Background())
-	for err != nil && cs.retry.canRetry(cs, err) {
-		// The server never processed the stream: open another and send
-		// again what was sent, as for unary calls.
-		if err = cs.retry.reopen(cs); err == nil {
-			h, err = cs.stream().Response(context.Background())
-		}
-	}
+	h, err := cs.retry.response(cs)
 	cs.retry.commit()
 	if err != nil {
 		cs.headerErr = cs.fail(err)
@@ -431,6 +465,7 @@ func (cs *clientStream) waitHeader() error {
 		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
 		return cs.headerErr
 	}
+	cs.headerRecv = h.Get("grpc-status") == ""
 	cs.header = headerMD(h)
 	if cs.ci.header != nil {
 		// Filled once, here, so a Header call racing RecvMsg never writes it twice.
@@ -513,6 +548,9 @@ func (cs *clientStream) finishWith(err error) error {
 	cs.pickDone(err)
 	cs.retry.commit()
 	cs.stopWatch()
+	if cs.cancelCfg != nil {
+		cs.cancelCfg()
+	}
 	if cs.desc != unaryDesc {
 		cs.reportStats(err) // unary calls report in invoke, after their last step
 	}

@@ -19,12 +19,13 @@ import (
 // (gRFC A6); retryThrottling bounds retries across the client.
 
 // serviceConfig is a parsed service config; it is never changed once
-// published, so calls read it without locks.
+// published, so calls read it without locks (the throttle's tokens have a
+// lock of their own).
 type serviceConfig struct {
 	lbName   string
 	lbConfig balancer.Config
 	methods  map[string]*methodConfig // "/svc/method", "/svc/" for a whole service, "" for all
-	throttle *throttleConfig
+	throttle *throttle                // retryThrottling's bucket, nil without it
 }
 
 // methodConfig is what a service config says about one method.
@@ -137,7 +138,7 @@ func parseServiceConfig(js string) (*serviceConfig, error) {
 			return nil, scErr("retryThrottling needs 0 < maxTokens <= 1000 and tokenRatio > 0")
 		}
 		// Token arithmetic keeps three decimals of tokenRatio, as gRFC A6 says.
-		sc.throttle = &throttleConfig{maxTokens: t.MaxTokens, tokenRatio: float64(int(t.TokenRatio*1000)) / 1000}
+		sc.throttle = newThrottle(&throttleConfig{maxTokens: t.MaxTokens, tokenRatio: float64(int(t.TokenRatio*1000)) / 1000})
 	}
 	return sc, nil
 }
