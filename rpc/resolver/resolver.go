@@ -14,8 +14,8 @@ type Address struct {
 	// Addr is what the client dials: "host:port", or "unix:/path" for a
 	// unix domain socket.
 	Addr string
-	// ServerName, when set, is the TLS server name (and :authority) for
-	// this address instead of the client's.
+	// ServerName, when set, is the TLS server name to verify for this
+	// address instead of the host of the client's authority.
 	ServerName string
 	// Attributes carry what the resolver knows for the balancer (a weight,
 	// a zone). Treat the map as read-only once handed over: the client and
