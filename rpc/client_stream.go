@@ -355,8 +355,8 @@ func (cs *clientStream) SendMsg(m any) error {
 	}
 	cs.sentN++
 	cs.statSent.Add(1)
-	if err != nil && cs.retry.replays(err) {
-		return nil // the server never saw it: the retry sends it again
+	if err != nil && cs.retry.goesOn(cs, st, err) {
+		return nil // kept: the call's retry sends it again
 	}
 	return cs.sendError(err)
 }
