@@ -1,10 +1,12 @@
 package rpc
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/h2rpc/h2rpc/rpc/balancer"
+	"github.com/h2rpc/h2rpc/rpc/orca"
 	"github.com/h2rpc/h2rpc/rpc/resolver"
 	"github.com/stretchr/testify/require"
 )
@@ -82,7 +84,7 @@ func TestResolverServiceConfigSwitchesBalancer(t *testing.T) {
 // Picking a connection costs no allocation: the pickers keep what they
 // return (round_robin's SubConns, least_request's Done per SubConn).
 func TestPickAllocatesNothing(t *testing.T) {
-	for _, policy := range []string{balancer.RoundRobin, balancer.LeastRequest, balancer.PickFirst} {
+	for _, policy := range []string{balancer.RoundRobin, balancer.LeastRequest, balancer.PickFirst, balancer.WeightedRoundRobin} {
 		t.Run(policy, func(t *testing.T) {
 			f := startFleet(t, 2)
 			cc, err := NewClient(f.addr(0)+","+f.addr(1), WithInsecure(),
@@ -104,4 +106,35 @@ func TestPickAllocatesNothing(t *testing.T) {
 			require.Zero(t, allocs)
 		})
 	}
+}
+
+// weighted_round_robin spreads calls by the load servers report on them
+// (ORCA, endpoint-load-metrics-bin): a server at 20 % CPU takes four times
+// the calls of one at 80 % serving the same rate.
+func TestWeightedRoundRobinFollowsORCAReports(t *testing.T) {
+	checkNoLeaks(t)
+	cpu := []float64{0.2, 0.8}
+	f := startFleetWith(t, 2, func(i int) []ServerOption {
+		report := orca.Trailer(&orca.LoadReport{RPSFractional: 100, CPUUtilization: cpu[i]})
+		return []ServerOption{ChainUnaryInterceptor(func(ctx context.Context, req any, _ *UnaryServerInfo, h UnaryHandler) (any, error) {
+			if err := SetTrailer(ctx, report); err != nil {
+				return nil, err
+			}
+			return h(ctx, req)
+		})}
+	})
+	cc, err := NewClient(f.addr(0)+","+f.addr(1), WithInsecure(), WithDefaultServiceConfig(
+		`{"loadBalancingConfig": [{"weighted_round_robin": {"blackoutPeriod": "0s", "weightUpdatePeriod": "0.1s"}}]}`))
+	require.NoError(t, err)
+	defer cc.Close()
+	e := &env{cc: cc}
+	callUntil(t, cc, 5*time.Second, func() bool { return f.calls[0].Load() >= 10 && f.calls[1].Load() >= 10 })
+	time.Sleep(150 * time.Millisecond)
+	before := f.counts()
+	for range 500 {
+		_, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
+		require.NoError(t, err)
+	}
+	after := f.counts()
+	require.InDelta(t, 400, after[0]-before[0], 40, "calls: %v then %v", before, after)
 }

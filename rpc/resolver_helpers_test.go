@@ -25,6 +25,12 @@ type testFleet struct {
 // startFleet starts n servers with sopts on 127.0.0.2 and up, one port.
 func startFleet(t *testing.T, n int, sopts ...ServerOption) *testFleet {
 	t.Helper()
+	return startFleetWith(t, n, func(int) []ServerOption { return sopts })
+}
+
+// startFleetWith is startFleet with options per server.
+func startFleetWith(t *testing.T, n int, sopts func(i int) []ServerOption) *testFleet {
+	t.Helper()
 	for try := 0; try < 20; try++ {
 		f := &testFleet{}
 		ls, ok := f.listen(t, n)
@@ -37,7 +43,7 @@ func startFleet(t *testing.T, n int, sopts ...ServerOption) *testFleet {
 				count.Add(1)
 				return h(ctx, req)
 			}
-			srv := NewServer(append([]ServerOption{ChainUnaryInterceptor(counter)}, sopts...)...)
+			srv := NewServer(append([]ServerOption{ChainUnaryInterceptor(counter)}, sopts(i)...)...)
 			srv.RegisterService(&echoDesc, &echoImpl{})
 			go func() { _ = srv.Serve(l) }()
 			f.srvs = append(f.srvs, srv)

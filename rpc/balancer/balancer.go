@@ -173,4 +173,5 @@ func init() {
 	Register(pickFirstBuilder{})
 	Register(roundRobinBuilder{})
 	Register(leastRequestBuilder{})
+	Register(weightedRoundRobinBuilder{})
 }

@@ -17,6 +17,7 @@ type Endpoint struct {
 	// SubConn, so a pick allocates nothing.
 	Outstanding *atomic.Int64
 	Done        func(DoneInfo)
+	load        *endpointLoad // weighted_round_robin's, nil for the others
 }
 
 // spreadBalancer keeps a connection to every address the resolver gives
@@ -33,6 +34,8 @@ type Endpoint struct {
 type spreadBalancer struct {
 	cc        ClientConn
 	newPicker func(cfg Config, ready []*Endpoint) Picker
+	weighted  bool                                     // keep an endpointLoad per address, fed by the calls' ORCA reports
+	wcfg      atomic.Pointer[WeightedRoundRobinConfig] // read by Done on the calls' goroutines
 	cfg       Config
 	subs      map[string]*spreadSub // by address
 	order     []*spreadSub          // in the resolver's order
@@ -53,6 +56,9 @@ func addrKey(a resolver.Address) string { return a.Addr + "\x00" + a.ServerName 
 
 func (b *spreadBalancer) UpdateClientConnState(s ClientConnState) error {
 	b.cfg = s.BalancerConfig
+	if b.weighted {
+		b.wcfg.Store(wrrConfig(s.BalancerConfig))
+	}
 	b.resErr = nil
 	keep := make(map[string]*spreadSub, len(s.ResolverState.Addresses))
 	order := make([]*spreadSub, 0, len(s.ResolverState.Addresses))
@@ -92,7 +98,13 @@ func (b *spreadBalancer) newSub(a resolver.Address) (*spreadSub, error) {
 	ss := &spreadSub{state: connectivity.Connecting}
 	n := new(atomic.Int64)
 	ss.ep.Outstanding = n
-	ss.ep.Done = func(DoneInfo) { n.Add(-1) }
+	if b.weighted {
+		l := &endpointLoad{}
+		ss.ep.load = l
+		ss.ep.Done = func(d DoneInfo) { l.report(d, b.wcfg.Load()) }
+	} else {
+		ss.ep.Done = func(DoneInfo) { n.Add(-1) }
+	}
 	sc, err := b.cc.NewSubConn(a, NewSubConnOptions{StateListener: func(st SubConnState) { b.onState(ss, st) }})
 	if err != nil {
 		return nil, err
@@ -104,6 +116,9 @@ func (b *spreadBalancer) newSub(a resolver.Address) (*spreadSub, error) {
 func (b *spreadBalancer) onState(ss *spreadSub, st SubConnState) {
 	if b.subs[addrKey(ss.ep.Address)] != ss {
 		return // removed meanwhile
+	}
+	if ss.ep.load != nil && st.ConnectivityState != connectivity.Ready {
+		ss.ep.load.restart() // a new connection earns its weight anew (the blackout period)
 	}
 	switch st.ConnectivityState {
 	case connectivity.Idle:
