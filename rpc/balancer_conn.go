@@ -185,7 +185,7 @@ func (b ccBalancer) NewSubConn(a resolver.Address, o balancer.NewSubConnOptions)
 	if cc.closed {
 		return nil, errClosing
 	}
-	sc := &subConn{cc: cc, addr: a, listener: o.StateListener}
+	sc := &subConn{cc: cc, addr: a, listener: o.StateListener, health: o.HealthCheckEnabled}
 	cc.subs = append(cc.subs, sc)
 	return sc, nil
 }

@@ -237,7 +237,7 @@ func (r *streamRetry) reopen(cs *clientStream) error {
 	r.mu.Unlock()
 	cs.stopWatch()
 	cs.pickDone(errRetried)
-	sess, done, err := cs.cc.pickConn(cs.ctx, cs.method, cs.ci.waitForReady)
+	sess, done, err := cs.cc.pickFor(cs.ctx, cs.method, &cs.ci)
 	if err != nil {
 		return err
 	}

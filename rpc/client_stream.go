@@ -212,7 +212,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	var bp *[]byte
 	defer func() { sendBufs.put(bp) }() // Request has copied the body, or framed it when large
 	for attempt := 0; ; attempt++ {
-		sess, done, err := cc.pickConn(ctx, method, cs.ci.waitForReady)
+		sess, done, err := cc.pickFor(ctx, method, &cs.ci)
 		if err != nil {
 			return nil, err
 		}

@@ -35,6 +35,7 @@ type subConn struct {
 	cc       *ClientConn
 	addr     resolver.Address
 	listener func(balancer.SubConnState)
+	health   bool // the balancer lets the client watch the server's health (balancer_health.go)
 
 	state   connectivity.State
 	sess    *h2.Session
@@ -146,7 +147,13 @@ func (cc *ClientConn) connectLoop(sc *subConn) {
 		}
 		if err == nil {
 			sc.sess = sess
-			cc.setStateLocked(sc, subReady, nil)
+			service, watchHealth := cc.healthService(sc)
+			if watchHealth {
+				// READY once the server says SERVING (balancer_health.go).
+				go cc.watchHealth(sc, sess, service)
+			} else {
+				cc.setStateLocked(sc, subReady, nil)
+			}
 			cc.mu.Unlock()
 			go cc.watch(sc, sess)
 			if cc.cfg.keepalive.Time > 0 {
@@ -187,7 +194,7 @@ func (cc *ClientConn) watch(sc *subConn, sess *h2.Session) {
 // changes (grpc-go does the same; the dns resolver rate-limits it).
 func (cc *ClientConn) connectionGone(sc *subConn, sess *h2.Session) {
 	cc.mu.Lock()
-	if sc.sess != sess || sc.state != subReady {
+	if sc.sess != sess || sc.state == subShutdown {
 		cc.mu.Unlock()
 		return
 	}

@@ -28,8 +28,9 @@ func startFleet(t *testing.T, n int, sopts ...ServerOption) *testFleet {
 	return startFleetWith(t, n, func(int) []ServerOption { return sopts })
 }
 
-// startFleetWith is startFleet with options per server.
-func startFleetWith(t *testing.T, n int, sopts func(i int) []ServerOption) *testFleet {
+// startFleetWith is startFleet with options per server; register, when
+// given, registers more services on each before it serves.
+func startFleetWith(t *testing.T, n int, sopts func(i int) []ServerOption, register ...func(i int, s *Server)) *testFleet {
 	t.Helper()
 	for try := 0; try < 20; try++ {
 		f := &testFleet{}
@@ -45,6 +46,9 @@ func startFleetWith(t *testing.T, n int, sopts func(i int) []ServerOption) *test
 			}
 			srv := NewServer(append([]ServerOption{ChainUnaryInterceptor(counter)}, sopts(i)...)...)
 			srv.RegisterService(&echoDesc, &echoImpl{})
+			for _, r := range register {
+				r(i, srv)
+			}
 			go func() { _ = srv.Serve(l) }()
 			f.srvs = append(f.srvs, srv)
 			f.calls = append(f.calls, &count)

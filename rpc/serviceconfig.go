@@ -26,6 +26,7 @@ type serviceConfig struct {
 	lbConfig balancer.Config
 	methods  map[string]*methodConfig // "/svc/method", "/svc/" for a whole service, "" for all
 	throttle *throttle                // retryThrottling's bucket, nil without it
+	health   *string                  // healthCheckConfig.serviceName, nil without it
 }
 
 // methodConfig is what a service config says about one method.
@@ -66,7 +67,10 @@ type jsonServiceConfig struct {
 	LoadBalancingPolicy string                       `json:"loadBalancingPolicy"`
 	LoadBalancingConfig []map[string]json.RawMessage `json:"loadBalancingConfig"`
 	MethodConfig        []jsonMethodConfig           `json:"methodConfig"`
-	RetryThrottling     *struct {
+	HealthCheckConfig   *struct {
+		ServiceName string `json:"serviceName"`
+	} `json:"healthCheckConfig"`
+	RetryThrottling *struct {
 		MaxTokens  float64 `json:"maxTokens"`
 		TokenRatio float64 `json:"tokenRatio"`
 	} `json:"retryThrottling"`
@@ -132,6 +136,9 @@ func parseServiceConfig(js string) (*serviceConfig, error) {
 			}
 			sc.methods[key] = mc
 		}
+	}
+	if h := j.HealthCheckConfig; h != nil {
+		sc.health = &h.ServiceName
 	}
 	if t := j.RetryThrottling; t != nil {
 		if t.MaxTokens <= 0 || t.MaxTokens > 1000 || t.TokenRatio <= 0 {

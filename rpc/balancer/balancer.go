@@ -40,6 +40,12 @@ type NewSubConnOptions struct {
 	// StateListener hears every state change of the SubConn, in order, on
 	// the goroutine that runs the balancer's methods.
 	StateListener func(SubConnState)
+	// HealthCheckEnabled lets the client watch the server's health
+	// (grpc.health.v1.Health/Watch) on the connection when the service
+	// config has a healthCheckConfig: the SubConn is READY only while the
+	// server says SERVING. Spreading policies set it; pick_first does not,
+	// as in gRFC A17.
+	HealthCheckEnabled bool
 }
 
 // ClientConn is the client as its balancer sees it.

@@ -105,7 +105,7 @@ func (b *spreadBalancer) newSub(a resolver.Address) (*spreadSub, error) {
 	} else {
 		ss.ep.Done = func(DoneInfo) { n.Add(-1) }
 	}
-	sc, err := b.cc.NewSubConn(a, NewSubConnOptions{StateListener: func(st SubConnState) { b.onState(ss, st) }})
+	sc, err := b.cc.NewSubConn(a, NewSubConnOptions{StateListener: func(st SubConnState) { b.onState(ss, st) }, HealthCheckEnabled: true})
 	if err != nil {
 		return nil, err
 	}
