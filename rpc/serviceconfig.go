@@ -36,6 +36,7 @@ type methodConfig struct {
 	maxReq       *int
 	maxResp      *int
 	retry        *retryPolicy
+	hedge        *hedgePolicy
 }
 
 // retryPolicy is gRFC A6's retryPolicy.
@@ -86,6 +87,11 @@ type jsonMethodConfig struct {
 	MaxRequestMessageBytes  json.Number      `json:"maxRequestMessageBytes"`
 	MaxResponseMessageBytes json.Number      `json:"maxResponseMessageBytes"`
 	RetryPolicy             *jsonRetryPolicy `json:"retryPolicy"`
+	HedgingPolicy           *struct {
+		MaxAttempts         int               `json:"maxAttempts"`
+		HedgingDelay        string            `json:"hedgingDelay"`
+		NonFatalStatusCodes []json.RawMessage `json:"nonFatalStatusCodes"`
+	} `json:"hedgingPolicy"`
 }
 
 type jsonRetryPolicy struct {
@@ -222,6 +228,30 @@ func parseMethodConfig(jm *jsonMethodConfig) (*methodConfig, error) {
 			return nil, err
 		}
 		mc.retry = p
+	}
+	if jh := jm.HedgingPolicy; jh != nil {
+		if mc.retry != nil {
+			return nil, scErr("a method has both a retryPolicy and a hedgingPolicy")
+		}
+		if jh.MaxAttempts <= 1 {
+			return nil, scErr("hedgingPolicy.maxAttempts must be above 1")
+		}
+		h := &hedgePolicy{maxAttempts: min(jh.MaxAttempts, maxRetryAttempts)}
+		if jh.HedgingDelay != "" {
+			d, err := parseDuration(jh.HedgingDelay)
+			if err != nil {
+				return nil, err
+			}
+			h.delay = d
+		}
+		for _, raw := range jh.NonFatalStatusCodes {
+			c, err := parseJSONCode(raw)
+			if err != nil {
+				return nil, err
+			}
+			h.nonFatal |= 1 << c
+		}
+		mc.hedge = h
 	}
 	return mc, nil
 }
