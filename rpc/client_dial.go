@@ -80,7 +80,7 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 		if p, ok := strings.CutPrefix(sc.addr.Addr, "unix:"); ok {
 			conn, err = d.DialContext(ctx, "unix", p)
 		} else {
-			conn, err = d.DialContext(ctx, "tcp", withDefaultPort(sc.addr.Addr))
+			conn, err = cc.dialTCP(ctx, withDefaultPort(sc.addr.Addr))
 		}
 	}
 	if err != nil {

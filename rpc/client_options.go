@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/h2rpc/h2rpc/rpc/resolver"
@@ -35,6 +36,7 @@ type clientConfig struct {
 	defaultSC      string             // WithDefaultServiceConfig
 	// disableServiceConfig ignores the resolver's service configs.
 	disableServiceConfig bool
+	proxy                func(addr string) (*url.URL, error) // WithProxy; nil: the environment's
 }
 
 // ClientParameters make the client ping an idle connection after Time and
