@@ -24,9 +24,10 @@ type callInfo struct {
 	maxSend      int
 	waitForReady bool
 	peer         *Peer
-	subtype      string      // CallContentSubtype
-	codec        Codec       // ForceCodec
-	pinned       *h2.Session // the connection the call must use (health checks, balancer_health.go)
+	subtype      string            // CallContentSubtype
+	codec        Codec             // ForceCodec
+	pinned       *h2.Session       // the connection the call must use (health checks, balancer_health.go)
+	creds        PerRPCCredentials // CallCredentials
 }
 
 type headerOpt struct{ md *metadata.MD }

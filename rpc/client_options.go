@@ -37,6 +37,8 @@ type clientConfig struct {
 	// disableServiceConfig ignores the resolver's service configs.
 	disableServiceConfig bool
 	proxy                func(addr string) (*url.URL, error) // WithProxy; nil: the environment's
+	perRPC               []PerRPCCredentials                 // WithPerRPCCredentials (client_credentials.go)
+	insecureCreds        bool                                // WithInsecurePerRPCCredentials
 }
 
 // ClientParameters make the client ping an idle connection after Time and

@@ -228,6 +228,9 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	if err != nil {
 		return nil, err
 	}
+	if hdr, err = cc.addCredentials(ctx, method, hdr, &cs.ci); err != nil {
+		return nil, err
+	}
 	// A unary request goes out with its headers (ro.Body).
 	var ro *h2.RequestOptions
 	var unaryReq h2.RequestOptions
