@@ -197,32 +197,9 @@ func TestFleet(t *testing.T) {
 		before, _ := l.snapshot()
 		dns.Set(name, all...)
 		changed := time.Now()
-		limit := 5*time.Second + maxAge
-		for {
-			got := diff(mustSnapshot(l), before)
-			if len(got) == len(all) {
-				t.Logf("every server took load %v after the DNS change:%s", time.Since(changed).Round(10*time.Millisecond), format(got))
-				break
-			}
-			require.Less(t, time.Since(changed), limit, "servers without load %v after the DNS change:%s", limit, format(got))
-			time.Sleep(50 * time.Millisecond)
-		}
-		// The spread, over a window once every server is in.
+		waitAllServe(t, l, before, changed, len(all), 5*time.Second+maxAge)
 		time.Sleep(maxAge)
-		start, _ := l.snapshot()
-		time.Sleep(3 * time.Second)
-		end, _ := l.snapshot()
-		got := diff(end, start)
-		total := 0
-		for _, v := range got {
-			total += v
-		}
-		mean := float64(total) / float64(len(all))
-		t.Logf("calls per server over 3 s under round_robin (mean %.0f):%s", mean, format(got))
-		for _, h := range all {
-			addr := net.JoinHostPort(h, port)
-			require.InDelta(t, mean, float64(got[addr]), 0.2*mean, "%s off the mean by more than 20%%:%s", addr, format(got))
-		}
+		checkSpread(t, l, all, port)
 		_, failed := l.snapshot()
 		require.Zero(t, failed, "calls failed: %v", l.errs)
 	})
@@ -257,18 +234,60 @@ func TestFleet(t *testing.T) {
 		codesSeen := fmt.Sprint(l.failed)
 		l.mu.Unlock()
 		t.Logf("without retries: %d calls failed (%s); with the retry policy: %d", failed-failedBefore, codesSeen, retryFailed-retryFailedBefore)
-		require.LessOrEqual(t, failed-failedBefore, workers, "more calls failed than were in flight: %v", l.errs)
-		l.mu.Lock()
-		for c, n := range l.failed {
-			require.Equal(t, codes.Unavailable, c, "%d calls failed with %v: %v", n, c, l.errs)
-		}
-		killed := net.JoinHostPort(all[0], port)
-		for _, e := range l.errs {
-			require.Contains(t, e, killed, "a call failed that was not on the killed server")
-		}
-		l.mu.Unlock()
+		checkKillFailures(t, l, failed-failedBefore, net.JoinHostPort(all[0], port))
 		require.Equal(t, retryFailedBefore, retryFailed, "calls the retry policy covers failed: %v", retrying.errs)
 	})
+}
+
+// waitAllServe waits until n servers have served calls since before,
+// failing after limit.
+func waitAllServe(t *testing.T, l *load, before map[string]int, changed time.Time, n int, limit time.Duration) {
+	t.Helper()
+	for {
+		got := diff(mustSnapshot(l), before)
+		if len(got) == n {
+			t.Logf("every server took load %v after the change:%s", time.Since(changed).Round(10*time.Millisecond), format(got))
+			return
+		}
+		require.Less(t, time.Since(changed), limit, "servers without load %v after the change:%s", limit, format(got))
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkSpread measures the calls each server serves over 3 s: round_robin
+// must keep each within 20 % of the mean, and no call may fail.
+func checkSpread(t *testing.T, l *load, all []string, port string) {
+	t.Helper()
+	start, _ := l.snapshot()
+	time.Sleep(3 * time.Second)
+	end, failed := l.snapshot()
+	got := diff(end, start)
+	total := 0
+	for _, v := range got {
+		total += v
+	}
+	mean := float64(total) / float64(len(all))
+	t.Logf("calls per server over 3 s under round_robin (mean %.0f):%s", mean, format(got))
+	for _, h := range all {
+		addr := net.JoinHostPort(h, port)
+		require.InDelta(t, mean, float64(got[addr]), 0.2*mean, "%s off the mean by more than 20%%:%s", addr, format(got))
+	}
+	require.Zero(t, failed, "calls failed: %v", l.errs)
+}
+
+// checkKillFailures checks the calls that failed when a server was killed:
+// no more than were in flight, all UNAVAILABLE, all on the killed server.
+func checkKillFailures(t *testing.T, l *load, failed int, killed string) {
+	t.Helper()
+	require.LessOrEqual(t, failed, workers, "more calls failed than were in flight: %v", l.errs)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c, n := range l.failed {
+		require.Equal(t, codes.Unavailable, c, "%d calls failed with %v: %v", n, c, l.errs)
+	}
+	for _, e := range l.errs {
+		require.Contains(t, e, killed, "a call failed that was not on the killed server")
+	}
 }
 
 func mustSnapshot(l *load) map[string]int {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/rpc"
+	"github.com/h2rpc/h2rpc/rpc/resolver/etcd"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -26,6 +27,10 @@ import (
 const (
 	serveEnv  = "FLEET_SERVE"
 	maxAgeEnv = "FLEET_MAX_AGE"
+	etcdEnv   = "FLEET_ETCD" // the etcd to register in, when the fleet uses one
+	// leaseTTL is the lease servers register under: a killed server leaves
+	// the registry this long after its last renewal.
+	leaseTTL  = 2 * time.Second
 	whoMethod = "/fleet.Fleet/Who"
 	// work is how long each call takes on the server, so that calls are in
 	// flight when a server goes.
@@ -68,6 +73,19 @@ func serve(addr string) int {
 		fmt.Fprintln(os.Stderr, "fleet server:", err)
 		return 1
 	}
+	var reg *etcd.Registration
+	if e := os.Getenv(etcdEnv); e != "" {
+		ecc, err := rpc.NewClient(e, rpc.WithInsecure())
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			reg, err = etcd.Register(ctx, ecc, "", "fleet", addr, leaseTTL)
+			cancel()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fleet server: registering in etcd:", err)
+			return 1
+		}
+	}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -76,6 +94,10 @@ func serve(addr string) int {
 		<-term
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if reg != nil {
+			// Leave the registry first: clients stop sending new calls here.
+			_ = reg.Deregister(ctx)
+		}
 		_ = srv.Shutdown(ctx)
 	}()
 	fmt.Println("ready")
@@ -90,10 +112,10 @@ type server struct {
 	cmd  *exec.Cmd
 }
 
-func startServer(t *testing.T, addr string, maxAge time.Duration) *server {
+func startServer(t *testing.T, addr string, maxAge time.Duration, env ...string) *server {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveEnv+"="+addr, maxAgeEnv+"="+maxAge.String())
+	cmd.Env = append(append(os.Environ(), serveEnv+"="+addr, maxAgeEnv+"="+maxAge.String()), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
