@@ -3,6 +3,7 @@ package rpc
 import (
 	"strings"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -23,8 +24,10 @@ type callInfo struct {
 	maxSend      int
 	waitForReady bool
 	peer         *Peer
-	subtype      string // CallContentSubtype
-	codec        Codec  // ForceCodec
+	subtype      string            // CallContentSubtype
+	codec        Codec             // ForceCodec
+	pinned       *h2.Session       // the connection the call must use (health checks, balancer_health.go)
+	creds        PerRPCCredentials // CallCredentials
 }
 
 type headerOpt struct{ md *metadata.MD }

@@ -46,6 +46,9 @@ func TestClientKeepalivePingsOneTimeAfterLastFrame(t *testing.T) {
 	require.Eventually(t, func() bool {
 		cc.mu.Lock()
 		defer cc.mu.Unlock()
+		if len(cc.subs) == 0 {
+			return false // not resolved yet
+		}
 		sess = cc.subs[0].sess
 		return sess != nil
 	}, 5*time.Second, time.Millisecond)

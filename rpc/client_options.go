@@ -5,7 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/url"
 	"time"
+
+	"github.com/h2rpc/h2rpc/rpc/resolver"
 )
 
 // DialOption configures a ClientConn.
@@ -29,7 +32,14 @@ type clientConfig struct {
 	connWindowSize uint32
 	maxRetries     int
 	stats          StatsHandler
-	hooks          statsHooks // stats' optional extensions (stats_events.go)
+	hooks          statsHooks         // stats' optional extensions (stats_events.go)
+	resolvers      []resolver.Builder // WithResolvers: this client's own, before the registered ones
+	defaultSC      string             // WithDefaultServiceConfig
+	// disableServiceConfig ignores the resolver's service configs.
+	disableServiceConfig bool
+	proxy                func(addr string) (*url.URL, error) // WithProxy; nil: the environment's
+	perRPC               []PerRPCCredentials                 // WithPerRPCCredentials (client_credentials.go)
+	insecureCreds        bool                                // WithInsecurePerRPCCredentials
 }
 
 // ClientParameters make the client ping an idle connection after Time and
@@ -138,4 +148,24 @@ func WithInitialWindowSize(n uint32) DialOption { return func(o *clientConfig) {
 // WithInitialConnWindowSize sets the connection receive window.
 func WithInitialConnWindowSize(n uint32) DialOption {
 	return func(o *clientConfig) { o.connWindowSize = n }
+}
+
+// WithResolvers gives this client resolver builders of its own, chosen by
+// the target's scheme before the registered ones: a resolver.Manual in
+// tests, or resolver.NewDNSBuilder with other options for "dns".
+func WithResolvers(bs ...resolver.Builder) DialOption {
+	return func(o *clientConfig) { o.resolvers = append(o.resolvers, bs...) }
+}
+
+// WithDefaultServiceConfig sets the service config (gRPC's JSON form, as
+// grpc-go takes it) used until, or unless, the resolver provides one. An
+// invalid config makes NewClient fail.
+func WithDefaultServiceConfig(js string) DialOption {
+	return func(o *clientConfig) { o.defaultSC = js }
+}
+
+// WithDisableServiceConfig ignores the service configs resolvers provide;
+// WithDefaultServiceConfig's still applies.
+func WithDisableServiceConfig() DialOption {
+	return func(o *clientConfig) { o.disableServiceConfig = true }
 }

@@ -1,11 +1,16 @@
 package rpc
 
 import (
+	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
 // Transparent retry of streaming calls. A stream the server never processed
@@ -40,6 +45,11 @@ type streamRetry struct {
 	// is returned), and it stops after any replay, so a send that sees done
 	// has the current stream.
 	done atomic.Bool
+	// retryMu serializes retryAfter, which SendMsg and waitHeader may call
+	// at once; policy is the call's progress through its service config's
+	// retry policy (serviceconfig_retry.go), guarded by it.
+	retryMu sync.Mutex
+	policy  retryState
 }
 
 // start begins keeping the messages of a streaming call opened with hdr.
@@ -117,6 +127,107 @@ func (r *streamRetry) canRetry(cs *clientStream, err error) bool {
 	return r.on && r.retries < cs.cc.cfg.maxRetries
 }
 
+// response waits for the call's response headers, opening the call again
+// (retryAfter) while its attempts fail in a way a retry covers.
+func (r *streamRetry) response(cs *clientStream) (h2.Header, error) {
+	for {
+		st := cs.stream()
+		h, err := st.Response(context.Background())
+		if err == nil && !failedTrailersOnly(h) {
+			return h, nil
+		}
+		goesOn, rerr := r.retryAfter(cs, st, h, err)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if !goesOn {
+			return h, err
+		}
+	}
+}
+
+// failedTrailersOnly reports whether h is a trailers-only response with a
+// status other than OK.
+func failedTrailersOnly(h h2.Header) bool {
+	s := h.Get("grpc-status")
+	return s != "" && s != "0"
+}
+
+// goesOn reports whether a streaming call continues after its stream st
+// ended or failed a write with err: a transparent retry is pending, or the
+// retry policy covers the attempt's outcome and the call has been opened
+// again. SendMsg asks, so that it neither gives up (io.EOF) on a call that a
+// retry will carry on, nor loses the message it was sending.
+func (r *streamRetry) goesOn(cs *clientStream, st *h2.Stream, err error) bool {
+	if r.replays(err) {
+		return true
+	}
+	if cs.mc == nil || cs.mc.retry == nil || !st.InboundEnded() || !r.keeping() {
+		return false
+	}
+	h, rerr := st.Response(noWait)
+	if rerr == nil && !failedTrailersOnly(h) {
+		return false // committed
+	}
+	ok, _ := r.retryAfter(cs, st, h, rerr)
+	return ok
+}
+
+// retryAfter opens the call again after its stream st failed (err) or
+// answered trailers-only with an error (h), when the server never processed
+// it (transparent) or the retry policy covers the attempt and its messages
+// are still kept, after the policy's delay. SendMsg and waitHeader may both
+// find st failed: the first one retries, the other finds the call moved on
+// to a new stream and reports that it goes on.
+func (r *streamRetry) retryAfter(cs *clientStream, st *h2.Stream, h h2.Header, err error) (bool, error) {
+	r.retryMu.Lock()
+	defer r.retryMu.Unlock()
+	if cs.stream() != st {
+		return true, nil
+	}
+	var delay time.Duration
+	switch {
+	case err != nil && r.canRetry(cs, err):
+		// The server never processed the stream: as for unary calls.
+	case cs.mc != nil && cs.mc.retry != nil && r.keeping() && cs.ctx.Err() == nil:
+		pb, hasPB := pushbackOf(st, h)
+		d, ok := r.policy.next(cs.sc, cs.mc, attemptStatus(h, err), false, pb, hasPB)
+		if !ok {
+			return false, nil
+		}
+		delay = d
+	default:
+		return false, nil
+	}
+	if !sleepCtx(cs.ctx, delay) {
+		return false, nil
+	}
+	if err := r.reopen(cs); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// attemptStatus is the status a failed attempt ended with, without
+// recording anything on the call.
+func attemptStatus(h h2.Header, err error) error {
+	if err != nil {
+		return toStatusError(err)
+	}
+	n, perr := strconv.ParseUint(h.Get("grpc-status"), 10, 32)
+	if perr != nil {
+		return status.Error(codes.Internal, "rpc: malformed grpc-status")
+	}
+	return status.Error(codes.Code(n), decodeGrpcMessage(h.Get("grpc-message")))
+}
+
+// keeping reports whether the call still keeps its messages for a replay.
+func (r *streamRetry) keeping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.on
+}
+
 // reopen opens a new stream on a ready connection and sends the kept
 // messages (and the end, after CloseSend) on it. It runs in waitHeader,
 // which alone reads the response, so the swap is seen by every later step.
@@ -125,22 +236,25 @@ func (r *streamRetry) reopen(cs *clientStream) error {
 	r.retries++ // counted before anything can fail, or a failing Request would retry forever
 	r.mu.Unlock()
 	cs.stopWatch()
-	sess, err := cs.cc.pick(cs.ctx, cs.ci.waitForReady)
+	cs.pickDone(errRetried)
+	sess, done, err := cs.cc.pickFor(cs.ctx, cs.method, &cs.ci)
 	if err != nil {
 		return err
 	}
+	cs.done = done
 	st, err := sess.Request(cs.ctx, r.hdr, nil)
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cs.cur.Store(st)
 	cs.er.r = st
 	if cs.ci.peer != nil {
 		*cs.ci.peer = *peerOf(sess)
 	}
 	cs.watch(st) // before the writes, which a cancel must be able to end
+	// Last: a receiver that loads the new stream sees the fields above.
+	cs.cur.Store(st)
 	for _, bp := range r.msgs {
 		if _, err := st.Write(*bp); err != nil {
 			return nil // the new stream failed too: its Response says how
@@ -188,5 +302,5 @@ func (cs *clientStream) ended() bool {
 	if !st.InboundEnded() {
 		return false
 	}
-	return !cs.retry.replays(st.Err())
+	return !cs.retry.goesOn(cs, st, st.Err())
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/balancer"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -42,7 +43,14 @@ type clientStream struct {
 	trailer     metadata.MD
 	unprocessed bool // the server never saw the stream: safe to retry
 
-	retry streamRetry // a streaming call's messages, kept until the server is known to process it (client_retry.go)
+	retry streamRetry             // a streaming call's messages, kept until the server is known to process it (client_retry.go)
+	done  func(balancer.DoneInfo) // the picker's, called when the call ends (balancer_conn.go)
+	// Service config (serviceconfig.go): the config in force when the call
+	// began, its method's part, and the end of a stream's configured timeout.
+	sc         *serviceConfig
+	mc         *methodConfig
+	cancelCfg  context.CancelFunc
+	headerRecv bool // response headers came (not trailers-only): the call is committed
 
 	recvN     atomic.Int32 // messages received, for stats (read by a canceled stream's report)
 	statSent  atomic.Int32 // messages sent, likewise
@@ -58,26 +66,6 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, args, reply any
 		return cc.cfg.unaryInt(ctx, method, args, reply, cc, invoke, opts...)
 	}
 	return invoke(ctx, method, args, reply, cc, opts...)
-}
-
-// invoke is the unary call on the streaming path, retried transparently
-// when the server never processed it.
-func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
-	for attempt := 0; ; attempt++ {
-		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts, args)
-		if err != nil {
-			return err
-		}
-		err = cs.unary(reply)
-		cs.reportStats(err)
-		retry := err != nil && cs.unprocessed && attempt < cc.cfg.maxRetries && ctx.Err() == nil
-		cs.stopWatch()
-		*cs = clientStream{}
-		unaryStreamPool.Put(cs)
-		if !retry {
-			return err
-		}
-	}
 }
 
 // unaryStreamPool recycles the state of unary calls: unlike streams, it is
@@ -130,6 +118,19 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		cs = &clientStream{cc: cc, ctx: ctx, desc: desc}
 	}
 	cs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
+	cs.sc = cc.sc.Load()
+	cs.mc = cs.sc.methodConfig(method)
+	cs.mc.applyTo(&cs.ci)
+	if desc != unaryDesc { // invoke bounds a unary call, all its attempts
+		if c, cancel := cs.mc.withTimeout(ctx); cancel != nil {
+			ctx, cs.ctx, cs.cancelCfg = c, c, cancel
+			defer func() {
+				if err != nil {
+					cancel()
+				}
+			}()
+		}
+	}
 	for _, o := range cc.cfg.callOpts {
 		o.apply(&cs.ci)
 	}
@@ -147,6 +148,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		return nil, err
 	}
 	cs.codec = ce.codec
+	cs.method = method
 	if h := cc.cfg.stats; h != nil {
 		cs.begin = time.Now()
 		ctx = h.TagRPC(ctx, method)
@@ -162,16 +164,20 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	if err != nil {
 		return nil, err
 	}
+	if hdr, err = cc.addCredentials(ctx, method, hdr, &cs.ci); err != nil {
+		return nil, err
+	}
 	// A unary request goes out with its headers (ro.Body).
 	var ro *h2.RequestOptions
 	var unaryReq h2.RequestOptions
 	var bp *[]byte
 	defer func() { sendBufs.put(bp) }() // Request has copied the body, or framed it when large
 	for attempt := 0; ; attempt++ {
-		sess, err := cc.pick(ctx, cs.ci.waitForReady)
+		sess, done, err := cc.pickFor(ctx, method, &cs.ci)
 		if err != nil {
 			return nil, err
 		}
+		cs.done = done
 		if desc == unaryDesc && ro == nil {
 			// Encoded once there is a connection to send it on, and kept
 			// for transparent retries.
@@ -183,6 +189,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		}
 		st, err := sess.Request(ctx, hdr, ro)
 		if err != nil {
+			cs.pickDone(err)
 			if (errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed)) && attempt < cc.cfg.maxRetries && ctx.Err() == nil {
 				continue
 			}
@@ -313,8 +320,8 @@ func (cs *clientStream) SendMsg(m any) error {
 	cs.sentN++
 	cs.statSent.Add(1)
 	cs.evOutPayload(m, wire)
-	if err != nil && cs.retry.replays(err) {
-		return nil // the server never saw it: the retry sends it again
+	if err != nil && cs.retry.goesOn(cs, st, err) {
+		return nil // kept: the call's retry sends it again
 	}
 	return cs.sendError(err)
 }
@@ -404,14 +411,7 @@ func (cs *clientStream) waitHeader() error {
 	// ends this wait too; fail then reports ctx's error. Until the header is
 	// in, that watch is in place: only abort (after its reset) and a finished
 	// call remove it.
-	h, err := cs.stream().Response(context.Background())
-	for err != nil && cs.retry.canRetry(cs, err) {
-		// The server never processed the stream: open another and send
-		// again what was sent, as for unary calls.
-		if err = cs.retry.reopen(cs); err == nil {
-			h, err = cs.stream().Response(context.Background())
-		}
-	}
+	h, err := cs.retry.response(cs)
 	cs.retry.commit()
 	if err != nil {
 		cs.headerErr = cs.fail(err)
@@ -430,6 +430,7 @@ func (cs *clientStream) waitHeader() error {
 		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
 		return cs.headerErr
 	}
+	cs.headerRecv = h.Get("grpc-status") == ""
 	cs.header = headerMD(h)
 	if cs.ci.header != nil {
 		// Filled once, here, so a Header call racing RecvMsg never writes it twice.
@@ -517,8 +518,12 @@ func (cs *clientStream) finishWith(err error) error {
 	}
 	cs.finished = true
 	cs.finalErr = err
+	cs.pickDone(err)
 	cs.retry.commit()
 	cs.stopWatch()
+	if cs.cancelCfg != nil {
+		cs.cancelCfg()
+	}
 	if cs.desc != unaryDesc {
 		cs.reportStats(err) // unary calls report in invoke, after their last step
 	}

@@ -1,59 +1,31 @@
 package rpc
 
-import "context"
+import (
+	"context"
+
+	"github.com/h2rpc/h2rpc/rpc/connectivity"
+)
 
 // ConnectivityState summarizes a ClientConn's connections, as in gRPC.
-type ConnectivityState int
+type ConnectivityState = connectivity.State
 
 // The states, from the gRPC connectivity-semantics document.
 const (
-	Idle             ConnectivityState = iota // no connection and none being made
-	Connecting                                // a connection is being made
-	Ready                                     // at least one connection is up
-	TransientFailure                          // every address failed; retrying with backoff
-	Shutdown                                  // Close was called
+	Idle             = connectivity.Idle             // not resolving or connecting yet (before the first call)
+	Connecting       = connectivity.Connecting       // connections are being made
+	Ready            = connectivity.Ready            // the balancer has a connection to place calls on
+	TransientFailure = connectivity.TransientFailure // every address failed; retrying with backoff
+	Shutdown         = connectivity.Shutdown         // Close was called
 )
 
-var stateNames = [...]string{"IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE", "SHUTDOWN"}
-
-func (s ConnectivityState) String() string {
-	if s >= 0 && int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "INVALID_STATE"
-}
-
-// GetState returns the aggregate state: READY if any address is ready,
-// else CONNECTING if any is connecting, else TRANSIENT_FAILURE if all have
-// failed, else IDLE.
+// GetState returns the balancer's aggregate state (for round_robin: READY
+// if any address is ready, else CONNECTING while one is being tried for the
+// first time, else TRANSIENT_FAILURE), IDLE before the first call or Connect,
+// SHUTDOWN after Close.
 func (cc *ClientConn) GetState() ConnectivityState {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	return cc.stateLocked()
-}
-
-func (cc *ClientConn) stateLocked() ConnectivityState {
-	if cc.closed {
-		return Shutdown
-	}
-	connecting, failed := false, 0
-	for _, sc := range cc.subs {
-		switch sc.state {
-		case subReady:
-			return Ready
-		case subConnecting:
-			connecting = true
-		case subFailure:
-			failed++
-		}
-	}
-	switch {
-	case connecting:
-		return Connecting
-	case failed > 0 && failed == len(cc.subs):
-		return TransientFailure
-	}
-	return Idle
+	return cc.state
 }
 
 // WaitForStateChange waits until the state differs from source and reports
@@ -61,7 +33,7 @@ func (cc *ClientConn) stateLocked() ConnectivityState {
 func (cc *ClientConn) WaitForStateChange(ctx context.Context, source ConnectivityState) bool {
 	for {
 		cc.mu.Lock()
-		st, ch := cc.stateLocked(), cc.changed
+		st, ch := cc.state, cc.changed
 		cc.mu.Unlock()
 		if st != source {
 			return true
@@ -72,4 +44,24 @@ func (cc *ClientConn) WaitForStateChange(ctx context.Context, source Connectivit
 			return false
 		}
 	}
+}
+
+// SubConnState is one address's connection state, as GetSubConnStates
+// reports it.
+type SubConnState struct {
+	Addr      string
+	State     ConnectivityState
+	LastError error // why the last connection attempt failed, while it is retried
+}
+
+// GetSubConnStates returns the state of the connection to every address
+// the balancer keeps, in the order they were made.
+func (cc *ClientConn) GetSubConnStates() []SubConnState {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	out := make([]SubConnState, len(cc.subs))
+	for i, sc := range cc.subs {
+		out[i] = SubConnState{Addr: sc.addr.Addr, State: sc.state, LastError: sc.lastErr}
+	}
+	return out
 }

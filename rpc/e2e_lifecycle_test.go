@@ -237,7 +237,7 @@ func TestMaxConnectionIdle(t *testing.T) {
 	require.Eventually(t, func() bool {
 		e.cc.mu.Lock()
 		defer e.cc.mu.Unlock()
-		return e.cc.subs[0].state == subIdle
+		return len(e.cc.subs) == 1 && e.cc.subs[0].state == subIdle
 	}, 3*time.Second, 10*time.Millisecond, "idle connection was not closed by the server")
 	_, err = e.echo(ctxTimeout(t, 5*time.Second), "again")
 	require.NoError(t, err, "the client reconnects after an idle close")

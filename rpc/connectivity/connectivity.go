@@ -1,0 +1,25 @@
+// Package connectivity names the states of a client's connections, as in
+// gRPC's connectivity-semantics document. It is a package of its own so
+// that balancers (rpc/balancer) and the client (rpc) share one type.
+package connectivity
+
+// State is the state of one subchannel, or of a whole client.
+type State int
+
+// The states, from the gRPC connectivity-semantics document.
+const (
+	Idle             State = iota // no connection and none being made
+	Connecting                    // a connection is being made
+	Ready                         // a connection is up (for a client: at least one)
+	TransientFailure              // the last attempt failed; retrying with backoff
+	Shutdown                      // closed for good
+)
+
+var names = [...]string{"IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE", "SHUTDOWN"}
+
+func (s State) String() string {
+	if s >= 0 && int(s) < len(names) {
+		return names[s]
+	}
+	return "INVALID_STATE"
+}
