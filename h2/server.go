@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -28,13 +29,19 @@ func (f HandlerFunc) ServeStream(st *Stream) { f(st) }
 // createSecureServer): h2c with prior knowledge on plain listeners, and TLS
 // with ALPN "h2" when TLSConfig is set.
 type Server struct {
-	Handler   Handler
+	Handler Handler
+	// HTTP, when set, serves every stream instead of Handler, through the
+	// net/http bridge (see HTTPHandler).
+	HTTP      http.Handler
 	Options   Options
 	TLSConfig *tls.Config
 	// OnSession, when set, is called for each new session before it serves.
 	OnSession func(*Session)
 	// ErrorLog receives handler panics and accept errors; nil discards them.
 	ErrorLog func(format string, args ...any)
+
+	httpOnce   sync.Once
+	httpBridge Handler
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -156,6 +163,9 @@ func (srv *Server) ServeConn(c net.Conn) {
 	s := newSession(c, false, srv.Options)
 	s.srv = srv
 	s.handler = srv.Handler
+	if srv.HTTP != nil {
+		s.handler = srv.httpHandler()
+	}
 	if s.handler == nil {
 		s.handler = HandlerFunc(notFound)
 	}
