@@ -51,12 +51,14 @@ func h2cClient(t testing.TB) *http.Client {
 // ("h2", "http/1.1"), trusting any certificate.
 func tlsClient(t testing.TB, http2 bool) *http.Client {
 	var p http.Protocols
+	cfg := &tls.Config{InsecureSkipVerify: true}
 	if http2 {
 		p.SetHTTP2(true)
 	} else {
 		p.SetHTTP1(true)
+		cfg.NextProtos = []string{"http/1.1"} // net/http's HTTP/1 client offers no ALPN by itself
 	}
-	tr := &http.Transport{Protocols: &p, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	tr := &http.Transport{Protocols: &p, TLSClientConfig: cfg}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
 }

@@ -39,9 +39,29 @@ type Server struct {
 	OnSession func(*Session)
 	// ErrorLog receives handler panics and accept errors; nil discards them.
 	ErrorLog func(format string, args ...any)
+	// AllowHTTP1 (Node's allowHTTP1, off by default) also serves HTTP/1.x
+	// clients on the same listener, with HTTP through net/http's HTTP/1
+	// server: over TLS when ALPN chose "http/1.1" or nothing ("h2" and
+	// "http/1.1" are advertised), over cleartext when the first bytes are
+	// an HTTP/1 request line instead of the HTTP/2 preface. It needs HTTP
+	// set. A cleartext "Upgrade: h2c" request is served as HTTP/1.1, not
+	// upgraded (see http1.go).
+	AllowHTTP1 bool
+	// OnUnknownProtocol (Node's 'unknownProtocol') receives a connection
+	// that speaks neither HTTP/2 nor, with AllowHTTP1, HTTP/1.x: over TLS,
+	// one whose ALPN chose something else; over cleartext, one whose first
+	// bytes are not the HTTP/2 preface (they are replayed by its Read).
+	// Unless the hook closes it, the server does UnknownProtocolTimeout
+	// (default 10s) after the call. Without a hook such a connection is
+	// closed at once; neither way is it logged. A cleartext client also has
+	// UnknownProtocolTimeout to send its first bytes.
+	OnUnknownProtocol      func(net.Conn)
+	UnknownProtocolTimeout time.Duration
 
 	httpOnce   sync.Once
 	httpBridge Handler
+	http1      *http.Server  // made at the first HTTP/1 client (http1.go)
+	http1Conns *connListener // what http1 accepts from
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -88,6 +108,9 @@ func (srv *Server) tlsConfig() *tls.Config {
 	}
 	if len(cfg.NextProtos) == 0 {
 		cfg.NextProtos = []string{"h2"}
+		if srv.allowsHTTP1() {
+			cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
+		}
 	}
 	if cfg.MinVersion < tls.VersionTLS12 {
 		cfg.MinVersion = tls.VersionTLS12
@@ -155,12 +178,27 @@ func (srv *Server) ServeConn(c net.Conn) {
 		}
 		_ = tc.SetDeadline(time.Time{})
 		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
-			srv.logf("h2: client %v did not negotiate h2 (ALPN %q)", c.RemoteAddr(), p)
-			_ = c.Close()
+			srv.serveByALPN(tc, p)
 			return
 		}
 	}
 	s := newSession(c, false, srv.Options)
+	if !s.encrypted {
+		kind, err := s.sniffPreface(srv.firstBytesTimeout(s))
+		if kind != firstH2 {
+			replay := &replayConn{Conn: c, pending: s.br.buffered()}
+			s.br.release()
+			switch {
+			case err != nil:
+				_ = c.Close() // gone, or silent for too long
+			case kind == firstHTTP1 && srv.allowsHTTP1():
+				srv.serveHTTP1(replay)
+			default:
+				srv.unknownProtocol(replay)
+			}
+			return
+		}
+	}
 	s.srv = srv
 	s.handler = srv.Handler
 	if srv.HTTP != nil {
@@ -203,6 +241,13 @@ func notFound(st *Stream) {
 func (srv *Server) Shutdown(ctx context.Context) error {
 	sessions := srv.stopAccepting()
 	var wg sync.WaitGroup
+	if hs := srv.httpOne(); hs != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = hs.Shutdown(ctx) // HTTP/1 connections of AllowHTTP1
+		}()
+	}
 	for _, s := range sessions {
 		wg.Add(1)
 		go func() {
@@ -226,10 +271,14 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting and aborts every session at once.
+// Close stops accepting and aborts every session at once (and closes the
+// HTTP/1 connections of AllowHTTP1).
 func (srv *Server) Close() error {
 	for _, s := range srv.stopAccepting() {
 		s.Abort(ErrCodeNo, &ConnError{Code: ErrCodeNo, Reason: "server closed", cause: ErrServerClosed})
+	}
+	if hs := srv.httpOne(); hs != nil {
+		_ = hs.Close()
 	}
 	return nil
 }
