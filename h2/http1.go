@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"bytes"
 	"crypto/tls"
 	"log"
 	"net"
@@ -93,23 +94,44 @@ func (s *Session) sniffPreface(timeout time.Duration) (firstBytes, error) {
 	}
 }
 
-// maxMethodLen bounds the method token of a request line we recognise.
-const maxMethodLen = 20
+// maxMethodLen bounds the method token of a request line we recognise, and
+// maxRequestLine how much of the line is read to find its end: a longer line
+// with a plausible method goes to net/http, which answers it 414.
+const (
+	maxMethodLen   = 20
+	maxRequestLine = 4 << 10
+)
 
 // requestLineKind tells from a connection's first bytes whether they begin an
-// HTTP/1 request line: a method token of capital letters (or '-') and a
-// space. ok is false while too few bytes have arrived to say.
+// HTTP/1 request line: a method token of capital letters (or '-'), a space,
+// and, at the end of the line, " HTTP/1.0" or " HTTP/1.1". ok is false while
+// too few bytes have arrived to say.
 func requestLineKind(got []byte) (kind firstBytes, ok bool) {
-	for i, c := range got {
-		switch {
-		case c == ' ' && i > 0:
-			return firstHTTP1, true
-		case (c >= 'A' && c <= 'Z' || c == '-') && i < maxMethodLen:
-		default:
+	method := 0
+	for method < len(got) && got[method] != ' ' {
+		if c := got[method]; !(c >= 'A' && c <= 'Z' || c == '-') || method == maxMethodLen {
 			return firstUnknown, true
 		}
+		method++
 	}
-	return firstUnknown, false
+	if method == len(got) {
+		return firstUnknown, false
+	}
+	if method == 0 {
+		return firstUnknown, true
+	}
+	end := bytes.IndexByte(got, '\n')
+	if end < 0 {
+		if len(got) >= maxRequestLine {
+			return firstHTTP1, true
+		}
+		return firstUnknown, false
+	}
+	line := bytes.TrimSuffix(got[:end], []byte("\r"))
+	if bytes.HasSuffix(line, []byte(" HTTP/1.1")) || bytes.HasSuffix(line, []byte(" HTTP/1.0")) {
+		return firstHTTP1, true
+	}
+	return firstUnknown, true
 }
 
 // buffered returns a copy of the bytes read and not consumed.

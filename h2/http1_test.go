@@ -147,17 +147,23 @@ func TestCleartextSilentClientClosed(t *testing.T) {
 
 func TestRequestLineKind(t *testing.T) {
 	for in, want := range map[string]firstBytes{
-		"GET / HTTP/1.1": firstHTTP1,
-		"OPTIONS * ":     firstHTTP1,
-		"M-SEARCH * ":    firstHTTP1,
-		"\x16\x03\x01":   firstUnknown, // a TLS ClientHello on a cleartext port
-		"get / ":         firstUnknown,
-		strings.Repeat("A", maxMethodLen+1) + " ": firstUnknown,
+		"GET / HTTP/1.1\r\n":                          firstHTTP1,
+		"OPTIONS * HTTP/1.0\n":                        firstHTTP1,
+		"M-SEARCH * HTTP/1.1\r\nHost: x":              firstHTTP1,
+		"GET /" + strings.Repeat("a", maxRequestLine): firstHTTP1,   // too long: net/http answers 414
+		"INVALID CONNECTION PREFACE\r\n":              firstUnknown, // h2spec's invalid preface
+		"GET / HTTP/2.0\r\n":                          firstUnknown,
+		"\x16\x03\x01":                                firstUnknown, // a TLS ClientHello on a cleartext port
+		"get / HTTP/1.1\r\n":                          firstUnknown,
+		" / HTTP/1.1\r\n":                             firstUnknown,
+		strings.Repeat("A", maxMethodLen+1) + " ":     firstUnknown,
 	} {
 		kind, ok := requestLineKind([]byte(in))
 		require.True(t, ok, in)
 		require.Equal(t, want, kind, in)
 	}
-	_, ok := requestLineKind([]byte("POS"))
-	require.False(t, ok, "undecided until the space")
+	for _, in := range []string{"POS", "POST /upload HTTP/1."} {
+		_, ok := requestLineKind([]byte(in))
+		require.False(t, ok, "undecided before the end of the line: %q", in)
+	}
 }
