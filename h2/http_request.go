@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The request half of the net/http bridge: an *http.Request built from a
@@ -110,9 +112,9 @@ func (ex *httpExchange) fillRequest(st *Stream) bool {
 			ex.body.needContinue = true
 		}
 	}
-	// The stream's context is canceled on RST_STREAM, when the session
-	// fails, and once the handler returns: net/http's promise.
-	*r = *r.WithContext(st.Context())
+	// Canceled on RST_STREAM, when the session fails, and once the handler
+	// returns: net/http's promise.
+	*r = *r.WithContext(&streamContext{st: st})
 	return true
 }
 
@@ -248,4 +250,32 @@ func (st *Stream) emptyRequestBody() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	return st.inEOF && st.recvBytes == 0
+}
+
+// streamContext is a request's context: the stream's own, which costs a
+// context.WithCancel, made only when someone waits on it (Done, or a child
+// context through AfterFunc); most handlers never do. Err needs no channel:
+// the stream's ended flag says what a canceled context would. It is not
+// pooled, so a goroutine that keeps it past the handler sees it canceled.
+type streamContext struct{ st *Stream }
+
+func (c *streamContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *streamContext) Done() <-chan struct{}       { return c.st.Context().Done() }
+func (c *streamContext) Value(any) any               { return nil }
+func (c *streamContext) String() string              { return "h2.streamContext" }
+
+func (c *streamContext) Err() error {
+	if c.st.ctxState.Load() == ctxMade {
+		return c.st.ctx.Err()
+	}
+	if c.st.ended.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// AfterFunc lets a child context (context.WithTimeout(r.Context(), ...))
+// hang on the stream's context without a goroutine watching Done.
+func (c *streamContext) AfterFunc(f func()) (stop func() bool) {
+	return context.AfterFunc(c.st.Context(), f)
 }

@@ -261,3 +261,38 @@ func TestHTTPReadDeadline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "still writing", string(b))
 }
+
+// A context derived from the request's is canceled with it, and one kept
+// past the handler reads as canceled.
+func TestHTTPRequestContextDerivedAndKept(t *testing.T) {
+	goroutineLeakCheck(t)
+	kept := make(chan context.Context, 1)
+	childErr := make(chan error, 1)
+	started := make(chan struct{})
+	addr := newTestServer(t, &Server{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/kept" {
+			require.NoError(t, r.Context().Err())
+			kept <- r.Context()
+			return
+		}
+		child, cancel := context.WithTimeout(r.Context(), time.Hour)
+		defer cancel()
+		close(started)
+		<-child.Done()
+		childErr <- child.Err()
+	})})
+	c := dialTest(t, addr, nil)
+	st, err := c.Request(ctxT(t), post("/child"), nil)
+	require.NoError(t, err)
+	<-started
+	st.Reset(ErrCodeCancel)
+	require.ErrorIs(t, <-childErr, context.Canceled)
+
+	st, err = c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/kept"}}, &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	ctx := <-kept
+	<-ctx.Done()
+	require.ErrorIs(t, ctx.Err(), context.Canceled)
+}
