@@ -26,6 +26,10 @@ import (
 // server "can ignore" the upgrade). Clients that want HTTP/2 in cleartext use
 // prior knowledge, which is served on the same port.
 
+// http1HeaderTimeout bounds how long an HTTP/1 client may take to send a
+// request's headers.
+const http1HeaderTimeout = 10 * time.Second
+
 // defaultUnknownProtocolTimeout is Node's unknownProtocolTimeout default.
 const defaultUnknownProtocolTimeout = 10 * time.Second
 
@@ -184,6 +188,11 @@ func (srv *Server) serveHTTP1(c net.Conn) {
 			Handler:   srv.HTTP,
 			Protocols: &p,
 			ErrorLog:  log.New(logWriter{srv}, "", 0),
+			// A client that dribbles its request headers is cut off, as the
+			// HTTP/2 side bounds what a peer can hold; idle keep-alive
+			// connections end like idle sessions.
+			ReadHeaderTimeout: http1HeaderTimeout,
+			IdleTimeout:       srv.Options.IdleTimeout,
 		}
 		srv.http1Conns = &connListener{conns: make(chan net.Conn), closed: make(chan struct{}), addr: c.LocalAddr()}
 		go func(hs *http.Server, l net.Listener) { _ = hs.Serve(l) }(srv.http1, srv.http1Conns)
