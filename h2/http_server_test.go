@@ -67,3 +67,38 @@ func TestHTTPPanicAfterHeadersResets(t *testing.T) {
 	require.Len(t, lines, 1, "ErrAbortHandler is not logged")
 	require.True(t, strings.Contains(lines[0], "after the headers"))
 }
+
+// The bridge's share of a small round trip's allocations, as in
+// TestRoundTripAllocations (same client, same body): the pooled request,
+// header map and writer must stay pooled. The bound is what was measured
+// when it was written; lower it when you win.
+func TestHTTPRoundTripAllocations(t *testing.T) {
+	srv := &Server{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("pong"))
+	})}
+	c := dialTest(t, newTestServer(t, srv), nil)
+	hdr := Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/p?q=1"}, {Name: "user-agent", Value: "test"}, {Name: "accept", Value: "*/*"}}
+	buf := make([]byte, 16)
+	ctx := ctxT(t)
+	one := func() {
+		st, err := c.Request(ctx, hdr, &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		_, err = st.Response(ctx)
+		require.NoError(t, err)
+		n, err := io.ReadFull(st, buf[:4])
+		require.NoError(t, err)
+		require.Equal(t, "pong", string(buf[:n]))
+		_, err = st.Read(buf)
+		require.Equal(t, io.EOF, err)
+	}
+	for range 100 {
+		one() // warm the pools and tables
+	}
+	allocs := testing.AllocsPerRun(500, one)
+	t.Logf("%.1f allocations per round trip through the bridge", allocs)
+	bound := 13.0
+	if raceDetector {
+		bound += 8 // the exchange's pieces, when the pool dropped it
+	}
+	require.LessOrEqual(t, allocs, bound, "allocations per round trip grew")
+}
