@@ -162,7 +162,9 @@ func (c *replayConn) Read(p []byte) (int, error) {
 // unknownProtocol hands a connection that speaks neither protocol to
 // OnUnknownProtocol, closing it after UnknownProtocolTimeout if the hook
 // did not (Node's unknownProtocolTimeout); without a hook it is closed at
-// once. Nothing is logged: such clients are not the server's failure.
+// once (a cleartext one never comes here without a hook: ServeConn lets the
+// session answer it). Nothing is logged: such clients are not the server's
+// failure.
 func (srv *Server) unknownProtocol(c net.Conn) {
 	if srv.OnUnknownProtocol == nil {
 		_ = c.Close()

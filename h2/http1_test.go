@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bufio"
+	"encoding/binary"
 	"crypto/tls"
 	"io"
 	"net"
@@ -166,4 +167,77 @@ func TestRequestLineKind(t *testing.T) {
 		_, ok := requestLineKind([]byte(in))
 		require.False(t, ok, "undecided before the end of the line: %q", in)
 	}
+}
+
+// Shutdown lets an HTTP/1 request in flight finish, then returns; the
+// HTTP/1 connections end with the HTTP/2 sessions.
+func TestAllowHTTP1Shutdown(t *testing.T) {
+	goroutineLeakCheck(t)
+	inHandler := make(chan struct{})
+	release := make(chan struct{})
+	srv := &Server{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(inHandler)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	}), AllowHTTP1: true}
+	addr := newTestServer(t, srv)
+	h1 := &http.Transport{}
+	t.Cleanup(h1.CloseIdleConnections)
+	got := make(chan string, 1)
+	go func() {
+		res, err := (&http.Client{Transport: h1}).Get("http://" + addr + "/")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		got <- string(b)
+	}()
+	<-inHandler
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctxT(t)) }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while an HTTP/1 request was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	require.Equal(t, "finished", <-got)
+	require.NoError(t, <-shut)
+}
+
+// Without a hook (and without AllowHTTP1), a cleartext client that does not
+// send the preface gets GOAWAY(PROTOCOL_ERROR) and a close (RFC 9113 §3.4),
+// and nothing is logged.
+func TestUnknownProtocolCleartextWithoutHook(t *testing.T) {
+	goroutineLeakCheck(t)
+	logs := &logRecorder{}
+	addr := newTestServer(t, &Server{HTTP: protoHandler, ErrorLog: logs.logf})
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	_ = c.SetReadDeadline(time.Now().Add(waitLong))
+	var goAway []byte
+	for goAway == nil {
+		h := make([]byte, frameHeaderLen)
+		if _, err := io.ReadFull(c, h); err != nil {
+			break
+		}
+		fh := parseFrameHeader(h)
+		payload := make([]byte, fh.Length)
+		if _, err := io.ReadFull(c, payload); err != nil {
+			break
+		}
+		if fh.Type == FrameGoAway {
+			goAway = payload
+		}
+	}
+	require.GreaterOrEqual(t, len(goAway), 8, "a GOAWAY before the close")
+	require.Equal(t, ErrCodeProtocol, ErrCode(binary.BigEndian.Uint32(goAway[4:8])))
+	_, err = c.Read(make([]byte, 1))
+	require.Error(t, err, "then the close")
+	require.Empty(t, logs.get())
 }

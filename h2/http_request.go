@@ -125,7 +125,7 @@ func parseRequestTarget(u *url.URL, target string) bool {
 	if target == "" {
 		return false
 	}
-	if target[0] != '/' || strings.IndexByte(target, '%') >= 0 || strings.IndexByte(target, '#') >= 0 {
+	if target[0] != '/' || !plainTarget(target) {
 		parsed, err := url.ParseRequestURI(target)
 		if err != nil {
 			return false
@@ -135,6 +135,17 @@ func parseRequestTarget(u *url.URL, target string) bool {
 	}
 	path, query, hasQuery := strings.Cut(target, "?")
 	u.Path, u.RawQuery, u.ForceQuery = path, query, hasQuery && query == ""
+	return true
+}
+
+// plainTarget reports whether target needs none of url.Parse's work: no
+// escapes to decode, no fragment, no control character to refuse.
+func plainTarget(target string) bool {
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c == '%' || c == '#' || c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
 	return true
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -295,4 +296,21 @@ func TestHTTPRequestContextDerivedAndKept(t *testing.T) {
 	ctx := <-kept
 	<-ctx.Done()
 	require.ErrorIs(t, ctx.Err(), context.Canceled)
+}
+
+func TestHTTPRequestTargets(t *testing.T) {
+	for target, want := range map[string]string{
+		"/a/b?x=1":   "/a/b x=1",
+		"/a%2Fb?x=1": "/a/b x=1",
+		"/p?":        "/p ",
+		"*":          "* ",
+	} {
+		var u url.URL
+		require.True(t, parseRequestTarget(&u, target), target)
+		require.Equal(t, want, u.Path+" "+u.RawQuery, target)
+	}
+	for _, bad := range []string{"", "/a\x7fb", "/a\x01b", "/%zz"} {
+		var u url.URL
+		require.False(t, parseRequestTarget(&u, bad), "%q", bad)
+	}
 }

@@ -83,6 +83,8 @@ func (a *httpHandler) serve(ex *httpExchange, st *Stream) (ok bool) {
 func (ex *httpExchange) release() {
 	ex.req = http.Request{}
 	ex.body = httpBody{}
+	clear(ex.header)
+	clear(ex.rw.handlerHeader)
 	clear(ex.vals[:cap(ex.vals)])
 	ex.rw.ex, ex.rw.st, ex.rw.hdr = nil, nil, nil
 	clear(ex.rw.trailerNames[:cap(ex.rw.trailerNames)])

@@ -52,8 +52,10 @@ type Server struct {
 	// one whose ALPN chose something else; over cleartext, one whose first
 	// bytes are not the HTTP/2 preface (they are replayed by its Read).
 	// Unless the hook closes it, the server does UnknownProtocolTimeout
-	// (default 10s) after the call. Without a hook such a connection is
-	// closed at once; neither way is it logged. A cleartext client also has
+	// (default 10s) after the call. Without a hook, a TLS connection is
+	// closed at once (close_notify), and a cleartext one gets GOAWAY
+	// (PROTOCOL_ERROR) and is closed, as RFC 9113 §3.4 says for an invalid
+	// preface; neither way is it logged. A cleartext client also has
 	// UnknownProtocolTimeout to send its first bytes.
 	OnUnknownProtocol      func(net.Conn)
 	UnknownProtocolTimeout time.Duration
@@ -185,7 +187,10 @@ func (srv *Server) ServeConn(c net.Conn) {
 	s := newSession(c, false, srv.Options)
 	if !s.encrypted {
 		kind, err := s.sniffPreface(srv.firstBytesTimeout(s))
-		if kind != firstH2 {
+		// Without a hook, other bytes go to the session as they are: it
+		// answers them as RFC 9113 §3.4 says, GOAWAY then close, which also
+		// tells a TLS client on this cleartext port what it reached.
+		if kind != firstH2 && (err != nil || kind == firstHTTP1 && srv.allowsHTTP1() || srv.OnUnknownProtocol != nil) {
 			replay := &replayConn{Conn: c, pending: s.br.buffered()}
 			s.br.release()
 			switch {
