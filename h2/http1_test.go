@@ -2,8 +2,8 @@ package h2
 
 import (
 	"bufio"
-	"encoding/binary"
 	"crypto/tls"
+	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
