@@ -75,8 +75,12 @@ func (ex *httpExchange) fillRequest(st *Stream) bool {
 		ex.header = h
 	}
 	ex.vals = fillHTTPHeader(h, fields, ex.vals[:0])
-	if authority == "" {
-		authority = h.Get("Host")
+	if v, ok := h["Host"]; ok {
+		// As net/http's servers do: the host is Request.Host, not a header.
+		if authority == "" && len(v) > 0 {
+			authority = v[0]
+		}
+		delete(h, "Host")
 	}
 	ci := st.s.httpConnInfo()
 	r := &ex.req

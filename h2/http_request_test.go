@@ -79,14 +79,16 @@ func TestHTTPRequestCookiesAndUnknownLength(t *testing.T) {
 		cookie string
 		cl     int64
 		body   string
+		host   string
 	}
 	got := make(chan seen, 1)
 	addr := newTestServer(t, &Server{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		got <- seen{strings.Join(r.Header.Values("Cookie"), "|"), r.ContentLength, string(b)}
+		got <- seen{strings.Join(r.Header.Values("Cookie"), "|"), r.ContentLength, string(b), r.Host + "|" + r.Header.Get("Host")}
 	})})
 	c := dialTest(t, addr, nil)
 	hdr := post("/")
+	hdr.Add("host", "from-header.test") // :authority, filled by the client, wins; Host is no header
 	hdr.Add("cookie", "a=1")
 	hdr.Add("cookie", "b=2")
 	st, err := c.Request(ctxT(t), hdr, &RequestOptions{Body: []byte("streamed"), EndStream: true})
@@ -94,7 +96,7 @@ func TestHTTPRequestCookiesAndUnknownLength(t *testing.T) {
 	h, err := st.Response(ctxT(t))
 	require.NoError(t, err)
 	require.Equal(t, "200", h.Get(":status"))
-	require.Equal(t, seen{"a=1; b=2", -1, "streamed"}, <-got)
+	require.Equal(t, seen{"a=1; b=2", -1, "streamed", addr + "|"}, <-got)
 }
 
 func TestHTTPRequestTrailers(t *testing.T) {
