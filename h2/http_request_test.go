@@ -316,3 +316,33 @@ func TestHTTPRequestTargets(t *testing.T) {
 		require.False(t, parseRequestTarget(&u, bad), "%q", bad)
 	}
 }
+
+// The body's first Read (which answers 100-continue) may run beside the
+// handler's writes: full duplex through ResponseController.
+func TestHTTPExpectContinueFullDuplex(t *testing.T) {
+	goroutineLeakCheck(t)
+	addr := newTestServer(t, &Server{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, http.NewResponseController(w).EnableFullDuplex())
+		got := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(r.Body)
+			got <- string(b)
+		}()
+		_, _ = io.WriteString(w, "headers first;")
+		w.(http.Flusher).Flush()
+		_, _ = io.WriteString(w, <-got)
+	})})
+	c := dialTest(t, addr, nil)
+	hdr := post("/")
+	hdr.Add("expect", "100-continue")
+	st, err := c.Request(ctxT(t), hdr, nil)
+	require.NoError(t, err)
+	h, err := st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Equal(t, "200", h.Get(":status"))
+	_, err = st.End([]byte("then the body"), nil)
+	require.NoError(t, err)
+	b, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "headers first;then the body", string(b))
+}

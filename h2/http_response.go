@@ -30,7 +30,9 @@ type httpResponseWriter struct {
 	hasType       bool   // the map had a Content-Type key (set, or nil to suppress sniffing)
 	hasDate       bool
 	trailerNames  []string // declared in the Trailer header at WriteHeader
-	continueSent  bool
+	// continueSent is set by the first of WriteHeader(100) and the body's
+	// first Read, which may run on another goroutine (full duplex).
+	continueSent atomic.Bool
 	head          bool
 	written       int64 // body bytes accepted from the handler
 	buf           []byte
@@ -70,10 +72,9 @@ func (w *httpResponseWriter) WriteHeader(code int) {
 			return
 		}
 		if code == 100 {
-			if w.continueSent {
+			if !w.continueSent.CompareAndSwap(false, true) {
 				return
 			}
-			w.continueSent = true
 		}
 		info := w.convert(code, false)
 		_ = w.st.SendInformational(info)
@@ -269,10 +270,11 @@ func (w *httpResponseWriter) EnableFullDuplex() error { return nil }
 // sendContinue answers "Expect: 100-continue" at the handler's first read,
 // unless the final response (or a 100) went out already.
 func (w *httpResponseWriter) sendContinue() {
-	if w.sent || w.continueSent {
+	if !w.continueSent.CompareAndSwap(false, true) {
 		return
 	}
-	w.continueSent = true
+	// Refused by the stream once the final headers are queued: the 100 is
+	// then moot, and this goroutine need not look at the writer's state.
 	_ = w.st.SendInformational(Header{{Name: ":status", Value: "100"}})
 }
 
