@@ -33,9 +33,9 @@ type httpResponseWriter struct {
 	// continueSent is set by the first of WriteHeader(100) and the body's
 	// first Read, which may run on another goroutine (full duplex).
 	continueSent atomic.Bool
-	head          bool
-	written       int64 // body bytes accepted from the handler
-	buf           []byte
+	head         bool
+	written      int64 // body bytes accepted from the handler
+	buf          []byte
 }
 
 func (w *httpResponseWriter) reset(ex *httpExchange, st *Stream, head bool) {
