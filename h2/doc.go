@@ -25,6 +25,12 @@
 // and ReadFramedInPlace lets a frame larger than the read buffer go from the
 // connection into that buffer without a copy of ours (read_inplace.go).
 //
+// Any net/http handler can be served over the engine (Server.HTTP, or
+// HTTPHandler as an h2.Handler): the handler gets a real *http.Request and an
+// http.ResponseWriter, pooled per stream (http_*.go). With AllowHTTP1 the same
+// port also serves HTTP/1.x clients through net/http's own HTTP/1 server
+// (http1.go).
+//
 // Every resource a peer can make us spend is bounded by an option with a safe
 // default (Limits): streams, header sizes, queued control frames, pings, resets,
 // empty frames and buffered bytes. A peer that exceeds one is sent GOAWAY with

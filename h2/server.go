@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -28,13 +29,41 @@ func (f HandlerFunc) ServeStream(st *Stream) { f(st) }
 // createSecureServer): h2c with prior knowledge on plain listeners, and TLS
 // with ALPN "h2" when TLSConfig is set.
 type Server struct {
-	Handler   Handler
+	Handler Handler
+	// HTTP, when set, serves every stream instead of Handler, through the
+	// net/http bridge (see HTTPHandler).
+	HTTP      http.Handler
 	Options   Options
 	TLSConfig *tls.Config
 	// OnSession, when set, is called for each new session before it serves.
 	OnSession func(*Session)
 	// ErrorLog receives handler panics and accept errors; nil discards them.
 	ErrorLog func(format string, args ...any)
+	// AllowHTTP1 (Node's allowHTTP1, off by default) also serves HTTP/1.x
+	// clients on the same listener, with HTTP through net/http's HTTP/1
+	// server: over TLS when ALPN chose "http/1.1" or nothing ("h2" and
+	// "http/1.1" are advertised), over cleartext when the first bytes are
+	// an HTTP/1 request line instead of the HTTP/2 preface. It needs HTTP
+	// set. A cleartext "Upgrade: h2c" request is served as HTTP/1.1, not
+	// upgraded (see http1.go).
+	AllowHTTP1 bool
+	// OnUnknownProtocol (Node's 'unknownProtocol') receives a connection
+	// that speaks neither HTTP/2 nor, with AllowHTTP1, HTTP/1.x: over TLS,
+	// one whose ALPN chose something else; over cleartext, one whose first
+	// bytes are not the HTTP/2 preface (they are replayed by its Read).
+	// Unless the hook closes it, the server does UnknownProtocolTimeout
+	// (default 10s) after the call. Without a hook, a TLS connection is
+	// closed at once (close_notify), and a cleartext one gets GOAWAY
+	// (PROTOCOL_ERROR) and is closed, as RFC 9113 §3.4 says for an invalid
+	// preface; neither way is it logged. A cleartext client also has
+	// UnknownProtocolTimeout to send its first bytes.
+	OnUnknownProtocol      func(net.Conn)
+	UnknownProtocolTimeout time.Duration
+
+	httpOnce   sync.Once
+	httpBridge Handler
+	http1      *http.Server  // made at the first HTTP/1 client (http1.go)
+	http1Conns *connListener // what http1 accepts from
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -81,6 +110,9 @@ func (srv *Server) tlsConfig() *tls.Config {
 	}
 	if len(cfg.NextProtos) == 0 {
 		cfg.NextProtos = []string{"h2"}
+		if srv.allowsHTTP1() {
+			cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
+		}
 	}
 	if cfg.MinVersion < tls.VersionTLS12 {
 		cfg.MinVersion = tls.VersionTLS12
@@ -148,14 +180,35 @@ func (srv *Server) ServeConn(c net.Conn) {
 		}
 		_ = tc.SetDeadline(time.Time{})
 		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
-			srv.logf("h2: client %v did not negotiate h2 (ALPN %q)", c.RemoteAddr(), p)
-			_ = c.Close()
+			srv.serveByALPN(tc, p)
 			return
 		}
 	}
 	s := newSession(c, false, srv.Options)
+	if !s.encrypted {
+		kind, err := s.sniffPreface(srv.firstBytesTimeout(s))
+		// Without a hook, other bytes go to the session as they are: it
+		// answers them as RFC 9113 §3.4 says, GOAWAY then close, which also
+		// tells a TLS client on this cleartext port what it reached.
+		if kind != firstH2 && (err != nil || kind == firstHTTP1 && srv.allowsHTTP1() || srv.OnUnknownProtocol != nil) {
+			replay := &replayConn{Conn: c, pending: s.br.buffered()}
+			s.br.release()
+			switch {
+			case err != nil:
+				_ = c.Close() // gone, or silent for too long
+			case kind == firstHTTP1 && srv.allowsHTTP1():
+				srv.serveHTTP1(replay)
+			default:
+				srv.unknownProtocol(replay)
+			}
+			return
+		}
+	}
 	s.srv = srv
 	s.handler = srv.Handler
+	if srv.HTTP != nil {
+		s.handler = srv.httpHandler()
+	}
 	if s.handler == nil {
 		s.handler = HandlerFunc(notFound)
 	}
@@ -193,6 +246,13 @@ func notFound(st *Stream) {
 func (srv *Server) Shutdown(ctx context.Context) error {
 	sessions := srv.stopAccepting()
 	var wg sync.WaitGroup
+	if hs := srv.httpOne(); hs != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = hs.Shutdown(ctx) // HTTP/1 connections of AllowHTTP1
+		}()
+	}
 	for _, s := range sessions {
 		wg.Add(1)
 		go func() {
@@ -216,10 +276,14 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close stops accepting and aborts every session at once.
+// Close stops accepting and aborts every session at once (and closes the
+// HTTP/1 connections of AllowHTTP1).
 func (srv *Server) Close() error {
 	for _, s := range srv.stopAccepting() {
 		s.Abort(ErrCodeNo, &ConnError{Code: ErrCodeNo, Reason: "server closed", cause: ErrServerClosed})
+	}
+	if hs := srv.httpOne(); hs != nil {
+		_ = hs.Close()
 	}
 	return nil
 }

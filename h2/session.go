@@ -24,6 +24,9 @@ type Session struct {
 	handler   Handler // server only
 	authority string  // client: default :authority
 	srv       *Server // server only, may be nil
+	// httpInfo is what the net/http bridge computes once per connection
+	// (http_request.go): the remote address string, the TLS state.
+	httpInfo atomic.Pointer[httpConnInfo]
 
 	// Reader-owned: only the reader goroutine touches these.
 	br       *connReader // small while idle, large while bytes flow (read_buf.go)

@@ -120,6 +120,7 @@ type Stream struct {
 	done     chan struct{} // made by the first Done: nil until someone asks
 	deadline time.Time
 	dlTimer  *time.Timer
+	sides    *sideDeadlines // SetReadDeadline, SetWriteDeadline: nil until used
 
 	stats streamStats
 }
@@ -382,7 +383,7 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 			return got, io.EOF
 		case st.err != nil:
 			return got, st.err
-		case st.deadlinePassedLocked():
+		case st.deadlinePassedLocked() || st.sides.passed(sideRead):
 			return got, os.ErrDeadlineExceeded
 		case len(p) == 0:
 			return 0, nil
@@ -545,6 +546,7 @@ func (st *Stream) closeLocked() {
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
 	}
+	st.sides.stop()
 	if st.done != nil {
 		close(st.done)
 	}

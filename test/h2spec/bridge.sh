@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# bridge.sh: h2spec (all 145 cases) against a net/http handler served through
+# h2's bridge (examples/h2/compat, AllowHTTP1 on), over h2c and over TLS.
+# Exits non-zero unless every case passes both times.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+H2SPEC=${H2SPEC:-$(command -v h2spec || echo "$(go env GOPATH)/bin/h2spec")}
+if [[ ! -x $H2SPEC ]]; then
+  GOBIN="$work/bin" go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+  H2SPEC="$work/bin/h2spec"
+fi
+(cd "$root" && go build -o "$work/compat" ./examples/h2/compat)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
+  -days 1 -subj /CN=localhost >/dev/null 2>&1
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+status=0
+run() { # name, h2spec flags, server flags
+  local name=$1 flags=$2 port; shift 2
+  port=$(free_port)
+  "$work/compat" -addr "127.0.0.1:$port" -dir "$work" "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  wait_port "$port"
+  local out
+  out=$(timeout 300 "$H2SPEC" -h 127.0.0.1 -p "$port" $flags 2>&1) || true
+  local summary
+  summary=$(echo "$out" | grep -E '^[0-9]+ tests, ' | tail -1)
+  echo "h2spec bridge $name: $summary"
+  if [[ $summary != "145 tests, 145 passed, 0 skipped, 0 failed" ]]; then
+    echo "$out" | grep -B2 -A8 '×' | head -60
+    status=1
+  fi
+}
+run h2c ""
+run tls "-t -k" -cert "$work/cert.pem" -key "$work/key.pem"
+exit $status
