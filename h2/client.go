@@ -95,6 +95,12 @@ type RequestOptions struct {
 	// OnInformational is called with each 1xx response, on the session's
 	// reader goroutine (it must not block).
 	OnInformational func(Header)
+	// OnPush is called, on the session's reader goroutine, for each request
+	// the server promises (PUSH_PROMISE) on this stream; pushed carries its
+	// response (Node's 'push' event comes with pushed.Response). It needs
+	// Settings.EnablePush, and takes precedence over Hooks.OnPush; what it
+	// may do is what Hooks.OnPush may.
+	OnPush func(promised Header, pushed *Stream)
 }
 
 // Request opens a stream and sends its request headers. hdr must hold
@@ -156,6 +162,9 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	s.nextStreamID += 2
 	st := s.newStreamLocked(id, spare)
 	st.onInfo = o.OnInformational
+	if o.OnPush != nil {
+		st.pushPart().onPush = o.OnPush
+	}
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true
 	headersEnd := o.EndStream && len(o.Body) == 0

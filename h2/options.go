@@ -89,6 +89,13 @@ type Hooks struct {
 	OnFrameError func(s *Session, t FrameType, streamID uint32, err error)
 	// OnStreamReset: the peer reset a stream.
 	OnStreamReset func(s *Session, streamID uint32, code ErrCode)
+	// OnPush: the server promised a request (PUSH_PROMISE) on parent, a
+	// request of ours that set no RequestOptions.OnPush; pushed will carry
+	// the response (Node's client-side 'stream' event). It needs
+	// Settings.EnablePush. The hook may Reset pushed to refuse it; to read
+	// it, hand it to another goroutine. Without this hook and the request's,
+	// promises are refused with RST_STREAM(CANCEL).
+	OnPush func(parent *Stream, promised Header, pushed *Stream)
 	// OnClose: the session ended; err is nil for a clean close.
 	OnClose func(s *Session, err error)
 }

@@ -295,6 +295,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 type headerBlock struct {
 	active    bool
 	streamID  uint32
+	promised  uint32 // a PUSH_PROMISE's block: the promised stream (push.go)
 	endStream bool
 	prio      PriorityParam
 	hasPrio   bool

@@ -167,6 +167,7 @@ func (s *Session) onSettingsAck() error {
 		s.settingsTimer = nil
 	}
 	s.hdec.SetAllowedMaxDynamicTableSize(acked.HeaderTableSize)
+	s.push.ackedOff = !acked.EnablePush
 	s.mu.Unlock()
 	if h := s.opts.Hooks.OnLocalSettingsAck; h != nil {
 		h(s, acked)
@@ -273,25 +274,4 @@ func (s *Session) onGoAway(fh FrameHeader, p []byte) error {
 		h(s, code, last, debug)
 	}
 	return nil
-}
-
-// onPushPromise parses a PUSH_PROMISE and refuses it. We never enable push
-// (SETTINGS_ENABLE_PUSH is 0), so any promise is a connection error (§8.4);
-// parsing first makes the reported reason precise for malformed ones.
-func (s *Session) onPushPromise(fh FrameHeader, p []byte) error {
-	if !s.client {
-		return connErr(ErrCodeProtocol, "PUSH_PROMISE from a client")
-	}
-	if fh.StreamID == 0 {
-		return connErr(ErrCodeProtocol, "PUSH_PROMISE on stream 0")
-	}
-	frag, err := stripPadding(fh, p)
-	if err != nil {
-		return err
-	}
-	if len(frag) < 4 {
-		return connErr(ErrCodeFrameSize, "PUSH_PROMISE shorter than its promised stream id")
-	}
-	promised := binary.BigEndian.Uint32(frag) & streamIDMask
-	return connErr(ErrCodeProtocol, "PUSH_PROMISE of stream %d on stream %d, but push is disabled", promised, fh.StreamID)
 }

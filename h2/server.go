@@ -343,6 +343,7 @@ func (s *Session) serveStream(st *Stream) {
 func (st *Stream) handlerDoneLocked() {
 	s := st.s
 	st.endCtx()
+	st.resetUnansweredPushesLocked()
 	if st.state == stateClosed {
 		return
 	}

@@ -127,6 +127,7 @@ type Session struct {
 	settingsTimer *time.Timer
 
 	stats sessionCounters
+	push  pushState // push.go
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -291,6 +292,7 @@ func (s *Session) UpdateSettings(ctx context.Context, set Settings) error {
 		next.MaxHeaderListSize = set.MaxHeaderListSize
 	}
 	next.EnableConnectProtocol = set.EnableConnectProtocol || next.EnableConnectProtocol
+	next.EnablePush = set.EnablePush || next.EnablePush
 	if err := next.Validate(); err != nil {
 		s.mu.Unlock()
 		return err

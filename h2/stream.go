@@ -42,8 +42,9 @@ import (
 //	                         +--------+
 //
 // H = HEADERS (with CONTINUATIONs), ES = END_STREAM flag, R = RST_STREAM,
-// PP = PUSH_PROMISE. Push is never enabled here, so the reserved states are
-// never entered: a PUSH_PROMISE is a connection error.
+// PP = PUSH_PROMISE. Only pushed streams pass through the reserved states
+// (push.go): a server's promised stream is reserved (local) until its
+// response HEADERS leave, a client's reserved (remote) until they arrive.
 type streamState uint8
 
 const (
@@ -52,9 +53,11 @@ const (
 	stateHalfClosedLocal
 	stateHalfClosedRemote
 	stateClosed
+	stateReservedLocal
+	stateReservedRemote
 )
 
-var stateNames = [...]string{"idle", "open", "half-closed (local)", "half-closed (remote)", "closed"}
+var stateNames = [...]string{"idle", "open", "half-closed (local)", "half-closed (remote)", "closed", "reserved (local)", "reserved (remote)"}
 
 func (s streamState) String() string { return stateNames[s] }
 
@@ -122,6 +125,10 @@ type Stream struct {
 	dlTimer  *time.Timer
 
 	stats streamStats
+
+	// push is nil unless the stream takes part in server push (push.go):
+	// most never do, and a Stream must stay within its size class.
+	push *streamPush
 }
 
 // newStreamLocked opens stream id, from st if allocStream made it before mu
@@ -181,10 +188,11 @@ func (st *Stream) State() string {
 // Header returns the request headers on a server stream, and the final
 // response headers on a client stream once Response has returned.
 func (st *Stream) Header() Header {
-	if !st.local() {
-		// A request's header is set before the stream is published (to the
-		// handler, or in s.streams) and never changes: no lock, which every
-		// handler would otherwise queue on behind the busy reader.
+	if !st.s.client {
+		// A request's header (and a push's promised request) is set before
+		// the stream is published (to the handler, or in s.streams) and
+		// never changes: no lock, which every handler would otherwise queue
+		// on behind the busy reader.
 		return st.header
 	}
 	st.s.mu.Lock()

@@ -24,6 +24,7 @@ const (
 	reqWindowUpdate
 	reqPriority
 	reqPriorityUpdate
+	reqPushPromise // streamID: the parent; u32: the promised stream; st: the promised stream
 )
 
 // frameReq is one queued frame request: a plain value so that queueing costs
@@ -224,15 +225,24 @@ func (s *Session) takeBatchLocked() {
 			}
 			if !st.hdrWritten {
 				st.hdrWritten = true
+				if st.state == stateReservedLocal {
+					st.state = stateHalfClosedRemote // a pushed stream's response (§5.1)
+				}
 				s.sched.update(s, st)
 			}
 			if r.endStream {
 				st.endSentLocked()
 			}
 		case reqRST:
-			if r.st != nil && r.st.local() && !r.st.hdrWritten {
+			if r.st != nil && r.st.local() && !r.st.hdrWritten && !r.st.promiseSentLocked() {
 				r.skip = true // the peer never heard of this stream
 			}
+		case reqPushPromise:
+			if r.st.rstSent || r.st.err != nil {
+				r.skip = true // the promised stream ended before it was announced
+				continue
+			}
+			r.st.push.promiseSent = true
 		}
 	}
 }
@@ -277,6 +287,8 @@ func (s *Session) appendFrame(r *frameReq) {
 		s.wbuf = AppendPriority(s.wbuf, r.streamID, *r.prio)
 	case reqPriorityUpdate:
 		s.wbuf = AppendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
+	case reqPushPromise:
+		s.appendPushPromise(r.streamID, r.u32, r.hdr, s.encMaxFrame)
 	}
 }
 
@@ -284,15 +296,7 @@ func (s *Session) appendFrame(r *frameReq) {
 // CONTINUATION frames no larger than maxFrame, the peer's MAX_FRAME_SIZE.
 // Only the writer goroutine calls it.
 func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio *PriorityParam, maxFrame uint32) {
-	block := s.memo.lookup(hdr)
-	if block == nil {
-		s.hbuf.b = s.hbuf.b[:0]
-		for _, f := range hdr {
-			_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
-		}
-		block = s.hbuf.b
-		rememberIn(&s.memo).encoded(hdr, block)
-	}
+	block := s.encodeBlock(hdr)
 	max := int(maxFrame)
 	first := block
 	if prio != nil {
@@ -303,6 +307,26 @@ func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio 
 	}
 	block = block[len(first):]
 	s.wbuf = AppendHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first)
+	s.appendContinuations(id, block, maxFrame)
+}
+
+// encodeBlock HPACK-encodes hdr, or finds the block memoized. The result is
+// valid until the next encoding.
+func (s *Session) encodeBlock(hdr Header) []byte {
+	block := s.memo.lookup(hdr)
+	if block == nil {
+		s.hbuf.b = s.hbuf.b[:0]
+		for _, f := range hdr {
+			_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
+		}
+		block = s.hbuf.b
+		rememberIn(&s.memo).encoded(hdr, block)
+	}
+	return block
+}
+
+// appendContinuations sends the rest of a header block in CONTINUATION frames.
+func (s *Session) appendContinuations(id uint32, block []byte, maxFrame uint32) {
 	for len(block) > 0 {
 		n := min(len(block), int(maxFrame))
 		s.wbuf = AppendContinuation(s.wbuf, id, n == len(block), block[:n])

@@ -1,0 +1,87 @@
+// node_features_client.mjs: Node's http2 client against our server
+// (featurepeer -serve) for what goes beyond plain requests: server push.
+//
+//   node node_features_client.mjs URL [CA_FILE]
+//
+// Prints "ok NAME" per passed check or "FAIL NAME: why" and exits non-zero.
+import http2 from 'node:http2';
+import fs from 'node:fs';
+import assert from 'node:assert/strict';
+
+const [url, caFile] = process.argv.slice(2);
+const tlsOpts = caFile ? { ca: fs.readFileSync(caFile), servername: 'localhost' } : {};
+
+const watchdog = setTimeout(() => {
+  process.stdout.write('FAIL timeout: the checks did not finish in 60s\n');
+  process.exit(1);
+}, 60_000);
+
+function connect(extra = {}) {
+  const s = http2.connect(url, { ...tlsOpts, ...extra });
+  s.on('error', () => {});
+  return s;
+}
+
+function collect(st) {
+  return new Promise((resolve, reject) => {
+    const res = { headers: null, body: [] };
+    st.on('response', (h) => { res.headers = h; });
+    st.on('push', (h) => { res.headers = h; }); // a pushed stream's response
+    st.on('data', (c) => res.body.push(c));
+    st.on('end', () => { res.body = Buffer.concat(res.body).toString(); resolve(res); });
+    st.on('error', reject);
+  });
+}
+
+const checks = [];
+const check = (name, fn) => checks.push([name, fn]);
+
+check('push: our server pushes, node takes it', async () => {
+  const s = connect();
+  const pushed = new Promise((resolve) => {
+    s.on('stream', (ps, headers) => resolve({ ps, headers, res: collect(ps) }));
+  });
+  const res = await collect(s.request({ ':path': '/index.html' }));
+  assert.equal(res.headers[':status'], 200);
+  const p = await pushed;
+  assert.equal(p.headers[':path'], '/style.css');
+  assert.equal(p.headers[':method'], 'GET');
+  const pr = await p.res;
+  assert.equal(pr.headers[':status'], 200);
+  assert.equal(pr.headers['content-type'], 'text/css');
+  assert.equal(pr.body, 'body { color: green }\n');
+  s.close();
+});
+
+check('push: node refuses with enablePush false, our server does not push', async () => {
+  const s = connect({ settings: { enablePush: false } });
+  let pushes = 0;
+  s.on('stream', () => { pushes++; });
+  const res = await collect(s.request({ ':path': '/index.html' }));
+  assert.equal(res.headers[':status'], 200);
+  assert.equal(pushes, 0);
+  s.close();
+});
+
+check('push: node resets the pushed stream, the session lives on', async () => {
+  const s = connect();
+  s.on('stream', (ps) => { ps.on('error', () => {}); ps.close(http2.constants.NGHTTP2_CANCEL); });
+  const res = await collect(s.request({ ':path': '/index.html' }));
+  assert.equal(res.headers[':status'], 200);
+  const again = await collect(s.request({ ':path': '/style.css' }));
+  assert.equal(again.headers['x-not-pushed'], '1');
+  s.close();
+});
+
+let failed = false;
+for (const [name, fn] of checks) {
+  try {
+    await fn();
+    process.stdout.write(`ok ${name}\n`);
+  } catch (e) {
+    failed = true;
+    process.stdout.write(`FAIL ${name}: ${e.message.split('\n')[0]}\n`);
+  }
+}
+clearTimeout(watchdog);
+process.exit(failed ? 1 : 0);
