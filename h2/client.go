@@ -105,7 +105,10 @@ type RequestOptions struct {
 
 // Request opens a stream and sends its request headers. hdr must hold
 // ":method" and (except for CONNECT) ":path"; ":scheme" and ":authority"
-// are filled from the session when absent. Request waits while the peer's
+// are filled from the session when absent. A plain CONNECT sends only
+// ":method" and ":authority"; with ":protocol" it is an extended CONNECT
+// (RFC 8441), which waits for the server's SETTINGS and fails with
+// ErrExtendedConnectDisabled unless they enable it. Request waits while the peer's
 // MAX_CONCURRENT_STREAMS is reached, until ctx ends; a ctx that has already
 // ended fails it before anything is sent. After a GOAWAY it fails with an
 // error matching ErrUnprocessed, so the caller may retry elsewhere.
@@ -137,6 +140,11 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 }
 
 func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptions, spare *Stream) (*Stream, error) {
+	if hdr[0].Value == "CONNECT" && extendedConnect(hdr) {
+		if err := s.waitExtendedConnectLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if limit := s.remote.MaxHeaderListSize; limit != Unlimited && headerListSize(hdr) > limit {
 		return nil, errorf("request header list of %d bytes exceeds the peer's MAX_HEADER_LIST_SIZE %d", headerListSize(hdr), limit)
 	}
@@ -244,7 +252,10 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 		return nil, errorf("request without :method")
 	}
 	out = append(out, HeaderField{Name: ":method", Value: method})
-	if method != "CONNECT" {
+	protocol := hdr.Get(":protocol")
+	if method != "CONNECT" || protocol != "" {
+		// A plain CONNECT names only its authority; an extended one (RFC
+		// 8441) is a request like others, plus :protocol.
 		scheme := hdr.Get(":scheme")
 		if scheme == "" {
 			scheme = "http"
@@ -265,12 +276,14 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	if auth != "" {
 		out = append(out, HeaderField{Name: ":authority", Value: auth})
 	}
+	if protocol != "" {
+		out = append(out, HeaderField{Name: ":protocol", Value: protocol})
+	}
 	for _, f := range hdr {
 		if strings.HasPrefix(f.Name, ":") {
 			switch f.Name {
-			case ":method", ":scheme", ":path", ":authority":
+			case ":method", ":scheme", ":path", ":authority", ":protocol":
 				continue
-			case ":protocol":
 			default:
 				return nil, errorf("unknown request pseudo-header %s", f.Name)
 			}

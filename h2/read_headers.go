@@ -77,6 +77,9 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	if reason != "" {
 		return streamErr(id, ErrCodeProtocol, reason)
 	}
+	if !s.local.EnableConnectProtocol && extendedConnect(fields) {
+		return streamErr(id, ErrCodeProtocol, ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL")
+	}
 	if uint32(s.peerActive) >= s.local.MaxConcurrentStreams {
 		return streamErr(id, ErrCodeRefusedStream, "MAX_CONCURRENT_STREAMS reached")
 	}

@@ -1,5 +1,6 @@
 // node_features_client.mjs: Node's http2 client against our server
-// (featurepeer -serve) for what goes beyond plain requests: server push.
+// (featurepeer -serve) for what goes beyond plain requests: server push and
+// extended CONNECT.
 //
 //   node node_features_client.mjs URL [CA_FILE]
 //
@@ -70,6 +71,21 @@ check('push: node resets the pushed stream, the session lives on', async () => {
   assert.equal(res.headers[':status'], 200);
   const again = await collect(s.request({ ':path': '/style.css' }));
   assert.equal(again.headers['x-not-pushed'], '1');
+  s.close();
+});
+
+check('extended CONNECT: node opens a :protocol tunnel to our server', async () => {
+  const s = connect();
+  await new Promise((resolve) => s.once('remoteSettings', resolve));
+  assert.equal(s.remoteSettings.enableConnectProtocol, true);
+  const st = s.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': url.startsWith('https') ? 'https' : 'http',
+    ':path': '/chat', ':authority': new URL(url).host }, { endStream: false });
+  const res = collect(st);
+  st.end('hello tunnel');
+  const r = await res;
+  assert.equal(r.headers[':status'], 200);
+  assert.equal(r.headers['x-protocol'], 'websocket');
+  assert.equal(r.body, 'hello tunnel');
   s.close();
 });
 

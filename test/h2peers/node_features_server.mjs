@@ -1,5 +1,6 @@
 // node_features_server.mjs: Node's http2 server as the peer of our client
-// (featurepeer -client) for what goes beyond plain requests: server push.
+// (featurepeer -client) for what goes beyond plain requests: server push and
+// extended CONNECT.
 //
 //   node node_features_server.mjs [--cert FILE --key FILE]
 //
@@ -12,7 +13,7 @@ const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1
 const cert = opt('--cert');
 const key = opt('--key');
 
-const options = {};
+const options = { settings: { enableConnectProtocol: true } };
 const server = cert
   ? http2.createSecureServer({ ...options, cert: fs.readFileSync(cert), key: fs.readFileSync(key) })
   : http2.createServer(options);
@@ -25,6 +26,11 @@ const refused = new Promise((resolve) => { refusedSeen = resolve; });
 server.on('stream', (stream, headers) => {
   stream.on('error', () => {});
   const path = headers[':path'];
+  if (headers[':method'] === 'CONNECT') {
+    stream.respond({ ':status': 200, 'x-protocol': headers[':protocol'] ?? '', 'x-path': path ?? '' });
+    stream.pipe(stream);
+    return;
+  }
   switch (path) {
     case '/push':
     case '/push-refused':

@@ -6,6 +6,7 @@
 #   Node's http2 client  <-  peerserver: server-initiated PING, SETTINGS, Shutdown
 #   Node's http2 client and nghttp -a  ->  featurepeer -serve: push and the other extensions
 #   featurepeer -client (our client)  ->  node_features_server.mjs
+#   Node's http2 client  ->  examples/h2/proxy (CONNECT)  ->  a TCP target
 #
 # Needs: go, nghttp, h2load, nghttpd (Debian nghttp2-client, nghttp2-server), node >= 18,
 # openssl, awk, stdbuf, timeout. Builds into a temp dir, picks free ports, starts
@@ -44,7 +45,8 @@ done
 	go build -race -o "$TMP/client" ./examples/h2/client &&
 	go build -race -o "$TMP/peerclient" ./test/h2peers/peerclient &&
 	go build -race -o "$TMP/peerserver" ./test/h2peers/peerserver &&
-	go build -race -o "$TMP/featurepeer" ./test/h2peers/featurepeer) || die "go build failed"
+	go build -race -o "$TMP/featurepeer" ./test/h2peers/featurepeer &&
+	go build -race -o "$TMP/proxy" ./examples/h2/proxy) || die "go build failed"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl.log" || die "openssl: $(cat "$TMP/openssl.log")"
@@ -369,6 +371,13 @@ feature_checks() { # MODE SCHEME [-cert FILE -key FILE]
 	local cargs=()
 	[ "$scheme" = https ] && cargs=(-ca "$TMP/cert.pem")
 	lines_checks "$m featurepeer vs node server:" "$TMP/featurepeer" -client "$scheme://127.0.0.1:$port" "${cargs[@]}"
+	stop "$pid"
+
+	local pargs=()
+	[ "$scheme" = https ] && pargs=(-cert "$TMP/cert.pem" -key "$TMP/key.pem")
+	start "$TMP/server-proxy-$m.log" "$TMP/proxy" -addr 127.0.0.1:@PORT@ "${pargs[@]}"
+	pid=$LASTPID
+	lines_checks "$m node client via examples/h2/proxy:" node "$HERE/node_connect_proxy.mjs" "$scheme://127.0.0.1:$PORT" "${ca[@]}"
 	stop "$pid"
 }
 

@@ -110,7 +110,12 @@ var routes = map[string]func(st *h2.Stream){}
 
 func newServer() *h2.Server {
 	srv := &h2.Server{}
+	srv.Options.Settings.EnableConnectProtocol = true
 	srv.Handler = h2.HandlerFunc(func(st *h2.Stream) {
+		if st.Method() == "CONNECT" {
+			serveConnect(st)
+			return
+		}
 		if r := routes[st.Path()]; r != nil {
 			r(st)
 			return
