@@ -76,6 +76,7 @@ func NewClientSession(c net.Conn, opts *ClientOptions) (*Session, error) {
 	if s.authority == "" && c.RemoteAddr() != nil {
 		s.authority = c.RemoteAddr().String()
 	}
+	s.initOriginSet()
 	s.start()
 	return s, nil
 }

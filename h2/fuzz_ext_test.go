@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// FuzzClientExtensions: a client session that takes pushes, fed arbitrary
-// frames by its "server" after a valid SETTINGS frame, with one request in
-// flight. Seeds cover PUSH_PROMISE (with CONTINUATION and padding) and the
-// pushed stream's response. Every stream must end and the session must not
+// FuzzClientExtensions: a client session that takes pushes and reports
+// ALTSVC and ORIGIN, fed arbitrary frames by its "server" after a valid
+// SETTINGS frame, with one request in flight. Seeds cover PUSH_PROMISE (with
+// CONTINUATION and padding), the pushed stream's response, ALTSVC and ORIGIN. Every stream must end and the session must not
 // hang.
 func FuzzClientExtensions(f *testing.F) {
 	req := seedBlock(getRequest(":path", "/pushed")...)
@@ -25,6 +25,9 @@ func FuzzClientExtensions(f *testing.F) {
 	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 2, true, req), appendPushPromiseFrame(nil, 1, 2, true, pushReq)))
 	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 4, true, pushReq), AppendRSTStream(nil, 4, ErrCodeCancel),
 		AppendHeaders(nil, 4, true, true, nil, resp)))
+	f.Add(seedFrames(AppendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear")),
+		AppendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("", `h3=":443"`)), AppendRaw(nil, FrameAltSvc, 0, 0, []byte{0xff, 0xff})))
+	f.Add(seedFrames(AppendRaw(nil, FrameOrigin, 0, 0, []byte("\x00\x09https://o\x00\x00")), AppendRaw(nil, FrameOrigin, 0, 3, []byte{0, 1})))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzWatchdog(t)
 		goroutineLeakCheck(t)
@@ -32,6 +35,8 @@ func FuzzClientExtensions(f *testing.F) {
 		go func() { _, _ = io.Copy(io.Discard, s) }()
 		opts := &ClientOptions{Options: fuzzOptions}
 		opts.Settings.EnablePush = true
+		opts.Hooks.OnAltSvc = func(*Session, string, string, uint32) {}
+		opts.Hooks.OnOrigin = func(s *Session, _ []string) { _ = s.OriginSet() }
 		opts.Hooks.OnPush = func(_ *Stream, _ Header, st *Stream) {
 			st.SetDeadline(time.Now().Add(20 * time.Millisecond))
 			go func() {

@@ -40,6 +40,10 @@ type Options struct {
 	Limits Limits
 	// Hooks report what Node reports as session events.
 	Hooks Hooks
+	// Origins, on a server, are sent in an ORIGIN frame (RFC 8336) right
+	// after our first SETTINGS, like Node's origins option; see
+	// Session.Origin.
+	Origins []string
 }
 
 // Limits bound every resource a peer can make a session spend. Zero fields
@@ -96,6 +100,13 @@ type Hooks struct {
 	// it, hand it to another goroutine. Without this hook and the request's,
 	// promises are refused with RST_STREAM(CANCEL).
 	OnPush func(parent *Stream, promised Header, pushed *Stream)
+	// OnAltSvc: the server advertised an alternative service (ALTSVC, RFC
+	// 7838; Node's 'altsvc' event): for origin on stream 0, or for the
+	// origin of stream streamID (origin "").
+	OnAltSvc func(s *Session, value, origin string, streamID uint32)
+	// OnOrigin: the server sent an ORIGIN frame (RFC 8336; Node's 'origin'
+	// event); the origins are also added to OriginSet.
+	OnOrigin func(s *Session, origins []string)
 	// OnClose: the session ended; err is nil for a clean close.
 	OnClose func(s *Session, err error)
 }

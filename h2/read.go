@@ -163,6 +163,10 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 		err = s.onWindowUpdate(fh, p)
 	case FramePriorityUpdate:
 		err = s.onPriorityUpdate(fh, p)
+	case FrameAltSvc:
+		err = s.onAltSvc(fh, p)
+	case FrameOrigin:
+		err = s.onOrigin(fh, p)
 	default:
 		// Unknown frame types are ignored (§5.5).
 	}

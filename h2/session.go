@@ -126,8 +126,9 @@ type Session struct {
 	idleTimer     *time.Timer
 	settingsTimer *time.Timer
 
-	stats sessionCounters
-	push  pushState // push.go
+	stats     sessionCounters
+	push      pushState // push.go
+	extFrames extState  // altsvc.go
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -189,6 +190,9 @@ func (s *Session) start() {
 		s.wbuf = append(s.wbuf, ClientPreface...)
 	}
 	s.queueSettingsLocked(s.local)
+	if err := s.queueStartOriginsLocked(); err != nil && s.srv != nil {
+		s.srv.logf("h2: Options.Origins not sent: %v", err)
+	}
 	if extra := int64(s.opts.ConnWindowSize) - 65535; extra > 0 {
 		s.recvWindow += extra
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})

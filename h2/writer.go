@@ -25,6 +25,7 @@ const (
 	reqPriority
 	reqPriorityUpdate
 	reqPushPromise // streamID: the parent; u32: the promised stream; st: the promised stream
+	reqExtFrame    // an extension frame (ALTSVC, ORIGIN): u32 is its type, data its payload
 )
 
 // frameReq is one queued frame request: a plain value so that queueing costs
@@ -289,6 +290,8 @@ func (s *Session) appendFrame(r *frameReq) {
 		s.wbuf = AppendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
 	case reqPushPromise:
 		s.appendPushPromise(r.streamID, r.u32, r.hdr, s.encMaxFrame)
+	case reqExtFrame:
+		s.wbuf = AppendRaw(s.wbuf, FrameType(r.u32), 0, r.streamID, r.data)
 	}
 }
 

@@ -1,6 +1,6 @@
 // node_features_client.mjs: Node's http2 client against our server
-// (featurepeer -serve) for what goes beyond plain requests: server push and
-// extended CONNECT.
+// (featurepeer -serve) for what goes beyond plain requests: server push,
+// extended CONNECT, ALTSVC and ORIGIN.
 //
 //   node node_features_client.mjs URL [CA_FILE]
 //
@@ -86,6 +86,24 @@ check('extended CONNECT: node opens a :protocol tunnel to our server', async () 
   assert.equal(r.headers[':status'], 200);
   assert.equal(r.headers['x-protocol'], 'websocket');
   assert.equal(r.body, 'hello tunnel');
+  s.close();
+});
+
+check('ALTSVC and ORIGIN: our server sends them, node reports them', async () => {
+  const s = connect();
+  const alts = [];
+  const origins = [];
+  s.on('altsvc', (alt, origin, streamId) => alts.push(`${alt}|${origin}|${streamId !== 0}`));
+  s.on('origin', (o) => origins.push(...o));
+  const res = await collect(s.request({ ':path': '/altsvc' }));
+  assert.equal(res.headers[':status'], 200);
+  await new Promise((r) => setTimeout(r, 100)); // the session-level frames may trail the response
+  assert.deepEqual(alts.sort(), ['h2="alt.example:443"|https://alt.example|false', 'h3=":8443"; ma=60||true'].sort());
+  if (url.startsWith('https')) {
+    // Node reports ORIGIN frames (and keeps originSet) over TLS only.
+    assert.deepEqual(origins, ['https://a.example', 'https://b.example:8443', 'https://late.example']);
+    for (const o of origins) assert.ok(s.originSet.includes(o), `originSet ${s.originSet} lacks ${o}`);
+  }
   s.close();
 });
 
