@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"testing"
@@ -65,6 +66,44 @@ func FuzzClientExtensions(f *testing.F) {
 		case <-sess.Done():
 		case <-time.After(fuzzWait):
 			t.Fatal("the client session did not end after its connection closed")
+		}
+	})
+}
+
+// FuzzPadding: whatever a padding strategy answers, a padded frame stays
+// within its limit and the 255-byte bound, and what our reader strips from
+// it is exactly the data (DATA) or fragment (HEADERS) that went in.
+func FuzzPadding(f *testing.F) {
+	f.Add(10, 16384, 300, []byte("data"), true)
+	f.Add(0, 7, 7, []byte{}, false)
+	f.Add(100, 101, -1, []byte("x"), true)
+	f.Add(5, 300, 1<<30, []byte("hello"), false)
+	f.Fuzz(func(t *testing.T, frameLen, limit, answer int, data []byte, headers bool) {
+		if frameLen < 0 || limit < 0 || frameLen > 1<<24 || limit > 1<<24 {
+			return
+		}
+		s := &Session{opts: Options{Padding: func(int, int) int { return answer }}}
+		extra, pad := s.padding(frameLen, limit)
+		if extra < 0 || extra > 256 || extra > 0 && (frameLen+extra > limit || pad != extra-1) {
+			t.Fatalf("padding(%d, %d) with answer %d = %d, %d", frameLen, limit, answer, extra, pad)
+		}
+		if len(data) > 1000 {
+			data = data[:1000]
+		}
+		extra, pad = s.padding(len(data), len(data)+300)
+		var frame []byte
+		if headers {
+			frame = appendPaddedHeaders(nil, 1, false, true, nil, data, extra, pad)
+		} else {
+			frame = appendPaddedData(nil, 1, false, data, extra, pad)
+		}
+		fh := parseFrameHeader(frame)
+		if int(fh.Length) != len(data)+extra || fh.Flags.Has(FlagPadded) != (extra > 0) {
+			t.Fatalf("frame length %d flags %x for %d bytes, extra %d", fh.Length, fh.Flags, len(data), extra)
+		}
+		got, err := stripPadding(fh, frame[frameHeaderLen:])
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("stripped %q, %v; want %q", got, err, data)
 		}
 	})
 }

@@ -40,6 +40,10 @@ type Options struct {
 	Limits Limits
 	// Hooks report what Node reports as session events.
 	Hooks Hooks
+	// Padding pads the HEADERS and DATA frames we send (nil: none), like
+	// Node's paddingStrategy: PadMax, PadAligned, or a function of one's
+	// own (Node's selectPadding). DATA padding counts against flow control.
+	Padding PaddingStrategy
 	// Origins, on a server, are sent in an ORIGIN frame (RFC 8336) right
 	// after our first SETTINGS, like Node's origins option; see
 	// Session.Origin.

@@ -305,11 +305,19 @@ func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio 
 	if prio != nil {
 		max -= 5
 	}
+	if s.opts.Padding != nil {
+		max-- // room for the Pad Length octet
+	}
 	if len(first) > max {
 		first = first[:max]
 	}
 	block = block[len(first):]
-	s.wbuf = AppendHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first)
+	frameLen := len(first)
+	if prio != nil {
+		frameLen += 5
+	}
+	extra, pad := s.padding(frameLen, int(maxFrame))
+	s.wbuf = appendPaddedHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first, extra, pad)
 	s.appendContinuations(id, block, maxFrame)
 }
 
@@ -368,22 +376,24 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		}
 		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
 		n = min(n, st.sendWindow, s.sendWindow)
-		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin
+		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin && s.opts.Padding == nil
 		n = min(n, int64(s.roomLocked(lent)))
 		if n <= 0 {
 			break
 		}
 		last := int(n) == st.pendingLen()
 		end := last && st.endQueued && st.outTrailers == nil
+		// Padding counts against both windows, as data does (§6.9.1).
+		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendWindow, s.sendWindow)))
 		if lent {
 			s.appendLentDataLocked(st, end, pending[:n])
 		} else {
-			s.wbuf = AppendData(s.wbuf, st.id, end, pending[:n])
+			s.wbuf = appendPaddedData(s.wbuf, st.id, end, pending[:n], extra, pad)
 		}
 		st.consumeLocked(int(n))
 		s.stats.FramesSent++
-		st.sendWindow -= n
-		s.sendWindow -= n
+		st.sendWindow -= n + int64(extra)
+		s.sendWindow -= n + int64(extra)
 		st.sched.deficit -= int(n)
 		st.stats.bytesSent += n
 		if end {

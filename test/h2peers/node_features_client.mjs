@@ -1,6 +1,6 @@
 // node_features_client.mjs: Node's http2 client against our server
 // (featurepeer -serve) for what goes beyond plain requests: server push,
-// extended CONNECT, ALTSVC and ORIGIN.
+// extended CONNECT, ALTSVC and ORIGIN, padding.
 //
 //   node node_features_client.mjs URL [CA_FILE]
 //
@@ -29,7 +29,7 @@ function collect(st) {
     st.on('response', (h) => { res.headers = h; });
     st.on('push', (h) => { res.headers = h; }); // a pushed stream's response
     st.on('data', (c) => res.body.push(c));
-    st.on('end', () => { res.body = Buffer.concat(res.body).toString(); resolve(res); });
+    st.on('end', () => { res.raw = Buffer.concat(res.body); res.body = res.raw.toString(); resolve(res); });
     st.on('error', reject);
   });
 }
@@ -106,6 +106,21 @@ check('ALTSVC and ORIGIN: our server sends them, node reports them', async () =>
   }
   s.close();
 });
+
+for (const [name, strategy] of [['max', http2.constants.PADDING_STRATEGY_MAX], ['aligned', http2.constants.PADDING_STRATEGY_ALIGNED]]) {
+  check(`padding: node pads (${name}), our server (padding too) echoes`, async () => {
+    const s = connect({ paddingStrategy: strategy });
+    const body = Buffer.alloc(100_000, 7);
+    for (let i = 0; i < body.length; i += 997) body[i] = i % 251;
+    const st = s.request({ ':method': 'POST', ':path': '/echo' });
+    const res = collect(st);
+    st.end(body);
+    const r = await res;
+    assert.equal(r.headers[':status'], 200);
+    assert.equal(Buffer.compare(r.raw, body), 0, 'echoed bytes differ');
+    s.close();
+  });
+}
 
 let failed = false;
 for (const [name, fn] of checks) {

@@ -1,6 +1,6 @@
 // node_features_server.mjs: Node's http2 server as the peer of our client
 // (featurepeer -client) for what goes beyond plain requests: server push,
-// extended CONNECT, ALTSVC and ORIGIN.
+// extended CONNECT, ALTSVC and ORIGIN, padding (it pads all it sends).
 //
 //   node node_features_server.mjs [--cert FILE --key FILE]
 //
@@ -13,7 +13,7 @@ const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1
 const cert = opt('--cert');
 const key = opt('--key');
 
-const options = { settings: { enableConnectProtocol: true }, origins: ['https://a.example', 'https://b.example:8443'] };
+const options = { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX, settings: { enableConnectProtocol: true }, origins: ['https://a.example', 'https://b.example:8443'] };
 const server = cert
   ? http2.createSecureServer({ ...options, cert: fs.readFileSync(cert), key: fs.readFileSync(key) })
   : http2.createServer(options);
@@ -58,6 +58,10 @@ server.on('stream', (stream, headers) => {
       stream.session.altsvc('h2="alt.example:443"', 'https://alt.example');
       stream.respond({ ':status': 200 });
       stream.end('ok');
+      return;
+    case '/echo':
+      stream.respond({ ':status': 200 });
+      stream.pipe(stream);
       return;
     case '/push-stats':
       Promise.race([refused, new Promise((r) => setTimeout(r, 5000))]).then(() => {

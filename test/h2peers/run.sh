@@ -345,7 +345,7 @@ wait_listening() {
 feature_checks() { # MODE SCHEME [-cert FILE -key FILE]
 	local m=$1 scheme=$2 log="$TMP/server-featurepeer-$1.log" ca=() port pid
 	shift 2
-	"$TMP/featurepeer" -serve "$@" >"$log" 2>&1 &
+	"$TMP/featurepeer" -serve -pad aligned "$@" >"$log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	port=$(wait_listening "$log")
@@ -358,6 +358,9 @@ feature_checks() { # MODE SCHEME [-cert FILE -key FILE]
 	expect "$m nghttp -a: PUSH_PROMISE received" "$(grep -ac 'recv PUSH_PROMISE frame' "$TMP/nghttp-push.log")" 1
 	expect "$m nghttp -a: pushed /style.css answered" "$(grep -aE -c 'recv \(stream_id=2\) (:status: 200|content-type: text/css)$' "$TMP/nghttp-push.log")" 2
 	expect "$m nghttp -a: /style.css not requested" "$(grep -a -c 'x-not-pushed' "$TMP/nghttp-push.log")" 0
+	# The server pads (-pad aligned): nghttp sees padded HEADERS and DATA.
+	expect "$m nghttp sees our padded HEADERS and DATA" \
+		"$(grep -aE -A1 'recv (HEADERS|DATA) frame <length=[0-9]*, flags=0x[0-9a-f]*, stream_id=2>' "$TMP/nghttp-push.log" | grep -a -c 'PADDED')" 2
 	stop "$pid"
 
 	log="$TMP/node-features-$m.log"

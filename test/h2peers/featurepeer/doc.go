@@ -2,7 +2,7 @@
 // requests (server push, and the extensions added beside it) against real
 // peers, from both ends:
 //
-//	featurepeer -serve [-cert FILE -key FILE]
+//	featurepeer -serve [-cert FILE -key FILE] [-pad none|max|aligned]
 //	    serves them; prints "listening PORT". Node's http2 client
 //	    (node_features_client.mjs) and nghttp run their checks against it.
 //	featurepeer -client URL [-ca FILE]

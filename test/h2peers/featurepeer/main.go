@@ -21,10 +21,15 @@ func main() {
 	key := flag.String("key", "", "TLS key file")
 	client := flag.String("client", "", "run the client checks against this URL")
 	ca := flag.String("ca", "", "CA certificate for -client over TLS")
+	pad := flag.String("pad", "", "with -serve, pad HEADERS and DATA: none, max or aligned")
 	flag.Parse()
 	switch {
 	case *serve:
-		runServer(*cert, *key)
+		strategy, ok := paddings[*pad]
+		if !ok {
+			log.Fatalf("unknown -pad %q", *pad)
+		}
+		runServer(*cert, *key, strategy)
 	case *client != "":
 		if !runClient(*client, *ca) {
 			os.Exit(1)
@@ -35,8 +40,9 @@ func main() {
 	}
 }
 
-func runServer(certFile, keyFile string) {
+func runServer(certFile, keyFile string, pad h2.PaddingStrategy) {
 	srv := newServer()
+	srv.Options.Padding = pad
 	srv.ErrorLog = log.Printf
 	if certFile != "" {
 		c, err := tls.LoadX509KeyPair(certFile, keyFile)
