@@ -19,6 +19,10 @@ import (
 // SETTINGS_ENABLE_CONNECT_PROTOCOL.
 var ErrExtendedConnectDisabled = errors.New("h2: the peer did not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL)")
 
+// errConnectProtocolOff refuses what RFC 8441 §3 forbids: turning
+// ENABLE_CONNECT_PROTOCOL off once it was on.
+var errConnectProtocolOff = errorf("ENABLE_CONNECT_PROTOCOL cannot go back to 0 once sent as 1 (RFC 8441 §3)")
+
 // extendedConnect reports whether a request header list carries :protocol.
 // Only its leading pseudo-header fields are looked at.
 func extendedConnect(h Header) bool {

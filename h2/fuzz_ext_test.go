@@ -107,3 +107,39 @@ func FuzzPadding(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSettingsRoundTrip: any SETTINGS payload that unpacks, applied to an
+// empty Settings, packs back to the same parameters (the last value of
+// each, known ones in wire order, unknown ones after) and unpacks again.
+func FuzzSettingsRoundTrip(f *testing.F) {
+	f.Add(DefaultSettings().Pack())
+	f.Add(Settings{}.With(SettingMaxConcurrentStreams, 0).With(0xf0, 7).Pack())
+	f.Add([]byte{0, 0x99, 0, 0, 0, 1, 0, 3, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if len(payload) > 6*200 {
+			payload = payload[:6*200]
+		}
+		ps, err := UnpackSettings(payload)
+		if err != nil {
+			return
+		}
+		var s Settings
+		last := map[SettingID]uint32{}
+		for _, p := range ps {
+			s.apply(p)
+			last[p.ID] = p.Val
+		}
+		back, err := UnpackSettings(s.Pack())
+		if err != nil {
+			t.Fatalf("repacked settings do not unpack: %v", err)
+		}
+		for _, p := range back {
+			if v, ok := last[p.ID]; !ok || v != p.Val && !(p.ID == SettingEnablePush || p.ID == SettingEnableConnectProtocol || p.ID == SettingNoRFC7540Priorities) {
+				t.Fatalf("%s=%d packed, received %d (%t)", p.ID, p.Val, v, ok)
+			}
+		}
+		if !s.Equal(s.merged(Settings{})) {
+			t.Fatal("merging nothing changed the settings")
+		}
+	})
+}

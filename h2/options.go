@@ -75,6 +75,10 @@ type Limits struct {
 	// EmptyFrameRate and EmptyFrameBurst bound DATA/HEADERS/CONTINUATION frames
 	// that carry nothing (100/s, burst 1000), against CVE-2019-9518.
 	EmptyFrameRate, EmptyFrameBurst int
+	// MaxSettings bounds the parameters in one received SETTINGS frame (32,
+	// as Node's maxSettings); a peer that sends more is disconnected with
+	// ENHANCE_YOUR_CALM.
+	MaxSettings int
 	// MaxHandlerQueue bounds the streams waiting for a handler goroutine once
 	// MaxConcurrentStreams handlers run (4x MaxConcurrentStreams).
 	MaxHandlerQueue int
@@ -146,6 +150,7 @@ func (o Options) normalized() Options {
 	setDefault(&l.ResetBurst, 2000)
 	setDefault(&l.EmptyFrameRate, 100)
 	setDefault(&l.EmptyFrameBurst, 1000)
+	setDefault(&l.MaxSettings, 32)
 	setDefault(&l.MaxHandlerQueue, 4*int(min(o.Settings.MaxConcurrentStreams, 1<<20)))
 	return o
 }

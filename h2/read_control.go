@@ -2,6 +2,7 @@ package h2
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 )
 
@@ -108,18 +109,26 @@ func (s *Session) onSettings(fh FrameHeader, p []byte) error {
 		}
 		return s.onSettingsAck()
 	}
+	if n := len(p) / 6; n > s.opts.Limits.MaxSettings {
+		return connErr(ErrCodeEnhanceYourCalm, "SETTINGS frame with %d parameters, more than %d", n, s.opts.Limits.MaxSettings)
+	}
 	params, err := UnpackSettings(p)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	next := s.remote
+	next.Custom = slices.Clone(next.Custom) // RemoteSettings' callers may hold the old one
 	if !s.remoteSeen {
 		s.remoteSeen = true
 		next.MaxConcurrentStreams = Unlimited // drop the assumed 100: the peer says now
 	}
 	for _, sp := range params {
 		next.apply(sp)
+	}
+	if s.remote.EnableConnectProtocol && !next.EnableConnectProtocol {
+		s.mu.Unlock()
+		return connErr(ErrCodeProtocol, "ENABLE_CONNECT_PROTOCOL back to 0 (RFC 8441 §3)")
 	}
 	if delta := int64(next.InitialWindowSize) - int64(s.remote.InitialWindowSize); delta != 0 {
 		// §6.9.2: the change applies to every open stream; windows may go negative.

@@ -40,6 +40,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	sessions  map[*Session]struct{}
 	shutdown  bool
+	updated   Settings // what UpdateSettings changed, for new sessions (settings_server.go)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -153,7 +154,7 @@ func (srv *Server) ServeConn(c net.Conn) {
 			return
 		}
 	}
-	s := newSession(c, false, srv.Options)
+	s := newSession(c, false, srv.sessionOptions())
 	s.srv = srv
 	s.handler = srv.Handler
 	if s.handler == nil {

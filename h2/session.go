@@ -275,28 +275,16 @@ func (s *Session) PendingSettingsAck() bool {
 	return len(s.pendingLocal) > 0
 }
 
-// UpdateSettings sends new local settings and waits for the peer's ack (or ctx).
-// Zero fields keep their current value.
+// UpdateSettings sends new local settings and waits for the peer's ack (or
+// ctx). The parameters set gives replace the current ones, the others stay:
+// a zero or false value is given with Settings.With (see Settings).
 func (s *Session) UpdateSettings(ctx context.Context, set Settings) error {
 	s.mu.Lock()
-	next := s.local
-	if set.HeaderTableSize != 0 {
-		next.HeaderTableSize = set.HeaderTableSize
+	next := s.local.merged(set)
+	if s.local.EnableConnectProtocol && !next.EnableConnectProtocol {
+		s.mu.Unlock()
+		return errConnectProtocolOff
 	}
-	if set.MaxConcurrentStreams != 0 {
-		next.MaxConcurrentStreams = set.MaxConcurrentStreams
-	}
-	if set.InitialWindowSize != 0 {
-		next.InitialWindowSize = set.InitialWindowSize
-	}
-	if set.MaxFrameSize != 0 {
-		next.MaxFrameSize = set.MaxFrameSize
-	}
-	if set.MaxHeaderListSize != 0 {
-		next.MaxHeaderListSize = set.MaxHeaderListSize
-	}
-	next.EnableConnectProtocol = set.EnableConnectProtocol || next.EnableConnectProtocol
-	next.EnablePush = set.EnablePush || next.EnablePush
 	if err := next.Validate(); err != nil {
 		s.mu.Unlock()
 		return err

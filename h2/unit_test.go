@@ -71,7 +71,9 @@ func TestUnpackSettingsRejects(t *testing.T) {
 	require.Equal(t, "UNKNOWN_SETTING_0x99", ps[0].ID.String())
 	got := RFCSettings()
 	got.apply(ps[0])
-	require.Equal(t, RFCSettings(), got, "unknown settings are ignored")
+	require.Equal(t, []Setting{{0x99, 12345}}, got.Custom, "unknown settings are kept aside")
+	got.Custom = nil
+	require.Equal(t, RFCSettings(), got, "and change nothing else")
 }
 
 func TestSettingsValidateAndNames(t *testing.T) {

@@ -1,6 +1,6 @@
 // node_features_client.mjs: Node's http2 client against our server
 // (featurepeer -serve) for what goes beyond plain requests: server push,
-// extended CONNECT, ALTSVC and ORIGIN, padding.
+// extended CONNECT, ALTSVC and ORIGIN, padding, custom settings.
 //
 //   node node_features_client.mjs URL [CA_FILE]
 //
@@ -121,6 +121,17 @@ for (const [name, strategy] of [['max', http2.constants.PADDING_STRATEGY_MAX], [
     s.close();
   });
 }
+
+check('settings: custom settings and zero values both ways', async () => {
+  const s = connect({ settings: { customSettings: { 0xf4: 3 }, initialWindowSize: 0, headerTableSize: 0 }, remoteCustomSettings: [0xf1] });
+  await new Promise((resolve) => s.once('remoteSettings', resolve));
+  assert.equal(s.remoteSettings.customSettings?.[0xf1], 9, `our custom setting: ${JSON.stringify(s.remoteSettings)}`);
+  s.setLocalWindowSize(1 << 20);
+  const st = s.request({ ':path': '/remote-settings' });
+  const res = await collect(st);
+  assert.equal(res.headers['x-custom'], 'f4=3');
+  s.close();
+});
 
 let failed = false;
 for (const [name, fn] of checks) {

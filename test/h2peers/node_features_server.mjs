@@ -1,6 +1,7 @@
 // node_features_server.mjs: Node's http2 server as the peer of our client
 // (featurepeer -client) for what goes beyond plain requests: server push,
-// extended CONNECT, ALTSVC and ORIGIN, padding (it pads all it sends).
+// extended CONNECT, ALTSVC and ORIGIN, padding (it pads all it sends), custom
+// settings.
 //
 //   node node_features_server.mjs [--cert FILE --key FILE]
 //
@@ -13,7 +14,8 @@ const opt = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1
 const cert = opt('--cert');
 const key = opt('--key');
 
-const options = { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX, settings: { enableConnectProtocol: true }, origins: ['https://a.example', 'https://b.example:8443'] };
+const options = { paddingStrategy: http2.constants.PADDING_STRATEGY_MAX, settings: { enableConnectProtocol: true, customSettings: { 0xf2: 5 } },
+  remoteCustomSettings: [0xf3], origins: ['https://a.example', 'https://b.example:8443'] };
 const server = cert
   ? http2.createSecureServer({ ...options, cert: fs.readFileSync(cert), key: fs.readFileSync(key) })
   : http2.createServer(options);
@@ -63,6 +65,13 @@ server.on('stream', (stream, headers) => {
       stream.respond({ ':status': 200 });
       stream.pipe(stream);
       return;
+    case '/remote-settings': {
+      const rs = stream.session.remoteSettings;
+      const custom = Object.entries(rs.customSettings ?? {}).map(([k, v]) => `${Number(k).toString(16)}=${v}`).join(',');
+      stream.respond({ ':status': 200, 'x-custom': custom, 'x-max-streams': String(rs.maxConcurrentStreams) });
+      stream.end();
+      return;
+    }
     case '/push-stats':
       Promise.race([refused, new Promise((r) => setTimeout(r, 5000))]).then(() => {
         stream.respond({ ':status': 200, 'x-refused-code': String(refusedCode) });

@@ -117,6 +117,7 @@ var routes = map[string]func(st *h2.Stream){}
 func newServer() *h2.Server {
 	srv := &h2.Server{}
 	srv.Options.Settings.EnableConnectProtocol = true
+	srv.Options.Settings.Custom = []h2.Setting{serverCustom}
 	srv.Options.Origins = []string{"https://a.example", "https://b.example:8443"}
 	srv.Handler = h2.HandlerFunc(func(st *h2.Stream) {
 		if st.Method() == "CONNECT" {
