@@ -36,6 +36,12 @@ type Options struct {
 	// keeps a stream's flow-control window closed, is not stalled; an idle
 	// connection is never checked.
 	StallTimeout time.Duration
+	// Timeout, when positive, is an inactivity timeout: once nothing was
+	// read or written for that long, Hooks.OnTimeout is called, or without
+	// that hook the session is closed gracefully (Node's server.setTimeout
+	// and session.setTimeout with 'timeout'; see Session.SetTimeout). On a
+	// server it applies to every session.
+	Timeout time.Duration
 	// Limits bound what a peer can make this session spend.
 	Limits Limits
 	// Hooks report what Node reports as session events.
@@ -115,6 +121,10 @@ type Hooks struct {
 	// OnOrigin: the server sent an ORIGIN frame (RFC 8336; Node's 'origin'
 	// event); the origins are also added to OriginSet.
 	OnOrigin func(s *Session, origins []string)
+	// OnTimeout: Options.Timeout passed without activity. It runs on a
+	// timer's goroutine, not the reader's; the session stays open unless
+	// the hook closes it.
+	OnTimeout func(s *Session)
 	// OnClose: the session ended; err is nil for a clean close.
 	OnClose func(s *Session, err error)
 }

@@ -260,6 +260,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		st.recvUnack += pad
 		s.recvUnack += pad
 	}
+	st.touchLocked()
 	st.recvBytes += int64(len(data))
 	st.stats.bytesReceived += int64(len(data))
 	if st.stats.firstByte == 0 {

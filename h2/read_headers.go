@@ -111,6 +111,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 	if st.inEOF {
 		return streamErr(st.id, ErrCodeStreamClosed, "HEADERS after END_STREAM")
 	}
+	st.touchLocked()
 	if st.state == stateReservedRemote {
 		st.state = stateHalfClosedLocal // a pushed stream's response begins (§5.1)
 	}

@@ -127,8 +127,9 @@ type Session struct {
 	settingsTimer *time.Timer
 
 	stats     sessionCounters
-	push      pushState // push.go
-	extFrames extState  // altsvc.go
+	push      pushState      // push.go
+	timeout   sessionTimeout // timeout.go
+	extFrames extState       // altsvc.go
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -204,6 +205,7 @@ func (s *Session) start() {
 	s.mu.Unlock()
 	go s.writeLoop()
 	go s.readLoop()
+	s.startTimeout()
 	if s.opts.KeepaliveInterval > 0 {
 		go s.keepalive()
 	}
@@ -503,6 +505,7 @@ func (s *Session) finish(readErr error) {
 	if s.stall.timer != nil {
 		s.stall.timer.Stop()
 	}
+	s.stopTimeout()
 	for _, st := range s.handlerQueue {
 		st.failLocked(ErrSessionClosed)
 	}

@@ -126,9 +126,11 @@ type Stream struct {
 
 	stats streamStats
 
-	// push is nil unless the stream takes part in server push (push.go):
-	// most never do, and a Stream must stay within its size class.
+	// push is nil unless the stream takes part in server push (push.go),
+	// tmo unless it has an inactivity timeout (timeout.go): most streams
+	// have neither, and a Stream must stay within its size class.
 	push *streamPush
+	tmo  *streamTimeout
 }
 
 // newStreamLocked opens stream id, from st if allocStream made it before mu
@@ -552,6 +554,9 @@ func (st *Stream) closeLocked() {
 	s.sched.update(s, st)
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
+	}
+	if st.tmo != nil {
+		st.tmo.t.stop()
 	}
 	if st.done != nil {
 		close(st.done)

@@ -146,6 +146,7 @@ func (s *Session) writeLoop() {
 				s.releaseLentLocked(iov)
 			}
 			s.stats.addOut(n)
+			s.wroteNow()
 			s.wbuf = buf[:0]
 			if err != nil {
 				s.beginCloseLocked(s.lostLocked(err), 0, false)
@@ -224,6 +225,7 @@ func (s *Session) takeBatchLocked() {
 				r.skip = true // reset before its headers left: the peer must never hear of it
 				continue
 			}
+			st.touchLocked()
 			if !st.hdrWritten {
 				st.hdrWritten = true
 				if st.state == stateReservedLocal {
@@ -391,6 +393,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			s.wbuf = appendPaddedData(s.wbuf, st.id, end, pending[:n], extra, pad)
 		}
 		st.consumeLocked(int(n))
+		st.touchLocked()
 		s.stats.FramesSent++
 		st.sendWindow -= n + int64(extra)
 		s.sendWindow -= n + int64(extra)

@@ -1,6 +1,7 @@
 // node_features_client.mjs: Node's http2 client against our server
 // (featurepeer -serve) for what goes beyond plain requests: server push,
-// extended CONNECT, ALTSVC and ORIGIN, padding, custom settings.
+// extended CONNECT, ALTSVC and ORIGIN, padding, custom settings, the
+// server's inactivity timeout.
 //
 //   node node_features_client.mjs URL [CA_FILE]
 //
@@ -131,6 +132,17 @@ check('settings: custom settings and zero values both ways', async () => {
   const res = await collect(st);
   assert.equal(res.headers['x-custom'], 'f4=3');
   s.close();
+});
+
+check('timeout: our server closes a quiet session gracefully (GOAWAY NO_ERROR)', async () => {
+  const s = connect();
+  const goaway = new Promise((resolve) => s.once('goaway', (code) => resolve(code)));
+  const closed = new Promise((resolve) => s.once('close', resolve));
+  await collect(s.request({ ':path': '/style.css' }));
+  const started = Date.now();
+  assert.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
+  await closed;
+  assert.ok(Date.now() - started >= 1000, 'closed before the session was quiet for the timeout');
 });
 
 let failed = false;

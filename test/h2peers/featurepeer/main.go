@@ -118,6 +118,9 @@ func newServer() *h2.Server {
 	srv := &h2.Server{}
 	srv.Options.Settings.EnableConnectProtocol = true
 	srv.Options.Settings.Custom = []h2.Setting{serverCustom}
+	// Sessions quiet for this long are closed gracefully (Options.Timeout
+	// without Hooks.OnTimeout); every other check is far quicker.
+	srv.Options.Timeout = 1500 * time.Millisecond
 	srv.Options.Origins = []string{"https://a.example", "https://b.example:8443"}
 	srv.Handler = h2.HandlerFunc(func(st *h2.Stream) {
 		if st.Method() == "CONNECT" {
