@@ -104,9 +104,9 @@ type RequestOptions struct {
 	OnPush func(promised Header, pushed *Stream)
 }
 
-// Request opens a stream and sends its request headers. hdr must hold
-// ":method" and (except for CONNECT) ":path"; ":scheme" and ":authority"
-// are filled from the session when absent. A plain CONNECT sends only
+// Request opens a stream and sends its request headers. Missing
+// pseudo-headers take Node's defaults: ":method" GET, ":path" / (except
+// for CONNECT), ":scheme" and ":authority" from the session. A plain CONNECT sends only
 // ":method" and ":authority"; with ":protocol" it is an extended CONNECT
 // (RFC 8441), which waits for the server's SETTINGS and fails with
 // ErrExtendedConnectDisabled unless they enable it. Request waits while the peer's
@@ -250,7 +250,7 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	out := make(Header, 0, len(hdr)+2)
 	method := hdr.Get(":method")
 	if method == "" {
-		return nil, errorf("request without :method")
+		method = "GET" // Node's default
 	}
 	out = append(out, HeaderField{Name: ":method", Value: method})
 	protocol := hdr.Get(":protocol")
@@ -265,8 +265,11 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 			}
 		}
 		path := hdr.Get(":path")
+		if path == "" && protocol != "" {
+			return nil, errorf("extended CONNECT without :path")
+		}
 		if path == "" {
-			return nil, errorf("request without :path")
+			path = "/" // Node's default
 		}
 		out = append(out, HeaderField{Name: ":scheme", Value: scheme}, HeaderField{Name: ":path", Value: path})
 	}

@@ -42,6 +42,14 @@ type Options struct {
 	// and session.setTimeout with 'timeout'; see Session.SetTimeout). On a
 	// server it applies to every session.
 	Timeout time.Duration
+	// PeerMaxConcurrentStreams is what a client assumes of the server's
+	// MAX_CONCURRENT_STREAMS until its SETTINGS arrive (default 100, the
+	// RFC's recommended minimum; Node's peerMaxConcurrentStreams).
+	PeerMaxConcurrentStreams uint32
+	// MaxEncoderTableSize bounds the dynamic table of our HPACK encoder
+	// below what the peer allows (Node's maxDeflateDynamicTableSize): 0
+	// keeps the peer's limit, negative uses no dynamic table at all.
+	MaxEncoderTableSize int
 	// Limits bound what a peer can make this session spend.
 	Limits Limits
 	// Hooks report what Node reports as session events.
@@ -161,6 +169,9 @@ func (o Options) normalized() Options {
 	setDefault(&l.EmptyFrameRate, 100)
 	setDefault(&l.EmptyFrameBurst, 1000)
 	setDefault(&l.MaxSettings, 32)
+	if o.PeerMaxConcurrentStreams == 0 {
+		o.PeerMaxConcurrentStreams = 100
+	}
 	setDefault(&l.MaxHandlerQueue, 4*int(min(o.Settings.MaxConcurrentStreams, 1<<20)))
 	return o
 }

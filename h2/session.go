@@ -161,7 +161,7 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		// Until the server's SETTINGS arrive, assume the 100 streams RFC 9113
 		// §6.5.2 recommends as a minimum, not "unlimited": opening more would
 		// only get them refused.
-		s.remote.MaxConcurrentStreams = 100
+		s.remote.MaxConcurrentStreams = s.opts.PeerMaxConcurrentStreams
 	} else {
 		s.nextStreamID = 2
 	}
@@ -179,6 +179,10 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	})
 	s.hdec.SetMaxStringLength(int(min(s.local.MaxHeaderListSize, 1<<24)))
 	s.henc = hpack.NewEncoder(&s.hbuf)
+	if s.opts.MaxEncoderTableSize != 0 {
+		// Applied by the writer before its first block, as a peer's limit is.
+		s.hencLimit, s.hencLimitSet = s.remote.HeaderTableSize, true
+	}
 	s.sched.init()
 	s.stats.StartTime = time.Now()
 	return s
@@ -363,6 +367,26 @@ func (s *Session) GoAway(code ErrCode, debug []byte) error {
 		return ErrSessionClosed
 	}
 	s.sendGoAwayLocked(code, s.lastPeerStream, debug)
+	return nil
+}
+
+// GoAwayLastStream is GoAway with the last-stream-id chosen (Node's
+// session.goaway(code, lastStreamID, data)): the peer takes the streams it
+// opened above it as never processed. It may not exceed one sent before
+// (§6.8).
+func (s *Session) GoAwayLastStream(code ErrCode, lastStreamID uint32, debug []byte) error {
+	if lastStreamID > streamIDMask {
+		return errorf("last stream id %d above 2^31-1", lastStreamID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrSessionClosed
+	}
+	if s.goAwaySent && lastStreamID > s.goAwaySentID {
+		return errorf("last stream id %d above the %d of an earlier GOAWAY", lastStreamID, s.goAwaySentID)
+	}
+	s.sendGoAwayLocked(code, lastStreamID, debug)
 	return nil
 }
 

@@ -206,7 +206,7 @@ func (s *Session) shutWrite() {
 // frame still goes out, and the stream state its sending changes.
 func (s *Session) takeBatchLocked() {
 	if s.hencLimitSet {
-		s.henc.SetMaxDynamicTableSizeLimit(s.hencLimit)
+		s.henc.SetMaxDynamicTableSizeLimit(s.encoderTableLimit(s.hencLimit))
 		s.memo.tableChanged() // and the next block must begin with the size update
 		s.hencLimitSet = false
 	}
