@@ -102,6 +102,10 @@ type RequestOptions struct {
 	// Settings.EnablePush, and takes precedence over Hooks.OnPush; what it
 	// may do is what Hooks.OnPush may.
 	OnPush func(promised Header, pushed *Stream)
+	// ResetOnCancel resets the stream with CANCEL when ctx ends before the
+	// stream closed (Node's signal option); without it ctx bounds only the
+	// wait for a stream slot.
+	ResetOnCancel bool
 }
 
 // Request opens a stream and sends its request headers. Missing
@@ -173,6 +177,9 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	st.onInfo = o.OnInformational
 	if o.OnPush != nil {
 		st.pushPart().onPush = o.OnPush
+	}
+	if o.ResetOnCancel && ctx.Done() != nil {
+		st.watchPart().stopCancel = context.AfterFunc(ctx, func() { st.Reset(ErrCodeCancel) })
 	}
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true

@@ -2,6 +2,8 @@ package h2
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"testing"
 
@@ -91,4 +93,43 @@ func TestStreamIntrospection(t *testing.T) {
 	_, _ = io.ReadAll(st)
 	require.Eventually(t, st.Closed, waitLong, 1e6)
 	require.False(t, st.Aborted())
+}
+
+// TestResetOnCancel: with RequestOptions.ResetOnCancel, ending the
+// request's context after the stream opened resets it with CANCEL (Node's
+// signal); without it, the stream carries on.
+func TestResetOnCancel(t *testing.T) {
+	goroutineLeakCheck(t)
+	codes := make(chan ErrCode, 2)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, nil)
+		_, err := io.Copy(io.Discard, st)
+		var se *StreamError
+		if errors.As(err, &se) {
+			codes <- se.Code
+			return
+		}
+		codes <- ErrCodeNo
+		_ = st.CloseWrite()
+	})}, nil)
+	for _, reset := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		st, err := c.Request(ctx, post("/"), &RequestOptions{ResetOnCancel: reset})
+		require.NoError(t, err)
+		_, err = st.Response(ctxT(t))
+		require.NoError(t, err)
+		cancel()
+		if reset {
+			require.Equal(t, ErrCodeCancel, <-codes)
+			code, ok := st.ResetCode()
+			require.True(t, ok)
+			require.Equal(t, ErrCodeCancel, code)
+			continue
+		}
+		_, err = st.End([]byte("still going"), nil)
+		require.NoError(t, err)
+		require.Equal(t, ErrCodeNo, <-codes)
+		_, err = io.ReadAll(st)
+		require.NoError(t, err)
+	}
 }

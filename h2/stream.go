@@ -127,10 +127,11 @@ type Stream struct {
 	stats streamStats
 
 	// push is nil unless the stream takes part in server push (push.go),
-	// tmo unless it has an inactivity timeout (timeout.go): most streams
-	// have neither, and a Stream must stay within its size class.
-	push *streamPush
-	tmo  *streamTimeout
+	// watch unless it has an inactivity timeout or a context that resets it
+	// (timeout.go): most streams have neither, and a Stream must stay
+	// within its size class.
+	push  *streamPush
+	watch *streamWatch
 }
 
 // newStreamLocked opens stream id, from st if allocStream made it before mu
@@ -555,8 +556,8 @@ func (st *Stream) closeLocked() {
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
 	}
-	if st.tmo != nil {
-		st.tmo.t.stop()
+	if st.watch != nil {
+		st.watch.end()
 	}
 	if st.done != nil {
 		close(st.done)

@@ -135,10 +135,27 @@ func (s *Session) stopTimeout() {
 	s.timeout.mu.Unlock()
 }
 
-// streamTimeout is a stream's inactivity timeout.
-type streamTimeout struct {
-	t    *idleTimer
-	last atomic.Int64
+// streamWatch is what watches a stream from outside: its inactivity
+// timeout, and the context whose end resets it (RequestOptions.ResetOnCancel).
+type streamWatch struct {
+	t          *idleTimer
+	last       atomic.Int64
+	stopCancel func() bool
+}
+
+func (st *Stream) watchPart() *streamWatch {
+	if st.watch == nil {
+		st.watch = &streamWatch{}
+	}
+	return st.watch
+}
+
+// end releases what watches a stream that closed.
+func (w *streamWatch) end() {
+	w.t.stop()
+	if w.stopCancel != nil {
+		w.stopCancel()
+	}
 }
 
 // SetTimeout calls fn when the stream has received and sent nothing
@@ -148,22 +165,21 @@ func (st *Stream) SetTimeout(d time.Duration, fn func()) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st.tmo != nil {
-		st.tmo.t.stop()
+	if st.watch != nil {
+		st.watch.t.stop()
+		st.watch.t = nil
 	}
 	if d <= 0 || fn == nil || st.state == stateClosed {
-		st.tmo = nil
 		return
 	}
-	tmo := &streamTimeout{}
-	tmo.last.Store(time.Now().UnixNano())
-	tmo.t = newIdleTimer(d, fn, tmo.last.Load, s.done)
-	st.tmo = tmo
+	w := st.watchPart()
+	w.last.Store(time.Now().UnixNano())
+	w.t = newIdleTimer(d, fn, w.last.Load, s.done)
 }
 
 // touchLocked records activity on a stream that has a timeout.
 func (st *Stream) touchLocked() {
-	if st.tmo != nil {
-		st.tmo.last.Store(time.Now().UnixNano())
+	if st.watch != nil && st.watch.t != nil {
+		st.watch.last.Store(time.Now().UnixNano())
 	}
 }
