@@ -143,3 +143,44 @@ func FuzzSettingsRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzServerExtensions: a server session (extended CONNECT enabled, padding
+// its answers) fed arbitrary bytes after the preface, seeded with what the
+// extensions add on the way in: ALTSVC and ORIGIN (ignored by servers), a
+// client's PUSH_PROMISE (a connection error), an extended CONNECT, padded
+// HEADERS and DATA, SETTINGS with custom and zero values.
+func FuzzServerExtensions(f *testing.F) {
+	req := seedBlock(getRequest()...)
+	ws := seedBlock(":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/", ":authority", "a")
+	f.Add(seedFrames(AppendSettings(nil), AppendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear")),
+		AppendRaw(nil, FrameOrigin, 0, 0, []byte("\x00\x09https://o")), AppendHeaders(nil, 1, true, true, nil, req)))
+	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, false, true, nil, req), appendPushPromiseFrame(nil, 1, 2, true, req)))
+	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, false, true, nil, ws), AppendData(nil, 1, true, []byte("tunnel"))))
+	f.Add(seedFrames(AppendSettings(nil), appendPaddedHeaders(nil, 1, false, true, nil, req, 9, 8),
+		appendPaddedData(nil, 1, true, []byte("body"), 256, 255)))
+	f.Add(seedFrames(AppendSettings(nil, Setting{SettingMaxConcurrentStreams, 0}, Setting{SettingInitialWindowSize, 0},
+		Setting{0xf0, 1}, Setting{SettingEnableConnectProtocol, 1}), AppendSettings(nil, Setting{SettingEnableConnectProtocol, 0})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzWatchdog(t)
+		goroutineLeakCheck(t)
+		opts := fuzzOptions
+		opts.Settings.EnableConnectProtocol = true
+		opts.Padding = PadAligned
+		srv := &Server{Handler: fuzzHandler, Options: opts}
+		c, s := net.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			srv.ServeConn(s)
+		}()
+		go func() { _, _ = io.Copy(io.Discard, c) }()
+		_ = c.SetWriteDeadline(time.Now().Add(fuzzWait))
+		_, _ = c.Write(append([]byte(ClientPreface), data...))
+		_ = c.Close()
+		select {
+		case <-done:
+		case <-time.After(fuzzWait):
+			t.Fatal("the session did not end after its connection closed")
+		}
+	})
+}
