@@ -33,3 +33,17 @@ func (st *Stream) Closed() bool {
 	defer st.s.mu.Unlock()
 	return st.state == stateClosed
 }
+
+// StreamWindows are a stream's flow-control windows: Recv is what the peer
+// may still send on it (Node's stream.state.localWindowSize), Send what we
+// may (it can be negative after the peer lowered INITIAL_WINDOW_SIZE).
+type StreamWindows struct {
+	Send, Recv int64
+}
+
+// Windows returns the stream's flow-control windows.
+func (st *Stream) Windows() StreamWindows {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return StreamWindows{Send: st.sendWindow, Recv: st.recvWindow}
+}

@@ -133,3 +133,22 @@ func TestResetOnCancel(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+func TestStreamWindows(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{Settings: Settings{InitialWindowSize: 70000}}})
+	p.serverHandshake(Setting{SettingInitialWindowSize, 1000})
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	require.Equal(t, StreamWindows{Send: 1000, Recv: 70000}, st.Windows())
+	p.expectHeaders(1)
+	_, err = st.Write(make([]byte, 600))
+	require.NoError(t, err)
+	p.dataBytes(1, 600)
+	require.Equal(t, int64(400), st.Windows().Send)
+	p.mustWrite(AppendHeaders(nil, 1, false, true, nil, p.encode(":status", "200")))
+	p.mustWrite(AppendData(nil, 1, false, make([]byte, 500)))
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return st.Windows().Recv == 69500 }, waitLong, 1e6)
+}
