@@ -76,6 +76,7 @@ func NewClientSession(c net.Conn, opts *ClientOptions) (*Session, error) {
 	if s.authority == "" && c.RemoteAddr() != nil {
 		s.authority = c.RemoteAddr().String()
 	}
+	s.initOriginSet()
 	s.start()
 	return s, nil
 }
@@ -95,11 +96,24 @@ type RequestOptions struct {
 	// OnInformational is called with each 1xx response, on the session's
 	// reader goroutine (it must not block).
 	OnInformational func(Header)
+	// OnPush is called, on the session's reader goroutine, for each request
+	// the server promises (PUSH_PROMISE) on this stream; pushed carries its
+	// response (Node's 'push' event comes with pushed.Response). It needs
+	// Settings.EnablePush, and takes precedence over Hooks.OnPush; what it
+	// may do is what Hooks.OnPush may.
+	OnPush func(promised Header, pushed *Stream)
+	// ResetOnCancel resets the stream with CANCEL when ctx ends before the
+	// stream closed (Node's signal option); without it ctx bounds only the
+	// wait for a stream slot.
+	ResetOnCancel bool
 }
 
-// Request opens a stream and sends its request headers. hdr must hold
-// ":method" and (except for CONNECT) ":path"; ":scheme" and ":authority"
-// are filled from the session when absent. Request waits while the peer's
+// Request opens a stream and sends its request headers. Missing
+// pseudo-headers take Node's defaults: ":method" GET, ":path" / (except
+// for CONNECT), ":scheme" and ":authority" from the session. A plain CONNECT sends only
+// ":method" and ":authority"; with ":protocol" it is an extended CONNECT
+// (RFC 8441), which waits for the server's SETTINGS and fails with
+// ErrExtendedConnectDisabled unless they enable it. Request waits while the peer's
 // MAX_CONCURRENT_STREAMS is reached, until ctx ends; a ctx that has already
 // ended fails it before anything is sent. After a GOAWAY it fails with an
 // error matching ErrUnprocessed, so the caller may retry elsewhere.
@@ -131,6 +145,11 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 }
 
 func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptions, spare *Stream) (*Stream, error) {
+	if hdr[0].Value == "CONNECT" && extendedConnect(hdr) {
+		if err := s.waitExtendedConnectLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if limit := s.remote.MaxHeaderListSize; limit != Unlimited && headerListSize(hdr) > limit {
 		return nil, errorf("request header list of %d bytes exceeds the peer's MAX_HEADER_LIST_SIZE %d", headerListSize(hdr), limit)
 	}
@@ -156,6 +175,12 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	s.nextStreamID += 2
 	st := s.newStreamLocked(id, spare)
 	st.onInfo = o.OnInformational
+	if o.OnPush != nil {
+		st.pushPart().onPush = o.OnPush
+	}
+	if o.ResetOnCancel && ctx.Done() != nil {
+		st.watchPart().stopCancel = context.AfterFunc(ctx, func() { st.Reset(ErrCodeCancel) })
+	}
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true
 	headersEnd := o.EndStream && len(o.Body) == 0
@@ -232,10 +257,13 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	out := make(Header, 0, len(hdr)+2)
 	method := hdr.Get(":method")
 	if method == "" {
-		return nil, errorf("request without :method")
+		method = "GET" // Node's default
 	}
 	out = append(out, HeaderField{Name: ":method", Value: method})
-	if method != "CONNECT" {
+	protocol := hdr.Get(":protocol")
+	if method != "CONNECT" || protocol != "" {
+		// A plain CONNECT names only its authority; an extended one (RFC
+		// 8441) is a request like others, plus :protocol.
 		scheme := hdr.Get(":scheme")
 		if scheme == "" {
 			scheme = "http"
@@ -244,8 +272,11 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 			}
 		}
 		path := hdr.Get(":path")
+		if path == "" && protocol != "" {
+			return nil, errorf("extended CONNECT without :path")
+		}
 		if path == "" {
-			return nil, errorf("request without :path")
+			path = "/" // Node's default
 		}
 		out = append(out, HeaderField{Name: ":scheme", Value: scheme}, HeaderField{Name: ":path", Value: path})
 	}
@@ -256,12 +287,14 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	if auth != "" {
 		out = append(out, HeaderField{Name: ":authority", Value: auth})
 	}
+	if protocol != "" {
+		out = append(out, HeaderField{Name: ":protocol", Value: protocol})
+	}
 	for _, f := range hdr {
 		if strings.HasPrefix(f.Name, ":") {
 			switch f.Name {
-			case ":method", ":scheme", ":path", ":authority":
+			case ":method", ":scheme", ":path", ":authority", ":protocol":
 				continue
-			case ":protocol":
 			default:
 				return nil, errorf("unknown request pseudo-header %s", f.Name)
 			}

@@ -421,10 +421,13 @@ func TestRoleAndProtocol(t *testing.T) {
 	require.NotNil(t, c.RemoteAddr())
 	_, err := ss.Request(ctxT(t), post("/"), nil)
 	require.Error(t, err, "servers do not open streams")
-	_, err = c.Request(ctxT(t), Header{{Name: ":path", Value: "/"}}, nil)
-	require.Error(t, err, "a request needs :method")
-	_, err = c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}}, nil)
-	require.Error(t, err, "a request needs :path")
+	// Missing :method and :path take Node's defaults, GET and /.
+	for _, h := range []Header{{{Name: ":path", Value: "/"}}, {{Name: ":method", Value: "GET"}}, {}} {
+		st, err := c.Request(ctxT(t), h, &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		_, err = st.Response(ctxT(t))
+		require.NoError(t, err)
+	}
 	_, err = c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}, {Name: "Bad", Value: "x"}}, nil)
 	require.Error(t, err, "uppercase names are refused before sending")
 	_, err = c.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}, {Name: ":bogus", Value: "x"}}, nil)

@@ -29,6 +29,7 @@ var frameTypeNames = map[FrameType]string{
 	FrameRSTStream: "RST_STREAM", FrameSettings: "SETTINGS", FramePushPromise: "PUSH_PROMISE",
 	FramePing: "PING", FrameGoAway: "GOAWAY", FrameWindowUpdate: "WINDOW_UPDATE",
 	FrameContinuation: "CONTINUATION", FramePriorityUpdate: "PRIORITY_UPDATE",
+	FrameAltSvc: "ALTSVC", FrameOrigin: "ORIGIN",
 }
 
 func (t FrameType) String() string {

@@ -254,6 +254,9 @@ func checkHeaderBlock(h Header, kind headerKind) (contentLength int64, reason st
 		if method != 1 {
 			return -1, "missing :method"
 		}
+		if protocol != 0 && m != "CONNECT" {
+			return -1, ":protocol in a request other than CONNECT"
+		}
 		if m == "CONNECT" && protocol == 0 {
 			if scheme != 0 || path != 0 || authority != 1 {
 				return -1, "malformed CONNECT request"

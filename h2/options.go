@@ -36,10 +36,32 @@ type Options struct {
 	// keeps a stream's flow-control window closed, is not stalled; an idle
 	// connection is never checked.
 	StallTimeout time.Duration
+	// Timeout, when positive, is an inactivity timeout: once nothing was
+	// read or written for that long, Hooks.OnTimeout is called, or without
+	// that hook the session is closed gracefully (Node's server.setTimeout
+	// and session.setTimeout with 'timeout'; see Session.SetTimeout). On a
+	// server it applies to every session.
+	Timeout time.Duration
+	// PeerMaxConcurrentStreams is what a client assumes of the server's
+	// MAX_CONCURRENT_STREAMS until its SETTINGS arrive (default 100, the
+	// RFC's recommended minimum; Node's peerMaxConcurrentStreams).
+	PeerMaxConcurrentStreams uint32
+	// MaxEncoderTableSize bounds the dynamic table of our HPACK encoder
+	// below what the peer allows (Node's maxDeflateDynamicTableSize): 0
+	// keeps the peer's limit, negative uses no dynamic table at all.
+	MaxEncoderTableSize int
 	// Limits bound what a peer can make this session spend.
 	Limits Limits
 	// Hooks report what Node reports as session events.
 	Hooks Hooks
+	// Padding pads the HEADERS and DATA frames we send (nil: none), like
+	// Node's paddingStrategy: PadMax, PadAligned, or a function of one's
+	// own (Node's selectPadding). DATA padding counts against flow control.
+	Padding PaddingStrategy
+	// Origins, on a server, are sent in an ORIGIN frame (RFC 8336) right
+	// after our first SETTINGS, like Node's origins option; see
+	// Session.Origin.
+	Origins []string
 }
 
 // Limits bound every resource a peer can make a session spend. Zero fields
@@ -67,6 +89,10 @@ type Limits struct {
 	// EmptyFrameRate and EmptyFrameBurst bound DATA/HEADERS/CONTINUATION frames
 	// that carry nothing (100/s, burst 1000), against CVE-2019-9518.
 	EmptyFrameRate, EmptyFrameBurst int
+	// MaxSettings bounds the parameters in one received SETTINGS frame (32,
+	// as Node's maxSettings); a peer that sends more is disconnected with
+	// ENHANCE_YOUR_CALM.
+	MaxSettings int
 	// MaxHandlerQueue bounds the streams waiting for a handler goroutine once
 	// MaxConcurrentStreams handlers run (4x MaxConcurrentStreams).
 	MaxHandlerQueue int
@@ -89,6 +115,24 @@ type Hooks struct {
 	OnFrameError func(s *Session, t FrameType, streamID uint32, err error)
 	// OnStreamReset: the peer reset a stream.
 	OnStreamReset func(s *Session, streamID uint32, code ErrCode)
+	// OnPush: the server promised a request (PUSH_PROMISE) on parent, a
+	// request of ours that set no RequestOptions.OnPush; pushed will carry
+	// the response (Node's client-side 'stream' event). It needs
+	// Settings.EnablePush. The hook may Reset pushed to refuse it; to read
+	// it, hand it to another goroutine. Without this hook and the request's,
+	// promises are refused with RST_STREAM(CANCEL).
+	OnPush func(parent *Stream, promised Header, pushed *Stream)
+	// OnAltSvc: the server advertised an alternative service (ALTSVC, RFC
+	// 7838; Node's 'altsvc' event): for origin on stream 0, or for the
+	// origin of stream streamID (origin "").
+	OnAltSvc func(s *Session, value, origin string, streamID uint32)
+	// OnOrigin: the server sent an ORIGIN frame (RFC 8336; Node's 'origin'
+	// event); the origins are also added to OriginSet.
+	OnOrigin func(s *Session, origins []string)
+	// OnTimeout: Options.Timeout passed without activity. It runs on a
+	// timer's goroutine, not the reader's; the session stays open unless
+	// the hook closes it.
+	OnTimeout func(s *Session)
 	// OnClose: the session ended; err is nil for a clean close.
 	OnClose func(s *Session, err error)
 }
@@ -124,6 +168,10 @@ func (o Options) normalized() Options {
 	setDefault(&l.ResetBurst, 2000)
 	setDefault(&l.EmptyFrameRate, 100)
 	setDefault(&l.EmptyFrameBurst, 1000)
+	setDefault(&l.MaxSettings, 32)
+	if o.PeerMaxConcurrentStreams == 0 {
+		o.PeerMaxConcurrentStreams = 100
+	}
 	setDefault(&l.MaxHandlerQueue, 4*int(min(o.Settings.MaxConcurrentStreams, 1<<20)))
 	return o
 }

@@ -163,6 +163,10 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 		err = s.onWindowUpdate(fh, p)
 	case FramePriorityUpdate:
 		err = s.onPriorityUpdate(fh, p)
+	case FrameAltSvc:
+		err = s.onAltSvc(fh, p)
+	case FrameOrigin:
+		err = s.onOrigin(fh, p)
 	default:
 		// Unknown frame types are ignored (§5.5).
 	}
@@ -256,6 +260,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		st.recvUnack += pad
 		s.recvUnack += pad
 	}
+	st.touchLocked()
 	st.recvBytes += int64(len(data))
 	st.stats.bytesReceived += int64(len(data))
 	if st.stats.firstByte == 0 {
@@ -295,6 +300,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 type headerBlock struct {
 	active    bool
 	streamID  uint32
+	promised  uint32 // a PUSH_PROMISE's block: the promised stream (push.go)
 	endStream bool
 	prio      PriorityParam
 	hasPrio   bool

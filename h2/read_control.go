@@ -2,6 +2,7 @@ package h2
 
 import (
 	"encoding/binary"
+	"slices"
 	"time"
 )
 
@@ -108,18 +109,26 @@ func (s *Session) onSettings(fh FrameHeader, p []byte) error {
 		}
 		return s.onSettingsAck()
 	}
+	if n := len(p) / 6; n > s.opts.Limits.MaxSettings {
+		return connErr(ErrCodeEnhanceYourCalm, "SETTINGS frame with %d parameters, more than %d", n, s.opts.Limits.MaxSettings)
+	}
 	params, err := UnpackSettings(p)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	next := s.remote
+	next.Custom = slices.Clone(next.Custom) // RemoteSettings' callers may hold the old one
 	if !s.remoteSeen {
 		s.remoteSeen = true
 		next.MaxConcurrentStreams = Unlimited // drop the assumed 100: the peer says now
 	}
 	for _, sp := range params {
 		next.apply(sp)
+	}
+	if s.remote.EnableConnectProtocol && !next.EnableConnectProtocol {
+		s.mu.Unlock()
+		return connErr(ErrCodeProtocol, "ENABLE_CONNECT_PROTOCOL back to 0 (RFC 8441 §3)")
 	}
 	if delta := int64(next.InitialWindowSize) - int64(s.remote.InitialWindowSize); delta != 0 {
 		// §6.9.2: the change applies to every open stream; windows may go negative.
@@ -167,6 +176,7 @@ func (s *Session) onSettingsAck() error {
 		s.settingsTimer = nil
 	}
 	s.hdec.SetAllowedMaxDynamicTableSize(acked.HeaderTableSize)
+	s.push.ackedOff = !acked.EnablePush
 	s.mu.Unlock()
 	if h := s.opts.Hooks.OnLocalSettingsAck; h != nil {
 		h(s, acked)
@@ -273,25 +283,4 @@ func (s *Session) onGoAway(fh FrameHeader, p []byte) error {
 		h(s, code, last, debug)
 	}
 	return nil
-}
-
-// onPushPromise parses a PUSH_PROMISE and refuses it. We never enable push
-// (SETTINGS_ENABLE_PUSH is 0), so any promise is a connection error (§8.4);
-// parsing first makes the reported reason precise for malformed ones.
-func (s *Session) onPushPromise(fh FrameHeader, p []byte) error {
-	if !s.client {
-		return connErr(ErrCodeProtocol, "PUSH_PROMISE from a client")
-	}
-	if fh.StreamID == 0 {
-		return connErr(ErrCodeProtocol, "PUSH_PROMISE on stream 0")
-	}
-	frag, err := stripPadding(fh, p)
-	if err != nil {
-		return err
-	}
-	if len(frag) < 4 {
-		return connErr(ErrCodeFrameSize, "PUSH_PROMISE shorter than its promised stream id")
-	}
-	promised := binary.BigEndian.Uint32(frag) & streamIDMask
-	return connErr(ErrCodeProtocol, "PUSH_PROMISE of stream %d on stream %d, but push is disabled", promised, fh.StreamID)
 }

@@ -15,8 +15,14 @@ func (s *Session) onHeaderBlock(fields Header) error {
 		s.spare = s.allocStream() // before taking mu: a request may open a stream
 	}
 	s.lockAsReader()
-	err := s.onHeaderBlockLocked(fields)
+	var err error
+	if s.hb.promised != 0 {
+		err = s.onPromiseBlockLocked(fields)
+	} else {
+		err = s.onHeaderBlockLocked(fields)
+	}
 	s.unlockAsReader()
+	s.runPushHook()
 	if f, h := s.infoCall, s.infoHeader; f != nil {
 		// Called without the lock, so the callback may use the stream.
 		s.infoCall, s.infoHeader = nil, nil
@@ -71,6 +77,9 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	if reason != "" {
 		return streamErr(id, ErrCodeProtocol, reason)
 	}
+	if !s.local.EnableConnectProtocol && extendedConnect(fields) {
+		return streamErr(id, ErrCodeProtocol, ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL")
+	}
 	if uint32(s.peerActive) >= s.local.MaxConcurrentStreams {
 		return streamErr(id, ErrCodeRefusedStream, "MAX_CONCURRENT_STREAMS reached")
 	}
@@ -101,6 +110,10 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBlock) error {
 	if st.inEOF {
 		return streamErr(st.id, ErrCodeStreamClosed, "HEADERS after END_STREAM")
+	}
+	st.touchLocked()
+	if st.state == stateReservedRemote {
+		st.state = stateHalfClosedLocal // a pushed stream's response begins (§5.1)
 	}
 	if hb.tooBig {
 		return streamErr(st.id, ErrCodeProtocol, "header list too large")

@@ -69,6 +69,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	sessions  map[*Session]struct{}
 	shutdown  bool
+	updated   Settings // what UpdateSettings changed, for new sessions (settings_server.go)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -184,7 +185,7 @@ func (srv *Server) ServeConn(c net.Conn) {
 			return
 		}
 	}
-	s := newSession(c, false, srv.Options)
+	s := newSession(c, false, srv.sessionOptions())
 	if !s.encrypted {
 		kind, err := s.sniffPreface(srv.firstBytesTimeout(s))
 		// Without a hook, other bytes go to the session as they are: it
@@ -407,6 +408,7 @@ func (s *Session) serveStream(st *Stream) {
 func (st *Stream) handlerDoneLocked() {
 	s := st.s
 	st.endCtx()
+	st.resetUnansweredPushesLocked()
 	if st.state == stateClosed {
 		return
 	}

@@ -129,7 +129,10 @@ type Session struct {
 	idleTimer     *time.Timer
 	settingsTimer *time.Timer
 
-	stats sessionCounters
+	stats     sessionCounters
+	push      pushState      // push.go
+	timeout   sessionTimeout // timeout.go
+	extFrames extState       // altsvc.go
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -161,7 +164,7 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		// Until the server's SETTINGS arrive, assume the 100 streams RFC 9113
 		// §6.5.2 recommends as a minimum, not "unlimited": opening more would
 		// only get them refused.
-		s.remote.MaxConcurrentStreams = 100
+		s.remote.MaxConcurrentStreams = s.opts.PeerMaxConcurrentStreams
 	} else {
 		s.nextStreamID = 2
 	}
@@ -179,6 +182,10 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	})
 	s.hdec.SetMaxStringLength(int(min(s.local.MaxHeaderListSize, 1<<24)))
 	s.henc = hpack.NewEncoder(&s.hbuf)
+	if s.opts.MaxEncoderTableSize != 0 {
+		// Applied by the writer before its first block, as a peer's limit is.
+		s.hencLimit, s.hencLimitSet = s.remote.HeaderTableSize, true
+	}
 	s.sched.init()
 	s.stats.StartTime = time.Now()
 	return s
@@ -191,6 +198,9 @@ func (s *Session) start() {
 		s.wbuf = append(s.wbuf, ClientPreface...)
 	}
 	s.queueSettingsLocked(s.local)
+	if err := s.queueStartOriginsLocked(); err != nil && s.srv != nil {
+		s.srv.logf("h2: Options.Origins not sent: %v", err)
+	}
 	if extra := int64(s.opts.ConnWindowSize) - 65535; extra > 0 {
 		s.recvWindow += extra
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})
@@ -202,6 +212,7 @@ func (s *Session) start() {
 	s.mu.Unlock()
 	go s.writeLoop()
 	go s.readLoop()
+	s.startTimeout()
 	if s.opts.KeepaliveInterval > 0 {
 		go s.keepalive()
 	}
@@ -273,27 +284,16 @@ func (s *Session) PendingSettingsAck() bool {
 	return len(s.pendingLocal) > 0
 }
 
-// UpdateSettings sends new local settings and waits for the peer's ack (or ctx).
-// Zero fields keep their current value.
+// UpdateSettings sends new local settings and waits for the peer's ack (or
+// ctx). The parameters set gives replace the current ones, the others stay:
+// a zero or false value is given with Settings.With (see Settings).
 func (s *Session) UpdateSettings(ctx context.Context, set Settings) error {
 	s.mu.Lock()
-	next := s.local
-	if set.HeaderTableSize != 0 {
-		next.HeaderTableSize = set.HeaderTableSize
+	next := s.local.merged(set)
+	if s.local.EnableConnectProtocol && !next.EnableConnectProtocol {
+		s.mu.Unlock()
+		return errConnectProtocolOff
 	}
-	if set.MaxConcurrentStreams != 0 {
-		next.MaxConcurrentStreams = set.MaxConcurrentStreams
-	}
-	if set.InitialWindowSize != 0 {
-		next.InitialWindowSize = set.InitialWindowSize
-	}
-	if set.MaxFrameSize != 0 {
-		next.MaxFrameSize = set.MaxFrameSize
-	}
-	if set.MaxHeaderListSize != 0 {
-		next.MaxHeaderListSize = set.MaxHeaderListSize
-	}
-	next.EnableConnectProtocol = set.EnableConnectProtocol || next.EnableConnectProtocol
 	if err := next.Validate(); err != nil {
 		s.mu.Unlock()
 		return err
@@ -370,6 +370,26 @@ func (s *Session) GoAway(code ErrCode, debug []byte) error {
 		return ErrSessionClosed
 	}
 	s.sendGoAwayLocked(code, s.lastPeerStream, debug)
+	return nil
+}
+
+// GoAwayLastStream is GoAway with the last-stream-id chosen (Node's
+// session.goaway(code, lastStreamID, data)): the peer takes the streams it
+// opened above it as never processed. It may not exceed one sent before
+// (§6.8).
+func (s *Session) GoAwayLastStream(code ErrCode, lastStreamID uint32, debug []byte) error {
+	if lastStreamID > streamIDMask {
+		return errorf("last stream id %d above 2^31-1", lastStreamID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrSessionClosed
+	}
+	if s.goAwaySent && lastStreamID > s.goAwaySentID {
+		return errorf("last stream id %d above the %d of an earlier GOAWAY", lastStreamID, s.goAwaySentID)
+	}
+	s.sendGoAwayLocked(code, lastStreamID, debug)
 	return nil
 }
 
@@ -512,6 +532,7 @@ func (s *Session) finish(readErr error) {
 	if s.stall.timer != nil {
 		s.stall.timer.Stop()
 	}
+	s.stopTimeout()
 	for _, st := range s.handlerQueue {
 		st.failLocked(ErrSessionClosed)
 	}

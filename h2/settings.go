@@ -3,6 +3,7 @@ package h2
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // SettingID identifies a SETTINGS parameter (RFC 9113 §6.5.2).
@@ -52,8 +53,17 @@ type Setting struct {
 // whose RFC initial value is unbounded.
 const Unlimited = ^uint32(0)
 
-// Settings is the full set of SETTINGS parameters one endpoint has declared.
-// The zero value is not meaningful; start from DefaultSettings or RFCSettings.
+// Settings is the set of SETTINGS parameters one endpoint has declared.
+//
+// A field counts as given when it is non-zero (true), or when With set it,
+// even to zero: several parameters have 0 as a meaningful value
+// (MAX_CONCURRENT_STREAMS 0 refuses new streams, INITIAL_WINDOW_SIZE 0
+// holds all data, HEADER_TABLE_SIZE 0 turns off the dynamic table, and the
+// booleans are 0 to turn something off). Where Settings configure or update
+// a session, fields not given keep their default or current value; Pack
+// encodes only what is given. Parameters this engine does not know go in
+// Custom. The zero value gives nothing; DefaultSettings and RFCSettings
+// give every field.
 type Settings struct {
 	HeaderTableSize       uint32
 	EnablePush            bool
@@ -63,6 +73,126 @@ type Settings struct {
 	MaxHeaderListSize     uint32
 	EnableConnectProtocol bool
 	NoRFC7540Priorities   bool
+	// Custom are parameters beyond the ones above (RFC 9113 §6.5.2 has
+	// peers ignore what they do not know), sent after them in the order
+	// given. In the peer's settings (RemoteSettings), the unknown
+	// parameters it sent, the last value for each identifier (at most 64).
+	Custom []Setting
+
+	given uint16 // bit id: the field of standard setting id was set by With
+}
+
+// knownSettings are the parameters that have a field, in wire order.
+var knownSettings = [...]SettingID{SettingHeaderTableSize, SettingEnablePush, SettingMaxConcurrentStreams,
+	SettingInitialWindowSize, SettingMaxFrameSize, SettingMaxHeaderListSize, SettingEnableConnectProtocol,
+	SettingNoRFC7540Priorities}
+
+// maxCustomSettings bounds the unknown parameters kept from a peer.
+const maxCustomSettings = 64
+
+// field returns the address of id's field, or nil for a parameter without one.
+func (s *Settings) field(id SettingID) *uint32 {
+	switch id {
+	case SettingHeaderTableSize:
+		return &s.HeaderTableSize
+	case SettingMaxConcurrentStreams:
+		return &s.MaxConcurrentStreams
+	case SettingInitialWindowSize:
+		return &s.InitialWindowSize
+	case SettingMaxFrameSize:
+		return &s.MaxFrameSize
+	case SettingMaxHeaderListSize:
+		return &s.MaxHeaderListSize
+	}
+	return nil
+}
+
+func (s *Settings) flag(id SettingID) *bool {
+	switch id {
+	case SettingEnablePush:
+		return &s.EnablePush
+	case SettingEnableConnectProtocol:
+		return &s.EnableConnectProtocol
+	case SettingNoRFC7540Priorities:
+		return &s.NoRFC7540Priorities
+	}
+	return nil
+}
+
+// With returns s with parameter id set to v and given, zero included: the
+// way to advertise or update a zero value. An id without a field is set in
+// Custom.
+func (s Settings) With(id SettingID, v uint32) Settings {
+	s.Custom = append([]Setting(nil), s.Custom...) // never share the caller's array
+	s.set(id, v)
+	return s
+}
+
+// set is With in place.
+func (s *Settings) set(id SettingID, v uint32) {
+	if f := s.field(id); f != nil {
+		*f = v
+		s.given |= 1 << id
+		return
+	}
+	if b := s.flag(id); b != nil {
+		*b = v == 1
+		s.given |= 1 << id
+		return
+	}
+	for i := range s.Custom {
+		if s.Custom[i].ID == id {
+			s.Custom[i].Val = v
+			return
+		}
+	}
+	if len(s.Custom) < maxCustomSettings {
+		s.Custom = append(s.Custom, Setting{id, v})
+	}
+}
+
+// Value returns parameter id and whether s gives it.
+func (s Settings) Value(id SettingID) (uint32, bool) {
+	if f := s.field(id); f != nil {
+		return *f, *f != 0 || s.given&(1<<id) != 0
+	}
+	if b := s.flag(id); b != nil {
+		return b2u(*b), *b || s.given&(1<<id) != 0
+	}
+	for _, p := range s.Custom {
+		if p.ID == id {
+			return p.Val, true
+		}
+	}
+	return 0, false
+}
+
+// Equal reports whether s and o give the same parameters with the same
+// values (Settings holds a slice, so == does not compile).
+func (s Settings) Equal(o Settings) bool {
+	return slices.Equal(s.givenParams(), o.givenParams())
+}
+
+// merged returns s with every parameter that u gives taken from u.
+func (s Settings) merged(u Settings) Settings {
+	s.Custom = append([]Setting(nil), s.Custom...)
+	for _, id := range knownSettings {
+		if v, ok := u.Value(id); ok {
+			s.set(id, v)
+		}
+	}
+	for _, p := range u.Custom {
+		s.set(p.ID, p.Val)
+	}
+	return s
+}
+
+// allGiven marks every field given, for complete sets.
+func (s Settings) allGiven() Settings {
+	for _, id := range knownSettings {
+		s.given |= 1 << id
+	}
+	return s
 }
 
 // RFCSettings returns the initial values RFC 9113 §6.5.2 assumes for a peer
@@ -75,7 +205,7 @@ func RFCSettings() Settings {
 		InitialWindowSize:    65535,
 		MaxFrameSize:         minMaxFrameSize,
 		MaxHeaderListSize:    Unlimited,
-	}
+	}.allGiven()
 }
 
 // DefaultSettings returns what this engine advertises unless told otherwise:
@@ -89,21 +219,36 @@ func DefaultSettings() Settings {
 		InitialWindowSize:    4 << 20,
 		MaxFrameSize:         minMaxFrameSize,
 		MaxHeaderListSize:    64 << 10,
-	}
+	}.allGiven()
 }
 
-// Pack returns the settings as a SETTINGS payload, one 6-octet pair per
-// parameter (like Node's http2.getPackedSettings). Unlimited values are omitted
-// since the RFC's initial value already means unlimited.
+// Pack returns the parameters s gives as a SETTINGS payload, one 6-octet
+// pair each, Custom last (like Node's http2.getPackedSettings):
+// Settings{}.Pack() is empty. Unlimited values are omitted since the RFC's
+// initial value already means unlimited.
 func (s Settings) Pack() []byte {
 	var b []byte
-	for _, p := range s.params() {
+	for _, p := range s.givenParams() {
 		b = binary.BigEndian.AppendUint16(b, uint16(p.ID))
 		b = binary.BigEndian.AppendUint32(b, p.Val)
 	}
 	return b
 }
 
+// givenParams are the parameters s gives, Custom last.
+func (s Settings) givenParams() []Setting {
+	var ps []Setting
+	for _, id := range knownSettings {
+		v, ok := s.Value(id)
+		if ok && !(v == Unlimited && (id == SettingMaxConcurrentStreams || id == SettingMaxHeaderListSize)) {
+			ps = append(ps, Setting{id, v})
+		}
+	}
+	return append(ps, s.Custom...)
+}
+
+// params are the parameters of a complete set as we send them: every field
+// (the booleans that are on), Custom last.
 func (s Settings) params() []Setting {
 	ps := []Setting{
 		{SettingHeaderTableSize, s.HeaderTableSize},
@@ -122,7 +267,7 @@ func (s Settings) params() []Setting {
 	if s.NoRFC7540Priorities {
 		ps = append(ps, Setting{SettingNoRFC7540Priorities, 1})
 	}
-	return ps
+	return append(ps, s.Custom...)
 }
 
 func b2u(b bool) uint32 {
@@ -167,31 +312,13 @@ func (p Setting) validate() error {
 	return nil
 }
 
-// apply sets one parameter; unknown identifiers are ignored.
-func (s *Settings) apply(p Setting) {
-	switch p.ID {
-	case SettingHeaderTableSize:
-		s.HeaderTableSize = p.Val
-	case SettingEnablePush:
-		s.EnablePush = p.Val == 1
-	case SettingMaxConcurrentStreams:
-		s.MaxConcurrentStreams = p.Val
-	case SettingInitialWindowSize:
-		s.InitialWindowSize = p.Val
-	case SettingMaxFrameSize:
-		s.MaxFrameSize = p.Val
-	case SettingMaxHeaderListSize:
-		s.MaxHeaderListSize = p.Val
-	case SettingEnableConnectProtocol:
-		s.EnableConnectProtocol = p.Val == 1
-	case SettingNoRFC7540Priorities:
-		s.NoRFC7540Priorities = p.Val == 1
-	}
-}
+// apply sets one received parameter; unknown identifiers go to Custom
+// (bounded), where nothing acts on them.
+func (s *Settings) apply(p Setting) { s.set(p.ID, p.Val) }
 
 // Validate reports whether the settings could legally be sent.
 func (s Settings) Validate() error {
-	for _, p := range s.params() {
+	for _, p := range s.givenParams() {
 		if err := p.validate(); err != nil {
 			return err
 		}
@@ -199,24 +326,6 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// withDefaults fills zero fields of a user-supplied Settings from DefaultSettings,
-// so that users set only what they care about.
-func (s Settings) withDefaults() Settings {
-	d := DefaultSettings()
-	if s.HeaderTableSize == 0 {
-		s.HeaderTableSize = d.HeaderTableSize
-	}
-	if s.MaxConcurrentStreams == 0 {
-		s.MaxConcurrentStreams = d.MaxConcurrentStreams
-	}
-	if s.InitialWindowSize == 0 {
-		s.InitialWindowSize = d.InitialWindowSize
-	}
-	if s.MaxFrameSize == 0 {
-		s.MaxFrameSize = d.MaxFrameSize
-	}
-	if s.MaxHeaderListSize == 0 {
-		s.MaxHeaderListSize = d.MaxHeaderListSize
-	}
-	return s
-}
+// withDefaults completes a user-supplied Settings from DefaultSettings:
+// users give only what they care about.
+func (s Settings) withDefaults() Settings { return DefaultSettings().merged(s) }

@@ -42,8 +42,9 @@ import (
 //	                         +--------+
 //
 // H = HEADERS (with CONTINUATIONs), ES = END_STREAM flag, R = RST_STREAM,
-// PP = PUSH_PROMISE. Push is never enabled here, so the reserved states are
-// never entered: a PUSH_PROMISE is a connection error.
+// PP = PUSH_PROMISE. Only pushed streams pass through the reserved states
+// (push.go): a server's promised stream is reserved (local) until its
+// response HEADERS leave, a client's reserved (remote) until they arrive.
 type streamState uint8
 
 const (
@@ -52,9 +53,11 @@ const (
 	stateHalfClosedLocal
 	stateHalfClosedRemote
 	stateClosed
+	stateReservedLocal
+	stateReservedRemote
 )
 
-var stateNames = [...]string{"idle", "open", "half-closed (local)", "half-closed (remote)", "closed"}
+var stateNames = [...]string{"idle", "open", "half-closed (local)", "half-closed (remote)", "closed", "reserved (local)", "reserved (remote)"}
 
 func (s streamState) String() string { return stateNames[s] }
 
@@ -120,9 +123,16 @@ type Stream struct {
 	done     chan struct{} // made by the first Done: nil until someone asks
 	deadline time.Time
 	dlTimer  *time.Timer
-	sides    *sideDeadlines // SetReadDeadline, SetWriteDeadline: nil until used
 
 	stats streamStats
+
+	// push is nil unless the stream takes part in server push (push.go),
+	// watch unless it has an inactivity timeout, a context that resets it
+	// (timeout.go) or separate read and write deadlines (stream_deadline.go):
+	// most streams have none of these, and a Stream must stay within its
+	// size class.
+	push  *streamPush
+	watch *streamWatch
 }
 
 // newStreamLocked opens stream id, from st if allocStream made it before mu
@@ -182,10 +192,11 @@ func (st *Stream) State() string {
 // Header returns the request headers on a server stream, and the final
 // response headers on a client stream once Response has returned.
 func (st *Stream) Header() Header {
-	if !st.local() {
-		// A request's header is set before the stream is published (to the
-		// handler, or in s.streams) and never changes: no lock, which every
-		// handler would otherwise queue on behind the busy reader.
+	if !st.s.client {
+		// A request's header (and a push's promised request) is set before
+		// the stream is published (to the handler, or in s.streams) and
+		// never changes: no lock, which every handler would otherwise queue
+		// on behind the busy reader.
 		return st.header
 	}
 	st.s.mu.Lock()
@@ -383,7 +394,7 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 			return got, io.EOF
 		case st.err != nil:
 			return got, st.err
-		case st.deadlinePassedLocked() || st.sides.passed(sideRead):
+		case st.deadlinePassedLocked() || st.sidePassedLocked(sideRead):
 			return got, os.ErrDeadlineExceeded
 		case len(p) == 0:
 			return 0, nil
@@ -546,7 +557,9 @@ func (st *Stream) closeLocked() {
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
 	}
-	st.sides.stop()
+	if st.watch != nil {
+		st.watch.end()
+	}
 	if st.done != nil {
 		close(st.done)
 	}

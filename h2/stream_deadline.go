@@ -4,8 +4,9 @@ import "time"
 
 // Separate read and write deadlines, for net/http's ResponseController
 // (SetReadDeadline, SetWriteDeadline) through the bridge. SetDeadline still
-// sets the one deadline both sides share; a stream that never asks for
-// separate ones carries a nil pointer.
+// sets the one deadline both sides share; the separate ones live in the
+// stream's lazily made watch part (timeout.go), so a stream that never asks
+// for them carries nothing.
 
 const (
 	sideRead = iota
@@ -30,13 +31,10 @@ func (st *Stream) SetWriteDeadline(t time.Time) { st.setSideDeadline(sideWrite, 
 func (st *Stream) setSideDeadline(side int, t time.Time) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	if st.sides == nil {
-		if t.IsZero() {
-			return
-		}
-		st.sides = &sideDeadlines{}
+	if st.watch == nil && t.IsZero() {
+		return
 	}
-	d := st.sides
+	d := &st.watchPart().sides
 	d.at[side] = t
 	if d.timer[side] != nil {
 		d.timer[side].Stop()
@@ -51,16 +49,17 @@ func (st *Stream) setSideDeadline(side int, t time.Time) {
 	}
 }
 
-// passed reports whether the side's deadline has passed; d may be nil.
-func (d *sideDeadlines) passed(side int) bool {
-	return d != nil && !d.at[side].IsZero() && !time.Now().Before(d.at[side])
+// sidePassedLocked reports whether the side's own deadline has passed.
+func (st *Stream) sidePassedLocked(side int) bool {
+	return st.watch != nil && st.watch.sides.passed(side)
 }
 
-// stop stops the timers of a closed stream; d may be nil.
+func (d *sideDeadlines) passed(side int) bool {
+	return !d.at[side].IsZero() && !time.Now().Before(d.at[side])
+}
+
+// stop stops the timers of a closed stream.
 func (d *sideDeadlines) stop() {
-	if d == nil {
-		return
-	}
 	for _, t := range d.timer {
 		if t != nil {
 			t.Stop()

@@ -168,7 +168,7 @@ func (st *Stream) writableLocked() error {
 		return st.err
 	case st.endQueued:
 		return ErrStreamClosed
-	case st.deadlinePassedLocked() || st.sides.passed(sideWrite):
+	case st.deadlinePassedLocked() || st.sidePassedLocked(sideWrite):
 		return os.ErrDeadlineExceeded
 	}
 	return nil

@@ -71,7 +71,9 @@ func TestUnpackSettingsRejects(t *testing.T) {
 	require.Equal(t, "UNKNOWN_SETTING_0x99", ps[0].ID.String())
 	got := RFCSettings()
 	got.apply(ps[0])
-	require.Equal(t, RFCSettings(), got, "unknown settings are ignored")
+	require.Equal(t, []Setting{{0x99, 12345}}, got.Custom, "unknown settings are kept aside")
+	got.Custom = nil
+	require.Equal(t, RFCSettings(), got, "and change nothing else")
 }
 
 func TestSettingsValidateAndNames(t *testing.T) {
@@ -400,7 +402,7 @@ func TestCompleteRequestHeaderKeepsACanonicalHeader(t *testing.T) {
 		"no scheme":    {{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}},
 		"out of order": {{Name: ":path", Value: "/"}, {Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":authority", Value: "a"}},
 		"empty value":  {{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: ""}},
-		"extra pseudo": {{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: "a"}, {Name: ":protocol", Value: "websocket"}},
+		"extra pseudo": {{Name: ":method", Value: "CONNECT"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: "a"}, {Name: ":protocol", Value: "websocket"}},
 		"CONNECT":      {{Name: ":method", Value: "CONNECT"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/"}, {Name: ":authority", Value: "a"}},
 	} {
 		out, err := s.completeRequestHeader(hdr)

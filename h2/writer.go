@@ -24,6 +24,8 @@ const (
 	reqWindowUpdate
 	reqPriority
 	reqPriorityUpdate
+	reqPushPromise // streamID: the parent; u32: the promised stream; st: the promised stream
+	reqExtFrame    // an extension frame (ALTSVC, ORIGIN): u32 is its type, data its payload
 )
 
 // frameReq is one queued frame request: a plain value so that queueing costs
@@ -144,6 +146,7 @@ func (s *Session) writeLoop() {
 				s.releaseLentLocked(iov)
 			}
 			s.stats.addOut(n)
+			s.wroteNow()
 			s.wbuf = buf[:0]
 			if err != nil {
 				s.beginCloseLocked(s.lostLocked(err), 0, false)
@@ -203,7 +206,7 @@ func (s *Session) shutWrite() {
 // frame still goes out, and the stream state its sending changes.
 func (s *Session) takeBatchLocked() {
 	if s.hencLimitSet {
-		s.henc.SetMaxDynamicTableSizeLimit(s.hencLimit)
+		s.henc.SetMaxDynamicTableSizeLimit(s.encoderTableLimit(s.hencLimit))
 		s.memo.tableChanged() // and the next block must begin with the size update
 		s.hencLimitSet = false
 	}
@@ -222,17 +225,27 @@ func (s *Session) takeBatchLocked() {
 				r.skip = true // reset before its headers left: the peer must never hear of it
 				continue
 			}
+			st.touchLocked()
 			if !st.hdrWritten {
 				st.hdrWritten = true
+				if st.state == stateReservedLocal {
+					st.state = stateHalfClosedRemote // a pushed stream's response (§5.1)
+				}
 				s.sched.update(s, st)
 			}
 			if r.endStream {
 				st.endSentLocked()
 			}
 		case reqRST:
-			if r.st != nil && r.st.local() && !r.st.hdrWritten {
+			if r.st != nil && r.st.local() && !r.st.hdrWritten && !r.st.promiseSentLocked() {
 				r.skip = true // the peer never heard of this stream
 			}
+		case reqPushPromise:
+			if r.st.rstSent || r.st.err != nil {
+				r.skip = true // the promised stream ended before it was announced
+				continue
+			}
+			r.st.push.promiseSent = true
 		}
 	}
 }
@@ -277,6 +290,10 @@ func (s *Session) appendFrame(r *frameReq) {
 		s.wbuf = AppendPriority(s.wbuf, r.streamID, *r.prio)
 	case reqPriorityUpdate:
 		s.wbuf = AppendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
+	case reqPushPromise:
+		s.appendPushPromise(r.streamID, r.u32, r.hdr, s.encMaxFrame)
+	case reqExtFrame:
+		s.wbuf = AppendRaw(s.wbuf, FrameType(r.u32), 0, r.streamID, r.data)
 	}
 }
 
@@ -284,6 +301,31 @@ func (s *Session) appendFrame(r *frameReq) {
 // CONTINUATION frames no larger than maxFrame, the peer's MAX_FRAME_SIZE.
 // Only the writer goroutine calls it.
 func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio *PriorityParam, maxFrame uint32) {
+	block := s.encodeBlock(hdr)
+	max := int(maxFrame)
+	first := block
+	if prio != nil {
+		max -= 5
+	}
+	if s.opts.Padding != nil {
+		max-- // room for the Pad Length octet
+	}
+	if len(first) > max {
+		first = first[:max]
+	}
+	block = block[len(first):]
+	frameLen := len(first)
+	if prio != nil {
+		frameLen += 5
+	}
+	extra, pad := s.padding(frameLen, int(maxFrame))
+	s.wbuf = appendPaddedHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first, extra, pad)
+	s.appendContinuations(id, block, maxFrame)
+}
+
+// encodeBlock HPACK-encodes hdr, or finds the block memoized. The result is
+// valid until the next encoding.
+func (s *Session) encodeBlock(hdr Header) []byte {
 	block := s.memo.lookup(hdr)
 	if block == nil {
 		s.hbuf.b = s.hbuf.b[:0]
@@ -293,16 +335,11 @@ func (s *Session) appendHeaderBlock(id uint32, hdr Header, endStream bool, prio 
 		block = s.hbuf.b
 		rememberIn(&s.memo).encoded(hdr, block)
 	}
-	max := int(maxFrame)
-	first := block
-	if prio != nil {
-		max -= 5
-	}
-	if len(first) > max {
-		first = first[:max]
-	}
-	block = block[len(first):]
-	s.wbuf = AppendHeaders(s.wbuf, id, endStream, len(block) == 0, prio, first)
+	return block
+}
+
+// appendContinuations sends the rest of a header block in CONTINUATION frames.
+func (s *Session) appendContinuations(id uint32, block []byte, maxFrame uint32) {
 	for len(block) > 0 {
 		n := min(len(block), int(maxFrame))
 		s.wbuf = AppendContinuation(s.wbuf, id, n == len(block), block[:n])
@@ -341,22 +378,25 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		}
 		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
 		n = min(n, st.sendWindow, s.sendWindow)
-		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin
+		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin && s.opts.Padding == nil
 		n = min(n, int64(s.roomLocked(lent)))
 		if n <= 0 {
 			break
 		}
 		last := int(n) == st.pendingLen()
 		end := last && st.endQueued && st.outTrailers == nil
+		// Padding counts against both windows, as data does (§6.9.1).
+		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendWindow, s.sendWindow)))
 		if lent {
 			s.appendLentDataLocked(st, end, pending[:n])
 		} else {
-			s.wbuf = AppendData(s.wbuf, st.id, end, pending[:n])
+			s.wbuf = appendPaddedData(s.wbuf, st.id, end, pending[:n], extra, pad)
 		}
 		st.consumeLocked(int(n))
+		st.touchLocked()
 		s.stats.FramesSent++
-		st.sendWindow -= n
-		s.sendWindow -= n
+		st.sendWindow -= n + int64(extra)
+		s.sendWindow -= n + int64(extra)
 		st.sched.deficit -= int(n)
 		st.stats.bytesSent += n
 		if end {

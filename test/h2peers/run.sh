@@ -4,6 +4,9 @@
 #   nghttp, h2load and Node's http2 client  ->  examples/h2/server
 #   peerclient (our client) and examples/h2/client  ->  nghttpd and node_server.mjs
 #   Node's http2 client  <-  peerserver: server-initiated PING, SETTINGS, Shutdown
+#   Node's http2 client and nghttp -a  ->  featurepeer -serve: push and the other extensions
+#   featurepeer -client (our client)  ->  node_features_server.mjs
+#   Node's http2 client  ->  examples/h2/proxy (CONNECT)  ->  a TCP target
 #
 # Needs: go, nghttp, h2load, nghttpd (Debian nghttp2-client, nghttp2-server), node >= 18,
 # openssl, awk, stdbuf, timeout. Builds into a temp dir, picks free ports, starts
@@ -41,7 +44,9 @@ done
 (cd "$ROOT" && go build -race -o "$TMP/server" ./examples/h2/server &&
 	go build -race -o "$TMP/client" ./examples/h2/client &&
 	go build -race -o "$TMP/peerclient" ./test/h2peers/peerclient &&
-	go build -race -o "$TMP/peerserver" ./test/h2peers/peerserver) || die "go build failed"
+	go build -race -o "$TMP/peerserver" ./test/h2peers/peerserver &&
+	go build -race -o "$TMP/featurepeer" ./test/h2peers/featurepeer &&
+	go build -race -o "$TMP/proxy" ./examples/h2/proxy) || die "go build failed"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl.log" || die "openssl: $(cat "$TMP/openssl.log")"
@@ -310,6 +315,77 @@ server_side_checks() { # MODE SCHEME [-cert FILE -key FILE]
 
 server_side_checks h2c http
 server_side_checks tls https -cert "$TMP/cert.pem" -key "$TMP/key.pem"
+
+# --- 4. push and the other extensions, both ways ----------------------------
+# lines_checks PREFIX CMD...: CMD prints "ok NAME" / "FAIL NAME: why" lines.
+lines_checks() {
+	local prefix=$1 line failed=0
+	shift
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$prefix ${line#ok }" ;;
+		"FAIL "*) failed_line "$prefix ${line#FAIL }"; failed=1 ;;
+		*"WARNING: DATA RACE"*) failed_line "$prefix: data race (trace below)"; failed=1 ;;
+		"exit status 0") ;;
+		"exit status "*) [ "$failed" = 1 ] || bad "$prefix" "$line" ;;
+		*) echo "     $line" ;;
+		esac
+	done < <(timeout 90 "$@" 2>&1; echo "exit status $?")
+}
+
+# wait_listening LOG: the port a server printed as "listening PORT".
+wait_listening() {
+	for _ in $(seq 200); do
+		grep -q '^listening' "$1" 2>/dev/null && break
+		sleep 0.05
+	done
+	awk '/^listening/ {print $2}' "$1"
+}
+
+feature_checks() { # MODE SCHEME [-cert FILE -key FILE]
+	local m=$1 scheme=$2 log="$TMP/server-featurepeer-$1.log" ca=() port pid
+	shift 2
+	"$TMP/featurepeer" -serve -pad aligned "$@" >"$log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	port=$(wait_listening "$log")
+	[ -n "$port" ] || die "featurepeer did not start: $(cat "$log")"
+	[ "$scheme" = https ] && ca=("$TMP/cert.pem")
+	lines_checks "$m node client vs featurepeer:" node "$HERE/node_features_client.mjs" "$scheme://127.0.0.1:$port" "${ca[@]}"
+	# nghttp -a fetches what the page links to: the pushed stylesheet arrives
+	# by push, so it never requests it.
+	timeout 20 nghttp -v -a "$scheme://127.0.0.1:$port/index.html" >"$TMP/nghttp-push.log" 2>&1
+	expect "$m nghttp -a: PUSH_PROMISE received" "$(grep -ac 'recv PUSH_PROMISE frame' "$TMP/nghttp-push.log")" 1
+	expect "$m nghttp -a: pushed /style.css answered" "$(grep -aE -c 'recv \(stream_id=2\) (:status: 200|content-type: text/css)$' "$TMP/nghttp-push.log")" 2
+	expect "$m nghttp -a: /style.css not requested" "$(grep -a -c 'x-not-pushed' "$TMP/nghttp-push.log")" 0
+	# The server pads (-pad aligned): nghttp sees padded HEADERS and DATA.
+	expect "$m nghttp sees our padded HEADERS and DATA" \
+		"$(grep -aE -A1 'recv (HEADERS|DATA) frame <length=[0-9]*, flags=0x[0-9a-f]*, stream_id=2>' "$TMP/nghttp-push.log" | grep -a -c 'PADDED')" 2
+	stop "$pid"
+
+	log="$TMP/node-features-$m.log"
+	local nargs=()
+	[ "$scheme" = https ] && nargs=(--cert "$TMP/cert.pem" --key "$TMP/key.pem")
+	node "$HERE/node_features_server.mjs" "${nargs[@]}" >"$log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	port=$(wait_listening "$log")
+	[ -n "$port" ] || die "node_features_server.mjs did not start: $(cat "$log")"
+	local cargs=()
+	[ "$scheme" = https ] && cargs=(-ca "$TMP/cert.pem")
+	lines_checks "$m featurepeer vs node server:" "$TMP/featurepeer" -client "$scheme://127.0.0.1:$port" "${cargs[@]}"
+	stop "$pid"
+
+	local pargs=()
+	[ "$scheme" = https ] && pargs=(-cert "$TMP/cert.pem" -key "$TMP/key.pem")
+	start "$TMP/server-proxy-$m.log" "$TMP/proxy" -addr 127.0.0.1:@PORT@ "${pargs[@]}"
+	pid=$LASTPID
+	lines_checks "$m node client via examples/h2/proxy:" node "$HERE/node_connect_proxy.mjs" "$scheme://127.0.0.1:$PORT" "${ca[@]}"
+	stop "$pid"
+}
+
+feature_checks h2c http
+feature_checks tls https -cert "$TMP/cert.pem" -key "$TMP/key.pem"
 
 for log in "$TMP"/server-*.log; do
 	expect "no data race in $(basename "$log" .log)" "$(grep -c 'WARNING: DATA RACE' "$log")" 0

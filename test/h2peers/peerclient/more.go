@@ -244,7 +244,7 @@ func checkNodeServerInitiated(ctx context.Context, c *config) error {
 	mu.Lock()
 	last := settings[len(settings)-1]
 	mu.Unlock()
-	if rs.MaxConcurrentStreams != 10 || rs.InitialWindowSize != 32768 || last != rs {
+	if rs.MaxConcurrentStreams != 10 || rs.InitialWindowSize != 32768 || !last.Equal(rs) {
 		return fmt.Errorf("after node's SETTINGS: RemoteSettings %+v, last OnRemoteSettings %+v", rs, last)
 	}
 	// The smaller window now applies to what we send: a 200 kB echo must still work.
