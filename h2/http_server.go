@@ -14,7 +14,8 @@ import (
 // on RST_STREAM, when the connection fails, or when the handler returns) and
 // an http.ResponseWriter that also implements http.Flusher and the methods
 // http.ResponseController looks for (FlushError, SetReadDeadline,
-// SetWriteDeadline, EnableFullDuplex). http.Pusher is not implemented.
+// SetWriteDeadline, EnableFullDuplex), and http.Pusher: a pushed target is
+// promised to the client and served by the same handler.
 //
 // A panicking handler is logged through Server.ErrorLog; its stream is
 // answered 500 when no headers went out, and reset with INTERNAL_ERROR
@@ -39,18 +40,24 @@ type httpExchange struct {
 	vals   []string
 	body   httpBody
 	rw     httpResponseWriter
+	// handler serves this exchange, and the pushes its handler starts
+	// (http_push.go), which it waits for before the stream is given back.
+	handler *httpHandler
+	pushes  httpPushes
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(httpExchange) }}
 
 func (a *httpHandler) ServeStream(st *Stream) {
 	ex := exchangePool.Get().(*httpExchange)
+	ex.handler = a
 	if ex.fillRequest(st) {
 		ex.rw.reset(ex, st, ex.req.Method == http.MethodHead)
 		if a.serve(ex, st) {
 			ex.rw.finish()
 		}
 	}
+	ex.pushes.wg.Wait()
 	ex.release()
 	exchangePool.Put(ex)
 }
@@ -87,6 +94,7 @@ func (ex *httpExchange) release() {
 	clear(ex.rw.handlerHeader)
 	clear(ex.vals[:cap(ex.vals)])
 	ex.rw.ex, ex.rw.st, ex.rw.hdr = nil, nil, nil
+	ex.handler = nil
 	clear(ex.rw.trailerNames[:cap(ex.rw.trailerNames)])
 }
 
