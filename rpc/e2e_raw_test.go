@@ -39,7 +39,7 @@ func grpcReq(path string, extra ...h2.HeaderField) h2.Header {
 }
 
 func encoded(t testing.TB, s string) []byte {
-	bp, err := encodeMessage(ProtoCodec, nil, wrapperspb.String(s), 1<<20)
+	bp, err := encodeMessage(ProtoCodec, nil, wrapperspb.String(s), 1<<20, 0)
 	require.NoError(t, err)
 	return append([]byte(nil), *bp...)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,11 @@ import (
 // context past the call.
 type serverStream struct {
 	srv    *Server
-	st     *h2.Stream
+	tr     serverTransport // where the request comes from and the response goes
+	h2s    *h2.Stream      // tr when the call runs on our engine (stats, peer); nil over net/http
+	hreq   *http.Request   // the request when the call runs over net/http (peer)
+	proto  serverProtocol
+	path   string          // ":path" without a query
 	ctx    context.Context // &cctx
 	cctx   callCtx
 	cancel context.CancelFunc
@@ -31,8 +36,9 @@ type serverStream struct {
 	mi     *methodInfo
 	conn   *connState // nil if the session was not registered (server closing)
 	er     envelopeReader
-	comp   Compressor  // for responses: the client's own encoding
-	codec  *codecEntry // chosen by the request's content-type; the response names it too
+	comp   Compressor        // for responses: the client's own encoding
+	codec  *codecEntry       // chosen by the request's content-type; the response names it too
+	ropts  h2.RespondOptions // Respond's options, here so that passing them costs no allocation
 
 	headerSent  bool
 	ended       bool
@@ -43,44 +49,19 @@ type serverStream struct {
 	badEncoding bool    // the client compressed with something we lack
 	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
 	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
-}
-
-// Response headers that every call repeats are shared, read-only slices.
-var (
-	hdrOK        = h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
-	trailerOK    = h2.Header{{Name: "grpc-status", Value: "0"}}
-	statusDigits = func() (out [17]string) {
-		for i := range out {
-			out[i] = strconv.Itoa(i)
-		}
-		return
-	}()
-)
-
-func codeString(c codes.Code) string {
-	if int(c) < len(statusDigits) {
-		return statusDigits[c]
-	}
-	return strconv.FormatUint(uint64(c), 10)
+	getQuery    string  // a Connect GET's query (protocol_connect_unary.go)
+	refuseHTTP  int     // a Connect request refused with a bare HTTP status (415, 405) rather than an error body
 }
 
 // serveStream is the h2 handler: one call per HTTP/2 stream.
 func (s *Server) serveStream(st *h2.Stream) {
 	req := st.Header()
-	if req.Get(":method") != "POST" {
-		_ = st.Respond(h2.Header{{Name: ":status", Value: "405"}, {Name: "allow", Value: "POST"}}, &h2.RespondOptions{EndStream: true})
+	p, ce, refuse := protocolFor(req.Get(":method"), req.Get("content-type"))
+	if p == nil {
+		refuseRequest(st, refuse)
 		return
 	}
-	ce := codecForContentType(req.Get("content-type"))
-	if ce == nil {
-		// Not gRPC, or a content-subtype we have no codec for (decoding it
-		// as protobuf would be garbage): the spec asks for 415 so the client
-		// sees a plain HTTP error. grpc-go still falls back to protobuf for
-		// an unknown subtype, with a warning that this will fail one day.
-		_ = st.Respond(h2.Header{{Name: ":status", Value: "415"}}, &h2.RespondOptions{EndStream: true})
-		return
-	}
-	ss := &serverStream{srv: s, st: st, codec: ce}
+	ss := &serverStream{srv: s, tr: st, h2s: st, proto: p, codec: ce}
 	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
 	cs := s.connState(st.Session())
 	ss.conn = cs
@@ -88,21 +69,42 @@ func (s *Server) serveStream(st *h2.Stream) {
 		cs.streamStarted()
 		defer cs.streamEnded()
 	}
+	s.serveCall(ss, req)
+}
+
+// refuseRequest answers a request that names no protocol of ours (or a codec
+// we lack) with a bare HTTP status: the specs ask for 415 so that the client
+// sees a plain HTTP error instead of a body it would misread (decoding an
+// unknown codec as protobuf would be garbage). grpc-go still falls back to
+// protobuf for an unknown gRPC subtype, with a warning that this will fail
+// one day.
+func refuseRequest(st *h2.Stream, code int) {
+	if code == 405 {
+		_ = st.Respond(h2.Header{{Name: ":status", Value: "405"}, {Name: "allow", Value: "POST"}}, &h2.RespondOptions{EndStream: true})
+		return
+	}
+	_ = st.Respond(h2.Header{{Name: ":status", Value: strconv.Itoa(code)}}, &h2.RespondOptions{EndStream: true})
+}
+
+// serveCall runs one call whatever its transport and protocol: setup,
+// the handler, the status, the stats report.
+func (s *Server) serveCall(ss *serverStream, req h2.Header) {
 	err := ss.setup(req)
 	var begin time.Time
 	if h := s.opts.stats; h != nil {
 		begin = time.Now()
-		ss.ctx = h.TagRPC(ss.ctx, req.Get(":path"))
+		ss.ctx = h.TagRPC(ss.ctx, ss.path)
 	}
 	if err == nil {
 		err = ss.run()
 	}
 	code := ss.finish(err)
 	if h := s.opts.stats; h != nil {
-		path := req.Get(":path")
+		path := ss.path
 		rs := &RPCStats{FullMethod: path, Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd,
 			UnknownMethod: s.methods[path] == nil}
 		ctx := ss.ctx
+		st := ss.h2s
 		report := func() {
 			rs.End = time.Now()
 			rs.fillFromStream(st)
@@ -110,14 +112,19 @@ func (s *Server) serveStream(st *h2.Stream) {
 		}
 		// The writer frames the status after we return: the figures are
 		// complete once the stream has closed, normally a moment later.
-		select {
-		case <-st.Done():
+		// Over net/http the response is complete when the handler returns.
+		if st == nil {
 			report()
-		default:
-			go func() {
-				<-st.Done()
+		} else {
+			select {
+			case <-st.Done():
 				report()
-			}()
+			default:
+				go func() {
+					<-st.Done()
+					report()
+				}()
+			}
 		}
 	}
 	ss.cancel()
@@ -150,53 +157,68 @@ func noCancel() {}
 
 // setup builds the call context (deadline, metadata) and finds the method.
 func (ss *serverStream) setup(req h2.Header) error {
-	base := ss.st.Context() // canceled by h2 on reset, session loss, or handler return
+	base := ss.tr.Context() // canceled on reset, session loss, or handler return
 	ss.cancel = noCancel
 	ss.cctx = callCtx{Context: base, ss: ss}
 	ss.ctx = &ss.cctx
-	var timeout, enc string
-	for _, f := range req {
-		switch f.Name {
-		case "grpc-timeout":
-			timeout = f.Value
-		case "grpc-encoding":
-			enc = f.Value
-		default:
-			// Binary values are checked now so a malformed one fails the call
-			// up front rather than surprise the handler.
-			if metadata.IsBinKey(f.Name) {
-				if _, err := metadata.DecodeBin(f.Value); err != nil {
-					return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", f.Name, err)
-				}
-			}
-		}
-	}
 	ss.req = req
-	if timeout != "" {
-		d, err := parseTimeout(timeout)
-		if err != nil {
-			return status.Errorf(codes.Internal, "rpc: malformed grpc-timeout %q", timeout)
-		}
-		ss.cctx.Context, ss.cancel = context.WithTimeout(base, d)
+	ss.path = req.Get(":path")
+	if i := strings.IndexByte(ss.path, '?'); i >= 0 {
+		ss.path, ss.getQuery = ss.path[:i], ss.path[i+1:]
 	}
-	if enc != "" && enc != "identity" {
-		c := GetCompressor(enc)
-		if c == nil {
-			ss.badEncoding = true
-			return status.Errorf(codes.Unimplemented, "rpc: grpc-encoding %q is not supported", enc)
-		}
-		ss.er.decomp = c
-		ss.comp = c
+	if err := ss.proto.readHeader(ss, req); err != nil {
+		return err
 	}
-	path := ss.st.Header().Get(":path")
-	mi, svcKnown := ss.srv.lookup(path)
+	mi, svcKnown := ss.srv.lookup(ss.path)
 	if mi == nil {
 		if svcKnown {
-			return status.Errorf(codes.Unimplemented, "unknown method %s", path)
+			return status.Errorf(codes.Unimplemented, "unknown method %s", ss.path)
 		}
-		return status.Errorf(codes.Unimplemented, "unknown service %s", serviceOf(path))
+		return status.Errorf(codes.Unimplemented, "unknown service %s", serviceOf(ss.path))
 	}
 	ss.mi = mi
+	if c, ok := ss.proto.(methodChecker); ok {
+		return c.checkMethod(ss, mi)
+	}
+	return nil
+}
+
+// methodChecker is a protocol with rules about which methods it may call
+// (Connect: unary content types for unary methods, GET only for methods
+// without side effects).
+type methodChecker interface {
+	checkMethod(ss *serverStream, mi *methodInfo) error
+}
+
+// setTimeout bounds the call by the timeout the client sent.
+func (ss *serverStream) setTimeout(d time.Duration) {
+	ss.cctx.Context, ss.cancel = context.WithTimeout(ss.cctx.Context, d)
+}
+
+// setEncoding sets the compression the request's messages use; the
+// response uses it too unless the protocol negotiates its own.
+func (ss *serverStream) setEncoding(header, enc string) error {
+	if enc == "" || enc == "identity" {
+		return nil
+	}
+	c := GetCompressor(enc)
+	if c == nil {
+		ss.badEncoding = true
+		return status.Errorf(codes.Unimplemented, "rpc: %s %q is not supported", header, enc)
+	}
+	ss.er.decomp = c
+	ss.comp = c
+	return nil
+}
+
+// checkBin checks a binary metadata value now, so that a malformed one
+// fails the call up front rather than surprise the handler.
+func checkBin(f h2.HeaderField) error {
+	if metadata.IsBinKey(f.Name) {
+		if _, err := metadata.DecodeBin(f.Value); err != nil {
+			return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", f.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -209,9 +231,7 @@ func (ss *serverStream) buildMD() {
 		if name == "" || name[0] == ':' {
 			continue
 		}
-		switch name {
-		case "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding",
-			"grpc-status", "grpc-message", "grpc-status-details-bin":
+		if ss.proto.isProtocolHeader(name) {
 			continue
 		}
 		v := f.Value
@@ -362,26 +382,17 @@ func (ss *serverStream) writeHeader() error {
 	if ss.headerSent {
 		return nil
 	}
+	return ss.proto.sendHeader(ss)
+}
+
+// respond sends the response header hdr and marks it sent.
+func (ss *serverStream) respond(hdr h2.Header) error {
 	ss.headerSent = true
 	ss.markSent()
-	if err := ss.st.Respond(ss.responseHeader(), nil); err != nil {
+	if err := ss.tr.Respond(hdr, nil); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
-}
-
-// responseHeader is the response's header block: the shared OK one unless
-// the response is compressed or the handler set header metadata.
-func (ss *serverStream) responseHeader() h2.Header {
-	if ss.comp == nil && len(ss.header) == 0 {
-		return ss.codec.respHeader
-	}
-	hdr := make(h2.Header, 2, 3+len(ss.header))
-	copy(hdr, ss.codec.respHeader)
-	if ss.comp != nil {
-		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
-	}
-	return appendMD(hdr, ss.header)
 }
 
 // markSent tells the ping policy that this connection just carried output.
@@ -412,7 +423,7 @@ func (ss *serverStream) encodeOut(m any) (*[]byte, error) {
 	if ss.ended {
 		return nil, status.Error(codes.Internal, "rpc: SendMsg after the call ended")
 	}
-	return encodeMessage(ss.codec.codec, ss.comp, m, ss.srv.opts.maxSend)
+	return encodeMessage(ss.codec.codec, ss.comp, m, ss.srv.opts.maxSend, ss.srv.opts.compressMin)
 }
 
 func (ss *serverStream) SendMsg(m any) error {
@@ -426,7 +437,7 @@ func (ss *serverStream) SendMsg(m any) error {
 	}
 	ss.markSent()
 	ss.sentN++
-	if _, err := ss.st.Write(*bp); err != nil {
+	if _, err := ss.tr.Write(*bp); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
@@ -446,23 +457,6 @@ func (ss *serverStream) sendLast(m any) error {
 	return nil
 }
 
-// endWith ends the response with trailers t, after the unary response
-// that sendLast holds if any.
-func (ss *serverStream) endWith(t h2.Header) {
-	switch {
-	case ss.last == nil:
-		_ = ss.st.WriteTrailers(t)
-		return
-	case ss.headerSent:
-		_, _ = ss.st.End(*ss.last, t)
-	default:
-		ss.headerSent = true
-		_ = ss.st.Respond(ss.responseHeader(), &h2.RespondOptions{Body: *ss.last, Trailers: t})
-	}
-	sendBufs.put(ss.last)
-	ss.last = nil
-}
-
 func (ss *serverStream) RecvMsg(m any) error {
 	msg, bp, err := ss.er.next()
 	if err == io.EOF {
@@ -480,8 +474,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 	return nil
 }
 
-// finish sends the status: in trailers after a response header, or as a
-// trailers-only response when nothing was sent yet. It returns the code sent.
+// finish sends the status, in the protocol's way, and returns its code.
 func (ss *serverStream) finish(err error) codes.Code {
 	ss.ended = true
 	ss.markSent()
@@ -499,46 +492,8 @@ func (ss *serverStream) finish(err error) codes.Code {
 	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		st = status.FromContextError(err)
 	} // any other plain error is UNKNOWN with its text, as FromError made it
-	code := st.Code()
-	headerOut := ss.headerSent || ss.last != nil // a header goes before the status
-	if code == codes.OK && len(ss.trailer) == 0 {
-		if !headerOut {
-			// Trailers-only OK (e.g. a stream that sent nothing).
-			t := make(h2.Header, 0, 3)
-			t = append(t, ss.codec.respHeader...)
-			t = append(t, trailerOK...)
-			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
-			return code
-		}
-		ss.endWith(trailerOK)
-		return code
-	}
-	t := make(h2.Header, 0, 6+len(ss.trailer))
-	if !headerOut {
-		t = append(t, ss.codec.respHeader...)
-		t = appendMD(t, ss.header)
-		if ss.badEncoding {
-			// The spec asks to tell the client what we do accept.
-			t = append(t, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})
-		}
-	}
-	t = append(t, h2.HeaderField{Name: "grpc-status", Value: codeString(code)})
-	if msg := st.Message(); msg != "" {
-		t = append(t, h2.HeaderField{Name: "grpc-message", Value: encodeGrpcMessage(msg)})
-	}
-	if p := st.Proto(); p != nil && len(p.Details) > 0 {
-		if b, merr := p.Marshal(); merr == nil {
-			t = append(t, h2.HeaderField{Name: "grpc-status-details-bin", Value: metadata.EncodeBin(string(b))})
-		}
-	}
-	t = appendMD(t, ss.trailer)
-	if !headerOut {
-		ss.headerSent = true
-		_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
-		return code
-	}
-	ss.endWith(t)
-	return code
+	ss.proto.finish(ss, st)
+	return st.Code()
 }
 
 // serverStreamFromContext returns the stream of the call ctx belongs to, so
