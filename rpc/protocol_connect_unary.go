@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -84,7 +85,11 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		if st.Code() == codes.OK {
 			st = status.New(codes.Internal, "rpc: unary handler returned no response")
 		}
-		hdr = append(hdr, h2.HeaderField{Name: ":status", Value: strconv.Itoa(connectHTTPStatus(st.Code()))},
+		code := connectHTTPStatus(st.Code())
+		if ss.mi == nil && st.Code() == codes.Unimplemented {
+			code = http.StatusNotFound // no such method: the path is unknown, as HTTP says it
+		}
+		hdr = append(hdr, h2.HeaderField{Name: ":status", Value: strconv.Itoa(code)},
 			h2.HeaderField{Name: "content-type", Value: "application/json"})
 		if ss.badEncoding {
 			hdr = append(hdr, h2.HeaderField{Name: "accept-encoding", Value: acceptEncodingHeader()})

@@ -118,10 +118,20 @@ func (grpcProtocol) finish(ss *serverStream, st *status.Status) {
 		grpcEndWith(ss, trailerOK)
 		return
 	}
+	if !headerOut && len(ss.header) > 0 {
+		// Header metadata the handler set goes in a header block of its
+		// own, as grpc-go sends it: in a trailers-only response clients
+		// would read it as trailer metadata.
+		t := appendGRPCStatus(make(h2.Header, 0, 3+len(ss.trailer)), st)
+		t = appendMD(t, ss.trailer)
+		ss.headerSent = true
+		ss.ropts = h2.RespondOptions{Trailers: t}
+		_ = ss.tr.Respond(grpcResponseHeader(ss, ss.codec.respHeader), &ss.ropts)
+		return
+	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
 	if !headerOut {
 		t = append(t, ss.codec.respHeader...)
-		t = appendMD(t, ss.header)
 		if ss.badEncoding {
 			// The spec asks to tell the client what we do accept.
 			t = append(t, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})

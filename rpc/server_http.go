@@ -2,10 +2,12 @@ package rpc
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
@@ -36,6 +38,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(refuse)
 		return
 	}
+	t := &httpTransport{w: w, r: r, rc: http.NewResponseController(w), body: ioFramedReader{r: r.Body}}
 	if r.ProtoMajor < 2 {
 		if p == grpcProto {
 			// gRPC ends every response with trailers, which HTTP/1.1
@@ -43,17 +46,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusHTTPVersionNotSupported)
 			return
 		}
-		if mi := s.methods[r.URL.Path]; mi != nil && mi.stream != nil && mi.stream.ClientStreams && mi.stream.ServerStreams {
-			// A bidi stream over HTTP/1.1 works only half-duplex (the
-			// client sends everything, then reads). Reading the request
-			// after the response began needs net/http's permission.
-			_ = http.NewResponseController(w).EnableFullDuplex()
-		}
+		// Streams read the request while the response is going out (a
+		// half-duplex bidi stream over HTTP/1.1 too, where the client sends
+		// everything first): by default net/http consumes what is left of
+		// the request when the response begins, and a later read of the
+		// body races its own. Full-duplex mode lets the call read on.
+		_ = t.rc.EnableFullDuplex()
 	}
-	t := &httpTransport{w: w, r: r, rc: http.NewResponseController(w), body: ioFramedReader{r: r.Body}}
 	ss := &serverStream{srv: s, tr: t, hreq: r, proto: p, codec: ce}
 	ss.er = envelopeReader{r: t, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, httpRequestHeader(r))
+	if r.ProtoMajor < 2 {
+		t.drainBody()
+	}
+}
+
+// drainLimit bounds what ServeHTTP reads of an HTTP/1.1 request body the
+// call left unread, so that the connection can carry the next request.
+const drainLimit = 256 << 10
+
+// drainBody reads an HTTP/1.1 request body to its end. In full-duplex mode
+// net/http leaves that to the handler: a body it has to finish itself,
+// after the handler returned, starts its read-ahead of the connection at
+// the body's end, which then races the read of the next request (a panic
+// in net/http). A body longer than drainLimit is cut off instead: its
+// reads fail from now on, and net/http closes the connection.
+func (t *httpTransport) drainBody() {
+	if _, err := io.CopyN(io.Discard, t.r.Body, drainLimit); err == nil {
+		_ = t.rc.SetReadDeadline(time.Now())
+	}
 }
 
 // httpRequestHeader is a net/http request as the HTTP/2 header block the

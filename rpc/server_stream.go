@@ -290,7 +290,9 @@ func (ss *serverStream) decodeUnary(m any) error {
 	}
 	msg, bp, err := ss.er.next()
 	if err == io.EOF {
-		return status.Error(codes.Internal, "rpc: unary call without a request message")
+		// Unimplemented, as grpc-go and connect-go answer a call whose
+		// shape does not match the method's.
+		return status.Error(codes.Unimplemented, "rpc: call without a request message on a method that takes one")
 	}
 	if err != nil {
 		return ss.recvError(err)
@@ -307,7 +309,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	case io.EOF:
 		return nil
 	case errSecondMessage:
-		return status.Error(codes.Internal, "rpc: unary call with more than one request message")
+		return status.Error(codes.Unimplemented, "rpc: more than one request message on a method that takes one")
 	default:
 		return ss.recvError(err)
 	}
@@ -458,6 +460,14 @@ func (ss *serverStream) sendLast(m any) error {
 }
 
 func (ss *serverStream) RecvMsg(m any) error {
+	if ss.mi.sinfo != nil && !ss.mi.sinfo.IsClientStream {
+		// A server stream takes one request, like a unary call: none, or a
+		// second, fails the call; a handler asking again sees the end.
+		if ss.recvd > 0 {
+			return io.EOF
+		}
+		return ss.decodeUnary(m)
+	}
 	msg, bp, err := ss.er.next()
 	if err == io.EOF {
 		return io.EOF
