@@ -94,9 +94,9 @@ func TestServeHTTPConnectUnary(t *testing.T) {
 			require.Equal(t, "not_found", ce.Code)
 			require.Equal(t, "no such thing", ce.Message)
 
-			// An unknown method.
+			// An unknown method: the path is not found.
 			resp, out = e.post(t, "/test.Echo/Nope", "application/json", []byte(`"x"`))
-			require.Equal(t, http.StatusNotImplemented, resp.StatusCode)
+			require.Equal(t, http.StatusNotFound, resp.StatusCode)
 			require.Equal(t, "unimplemented", connectErrorOf(t, out).Code)
 		})
 	}

@@ -86,7 +86,7 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 			st = status.New(codes.Internal, "rpc: unary handler returned no response")
 		}
 		code := connectHTTPStatus(st.Code())
-		if ss.mi == nil && st.Code() == codes.Unimplemented {
+		if ss.notFound {
 			code = http.StatusNotFound // no such method: the path is unknown, as HTTP says it
 		}
 		hdr = append(hdr, h2.HeaderField{Name: ":status", Value: strconv.Itoa(code)},

@@ -3,12 +3,14 @@ package rpc
 import (
 	"bytes"
 
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 
@@ -233,4 +235,24 @@ func int32Envelope(t *testing.T, n int32) []byte {
 	out := []byte{0, 0, 0, 0, 0}
 	binary.BigEndian.PutUint32(out[1:], uint32(len(b)))
 	return append(out, b...)
+}
+
+// A call that ends without reading its HTTP/1.1 request body (an unknown
+// method here) leaves the connection fit for the next request: ServeHTTP
+// finishes the body, where net/http in full-duplex mode would race itself.
+func TestServeHTTPReusesAnHTTP1ConnectionAfterAnUnreadBody(t *testing.T) {
+	checkNoLeaks(t)
+	e := newHTTPEnv(t, modeH1)
+	var reused []bool
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }}
+	body := bytes.Repeat(envelope(t, "unread", false), 100)
+	for i := 0; i < 3; i++ {
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST",
+			e.url+"/test.Echo/Nope", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/connect+proto")
+		resp, _ := e.do(t, req)
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	require.Equal(t, []bool{false, true, true}, reused)
 }

@@ -50,6 +50,7 @@ type serverStream struct {
 	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
 	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
 	getQuery    string  // a Connect GET's query (protocol_connect_unary.go)
+	notFound    bool    // no method at the path
 	refuseHTTP  int     // a Connect request refused with a bare HTTP status (415, 405) rather than an error body
 }
 
@@ -171,6 +172,7 @@ func (ss *serverStream) setup(req h2.Header) error {
 	}
 	mi, svcKnown := ss.srv.lookup(ss.path)
 	if mi == nil {
+		ss.notFound = true
 		if svcKnown {
 			return status.Errorf(codes.Unimplemented, "unknown method %s", ss.path)
 		}
