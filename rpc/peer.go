@@ -25,8 +25,8 @@ func PeerFromContext(ctx context.Context) (*Peer, bool) {
 	if ss == nil {
 		return nil, false
 	}
-	if ss.hreq != nil {
-		return httpPeer(ss.hreq), true
+	if r := ss.httpRequest(); r != nil {
+		return httpPeer(r), true
 	}
 	if ss.conn == nil {
 		return peerOf(ss.h2s.Session()), true

@@ -36,17 +36,27 @@ type serverProtocol interface {
 }
 
 // serverTransport is where a call's request comes from and its response
-// goes: an *h2.Stream on our own engine (Serve), or net/http's request and
-// response writer (ServeHTTP, server_http.go). The methods are h2.Stream's,
-// so the engine's path has no adapter at all.
+// goes: an h2.Stream on our own engine (Serve, h2Transport), or net/http's
+// request and response writer (ServeHTTP, server_http.go). The methods are
+// h2.Stream's, but for respond, whose options go by value: through an
+// interface a pointer would make every call allocate them.
 type serverTransport interface {
 	framedReader
 	io.Reader
 	Context() context.Context
-	Respond(hdr h2.Header, opts *h2.RespondOptions) error
+	respond(hdr h2.Header, opts h2.RespondOptions) error
 	Write(p []byte) (int, error)
 	End(p []byte, trailers h2.Header) (int, error)
 	WriteTrailers(t h2.Header) error
+}
+
+// h2Transport is a call's transport on our own engine: the stream itself.
+// A struct of one pointer, so it goes into the interface without an
+// allocation.
+type h2Transport struct{ *h2.Stream }
+
+func (t h2Transport) respond(hdr h2.Header, opts h2.RespondOptions) error {
+	return t.Respond(hdr, &opts)
 }
 
 // protocolFor picks the protocol and codec from a request's method and

@@ -343,8 +343,7 @@ func (p connectStreamProtocol) sendHeader(ss *serverStream) error {
 // method called in streaming form) gets a bare HTTP status instead.
 func (p connectStreamProtocol) finish(ss *serverStream, st *status.Status) {
 	if ss.refuseHTTP != 0 {
-		ss.ropts = h2.RespondOptions{EndStream: true}
-		_ = ss.tr.Respond(h2.Header{{Name: ":status", Value: strconv.Itoa(ss.refuseHTTP)}}, &ss.ropts)
+		_ = ss.tr.respond(h2.Header{{Name: ":status", Value: strconv.Itoa(int(ss.refuseHTTP))}}, h2.RespondOptions{EndStream: true})
 		return
 	}
 	var body []byte
@@ -363,6 +362,5 @@ func (p connectStreamProtocol) finish(ss *serverStream, st *status.Status) {
 		hdr = append(hdr, h2.HeaderField{Name: "connect-accept-encoding", Value: acceptEncodingHeader()})
 	}
 	ss.headerSent = true
-	ss.ropts = h2.RespondOptions{Body: body}
-	_ = ss.tr.Respond(hdr, &ss.ropts)
+	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
 }

@@ -63,12 +63,11 @@ func (connectUnaryProtocol) sendHeader(*serverStream) error { return nil }
 // metadata as headers prefixed "trailer-".
 func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 	if ss.refuseHTTP != 0 {
-		hdr := h2.Header{{Name: ":status", Value: strconv.Itoa(ss.refuseHTTP)}}
+		hdr := h2.Header{{Name: ":status", Value: strconv.Itoa(int(ss.refuseHTTP))}}
 		if ss.refuseHTTP == 405 {
 			hdr = append(hdr, h2.HeaderField{Name: "allow", Value: "POST"})
 		}
-		ss.ropts = h2.RespondOptions{EndStream: true}
-		_ = ss.tr.Respond(hdr, &ss.ropts)
+		_ = ss.tr.respond(hdr, h2.RespondOptions{EndStream: true})
 		return
 	}
 	hdr := make(h2.Header, 0, 4+len(ss.header)+len(ss.trailer))
@@ -103,8 +102,7 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 	hdr = appendMD(hdr, ss.header)
 	hdr = appendTrailerMD(hdr, ss.trailer)
 	ss.headerSent = true
-	ss.ropts = h2.RespondOptions{Body: body}
-	_ = ss.tr.Respond(hdr, &ss.ropts)
+	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
 	if ss.last != nil {
 		sendBufs.put(ss.last)
 		ss.last = nil
@@ -140,7 +138,7 @@ func (connectGetProtocol) checkMethod(ss *serverStream, mi *methodInfo) error {
 		ss.refuseHTTP = 405
 		return status.Errorf(codes.Unimplemented, "rpc: %s cannot be called with GET", mi.full)
 	}
-	q, err := url.ParseQuery(ss.getQuery)
+	q, err := url.ParseQuery(ss.query())
 	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "rpc: malformed query: %v", err)
 	}

@@ -111,8 +111,7 @@ func (grpcProtocol) finish(ss *serverStream, st *status.Status) {
 			t := make(h2.Header, 0, 3)
 			t = append(t, ss.codec.respHeader...)
 			t = append(t, trailerOK...)
-			ss.ropts = h2.RespondOptions{EndStream: true}
-			_ = ss.tr.Respond(t, &ss.ropts)
+			_ = ss.tr.respond(t, h2.RespondOptions{EndStream: true})
 			return
 		}
 		grpcEndWith(ss, trailerOK)
@@ -125,8 +124,7 @@ func (grpcProtocol) finish(ss *serverStream, st *status.Status) {
 		t := appendGRPCStatus(make(h2.Header, 0, 3+len(ss.trailer)), st)
 		t = appendMD(t, ss.trailer)
 		ss.headerSent = true
-		ss.ropts = h2.RespondOptions{Trailers: t}
-		_ = ss.tr.Respond(grpcResponseHeader(ss, ss.codec.respHeader), &ss.ropts)
+		_ = ss.tr.respond(grpcResponseHeader(ss, ss.codec.respHeader), h2.RespondOptions{Trailers: t})
 		return
 	}
 	t := make(h2.Header, 0, 6+len(ss.trailer))
@@ -141,8 +139,7 @@ func (grpcProtocol) finish(ss *serverStream, st *status.Status) {
 	t = appendMD(t, ss.trailer)
 	if !headerOut {
 		ss.headerSent = true
-		ss.ropts = h2.RespondOptions{EndStream: true}
-		_ = ss.tr.Respond(t, &ss.ropts)
+		_ = ss.tr.respond(t, h2.RespondOptions{EndStream: true})
 		return
 	}
 	grpcEndWith(ss, t)
@@ -175,10 +172,8 @@ func grpcEndWith(ss *serverStream, t h2.Header) {
 		_, _ = ss.tr.End(*ss.last, t)
 	default:
 		ss.headerSent = true
-		ss.ropts = h2.RespondOptions{Body: *ss.last, Trailers: t}
-		_ = ss.tr.Respond(grpcResponseHeader(ss, ss.codec.respHeader), &ss.ropts)
+		_ = ss.tr.respond(grpcResponseHeader(ss, ss.codec.respHeader), h2.RespondOptions{Body: *ss.last, Trailers: t})
 	}
-	ss.ropts = h2.RespondOptions{}
 	sendBufs.put(ss.last)
 	ss.last = nil
 }

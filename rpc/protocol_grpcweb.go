@@ -98,8 +98,7 @@ func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
 		hdr = append(hdr, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})
 	}
 	ss.headerSent = true
-	ss.ropts = h2.RespondOptions{Body: body}
-	_ = ss.tr.Respond(hdr, &ss.ropts)
+	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
 }
 
 // appendGRPCWebTrailers appends the trailer envelope for t.
@@ -165,13 +164,11 @@ func (t *base64Transport) ReadFramedInPlace(p []byte, need func([]byte) int) (in
 	return t.body.ReadFramed(p, need)
 }
 
-func (t *base64Transport) Respond(hdr h2.Header, opts *h2.RespondOptions) error {
-	if opts != nil && opts.Body != nil {
-		o := *opts
-		o.Body = encodeBase64(o.Body)
-		return t.serverTransport.Respond(hdr, &o)
+func (t *base64Transport) respond(hdr h2.Header, opts h2.RespondOptions) error {
+	if opts.Body != nil {
+		opts.Body = encodeBase64(opts.Body)
 	}
-	return t.serverTransport.Respond(hdr, opts)
+	return t.serverTransport.respond(hdr, opts)
 }
 
 func (t *base64Transport) Write(p []byte) (int, error) {

@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body races its own. Full-duplex mode lets the call read on.
 		_ = t.rc.EnableFullDuplex()
 	}
-	ss := &serverStream{srv: s, tr: t, hreq: r, proto: p, codec: ce}
+	ss := &serverStream{srv: s, tr: t, proto: p, codec: ce}
 	ss.er = envelopeReader{r: t, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, httpRequestHeader(r))
 	if r.ProtoMajor < 2 {
@@ -117,7 +117,7 @@ func (t *httpTransport) ReadFramedInPlace(p []byte, need func([]byte) int) (int,
 	return t.body.ReadFramed(p, need)
 }
 
-func (t *httpTransport) Respond(hdr h2.Header, opts *h2.RespondOptions) error {
+func (t *httpTransport) respond(hdr h2.Header, opts h2.RespondOptions) error {
 	code := http.StatusOK
 	h := t.w.Header()
 	for _, f := range hdr {
@@ -129,15 +129,15 @@ func (t *httpTransport) Respond(hdr h2.Header, opts *h2.RespondOptions) error {
 		}
 		h[http.CanonicalHeaderKey(f.Name)] = append(h[http.CanonicalHeaderKey(f.Name)], f.Value)
 	}
-	if opts != nil && opts.Body != nil {
+	if opts.Body != nil {
 		h.Set("Content-Length", strconv.Itoa(len(opts.Body)))
 		if opts.Trailers != nil {
 			h.Del("Content-Length") // trailers need a chunked (or HTTP/2) body
 		}
 	}
 	t.w.WriteHeader(code)
-	if opts == nil || (opts.Body == nil && opts.Trailers == nil) {
-		if opts == nil || !opts.EndStream {
+	if opts.Body == nil && opts.Trailers == nil {
+		if !opts.EndStream {
 			return t.rc.Flush()
 		}
 		return nil

@@ -24,7 +24,7 @@ func RequestInfoFromContext(ctx context.Context) (RequestInfo, bool) {
 	ri := RequestInfo{Protocol: protocolName(ss.proto), HTTPMethod: "POST"}
 	if _, ok := ss.proto.(connectGetProtocol); ok {
 		ri.HTTPMethod = "GET"
-		ri.Query, _ = url.ParseQuery(ss.getQuery)
+		ri.Query, _ = url.ParseQuery(ss.query())
 	}
 	return ri, true
 }

@@ -24,7 +24,6 @@ type serverStream struct {
 	srv    *Server
 	tr     serverTransport // where the request comes from and the response goes
 	h2s    *h2.Stream      // tr when the call runs on our engine (stats, peer); nil over net/http
-	hreq   *http.Request   // the request when the call runs over net/http (peer)
 	proto  serverProtocol
 	path   string          // ":path" without a query
 	ctx    context.Context // &cctx
@@ -36,22 +35,20 @@ type serverStream struct {
 	mi     *methodInfo
 	conn   *connState // nil if the session was not registered (server closing)
 	er     envelopeReader
-	comp   Compressor        // for responses: the client's own encoding
-	codec  *codecEntry       // chosen by the request's content-type; the response names it too
-	ropts  h2.RespondOptions // Respond's options, here so that passing them costs no allocation
+	comp   Compressor  // for responses: the client's own encoding
+	codec  *codecEntry // chosen by the request's content-type; the response names it too
 
 	headerSent  bool
 	ended       bool
+	badEncoding bool   // the client compressed with something we lack
+	notFound    bool   // no method at the path
+	refuseHTTP  uint16 // a Connect request refused with a bare HTTP status (415, 405) rather than an error body
 	header      metadata.MD
 	trailer     metadata.MD
 	recvd       int
 	sentN       int
-	badEncoding bool    // the client compressed with something we lack
 	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
 	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
-	getQuery    string  // a Connect GET's query (protocol_connect_unary.go)
-	notFound    bool    // no method at the path
-	refuseHTTP  int     // a Connect request refused with a bare HTTP status (415, 405) rather than an error body
 }
 
 // serveStream is the h2 handler: one call per HTTP/2 stream.
@@ -62,7 +59,7 @@ func (s *Server) serveStream(st *h2.Stream) {
 		refuseRequest(st, refuse)
 		return
 	}
-	ss := &serverStream{srv: s, tr: st, h2s: st, proto: p, codec: ce}
+	ss := &serverStream{srv: s, tr: h2Transport{st}, h2s: st, proto: p, codec: ce}
 	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
 	cs := s.connState(st.Session())
 	ss.conn = cs
@@ -165,7 +162,7 @@ func (ss *serverStream) setup(req h2.Header) error {
 	ss.req = req
 	ss.path = req.Get(":path")
 	if i := strings.IndexByte(ss.path, '?'); i >= 0 {
-		ss.path, ss.getQuery = ss.path[:i], ss.path[i+1:]
+		ss.path = ss.path[:i]
 	}
 	if err := ss.proto.readHeader(ss, req); err != nil {
 		return err
@@ -190,6 +187,25 @@ func (ss *serverStream) setup(req h2.Header) error {
 // without side effects).
 type methodChecker interface {
 	checkMethod(ss *serverStream, mi *methodInfo) error
+}
+
+// query is the request's query string (a Connect GET's).
+func (ss *serverStream) query() string {
+	_, q, _ := strings.Cut(ss.req.Get(":path"), "?")
+	return q
+}
+
+// httpRequest is the net/http request of a call served by ServeHTTP, or nil.
+func (ss *serverStream) httpRequest() *http.Request {
+	switch t := ss.tr.(type) {
+	case *httpTransport:
+		return t.r
+	case *base64Transport:
+		if ht, ok := t.serverTransport.(*httpTransport); ok {
+			return ht.r
+		}
+	}
+	return nil
 }
 
 // setTimeout bounds the call by the timeout the client sent.
@@ -393,7 +409,7 @@ func (ss *serverStream) writeHeader() error {
 func (ss *serverStream) respond(hdr h2.Header) error {
 	ss.headerSent = true
 	ss.markSent()
-	if err := ss.tr.Respond(hdr, nil); err != nil {
+	if err := ss.tr.respond(hdr, h2.RespondOptions{}); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
