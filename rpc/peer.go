@@ -29,12 +29,12 @@ func PeerFromContext(ctx context.Context) (*Peer, bool) {
 		return httpPeer(r), true
 	}
 	if ss.conn == nil {
-		return peerOf(ss.h2s.Session()), true
+		return peerOf(ss.h2Stream().Session()), true
 	}
 	if p := ss.conn.peer.Load(); p != nil {
 		return p, true
 	}
-	p := peerOf(ss.h2s.Session())
+	p := peerOf(ss.h2Stream().Session())
 	ss.conn.peer.CompareAndSwap(nil, p)
 	return ss.conn.peer.Load(), true
 }

@@ -35,6 +35,35 @@ type serverProtocol interface {
 	finish(ss *serverStream, st *status.Status)
 }
 
+// protocolID names a protocol in the per-call state in one byte (the
+// state stays in the allocation size class it had before there were three).
+type protocolID uint8
+
+const (
+	protoGRPC protocolID = iota
+	protoGRPCWeb
+	protoGRPCWebText
+	protoConnectUnary
+	protoConnectGet
+	protoConnectStream
+)
+
+// protocols are the server halves by ID.
+var protocols = [...]serverProtocol{
+	protoGRPC:          grpcProtocol{},
+	protoGRPCWeb:       grpcWebProtocol{},
+	protoGRPCWebText:   grpcWebProtocol{text: true},
+	protoConnectUnary:  connectUnaryProtocol{},
+	protoConnectGet:    connectGetProtocol{},
+	protoConnectStream: connectStreamProtocol{},
+}
+
+// protocolNames are the names RequestInfo gives, by ID.
+var protocolNames = [...]string{
+	protoGRPC: "grpc", protoGRPCWeb: "grpc-web", protoGRPCWebText: "grpc-web",
+	protoConnectUnary: "connect", protoConnectGet: "connect", protoConnectStream: "connect",
+}
+
 // serverTransport is where a call's request comes from and its response
 // goes: an h2.Stream on our own engine (Serve, h2Transport), or net/http's
 // request and response writer (ServeHTTP, server_http.go). The methods are
@@ -60,57 +89,57 @@ func (t h2Transport) respond(hdr h2.Header, opts h2.RespondOptions) error {
 }
 
 // protocolFor picks the protocol and codec from a request's method and
-// content-type. A nil protocol means the request is none of ours, or names a
-// codec we lack: the caller answers with the HTTP status returned (405 or
-// 415), as the specs ask, so that the client sees a plain HTTP error
-// rather than a body it would misread.
-func protocolFor(method, ct string) (serverProtocol, *codecEntry, int) {
+// content-type. A non-zero status means the request is none of ours, or
+// names a codec we lack: the caller answers with that HTTP status (405 or
+// 415), as the specs ask, so that the client sees a plain HTTP error rather
+// than a body it would misread.
+func protocolFor(method, ct string) (protocolID, *codecEntry, int) {
 	switch {
 	case strings.HasPrefix(ct, "application/grpc-web"):
 		p, ce := grpcWebFor(ct)
-		if p == nil {
-			return nil, nil, 415
+		if ce == nil {
+			return 0, nil, 415
 		}
 		if method != "POST" {
-			return nil, nil, 405
+			return 0, nil, 405
 		}
 		return p, ce, 0
 	case strings.HasPrefix(ct, "application/grpc"):
 		ce := codecForContentType(ct)
 		if ce == nil {
-			return nil, nil, 415
+			return 0, nil, 415
 		}
 		if method != "POST" {
-			return nil, nil, 405
+			return 0, nil, 405
 		}
-		return grpcProto, ce, 0
+		return protoGRPC, ce, 0
 	case strings.HasPrefix(ct, "application/connect+"):
 		ce := codecEntryFor(mediaSubtype(ct[len("application/connect+"):]))
 		if ce == nil {
-			return nil, nil, 415
+			return 0, nil, 415
 		}
 		if method != "POST" {
-			return nil, nil, 405
+			return 0, nil, 405
 		}
-		return connectStreamProto, ce, 0
+		return protoConnectStream, ce, 0
 	case method == "GET":
 		// Connect's GET carries its codec in the query; whether the method
-		// may be called so is known once it is found (connect_get.go).
-		return connectGetProto, nil, 0
+		// may be called so is known once it is found (checkMethod).
+		return protoConnectGet, nil, 0
 	case strings.HasPrefix(ct, "application/"):
 		ce := codecEntryFor(mediaSubtype(ct[len("application/"):]))
 		if ce == nil {
-			return nil, nil, 415
+			return 0, nil, 415
 		}
 		if method != "POST" {
-			return nil, nil, 405
+			return 0, nil, 405
 		}
-		return connectUnaryProto, ce, 0
+		return protoConnectUnary, ce, 0
 	}
 	if method != "POST" {
-		return nil, nil, 405
+		return 0, nil, 405
 	}
-	return nil, nil, 415
+	return 0, nil, 415
 }
 
 // mediaSubtype is the codec name in what follows a media type's prefix:

@@ -298,8 +298,6 @@ func pickCompressor(accept string) Compressor {
 // connectStreamProtocol is Connect's streaming form on the server.
 type connectStreamProtocol struct{}
 
-var connectStreamProto serverProtocol = connectStreamProtocol{}
-
 func (connectStreamProtocol) readHeader(ss *serverStream, req h2.Header) error {
 	enc, accept, err := connectCommon(ss, req, "connect-content-encoding", "connect-accept-encoding")
 	if err != nil {

@@ -25,11 +25,6 @@ type connectUnaryProtocol struct{}
 // (message, encoding, base64, compression, connect).
 type connectGetProtocol struct{ connectUnaryProtocol }
 
-var (
-	connectUnaryProto serverProtocol = connectUnaryProtocol{}
-	connectGetProto   serverProtocol = connectGetProtocol{}
-)
-
 func (connectUnaryProtocol) readHeader(ss *serverStream, req h2.Header) error {
 	enc, accept, err := connectCommon(ss, req, "content-encoding", "accept-encoding")
 	if err != nil {

@@ -24,8 +24,6 @@ import (
 // grpcProtocol is gRPC's server half; the client's rules follow below.
 type grpcProtocol struct{}
 
-var grpcProto serverProtocol = grpcProtocol{}
-
 // Response headers that every call repeats are shared, read-only slices.
 var (
 	hdrOK        = h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}

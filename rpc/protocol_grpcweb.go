@@ -25,28 +25,21 @@ const grpcWebTrailerFlag = 0x80
 
 type grpcWebProtocol struct{ text bool }
 
-var (
-	grpcWebProto     serverProtocol = grpcWebProtocol{}
-	grpcWebTextProto serverProtocol = grpcWebProtocol{text: true}
-)
-
-// grpcWebFor picks the variant and codec of a gRPC-Web content-type; nil
-// when the codec is unknown.
-func grpcWebFor(ct string) (serverProtocol, *codecEntry) {
+// grpcWebFor picks the variant and codec of a gRPC-Web content-type; a nil
+// codec when it is unknown.
+func grpcWebFor(ct string) (protocolID, *codecEntry) {
 	rest := ct[len("application/grpc-web"):]
-	p := grpcWebProto
+	p := protoGRPCWeb
 	if r, ok := strings.CutPrefix(rest, "-text"); ok {
-		p, rest = grpcWebTextProto, r
+		p, rest = protoGRPCWebText, r
 	}
 	switch {
 	case rest == "" || rest[0] == ';':
 		return p, protoEntry
 	case rest[0] == '+':
-		if ce := codecEntryFor(mediaSubtype(rest[1:])); ce != nil {
-			return p, ce
-		}
+		return p, codecEntryFor(mediaSubtype(rest[1:]))
 	}
-	return nil, nil
+	return p, nil
 }
 
 func (p grpcWebProtocol) contentType(ss *serverStream) string {
@@ -63,7 +56,7 @@ func (p grpcWebProtocol) readHeader(ss *serverStream, req h2.Header) error {
 		ss.tr = t
 		ss.er.r = t
 	}
-	return grpcProto.readHeader(ss, req)
+	return grpcProtocol{}.readHeader(ss, req)
 }
 
 func (grpcWebProtocol) isProtocolHeader(name string) bool {

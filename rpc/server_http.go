@@ -31,7 +31,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, ce, refuse := protocolFor(r.Method, r.Header.Get("Content-Type"))
-	if p == nil {
+	if refuse != 0 {
 		if refuse == 405 {
 			w.Header().Set("Allow", "POST")
 		}
@@ -40,7 +40,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t := &httpTransport{w: w, r: r, rc: http.NewResponseController(w), body: ioFramedReader{r: r.Body}}
 	if r.ProtoMajor < 2 {
-		if p == grpcProto {
+		if p == protoGRPC {
 			// gRPC ends every response with trailers, which HTTP/1.1
 			// clients and proxies drop: refuse as connect-go does.
 			w.WriteHeader(http.StatusHTTPVersionNotSupported)

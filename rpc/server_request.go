@@ -21,21 +21,10 @@ func RequestInfoFromContext(ctx context.Context) (RequestInfo, bool) {
 	if ss == nil {
 		return RequestInfo{}, false
 	}
-	ri := RequestInfo{Protocol: protocolName(ss.proto), HTTPMethod: "POST"}
-	if _, ok := ss.proto.(connectGetProtocol); ok {
+	ri := RequestInfo{Protocol: protocolNames[ss.proto], HTTPMethod: "POST"}
+	if ss.proto == protoConnectGet {
 		ri.HTTPMethod = "GET"
 		ri.Query, _ = url.ParseQuery(ss.query())
 	}
 	return ri, true
-}
-
-// protocolName is the protocol's name for RequestInfo.
-func protocolName(p serverProtocol) string {
-	switch p.(type) {
-	case grpcWebProtocol:
-		return "grpc-web"
-	case connectUnaryProtocol, connectGetProtocol, connectStreamProtocol:
-		return "connect"
-	}
-	return "grpc"
 }

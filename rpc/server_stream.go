@@ -23,9 +23,6 @@ import (
 type serverStream struct {
 	srv    *Server
 	tr     serverTransport // where the request comes from and the response goes
-	h2s    *h2.Stream      // tr when the call runs on our engine (stats, peer); nil over net/http
-	proto  serverProtocol
-	path   string          // ":path" without a query
 	ctx    context.Context // &cctx
 	cctx   callCtx
 	cancel context.CancelFunc
@@ -40,8 +37,9 @@ type serverStream struct {
 
 	headerSent  bool
 	ended       bool
-	badEncoding bool   // the client compressed with something we lack
-	notFound    bool   // no method at the path
+	badEncoding bool // the client compressed with something we lack
+	notFound    bool // no method at the path
+	proto       protocolID
 	refuseHTTP  uint16 // a Connect request refused with a bare HTTP status (415, 405) rather than an error body
 	header      metadata.MD
 	trailer     metadata.MD
@@ -55,11 +53,11 @@ type serverStream struct {
 func (s *Server) serveStream(st *h2.Stream) {
 	req := st.Header()
 	p, ce, refuse := protocolFor(req.Get(":method"), req.Get("content-type"))
-	if p == nil {
+	if refuse != 0 {
 		refuseRequest(st, refuse)
 		return
 	}
-	ss := &serverStream{srv: s, tr: h2Transport{st}, h2s: st, proto: p, codec: ce}
+	ss := &serverStream{srv: s, tr: h2Transport{st}, proto: p, codec: ce}
 	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
 	cs := s.connState(st.Session())
 	ss.conn = cs
@@ -91,18 +89,18 @@ func (s *Server) serveCall(ss *serverStream, req h2.Header) {
 	var begin time.Time
 	if h := s.opts.stats; h != nil {
 		begin = time.Now()
-		ss.ctx = h.TagRPC(ss.ctx, ss.path)
+		ss.ctx = h.TagRPC(ss.ctx, methodPath(req))
 	}
 	if err == nil {
 		err = ss.run()
 	}
 	code := ss.finish(err)
 	if h := s.opts.stats; h != nil {
-		path := ss.path
+		path := methodPath(req)
 		rs := &RPCStats{FullMethod: path, Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd,
 			UnknownMethod: s.methods[path] == nil}
 		ctx := ss.ctx
-		st := ss.h2s
+		st := ss.h2Stream()
 		report := func() {
 			rs.End = time.Now()
 			rs.fillFromStream(st)
@@ -160,23 +158,20 @@ func (ss *serverStream) setup(req h2.Header) error {
 	ss.cctx = callCtx{Context: base, ss: ss}
 	ss.ctx = &ss.cctx
 	ss.req = req
-	ss.path = req.Get(":path")
-	if i := strings.IndexByte(ss.path, '?'); i >= 0 {
-		ss.path = ss.path[:i]
-	}
-	if err := ss.proto.readHeader(ss, req); err != nil {
+	path := methodPath(req)
+	if err := ss.protocol().readHeader(ss, req); err != nil {
 		return err
 	}
-	mi, svcKnown := ss.srv.lookup(ss.path)
+	mi, svcKnown := ss.srv.lookup(path)
 	if mi == nil {
 		ss.notFound = true
 		if svcKnown {
-			return status.Errorf(codes.Unimplemented, "unknown method %s", ss.path)
+			return status.Errorf(codes.Unimplemented, "unknown method %s", path)
 		}
-		return status.Errorf(codes.Unimplemented, "unknown service %s", serviceOf(ss.path))
+		return status.Errorf(codes.Unimplemented, "unknown service %s", serviceOf(path))
 	}
 	ss.mi = mi
-	if c, ok := ss.proto.(methodChecker); ok {
+	if c, ok := ss.protocol().(methodChecker); ok {
 		return c.checkMethod(ss, mi)
 	}
 	return nil
@@ -187,6 +182,27 @@ func (ss *serverStream) setup(req h2.Header) error {
 // without side effects).
 type methodChecker interface {
 	checkMethod(ss *serverStream, mi *methodInfo) error
+}
+
+// protocol is the call's protocol.
+func (ss *serverStream) protocol() serverProtocol { return protocols[ss.proto] }
+
+// methodPath is the request's ":path" without its query: the method's
+// full name.
+func methodPath(req h2.Header) string {
+	path := req.Get(":path")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
+}
+
+// h2Stream is the call's stream when it runs on our engine, else nil.
+func (ss *serverStream) h2Stream() *h2.Stream {
+	if t, ok := ss.tr.(h2Transport); ok {
+		return t.Stream
+	}
+	return nil
 }
 
 // query is the request's query string (a Connect GET's).
@@ -249,7 +265,7 @@ func (ss *serverStream) buildMD() {
 		if name == "" || name[0] == ':' {
 			continue
 		}
-		if ss.proto.isProtocolHeader(name) {
+		if ss.protocol().isProtocolHeader(name) {
 			continue
 		}
 		v := f.Value
@@ -402,7 +418,7 @@ func (ss *serverStream) writeHeader() error {
 	if ss.headerSent {
 		return nil
 	}
-	return ss.proto.sendHeader(ss)
+	return ss.protocol().sendHeader(ss)
 }
 
 // respond sends the response header hdr and marks it sent.
@@ -520,7 +536,7 @@ func (ss *serverStream) finish(err error) codes.Code {
 	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		st = status.FromContextError(err)
 	} // any other plain error is UNKNOWN with its text, as FromError made it
-	ss.proto.finish(ss, st)
+	ss.protocol().finish(ss, st)
 	return st.Code()
 }
 
