@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -362,17 +360,9 @@ func (cs *clientStream) waitHeader() error {
 		cs.headerErr = cs.fail(err)
 		return cs.headerErr
 	}
-	if hs := h.Get(":status"); hs != "200" {
-		n, _ := strconv.Atoi(hs)
-		if h.Get("grpc-status") == "" {
-			cs.stream().Reset(h2.ErrCodeCancel)
-			cs.headerErr = cs.finishWith(status.Errorf(httpStatusToCode(n), "rpc: unexpected HTTP status %s from the server", hs))
-			return cs.headerErr
-		}
-	}
-	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
+	if err := grpcCheckResponse(h); err != nil {
 		cs.stream().Reset(h2.ErrCodeCancel)
-		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
+		cs.headerErr = cs.finishWith(err)
 		return cs.headerErr
 	}
 	cs.header = headerMD(h)
@@ -380,15 +370,13 @@ func (cs *clientStream) waitHeader() error {
 		// Filled once, here, so a Header call racing RecvMsg never writes it twice.
 		*cs.ci.header = nonNilMD(cs.header)
 	}
-	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
-		c := GetCompressor(enc)
-		if c == nil {
-			cs.stream().Reset(h2.ErrCodeCancel)
-			cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc))
-			return cs.headerErr
-		}
-		cs.er.decomp = c
+	c, err := grpcResponseCompressor(h)
+	if err != nil {
+		cs.stream().Reset(h2.ErrCodeCancel)
+		cs.headerErr = cs.finishWith(err)
+		return cs.headerErr
 	}
+	cs.er.decomp = c
 	if h.Get("grpc-status") != "" {
 		// Trailers-only: the header block is also the trailer block.
 		cs.finishWith(cs.statusFrom(h))

@@ -252,6 +252,36 @@ func headerMD(h h2.Header) metadata.MD {
 	return md
 }
 
+// grpcCheckResponse checks that a response's header block is a gRPC
+// response: a status other than 200 without grpc-status is an HTTP error
+// (a proxy's, say) mapped per the spec's table, and a content-type other
+// than gRPC's is INTERNAL.
+func grpcCheckResponse(h h2.Header) error {
+	if hs := h.Get(":status"); hs != "200" {
+		n, _ := strconv.Atoi(hs)
+		if h.Get("grpc-status") == "" {
+			return status.Errorf(httpStatusToCode(n), "rpc: unexpected HTTP status %s from the server", hs)
+		}
+	}
+	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
+		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+	}
+	return nil
+}
+
+// grpcResponseCompressor is the compressor a response's grpc-encoding
+// names (nil for none): one we lack is INTERNAL.
+func grpcResponseCompressor(h h2.Header) (Compressor, error) {
+	enc := h.Get("grpc-encoding")
+	if enc == "" || enc == "identity" {
+		return nil, nil
+	}
+	if c := GetCompressor(enc); c != nil {
+		return c, nil
+	}
+	return nil, status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc)
+}
+
 // statusFrom reads grpc-status, grpc-message and grpc-status-details-bin.
 func (cs *clientStream) statusFrom(t h2.Header) error {
 	cs.trailer = headerMD(t)
