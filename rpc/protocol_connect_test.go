@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -256,4 +257,25 @@ func TestServeConnectOnOurEngine(t *testing.T) {
 	require.Equal(t, "200", resp.Get(":status"))
 	flags, _ := envelopes(t, body)
 	require.Equal(t, []byte{0, connectEndStreamFlag}, flags)
+}
+
+func TestServeConnectGetOnOurEngine(t *testing.T) {
+	checkNoLeaks(t)
+	srv := NewServer()
+	srv.RegisterService(&echoDesc, &echoImpl{})
+	srv.RegisterService(&lookupDesc, &echoImpl{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	addr := l.Addr().String()
+	b, err := proto.Marshal(wrapperspb.String("engine"))
+	require.NoError(t, err)
+	resp, _, body := rawCall(t, addr, h2.Header{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
+		{Name: ":path", Value: "/test.Lookup/Get?" + connectGetQuery("proto", b, "")}}, nil)
+	require.Equal(t, "200", resp.Get(":status"))
+	require.Equal(t, "engine", stringOf(t, body))
+	resp, _, _ = rawCall(t, addr, h2.Header{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
+		{Name: ":path", Value: "/test.Echo/Echo?" + connectGetQuery("proto", b, "")}}, nil)
+	require.Equal(t, "405", resp.Get(":status"))
 }

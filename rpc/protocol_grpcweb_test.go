@@ -114,3 +114,17 @@ func TestServeHTTPGRPCWebCompressed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "zipped", stringOf(t, plain))
 }
+
+func TestServeGRPCWebTextOnOurEngine(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, nil)
+	req := base64.StdEncoding.EncodeToString(int32Envelope(t, 2))
+	resp, _, body := rawCall(t, e.addr, h2.Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/test.Echo/Count"},
+		{Name: "content-type", Value: "application/grpc-web-text"}}, []byte(req))
+	require.Equal(t, "200", resp.Get(":status"))
+	raw, err := io.ReadAll(&base64Reader{r: bytes.NewReader(body)})
+	require.NoError(t, err)
+	flags, payloads := envelopes(t, raw)
+	require.Equal(t, []byte{0, 0, grpcWebTrailerFlag}, flags)
+	require.Equal(t, "1", stringOf(t, payloads[1]))
+}
