@@ -193,13 +193,14 @@ func appendConnectEndStream(dst []byte, st *status.Status, trailer metadata.MD) 
 }
 
 // parseConnectEndStream reads an end-of-stream payload: the trailer
-// metadata and io.EOF-free outcome (nil for success).
-func parseConnectEndStream(b []byte) (metadata.MD, error, error) {
+// metadata and the call's error, nil for success (connectError.status
+// turns it into a status error). err reports a payload that is not one.
+func parseConnectEndStream(b []byte) (md metadata.MD, callErr *connectError, err error) {
 	var end connectEndStream
 	if err := json.Unmarshal(b, &end); err != nil {
 		return nil, nil, status.Errorf(codes.Internal, "rpc: malformed end-of-stream message: %v", err)
 	}
-	md := metadata.MD{}
+	md = metadata.MD{}
 	for k, vs := range end.Metadata {
 		k = strings.ToLower(k)
 		for _, v := range vs {
@@ -213,10 +214,7 @@ func parseConnectEndStream(b []byte) (metadata.MD, error, error) {
 			md[k] = append(md[k], v)
 		}
 	}
-	if end.Error == nil {
-		return md, nil, nil
-	}
-	return md, end.Error.status(), nil
+	return md, end.Error, nil
 }
 
 // parseConnectTimeout reads Connect-Timeout-Ms: at most 10 digits.

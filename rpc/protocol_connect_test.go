@@ -53,7 +53,7 @@ func TestConnectEndStreamRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"v"}, md["t"])
 	require.Equal(t, []string{"\x00\x01"}, md["tb-bin"])
-	got := status.Convert(callErr)
+	got := status.Convert(callErr.status())
 	require.Equal(t, codes.NotFound, got.Code())
 	require.Equal(t, "gone", got.Message())
 	require.Len(t, got.Details(), 1)
@@ -61,7 +61,7 @@ func TestConnectEndStreamRoundTrip(t *testing.T) {
 
 	_, callErr, err = parseConnectEndStream(appendConnectEndStream(nil, status.New(codes.OK, ""), nil)[5:])
 	require.NoError(t, err)
-	require.NoError(t, callErr)
+	require.Nil(t, callErr)
 }
 
 // connectErrorOf decodes a unary error body.
@@ -208,7 +208,7 @@ func TestServeHTTPConnectStreams(t *testing.T) {
 			require.Equal(t, "1", stringOf(t, payloads[1]))
 			_, callErr, err := parseConnectEndStream(payloads[2])
 			require.NoError(t, err)
-			require.NoError(t, callErr)
+			require.Nil(t, callErr)
 
 			// Client stream with JSON messages.
 			var body []byte
@@ -234,7 +234,7 @@ func TestServeHTTPConnectStreams(t *testing.T) {
 			_, payloads = envelopes(t, out)
 			_, callErr, err = parseConnectEndStream(payloads[0])
 			require.NoError(t, err)
-			require.Equal(t, codes.Unimplemented, status.Code(callErr))
+			require.Equal(t, codes.Unimplemented, status.Code(callErr.status()))
 
 			// A unary method in streaming form, or the reverse: 415.
 			resp, _ = e.post(t, "/test.Echo/Echo", "application/connect+proto", envelope(t, "x", false))

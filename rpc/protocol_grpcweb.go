@@ -219,35 +219,6 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// ioFramedReader reads framed units (framedReader) from a plain reader: a
-// request body over net/http, or a decoded one.
-type ioFramedReader struct{ r io.Reader }
-
-func (f ioFramedReader) ReadFramed(p []byte, need func([]byte) int) (int, error) {
-	got := 0
-	for {
-		want := len(p)
-		if need != nil {
-			want = min(need(p[:got:len(p)]), len(p))
-		}
-		if got >= want {
-			return got, nil
-		}
-		n, err := f.r.Read(p[got:want])
-		got += n
-		if err != nil {
-			if err == io.EOF && got >= want {
-				return got, nil // the next read reports the end
-			}
-			return got, err
-		}
-	}
-}
-
-func (f ioFramedReader) ReadFramedInPlace(p []byte, need func([]byte) int) (int, error) {
-	return f.ReadFramed(p, need)
-}
-
 // isHTTPHeader: request fields of HTTP itself, or that gRPC-Web's browser
 // clients add to say what they are, and that are not the caller's metadata.
 func isHTTPHeader(name string) bool {

@@ -191,3 +191,32 @@ func (a addrString) Network() string {
 }
 
 func (a addrString) String() string { return string(a) }
+
+// ioFramedReader reads framed units (framedReader) from a plain reader: a
+// request body over net/http, or a decoded one.
+type ioFramedReader struct{ r io.Reader }
+
+func (f ioFramedReader) ReadFramed(p []byte, need func([]byte) int) (int, error) {
+	got := 0
+	for {
+		want := len(p)
+		if need != nil {
+			want = min(need(p[:got:len(p)]), len(p))
+		}
+		if got >= want {
+			return got, nil
+		}
+		n, err := f.r.Read(p[got:want])
+		got += n
+		if err != nil {
+			if err == io.EOF && got >= want {
+				return got, nil // the next read reports the end
+			}
+			return got, err
+		}
+	}
+}
+
+func (f ioFramedReader) ReadFramedInPlace(p []byte, need func([]byte) int) (int, error) {
+	return f.ReadFramed(p, need)
+}
