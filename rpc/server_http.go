@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
@@ -57,24 +56,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ss.er = envelopeReader{r: t, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, httpRequestHeader(r))
 	if r.ProtoMajor < 2 {
-		t.drainBody()
+		t.finishBody()
 	}
 }
 
-// drainLimit bounds what ServeHTTP reads of an HTTP/1.1 request body the
-// call left unread, so that the connection can carry the next request.
-const drainLimit = 256 << 10
-
-// drainBody reads an HTTP/1.1 request body to its end. In full-duplex mode
-// net/http leaves that to the handler: a body it has to finish itself,
-// after the handler returned, starts its read-ahead of the connection at
-// the body's end, which then races the read of the next request (a panic
-// in net/http). A body longer than drainLimit is cut off instead: its
-// reads fail from now on, and net/http closes the connection.
-func (t *httpTransport) drainBody() {
-	if _, err := io.CopyN(io.Discard, t.r.Body, drainLimit); err == nil {
-		_ = t.rc.SetReadDeadline(time.Now())
-	}
+// finishBody ends an HTTP/1.1 request body before the handler returns. In
+// full-duplex mode net/http leaves that to the handler: a body it finishes
+// itself, after the handler returned, starts its read-ahead of the
+// connection at the body's end, which then races the read of the next
+// request (a panic in net/http, or a 400 from the rest of a body read as a
+// request). Closing it here reads what remains up to net/http's allowance
+// (256 KiB) so that the connection carries the next request, or marks the
+// connection to be closed after the response when more remains.
+func (t *httpTransport) finishBody() {
+	_ = t.r.Body.Close()
 }
 
 // httpRequestHeader is a net/http request as the HTTP/2 header block the

@@ -256,3 +256,40 @@ func TestServeHTTPReusesAnHTTP1ConnectionAfterAnUnreadBody(t *testing.T) {
 	}
 	require.Equal(t, []bool{false, true, true}, reused)
 }
+
+// A body too long to finish (over net/http's 256 KiB allowance) closes the
+// connection instead: its rest is never read as the next request. (The
+// client may see the close before the answer while it is still sending:
+// HTTP/1.1 cannot do better; the next call must work, on a new connection.)
+func TestServeHTTPClosesAnHTTP1ConnectionAfterALongUnreadBody(t *testing.T) {
+	checkNoLeaks(t)
+	e := newHTTPEnv(t, modeH1)
+	var reused []bool
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }}
+	post := func(body []byte) (*http.Response, []byte, error) {
+		// No length: a chunked body, which net/http cannot skip by its size.
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST",
+			e.url+"/test.Echo/Nope", struct{ io.Reader }{bytes.NewReader(body)})
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/connect+proto")
+		resp, err := e.client.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		return resp, out, err
+	}
+	long := bytes.Repeat(envelope(t, strings.Repeat("x", 1000), false), 2000) // 2 MB
+	if resp, _, err := post(long); err == nil {
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	resp, out, err := post(envelope(t, "next", false))
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	_, payloads := envelopes(t, out)
+	_, callErr, err := parseConnectEndStream(payloads[len(payloads)-1])
+	require.NoError(t, err)
+	require.Equal(t, codes.Unimplemented, status.Code(callErr.status()))
+	require.Equal(t, []bool{false, false}, reused)
+}
