@@ -132,6 +132,10 @@ func TestGeneratedShape(t *testing.T) {
 		// Aliases for code written against protoc-gen-go-grpc.
 		"type Kinds_BidiServer = rpc.BidiStreamingServer[Req, Res]",
 		"type Kinds_ServerStreamClient = rpc.ServerStreamingClient[Res]",
+		// idempotency_level carries over, for Connect GET; the default stays unsaid.
+		"MethodName:  \"Lookup\",\n\t\t\tHandler:     _Kinds_Lookup_Handler,\n\t\t\tIdempotency: rpc.NoSideEffects,",
+		"MethodName:  \"Put\",\n\t\t\tHandler:     _Kinds_Put_Handler,\n\t\t\tIdempotency: rpc.Idempotent,",
+		"MethodName: \"Unary\",\n\t\t\tHandler:    _Kinds_Unary_Handler,\n\t\t},",
 	} {
 		mustContain(t, src, want)
 	}

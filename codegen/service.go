@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // serviceGen writes the code for the services of one file.
@@ -319,6 +320,9 @@ func (s *serviceGen) serviceDesc(svc *protogen.Service) {
 		g.P("{")
 		g.P("MethodName: ", strconv.Quote(string(m.Desc.Name())), ",")
 		g.P("Handler: ", handlerName(svc, m), ",")
+		if lvl := idempotency(m); lvl != "" {
+			g.P("Idempotency: ", rpcPackage.Ident(lvl), ",")
+		}
 		g.P("},")
 	}
 	g.P("},")
@@ -341,4 +345,21 @@ func (s *serviceGen) serviceDesc(svc *protogen.Service) {
 	g.P("},")
 	g.P("Metadata: ", strconv.Quote(s.file.Desc.Path()), ",")
 	g.P("}")
+}
+
+// idempotency names the rpc constant for a method's idempotency_level
+// option, or "" for the default (unknown), so that stubs of ordinary
+// methods stay as they were.
+func idempotency(m *protogen.Method) string {
+	opts, ok := m.Desc.Options().(*descriptorpb.MethodOptions)
+	if !ok || opts == nil {
+		return ""
+	}
+	switch opts.GetIdempotencyLevel() {
+	case descriptorpb.MethodOptions_NO_SIDE_EFFECTS:
+		return "NoSideEffects"
+	case descriptorpb.MethodOptions_IDEMPOTENT:
+		return "Idempotent"
+	}
+	return ""
 }

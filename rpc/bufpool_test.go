@@ -62,7 +62,7 @@ func TestSendAndReceiveBuffersKeepApart(t *testing.T) {
 	for range 3 {
 		drainLarge(sendBufs, size+envelopeHeaderLen)
 		drainLarge(recvBufs, size+envelopeHeaderLen)
-		sent, err := encodeMessage(ProtoCodec, nil, wrapperspb.Bytes(msg), defaultMaxSendMsgSize)
+		sent, err := encodeMessage(ProtoCodec, nil, wrapperspb.Bytes(msg), defaultMaxSendMsgSize, 0)
 		require.NoError(t, err)
 		sendBufs.put(sent)
 
@@ -73,7 +73,7 @@ func TestSendAndReceiveBuffersKeepApart(t *testing.T) {
 		require.True(t, sent != got, "a received message landed in a send buffer")
 		recvBufs.put(got)
 
-		next, err := encodeMessage(ProtoCodec, nil, wrapperspb.Bytes(msg), defaultMaxSendMsgSize)
+		next, err := encodeMessage(ProtoCodec, nil, wrapperspb.Bytes(msg), defaultMaxSendMsgSize, 0)
 		require.NoError(t, err)
 		require.True(t, got != next, "a message was marshaled into a receive buffer")
 		sendBufs.put(next)

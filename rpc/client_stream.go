@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,7 +179,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		if desc == unaryDesc && ro == nil {
 			// Encoded once there is a connection to send it on, and kept
 			// for transparent retries.
-			if bp, err = encodeMessage(cs.codec, cs.comp, args, cs.ci.maxSend); err != nil {
+			if bp, err = encodeMessage(cs.codec, cs.comp, args, cs.ci.maxSend, 0); err != nil {
 				return nil, err
 			}
 			unaryReq = h2.RequestOptions{Body: *bp, EndStream: true}
@@ -241,56 +239,6 @@ func (cs *clientStream) watch(st *h2.Stream) {
 	}
 }
 
-// requestHeader builds the request headers; they are reused by retries.
-func (cc *ClientConn) requestHeader(ctx context.Context, method, contentType string, comp Compressor) (h2.Header, error) {
-	hdr := make(h2.Header, 0, 10)
-	hdr = append(hdr,
-		h2.HeaderField{Name: ":method", Value: "POST"},
-		h2.HeaderField{Name: ":scheme", Value: cc.scheme},
-		h2.HeaderField{Name: ":path", Value: method},
-		h2.HeaderField{Name: ":authority", Value: cc.authority},
-		h2.HeaderField{Name: "content-type", Value: contentType},
-		h2.HeaderField{Name: "te", Value: "trailers"},
-		h2.HeaderField{Name: "user-agent", Value: cc.userAgent},
-		h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()},
-	)
-	if comp != nil {
-		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: comp.Name()})
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		d := time.Until(dl)
-		if d <= 0 {
-			return nil, status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
-		}
-		hdr = append(hdr, h2.HeaderField{Name: "grpc-timeout", Value: formatTimeout(d)})
-	}
-	var mdErr error
-	metadata.RangeOutgoing(ctx, func(k, v string) {
-		k = strings.ToLower(k)
-		if mdErr != nil {
-			return
-		}
-		if err := metadata.ValidateKey(k); err != nil {
-			mdErr = err
-			return
-		}
-		if reservedHeader(k) {
-			return
-		}
-		if metadata.IsBinKey(k) {
-			v = metadata.EncodeBin(v)
-		} else if err := metadata.ValidateValue(k, v); err != nil {
-			mdErr = err
-			return
-		}
-		hdr = append(hdr, h2.HeaderField{Name: k, Value: v})
-	})
-	if mdErr != nil {
-		return nil, status.Errorf(codes.Internal, "rpc: invalid outgoing metadata: %v", mdErr)
-	}
-	return hdr, nil
-}
-
 func (cs *clientStream) Context() context.Context { return cs.ctx }
 
 func (cs *clientStream) SendMsg(m any) error {
@@ -305,7 +253,7 @@ func (cs *clientStream) SendMsg(m any) error {
 		// connection lost): as in grpc-go, RecvMsg reports how.
 		return io.EOF
 	}
-	bp, err := encodeMessage(cs.codec, cs.comp, m, cs.ci.maxSend)
+	bp, err := encodeMessage(cs.codec, cs.comp, m, cs.ci.maxSend, 0)
 	if err != nil {
 		return err
 	}
@@ -417,17 +365,9 @@ func (cs *clientStream) waitHeader() error {
 		cs.headerErr = cs.fail(err)
 		return cs.headerErr
 	}
-	if hs := h.Get(":status"); hs != "200" {
-		n, _ := strconv.Atoi(hs)
-		if h.Get("grpc-status") == "" {
-			cs.stream().Reset(h2.ErrCodeCancel)
-			cs.headerErr = cs.finishWith(status.Errorf(httpStatusToCode(n), "rpc: unexpected HTTP status %s from the server", hs))
-			return cs.headerErr
-		}
-	}
-	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
+	if err := grpcCheckResponse(h); err != nil {
 		cs.stream().Reset(h2.ErrCodeCancel)
-		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
+		cs.headerErr = cs.finishWith(err)
 		return cs.headerErr
 	}
 	cs.headerRecv = h.Get("grpc-status") == ""
@@ -436,79 +376,19 @@ func (cs *clientStream) waitHeader() error {
 		// Filled once, here, so a Header call racing RecvMsg never writes it twice.
 		*cs.ci.header = nonNilMD(cs.header)
 	}
-	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
-		c := GetCompressor(enc)
-		if c == nil {
-			cs.stream().Reset(h2.ErrCodeCancel)
-			cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc))
-			return cs.headerErr
-		}
-		cs.er.decomp = c
+	c, err := grpcResponseCompressor(h)
+	if err != nil {
+		cs.stream().Reset(h2.ErrCodeCancel)
+		cs.headerErr = cs.finishWith(err)
+		return cs.headerErr
 	}
+	cs.er.decomp = c
 	cs.evInHeader(h)
 	if h.Get("grpc-status") != "" {
 		// Trailers-only: the header block is also the trailer block.
 		cs.finishWith(cs.statusFrom(h))
 	}
 	return nil
-}
-
-// headerMD extracts user metadata from a received header block.
-func headerMD(h h2.Header) metadata.MD {
-	var md metadata.MD
-	for _, f := range h {
-		n := f.Name
-		if n == "" || n[0] == ':' || n == "content-type" || strings.HasPrefix(n, "grpc-") {
-			continue
-		}
-		v := f.Value
-		if metadata.IsBinKey(n) {
-			d, err := metadata.DecodeBin(v)
-			if err != nil {
-				continue // a corrupt value is dropped rather than failing the call
-			}
-			v = d
-		}
-		if md == nil {
-			md = make(metadata.MD)
-		}
-		md[n] = append(md[n], v)
-	}
-	return md
-}
-
-// statusFrom reads grpc-status, grpc-message and grpc-status-details-bin.
-func (cs *clientStream) statusFrom(t h2.Header) error {
-	cs.trailer = headerMD(t)
-	err := statusOfTrailers(t)
-	cs.evInTrailer(err)
-	return err
-}
-
-// statusOfTrailers is the call's outcome as trailers t give it.
-func statusOfTrailers(t h2.Header) error {
-	s := t.Get("grpc-status")
-	if s == "" {
-		return status.Error(codes.Internal, "rpc: server ended the call without grpc-status")
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil {
-		return status.Errorf(codes.Internal, "rpc: malformed grpc-status %q", s)
-	}
-	code := codes.Code(n)
-	if code == codes.OK {
-		return io.EOF
-	}
-	msg := decodeGrpcMessage(t.Get("grpc-message"))
-	if d := t.Get("grpc-status-details-bin"); d != "" {
-		if raw, err := metadata.DecodeBin(d); err == nil {
-			var p status.Proto
-			if p.Unmarshal([]byte(raw)) == nil && codes.Code(p.Code) == code {
-				return status.FromProto(&p).Err()
-			}
-		}
-	}
-	return status.Error(code, msg)
 }
 
 // finishWith records the call's outcome once.

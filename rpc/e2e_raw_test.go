@@ -39,7 +39,7 @@ func grpcReq(path string, extra ...h2.HeaderField) h2.Header {
 }
 
 func encoded(t testing.TB, s string) []byte {
-	bp, err := encodeMessage(ProtoCodec, nil, wrapperspb.String(s), 1<<20)
+	bp, err := encodeMessage(ProtoCodec, nil, wrapperspb.String(s), 1<<20, 0)
 	require.NoError(t, err)
 	return append([]byte(nil), *bp...)
 }
@@ -81,11 +81,11 @@ func TestServerRejectsBadRequests(t *testing.T) {
 	_, tr, _ := rawCall(t, e.addr, grpcReq("/test.Echo/Echo"), body)
 	resp, _, _ = rawCall(t, e.addr, grpcReq("/test.Echo/Echo"), body)
 	require.Equal(t, "13", resp.Get("grpc-status")+tr.Get("grpc-status"))
-	// Unary without a message, and with two.
+	// Unary without a message, and with two: UNIMPLEMENTED, as grpc-go says.
 	resp, _, _ = rawCall(t, e.addr, grpcReq("/test.Echo/Echo"), nil)
-	require.Equal(t, "13", resp.Get("grpc-status"))
+	require.Equal(t, "12", resp.Get("grpc-status"))
 	resp, _, _ = rawCall(t, e.addr, grpcReq("/test.Echo/Echo"), append(encoded(t, "a"), encoded(t, "b")...))
-	require.Equal(t, "13", resp.Get("grpc-status"))
+	require.Equal(t, "12", resp.Get("grpc-status"))
 	// Truncated message.
 	resp, _, _ = rawCall(t, e.addr, grpcReq("/test.Echo/Echo"), encoded(t, "abc")[:6])
 	require.Equal(t, "13", resp.Get("grpc-status"))

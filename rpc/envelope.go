@@ -28,9 +28,11 @@ const (
 
 // encodeMessage marshals v into a pooled buffer with the envelope prefix in
 // front. When comp is non-nil the payload is compressed (into a second
-// pooled buffer). maxSend bounds the payload as it goes on the wire.
+// pooled buffer) unless it is smaller than compressMin bytes: compressing a
+// few bytes costs more than it saves, and the flag says which it is.
+// maxSend bounds the payload as it goes on the wire.
 // The caller must return the result to sendBufs.
-func encodeMessage(codec Codec, comp Compressor, v any, maxSend int) (*[]byte, error) {
+func encodeMessage(codec Codec, comp Compressor, v any, maxSend, compressMin int) (*[]byte, error) {
 	var b []byte
 	var err error
 	var bp *[]byte
@@ -51,7 +53,7 @@ func encodeMessage(codec Codec, comp Compressor, v any, maxSend int) (*[]byte, e
 		sendBufs.put(bp)
 		return nil, status.Errorf(codes.Internal, "rpc: marshaling message: %v", err)
 	}
-	if comp != nil {
+	if comp != nil && len(b)-envelopeHeaderLen >= compressMin {
 		cp := sendBufs.get(len(b))
 		c := append(*cp, 1, 0, 0, 0, 0)
 		c, err = comp.Compress(c, b[envelopeHeaderLen:])

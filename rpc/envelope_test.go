@@ -25,7 +25,7 @@ func frame(flag byte, payload []byte) []byte {
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	for _, comp := range []Compressor{nil, GetCompressor("gzip")} {
 		msg := wrapperspb.String(string(bytes.Repeat([]byte("abc"), 1000)))
-		bp, err := encodeMessage(ProtoCodec, comp, msg, defaultMaxSendMsgSize)
+		bp, err := encodeMessage(ProtoCodec, comp, msg, defaultMaxSendMsgSize, 0)
 		require.NoError(t, err)
 		wire := append([]byte(nil), *bp...)
 		sendBufs.put(bp)
@@ -193,12 +193,12 @@ func TestFramedReadGrowsPastTheGuess(t *testing.T) {
 }
 
 func TestEncodeLimits(t *testing.T) {
-	_, err := encodeMessage(ProtoCodec, nil, wrapperspb.String("0123456789"), 5)
+	_, err := encodeMessage(ProtoCodec, nil, wrapperspb.String("0123456789"), 5, 0)
 	require.Equal(t, codes.ResourceExhausted, status.Code(err))
-	_, err = encodeMessage(ProtoCodec, nil, "not a proto", 100)
+	_, err = encodeMessage(ProtoCodec, nil, "not a proto", 100, 0)
 	require.Equal(t, codes.Internal, status.Code(err))
 	// An empty message is a valid zero-length payload.
-	bp, err := encodeMessage(ProtoCodec, nil, &wrapperspb.StringValue{}, 0)
+	bp, err := encodeMessage(ProtoCodec, nil, &wrapperspb.StringValue{}, 0, 0)
 	require.NoError(t, err)
 	require.Equal(t, []byte{0, 0, 0, 0, 0}, *bp)
 }
@@ -304,7 +304,7 @@ func TestEncodeMessageTakesRightSizedBuffer(t *testing.T) {
 	// a 1 KiB payload), not start small and grow by reallocation, which
 	// would allocate on every message and churn the pools.
 	msg := wrapperspb.Bytes(make([]byte, 1024))
-	bp, err := encodeMessage(ProtoCodec, nil, msg, defaultMaxSendMsgSize)
+	bp, err := encodeMessage(ProtoCodec, nil, msg, defaultMaxSendMsgSize, 0)
 	require.NoError(t, err)
 	defer sendBufs.put(bp)
 	// Buffers are filed under the largest class their capacity covers, so

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"strconv"
@@ -120,6 +121,12 @@ func FuzzServerAgainstAnyRequest(f *testing.F) {
 	f.Add("POST", "/test.Echo/Echo", "application/grpc", "", "soon", "zstd", "a-bin", "!!", []byte{0, 0x7f, 0xff, 0xff, 0xff}, true)
 	f.Add("GET", "/nope", "text/plain", "gzip", "", "", "k", "v", []byte("x"), true)
 	f.Add("POST", "/test.Echo/Count", "application/grpc", "trailers", "", "identity", "k", "v", []byte{0, 0, 0, 0, 2, 8, 3}, true)
+	// gRPC-Web, Connect unary, streaming and GET: the other protocols on the same server.
+	f.Add("POST", "/test.Echo/Echo", "application/grpc-web+proto", "", "", "", "x-grpc-web", "1", msg, true)
+	f.Add("POST", "/test.Echo/Echo", "application/grpc-web-text", "", "", "", "k", "v", []byte("AAAAAAQKAmhp"), true)
+	f.Add("POST", "/test.Echo/Echo", "application/json", "", "", "", "connect-timeout-ms", "100", []byte(`"hi"`), true)
+	f.Add("POST", "/test.Echo/Chat", "application/connect+json", "", "", "", "connect-content-encoding", "gzip", []byte{0, 0, 0, 0, 4, '"', 'h', 'i', '"'}, false)
+	f.Add("GET", "/test.Echo/Echo?encoding=json&message=%22hi%22", "", "", "", "", "connect-protocol-version", "1", []byte(nil), true)
 	f.Fuzz(func(t *testing.T, method, path, ctype, te, timeout, enc, mdName, mdValue string, body []byte, closeSend bool) {
 		checkNoLeaks(t)
 		srv := NewServer()
@@ -156,16 +163,9 @@ func FuzzServerAgainstAnyRequest(f *testing.F) {
 		}
 		resp, err := st.Response(ctx)
 		if err == nil {
-			_, rerr := io.Copy(io.Discard, st)
+			out, rerr := io.ReadAll(st)
 			if rerr == nil && resp.Get(":status") == "200" {
-				// A gRPC answer carries its status in the trailers, or in the
-				// headers of a trailers-only response.
-				code := resp.Get("grpc-status")
-				if tr := st.Trailers(); tr.Get("grpc-status") != "" {
-					code = tr.Get("grpc-status")
-				}
-				_, perr := strconv.ParseUint(code, 10, 32)
-				require.NoError(t, perr, "a 200 answer without a valid grpc-status: %v %v", resp, st.Trailers())
+				checkAnswerEnds(t, resp, st.Trailers(), out)
 			}
 		}
 		require.NoError(t, ctx.Err(), "the server left the call hanging")
@@ -178,4 +178,42 @@ func FuzzServerAgainstAnyRequest(f *testing.F) {
 		require.NoError(t, cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("after"), out))
 		require.Equal(t, "after", out.GetValue())
 	})
+}
+
+// checkAnswerEnds checks that a complete 200 answer says how the call
+// ended, in its protocol's way: gRPC in trailers (or a trailers-only
+// header block), gRPC-Web in a last trailer envelope, a Connect stream in
+// its end-of-stream message. A Connect unary answer is its message.
+func checkAnswerEnds(t *testing.T, resp, trailers h2.Header, body []byte) {
+	ct := resp.Get("content-type")
+	var last []byte
+	var flag byte
+	for b := body; len(b) >= 5; {
+		n := int(binary.BigEndian.Uint32(b[1:5]))
+		if len(b) < 5+n {
+			break
+		}
+		flag, last, b = b[0], b[5:5+n], b[5+n:]
+	}
+	switch {
+	case strings.HasPrefix(ct, "application/grpc-web-text"):
+		// base64: the binary variant is checked, this one only decoded by the tests
+	case strings.HasPrefix(ct, "application/grpc-web"):
+		require.Equal(t, byte(grpcWebTrailerFlag), flag, "a gRPC-Web answer without its trailer envelope: %v %q", resp, body)
+		tr, err := parseGRPCWebTrailers(last)
+		require.NoError(t, err)
+		_, perr := strconv.ParseUint(tr.Get("grpc-status"), 10, 32)
+		require.NoError(t, perr, "a gRPC-Web answer without a valid grpc-status: %q", last)
+	case strings.HasPrefix(ct, "application/grpc"):
+		code := resp.Get("grpc-status")
+		if trailers.Get("grpc-status") != "" {
+			code = trailers.Get("grpc-status")
+		}
+		_, perr := strconv.ParseUint(code, 10, 32)
+		require.NoError(t, perr, "a 200 answer without a valid grpc-status: %v %v", resp, trailers)
+	case strings.HasPrefix(ct, "application/connect+"):
+		require.Equal(t, byte(connectEndStreamFlag), flag, "a Connect stream without its end-of-stream message: %v %q", resp, body)
+		_, _, err := parseConnectEndStream(last)
+		require.NoError(t, err)
+	}
 }

@@ -25,13 +25,16 @@ func PeerFromContext(ctx context.Context) (*Peer, bool) {
 	if ss == nil {
 		return nil, false
 	}
+	if r := ss.httpRequest(); r != nil {
+		return httpPeer(r), true
+	}
 	if ss.conn == nil {
-		return peerOf(ss.st.Session()), true
+		return peerOf(ss.h2Stream().Session()), true
 	}
 	if p := ss.conn.peer.Load(); p != nil {
 		return p, true
 	}
-	p := peerOf(ss.st.Session())
+	p := peerOf(ss.h2Stream().Session())
 	ss.conn.peer.CompareAndSwap(nil, p)
 	return ss.conn.peer.Load(), true
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/h2rpc/h2rpc/h2"
 )
 
-// Server serves registered services over HTTP/2 (h2c or TLS).
+// Server serves registered services over HTTP/2 (h2c or TLS) with Serve,
+// and over any net/http server as an http.Handler (ServeHTTP). It speaks
+// gRPC, gRPC-Web and Connect, chosen per request (protocol.go).
 type Server struct {
 	opts      serverOptions
 	unaryInt  UnaryServerInterceptor
@@ -28,7 +30,10 @@ type Server struct {
 	services map[string]*serviceInfo
 	started  bool
 	closed   atomic.Bool
-	conns    sync.Map // *h2.Session -> *connState; looked up on every call, so lock-free
+	// servingHTTP: ServeHTTP has marked the server started, so later
+	// requests skip the lock.
+	servingHTTP atomic.Bool
+	conns       sync.Map // *h2.Session -> *connState; looked up on every call, so lock-free
 
 	onShutdown   []func() // under mu
 	shutdownOnce sync.Once

@@ -82,3 +82,26 @@ func TestClientMetadataThatCannotBeSent(t *testing.T) {
 	}
 	require.Zero(t, calls.Load(), "no call reached the server")
 }
+
+// A call that fails after its handler set header metadata still sends that
+// metadata as a header block (then the status in trailers), not in a
+// trailers-only response where clients would read it as trailers.
+func TestHeaderMetadataOfAFailedCall(t *testing.T) {
+	checkNoLeaks(t)
+	e := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(func(ctx context.Context, req any, info *UnaryServerInfo, h UnaryHandler) (any, error) {
+		require.NoError(t, SetHeader(ctx, metadata.Pairs("x-h", "v")))
+		require.NoError(t, SetTrailer(ctx, metadata.Pairs("x-t", "w")))
+		return nil, status.Error(codes.PermissionDenied, "no")
+	})})
+	resp, tr, _ := rawCall(t, e.addr, grpcReq("/test.Echo/Echo"), encoded(t, "x"))
+	require.Equal(t, "v", resp.Get("x-h"))
+	require.Empty(t, resp.Get("grpc-status"))
+	require.Equal(t, "7", tr.Get("grpc-status"))
+	require.Equal(t, "w", tr.Get("x-t"))
+
+	var hdr, trl metadata.MD
+	_, err := e.echo(ctxTimeout(t, 5*time.Second), "x", Header(&hdr), Trailer(&trl))
+	require.Equal(t, codes.PermissionDenied, status.Code(err))
+	require.Equal(t, []string{"v"}, hdr["x-h"])
+	require.Equal(t, []string{"w"}, trl["x-t"])
+}

@@ -29,6 +29,8 @@ type serverOptions struct {
 	logger         *slog.Logger
 	stats          StatsHandler
 	hooks          statsHooks // stats' optional extensions (stats_events.go)
+	compressMin    int
+	cors           *CORS
 }
 
 // OnHandlerPanic sets the function that chooses what the client of a
@@ -130,3 +132,10 @@ func InitialWindowSize(n uint32) ServerOption { return func(o *serverOptions) { 
 func InitialConnWindowSize(n uint32) ServerOption {
 	return func(o *serverOptions) { o.connWindowSize = n }
 }
+
+// CompressMinBytes leaves response messages smaller than n bytes
+// uncompressed even when the client asked for compression (default 0:
+// compress every message): for small messages compression costs CPU on
+// both ends and may even grow them. Every protocol marks each message as
+// compressed or not, so clients need no setting of their own.
+func CompressMinBytes(n int) ServerOption { return func(o *serverOptions) { o.compressMin = n } }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strconv"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +21,7 @@ import (
 // context past the call.
 type serverStream struct {
 	srv    *Server
-	st     *h2.Stream
+	tr     serverTransport // where the request comes from and the response goes
 	ctx    context.Context // &cctx
 	cctx   callCtx
 	cancel context.CancelFunc
@@ -36,97 +36,16 @@ type serverStream struct {
 
 	headerSent  bool
 	ended       bool
+	badEncoding bool // the client compressed with something we lack
+	notFound    bool // no method at the path
+	proto       protocolID
+	refuseHTTP  uint16 // a Connect request refused with a bare HTTP status (415, 405) rather than an error body
 	header      metadata.MD
 	trailer     metadata.MD
 	recvd       int
 	sentN       int
-	badEncoding bool    // the client compressed with something we lack
 	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
 	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
-}
-
-// Response headers that every call repeats are shared, read-only slices.
-var (
-	hdrOK        = h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
-	trailerOK    = h2.Header{{Name: "grpc-status", Value: "0"}}
-	statusDigits = func() (out [17]string) {
-		for i := range out {
-			out[i] = strconv.Itoa(i)
-		}
-		return
-	}()
-)
-
-func codeString(c codes.Code) string {
-	if int(c) < len(statusDigits) {
-		return statusDigits[c]
-	}
-	return strconv.FormatUint(uint64(c), 10)
-}
-
-// serveStream is the h2 handler: one call per HTTP/2 stream.
-func (s *Server) serveStream(st *h2.Stream) {
-	req := st.Header()
-	if req.Get(":method") != "POST" {
-		_ = st.Respond(h2.Header{{Name: ":status", Value: "405"}, {Name: "allow", Value: "POST"}}, &h2.RespondOptions{EndStream: true})
-		return
-	}
-	ce := codecForContentType(req.Get("content-type"))
-	if ce == nil {
-		// Not gRPC, or a content-subtype we have no codec for (decoding it
-		// as protobuf would be garbage): the spec asks for 415 so the client
-		// sees a plain HTTP error. grpc-go still falls back to protobuf for
-		// an unknown subtype, with a warning that this will fail one day.
-		_ = st.Respond(h2.Header{{Name: ":status", Value: "415"}}, &h2.RespondOptions{EndStream: true})
-		return
-	}
-	ss := &serverStream{srv: s, st: st, codec: ce}
-	ss.er = envelopeReader{r: st, maxSize: s.opts.maxRecv}
-	cs := s.connState(st.Session())
-	ss.conn = cs
-	if cs != nil {
-		cs.streamStarted()
-		defer cs.streamEnded()
-	}
-	err := ss.setup(req)
-	var begin time.Time
-	if h := s.opts.stats; h != nil {
-		begin = time.Now()
-		ss.ctx = h.TagRPC(ss.ctx, req.Get(":path"))
-		ss.evBegin()
-	}
-	if err == nil {
-		err = ss.run()
-	}
-	code := ss.finish(err)
-	ss.evOutTrailer(code)
-	if h := s.opts.stats; h != nil {
-		path := req.Get(":path")
-		rs := &RPCStats{FullMethod: path, Begin: begin, Code: code, MsgsSent: ss.sentN, MsgsRecv: ss.recvd,
-			UnknownMethod: s.methods[path] == nil}
-		ctx := ss.ctx
-		report := func() {
-			rs.End = time.Now()
-			rs.fillFromStream(st)
-			h.HandleRPC(ctx, rs)
-		}
-		// The writer frames the status after we return: the figures are
-		// complete once the stream has closed, normally a moment later.
-		select {
-		case <-st.Done():
-			report()
-		default:
-			go func() {
-				<-st.Done()
-				report()
-			}()
-		}
-	}
-	ss.cancel()
-	// A request body left unread (say, the rest of a message refused for its
-	// size) is h2's business: it drops what still arrives and credits the
-	// windows, so the client finishes sending and sees the status while this
-	// goroutine and the call's slot are already free.
 }
 
 // callCtx is the handler's context. It lives inside serverStream and answers
@@ -152,53 +71,106 @@ func noCancel() {}
 
 // setup builds the call context (deadline, metadata) and finds the method.
 func (ss *serverStream) setup(req h2.Header) error {
-	base := ss.st.Context() // canceled by h2 on reset, session loss, or handler return
+	base := ss.tr.Context() // canceled on reset, session loss, or handler return
 	ss.cancel = noCancel
 	ss.cctx = callCtx{Context: base, ss: ss}
 	ss.ctx = &ss.cctx
-	var timeout, enc string
-	for _, f := range req {
-		switch f.Name {
-		case "grpc-timeout":
-			timeout = f.Value
-		case "grpc-encoding":
-			enc = f.Value
-		default:
-			// Binary values are checked now so a malformed one fails the call
-			// up front rather than surprise the handler.
-			if metadata.IsBinKey(f.Name) {
-				if _, err := metadata.DecodeBin(f.Value); err != nil {
-					return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", f.Name, err)
-				}
-			}
-		}
-	}
 	ss.req = req
-	if timeout != "" {
-		d, err := parseTimeout(timeout)
-		if err != nil {
-			return status.Errorf(codes.Internal, "rpc: malformed grpc-timeout %q", timeout)
-		}
-		ss.cctx.Context, ss.cancel = context.WithTimeout(base, d)
+	path := methodPath(req)
+	if err := ss.protocol().readHeader(ss, req); err != nil {
+		return err
 	}
-	if enc != "" && enc != "identity" {
-		c := GetCompressor(enc)
-		if c == nil {
-			ss.badEncoding = true
-			return status.Errorf(codes.Unimplemented, "rpc: grpc-encoding %q is not supported", enc)
-		}
-		ss.er.decomp = c
-		ss.comp = c
-	}
-	path := ss.st.Header().Get(":path")
 	mi, svcKnown := ss.srv.lookup(path)
 	if mi == nil {
+		ss.notFound = true
 		if svcKnown {
 			return status.Errorf(codes.Unimplemented, "unknown method %s", path)
 		}
 		return status.Errorf(codes.Unimplemented, "unknown service %s", serviceOf(path))
 	}
 	ss.mi = mi
+	if c, ok := ss.protocol().(methodChecker); ok {
+		return c.checkMethod(ss, mi)
+	}
+	return nil
+}
+
+// methodChecker is a protocol with rules about which methods it may call
+// (Connect: unary content types for unary methods, GET only for methods
+// without side effects).
+type methodChecker interface {
+	checkMethod(ss *serverStream, mi *methodInfo) error
+}
+
+// protocol is the call's protocol.
+func (ss *serverStream) protocol() serverProtocol { return protocols[ss.proto] }
+
+// methodPath is the request's ":path" without its query: the method's
+// full name.
+func methodPath(req h2.Header) string {
+	path := req.Get(":path")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
+}
+
+// h2Stream is the call's stream when it runs on our engine, else nil.
+func (ss *serverStream) h2Stream() *h2.Stream {
+	if t, ok := ss.tr.(h2Transport); ok {
+		return t.Stream
+	}
+	return nil
+}
+
+// query is the request's query string (a Connect GET's).
+func (ss *serverStream) query() string {
+	_, q, _ := strings.Cut(ss.req.Get(":path"), "?")
+	return q
+}
+
+// httpRequest is the net/http request of a call served by ServeHTTP, or nil.
+func (ss *serverStream) httpRequest() *http.Request {
+	switch t := ss.tr.(type) {
+	case *httpTransport:
+		return t.r
+	case *base64Transport:
+		if ht, ok := t.serverTransport.(*httpTransport); ok {
+			return ht.r
+		}
+	}
+	return nil
+}
+
+// setTimeout bounds the call by the timeout the client sent.
+func (ss *serverStream) setTimeout(d time.Duration) {
+	ss.cctx.Context, ss.cancel = context.WithTimeout(ss.cctx.Context, d)
+}
+
+// setEncoding sets the compression the request's messages use; the
+// response uses it too unless the protocol negotiates its own.
+func (ss *serverStream) setEncoding(header, enc string) error {
+	if enc == "" || enc == "identity" {
+		return nil
+	}
+	c := GetCompressor(enc)
+	if c == nil {
+		ss.badEncoding = true
+		return status.Errorf(codes.Unimplemented, "rpc: %s %q is not supported", header, enc)
+	}
+	ss.er.decomp = c
+	ss.comp = c
+	return nil
+}
+
+// checkBin checks a binary metadata value now, so that a malformed one
+// fails the call up front rather than surprise the handler.
+func checkBin(f h2.HeaderField) error {
+	if metadata.IsBinKey(f.Name) {
+		if _, err := metadata.DecodeBin(f.Value); err != nil {
+			return status.Errorf(codes.Internal, "rpc: malformed binary metadata %q: %v", f.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -211,9 +183,7 @@ func (ss *serverStream) buildMD() {
 		if name == "" || name[0] == ':' {
 			continue
 		}
-		switch name {
-		case "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding",
-			"grpc-status", "grpc-message", "grpc-status-details-bin":
+		if ss.protocol().isProtocolHeader(name) {
 			continue
 		}
 		v := f.Value
@@ -272,7 +242,9 @@ func (ss *serverStream) decodeUnary(m any) error {
 	}
 	msg, bp, err := ss.er.next()
 	if err == io.EOF {
-		return status.Error(codes.Internal, "rpc: unary call without a request message")
+		// Unimplemented, as grpc-go and connect-go answer a call whose
+		// shape does not match the method's.
+		return status.Error(codes.Unimplemented, "rpc: call without a request message on a method that takes one")
 	}
 	if err != nil {
 		return ss.recvError(err)
@@ -290,7 +262,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	case io.EOF:
 		return nil
 	case errSecondMessage:
-		return status.Error(codes.Internal, "rpc: unary call with more than one request message")
+		return status.Error(codes.Unimplemented, "rpc: more than one request message on a method that takes one")
 	default:
 		return ss.recvError(err)
 	}
@@ -365,27 +337,18 @@ func (ss *serverStream) writeHeader() error {
 	if ss.headerSent {
 		return nil
 	}
+	return ss.protocol().sendHeader(ss)
+}
+
+// respond sends the response header hdr and marks it sent.
+func (ss *serverStream) respond(hdr h2.Header) error {
 	ss.headerSent = true
-	ss.markSent()
 	ss.evOutHeader()
-	if err := ss.st.Respond(ss.responseHeader(), nil); err != nil {
+	ss.markSent()
+	if err := ss.tr.respond(hdr, h2.RespondOptions{}); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
-}
-
-// responseHeader is the response's header block: the shared OK one unless
-// the response is compressed or the handler set header metadata.
-func (ss *serverStream) responseHeader() h2.Header {
-	if ss.comp == nil && len(ss.header) == 0 {
-		return ss.codec.respHeader
-	}
-	hdr := make(h2.Header, 2, 3+len(ss.header))
-	copy(hdr, ss.codec.respHeader)
-	if ss.comp != nil {
-		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: ss.comp.Name()})
-	}
-	return appendMD(hdr, ss.header)
 }
 
 // markSent tells the ping policy that this connection just carried output.
@@ -416,7 +379,7 @@ func (ss *serverStream) encodeOut(m any) (*[]byte, error) {
 	if ss.ended {
 		return nil, status.Error(codes.Internal, "rpc: SendMsg after the call ended")
 	}
-	return encodeMessage(ss.codec.codec, ss.comp, m, ss.srv.opts.maxSend)
+	return encodeMessage(ss.codec.codec, ss.comp, m, ss.srv.opts.maxSend, ss.srv.opts.compressMin)
 }
 
 func (ss *serverStream) SendMsg(m any) error {
@@ -431,7 +394,7 @@ func (ss *serverStream) SendMsg(m any) error {
 	ss.markSent()
 	ss.sentN++
 	ss.evOutPayload(m, len(*bp))
-	if _, err := ss.st.Write(*bp); err != nil {
+	if _, err := ss.tr.Write(*bp); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
@@ -452,25 +415,15 @@ func (ss *serverStream) sendLast(m any) error {
 	return nil
 }
 
-// endWith ends the response with trailers t, after the unary response
-// that sendLast holds if any.
-func (ss *serverStream) endWith(t h2.Header) {
-	switch {
-	case ss.last == nil:
-		_ = ss.st.WriteTrailers(t)
-		return
-	case ss.headerSent:
-		_, _ = ss.st.End(*ss.last, t)
-	default:
-		ss.headerSent = true
-		ss.evOutHeader()
-		_ = ss.st.Respond(ss.responseHeader(), &h2.RespondOptions{Body: *ss.last, Trailers: t})
-	}
-	sendBufs.put(ss.last)
-	ss.last = nil
-}
-
 func (ss *serverStream) RecvMsg(m any) error {
+	if ss.mi.sinfo != nil && !ss.mi.sinfo.IsClientStream {
+		// A server stream takes one request, like a unary call: none, or a
+		// second, fails the call; a handler asking again sees the end.
+		if ss.recvd > 0 {
+			return io.EOF
+		}
+		return ss.decodeUnary(m)
+	}
 	msg, bp, err := ss.er.next()
 	if err == io.EOF {
 		return io.EOF
@@ -488,8 +441,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 	return nil
 }
 
-// finish sends the status: in trailers after a response header, or as a
-// trailers-only response when nothing was sent yet. It returns the code sent.
+// finish sends the status, in the protocol's way, and returns its code.
 func (ss *serverStream) finish(err error) codes.Code {
 	ss.ended = true
 	ss.markSent()
@@ -507,46 +459,8 @@ func (ss *serverStream) finish(err error) codes.Code {
 	if !ok && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		st = status.FromContextError(err)
 	} // any other plain error is UNKNOWN with its text, as FromError made it
-	code := st.Code()
-	headerOut := ss.headerSent || ss.last != nil // a header goes before the status
-	if code == codes.OK && len(ss.trailer) == 0 {
-		if !headerOut {
-			// Trailers-only OK (e.g. a stream that sent nothing).
-			t := make(h2.Header, 0, 3)
-			t = append(t, ss.codec.respHeader...)
-			t = append(t, trailerOK...)
-			_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
-			return code
-		}
-		ss.endWith(trailerOK)
-		return code
-	}
-	t := make(h2.Header, 0, 6+len(ss.trailer))
-	if !headerOut {
-		t = append(t, ss.codec.respHeader...)
-		t = appendMD(t, ss.header)
-		if ss.badEncoding {
-			// The spec asks to tell the client what we do accept.
-			t = append(t, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})
-		}
-	}
-	t = append(t, h2.HeaderField{Name: "grpc-status", Value: codeString(code)})
-	if msg := st.Message(); msg != "" {
-		t = append(t, h2.HeaderField{Name: "grpc-message", Value: encodeGrpcMessage(msg)})
-	}
-	if p := st.Proto(); p != nil && len(p.Details) > 0 {
-		if b, merr := p.Marshal(); merr == nil {
-			t = append(t, h2.HeaderField{Name: "grpc-status-details-bin", Value: metadata.EncodeBin(string(b))})
-		}
-	}
-	t = appendMD(t, ss.trailer)
-	if !headerOut {
-		ss.headerSent = true
-		_ = ss.st.Respond(t, &h2.RespondOptions{EndStream: true})
-		return code
-	}
-	ss.endWith(t)
-	return code
+	ss.protocol().finish(ss, st)
+	return st.Code()
 }
 
 // serverStreamFromContext returns the stream of the call ctx belongs to, so

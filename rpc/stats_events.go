@@ -228,7 +228,7 @@ func (cs *clientStream) evInPayload(m any, plain int) {
 // Server side, likewise.
 
 func (ss *serverStream) event(ev RPCEvent) {
-	ev.FullMethod, ev.Time = ss.st.Header().Get(":path"), time.Now()
+	ev.FullMethod, ev.Time = methodPath(ss.req), time.Now()
 	ss.srv.opts.hooks.events.HandleRPCEvent(ss.ctx, ev)
 }
 
@@ -237,7 +237,7 @@ func (ss *serverStream) evBegin() {
 	if ss.srv.opts.hooks.events == nil {
 		return
 	}
-	ev := RPCEvent{Kind: EventBegin, UnknownMethod: ss.srv.methods[ss.st.Header().Get(":path")] == nil}
+	ev := RPCEvent{Kind: EventBegin, UnknownMethod: ss.srv.methods[methodPath(ss.req)] == nil}
 	if ss.mi != nil {
 		if d := ss.mi.stream; d != nil {
 			ev.ClientStream, ev.ServerStream = d.ClientStreams, d.ServerStreams
@@ -246,7 +246,7 @@ func (ss *serverStream) evBegin() {
 	ss.event(ev)
 	md, _ := metadata.FromIncomingContext(ss.ctx)
 	p, _ := PeerFromContext(ss.ctx)
-	ss.event(RPCEvent{Kind: EventInHeader, Header: md, Authority: ss.st.Header().Get(":authority"),
+	ss.event(RPCEvent{Kind: EventInHeader, Header: md, Authority: ss.req.Get(":authority"),
 		Compression: compressionName(ss.er.decomp), Peer: p})
 }
 

@@ -29,7 +29,25 @@ type MethodHandler func(srv any, ctx context.Context, dec func(any) error, inter
 type MethodDesc struct {
 	MethodName string
 	Handler    MethodHandler
+	// Idempotency is the method's idempotency_level option. A server
+	// answers Connect GET requests only for NoSideEffects methods.
+	Idempotency IdempotencyLevel
 }
+
+// IdempotencyLevel is a method's idempotency_level option from its .proto
+// definition (google.protobuf.MethodOptions), as generated code records it.
+type IdempotencyLevel int
+
+const (
+	// IdempotencyUnknown: the method may have side effects (the default).
+	IdempotencyUnknown IdempotencyLevel = iota
+	// NoSideEffects: the method changes nothing, so it may be called with
+	// HTTP GET (Connect) and its responses may be cached.
+	NoSideEffects
+	// Idempotent: calling the method twice has the effect of calling it
+	// once, but it may have side effects.
+	Idempotent
+)
 
 // StreamHandler is the generated handler of a streaming method.
 type StreamHandler func(srv any, stream ServerStream) error

@@ -1,0 +1,231 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"io"
+	"strings"
+
+	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
+)
+
+// gRPC-Web (PROTOCOL-WEB): gRPC for peers that cannot read HTTP trailers
+// (browsers) or speak only HTTP/1.1. "application/grpc-web[+NAME]", and
+// "application/grpc-web-text[+NAME]" with the whole body in base64. The
+// request is gRPC's (grpc-timeout, grpc-encoding, enveloped messages); the
+// response's status and trailer metadata come last in the body, as one more
+// envelope whose flag has the high bit set (0x80) and whose payload is an
+// HTTP/1-style header block ("grpc-status: 0\r\n", keys in lower case).
+
+// grpcWebTrailerFlag marks the envelope that carries the trailers.
+const grpcWebTrailerFlag = 0x80
+
+type grpcWebProtocol struct{ text bool }
+
+// grpcWebFor picks the variant and codec of a gRPC-Web content-type; a nil
+// codec when it is unknown.
+func grpcWebFor(ct string) (protocolID, *codecEntry) {
+	rest := ct[len("application/grpc-web"):]
+	p := protoGRPCWeb
+	if r, ok := strings.CutPrefix(rest, "-text"); ok {
+		p, rest = protoGRPCWebText, r
+	}
+	switch {
+	case rest == "" || rest[0] == ';':
+		return p, protoEntry
+	case rest[0] == '+':
+		return p, codecEntryFor(mediaSubtype(rest[1:]))
+	}
+	return p, nil
+}
+
+func (p grpcWebProtocol) contentType(ss *serverStream) string {
+	if p.text {
+		return "application/grpc-web-text+" + ss.codec.codec.Name()
+	}
+	return "application/grpc-web+" + ss.codec.codec.Name()
+}
+
+func (p grpcWebProtocol) readHeader(ss *serverStream, req h2.Header) error {
+	if p.text {
+		t := &base64Transport{serverTransport: ss.tr}
+		t.body = ioFramedReader{r: &base64Reader{r: ss.tr}}
+		ss.tr = t
+		ss.er.r = t
+	}
+	return grpcProtocol{}.readHeader(ss, req)
+}
+
+func (grpcWebProtocol) isProtocolHeader(name string) bool {
+	return isGRPCHeader(name) || isHTTPHeader(name)
+}
+
+func (p grpcWebProtocol) sendHeader(ss *serverStream) error {
+	return ss.respond(p.responseHeader(ss))
+}
+
+func (p grpcWebProtocol) responseHeader(ss *serverStream) h2.Header {
+	return grpcResponseHeader(ss, h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: p.contentType(ss)}})
+}
+
+// finish sends the status as the body's last envelope, after the unary
+// response ss.last holds if any.
+func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
+	t := appendGRPCStatus(make(h2.Header, 0, 3+len(ss.trailer)), st)
+	t = appendMD(t, ss.trailer)
+	body := appendGRPCWebTrailers(nil, t)
+	if ss.last != nil {
+		body = append(append(make([]byte, 0, len(*ss.last)+len(body)), *ss.last...), body...)
+		sendBufs.put(ss.last)
+		ss.last = nil
+	}
+	if ss.headerSent {
+		_, _ = ss.tr.End(body, nil)
+		return
+	}
+	hdr := p.responseHeader(ss)
+	if ss.badEncoding {
+		hdr = append(hdr, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})
+	}
+	ss.headerSent = true
+	ss.evOutHeader()
+	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
+}
+
+// appendGRPCWebTrailers appends the trailer envelope for t.
+func appendGRPCWebTrailers(dst []byte, t h2.Header) []byte {
+	start := len(dst)
+	dst = append(dst, grpcWebTrailerFlag, 0, 0, 0, 0)
+	for _, f := range t {
+		dst = append(dst, f.Name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, f.Value...)
+		dst = append(dst, "\r\n"...)
+	}
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-envelopeHeaderLen))
+	return dst
+}
+
+// parseGRPCWebTrailers reads the payload of a trailer envelope: keys in
+// lower case (a peer may send them in any case), values trimmed.
+func parseGRPCWebTrailers(b []byte) (h2.Header, error) {
+	var t h2.Header
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			continue
+		}
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return nil, status.Errorf(codes.Internal, "rpc: malformed gRPC-Web trailer line %q", line)
+		}
+		t = append(t, h2.HeaderField{Name: strings.ToLower(string(bytes.TrimSpace(k))), Value: string(bytes.TrimSpace(v))})
+	}
+	return t, nil
+}
+
+// base64Transport is a transport for grpc-web-text: every byte of the
+// response body goes out in base64, each write as its own padded run (the
+// spec lets a body be such runs back to back, so nothing waits for the
+// next write), and the request body is read the same way.
+type base64Transport struct {
+	serverTransport
+	body ioFramedReader
+}
+
+func encodeBase64(p []byte) []byte {
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(p)))
+	base64.StdEncoding.Encode(out, p)
+	return out
+}
+
+func (t *base64Transport) Read(p []byte) (int, error) { return t.body.r.Read(p) }
+
+func (t *base64Transport) ReadFramed(p []byte, need func([]byte) int) (int, error) {
+	return t.body.ReadFramed(p, need)
+}
+
+func (t *base64Transport) ReadFramedInPlace(p []byte, need func([]byte) int) (int, error) {
+	return t.body.ReadFramed(p, need)
+}
+
+func (t *base64Transport) respond(hdr h2.Header, opts h2.RespondOptions) error {
+	if opts.Body != nil {
+		opts.Body = encodeBase64(opts.Body)
+	}
+	return t.serverTransport.respond(hdr, opts)
+}
+
+func (t *base64Transport) Write(p []byte) (int, error) {
+	if _, err := t.serverTransport.Write(encodeBase64(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (t *base64Transport) End(p []byte, trailers h2.Header) (int, error) {
+	if _, err := t.serverTransport.End(encodeBase64(p), trailers); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// base64Reader decodes a body made of padded base64 runs back to back
+// (each 4-character quantum decodes on its own, "=" included).
+type base64Reader struct {
+	r    io.Reader
+	raw  [4096]byte
+	nraw int // undecoded characters at the start of raw
+	out  []byte
+	dec  [3072]byte
+	err  error
+}
+
+func (b *base64Reader) Read(p []byte) (int, error) {
+	for len(b.out) == 0 {
+		if b.err != nil {
+			if b.err == io.EOF && b.nraw != 0 {
+				return 0, status.Error(codes.Internal, "rpc: grpc-web-text body ends mid-quantum")
+			}
+			return 0, b.err
+		}
+		n, err := b.r.Read(b.raw[b.nraw:])
+		b.nraw += n
+		b.err = err
+		quanta := b.nraw / 4 * 4
+		out := b.dec[:0]
+		for i := 0; i < quanta; i += 4 {
+			var q [3]byte
+			m, derr := base64.StdEncoding.Decode(q[:], b.raw[i:i+4])
+			if derr != nil {
+				b.err = status.Errorf(codes.Internal, "rpc: grpc-web-text body: %v", derr)
+				break
+			}
+			out = append(out, q[:m]...)
+		}
+		b.nraw = copy(b.raw[:], b.raw[quanta:b.nraw])
+		b.out = out
+	}
+	n := copy(p, b.out)
+	b.out = b.out[n:]
+	return n, nil
+}
+
+// isHTTPHeader: request fields of HTTP itself, or that gRPC-Web's browser
+// clients add to say what they are, and that are not the caller's metadata.
+func isHTTPHeader(name string) bool {
+	switch name {
+	case "content-length", "accept-encoding", "x-grpc-web", "x-user-agent":
+		return true
+	}
+	return false
+}
