@@ -1,20 +1,31 @@
-// Package rpc is an RPC runtime that speaks the gRPC wire protocol over the
-// h2 HTTP/2 engine: servers, clients, all four kinds of calls, interceptors,
-// deadlines, metadata, compression and limits.
+// Package rpc runs gRPC services and calls them, over the h2 HTTP/2 engine.
+// It interoperates with grpc-go, grpc-js and every gRPC tool, and its names
+// mirror grpc-go's, so code moves over by changing imports.
 //
-// The API mirrors grpc-go (Server, ClientConn, CallOption, ServiceDesc,
-// interceptors, typed generic streams) so that generated code and user code
-// migrate by renaming. Unary calls run on the streaming path: one code path
-// for all four kinds. Per-call state lives in one struct per side, message
-// buffers come from size-classed pools (one for sending, one for receiving),
-// and a call with no metadata and no deadline allocates nothing for them.
+// A server registers generated services and serves a listener:
 //
-// Layout: envelope.go (5-byte message framing and limits), bufpool.go
-// (message buffers), codec*.go (codecs by content-subtype: proto, JSON,
-// RegisterCodec), compress.go (registry, pooled gzip),
-// timeout.go and percent.go (header encodings), server*.go, client*.go,
-// interceptor.go, calloption.go, peer.go, stats.go (StatsHandler),
-// connectivity.go, generic.go (typed streams), inmem.go (in-memory listener
-// for tests). rpc/status encodes google.rpc.Status itself, so the runtime
+//	srv := rpc.NewServer()                      // options: Creds, ChainUnaryInterceptor, KeepaliveParams, ...
+//	echopb.RegisterEchoServer(srv, echoServer{}) // from protoc-gen-h2rpc
+//	lis, _ := net.Listen("tcp", ":50051")
+//	go srv.Serve(lis)
+//	defer srv.Shutdown(ctx) // GOAWAY, running calls finish
+//
+// A client connects lazily and must say whether it uses TLS:
+//
+//	cc, err := rpc.NewClient("localhost:50051", rpc.WithInsecure()) // or rpc.WithTLS(cfg)
+//	defer cc.Close()
+//	r, err := echopb.NewEchoClient(cc).Say(ctx, &echopb.SayRequest{Text: "hi"})
+//
+// Handlers return errors from package rpc/status to choose the code the
+// caller sees, read and write metadata (rpc/metadata, SetHeader,
+// SetTrailer) and see the caller's deadline and cancellation in their
+// context. Calls whose connection fails end with UNAVAILABLE naming the
+// cause; calls the server never processed are retried by themselves.
+// NewInMemoryListener runs the same engine without a port, for tests.
+//
+// How the package is built: unary calls run on the streaming path (one code
+// path for all four kinds); per-call state lives in one struct per side;
+// message buffers come from size-classed pools, one for sending and one for
+// receiving; rpc/status encodes google.rpc.Status itself, so the runtime
 // registers no protobuf names that grpc-go also registers.
 package rpc

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# run.sh: ghz (grpc-go's load generator) against our interop server and
+# grpc-go's, in one run, rounds alternating, and the ratio of their medians.
+#
+#   bash test/bench/ghz/run.sh            # 5 rounds of 5 s each
+#   ROUNDS=3 SECS=3 bash test/bench/ghz/run.sh
+#
+# The call is grpc.testing.TestService/UnaryCall with a 1-byte payload each
+# way, 64 concurrent calls over 4 connections (issue 13's shape). The server
+# runs on CPU 1 and ghz on CPU 0 when taskset is there, so the figure is the
+# server's: both servers meet the same client. A benchmark, not a test: it
+# prints figures and fails only when something could not run.
+set -euo pipefail
+
+GRPC_VERSION=${GRPC_VERSION:-v1.85.0}
+GHZ_VERSION=${GHZ_VERSION:-v0.93.0}
+ROUNDS=${ROUNDS:-5}
+SECS=${SECS:-5}
+CONC=${CONC:-64}
+CONNS=${CONNS:-4}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/h2rpc-ghz.XXXXXX")
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+die() { echo "ghz bench: $*" >&2; exit 2; }
+
+command -v go >/dev/null || die "go is not on PATH"
+command -v python3 >/dev/null || die "python3 is not on PATH"
+GOBIN_DIR="$(go env GOPATH | cut -d: -f1)/bin"
+export PATH="$PATH:$GOBIN_DIR"
+if ! command -v ghz >/dev/null; then
+	echo "ghz bench: installing ghz $GHZ_VERSION" >&2
+	(cd "$WORK" && GOFLAGS=-mod=mod go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION") || die "cannot install ghz"
+fi
+mkdir -p "$WORK/bin"
+(cd "$ROOT" && go build -o "$WORK/bin/ours" ./test/interop/server) || die "cannot build our interop server"
+(cd "$WORK" && GOBIN="$WORK/bin" GOFLAGS=-mod=mod go install "google.golang.org/grpc/interop/server@$GRPC_VERSION") ||
+	die "cannot install grpc-go's interop server"
+mv "$WORK/bin/server" "$WORK/bin/grpcgo"
+
+SERVER_CPU=() CLIENT_CPU=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	SERVER_CPU=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start NAME: starts that server on a free port and sets PORT.
+start() {
+	PORT=$(free_port)
+	"${SERVER_CPU[@]}" "$WORK/bin/$1" --port="$PORT" >"$WORK/$1.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return
+		sleep 0.1
+	done
+	die "$1 did not start: $(tail -5 "$WORK/$1.log")"
+}
+
+start ours
+OURS_PORT=$PORT
+start grpcgo
+GRPCGO_PORT=$PORT
+
+# round NAME PORT: one ghz run; appends "rps p50_ms p99_ms" to $WORK/NAME.txt.
+round() {
+	"${CLIENT_CPU[@]}" ghz --insecure --format=json --skipFirst=1000 \
+		--import-paths="$ROOT/proto" --proto="$ROOT/proto/grpc/testing/test.proto" \
+		--call=grpc.testing.TestService.UnaryCall -d '{"response_size":1,"payload":{"body":"AQ=="}}' \
+		-c "$CONC" --connections="$CONNS" -z "${SECS}s" "127.0.0.1:$2" >"$WORK/$1.json" 2>"$WORK/$1.err" ||
+		die "ghz against $1 failed: $(tail -5 "$WORK/$1.err")"
+	python3 - "$WORK/$1.json" "$CONC" >>"$WORK/$1.txt" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+lat = {d["percentage"]: d["latency"] for d in r.get("latencyDistribution") or []}
+codes = r.get("statusCodeDistribution") or {}
+errs = sum(n for k, n in codes.items() if k != "OK")
+# ghz ends a timed run by closing its connections under the calls still in
+# flight (at most c of them), which fail; more than that is a real failure.
+if errs > int(sys.argv[2]):
+    sys.exit(f"{errs} calls failed: {codes}")
+print(r["rps"], lat.get(50, 0) / 1e6, lat.get(99, 0) / 1e6, errs)
+PY
+}
+
+echo "ghz: UnaryCall 1 B, c=$CONC on $CONNS connections, ${SECS}s x $ROUNDS rounds${SERVER_CPU:+, server on CPU 1, ghz on CPU 0}"
+for i in $(seq "$ROUNDS"); do
+	if ((i % 2)); then round ours "$OURS_PORT"; round grpcgo "$GRPCGO_PORT"; else round grpcgo "$GRPCGO_PORT"; round ours "$OURS_PORT"; fi
+	printf '  round %d: ours %.0f calls/s, grpc-go %.0f calls/s\n' "$i" "$(tail -1 "$WORK/ours.txt" | cut -d' ' -f1)" "$(tail -1 "$WORK/grpcgo.txt" | cut -d' ' -f1)"
+done
+python3 - "$WORK/ours.txt" "$WORK/grpcgo.txt" <<'PY'
+import statistics, sys
+def med(path):
+    rows = [list(map(float, l.split())) for l in open(path)]
+    return [statistics.median(c) for c in zip(*rows)]
+o, g = med(sys.argv[1]), med(sys.argv[2])
+print(f"| server | calls/s | p50 ms | p99 ms | calls cut off at the end |\n|---|---|---|---|---|")
+print(f"| h2rpc | {o[0]:.0f} | {o[1]:.2f} | {o[2]:.2f} | {o[3]:.0f} |")
+print(f"| grpc-go | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | {g[3]:.0f} |")
+print(f"ours / grpc-go: {o[0] / g[0]:.2f}x calls/s (goal: at least 1.5x), p50 {o[1] / g[1]:.2f}x")
+PY
