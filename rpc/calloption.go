@@ -25,6 +25,7 @@ type callInfo struct {
 	peer         *Peer
 	subtype      string // CallContentSubtype
 	codec        Codec  // ForceCodec
+	idempotency  IdempotencyLevel
 }
 
 type headerOpt struct{ md *metadata.MD }

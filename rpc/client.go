@@ -28,6 +28,7 @@ type ClientConn struct {
 	target    string
 	authority string
 	cfg       clientConfig
+	http      *httpCaller // gRPC-Web and Connect calls (client_http.go); nil for gRPC
 	scheme    string
 	userAgent string
 	dnsHost   string // set for dns:/// targets: re-resolved when all addresses fail
@@ -141,6 +142,7 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	}
 	cc.kaTime.Store(int64(cc.cfg.keepalive.Time))
 	cc.ctx, cc.cancel = context.WithCancel(context.Background())
+	cc.initHTTP()
 	return cc, nil
 }
 

@@ -29,6 +29,9 @@ type clientConfig struct {
 	connWindowSize uint32
 	maxRetries     int
 	stats          StatsHandler
+	protocol       Protocol   // client_http.go
+	httpClient     HTTPClient // for gRPC-Web and Connect
+	httpGet        bool       // Connect GET for side-effect-free methods
 }
 
 // ClientParameters make the client ping an idle connection after Time and

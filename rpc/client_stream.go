@@ -63,6 +63,9 @@ func (cc *ClientConn) Invoke(ctx context.Context, method string, args, reply any
 // invoke is the unary call on the streaming path, retried transparently
 // when the server never processed it.
 func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
+	if cc.http != nil {
+		return cc.http.invoke(ctx, method, args, reply, opts)
+	}
 	for attempt := 0; ; attempt++ {
 		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts, args)
 		if err != nil {
@@ -112,6 +115,13 @@ func (cc *ClientConn) NewStream(ctx context.Context, desc *StreamDesc, method st
 }
 
 func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method string, opts ...CallOption) (ClientStream, error) {
+	if cc.http != nil {
+		hs, err := cc.http.newStream(ctx, desc, method, opts)
+		if err != nil {
+			return nil, err
+		}
+		return hs, nil
+	}
 	cs, err := cc.newClientStream(ctx, desc, method, opts, nil)
 	if err != nil {
 		return nil, err

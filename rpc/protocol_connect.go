@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -365,4 +367,74 @@ func (p connectStreamProtocol) finish(ss *serverStream, st *status.Status) {
 	ss.headerSent = true
 	ss.ropts = h2.RespondOptions{Body: body}
 	_ = ss.tr.Respond(hdr, &ss.ropts)
+}
+
+// The client's half of Connect's streaming form (client_http_stream.go
+// runs the call).
+
+var connectStreamClientProto clientProtocol = connectStreamProtocol{}
+
+// setConnectCommon adds the fields both Connect forms send: the version and
+// the deadline.
+func setConnectCommon(hs *httpStream, h http.Header) error {
+	h["Connect-Protocol-Version"] = []string{"1"}
+	d, err := timeoutOf(hs.ctx)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		h["Connect-Timeout-Ms"] = []string{formatConnectTimeout(d)}
+	}
+	return nil
+}
+
+func (connectStreamProtocol) prepareRequest(hs *httpStream, req *http.Request, _ []byte) error {
+	h := req.Header
+	h["Content-Type"] = []string{"application/connect+" + hs.codecN}
+	h["Connect-Accept-Encoding"] = []string{acceptEncodingHeader()}
+	if hs.comp != nil {
+		h["Connect-Content-Encoding"] = []string{hs.comp.Name()}
+	}
+	return setConnectCommon(hs, req.Header)
+}
+
+// readResponse: a stream's response is 200 whatever its outcome; any
+// other status is an HTTP error.
+func (connectStreamProtocol) readResponse(hs *httpStream, resp *http.Response) error {
+	h := resp.Header
+	if resp.StatusCode != http.StatusOK {
+		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
+	}
+	if ct := h.Get("Content-Type"); mediaSubtype(strings.TrimPrefix(ct, "application/connect+")) != hs.codecN {
+		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+	}
+	hs.header = httpHeaderMD(h, isConnectResponseHeader)
+	if enc := h.Get("Connect-Content-Encoding"); enc != "" && enc != "identity" {
+		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
+			return status.Errorf(codes.Internal, "rpc: server used unsupported connect-content-encoding %q", enc)
+		}
+	}
+	hs.er.r = ioFramedReader{r: resp.Body}
+	hs.er.endFlag = connectEndStreamFlag
+	return nil
+}
+
+// isConnectResponseHeader: response fields of HTTP or Connect, not metadata.
+func isConnectResponseHeader(k string) bool {
+	return isHTTPResponseHeader(k) || strings.HasPrefix(k, "connect-")
+}
+
+func (connectStreamProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, error) {
+	md, outcome, err := parseConnectEndStream(payload)
+	if err != nil {
+		return nil, err
+	}
+	if outcome == nil {
+		outcome = io.EOF
+	}
+	return md, outcome
+}
+
+func (connectStreamProtocol) bodyEnded(*httpStream) error {
+	return status.Error(codes.Internal, "rpc: Connect stream ended without its end-of-stream message")
 }

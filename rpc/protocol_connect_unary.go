@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -250,3 +252,108 @@ func connectGetQuery(codec string, msg []byte, compression string) string {
 	}
 	return q.Encode()
 }
+
+// The client's half of Connect unary (client_http_stream.go runs the
+// call): the request body is the bare message, or the query for GET.
+
+var connectUnaryClientProto clientProtocol = connectUnaryProtocol{}
+
+func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *http.Request, body []byte) error {
+	h := req.Header
+	h["Accept-Encoding"] = []string{acceptEncodingHeader()}
+	var compression string
+	if len(body) >= envelopeHeaderLen && body[0]&1 != 0 {
+		compression = hs.comp.Name()
+	}
+	msg := body[min(len(body), envelopeHeaderLen):]
+	if hs.get {
+		req.Method = http.MethodGet
+		req.URL.RawQuery = connectGetQuery(hs.codecN, msg, compression)
+	} else {
+		h["Content-Type"] = []string{"application/" + hs.codecN}
+		if compression != "" {
+			h["Content-Encoding"] = []string{compression}
+		}
+	}
+	// The body is the message without its envelope prefix.
+	hs.body = msg
+	return setConnectCommon(hs, h)
+}
+
+// readResponse: a 200 response's body is the message; any other status is
+// an error, its details in a JSON body. Trailer metadata are headers
+// prefixed "trailer-".
+func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) error {
+	h := resp.Header
+	hs.header = httpHeaderMD(h, isConnectUnaryResponseHeader)
+	hs.trailer = connectUnaryTrailers(h)
+	if resp.StatusCode != http.StatusOK {
+		return connectUnaryError(resp)
+	}
+	if ct := h.Get("Content-Type"); mediaSubtype(strings.TrimPrefix(ct, "application/")) != hs.codecN {
+		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+	}
+	ub := &unaryBody{src: resp.Body, max: hs.ci.maxRecv}
+	if enc := h.Get("Content-Encoding"); enc != "" && enc != "identity" {
+		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
+			return status.Errorf(codes.Internal, "rpc: server used unsupported content-encoding %q", enc)
+		}
+		ub.compressed = true
+	}
+	hs.er.r = ub
+	hs.unaryResp = true
+	return nil
+}
+
+// connectUnaryError reads an error response: Connect's JSON error when the
+// body is one, else the code the HTTP status maps to.
+func connectUnaryError(resp *http.Response) error {
+	code := httpStatusToCode(resp.StatusCode)
+	if mediaSubtype(resp.Header.Get("Content-Type")) == "application/json" {
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var ce connectError
+		if err == nil && json.Unmarshal(b, &ce) == nil && ce.Code != "" {
+			return ce.status()
+		}
+	}
+	return status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
+}
+
+// isConnectUnaryResponseHeader: fields that are not header metadata.
+func isConnectUnaryResponseHeader(k string) bool {
+	return isConnectResponseHeader(k) || strings.HasPrefix(k, "trailer-")
+}
+
+// connectUnaryTrailers are the "trailer-" headers, without the prefix.
+func connectUnaryTrailers(h http.Header) metadata.MD {
+	var md metadata.MD
+	for k, vs := range h {
+		k = strings.ToLower(k)
+		name, ok := strings.CutPrefix(k, "trailer-")
+		if !ok {
+			continue
+		}
+		for _, v := range vs {
+			if metadata.IsBinKey(name) {
+				d, err := metadata.DecodeBin(v)
+				if err != nil {
+					continue
+				}
+				v = d
+			}
+			if md == nil {
+				md = make(metadata.MD)
+			}
+			md[name] = append(md[name], v)
+		}
+	}
+	return md
+}
+
+// endOfStream and bodyEnded are never called: a unary body has no end
+// envelope, and its end is the call's success (httpStream.unaryResp).
+func (connectUnaryProtocol) endOfStream(*httpStream, []byte) (metadata.MD, error) {
+	return nil, status.Error(codes.Internal, "rpc: end-of-stream message in a unary response")
+}
+
+func (connectUnaryProtocol) bodyEnded(*httpStream) error { return io.EOF }

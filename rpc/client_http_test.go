@@ -1,0 +1,371 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// httpEnv is an echo server reachable over one HTTP transport, and what
+// the server saw of each request.
+type httpEnv struct {
+	srv    *Server
+	target string
+	tls    *tls.Config // nil for cleartext
+	client *http.Client
+	mu     sync.Mutex
+	seen   []*http.Request // requests as net/http's server saw them
+	protos []string        // their HTTP versions
+	h2c    bool
+}
+
+func (e *httpEnv) record(r *http.Request) {
+	e.mu.Lock()
+	e.seen = append(e.seen, r)
+	e.protos = append(e.protos, r.Proto)
+	e.mu.Unlock()
+}
+
+// last is the last request net/http's server saw; nil over h2c, whose
+// requests our own engine serves without net/http.
+func (e *httpEnv) last(t *testing.T) *http.Request {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.h2c {
+		return nil
+	}
+	require.NotEmpty(t, e.seen)
+	return e.seen[len(e.seen)-1]
+}
+
+// echoGetDesc is echoDesc's Echo marked side-effect-free, as generated
+// code marks NO_SIDE_EFFECTS methods, so that it may be called with GET.
+var echoGetDesc = ServiceDesc{
+	ServiceName: "test.EchoGet",
+	HandlerType: (*echoServer)(nil),
+	Methods:     []MethodDesc{{MethodName: "Echo", Handler: echoHandler, Idempotency: NoSideEffects}},
+	Metadata:    "test.proto",
+}
+
+// The transports the HTTP client half is tested over.
+const (
+	overHTTP1    = "http1"     // net/http's server, HTTP/1.1 in cleartext
+	overHTTP1TLS = "http1-tls" // net/http's server, HTTP/1.1 over TLS
+	overH2TLS    = "h2-tls"    // net/http's server, HTTP/2 over TLS
+	overH2C      = "h2c"       // our own engine (Serve), h2c
+)
+
+var httpTransports = []string{overHTTP1, overHTTP1TLS, overH2TLS, overH2C}
+
+func newHTTPEnv(t *testing.T, transport string) *httpEnv {
+	t.Helper()
+	e := &httpEnv{srv: NewServer()}
+	e.srv.RegisterService(&echoDesc, &echoImpl{})
+	e.srv.RegisterService(&echoGetDesc, &echoImpl{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.record(r)
+		e.srv.ServeHTTP(w, r)
+	})
+	switch transport {
+	case overH2C:
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		go func() { _ = e.srv.Serve(l) }()
+		t.Cleanup(e.srv.Stop)
+		e.target = l.Addr().String()
+		e.h2c = true
+		tr := &http.Transport{Protocols: new(http.Protocols)}
+		tr.Protocols.SetUnencryptedHTTP2(true)
+		e.client = &http.Client{Transport: tr}
+		t.Cleanup(tr.CloseIdleConnections)
+		return e
+	case overHTTP1:
+		hs := httptest.NewServer(h)
+		t.Cleanup(hs.Close)
+		e.target = hs.Listener.Addr().String()
+		e.client = hs.Client()
+	default:
+		hs := httptest.NewUnstartedServer(h)
+		hs.EnableHTTP2 = transport == overH2TLS
+		hs.StartTLS()
+		t.Cleanup(hs.Close)
+		e.target = hs.Listener.Addr().String()
+		e.client = hs.Client()
+		e.tls = e.client.Transport.(*http.Transport).TLSClientConfig
+	}
+	t.Cleanup(e.client.CloseIdleConnections)
+	t.Cleanup(e.srv.Stop)
+	return e
+}
+
+// dial makes a client of protocol p for the env, through its HTTP client.
+func (e *httpEnv) dial(t *testing.T, p Protocol, opts ...DialOption) *ClientConn {
+	t.Helper()
+	sec := WithInsecure()
+	if e.tls != nil {
+		sec = WithTLS(e.tls)
+	}
+	cc, err := NewClient(e.target, append([]DialOption{sec, WithProtocol(p), WithHTTPClient(e.client)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
+}
+
+func echoOn(ctx context.Context, cc *ClientConn, method, s string, opts ...CallOption) (string, error) {
+	out := new(wrapperspb.StringValue)
+	err := cc.Invoke(ctx, method, wrapperspb.String(s), out, opts...)
+	return out.GetValue(), err
+}
+
+// forEachHTTP runs f for gRPC-Web and Connect over every transport.
+func forEachHTTP(t *testing.T, f func(t *testing.T, e *httpEnv, p Protocol)) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		for _, tr := range httpTransports {
+			t.Run(p.String()+"/"+tr, func(t *testing.T) {
+				checkNoLeaks(t)
+				f(t, newHTTPEnv(t, tr), p)
+			})
+		}
+	}
+}
+
+func TestHTTPClientUnary(t *testing.T) {
+	forEachHTTP(t, func(t *testing.T, e *httpEnv, p Protocol) {
+		ctx := ctxTimeout(t, 10*time.Second)
+		for _, codec := range []string{"proto", "json"} {
+			for _, comp := range []string{"identity", "gzip"} {
+				cc := e.dial(t, p)
+				got, err := echoOn(ctx, cc, "/test.Echo/Echo", "hello "+codec+" "+comp, CallContentSubtype(codec), UseCompressor(comp))
+				require.NoError(t, err)
+				require.Equal(t, "hello "+codec+" "+comp, got)
+				r := e.last(t)
+				if r == nil {
+					continue
+				}
+				ct := r.Header.Get("Content-Type")
+				switch p {
+				case ProtocolGRPCWeb:
+					require.Equal(t, "application/grpc-web+"+codec, ct)
+				case ProtocolConnect:
+					require.Equal(t, "application/"+codec, ct)
+				}
+			}
+		}
+	})
+}
+
+func TestHTTPClientHTTPVersions(t *testing.T) {
+	for tr, want := range map[string]string{overHTTP1: "HTTP/1.1", overHTTP1TLS: "HTTP/1.1", overH2TLS: "HTTP/2.0"} {
+		e := newHTTPEnv(t, tr)
+		_, err := echoOn(ctxTimeout(t, 5*time.Second), e.dial(t, ProtocolConnect), "/test.Echo/Echo", "v")
+		require.NoError(t, err)
+		require.Equal(t, want, e.last(t).Proto, tr)
+	}
+}
+
+func TestHTTPClientErrorsAndMetadata(t *testing.T) {
+	forEachHTTP(t, func(t *testing.T, e *httpEnv, p Protocol) {
+		ctx := ctxTimeout(t, 10*time.Second)
+		cc := e.dial(t, p)
+		_, err := echoOn(ctx, cc, "/test.Echo/Echo", "error:5:not here")
+		require.Equal(t, codes.NotFound, status.Code(err), "%v", err)
+		require.Equal(t, "not here", status.Convert(err).Message())
+
+		_, err = echoOn(ctx, cc, "/test.Echo/Nope", "x")
+		require.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
+
+		octx := metadata.AppendToOutgoingContext(ctx, "k", "v1", "kb-bin", "\x00\x01", "t", "tv")
+		var hdr, tlr metadata.MD
+		_, err = echoOn(octx, cc, "/test.Echo/Echo", "md", Header(&hdr), Trailer(&tlr))
+		require.NoError(t, err)
+		require.Equal(t, []string{"v1"}, hdr["k"])
+		require.Equal(t, []string{"\x00\x01"}, hdr["kb-bin"])
+		require.Equal(t, []string{"tv"}, tlr["t"])
+
+		dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_, err = echoOn(dctx, cc, "/test.Echo/Echo", "sleep:5s")
+		require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+	})
+}
+
+// errDetailsDesc answers with a status carrying a detail.
+var errDetailsDesc = ServiceDesc{
+	ServiceName: "test.Details",
+	HandlerType: (*any)(nil),
+	Methods: []MethodDesc{{MethodName: "Fail", Handler: func(_ any, _ context.Context, dec func(any) error, _ UnaryServerInterceptor) (any, error) {
+		in := new(wrapperspb.StringValue)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		st, err := status.New(codes.FailedPrecondition, "needs "+in.Value).WithDetails(wrapperspb.String("detail"))
+		if err != nil {
+			return nil, err
+		}
+		return nil, st.Err()
+	}}},
+}
+
+func TestHTTPClientStatusDetails(t *testing.T) {
+	forEachHTTP(t, func(t *testing.T, e *httpEnv, p Protocol) {
+		e.srv.RegisterService(&errDetailsDesc, struct{}{})
+		_, err := echoOn(ctxTimeout(t, 5*time.Second), e.dial(t, p), "/test.Details/Fail", "x")
+		st := status.Convert(err)
+		require.Equal(t, codes.FailedPrecondition, st.Code(), "%v", err)
+		require.Equal(t, "needs x", st.Message())
+		require.Len(t, st.Details(), 1)
+		require.True(t, proto.Equal(wrapperspb.String("detail"), st.Details()[0].(proto.Message)))
+	})
+}
+
+func TestHTTPClientStreams(t *testing.T) {
+	forEachHTTP(t, func(t *testing.T, e *httpEnv, p Protocol) {
+		ctx := ctxTimeout(t, 10*time.Second)
+		cc := e.dial(t, p, WithProtoJSON(), WithSendGzip())
+
+		// Server streaming.
+		cs, err := cc.NewStream(ctx, &echoDesc.Streams[0], "/test.Echo/Count")
+		require.NoError(t, err)
+		require.NoError(t, cs.SendMsg(wrapperspb.Int32(3)))
+		require.NoError(t, cs.CloseSend())
+		for i := 0; i < 3; i++ {
+			m := new(wrapperspb.StringValue)
+			require.NoError(t, cs.RecvMsg(m))
+			require.Equal(t, strconv.Itoa(i), m.Value)
+		}
+		require.Equal(t, io.EOF, cs.RecvMsg(new(wrapperspb.StringValue)))
+
+		// Client streaming.
+		cs, err = cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		require.NoError(t, err)
+		for _, s := range []string{"a", "b", "c"} {
+			require.NoError(t, cs.SendMsg(wrapperspb.String(s)))
+		}
+		require.NoError(t, cs.CloseSend())
+		m := new(wrapperspb.StringValue)
+		require.NoError(t, cs.RecvMsg(m))
+		require.Equal(t, "abc", m.Value)
+		require.Equal(t, io.EOF, cs.RecvMsg(m))
+
+		// Bidi, half-duplex: every request, then every response (what
+		// HTTP/1.1 allows).
+		cs, err = cc.NewStream(ctx, &echoDesc.Streams[2], "/test.Echo/Chat")
+		require.NoError(t, err)
+		require.NoError(t, cs.SendMsg(wrapperspb.String("x")))
+		require.NoError(t, cs.SendMsg(wrapperspb.String("y")))
+		require.NoError(t, cs.CloseSend())
+		for _, want := range []string{"echo:x", "echo:y"} {
+			require.NoError(t, cs.RecvMsg(m))
+			require.Equal(t, want, m.Value)
+		}
+		require.Equal(t, io.EOF, cs.RecvMsg(m))
+
+		if r := e.last(t); r == nil {
+			return
+		} else if p == ProtocolConnect {
+			require.Equal(t, "application/connect+json", r.Header.Get("Content-Type"))
+			require.Equal(t, "gzip", r.Header.Get("Connect-Content-Encoding"))
+		} else {
+			require.Equal(t, "gzip", r.Header.Get("Grpc-Encoding"))
+		}
+	})
+}
+
+// Over HTTP/2 a bidi stream is full-duplex: each response arrives before
+// the next request is sent.
+func TestHTTPClientFullDuplexOverHTTP2(t *testing.T) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		for _, tr := range []string{overH2C, overH2TLS} {
+			t.Run(p.String()+"/"+tr, func(t *testing.T) {
+				checkNoLeaks(t)
+				e := newHTTPEnv(t, tr)
+				cs, err := e.dial(t, p).NewStream(ctxTimeout(t, 10*time.Second), &echoDesc.Streams[2], "/test.Echo/Chat")
+				require.NoError(t, err)
+				m := new(wrapperspb.StringValue)
+				for _, s := range []string{"1", "2", "3"} {
+					require.NoError(t, cs.SendMsg(wrapperspb.String(s)))
+					require.NoError(t, cs.RecvMsg(m))
+					require.Equal(t, "echo:"+s, m.Value)
+				}
+				require.NoError(t, cs.CloseSend())
+				require.Equal(t, io.EOF, cs.RecvMsg(m))
+			})
+		}
+	}
+}
+
+func TestHTTPClientConnectGET(t *testing.T) {
+	for _, tr := range []string{overHTTP1, overH2TLS} {
+		t.Run(tr, func(t *testing.T) {
+			checkNoLeaks(t)
+			e := newHTTPEnv(t, tr)
+			ctx := ctxTimeout(t, 5*time.Second)
+			cc := e.dial(t, ProtocolConnect, WithHTTPGet())
+			for _, codec := range []string{"proto", "json"} {
+				got, err := echoOn(ctx, cc, "/test.EchoGet/Echo", "cacheable "+codec, CallContentSubtype(codec), MethodIdempotency(NoSideEffects))
+				require.NoError(t, err)
+				require.Equal(t, "cacheable "+codec, got)
+				r := e.last(t)
+				require.Equal(t, http.MethodGet, r.Method)
+				q := r.URL.Query()
+				require.Equal(t, "v1", q.Get("connect"))
+				require.Equal(t, codec, q.Get("encoding"))
+				if codec == "proto" {
+					require.Equal(t, "1", q.Get("base64"))
+				} else {
+					require.Equal(t, `"cacheable json"`, q.Get("message"))
+				}
+			}
+			// Compressed: base64 of the gzip stream.
+			_, err := echoOn(ctx, cc, "/test.EchoGet/Echo", "z", MethodIdempotency(NoSideEffects), UseCompressor("gzip"))
+			require.NoError(t, err)
+			require.Equal(t, "gzip", e.last(t).URL.Query().Get("compression"))
+
+			// A method not marked side-effect-free still POSTs.
+			_, err = echoOn(ctx, cc, "/test.Echo/Echo", "post")
+			require.NoError(t, err)
+			require.Equal(t, http.MethodPost, e.last(t).Method)
+
+			// Without WithHTTPGet, marked methods POST too.
+			_, err = echoOn(ctx, e.dial(t, ProtocolConnect), "/test.EchoGet/Echo", "post", MethodIdempotency(NoSideEffects))
+			require.NoError(t, err)
+			require.Equal(t, http.MethodPost, e.last(t).Method)
+		})
+	}
+}
+
+// Without WithHTTPClient, the client dials as for gRPC: here through
+// WithContextDialer, HTTP/1.1 in cleartext, to our own engine's listener
+// given to net/http's server.
+func TestHTTPClientDefaultTransport(t *testing.T) {
+	checkNoLeaks(t)
+	srv := NewServer()
+	srv.RegisterService(&echoDesc, &echoImpl{})
+	l := NewInMemoryListener()
+	hs := &http.Server{Handler: srv}
+	go func() { _ = hs.Serve(l) }()
+	defer func() { _ = hs.Close() }()
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		cc, err := NewClient("inmem", WithInsecure(), WithProtocol(p), WithContextDialer(l.Dial))
+		require.NoError(t, err)
+		got, err := echoOn(ctxTimeout(t, 5*time.Second), cc, "/test.Echo/Echo", "via default")
+		require.NoError(t, err)
+		require.Equal(t, "via default", got)
+		require.NoError(t, cc.Close())
+	}
+}
