@@ -84,13 +84,13 @@ func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any
 	}
 	if err := hs.RecvMsg(reply); err != nil {
 		if err == io.EOF {
-			return status.Error(codes.Internal, "rpc: unary call ended with OK but no response message")
+			return errNoResponse
 		}
 		return err
 	}
 	if err := hs.RecvMsg(reply); err != io.EOF {
 		if err == nil {
-			err = hs.finish(status.Error(codes.Internal, "rpc: unary call got more than one response message"))
+			err = hs.finish(errSecondResponse)
 		}
 		return err
 	}
@@ -332,6 +332,9 @@ func (hs *httpStream) finish(err error) error {
 	}
 	hs.finished = true
 	hs.finalErr = err
+	if hs.ci.header != nil && *hs.ci.header == nil {
+		*hs.ci.header = nonNilMD(hs.header) // a call that failed may still have had a header
+	}
 	if hs.ci.trailer != nil {
 		*hs.ci.trailer = nonNilMD(hs.trailer)
 	}

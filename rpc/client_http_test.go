@@ -369,3 +369,57 @@ func TestHTTPClientDefaultTransport(t *testing.T) {
 		require.NoError(t, cc.Close())
 	}
 }
+
+func TestConnectGetQueryOrder(t *testing.T) {
+	require.Equal(t, "connect=v1&base64=1&encoding=proto&compression=gzip&message=AAE",
+		connectGetQuery("proto", []byte{0, 1}, "gzip"))
+	require.Equal(t, "connect=v1&encoding=json&message=%7B%22a%22%3A1%7D",
+		connectGetQuery("json", []byte(`{"a":1}`), ""))
+}
+
+// rawServer answers every request with status, content-type,
+// content-encoding and body.
+func rawServer(t *testing.T, code int, ct, enc string, body []byte) string {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", ct)
+		if enc != "" {
+			w.Header().Set("Content-Encoding", enc)
+		}
+		w.WriteHeader(code)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.Listener.Addr().String()
+}
+
+// A Connect error whose code is missing or unknown takes the HTTP status's
+// code and keeps its message; a compressed error body is read; a body that
+// is not Connect's JSON leaves the HTTP status's code.
+func TestConnectUnaryErrorBodies(t *testing.T) {
+	checkNoLeaks(t)
+	gz, err := gzipCompressor{}.Compress(nil, []byte(`{"code":"out_of_range","message":"zipped"}`))
+	require.NoError(t, err)
+	for _, c := range []struct {
+		status   int
+		ct, enc  string
+		body     []byte
+		wantCode codes.Code
+		wantMsg  string
+	}{
+		{401, "application/json", "", []byte(`{"message":"oops"}`), codes.Unauthenticated, "oops"},
+		{503, "application/json", "", []byte(`{"code":"hmm","message":"oops"}`), codes.Unavailable, "oops"},
+		{422, "application/json", "gzip", gz, codes.OutOfRange, "zipped"},
+		{404, "text/html", "", []byte("<p>no</p>"), codes.Unimplemented, ""},
+		{200, "image/jpeg", "", []byte("\xff\xd8"), codes.Unknown, ""},
+	} {
+		cc, err := NewClient(rawServer(t, c.status, c.ct, c.enc, c.body), WithInsecure(), WithConnect())
+		require.NoError(t, err)
+		_, err = echoOn(ctxTimeout(t, 5*time.Second), cc, "/test.Echo/Echo", "x")
+		require.Equal(t, c.wantCode, status.Code(err), "%+v: %v", c, err)
+		if c.wantMsg != "" {
+			require.Equal(t, c.wantMsg, status.Convert(err).Message())
+		}
+		require.NoError(t, cc.Close())
+	}
+}

@@ -92,14 +92,14 @@ var unaryStreamPool = sync.Pool{New: func() any { return new(clientStream) }}
 func (cs *clientStream) unary(reply any) error {
 	if err := cs.RecvMsg(reply); err != nil {
 		if err == io.EOF {
-			return status.Error(codes.Internal, "rpc: unary call ended with OK but no response message")
+			return errNoResponse
 		}
 		return err
 	}
 	if err := cs.RecvMsg(reply); err != io.EOF {
 		if err == nil {
 			cs.abort()
-			return status.Error(codes.Internal, "rpc: unary call got more than one response message")
+			return errSecondResponse
 		}
 		return err
 	}
@@ -382,7 +382,7 @@ func (cs *clientStream) waitHeader() error {
 	}
 	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
 		cs.stream().Reset(h2.ErrCodeCancel)
-		cs.headerErr = cs.finishWith(status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct))
+		cs.headerErr = cs.finishWith(status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct))
 		return cs.headerErr
 	}
 	cs.header = headerMD(h)

@@ -405,8 +405,8 @@ func (connectStreamProtocol) readResponse(hs *httpStream, resp *http.Response) e
 	if resp.StatusCode != http.StatusOK {
 		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
 	}
-	if ct := h.Get("Content-Type"); mediaSubtype(strings.TrimPrefix(ct, "application/connect+")) != hs.codecN {
-		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+	if err := checkConnectContentType(h.Get("Content-Type"), "application/connect+", hs.codecN); err != nil {
+		return err
 	}
 	hs.header = httpHeaderMD(h, isConnectResponseHeader)
 	if enc := h.Get("Connect-Content-Encoding"); enc != "" && enc != "identity" {
@@ -416,6 +416,20 @@ func (connectStreamProtocol) readResponse(hs *httpStream, resp *http.Response) e
 	}
 	hs.er.r = ioFramedReader{r: resp.Body}
 	hs.er.endFlag = connectEndStreamFlag
+	return nil
+}
+
+// checkConnectContentType checks a response's content-type: UNKNOWN when
+// it is not the protocol's at all (the response is not from a Connect
+// server), INTERNAL when it names another codec than the request's.
+func checkConnectContentType(ct, prefix, codec string) error {
+	sub, ok := strings.CutPrefix(ct, prefix)
+	if !ok {
+		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
+	}
+	if mediaSubtype(sub) != codec {
+		return status.Errorf(codes.Internal, "rpc: response content-type %q does not match the request's codec %q", ct, codec)
+	}
 	return nil
 }
 

@@ -237,20 +237,29 @@ func (u *unaryBody) ReadFramedInPlace(p []byte, need func([]byte) int) (int, err
 
 // connectGetQuery is the query a client sends for a GET call: the message
 // in URL-safe base64 when it is binary (or compressed), as is otherwise.
+// The parameters go in the order the spec recommends (connect, base64,
+// encoding, compression, message), which keeps URLs stable for caches and
+// puts the message, the longest, last.
 func connectGetQuery(codec string, msg []byte, compression string) string {
-	q := make(url.Values, 5)
-	q.Set("connect", "v1")
-	q.Set("encoding", codec)
+	b64 := codec != "json" || compression != ""
+	var q strings.Builder
+	q.WriteString("connect=v1")
+	if b64 {
+		q.WriteString("&base64=1")
+	}
+	q.WriteString("&encoding=")
+	q.WriteString(url.QueryEscape(codec))
 	if compression != "" {
-		q.Set("compression", compression)
+		q.WriteString("&compression=")
+		q.WriteString(url.QueryEscape(compression))
 	}
-	if codec == "json" && compression == "" {
-		q.Set("message", string(msg))
+	q.WriteString("&message=")
+	if b64 {
+		q.WriteString(base64.RawURLEncoding.EncodeToString(msg))
 	} else {
-		q.Set("base64", "1")
-		q.Set("message", base64.RawURLEncoding.EncodeToString(msg))
+		q.WriteString(url.QueryEscape(string(msg)))
 	}
-	return q.Encode()
+	return q.String()
 }
 
 // The client's half of Connect unary (client_http_stream.go runs the
@@ -288,10 +297,10 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) er
 	hs.header = httpHeaderMD(h, isConnectUnaryResponseHeader)
 	hs.trailer = connectUnaryTrailers(h)
 	if resp.StatusCode != http.StatusOK {
-		return connectUnaryError(resp)
+		return connectUnaryError(resp, h.Get("Content-Encoding"), hs.ci.maxRecv)
 	}
-	if ct := h.Get("Content-Type"); mediaSubtype(strings.TrimPrefix(ct, "application/")) != hs.codecN {
-		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+	if err := checkConnectContentType(h.Get("Content-Type"), "application/", hs.codecN); err != nil {
+		return err
 	}
 	ub := &unaryBody{src: resp.Body, max: hs.ci.maxRecv}
 	if enc := h.Get("Content-Encoding"); enc != "" && enc != "identity" {
@@ -306,17 +315,46 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) er
 }
 
 // connectUnaryError reads an error response: Connect's JSON error when the
-// body is one, else the code the HTTP status maps to.
-func connectUnaryError(resp *http.Response) error {
+// body is one (compressed per Content-Encoding), else the code the HTTP
+// status maps to. An error whose code is missing or unknown takes the
+// HTTP status's code and keeps its message and details, as the spec asks.
+func connectUnaryError(resp *http.Response, enc string, max int) error {
 	code := httpStatusToCode(resp.StatusCode)
-	if mediaSubtype(resp.Header.Get("Content-Type")) == "application/json" {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var ce connectError
-		if err == nil && json.Unmarshal(b, &ce) == nil && ce.Code != "" {
-			return ce.status()
+	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
+	if mediaSubtype(resp.Header.Get("Content-Type")) != "application/json" {
+		return fallback
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
+	if err != nil || len(b) > max {
+		return fallback
+	}
+	if enc != "" && enc != "identity" {
+		c := GetCompressor(enc)
+		if c == nil {
+			return fallback
+		}
+		if b, err = c.Decompress(nil, b, max); err != nil {
+			return fallback
 		}
 	}
-	return status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
+	var ce connectError
+	if json.Unmarshal(b, &ce) != nil {
+		return fallback
+	}
+	if !knownConnectCode(ce.Code) {
+		ce.Code = connectCodeName(code)
+	}
+	return ce.status()
+}
+
+// knownConnectCode reports a code name of the spec other than "ok".
+func knownConnectCode(name string) bool {
+	for c, n := range connectCodeNames {
+		if n == name && c != int(codes.OK) {
+			return true
+		}
+	}
+	return false
 }
 
 // isConnectUnaryResponseHeader: fields that are not header metadata.

@@ -301,11 +301,15 @@ func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
 		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
 	}
 	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc-web") {
-		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+		// Not a gRPC-Web response at all (a proxy's page, say): UNKNOWN,
+		// as the spec says of any response not from a gRPC server.
+		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
 	}
 	if h.Get("Grpc-Status") != "" {
-		// Trailers-only: the header block is also the trailer block.
-		hs.trailer = httpHeaderMD(h, isGRPCResponseHeader)
+		// Trailers-only: the header block is also the trailer block, and
+		// its metadata are the call's header metadata too.
+		hs.header = httpHeaderMD(h, isGRPCResponseHeader)
+		hs.trailer = hs.header
 		return grpcStatusFrom(h2.HeaderFromHTTP(h))
 	}
 	hs.header = httpHeaderMD(h, isGRPCResponseHeader)
