@@ -143,6 +143,11 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 			return nil, err
 		}
 		req.Body = pr
+		// net/http reads a request body without watching the request's
+		// context: a call blocked on its next request message would not see
+		// its deadline pass. Failing the body's reads on the context's end
+		// ends the exchange then.
+		context.AfterFunc(hs.ctx, func() { _ = pw.CloseWithError(context.Cause(hs.ctx)) })
 		go hs.do(req)
 	}
 	return hs, nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -77,6 +78,7 @@ func newHTTPEnv(t *testing.T, transport string) *httpEnv {
 	e := &httpEnv{srv: NewServer()}
 	e.srv.RegisterService(&echoDesc, &echoImpl{})
 	e.srv.RegisterService(&echoGetDesc, &echoImpl{})
+	e.srv.RegisterService(&errDetailsDesc, struct{}{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.record(r)
 		e.srv.ServeHTTP(w, r)
@@ -223,7 +225,6 @@ var errDetailsDesc = ServiceDesc{
 
 func TestHTTPClientStatusDetails(t *testing.T) {
 	forEachHTTP(t, func(t *testing.T, e *httpEnv, p Protocol) {
-		e.srv.RegisterService(&errDetailsDesc, struct{}{})
 		_, err := echoOn(ctxTimeout(t, 5*time.Second), e.dial(t, p), "/test.Details/Fail", "x")
 		st := status.Convert(err)
 		require.Equal(t, codes.FailedPrecondition, st.Code(), "%v", err)
@@ -421,5 +422,53 @@ func TestConnectUnaryErrorBodies(t *testing.T) {
 			require.Equal(t, c.wantMsg, status.Convert(err).Message())
 		}
 		require.NoError(t, cc.Close())
+	}
+}
+
+// A call blocked waiting for a response while its request stream is open
+// still ends at its deadline (net/http alone would wait for the next
+// request message).
+func TestHTTPClientDeadlineWhileStreaming(t *testing.T) {
+	forEachHTTP(t, func(t *testing.T, e *httpEnv, p Protocol) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		cs, err := e.dial(t, p).NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		require.NoError(t, err)
+		require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+		err = cs.RecvMsg(new(wrapperspb.StringValue))
+		require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
+	})
+}
+
+// A gRPC-Web header with grpc-status is the call's status only when the
+// body is empty (trailers-only, its metadata both header and trailer); a
+// trailer envelope in the body takes precedence.
+func TestGRPCWebTrailersOnly(t *testing.T) {
+	checkNoLeaks(t)
+	trailer := appendGRPCWebTrailers(nil, h2.Header{{Name: "grpc-status", Value: "9"}, {Name: "grpc-message", Value: "from body"}})
+	for _, c := range []struct {
+		body []byte
+		want codes.Code
+	}{{nil, codes.ResourceExhausted}, {trailer, codes.FailedPrecondition}} {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/grpc-web+proto")
+			w.Header().Set("Grpc-Status", "8")
+			w.Header().Set("X-Custom", "v")
+			_, _ = w.Write(c.body)
+		}))
+		cc, err := NewClient(hs.Listener.Addr().String(), WithInsecure(), WithGRPCWeb())
+		require.NoError(t, err)
+		cs, err := cc.NewStream(ctxTimeout(t, 5*time.Second), &echoDesc.Streams[2], "/test.Echo/Chat")
+		require.NoError(t, err)
+		require.NoError(t, cs.CloseSend())
+		err = cs.RecvMsg(new(wrapperspb.StringValue))
+		require.Equal(t, c.want, status.Code(err), "%v", err)
+		hdr, _ := cs.Header()
+		require.Equal(t, []string{"v"}, hdr["x-custom"])
+		if c.body == nil {
+			require.Equal(t, []string{"v"}, cs.Trailer()["x-custom"])
+		}
+		require.NoError(t, cc.Close())
+		hs.Close()
 	}
 }

@@ -305,13 +305,9 @@ func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
 		// as the spec says of any response not from a gRPC server.
 		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
 	}
-	if h.Get("Grpc-Status") != "" {
-		// Trailers-only: the header block is also the trailer block, and
-		// its metadata are the call's header metadata too.
-		hs.header = httpHeaderMD(h, isGRPCResponseHeader)
-		hs.trailer = hs.header
-		return grpcStatusFrom(h2.HeaderFromHTTP(h))
-	}
+	// A header with grpc-status is a trailers-only response only if the
+	// body is empty: bodyEnded says so when it finds the body ended without
+	// a trailer envelope; trailers in the body take precedence.
 	hs.header = httpHeaderMD(h, isGRPCResponseHeader)
 	if enc := h.Get("Grpc-Encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
@@ -336,9 +332,15 @@ func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, 
 	return headerMD(t), grpcStatusFrom(t)
 }
 
-// bodyEnded: a body without its trailer envelope may still have had its
-// status sent as HTTP trailers (a gRPC server answering over HTTP/2).
+// bodyEnded: a body without its trailer envelope is a trailers-only
+// response when the header had the status (its metadata are then the
+// trailer metadata too), or may have had its status sent as HTTP trailers
+// (a gRPC server answering over HTTP/2).
 func (grpcWebProtocol) bodyEnded(hs *httpStream) error {
+	if h := hs.resp.Header; h.Get("Grpc-Status") != "" {
+		hs.trailer = hs.header
+		return grpcStatusFrom(h2.HeaderFromHTTP(h))
+	}
 	if hs.resp.Trailer.Get("Grpc-Status") != "" {
 		hs.trailer = httpHeaderMD(hs.resp.Trailer, isGRPCResponseHeader)
 		return grpcStatusFrom(h2.HeaderFromHTTP(hs.resp.Trailer))
