@@ -400,8 +400,14 @@ func (cs *clientStream) waitHeader() error {
 		cs.er.decomp = c
 	}
 	if h.Get("grpc-status") != "" {
-		// Trailers-only: the header block is also the trailer block.
-		cs.finishWith(cs.statusFrom(h))
+		// Trailers-only: the header block is also the trailer block, if it
+		// ended the stream. A status in a header followed by messages or
+		// trailers is not the call's (the Connect conformance suite checks
+		// that it is ignored): the trailers give the status, or their
+		// absence fails the call.
+		if st := cs.stream(); st.InboundEnded() && len(st.Trailers()) == 0 && st.Stats().FirstByte.IsZero() {
+			cs.finishWith(cs.statusFrom(h))
+		}
 	}
 	return nil
 }
