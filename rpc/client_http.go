@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -49,8 +48,8 @@ type HTTPClient interface {
 }
 
 // WithProtocol chooses the wire protocol of every call; the default is
-// ProtocolGRPC. gRPC-Web and Connect calls go through net/http's client, or
-// the one WithHTTPClient gives.
+// ProtocolGRPC. gRPC-Web and Connect calls run over HTTP/2 on the client's
+// own connections, or through the client WithHTTPClient gives.
 func WithProtocol(p Protocol) DialOption { return func(o *clientConfig) { o.protocol = p } }
 
 // WithGRPCWeb is WithProtocol(ProtocolGRPCWeb).
@@ -61,11 +60,12 @@ func WithConnect() DialOption { return WithProtocol(ProtocolConnect) }
 
 // WithHTTPClient sends gRPC-Web and Connect calls through c: an
 // *http.Client whose Transport is any http.RoundTripper (net/http's, which
-// speaks HTTP/1.1 and, over TLS, HTTP/2; one configured for h2c; h2's own).
-// c then dials and secures the connections itself: WithTLS and WithInsecure
-// only choose the URL's scheme (https or http), and WithContextDialer is not
-// used. Without this option a client made for the target is used: HTTP/1.1
-// in cleartext, HTTP/2 or HTTP/1.1 as ALPN decides over TLS.
+// speaks HTTP/1.1 and, over TLS, HTTP/2; one configured for h2c; h2's
+// own). http.DefaultClient gives HTTP/1.1. c then dials and secures the
+// connections itself: WithTLS and WithInsecure only choose the URL's
+// scheme (https or http), and WithContextDialer is not used. Without this
+// option the calls run over HTTP/2 on the client's own connections, as gRPC
+// calls do (h2c with WithInsecure, TLS with ALPN h2 with WithTLS).
 func WithHTTPClient(c HTTPClient) DialOption { return func(o *clientConfig) { o.httpClient = c } }
 
 // WithHTTPGet makes Connect unary calls of side-effect-free methods (the
@@ -100,7 +100,8 @@ type httpCaller struct {
 	baseURL string // scheme://authority, the method's path follows
 }
 
-// initHTTP sets up the HTTP caller when the protocol needs one.
+// initHTTP sets up the HTTP caller when the protocol needs one: through
+// the WithHTTPClient client, else HTTP/2 on the ClientConn's own sessions.
 func (cc *ClientConn) initHTTP() {
 	cfg := &cc.cfg
 	if cfg.protocol == ProtocolGRPC {
@@ -108,55 +109,9 @@ func (cc *ClientConn) initHTTP() {
 	}
 	hc := &httpCaller{cc: cc, client: cfg.httpClient, baseURL: cc.scheme + "://" + cc.authority}
 	if hc.client == nil {
-		t := cc.defaultHTTPTransport()
-		hc.client = &http.Client{Transport: t}
-		context.AfterFunc(cc.ctx, t.CloseIdleConnections) // Close ends its idle connections
+		hc.client = sessionTransport{cc}
 	}
 	cc.http = hc
-}
-
-// defaultHTTPTransport is net/http's transport, dialing as the ClientConn
-// would (its dialer or the target's first address) and with its TLS
-// configuration.
-func (cc *ClientConn) defaultHTTPTransport() *http.Transport {
-	addr := cc.authority
-	if len(cc.subs) > 0 {
-		addr = cc.subs[0].addr
-	}
-	dialer := cc.cfg.dialer
-	t := &http.Transport{
-		// Calls compress messages themselves; net/http's transparent gzip
-		// would hide the encoding a Connect response names.
-		DisableCompression:  true,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
-		ForceAttemptHTTP2:   true,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			if dialer != nil {
-				return dialer(ctx, addr)
-			}
-			var d net.Dialer
-			if p, ok := strings.CutPrefix(addr, "unix:"); ok {
-				return d.DialContext(ctx, "unix", p)
-			}
-			return d.DialContext(ctx, "tcp", withDefaultPort(addr))
-		},
-	}
-	if tc := cc.cfg.tlsConfig; tc != nil {
-		tc = tc.Clone()
-		if tc.ServerName == "" {
-			host, _, err := net.SplitHostPort(cc.authority)
-			if err != nil {
-				host = cc.authority
-			}
-			tc.ServerName = host
-		}
-		if len(tc.NextProtos) == 0 {
-			tc.NextProtos = []string{"h2", "http/1.1"}
-		}
-		t.TLSClientConfig = tc
-	}
-	return t
 }
 
 // newRequest builds a call's HTTP request: the method's URL, the caller's

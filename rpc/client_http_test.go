@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type httpEnv struct {
 	seen   []*http.Request // requests as net/http's server saw them
 	protos []string        // their HTTP versions
 	h2c    bool
+	own    bool // no WithHTTPClient: the client's own sessions
 }
 
 func (e *httpEnv) record(r *http.Request) {
@@ -68,10 +70,12 @@ const (
 	overHTTP1    = "http1"     // net/http's server, HTTP/1.1 in cleartext
 	overHTTP1TLS = "http1-tls" // net/http's server, HTTP/1.1 over TLS
 	overH2TLS    = "h2-tls"    // net/http's server, HTTP/2 over TLS
-	overH2C      = "h2c"       // our own engine (Serve), h2c
+	overH2C      = "h2c"       // our own engine (Serve), h2c through net/http's client
+	overOwnH2C   = "own-h2c"   // our own engine, h2c on the client's own sessions (no WithHTTPClient)
+	overOwnTLS   = "own-tls"   // our own engine, TLS on the client's own sessions
 )
 
-var httpTransports = []string{overHTTP1, overHTTP1TLS, overH2TLS, overH2C}
+var httpTransports = []string{overHTTP1, overHTTP1TLS, overH2TLS, overH2C, overOwnH2C, overOwnTLS}
 
 func newHTTPEnv(t *testing.T, transport string) *httpEnv {
 	t.Helper()
@@ -84,6 +88,23 @@ func newHTTPEnv(t *testing.T, transport string) *httpEnv {
 		e.srv.ServeHTTP(w, r)
 	})
 	switch transport {
+	case overOwnH2C, overOwnTLS:
+		var sopts []ServerOption
+		if transport == overOwnTLS {
+			srvTLS, pool := selfSigned(t)
+			sopts = append(sopts, Creds(srvTLS))
+			e.tls = &tls.Config{RootCAs: pool}
+		}
+		e.srv = NewServer(sopts...)
+		e.srv.RegisterService(&echoDesc, &echoImpl{})
+		e.srv.RegisterService(&echoGetDesc, &echoImpl{})
+		e.srv.RegisterService(&errDetailsDesc, struct{}{})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		go func() { _ = e.srv.Serve(l) }()
+		t.Cleanup(e.srv.Stop)
+		e.target, e.h2c, e.own = l.Addr().String(), true, true
+		return e
 	case overH2C:
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
@@ -122,7 +143,11 @@ func (e *httpEnv) dial(t *testing.T, p Protocol, opts ...DialOption) *ClientConn
 	if e.tls != nil {
 		sec = WithTLS(e.tls)
 	}
-	cc, err := NewClient(e.target, append([]DialOption{sec, WithProtocol(p), WithHTTPClient(e.client)}, opts...)...)
+	base := []DialOption{sec, WithProtocol(p)}
+	if !e.own {
+		base = append(base, WithHTTPClient(e.client))
+	}
+	cc, err := NewClient(e.target, append(base, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc
@@ -291,7 +316,7 @@ func TestHTTPClientStreams(t *testing.T) {
 // the next request is sent.
 func TestHTTPClientFullDuplexOverHTTP2(t *testing.T) {
 	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
-		for _, tr := range []string{overH2C, overH2TLS} {
+		for _, tr := range []string{overH2C, overH2TLS, overOwnH2C, overOwnTLS} {
 			t.Run(p.String()+"/"+tr, func(t *testing.T) {
 				checkNoLeaks(t)
 				e := newHTTPEnv(t, tr)
@@ -350,15 +375,20 @@ func TestHTTPClientConnectGET(t *testing.T) {
 	}
 }
 
-// Without WithHTTPClient, the client dials as for gRPC: here through
-// WithContextDialer, HTTP/1.1 in cleartext, to our own engine's listener
-// given to net/http's server.
+// Without WithHTTPClient, calls run over HTTP/2 on the client's own
+// sessions, dialed as for gRPC: here through WithContextDialer, to
+// net/http's server (h2c) in memory, which sees HTTP/2 requests.
 func TestHTTPClientDefaultTransport(t *testing.T) {
 	checkNoLeaks(t)
 	srv := NewServer()
 	srv.RegisterService(&echoDesc, &echoImpl{})
 	l := NewInMemoryListener()
-	hs := &http.Server{Handler: srv}
+	var proto atomic.Value
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		srv.ServeHTTP(w, r)
+	}), Protocols: new(http.Protocols)}
+	hs.Protocols.SetUnencryptedHTTP2(true)
 	go func() { _ = hs.Serve(l) }()
 	defer func() { _ = hs.Close() }()
 	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
@@ -367,6 +397,7 @@ func TestHTTPClientDefaultTransport(t *testing.T) {
 		got, err := echoOn(ctxTimeout(t, 5*time.Second), cc, "/test.Echo/Echo", "via default")
 		require.NoError(t, err)
 		require.Equal(t, "via default", got)
+		require.Equal(t, "HTTP/2.0", proto.Load())
 		require.NoError(t, cc.Close())
 	}
 }
@@ -379,8 +410,8 @@ func TestConnectGetQueryOrder(t *testing.T) {
 }
 
 // rawServer answers every request with status, content-type,
-// content-encoding and body.
-func rawServer(t *testing.T, code int, ct, enc string, body []byte) string {
+// content-encoding and body, over HTTP/1.1.
+func rawServer(t *testing.T, code int, ct, enc string, body []byte) *httptest.Server {
 	t.Helper()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", ct)
@@ -391,7 +422,8 @@ func rawServer(t *testing.T, code int, ct, enc string, body []byte) string {
 		_, _ = w.Write(body)
 	}))
 	t.Cleanup(hs.Close)
-	return hs.Listener.Addr().String()
+	t.Cleanup(hs.Client().CloseIdleConnections)
+	return hs
 }
 
 // A Connect error whose code is missing or unknown takes the HTTP status's
@@ -414,7 +446,8 @@ func TestConnectUnaryErrorBodies(t *testing.T) {
 		{404, "text/html", "", []byte("<p>no</p>"), codes.Unimplemented, ""},
 		{200, "image/jpeg", "", []byte("\xff\xd8"), codes.Unknown, ""},
 	} {
-		cc, err := NewClient(rawServer(t, c.status, c.ct, c.enc, c.body), WithInsecure(), WithConnect())
+		hs := rawServer(t, c.status, c.ct, c.enc, c.body)
+		cc, err := NewClient(hs.Listener.Addr().String(), WithInsecure(), WithConnect(), WithHTTPClient(hs.Client()))
 		require.NoError(t, err)
 		_, err = echoOn(ctxTimeout(t, 5*time.Second), cc, "/test.Echo/Echo", "x")
 		require.Equal(t, c.wantCode, status.Code(err), "%+v: %v", c, err)
@@ -456,7 +489,7 @@ func TestGRPCWebTrailersOnly(t *testing.T) {
 			w.Header().Set("X-Custom", "v")
 			_, _ = w.Write(c.body)
 		}))
-		cc, err := NewClient(hs.Listener.Addr().String(), WithInsecure(), WithGRPCWeb())
+		cc, err := NewClient(hs.Listener.Addr().String(), WithInsecure(), WithGRPCWeb(), WithHTTPClient(hs.Client()))
 		require.NoError(t, err)
 		cs, err := cc.NewStream(ctxTimeout(t, 5*time.Second), &echoDesc.Streams[2], "/test.Echo/Chat")
 		require.NoError(t, err)
@@ -469,6 +502,7 @@ func TestGRPCWebTrailersOnly(t *testing.T) {
 			require.Equal(t, []string{"v"}, cs.Trailer()["x-custom"])
 		}
 		require.NoError(t, cc.Close())
+		hs.Client().CloseIdleConnections()
 		hs.Close()
 	}
 }

@@ -3,9 +3,9 @@
 // from stdin, each a call to make against the suite's reference server,
 // makes them with an rpc.ClientConn configured as the request says
 // (protocol, HTTP version, codec, compression, TLS), and writes a
-// ClientCompatResponse with what the call saw to stdout. gRPC calls run on
-// the client's own HTTP/2 engine; gRPC-Web and Connect calls go through
-// net/http's client (rpc.WithHTTPClient), over HTTP/1.1 or HTTP/2.
+// ClientCompatResponse with what the call saw to stdout. HTTP/2 calls of
+// every protocol run on the client's own HTTP/2 engine; HTTP/1.1 ones
+// (gRPC-Web and Connect) go through net/http's client (rpc.WithHTTPClient).
 package main
 
 import (
@@ -133,24 +133,21 @@ func dialOptions(req *v1.ClientCompatRequest) ([]rpc.DialOption, func(), error) 
 	default:
 		return nil, nil, fmt.Errorf("protocol %v is not supported", req.GetProtocol())
 	}
-	t := &http.Transport{TLSClientConfig: tc, DisableCompression: true, Protocols: new(http.Protocols)}
 	switch req.GetHttpVersion() {
 	case v1.HTTPVersion_HTTP_VERSION_1:
+		// HTTP/1.1 through net/http's client.
+		t := &http.Transport{TLSClientConfig: tc, DisableCompression: true, Protocols: new(http.Protocols)}
 		t.Protocols.SetHTTP1(true)
 		if tc != nil {
 			tc.NextProtos = []string{"http/1.1"}
 		}
+		opts = append(opts, rpc.WithHTTPClient(&http.Client{Transport: t}))
+		return opts, t.CloseIdleConnections, nil
 	case v1.HTTPVersion_HTTP_VERSION_2:
-		if tc != nil {
-			t.Protocols.SetHTTP2(true)
-		} else {
-			t.Protocols.SetUnencryptedHTTP2(true)
-		}
-	default:
-		return nil, nil, fmt.Errorf("HTTP version %v is not supported", req.GetHttpVersion())
+		// HTTP/2 on the client's own sessions, as gRPC (no WithHTTPClient).
+		return opts, noop, nil
 	}
-	opts = append(opts, rpc.WithHTTPClient(&http.Client{Transport: t}))
-	return opts, t.CloseIdleConnections, nil
+	return nil, nil, fmt.Errorf("HTTP version %v is not supported", req.GetHttpVersion())
 }
 
 // readDelimited reads a message behind its 4-byte big-endian length.
