@@ -271,6 +271,15 @@ func (hs *httpStream) waitHeader() error {
 		hs.hdrErr = hs.finish(httpError(hs.ctx, err))
 		return hs.hdrErr
 	}
+	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed && resp.ProtoMajor < 2 {
+		// A response read before the request ended is full-duplex, which
+		// HTTP/1.x cannot carry: fail plainly, as connect-go does, rather
+		// than with whatever the broken exchange gives later.
+		hs.hdrErr = hs.finish(status.Errorf(codes.Unimplemented,
+			"rpc: full-duplex bidi streams require HTTP/2, and %s answered over HTTP/%d.%d: send every request and CloseSend before receiving",
+			hs.method, resp.ProtoMajor, resp.ProtoMinor))
+		return hs.hdrErr
+	}
 	hs.er.maxSize = hs.ci.maxRecv
 	if err := hs.proto.readResponse(hs, resp); err != nil {
 		hs.hdrErr = hs.finish(err)

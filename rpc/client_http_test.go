@@ -506,3 +506,20 @@ func TestGRPCWebTrailersOnly(t *testing.T) {
 		hs.Close()
 	}
 }
+
+// Over HTTP/1.1 a bidi stream is half-duplex only: receiving before
+// CloseSend fails plainly with UNIMPLEMENTED once the server answers.
+func TestHTTPClientFullDuplexOverHTTP1(t *testing.T) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		t.Run(p.String(), func(t *testing.T) {
+			checkNoLeaks(t)
+			e := newHTTPEnv(t, overHTTP1)
+			cs, err := e.dial(t, p).NewStream(ctxTimeout(t, 10*time.Second), &echoDesc.Streams[2], "/test.Echo/Chat")
+			require.NoError(t, err)
+			require.NoError(t, cs.SendMsg(wrapperspb.String("1")))
+			err = cs.RecvMsg(new(wrapperspb.StringValue))
+			require.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
+			require.Contains(t, err.Error(), "require HTTP/2")
+		})
+	}
+}
