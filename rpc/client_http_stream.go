@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
@@ -51,7 +52,7 @@ type httpStream struct {
 	body   []byte         // the request's messages, enveloped, until CloseSend
 	pw     *io.PipeWriter // a streaming request's body
 	sentN  int
-	closed bool
+	closed atomic.Bool // CloseSend done; read by RecvMsg, which may run beside SendMsg
 
 	respOnce sync.Once
 	respDone chan struct{} // closed when resp or respErr is set
@@ -177,7 +178,7 @@ func (hs *httpStream) do(req *http.Request) {
 func (hs *httpStream) Context() context.Context { return hs.ctx }
 
 func (hs *httpStream) SendMsg(m any) error {
-	if hs.closed {
+	if hs.closed.Load() {
 		return status.Error(codes.Internal, "rpc: SendMsg after CloseSend")
 	}
 	if !hs.desc.ClientStreams && hs.sentN > 0 {
@@ -203,10 +204,9 @@ func (hs *httpStream) SendMsg(m any) error {
 }
 
 func (hs *httpStream) CloseSend() error {
-	if hs.closed {
+	if hs.closed.Swap(true) {
 		return nil
 	}
-	hs.closed = true
 	if hs.pw != nil {
 		return hs.pw.Close()
 	}
@@ -235,7 +235,7 @@ func (hs *httpStream) CloseSend() error {
 
 // response waits for the response header.
 func (hs *httpStream) response() (*http.Response, error) {
-	if !hs.closed && !hs.desc.ClientStreams {
+	if !hs.desc.ClientStreams && !hs.closed.Load() {
 		// A server-streaming call's request goes when it is complete.
 		_ = hs.CloseSend()
 	}
@@ -271,7 +271,7 @@ func (hs *httpStream) waitHeader() error {
 		hs.hdrErr = hs.finish(httpError(hs.ctx, err))
 		return hs.hdrErr
 	}
-	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed && resp.ProtoMajor < 2 {
+	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed.Load() && resp.ProtoMajor < 2 {
 		// A response read before the request ended is full-duplex, which
 		// HTTP/1.x cannot carry: fail plainly, as connect-go does, rather
 		// than with whatever the broken exchange gives later.
@@ -357,10 +357,12 @@ func (hs *httpStream) finish(err error) error {
 		_ = hs.pw.CloseWithError(io.ErrClosedPipe)
 		<-hs.respDone // the exchange's goroutine returns once canceled
 	}
-	if hs.closed || hs.pw != nil {
+	select {
+	case <-hs.respDone:
 		if hs.resp != nil {
 			_ = hs.resp.Body.Close()
 		}
+	default: // the exchange never started, or ends on its own now that ctx is canceled
 	}
 	return err
 }
