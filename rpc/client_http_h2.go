@@ -45,6 +45,11 @@ func (t sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch body := req.Body.(type) {
 	case nil:
 		ro.EndStream = true
+	case *requestBody:
+		ro.Body, ro.EndStream = body.b, true
+		if len(body.b) > 0 {
+			hdr = append(hdr, h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body.b))})
+		}
 	default:
 		if req.GetBody != nil && req.ContentLength >= 0 {
 			b, err := io.ReadAll(body)
@@ -65,7 +70,10 @@ func (t sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
+	stop := func() bool { return false }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
+	}
 	if streamed {
 		go copyRequestBody(st, req.Body)
 	}

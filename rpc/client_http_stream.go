@@ -132,10 +132,13 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 	if _, err := timeoutOf(ctx); err != nil {
 		return nil, err
 	}
-	// The exchange ends with the call: its context is canceled once the
-	// outcome is known, which also releases a streaming request's body.
-	hs.ctx, hs.cancel = context.WithCancel(ctx)
+	// A streamed request's exchange ends with the call: its context is
+	// canceled once the outcome is known, which also releases the body. A
+	// request sent whole needs no context of its own: closing the
+	// response's body ends its exchange.
+	hs.ctx, hs.cancel = ctx, func() {}
 	if desc.ClientStreams {
+		hs.ctx, hs.cancel = context.WithCancel(ctx)
 		pr, pw := io.Pipe()
 		hs.pw = pw
 		req, err := hs.request(nil)
@@ -219,10 +222,10 @@ func (hs *httpStream) CloseSend() error {
 		return nil // RecvMsg reports it
 	}
 	if !hs.get {
-		req.Body = io.NopCloser(bytes.NewReader(hs.body))
+		req.Body = newRequestBody(hs.body)
 		req.ContentLength = int64(len(hs.body))
 		b := hs.body
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		req.GetBody = func() (io.ReadCloser, error) { return newRequestBody(b), nil }
 	}
 	// The whole request is known: the exchange runs on the caller's
 	// goroutine, when it first asks for the response.
@@ -366,3 +369,19 @@ func (hs *httpStream) finish(err error) error {
 	}
 	return err
 }
+
+// requestBody is a request body known whole. Our own transport
+// (sessionTransport) sends its bytes with the request's headers, without
+// reading them through a copy.
+type requestBody struct {
+	bytes.Reader
+	b []byte
+}
+
+func newRequestBody(b []byte) *requestBody {
+	rb := &requestBody{b: b}
+	rb.Reset(b)
+	return rb
+}
+
+func (*requestBody) Close() error { return nil }
