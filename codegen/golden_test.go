@@ -136,6 +136,10 @@ func TestGeneratedShape(t *testing.T) {
 		"MethodName:  \"Lookup\",\n\t\t\tHandler:     _Kinds_Lookup_Handler,\n\t\t\tIdempotency: rpc.NoSideEffects,",
 		"MethodName:  \"Put\",\n\t\t\tHandler:     _Kinds_Put_Handler,\n\t\t\tIdempotency: rpc.Idempotent,",
 		"MethodName: \"Unary\",\n\t\t\tHandler:    _Kinds_Unary_Handler,\n\t\t},",
+		// The client stub tells the client, so that it may use GET.
+		"c.cc.Invoke(ctx, Kinds_Lookup_FullMethodName, in, out, append([]rpc.CallOption{rpc.MethodIdempotency(rpc.NoSideEffects)}, opts...)...)",
+		"c.cc.Invoke(ctx, Kinds_Put_FullMethodName, in, out, append([]rpc.CallOption{rpc.MethodIdempotency(rpc.Idempotent)}, opts...)...)",
+		"c.cc.Invoke(ctx, Kinds_Unary_FullMethodName, in, out, opts...)",
 	} {
 		mustContain(t, src, want)
 	}

@@ -145,7 +145,15 @@ func (s *serviceGen) clientImpl(svc *protogen.Service, deprecated bool) {
 		g.P("func (", c, " *", impl, ") ", s.clientSignature(m), " {")
 		if !m.Desc.IsStreamingClient() && !m.Desc.IsStreamingServer() {
 			g.P(out, " := new(", m.Output.GoIdent, ")")
-			g.P("if ", err, " := ", c, ".cc.Invoke(", ctx, ", ", fullMethodConst(svc, m), ", ", in, ", ", out, ", ", opts, "...); ", err, " != nil {")
+			callOpts := opts + "..."
+			if lvl := idempotency(m); lvl != "" {
+				// The client learns the method's level from the stub: a
+				// Connect client may then call a side-effect-free
+				// method with GET (rpc.WithHTTPGet).
+				callOpts = "append([]" + g.QualifiedGoIdent(rpcPackage.Ident("CallOption")) + "{" +
+					g.QualifiedGoIdent(rpcPackage.Ident("MethodIdempotency")) + "(" + g.QualifiedGoIdent(rpcPackage.Ident(lvl)) + ")}, " + opts + "...)..."
+			}
+			g.P("if ", err, " := ", c, ".cc.Invoke(", ctx, ", ", fullMethodConst(svc, m), ", ", in, ", ", out, ", ", callOpts, "); ", err, " != nil {")
 			g.P("return nil, ", err)
 			g.P("}")
 			g.P("return ", out, ", nil")

@@ -28,6 +28,7 @@ type callInfo struct {
 	codec        Codec             // ForceCodec
 	pinned       *h2.Session       // the connection the call must use (health checks, balancer_health.go)
 	creds        PerRPCCredentials // CallCredentials
+	idempotency  IdempotencyLevel
 }
 
 type headerOpt struct{ md *metadata.MD }

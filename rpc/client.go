@@ -28,6 +28,7 @@ type ClientConn struct {
 	target    string
 	authority string
 	cfg       clientConfig
+	http      *httpCaller // gRPC-Web and Connect calls (client_http.go); nil for gRPC
 	scheme    string
 	userAgent string
 	parsed    resolver.Target
@@ -119,6 +120,7 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	cc.kaTime.Store(int64(cc.cfg.keepalive.Time))
 	cc.ctx, cc.cancel = context.WithCancel(context.Background())
 	cc.picker.Store(&pickerGen{p: idlePicker{cc}, next: make(chan struct{})})
+	cc.initHTTP()
 	return cc, nil
 }
 

@@ -40,6 +40,9 @@ type clientConfig struct {
 	proxy                func(addr string) (*url.URL, error) // WithProxy; nil: the environment's
 	perRPC               []PerRPCCredentials                 // WithPerRPCCredentials (client_credentials.go)
 	insecureCreds        bool                                // WithInsecurePerRPCCredentials
+	protocol             Protocol                            // client_http.go
+	httpClient           HTTPClient                          // for gRPC-Web and Connect
+	httpGet              bool                                // Connect GET for side-effect-free methods
 }
 
 // ClientParameters make the client ping an idle connection after Time and

@@ -75,14 +75,14 @@ var unaryStreamPool = sync.Pool{New: func() any { return new(clientStream) }}
 func (cs *clientStream) unary(reply any) error {
 	if err := cs.RecvMsg(reply); err != nil {
 		if err == io.EOF {
-			return status.Error(codes.Internal, "rpc: unary call ended with OK but no response message")
+			return errNoResponse
 		}
 		return err
 	}
 	if err := cs.RecvMsg(reply); err != io.EOF {
 		if err == nil {
 			cs.abort()
-			return status.Error(codes.Internal, "rpc: unary call got more than one response message")
+			return errSecondResponse
 		}
 		return err
 	}
@@ -98,6 +98,13 @@ func (cc *ClientConn) NewStream(ctx context.Context, desc *StreamDesc, method st
 }
 
 func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method string, opts ...CallOption) (ClientStream, error) {
+	if cc.http != nil {
+		hs, err := cc.http.newStream(ctx, desc, method, opts)
+		if err != nil {
+			return nil, err
+		}
+		return hs, nil
+	}
 	cs, err := cc.newClientStream(ctx, desc, method, opts, nil)
 	if err != nil {
 		return nil, err
@@ -385,8 +392,14 @@ func (cs *clientStream) waitHeader() error {
 	cs.er.decomp = c
 	cs.evInHeader(h)
 	if h.Get("grpc-status") != "" {
-		// Trailers-only: the header block is also the trailer block.
-		cs.finishWith(cs.statusFrom(h))
+		// Trailers-only: the header block is also the trailer block, if it
+		// ended the stream. A status in a header followed by messages or
+		// trailers is not the call's (the Connect conformance suite checks
+		// that it is ignored): the trailers give the status, or their
+		// absence fails the call.
+		if st := cs.stream(); st.InboundEnded() && len(st.Trailers()) == 0 && st.Stats().FirstByte.IsZero() {
+			cs.finishWith(cs.statusFrom(h))
+		}
 	}
 	return nil
 }

@@ -14,6 +14,9 @@ import (
 // when the server never processed it, and as the service config's retry
 // or hedging policy says (serviceconfig_retry.go, serviceconfig_hedge.go).
 func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
+	if cc.http != nil {
+		return cc.http.invoke(ctx, method, args, reply, opts)
+	}
 	sc := cc.sc.Load()
 	mc := sc.methodConfig(method)
 	if c, cancel := mc.withTimeout(ctx); cancel != nil {

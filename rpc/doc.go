@@ -16,6 +16,11 @@
 //	defer cc.Close()
 //	r, err := echopb.NewEchoClient(cc).Say(ctx, &echopb.SayRequest{Text: "hi"})
 //
+// The same client speaks Connect or gRPC-Web instead of gRPC with
+// WithConnect or WithGRPCWeb: over HTTP/2 on its own connections, or over
+// HTTP/1.1 and any other transport through WithHTTPClient; WithHTTPGet
+// sends side-effect-free Connect calls as GET requests.
+//
 // Handlers return errors from package rpc/status to choose the code the
 // caller sees, read and write metadata (rpc/metadata, SetHeader,
 // SetTrailer) and see the caller's deadline and cancellation in their

@@ -83,9 +83,13 @@ type envelopeReader struct {
 	// ended: the stream ended cleanly between messages, or ends right after
 	// the last message read; from then on reads return io.EOF at once.
 	ended bool
-	last  int     // the previous message's payload size: the next buffer's guess
-	wire  int     // the last message's size on the wire, prefix included, for stats events
-	probe [1]byte // expectEnd's buffer: a field, as a local would escape
+	// endFlag is the flag bit of the envelope that ends a response in the
+	// protocols that put their status in the body (gRPC-Web 0x80, Connect
+	// streaming 0x02); 0 for gRPC, which has none.
+	endFlag byte
+	last    int     // the previous message's payload size: the next buffer's guess
+	wire    int     // the last message's size on the wire, prefix included, for stats events
+	probe   [1]byte // expectEnd's buffer: a field, as a local would escape
 }
 
 // framedReader is the read *h2.Stream offers for framed protocols: it lands
@@ -129,6 +133,12 @@ func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
 	if flag == 0 {
 		return payload, bp, nil
 	}
+	return er.decompress(payload, bp)
+}
+
+// decompress returns the decompressed form of payload, which lives in bp
+// (given back to its pool), in a pooled buffer of its own.
+func (er *envelopeReader) decompress(payload []byte, bp *[]byte) ([]byte, *[]byte, error) {
 	if er.decomp == nil {
 		recvBufs.put(bp)
 		return nil, nil, status.Error(codes.Internal, errNoCompression.Error())
@@ -225,7 +235,7 @@ func (er *envelopeReader) expectEnd() error {
 func (er *envelopeReader) checkHeader(h []byte) (flag byte, size int, err error) {
 	flag = h[0]
 	n := binary.BigEndian.Uint32(h[1:])
-	if flag > 1 {
+	if flag > 1 && (er.endFlag == 0 || flag&^1 != er.endFlag) {
 		return 0, 0, status.Errorf(codes.Internal, "rpc: invalid message compression flag %d", flag)
 	}
 	if uint64(n) > uint64(er.maxSize) {

@@ -2,6 +2,13 @@ package rpc
 
 // Typed views of streams for generated code and its users.
 
+import (
+	"io"
+
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
+)
+
 // ServerStreamingClient is the client side of a server-streaming call.
 type ServerStreamingClient[Res any] interface {
 	Recv() (*Res, error)
@@ -59,17 +66,36 @@ func (x *GenericClientStream[Req, Res]) Recv() (*Res, error) {
 	return m, nil
 }
 
-// CloseAndRecv half-closes and receives the single response.
+// CloseAndRecv half-closes and receives the single response, then the
+// call's status: a response with no message or with more than one breaks
+// the method's cardinality and fails with UNIMPLEMENTED, as the gRPC and
+// Connect specs ask, and the trailer metadata are in once it returns.
 func (x *GenericClientStream[Req, Res]) CloseAndRecv() (*Res, error) {
 	if err := x.ClientStream.CloseSend(); err != nil {
 		return nil, err
 	}
 	m := new(Res)
 	if err := x.ClientStream.RecvMsg(m); err != nil {
+		if err == io.EOF {
+			return nil, errNoResponse
+		}
 		return nil, err
 	}
-	return m, nil
+	switch err := x.ClientStream.RecvMsg(new(Res)); err {
+	case io.EOF:
+		return m, nil
+	case nil:
+		return nil, errSecondResponse
+	default:
+		return nil, err
+	}
 }
+
+// The cardinality violations of calls with a single response.
+var (
+	errNoResponse     = status.Error(codes.Unimplemented, "rpc: call ended with OK but no response message")
+	errSecondResponse = status.Error(codes.Unimplemented, "rpc: call got more than one response message")
+)
 
 // GenericServerStream implements the typed server streams over a ServerStream.
 type GenericServerStream[Req any, Res any] struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -159,8 +160,13 @@ func TestGenericStreams(t *testing.T) {
 	require.True(t, fs.closed)
 	_, err = cs.Recv()
 	require.Equal(t, io.EOF, err)
+	// A call with one response that ends with none, or sends two, breaks
+	// its cardinality: UNIMPLEMENTED, as the specs ask.
 	_, err = ccs.CloseAndRecv()
-	require.Equal(t, io.EOF, err)
+	require.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
+	two := &GenericClientStream[S, S]{ClientStream: &fakeStream{in: []string{"a", "b"}}}
+	_, err = two.CloseAndRecv()
+	require.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
 	var _ ServerStreamingClient[S] = &GenericClientStream[S, S]{}
 
 	fs2 := &fakeStream{in: []string{"q"}}

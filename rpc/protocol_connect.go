@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -360,4 +362,88 @@ func (p connectStreamProtocol) finish(ss *serverStream, st *status.Status) {
 	ss.headerSent = true
 	ss.evOutHeader()
 	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
+}
+
+// The client's half of Connect's streaming form (client_http_stream.go
+// runs the call).
+
+var connectStreamClientProto clientProtocol = connectStreamProtocol{}
+
+// setConnectCommon adds the fields both Connect forms send: the version and
+// the deadline.
+func setConnectCommon(hs *httpStream, h http.Header) error {
+	h["Connect-Protocol-Version"] = []string{"1"}
+	d, err := timeoutOf(hs.ctx)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		h["Connect-Timeout-Ms"] = []string{formatConnectTimeout(d)}
+	}
+	return nil
+}
+
+func (connectStreamProtocol) prepareRequest(hs *httpStream, req *http.Request, _ []byte) error {
+	h := req.Header
+	h["Content-Type"] = []string{"application/connect+" + hs.codecN}
+	h["Connect-Accept-Encoding"] = []string{acceptEncodingHeader()}
+	if hs.comp != nil {
+		h["Connect-Content-Encoding"] = []string{hs.comp.Name()}
+	}
+	return setConnectCommon(hs, req.Header)
+}
+
+// readResponse: a stream's response is 200 whatever its outcome; any
+// other status is an HTTP error.
+func (connectStreamProtocol) readResponse(hs *httpStream, resp *http.Response) error {
+	h := resp.Header
+	if resp.StatusCode != http.StatusOK {
+		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
+	}
+	if err := checkConnectContentType(h.Get("Content-Type"), "application/connect+", hs.codecN); err != nil {
+		return err
+	}
+	hs.header = httpHeaderMD(h, isConnectResponseHeader)
+	if enc := h.Get("Connect-Content-Encoding"); enc != "" && enc != "identity" {
+		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
+			return status.Errorf(codes.Internal, "rpc: server used unsupported connect-content-encoding %q", enc)
+		}
+	}
+	hs.er.r = ioFramedReader{r: resp.Body}
+	hs.er.endFlag = connectEndStreamFlag
+	return nil
+}
+
+// checkConnectContentType checks a response's content-type: UNKNOWN when
+// it is not the protocol's at all (the response is not from a Connect
+// server), INTERNAL when it names another codec than the request's.
+func checkConnectContentType(ct, prefix, codec string) error {
+	sub, ok := strings.CutPrefix(ct, prefix)
+	if !ok {
+		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
+	}
+	if mediaSubtype(sub) != codec {
+		return status.Errorf(codes.Internal, "rpc: response content-type %q does not match the request's codec %q", ct, codec)
+	}
+	return nil
+}
+
+// isConnectResponseHeader: response fields of HTTP or Connect, not metadata.
+func isConnectResponseHeader(k string) bool {
+	return isHTTPResponseHeader(k) || strings.HasPrefix(k, "connect-")
+}
+
+func (connectStreamProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, error) {
+	md, callErr, err := parseConnectEndStream(payload)
+	if err != nil {
+		return nil, err
+	}
+	if callErr == nil {
+		return md, io.EOF
+	}
+	return md, callErr.status()
+}
+
+func (connectStreamProtocol) bodyEnded(*httpStream) error {
+	return status.Error(codes.Internal, "rpc: Connect stream ended without its end-of-stream message")
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -234,18 +235,161 @@ func (u *unaryBody) ReadFramedInPlace(p []byte, need func([]byte) int) (int, err
 
 // connectGetQuery is the query a client sends for a GET call: the message
 // in URL-safe base64 when it is binary (or compressed), as is otherwise.
+// The parameters go in the order the spec recommends (connect, base64,
+// encoding, compression, message), which keeps URLs stable for caches and
+// puts the message, the longest, last.
 func connectGetQuery(codec string, msg []byte, compression string) string {
-	q := make(url.Values, 5)
-	q.Set("connect", "v1")
-	q.Set("encoding", codec)
+	b64 := codec != "json" || compression != ""
+	var q strings.Builder
+	q.WriteString("connect=v1")
+	if b64 {
+		q.WriteString("&base64=1")
+	}
+	q.WriteString("&encoding=")
+	q.WriteString(url.QueryEscape(codec))
 	if compression != "" {
-		q.Set("compression", compression)
+		q.WriteString("&compression=")
+		q.WriteString(url.QueryEscape(compression))
 	}
-	if codec == "json" && compression == "" {
-		q.Set("message", string(msg))
+	q.WriteString("&message=")
+	if b64 {
+		q.WriteString(base64.RawURLEncoding.EncodeToString(msg))
 	} else {
-		q.Set("base64", "1")
-		q.Set("message", base64.RawURLEncoding.EncodeToString(msg))
+		q.WriteString(url.QueryEscape(string(msg)))
 	}
-	return q.Encode()
+	return q.String()
 }
+
+// The client's half of Connect unary (client_http_stream.go runs the
+// call): the request body is the bare message, or the query for GET.
+
+var connectUnaryClientProto clientProtocol = connectUnaryProtocol{}
+
+func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *http.Request, body []byte) error {
+	h := req.Header
+	h["Accept-Encoding"] = []string{acceptEncodingHeader()}
+	var compression string
+	if len(body) >= envelopeHeaderLen && body[0]&1 != 0 {
+		compression = hs.comp.Name()
+	}
+	msg := body[min(len(body), envelopeHeaderLen):]
+	if hs.get {
+		req.Method = http.MethodGet
+		req.URL.RawQuery = connectGetQuery(hs.codecN, msg, compression)
+	} else {
+		h["Content-Type"] = []string{"application/" + hs.codecN}
+		if compression != "" {
+			h["Content-Encoding"] = []string{compression}
+		}
+	}
+	// The body is the message without its envelope prefix.
+	hs.body = msg
+	return setConnectCommon(hs, h)
+}
+
+// readResponse: a 200 response's body is the message; any other status is
+// an error, its details in a JSON body. Trailer metadata are headers
+// prefixed "trailer-".
+func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) error {
+	h := resp.Header
+	hs.header = httpHeaderMD(h, isConnectUnaryResponseHeader)
+	hs.trailer = connectUnaryTrailers(h)
+	if resp.StatusCode != http.StatusOK {
+		return connectUnaryError(resp, h.Get("Content-Encoding"), hs.ci.maxRecv)
+	}
+	if err := checkConnectContentType(h.Get("Content-Type"), "application/", hs.codecN); err != nil {
+		return err
+	}
+	ub := &unaryBody{src: resp.Body, max: hs.ci.maxRecv}
+	if enc := h.Get("Content-Encoding"); enc != "" && enc != "identity" {
+		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
+			return status.Errorf(codes.Internal, "rpc: server used unsupported content-encoding %q", enc)
+		}
+		ub.compressed = true
+	}
+	hs.er.r = ub
+	hs.unaryResp = true
+	return nil
+}
+
+// connectUnaryError reads an error response: Connect's JSON error when the
+// body is one (compressed per Content-Encoding), else the code the HTTP
+// status maps to. An error whose code is missing or unknown takes the
+// HTTP status's code and keeps its message and details, as the spec asks.
+func connectUnaryError(resp *http.Response, enc string, max int) error {
+	code := httpStatusToCode(resp.StatusCode)
+	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
+	if mediaSubtype(resp.Header.Get("Content-Type")) != "application/json" {
+		return fallback
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
+	if err != nil || len(b) > max {
+		return fallback
+	}
+	if enc != "" && enc != "identity" {
+		c := GetCompressor(enc)
+		if c == nil {
+			return fallback
+		}
+		if b, err = c.Decompress(nil, b, max); err != nil {
+			return fallback
+		}
+	}
+	var ce connectError
+	if json.Unmarshal(b, &ce) != nil {
+		return fallback
+	}
+	if !knownConnectCode(ce.Code) {
+		ce.Code = connectCodeName(code)
+	}
+	return ce.status()
+}
+
+// knownConnectCode reports a code name of the spec other than "ok".
+func knownConnectCode(name string) bool {
+	for c, n := range connectCodeNames {
+		if n == name && c != int(codes.OK) {
+			return true
+		}
+	}
+	return false
+}
+
+// isConnectUnaryResponseHeader: fields that are not header metadata.
+func isConnectUnaryResponseHeader(k string) bool {
+	return isConnectResponseHeader(k) || strings.HasPrefix(k, "trailer-")
+}
+
+// connectUnaryTrailers are the "trailer-" headers, without the prefix.
+func connectUnaryTrailers(h http.Header) metadata.MD {
+	var md metadata.MD
+	for k, vs := range h {
+		k = strings.ToLower(k)
+		name, ok := strings.CutPrefix(k, "trailer-")
+		if !ok {
+			continue
+		}
+		for _, v := range vs {
+			if metadata.IsBinKey(name) {
+				d, err := metadata.DecodeBin(v)
+				if err != nil {
+					continue
+				}
+				v = d
+			}
+			if md == nil {
+				md = make(metadata.MD)
+			}
+			md[name] = append(md[name], v)
+		}
+	}
+	return md
+}
+
+// endOfStream and bodyEnded are never called: a unary body has no end
+// envelope, and its end is the call's success (httpStream.unaryResp).
+func (connectUnaryProtocol) endOfStream(*httpStream, []byte) (metadata.MD, error) {
+	return nil, status.Error(codes.Internal, "rpc: end-of-stream message in a unary response")
+}
+
+func (connectUnaryProtocol) bodyEnded(*httpStream) error { return io.EOF }

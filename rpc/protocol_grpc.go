@@ -266,7 +266,9 @@ func grpcCheckResponse(h h2.Header) error {
 		}
 	}
 	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc") {
-		return status.Errorf(codes.Internal, "rpc: unexpected content-type %q from the server", ct)
+		// UNKNOWN, as the gRPC spec and the Connect conformance suite
+		// want for a 200 answer that is not gRPC at all.
+		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
 	}
 	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
@@ -228,4 +230,82 @@ func isHTTPHeader(name string) bool {
 		return true
 	}
 	return false
+}
+
+// The client's half of gRPC-Web (client_http_stream.go runs the call).
+
+var grpcWebClientProto clientProtocol = grpcWebProtocol{}
+
+// prepareRequest: gRPC's request fields, in a gRPC-Web content-type.
+func (grpcWebProtocol) prepareRequest(hs *httpStream, req *http.Request, _ []byte) error {
+	h := req.Header
+	h["Content-Type"] = []string{"application/grpc-web+" + hs.codecN}
+	h["X-Grpc-Web"] = []string{"1"}
+	h["Grpc-Accept-Encoding"] = []string{acceptEncodingHeader()}
+	if hs.comp != nil {
+		h["Grpc-Encoding"] = []string{hs.comp.Name()}
+	}
+	d, err := timeoutOf(hs.ctx)
+	if err != nil {
+		return err
+	}
+	if d > 0 {
+		h["Grpc-Timeout"] = []string{formatTimeout(d)}
+	}
+	return nil
+}
+
+// readResponse checks the status and content-type, and finishes a
+// trailers-only response (its status in the header).
+func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
+	h := resp.Header
+	if resp.StatusCode != http.StatusOK {
+		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
+	}
+	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc-web") {
+		// Not a gRPC-Web response at all (a proxy's page, say): UNKNOWN,
+		// as the spec says of any response not from a gRPC server.
+		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
+	}
+	// A header with grpc-status is a trailers-only response only if the
+	// body is empty: bodyEnded says so when it finds the body ended without
+	// a trailer envelope; trailers in the body take precedence.
+	hs.header = httpHeaderMD(h, isGRPCResponseHeader)
+	if enc := h.Get("Grpc-Encoding"); enc != "" && enc != "identity" {
+		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
+			return status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc)
+		}
+	}
+	hs.er.r = ioFramedReader{r: resp.Body}
+	hs.er.endFlag = grpcWebTrailerFlag
+	return nil
+}
+
+// isGRPCResponseHeader: response fields of HTTP or gRPC, not metadata.
+func isGRPCResponseHeader(k string) bool {
+	return isHTTPResponseHeader(k) || strings.HasPrefix(k, "grpc-")
+}
+
+func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, error) {
+	t, err := parseGRPCWebTrailers(payload)
+	if err != nil {
+		return nil, err
+	}
+	return headerMD(t), grpcStatusFrom(t)
+}
+
+// bodyEnded: a body without its trailer envelope is a trailers-only
+// response when the header had the status (its metadata are then the
+// trailer metadata too), or may have had its status sent as HTTP trailers
+// (a gRPC server answering over HTTP/2).
+func (grpcWebProtocol) bodyEnded(hs *httpStream) error {
+	if h := hs.resp.Header; h.Get("Grpc-Status") != "" {
+		hs.trailer = hs.header
+		return grpcStatusFrom(h2.HeaderFromHTTP(h))
+	}
+	if hs.resp.Trailer.Get("Grpc-Status") != "" {
+		hs.trailer = httpHeaderMD(hs.resp.Trailer, isGRPCResponseHeader)
+		return grpcStatusFrom(h2.HeaderFromHTTP(hs.resp.Trailer))
+	}
+	return status.Error(codes.Internal, "rpc: gRPC-Web response ended without its trailers")
 }

@@ -221,7 +221,7 @@ func (c *conformanceServiceClient) Unimplemented(ctx context.Context, in *Unimpl
 
 func (c *conformanceServiceClient) IdempotentUnary(ctx context.Context, in *IdempotentUnaryRequest, opts ...rpc.CallOption) (*IdempotentUnaryResponse, error) {
 	out := new(IdempotentUnaryResponse)
-	if err := c.cc.Invoke(ctx, ConformanceService_IdempotentUnary_FullMethodName, in, out, opts...); err != nil {
+	if err := c.cc.Invoke(ctx, ConformanceService_IdempotentUnary_FullMethodName, in, out, append([]rpc.CallOption{rpc.MethodIdempotency(rpc.NoSideEffects)}, opts...)...); err != nil {
 		return nil, err
 	}
 	return out, nil

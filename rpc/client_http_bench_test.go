@@ -1,0 +1,38 @@
+package rpc
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// BenchmarkHTTPClientUnary measures a 1-byte unary call in gRPC-Web and
+// Connect over the client's own HTTP/2 sessions, in memory, client and
+// server together (compare BenchmarkUnary/inmem, gRPC on the same path).
+func BenchmarkHTTPClientUnary(b *testing.B) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		b.Run(p.String(), func(b *testing.B) {
+			srv := NewServer()
+			srv.RegisterService(&echoDesc, &echoImpl{})
+			l := NewInMemoryListener()
+			go func() { _ = srv.Serve(l) }()
+			cc, err := NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial), WithProtocol(p))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				cc.Close()
+				srv.Stop()
+			})
+			ctx := context.Background()
+			in, out := wrapperspb.String("x"), new(wrapperspb.StringValue)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := cc.Invoke(ctx, "/test.Echo/Echo", in, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
