@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
-	"sync"
 
+	"github.com/h2rpc/h2rpc/internal/registry"
 	"github.com/h2rpc/h2rpc/rpc/connectivity"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/resolver"
@@ -155,24 +154,17 @@ type ErrorPicker struct{ Err error }
 // Pick returns p.Err.
 func (p ErrorPicker) Pick(PickInfo) (PickResult, error) { return PickResult{}, p.Err }
 
-var (
-	regMu    sync.RWMutex
-	registry = map[string]Builder{}
-)
+var registered registry.Map[Builder]
 
 // Register makes b available under its name (lower-cased) to every client;
 // call it from init.
 func Register(b Builder) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	registry[strings.ToLower(b.Name())] = b
+	registered.Register(b.Name(), b)
 }
 
 // Get returns the builder registered under name, or nil.
 func Get(name string) Builder {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return registry[strings.ToLower(name)]
+	return registered.Get(name)
 }
 
 func init() {

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
+
+	"github.com/h2rpc/h2rpc/internal/registry"
 )
 
 // Address is one server a resolver found.
@@ -84,24 +85,17 @@ type Resolver interface {
 	Close()
 }
 
-var (
-	regMu    sync.RWMutex
-	registry = map[string]Builder{}
-)
+var registered registry.Map[Builder]
 
 // Register makes b the builder for its scheme in every client (call it from
 // init). A client can also be given builders of its own (rpc.WithResolvers).
 func Register(b Builder) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	registry[strings.ToLower(b.Scheme())] = b
+	registered.Register(b.Scheme(), b)
 }
 
 // Get returns the registered builder for scheme, or nil.
 func Get(scheme string) Builder {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return registry[strings.ToLower(scheme)]
+	return registered.Get(scheme)
 }
 
 func init() {
