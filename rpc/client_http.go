@@ -188,17 +188,7 @@ func httpHeaderMD(h http.Header, skip func(string) bool) metadata.MD {
 			continue
 		}
 		for _, v := range vs {
-			if metadata.IsBinKey(k) {
-				d, err := metadata.DecodeBin(v)
-				if err != nil {
-					continue // a corrupt value is dropped rather than failing the call
-				}
-				v = d
-			}
-			if md == nil {
-				md = make(metadata.MD)
-			}
-			md[k] = append(md[k], v)
+			md = addReceivedMD(md, k, v)
 		}
 	}
 	return md

@@ -206,14 +206,7 @@ func parseConnectEndStream(b []byte) (md metadata.MD, callErr *connectError, err
 	for k, vs := range end.Metadata {
 		k = strings.ToLower(k)
 		for _, v := range vs {
-			if metadata.IsBinKey(k) {
-				d, err := metadata.DecodeBin(v)
-				if err != nil {
-					continue
-				}
-				v = d
-			}
-			md[k] = append(md[k], v)
+			md = addReceivedMD(md, k, v)
 		}
 	}
 	return md, end.Error, nil

@@ -238,19 +238,26 @@ func headerMD(h h2.Header) metadata.MD {
 		if n == "" || n[0] == ':' || n == "content-type" || strings.HasPrefix(n, "grpc-") {
 			continue
 		}
-		v := f.Value
-		if metadata.IsBinKey(n) {
-			d, err := metadata.DecodeBin(v)
-			if err != nil {
-				continue // a corrupt value is dropped rather than failing the call
-			}
-			v = d
-		}
-		if md == nil {
-			md = make(metadata.MD)
-		}
-		md[n] = append(md[n], v)
+		md = addReceivedMD(md, n, f.Value)
 	}
+	return md
+}
+
+// addReceivedMD adds one received value under key k (lowercase) to md,
+// which it makes on first use: -bin values are base64-decoded, and a
+// corrupt one is dropped rather than failing the call.
+func addReceivedMD(md metadata.MD, k, v string) metadata.MD {
+	if metadata.IsBinKey(k) {
+		d, err := metadata.DecodeBin(v)
+		if err != nil {
+			return md
+		}
+		v = d
+	}
+	if md == nil {
+		md = make(metadata.MD)
+	}
+	md[k] = append(md[k], v)
 	return md
 }
 
