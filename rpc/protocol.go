@@ -157,3 +157,21 @@ func mediaSubtype(s string) string {
 	}
 	return s
 }
+
+// endInBody ends a response whose status travels in its body (gRPC-Web's
+// trailer envelope, Connect's end-of-stream message): body is the rest of
+// it, sent with the response header when none went out yet. A request
+// whose compression we lack is told which we accept, in acceptField.
+func endInBody(ss *serverStream, body []byte, responseHeader func(*serverStream) h2.Header, acceptField string) {
+	if ss.headerSent {
+		_, _ = ss.tr.End(body, nil)
+		return
+	}
+	hdr := responseHeader(ss)
+	if ss.badEncoding {
+		hdr = append(hdr, h2.HeaderField{Name: acceptField, Value: acceptEncodingHeader()})
+	}
+	ss.headerSent = true
+	ss.evOutHeader()
+	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
+}

@@ -344,17 +344,7 @@ func (p connectStreamProtocol) finish(ss *serverStream, st *status.Status) {
 		ss.last = nil
 	}
 	body = appendConnectEndStream(body, st, ss.trailer)
-	if ss.headerSent {
-		_, _ = ss.tr.End(body, nil)
-		return
-	}
-	hdr := p.responseHeader(ss)
-	if ss.badEncoding {
-		hdr = append(hdr, h2.HeaderField{Name: "connect-accept-encoding", Value: acceptEncodingHeader()})
-	}
-	ss.headerSent = true
-	ss.evOutHeader()
-	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
+	endInBody(ss, body, p.responseHeader, "connect-accept-encoding")
 }
 
 // The client's half of Connect's streaming form (client_http_stream.go

@@ -84,17 +84,7 @@ func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
 		sendBufs.put(ss.last)
 		ss.last = nil
 	}
-	if ss.headerSent {
-		_, _ = ss.tr.End(body, nil)
-		return
-	}
-	hdr := p.responseHeader(ss)
-	if ss.badEncoding {
-		hdr = append(hdr, h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()})
-	}
-	ss.headerSent = true
-	ss.evOutHeader()
-	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
+	endInBody(ss, body, p.responseHeader, "grpc-accept-encoding")
 }
 
 // appendGRPCWebTrailers appends the trailer envelope for t.
