@@ -5,7 +5,9 @@
 #   bash test/bench/ghz/run.sh            # 5 rounds of 5 s each
 #   ROUNDS=3 SECS=3 bash test/bench/ghz/run.sh
 #
-# The call is grpc.testing.TestService/UnaryCall with a 1-byte payload each
+# Besides calls/s it reports each server's CPU time per call (from
+# /proc/PID/stat), which still compares the servers when ghz is the
+# bottleneck. The call is grpc.testing.TestService/UnaryCall with a 1-byte payload each
 # way, 64 concurrent calls over 4 connections (issue 13's shape). The server
 # runs on CPU 1 and ghz on CPU 0 when taskset is there, so the figure is the
 # server's: both servers meet the same client. A benchmark, not a test: it
@@ -56,6 +58,7 @@ start() {
 	PORT=$(free_port)
 	"${SERVER_CPU[@]}" "$WORK/bin/$1" --port="$PORT" >"$WORK/$1.log" 2>&1 &
 	PIDS+=($!)
+	echo $! >"$WORK/$1.pid"
 	for _ in $(seq 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return
 		sleep 0.1
@@ -68,14 +71,20 @@ OURS_PORT=$PORT
 start grpcgo
 GRPCGO_PORT=$PORT
 
-# round NAME PORT: one ghz run; appends "rps p50_ms p99_ms" to $WORK/NAME.txt.
+# cpu_ticks NAME: the server's user+system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
+
+# round NAME PORT: one ghz run; appends "rps p50_ms p99_ms cut_off server_cpu_us_per_call" to $WORK/NAME.txt.
 round() {
+	local before after
+	before=$(cpu_ticks "$1")
 	"${CLIENT_CPU[@]}" ghz --insecure --format=json --skipFirst=1000 \
 		--import-paths="$ROOT/proto" --proto="$ROOT/proto/grpc/testing/test.proto" \
 		--call=grpc.testing.TestService.UnaryCall -d '{"response_size":1,"payload":{"body":"AQ=="}}' \
 		-c "$CONC" --connections="$CONNS" -z "${SECS}s" "127.0.0.1:$2" >"$WORK/$1.json" 2>"$WORK/$1.err" ||
 		die "ghz against $1 failed: $(tail -5 "$WORK/$1.err")"
-	python3 - "$WORK/$1.json" "$CONC" >>"$WORK/$1.txt" <<'PY'
+	after=$(cpu_ticks "$1")
+	python3 - "$WORK/$1.json" "$CONC" "$((after - before))" "$(getconf CLK_TCK)" >>"$WORK/$1.txt" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 lat = {d["percentage"]: d["latency"] for d in r.get("latencyDistribution") or []}
@@ -85,7 +94,9 @@ errs = sum(n for k, n in codes.items() if k != "OK")
 # flight (at most c of them), which fail; more than that is a real failure.
 if errs > int(sys.argv[2]):
     sys.exit(f"{errs} calls failed: {codes}")
-print(r["rps"], lat.get(50, 0) / 1e6, lat.get(99, 0) / 1e6, errs)
+calls = r["count"]
+cpu_us = int(sys.argv[3]) / int(sys.argv[4]) * 1e6
+print(r["rps"], lat.get(50, 0) / 1e6, lat.get(99, 0) / 1e6, errs, cpu_us / max(calls, 1))
 PY
 }
 
@@ -100,8 +111,9 @@ def med(path):
     rows = [list(map(float, l.split())) for l in open(path)]
     return [statistics.median(c) for c in zip(*rows)]
 o, g = med(sys.argv[1]), med(sys.argv[2])
-print(f"| server | calls/s | p50 ms | p99 ms | calls cut off at the end |\n|---|---|---|---|---|")
-print(f"| h2rpc | {o[0]:.0f} | {o[1]:.2f} | {o[2]:.2f} | {o[3]:.0f} |")
-print(f"| grpc-go | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | {g[3]:.0f} |")
+print(f"| server | calls/s | p50 ms | p99 ms | calls cut off at the end | server CPU µs per call |\n|---|---|---|---|---|---|")
+print(f"| h2rpc | {o[0]:.0f} | {o[1]:.2f} | {o[2]:.2f} | {o[3]:.0f} | {o[4]:.1f} |")
+print(f"| grpc-go | {g[0]:.0f} | {g[1]:.2f} | {g[2]:.2f} | {g[3]:.0f} | {g[4]:.1f} |")
 print(f"ours / grpc-go: {o[0] / g[0]:.2f}x calls/s (goal: at least 1.5x), p50 {o[1] / g[1]:.2f}x")
+print(f"server CPU per call: grpc-go / ours = {g[4] / o[4]:.2f}x (how many of our calls one of grpc-go's costs)")
 PY
