@@ -3,12 +3,15 @@
 # bridge. Headless Chromium (Debian's chromium, as root: --no-sandbox) loads
 # each server's page over TLS (self-signed, certificate errors ignored), once
 # over HTTP/2 and once with --disable-http2 (HTTP/1.1 on the same port,
-# AllowHTTP1). Each page's script writes what it got into the DOM, which this
-# script reads back with --dump-dom and compares with what it expects:
-#   test/browser/server: a streamed response and a Range of a file;
+# AllowHTTP1). Each page's script writes what it got into the DOM as JSON,
+# which this script compares with what it expects:
+#   test/browser/server: a streamed response and a Range of a file, read
+#   back with --dump-dom;
 #   test/browser/rpc: an rpc.Server mounted beside the page on a mux, called
-#   with Connect (JSON, unary and server streaming) and gRPC-Web (protobuf),
-#   results, errors and trailer metadata.
+#   with Connect (JSON, unary and server streaming) and gRPC-Web (protobuf):
+#   results, errors and trailer metadata. Its page also posts that JSON to
+#   the server, whose log this script reads: it makes more calls, one after
+#   another, than --virtual-time-budget reliably waits for.
 #
 # Installs chromium, openssl and python3 if missing (Debian). Exits 1 if a
 # check failed, 2 if it could not run.
@@ -94,6 +97,7 @@ rpc_want() {
 	printf '%s' "{\"proto\":\"$1\"," \
 		'"connectSay":{"status":200,"body":{"text":"hello, h2rpc"},"trailerLength":"12"},' \
 		'"connectSayError":{"status":400,"body":{"code":"invalid_argument"},"trailerLength":null},' \
+		'"connectSayLarge":{"status":200,"contentEncoding":"gzip","echoed":true},' \
 		'"connectCount":{"status":200,'"$connect"',"messages":[{"number":1},{"number":2},{"number":3}],"end":{"metadata":{"x-count":["3"]}}},' \
 		'"connectCountError":{"status":200,'"$connect"',"messages":[],"end":{"error":{"code":"out_of_range"}}},' \
 		'"grpcWebSay":{"status":200,'"$web"',"messages":["hello, h2rpc"],"trailers":{"grpc-status":"0","x-length":"12"}},' \
