@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -192,6 +193,41 @@ func TestServeHTTPConnectCompression(t *testing.T) {
 	require.Equal(t, http.StatusNotImplemented, resp.StatusCode)
 	require.Equal(t, "unimplemented", connectErrorOf(t, out).Code)
 	require.Contains(t, resp.Header.Get("Accept-Encoding"), "gzip")
+}
+
+// TestServeHTTPCompressMinBytesDefault: without CompressMinBytes a server
+// leaves responses under DefaultCompressMinBytes uncompressed although the
+// client accepts gzip, in every protocol, and compresses those at the
+// threshold.
+func TestServeHTTPCompressMinBytesDefault(t *testing.T) {
+	e := newHTTPEnv(t, modeH1)
+	// A StringValue of n bytes is n+3 on the wire (tag and a 2-byte length).
+	under, at := DefaultCompressMinBytes-4, DefaultCompressMinBytes-3
+	for _, n := range []int{100, under, at} {
+		b, err := proto.Marshal(wrapperspb.String("big:" + strconv.Itoa(n)))
+		require.NoError(t, err)
+		compressed := n == at
+
+		resp, out := e.post(t, "/test.Echo/Echo", "application/proto", b, "Accept-Encoding", "gzip")
+		require.Equal(t, 200, resp.StatusCode)
+		if compressed {
+			require.Equal(t, "gzip", resp.Header.Get("Content-Encoding"), "Connect unary, %d bytes", n)
+			out, err = gzipCompressor{}.Decompress(nil, out, 1<<20)
+			require.NoError(t, err)
+		} else {
+			require.Empty(t, resp.Header.Get("Content-Encoding"), "Connect unary, %d bytes", n)
+		}
+		require.Len(t, stringOf(t, out), n)
+
+		resp, out = e.post(t, "/test.Echo/Echo", "application/grpc-web", envelope(t, "big:"+strconv.Itoa(n), true), "grpc-encoding", "gzip")
+		require.Equal(t, 200, resp.StatusCode)
+		flags, _ := envelopes(t, out)
+		want := byte(0)
+		if compressed {
+			want = 1
+		}
+		require.Equal(t, []byte{want, grpcWebTrailerFlag}, flags, "gRPC-Web, %d bytes", n)
+	}
 }
 
 func TestServeHTTPConnectStreams(t *testing.T) {

@@ -86,7 +86,8 @@ func NewServer(opts ...ServerOption) *Server {
 		methods:  make(map[string]*methodInfo),
 		services: make(map[string]*serviceInfo),
 	}
-	s.opts = serverOptions{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize, maxStreams: defaultMaxStreams}
+	s.opts = serverOptions{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize, maxStreams: defaultMaxStreams,
+		compressMin: DefaultCompressMinBytes}
 	for _, o := range opts {
 		o(&s.opts)
 	}

@@ -73,7 +73,8 @@ func (r *eventRecorder) first(kind EventKind) RPCEvent {
 func TestStatsEventsUnary(t *testing.T) {
 	checkNoLeaks(t)
 	srv, cli := &eventRecorder{}, &eventRecorder{}
-	e := newEnv(t, true, []ServerOption{StatsHandlerOption(srv)}, WithStatsHandler(cli))
+	// CompressMinBytes(0): 200 bytes are under the default threshold.
+	e := newEnv(t, true, []ServerOption{StatsHandlerOption(srv), CompressMinBytes(0)}, WithStatsHandler(cli))
 	ctx := metadata.AppendToOutgoingContext(ctxTimeout(t, 5*time.Second), "who", "me")
 	msg := strings.Repeat("a", 200) // compresses well, so wire and plain sizes differ
 	got, err := e.echo(ctx, msg, UseCompressor("gzip"))

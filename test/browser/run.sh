@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# run.sh: a real browser against an http.Handler served through h2's net/http
+# run.sh: a real browser against http.Handlers served through h2's net/http
 # bridge. Headless Chromium (Debian's chromium, as root: --no-sandbox) loads
-# test/browser/server's page over TLS (self-signed, certificate errors
-# ignored), once over HTTP/2 and once with --disable-http2 (HTTP/1.1 on the
-# same port, AllowHTTP1). The page's script fetches a streamed response and
-# a Range of a file and writes the results into the DOM, which this script
-# reads back with --dump-dom and checks.
+# each server's page over TLS (self-signed, certificate errors ignored), once
+# over HTTP/2 and once with --disable-http2 (HTTP/1.1 on the same port,
+# AllowHTTP1). Each page's script writes what it got into the DOM as JSON,
+# which this script compares with what it expects:
+#   test/browser/server: a streamed response and a Range of a file, read
+#   back with --dump-dom;
+#   test/browser/rpc: an rpc.Server mounted beside the page on a mux, called
+#   with Connect (JSON, unary and server streaming) and gRPC-Web (protobuf):
+#   results, errors and trailer metadata. Its page also posts that JSON to
+#   the server, whose log this script reads: it makes more calls, one after
+#   another, than --virtual-time-budget reliably waits for.
 #
 # Installs chromium, openssl and python3 if missing (Debian). Exits 1 if a
 # check failed, 2 if it could not run.
@@ -14,8 +20,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 TMP=$(mktemp -d)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
+PIDS=()
+cleanup() { ((${#PIDS[@]})) && kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
 die() { echo "browser: cannot run: $*" >&2; exit 2; }
 
@@ -28,31 +34,42 @@ if ((${#need[@]})); then
 		die "apt-get install ${need[*]} failed"
 fi
 
-(cd "$ROOT" && go build -race -o "$TMP/server" ./test/browser/server) || die "go build failed"
+(cd "$ROOT" && go build -race -o "$TMP/server" ./test/browser/server && go build -race -o "$TMP/rpc" ./test/browser/rpc) ||
+	die "go build failed"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl.log" || die "openssl: $(cat "$TMP/openssl.log")"
 mkdir -p "$TMP/files"
 printf '0123456789abcdefghijklmnopqrstuvwxyz' >"$TMP/files/data.txt"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$TMP/server" -addr "127.0.0.1:$PORT" -cert "$TMP/cert.pem" -key "$TMP/key.pem" -dir "$TMP/files" >"$TMP/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
+# start NAME ARGS...: runs $TMP/NAME on a free port (set in PORT) and waits
+# until it listens.
+start() {
+	local name=$1
+	shift
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	"$TMP/$name" -addr "127.0.0.1:$PORT" -cert "$TMP/cert.pem" -key "$TMP/key.pem" "$@" >"$TMP/$name.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return; sleep 0.05; done
+	die "$name does not listen on $PORT: $(cat "$TMP/$name.log")"
+}
+start server -dir "$TMP/files"
+BRIDGE_PORT=$PORT
+start rpc
+RPC_PORT=$PORT
 
 status=0
-# visit NAME WANT_PROTO WANT_HOP [CHROMIUM FLAGS...]: loads the page, checks #result.
+# visit NAME PORT WANT [CHROMIUM FLAGS...]: loads the page, checks #result.
 visit() {
-	local name=$1 proto=$2 hop=$3
+	local name=$1 port=$2 want=$3
 	shift 3
 	local dom
 	# --virtual-time-budget lets the page's fetches finish before the DOM is dumped.
 	dom=$(timeout 90 chromium --headless --no-sandbox --disable-gpu --ignore-certificate-errors \
 		--no-first-run --user-data-dir="$TMP/profile-$name" --virtual-time-budget=20000 \
-		"$@" --dump-dom "https://127.0.0.1:$PORT/" 2>"$TMP/chromium-$name.log")
+		"$@" --dump-dom "https://127.0.0.1:$port/" 2>"$TMP/chromium-$name.log")
 	local result
 	result=$(sed -n 's:.*<pre id="result">\(.*\)</pre>.*:\1:p' <<<"$dom" | sed 's/&quot;/"/g; s/&amp;/\&/g')
-	local want="{\"proto\":\"$proto\",\"stream\":\"chunk0;chunk1;chunk2;chunk3;chunk4;\",\"streamOK\":true,\"rangeStatus\":206,\"contentRange\":\"bytes 10-19/36\",\"range\":\"abcdefghij\",\"nextHopProtocol\":\"$hop\"}"
 	if [ "$result" = "$want" ]; then
 		echo "ok   chromium $name: $result"
 	else
@@ -62,11 +79,69 @@ visit() {
 		status=1
 	fi
 }
-visit http2 HTTP/2.0 h2
-visit http1 HTTP/1.1 http/1.1 --disable-http2
 
-if grep -q "DATA RACE\|panic" "$TMP/server.log"; then
-	echo "FAIL server log: $(grep -m1 -A5 'DATA RACE\|panic' "$TMP/server.log")"
-	status=1
-fi
+# bridge_want PROTO HOP: what test/browser/server's page reports.
+bridge_want() {
+	echo "{\"proto\":\"$1\",\"stream\":\"chunk0;chunk1;chunk2;chunk3;chunk4;\",\"streamOK\":true,\"rangeStatus\":206,\"contentRange\":\"bytes 10-19/36\",\"range\":\"abcdefghij\",\"nextHopProtocol\":\"$2\"}"
+}
+visit http2 "$BRIDGE_PORT" "$(bridge_want HTTP/2.0 h2)"
+visit http1 "$BRIDGE_PORT" "$(bridge_want HTTP/1.1 http/1.1)" --disable-http2
+
+# rpc_want PROTO HOP: what test/browser/rpc's page reports. Connect's
+# errors are the code names of its protocol (400 invalid_argument for a
+# unary call; a stream's in its end message), gRPC-Web's the numeric
+# grpc-status in the trailer envelope (11 is OUT_OF_RANGE).
+rpc_want() {
+	local connect='"contentType":"application/connect+json"'
+	local web='"contentType":"application/grpc-web+proto"'
+	printf '%s' "{\"proto\":\"$1\"," \
+		'"connectSay":{"status":200,"body":{"text":"hello, h2rpc"},"trailerLength":"12"},' \
+		'"connectSayError":{"status":400,"body":{"code":"invalid_argument"},"trailerLength":null},' \
+		'"connectSayLarge":{"status":200,"contentEncoding":"gzip","echoed":true},' \
+		'"connectCount":{"status":200,'"$connect"',"messages":[{"number":1},{"number":2},{"number":3}],"end":{"metadata":{"x-count":["3"]}}},' \
+		'"connectCountError":{"status":200,'"$connect"',"messages":[],"end":{"error":{"code":"out_of_range"}}},' \
+		'"grpcWebSay":{"status":200,'"$web"',"messages":["hello, h2rpc"],"trailers":{"grpc-status":"0","x-length":"12"}},' \
+		'"grpcWebCount":{"status":200,'"$web"',"messages":[1,2,3],"trailers":{"grpc-status":"0","x-count":"3"}},' \
+		'"grpcWebCountError":{"status":200,'"$web"',"messages":[],"trailers":{"grpc-status":"11"}},' \
+		"\"nextHopProtocol\":\"$2\"}"
+}
+# visit_rpc NAME WANT [CHROMIUM FLAGS...]: loads test/browser/rpc's page and
+# waits for the result it reports to the server (see page.html for why not
+# --dump-dom), checks it, or shows its last progress report.
+visit_rpc() {
+	local name=$1 want=$2
+	shift 2
+	local log="$TMP/rpc.log" seen
+	seen=$(grep -c '^result ' "$log")
+	timeout 90 chromium --headless --no-sandbox --disable-gpu --ignore-certificate-errors \
+		--no-first-run --user-data-dir="$TMP/profile-$name" "$@" "https://127.0.0.1:$RPC_PORT/" \
+		>"$TMP/chromium-$name.log" 2>&1 &
+	local browser=$!
+	for _ in $(seq 600); do
+		(($(grep -c '^result ' "$log") > seen)) && break
+		kill -0 "$browser" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$browser" 2>/dev/null
+	wait "$browser" 2>/dev/null
+	local result
+	result=$(grep '^result ' "$log" | sed -n "$((seen + 1)){s/^result //;p}")
+	if [ "$result" = "$want" ]; then
+		echo "ok   chromium $name: $result"
+	else
+		echo "FAIL chromium $name: got '${result:-<no result; last progress: $(grep '^progress ' "$log" | tail -1)>}'"
+		echo "     want '$want'"
+		tail -5 "$TMP/chromium-$name.log" | sed 's/^/     chromium: /'
+		status=1
+	fi
+}
+visit_rpc rpc-http2 "$(rpc_want HTTP/2.0 h2)"
+visit_rpc rpc-http1 "$(rpc_want HTTP/1.1 http/1.1)" --disable-http2
+
+for name in server rpc; do
+	if grep -q "DATA RACE\|panic" "$TMP/$name.log"; then
+		echo "FAIL $name log: $(grep -m1 -A5 'DATA RACE\|panic' "$TMP/$name.log")"
+		status=1
+	fi
+done
 exit $status
