@@ -183,6 +183,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	}
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.hdrQueued = true
+	st.outHeader = hdr
 	headersEnd := o.EndStream && len(o.Body) == 0
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}
 	if o.Priority != nil {
@@ -249,7 +250,7 @@ func canonicalRequest(hdr Header) bool {
 func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	if canonicalRequest(hdr) {
 		// Already complete and in order, as the RPC layer builds it: no copy.
-		if err := checkSend(hdr, kindRequest); err != nil {
+		if err := s.checkSendable(hdr, kindRequest); err != nil {
 			return nil, err
 		}
 		return hdr, nil
@@ -301,7 +302,7 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 		}
 		out = append(out, f)
 	}
-	if err := checkSend(out, kindRequest); err != nil {
+	if err := s.checkSendable(out, kindRequest); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -10,6 +10,48 @@ func (st *Stream) HeadersSent() bool {
 	return st.hdrWritten
 }
 
+// SentHeaders returns our final headers as queued for the wire (Node's
+// stream.sentHeaders): a server's response, a client's request with the
+// pseudo-headers h2 filled in. Nil until they are queued; the list is the
+// one given, not a copy.
+func (st *Stream) SentHeaders() Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.outHeader
+}
+
+// SentInfoHeaders returns the informational (1xx) responses a server
+// stream sent (Node's stream.sentInfoHeaders); nil on a client stream.
+func (st *Stream) SentInfoHeaders() []Header {
+	if st.s.client {
+		return nil // a client's informational holds those it received
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.informational
+}
+
+// SentTrailers returns the trailers we sent (Node's stream.sentTrailers):
+// nil until they have left with END_STREAM, and for a stream that ended
+// without trailers.
+func (st *Stream) SentTrailers() Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if !st.endSent {
+		return nil
+	}
+	return st.outTrailers
+}
+
+// EndAfterHeaders reports whether the peer's request or response HEADERS
+// carried END_STREAM, so that no body follows (Node's
+// stream.endAfterHeaders).
+func (st *Stream) EndAfterHeaders() bool {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.endAfterHdr
+}
+
 // BufferSize is how many bytes of body wait to be sent (Node's
 // stream.bufferSize).
 func (st *Stream) BufferSize() int {

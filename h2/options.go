@@ -50,6 +50,13 @@ type Options struct {
 	// below what the peer allows (Node's maxDeflateDynamicTableSize): 0
 	// keeps the peer's limit, negative uses no dynamic table at all.
 	MaxEncoderTableSize int
+	// MaxSendHeaderBlockLength, when positive, refuses to send a header
+	// block (request, response, informational, trailers, promise) that
+	// could encode longer than that many bytes, before any of it is queued,
+	// with an error matching ErrHeaderBlockTooLong (Node's
+	// maxSendHeaderBlockLength). 0 sends blocks of any length, within the
+	// peer's MAX_HEADER_LIST_SIZE for requests.
+	MaxSendHeaderBlockLength uint32
 	// Limits bound what a peer can make this session spend.
 	Limits Limits
 	// Hooks report what Node reports as session events.

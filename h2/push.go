@@ -176,7 +176,7 @@ func (st *Stream) promiseHeader(hdr Header) (Header, error) {
 		}
 		out = append(out, f)
 	}
-	if err := checkSend(out, kindRequest); err != nil {
+	if err := st.s.checkSendable(out, kindRequest); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -100,6 +100,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		if cl > 0 {
 			return streamErr(id, ErrCodeProtocol, "END_STREAM with content-length "+strconv.FormatInt(cl, 10))
 		}
+		st.endAfterHdr = true
 		st.recvEndLocked()
 	}
 	return s.dispatchLocked(st)
@@ -149,6 +150,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 			if cl > 0 && st.recvBytes != cl {
 				return streamErr(st.id, ErrCodeProtocol, "END_STREAM before content-length bytes")
 			}
+			st.endAfterHdr = true
 			st.recvEndLocked()
 		}
 		st.signalLocked()

@@ -455,7 +455,7 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 	complete := o.Body != nil || o.Trailers != nil
 	if o.Trailers != nil {
 		// Checked before anything is queued, so that a refusal sends nothing.
-		if err := checkSend(o.Trailers, kindTrailers); err != nil {
+		if err := st.s.checkSendable(o.Trailers, kindTrailers); err != nil {
 			return err
 		}
 	}
@@ -481,10 +481,11 @@ func (st *Stream) respondLocked(hdr Header, end bool) error {
 	if len(hdr) == 0 || hdr[0].Name != ":status" {
 		hdr = append(Header{{Name: ":status", Value: "200"}}, hdr...)
 	}
-	if err := checkSend(hdr, kindResponse); err != nil {
+	if err := st.s.checkSendable(hdr, kindResponse); err != nil {
 		return err
 	}
 	st.hdrQueued = true
+	st.outHeader = hdr
 	if end {
 		st.endQueued = true
 	}
@@ -498,7 +499,7 @@ func (st *Stream) SendInformational(hdr Header) error {
 	if s := hdr.Get(":status"); len(s) != 3 || s[0] != '1' || s == "101" {
 		return errorf("informational status must be 1xx (not 101), got %q", s)
 	}
-	if err := checkSend(hdr, kindResponse); err != nil {
+	if err := st.s.checkSendable(hdr, kindResponse); err != nil {
 		return err
 	}
 	st.s.mu.Lock()
@@ -509,6 +510,7 @@ func (st *Stream) SendInformational(hdr Header) error {
 	if err := st.writableLocked(); err != nil {
 		return err
 	}
+	st.informational = append(st.informational, hdr)
 	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr})
 	return nil
 }

@@ -70,49 +70,54 @@ type Stream struct {
 	id   uint32
 	cond sync.Cond // L is &s.mu
 
-	state streamState
+	state   streamState
+	rstSent bool
+
+	// Booleans sit together in each half below: spread between wider
+	// fields, each would cost a word of padding (TestStreamFitsItsSizeClass).
 
 	// Inbound: written by the reader goroutine, read by the application.
-	header        Header   // server: request headers; client: final response headers
-	informational []Header // client: 1xx responses
-	trailers      Header
 	trailersSet   atomic.Bool // trailers are in: Trailers needs no lock
-	gotHeader     bool
+	header        Header      // server: request headers; client: final response headers
+	informational []Header    // client: 1xx responses received; server: 1xx responses sent
+	trailers      Header
 	in            []byte
 	inOff         int
-	inEOF         bool
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
 	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
-	rdInPlace     bool                 // the waiting read lets the reader fill rdBuf from the connection, unlocked
-	wakeDeferred  bool                 // on the session's wakeQ
 	recvWindow    int64
 	recvUnack     int64
 	contentLength int64
 	recvBytes     int64
 	onInfo        func(Header)
+	gotHeader     bool
+	inEOF         bool
+	rdInPlace     bool // the waiting read lets the reader fill rdBuf from the connection, unlocked
+	wakeDeferred  bool // on the session's wakeQ
 	headRequest   bool // client: the request was HEAD, so the response has no content
+	endAfterHdr   bool // the peer's HEADERS (request or response) carried END_STREAM
 
 	// Outbound: written by the application, drained by the writer.
 	out          []byte
 	outOff       int
 	sendWindow   int64
-	hdrQueued    bool // final headers queued (server: response; client: request)
-	hdrWritten   bool // the writer has put our HEADERS on the wire
-	endQueued    bool
-	endSent      bool
+	outHeader    Header // our final headers (server: response; client: request), once queued
 	outTrailers  Header
-	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
-	memBlocked   bool
 	zc           []byte // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
 	writeWaiters int    // Writes blocked on this stream
 	zcFramed     int    // bytes of the lent slice framed so far
 	zcInFlight   int    // pieces of zc framed without a copy and not yet written (vectored.go)
-	discardIn    bool   // the handler is gone: inbound DATA is dropped and credited at once
+	hdrQueued    bool   // final headers queued (server: response; client: request)
+	hdrWritten   bool   // the writer has put our HEADERS on the wire
+	endQueued    bool
+	endSent      bool
+	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	memBlocked   bool
+	discardIn    bool // the handler is gone: inbound DATA is dropped and credited at once
 
-	err     error // why the stream ended abnormally: *StreamError or a session error
-	rstSent bool
-	sched   streamSched
+	err   error // why the stream ended abnormally: *StreamError or a session error
+	sched streamSched
 
 	// ctx is made by the first Context call without mu (ctxState guards
 	// it), and canceled once ended is set (TestContextIsMadeOnce).
@@ -212,6 +217,9 @@ func (st *Stream) Scheme() string    { return st.Header().Get(":scheme") }
 
 // Informational returns the 1xx responses a client stream received.
 func (st *Stream) Informational() []Header {
+	if !st.s.client {
+		return nil // a server's informational holds those it sent
+	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	return st.informational

@@ -25,7 +25,7 @@ func (st *Stream) End(p []byte, trailers Header) (int, error) {
 	defer st.s.mu.Unlock()
 	if trailers != nil {
 		// Checked before p is queued: refused trailers send nothing more.
-		if err := checkSend(trailers, kindTrailers); err != nil {
+		if err := st.s.checkSendable(trailers, kindTrailers); err != nil {
 			return 0, st.refuseTrailersLocked(err)
 		}
 	}
@@ -213,7 +213,7 @@ func (st *Stream) CloseWrite() error {
 
 func (st *Stream) closeWriteLocked() error {
 	if st.outTrailers != nil {
-		if err := checkSend(st.outTrailers, kindTrailers); err != nil {
+		if err := st.s.checkSendable(st.outTrailers, kindTrailers); err != nil {
 			return st.refuseTrailersLocked(err)
 		}
 	}
