@@ -133,6 +133,7 @@ type Session struct {
 	push      pushState      // push.go
 	timeout   sessionTimeout // timeout.go
 	extFrames extState       // altsvc.go
+	perf      *perfEntries   // perf.go: nil without a performance hook
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -210,6 +211,7 @@ func (s *Session) start() {
 		s.idleTimer = time.AfterFunc(s.opts.IdleTimeout, s.onIdle)
 	}
 	s.mu.Unlock()
+	s.startPerf()
 	go s.writeLoop()
 	go s.readLoop()
 	s.startTimeout()

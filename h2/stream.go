@@ -554,6 +554,7 @@ func (st *Stream) closeLocked() {
 	st.stats.closed = st.closedAt()
 	s.stats.streamDurations += time.Duration(st.stats.closed - st.stats.opened)
 	s.stats.streamsClosed++
+	s.streamPerfLocked(st)
 	delete(s.streams, st.id)
 	if st.local() {
 		s.localActive--

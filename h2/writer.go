@@ -398,6 +398,9 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		st.sendWindow -= n + int64(extra)
 		s.sendWindow -= n + int64(extra)
 		st.sched.deficit -= int(n)
+		if st.stats.bytesSent == 0 {
+			st.stats.firstByteSent = time.Now().UnixNano()
+		}
 		st.stats.bytesSent += n
 		if end {
 			st.endSentLocked()
