@@ -379,11 +379,23 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	if _, err := s.hdec.Write(frag); err != nil {
 		return connErr(ErrCodeCompression, "%v", err)
 	}
+	if !whole {
+		s.hbRaw = append(s.hbRaw, frag...)
+	}
 	if !end {
 		return nil
 	}
 	if err := s.hdec.Close(); err != nil {
 		return connErr(ErrCodeCompression, "%v", err)
+	}
+	if whole {
+		s.hdecUse.follow(frag)
+	} else {
+		s.hdecUse.follow(s.hbRaw)
+		s.hbRaw = s.hbRaw[:0]
+		if cap(s.hbRaw) > 64<<10 {
+			s.hbRaw = nil // a rare large block: not kept for the session's life
+		}
 	}
 	hb.active = false
 	fields := hb.fields

@@ -33,6 +33,8 @@ type Session struct {
 	hdec     *hpack.Decoder
 	hmemoIn  *blockMemo  // blocks that need no decoding again (hpack_memo_decode.go)
 	hb       headerBlock // the header block being received
+	hbRaw    []byte      // a block in several fragments, gathered for hdecUse
+	hdecUse  tableUse    // what our decoder's dynamic table holds (hpack_table.go)
 	gotFirst bool        // the peer's first SETTINGS arrived
 	wakeQ    []*Stream   // streams to signal when the read batch ends (read_wake.go)
 	startQ   []handoff   // new streams to hand to handlers likewise
@@ -46,6 +48,7 @@ type Session struct {
 	henc          *hpack.Encoder
 	memo          *blockMemo // header blocks that need no encoding again (hpack_memo.go)
 	hbuf          hpackBuf
+	hencUse       tableUse   // what our encoder's dynamic table holds (hpack_table.go)
 	encMaxFrame   uint32     // the peer's MAX_FRAME_SIZE as of this batch
 	batch         []frameReq // control frames taken from ctrl, being encoded
 	wbuf          []byte
@@ -183,6 +186,8 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	})
 	s.hdec.SetMaxStringLength(int(min(s.local.MaxHeaderListSize, 1<<24)))
 	s.henc = hpack.NewEncoder(&s.hbuf)
+	s.hencUse.max = 4096 // the encoder's initial table size, RFC 7541's default
+	s.hdecUse.max = s.local.HeaderTableSize
 	if s.opts.MaxEncoderTableSize != 0 {
 		// Applied by the writer before its first block, as a peer's limit is.
 		s.hencLimit, s.hencLimitSet = s.remote.HeaderTableSize, true

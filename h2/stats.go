@@ -128,16 +128,20 @@ func (s *Session) Stats() SessionStats {
 
 // SessionState is a snapshot of a session's protocol state, like Node's session.state.
 type SessionState struct {
-	LocalWindowSize         int64 // connection window the peer may still fill
-	RemoteWindowSize        int64 // connection window we may still fill
-	NextStreamID            uint32
-	LastProcessedStreamID   uint32 // highest peer-initiated stream seen
-	OpenStreams             int
-	OutboundQueueSize       int // control frames waiting for the writer
-	OutboundBufferedBytes   int // stream bytes waiting for the writer
-	LocalHeaderTableSize    uint32
-	RemoteHeaderTableSize   uint32
-	GoAwaySent, GoAwayRecvd bool
+	LocalWindowSize       int64 // connection window the peer may still fill
+	RemoteWindowSize      int64 // connection window we may still fill
+	NextStreamID          uint32
+	LastProcessedStreamID uint32 // highest peer-initiated stream seen
+	OpenStreams           int
+	OutboundQueueSize     int // control frames waiting for the writer
+	OutboundBufferedBytes int // stream bytes waiting for the writer
+	LocalHeaderTableSize  uint32
+	RemoteHeaderTableSize uint32
+	// EncoderTableInUse and DecoderTableInUse are the bytes the dynamic
+	// tables of our HPACK encoder and decoder hold (RFC 7541 §4.1; Node's
+	// deflateDynamicTableSize and inflateDynamicTableSize).
+	EncoderTableInUse, DecoderTableInUse uint32
+	GoAwaySent, GoAwayRecvd              bool
 }
 
 // State returns a snapshot of the session's protocol state.
@@ -154,6 +158,8 @@ func (s *Session) State() SessionState {
 		OutboundBufferedBytes: s.buffered,
 		LocalHeaderTableSize:  s.local.HeaderTableSize,
 		RemoteHeaderTableSize: s.remote.HeaderTableSize,
+		EncoderTableInUse:     s.hencUse.inUse.Load(),
+		DecoderTableInUse:     s.hdecUse.inUse.Load(),
 		GoAwaySent:            s.goAwaySent,
 		GoAwayRecvd:           s.goAwayRecv,
 	}

@@ -207,6 +207,7 @@ func (s *Session) shutWrite() {
 func (s *Session) takeBatchLocked() {
 	if s.hencLimitSet {
 		s.henc.SetMaxDynamicTableSizeLimit(s.encoderTableLimit(s.hencLimit))
+		s.hencUse.limit(s.encoderTableLimit(s.hencLimit))
 		s.memo.tableChanged() // and the next block must begin with the size update
 		s.hencLimitSet = false
 	}
@@ -333,6 +334,7 @@ func (s *Session) encodeBlock(hdr Header) []byte {
 			_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
 		}
 		block = s.hbuf.b
+		s.hencUse.follow(block)
 		rememberIn(&s.memo).encoded(hdr, block)
 	}
 	return block
