@@ -115,7 +115,7 @@ func TestUnreadBodyCreditedWhenHandlerReturns(t *testing.T) {
 	// Wait until the window is used up: the client's stream window is 0.
 	for {
 		c.mu.Lock()
-		w := st.sendWindow
+		w := st.sendFlow.avail()
 		c.mu.Unlock()
 		if w <= 0 {
 			break

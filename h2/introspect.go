@@ -87,5 +87,5 @@ type StreamWindows struct {
 func (st *Stream) Windows() StreamWindows {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return StreamWindows{Send: st.sendWindow, Recv: st.recvWindow}
+	return StreamWindows{Send: st.sendFlow.avail(), Recv: st.recvFlow.avail()}
 }

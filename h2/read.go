@@ -232,8 +232,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 	}
 	s.lockAsReader()
 	defer s.unlockAsReader()
-	s.recvWindow -= flowLen
-	if s.recvWindow < 0 {
+	if !s.recvFlow.take(flowLen) {
 		return connErr(ErrCodeFlowControl, "DATA exceeds the connection window")
 	}
 	st := s.streams[fh.StreamID]
@@ -251,14 +250,13 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 	if !st.gotHeader {
 		return streamErr(st.id, ErrCodeProtocol, "DATA before HEADERS")
 	}
-	st.recvWindow -= flowLen
-	if st.recvWindow < 0 {
+	if !st.recvFlow.take(flowLen) {
 		return streamErr(st.id, ErrCodeFlowControl, "DATA exceeds the stream window")
 	}
 	if pad := flowLen - int64(len(data)); pad > 0 {
 		// Padding is never read by anyone: credit it at once.
-		st.recvUnack += pad
-		s.recvUnack += pad
+		st.recvFlow.consumed(pad)
+		s.recvFlow.consumed(pad)
 	}
 	st.touchLocked()
 	st.recvBytes += int64(len(data))

@@ -87,9 +87,8 @@ type Session struct {
 	remote       Settings
 	remoteSeen   bool // the peer's first SETTINGS arrived
 
-	sendWindow int64 // connection send window
-	recvWindow int64 // connection receive window (what the peer may still send)
-	recvUnack  int64 // bytes consumed but not yet returned with WINDOW_UPDATE
+	sendFlow   flow  // the connection's send window (flow.go)
+	recvFlow   flow  // the connection's receive window: what the peer may still send
 	recvTarget int64 // the connection window we aim to keep open
 	buffered   int   // bytes queued for sending across streams (MaxSessionMemory)
 	memWaiters []*Stream
@@ -156,8 +155,8 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		recentClosed: newIDRing(128),
 		pings:        make(map[[8]byte]*pingWait),
 		remote:       RFCSettings(),
-		sendWindow:   65535,
-		recvWindow:   65535,
+		sendFlow:     flow{win: 65535},
+		recvFlow:     flow{win: 65535},
 	}
 	if _, ok := conn.(*tls.Conn); ok {
 		s.encrypted = true
@@ -208,7 +207,7 @@ func (s *Session) start() {
 		s.srv.logf("h2: Options.Origins not sent: %v", err)
 	}
 	if extra := int64(s.opts.ConnWindowSize) - 65535; extra > 0 {
-		s.recvWindow += extra
+		s.recvFlow.add(extra)
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})
 	}
 	s.recvTarget = int64(s.opts.ConnWindowSize)
@@ -360,8 +359,7 @@ func (s *Session) SetLocalWindowSize(n uint32) error {
 		return ErrSessionClosed
 	}
 	s.recvTarget = int64(n)
-	if grow := int64(n) - s.recvWindow; grow > 0 {
-		s.recvWindow += grow
+	if grow := s.recvFlow.growTo(int64(n)); grow > 0 {
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(grow)})
 	}
 	return nil

@@ -149,8 +149,8 @@ func (s *Session) State() SessionState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return SessionState{
-		LocalWindowSize:       s.recvWindow,
-		RemoteWindowSize:      s.sendWindow,
+		LocalWindowSize:       s.recvFlow.avail(),
+		RemoteWindowSize:      s.sendFlow.avail(),
 		NextStreamID:          s.nextStreamID,
 		LastProcessedStreamID: s.lastPeerStream,
 		OpenStreams:           len(s.streams),

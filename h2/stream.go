@@ -86,8 +86,7 @@ type Stream struct {
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
 	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
-	recvWindow    int64
-	recvUnack     int64
+	recvFlow      flow                 // what the peer may still send on the stream (flow.go)
 	contentLength int64
 	recvBytes     int64
 	onInfo        func(Header)
@@ -101,7 +100,7 @@ type Stream struct {
 	// Outbound: written by the application, drained by the writer.
 	out          []byte
 	outOff       int
-	sendWindow   int64
+	sendFlow     flow   // what we may still send on the stream (flow.go)
 	outHeader    Header // our final headers (server: response; client: request), once queued
 	outTrailers  Header
 	zc           []byte // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
@@ -147,8 +146,8 @@ func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 		st = s.allocStream()
 	}
 	st.id = id
-	st.recvWindow = int64(s.local.InitialWindowSize)
-	st.sendWindow = int64(s.remote.InitialWindowSize)
+	st.recvFlow.win = int64(s.local.InitialWindowSize)
+	st.sendFlow.win = int64(s.remote.InitialWindowSize)
 	st.sched.prio = DefaultPriority()
 	if st.local() {
 		st.stats.opened = time.Now().UnixNano()
@@ -432,34 +431,23 @@ func (st *Stream) creditLocked(n int64) {
 	if st.inEOF || st.err != nil {
 		return
 	}
-	st.recvUnack += n
-	if st.recvUnack >= int64(s.local.InitialWindowSize)/4 {
-		s.queueLocked(frameReq{kind: reqWindowUpdate, streamID: st.id, u32: uint32(st.recvUnack)})
-		st.recvWindow += st.recvUnack
-		st.recvUnack = 0
+	st.recvFlow.consumed(n)
+	if incr := st.recvFlow.creditAt(int64(s.local.InitialWindowSize) / 4); incr > 0 {
+		s.queueLocked(frameReq{kind: reqWindowUpdate, streamID: st.id, u32: uint32(incr)})
 	}
 }
 
 // creditConnLocked returns n consumed bytes to the connection window, in
 // batches of a quarter of the window.
 func (s *Session) creditConnLocked(n int64) {
-	s.recvUnack += n
-	if s.recvUnack >= s.recvTarget/4 || s.recvWindow < s.recvTarget/2 {
+	s.recvFlow.consumed(n)
+	if s.recvFlow.creditDue(s.recvTarget) {
 		s.sendConnWindowUpdateLocked()
 	}
 }
 
 func (s *Session) sendConnWindowUpdateLocked() {
-	if s.recvUnack <= 0 {
-		return
-	}
-	incr := s.recvUnack
-	if s.recvWindow+incr > s.recvTarget {
-		incr = max(0, s.recvTarget-s.recvWindow)
-	}
-	s.recvUnack = 0
-	if incr > 0 {
-		s.recvWindow += incr
+	if incr := s.recvFlow.creditUpTo(s.recvTarget); incr > 0 {
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(incr)})
 	}
 }

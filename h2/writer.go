@@ -379,7 +379,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			turn = math.MaxInt
 		}
 		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
-		n = min(n, st.sendWindow, s.sendWindow)
+		n = min(n, st.sendFlow.avail(), s.sendFlow.avail())
 		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin && s.opts.Padding == nil
 		n = min(n, int64(s.roomLocked(lent)))
 		if n <= 0 {
@@ -388,7 +388,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		last := int(n) == st.pendingLen()
 		end := last && st.endQueued && st.outTrailers == nil
 		// Padding counts against both windows, as data does (§6.9.1).
-		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendWindow, s.sendWindow)))
+		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendFlow.avail(), s.sendFlow.avail())))
 		if lent {
 			s.appendLentDataLocked(st, end, pending[:n])
 		} else {
@@ -397,8 +397,8 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		st.consumeLocked(int(n))
 		st.touchLocked()
 		s.stats.FramesSent++
-		st.sendWindow -= n + int64(extra)
-		s.sendWindow -= n + int64(extra)
+		st.sendFlow.take(n + int64(extra))
+		s.sendFlow.take(n + int64(extra))
 		st.sched.deficit -= int(n)
 		if st.stats.bytesSent == 0 {
 			st.stats.firstByteSent = time.Now().UnixNano()
