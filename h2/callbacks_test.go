@@ -200,7 +200,7 @@ func TestPushPromiseParsedThenRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _ := openClientRequest(t)
-			p.mustWrite(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, tc.payload))
+			p.mustWrite(appendRaw(nil, FramePushPromise, FlagEndHeaders, 1, tc.payload))
 			f := p.expectGoAway(tc.code)
 			require.Contains(t, string(f.Payload[8:]), tc.debug)
 			p.waitDone()

@@ -129,9 +129,9 @@ func TestInitialWindowChangeAppliesToOpenStreams(t *testing.T) {
 	// Shrink it to 5: the window is now 5-30 = -25.
 	p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 5}))
 	p.expect("SETTINGS ack", func(f rawFrame) bool { return f.Type == FrameSettings && f.Flags.Has(FlagAck) })
-	p.mustWrite(AppendWindowUpdate(nil, 1, 20)) // -5: still nothing
+	p.mustWrite(appendWindowUpdate(nil, 1, 20)) // -5: still nothing
 	p.expectNoData(1, 50*time.Millisecond)
-	p.mustWrite(AppendWindowUpdate(nil, 1, 12)) // 7
+	p.mustWrite(appendWindowUpdate(nil, 1, 12)) // 7
 	require.Len(t, p.dataBytes(1, 7), 7)
 	p.expectNoData(1, 50*time.Millisecond)
 
@@ -153,14 +153,14 @@ func TestWindowOverflowDetected(t *testing.T) {
 		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })})
 		p.handshake()
 		p.request(1, false)
-		p.mustWrite(AppendWindowUpdate(nil, 1, 1<<31-1))
+		p.mustWrite(appendWindowUpdate(nil, 1, 1<<31-1))
 		p.expectRST(1, ErrCodeFlowControl)
 	})
 	t.Run("connection", func(t *testing.T) {
 		goroutineLeakCheck(t)
 		p := newServerPeer(t, &Server{Handler: okHandler})
 		p.handshake()
-		p.mustWrite(AppendWindowUpdate(nil, 0, 1<<31-1))
+		p.mustWrite(appendWindowUpdate(nil, 0, 1<<31-1))
 		p.expectGoAway(ErrCodeFlowControl)
 		p.waitDone()
 	})
@@ -169,7 +169,7 @@ func TestWindowOverflowDetected(t *testing.T) {
 		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })})
 		p.handshake()
 		p.request(1, false)
-		p.mustWrite(AppendWindowUpdate(nil, 1, 1<<31-1-65535))
+		p.mustWrite(appendWindowUpdate(nil, 1, 1<<31-1-65535))
 		p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 65536}))
 		p.expectGoAway(ErrCodeFlowControl)
 		p.waitDone()
@@ -181,7 +181,7 @@ func TestWindowOverflowDetected(t *testing.T) {
 			Options: Options{Settings: Settings{InitialWindowSize: 100}}})
 		p.handshake()
 		p.request(1, false)
-		p.mustWrite(AppendData(nil, 1, false, make([]byte, 101)))
+		p.mustWrite(appendData(nil, 1, false, make([]byte, 101)))
 		p.expectRST(1, ErrCodeFlowControl)
 	})
 }
@@ -200,7 +200,7 @@ func TestWindowUpdatesBatched(t *testing.T) {
 	const frames = 400
 	chunk := make([]byte, 1000)
 	for i := 0; i < frames; i++ {
-		p.mustWrite(AppendData(nil, 1, i == frames-1, chunk))
+		p.mustWrite(appendData(nil, 1, i == frames-1, chunk))
 	}
 	_, seen := p.expect("response", func(f rawFrame) bool { return f.Type == FrameHeaders && f.StreamID == 1 })
 	updates := 0
@@ -267,7 +267,7 @@ func TestSchedulerWeights(t *testing.T) {
 			window -= len(f.Payload)
 		}
 		eventually(t, "both handlers refill their buffers", bothReady)
-		p.mustWrite(AppendWindowUpdate(nil, 0, grant))
+		p.mustWrite(appendWindowUpdate(nil, 0, grant))
 		window += grant
 	}
 	ratio := float64(got[1]) / float64(max(got[3], 1))
@@ -292,7 +292,7 @@ func TestNoStarvationAmongEqualStreams(t *testing.T) {
 	})}
 	p := newTCPServerPeer(t, srv)
 	p.handshake(Setting{SettingInitialWindowSize, 1<<31 - 1})
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<31-1-65535))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<31-1-65535))
 	const n = 8
 	for i := uint32(0); i < n; i++ {
 		p.request(2*i+1, true)
@@ -340,7 +340,7 @@ func TestConnectionWindowCredited(t *testing.T) {
 		_, seen := p.expect("response", func(f rawFrame) bool { return f.Fields != nil && f.StreamID == id })
 		count(seen...)
 		for i := 0; i < 3; i++ {
-			if err := p.write(AppendData(nil, id, i == 2, make([]byte, 16000))); err != nil {
+			if err := p.write(appendData(nil, id, i == 2, make([]byte, 16000))); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -276,25 +276,25 @@ func (s *Session) appendFrame(r *frameReq) {
 	case reqSettings:
 		s.wbuf = AppendSettings(s.wbuf, r.settings.params()...)
 	case reqSettingsAck:
-		s.wbuf = AppendSettingsAck(s.wbuf)
+		s.wbuf = appendSettingsAck(s.wbuf)
 	case reqPing:
 		s.wbuf = AppendPing(s.wbuf, false, r.ping)
 	case reqPingAck:
 		s.wbuf = AppendPing(s.wbuf, true, r.ping)
 	case reqRST:
-		s.wbuf = AppendRSTStream(s.wbuf, r.streamID, r.code)
+		s.wbuf = appendRSTStream(s.wbuf, r.streamID, r.code)
 	case reqGoAway:
-		s.wbuf = AppendGoAway(s.wbuf, r.u32, r.code, r.data)
+		s.wbuf = appendGoAway(s.wbuf, r.u32, r.code, r.data)
 	case reqWindowUpdate:
-		s.wbuf = AppendWindowUpdate(s.wbuf, r.streamID, r.u32)
+		s.wbuf = appendWindowUpdate(s.wbuf, r.streamID, r.u32)
 	case reqPriority:
-		s.wbuf = AppendPriority(s.wbuf, r.streamID, *r.prio)
+		s.wbuf = appendPriority(s.wbuf, r.streamID, *r.prio)
 	case reqPriorityUpdate:
-		s.wbuf = AppendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
+		s.wbuf = appendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
 	case reqPushPromise:
 		s.appendPushPromise(r.streamID, r.u32, r.hdr, s.encMaxFrame)
 	case reqExtFrame:
-		s.wbuf = AppendRaw(s.wbuf, FrameType(r.u32), 0, r.streamID, r.data)
+		s.wbuf = appendRaw(s.wbuf, FrameType(r.u32), 0, r.streamID, r.data)
 	}
 }
 
@@ -344,7 +344,7 @@ func (s *Session) encodeBlock(hdr Header) []byte {
 func (s *Session) appendContinuations(id uint32, block []byte, maxFrame uint32) {
 	for len(block) > 0 {
 		n := min(len(block), int(maxFrame))
-		s.wbuf = AppendContinuation(s.wbuf, id, n == len(block), block[:n])
+		s.wbuf = appendContinuation(s.wbuf, id, n == len(block), block[:n])
 		block = block[n:]
 	}
 }
@@ -420,7 +420,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		if st.outTrailers != nil {
 			s.appendHeaderBlock(st.id, st.outTrailers, true, nil, s.remote.MaxFrameSize)
 		} else {
-			s.wbuf = AppendData(s.wbuf, st.id, true, nil)
+			s.wbuf = appendData(s.wbuf, st.id, true, nil)
 		}
 		s.stats.FramesSent++
 		st.endSentLocked()
