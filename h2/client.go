@@ -313,11 +313,11 @@ func (st *Stream) Response(ctx context.Context) (Header, error) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for !st.gotHeader {
+	for !st.recv.hasHeaders() {
 		if st.err != nil {
 			return nil, st.err
 		}
-		if st.inEOF {
+		if st.recv.ended() {
 			return nil, errorf("stream %d ended without a response", st.id)
 		}
 		if st.deadlinePassedLocked() {

@@ -98,7 +98,9 @@ func (st *Stream) Push(hdr Header) (*Stream, error) {
 	s.nextStreamID += 2
 	p := s.newStreamLocked(id, nil)
 	p.state = stateReservedLocal
-	p.header, p.gotHeader, p.inEOF = promised, true, true
+	p.header = promised
+	p.recv.headersIn()
+	p.recv.endIn() // a promised request has no body
 	p.pushPart().promise = promised
 	p.headRequest = promised[0].Value == "HEAD"
 	st.pushPart().pushes = append(st.pushPart().pushes, p)
@@ -261,7 +263,7 @@ func (s *Session) checkPromiseLocked(parent, promised uint32) error {
 		return connErr(ErrCodeProtocol, "PUSH_PROMISE of stream %d, which is not a new server stream", promised)
 	}
 	st := s.streams[parent]
-	if st == nil && !s.recentRST.has(parent) || st != nil && (!st.local() || st.inEOF) {
+	if st == nil && !s.recentRST.has(parent) || st != nil && (!st.local() || st.recv.ended()) {
 		// §6.6: the parent must be open or half-closed (local) for us. One we
 		// reset lately is closed, but the promise may have crossed our
 		// RST_STREAM: it is refused, not an error.

@@ -236,7 +236,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		return connErr(ErrCodeFlowControl, "DATA exceeds the connection window")
 	}
 	st := s.streams[fh.StreamID]
-	if st == nil || st.inEOF || st.err != nil {
+	if st == nil || st.recv.ended() || st.err != nil {
 		// Nobody will consume these bytes: give them back to the connection now.
 		s.creditConnLocked(flowLen)
 		if st == nil && s.isIdleLocked(fh.StreamID) {
@@ -247,7 +247,7 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		}
 		return streamErr(fh.StreamID, ErrCodeStreamClosed, "DATA on a closed stream")
 	}
-	if !st.gotHeader {
+	if !st.recv.hasHeaders() {
 		return streamErr(st.id, ErrCodeProtocol, "DATA before HEADERS")
 	}
 	if !st.recvFlow.take(flowLen) {

@@ -89,7 +89,7 @@ func (s *Session) onRSTStream(fh FrameHeader, p []byte) error {
 	}
 	{
 		err := &StreamError{StreamID: st.id, Code: code, Remote: true}
-		if st.local() && !st.gotHeader && code == ErrCodeRefusedStream {
+		if st.local() && !st.recv.hasHeaders() && code == ErrCodeRefusedStream {
 			st.failLocked(&unprocessedError{streamID: st.id, cause: err})
 		} else {
 			st.failLocked(err)

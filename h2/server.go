@@ -416,7 +416,7 @@ func (st *Stream) handlerDoneLocked() {
 		st.resetLocked(&StreamError{StreamID: st.id, Code: ErrCodeInternal, Reason: "handler returned without responding"})
 		return
 	}
-	if !st.inEOF {
+	if !st.recv.ended() {
 		// Nobody will read the rest of the request body: drop it as it comes,
 		// crediting flow control at once, until the client ends its side.
 		st.discardIn = true

@@ -90,12 +90,11 @@ type Stream struct {
 	contentLength int64
 	recvBytes     int64
 	onInfo        func(Header)
-	gotHeader     bool
-	inEOF         bool
-	rdInPlace     bool // the waiting read lets the reader fill rdBuf from the connection, unlocked
-	wakeDeferred  bool // on the session's wakeQ
-	headRequest   bool // client: the request was HEAD, so the response has no content
-	endAfterHdr   bool // the peer's HEADERS (request or response) carried END_STREAM
+	recv          recvHalf // the peer's side: headers due, body, ended (stream_halves.go)
+	rdInPlace     bool     // the waiting read lets the reader fill rdBuf from the connection, unlocked
+	wakeDeferred  bool     // on the session's wakeQ
+	headRequest   bool     // client: the request was HEAD, so the response has no content
+	endAfterHdr   bool     // the peer's HEADERS (request or response) carried END_STREAM
 
 	// Outbound: written by the application, drained by the writer.
 	out          []byte
@@ -271,7 +270,7 @@ func (st *Stream) Err() error {
 func (st *Stream) InboundEnded() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.inEOF || st.state == stateClosed
+	return st.recv.ended() || st.state == stateClosed
 }
 
 // ResetCode returns the code of a reset (by either side) and whether there was one.
@@ -391,13 +390,13 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 			}
 		}
 		if need != nil && unitDone(p, got, need) {
-			if got > 0 && st.inEOF && st.inOff == len(st.in) {
+			if got > 0 && st.recv.ended() && st.inOff == len(st.in) {
 				return got, io.EOF // the body ends with this unit: no read just for the end
 			}
 			return got, nil
 		}
 		switch {
-		case st.inEOF:
+		case st.recv.ended():
 			return got, io.EOF
 		case st.err != nil:
 			return got, st.err
@@ -428,7 +427,7 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 func (st *Stream) creditLocked(n int64) {
 	s := st.s
 	s.creditConnLocked(n)
-	if st.inEOF || st.err != nil {
+	if st.recv.ended() || st.err != nil {
 		return
 	}
 	st.recvFlow.consumed(n)
@@ -484,7 +483,7 @@ func (st *Stream) failLocked(err error) {
 		st.err = err
 	}
 	s := st.s
-	if !st.inEOF {
+	if !st.recv.ended() {
 		// Nobody will read what is buffered: return it to the connection window.
 		if unread := int64(len(st.in) - st.inOff); unread > 0 {
 			s.creditConnLocked(unread)
@@ -512,7 +511,7 @@ func (st *Stream) endSentLocked() {
 		st.closeLocked()
 		return
 	}
-	if st.rstAfterEnd && !st.inEOF {
+	if st.rstAfterEnd && !st.recv.ended() {
 		st.rstSent = true
 		s.queueLocked(frameReq{kind: reqRST, streamID: st.id, code: ErrCodeNo, st: st})
 		s.recentRST.add(st.id)
@@ -522,7 +521,7 @@ func (st *Stream) endSentLocked() {
 
 // recvEndLocked records the peer's END_STREAM.
 func (st *Stream) recvEndLocked() {
-	st.inEOF = true
+	st.recv.endIn()
 	switch st.state {
 	case stateOpen:
 		st.state = stateHalfClosedRemote
