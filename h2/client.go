@@ -182,7 +182,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 		st.watchPart().stopCancel = context.AfterFunc(ctx, func() { st.Reset(ErrCodeCancel) })
 	}
 	st.headRequest = hdr[0].Value == "HEAD"
-	st.hdrQueued = true
+	st.queued.headers()
 	st.outHeader = hdr
 	headersEnd := o.EndStream && len(o.Body) == 0
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}
@@ -192,7 +192,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 		req.prio = &pp
 	}
 	if headersEnd {
-		st.endQueued = true
+		st.queued.end()
 	}
 	s.enqueueLocked(req) // Request wakes the writer once it has released mu
 	if len(o.Body) > 0 {

@@ -104,7 +104,7 @@ func hpackIntLen(v, prefix int) int {
 // it is reset with INTERNAL_ERROR rather than left for the peer to wait on.
 func (st *Stream) refuseTrailersLocked(err error) error {
 	st.outTrailers = nil
-	if st.hdrQueued {
+	if st.queued.hasHeaders() {
 		st.resetLocked(&StreamError{StreamID: st.id, Code: ErrCodeInternal, Reason: err.Error()})
 	}
 	return err

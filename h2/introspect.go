@@ -7,7 +7,7 @@ package h2
 func (st *Stream) HeadersSent() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.hdrWritten
+	return st.wire.hasHeaders()
 }
 
 // SentHeaders returns our final headers as queued for the wire (Node's
@@ -37,7 +37,7 @@ func (st *Stream) SentInfoHeaders() []Header {
 func (st *Stream) SentTrailers() Header {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	if !st.endSent {
+	if !st.wire.ended() {
 		return nil
 	}
 	return st.outTrailers
@@ -66,7 +66,7 @@ func (st *Stream) BufferSize() int {
 func (st *Stream) Aborted() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.err != nil && !st.endSent
+	return st.err != nil && !st.wire.ended()
 }
 
 // Closed reports whether the stream is closed (Node's stream.closed).

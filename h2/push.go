@@ -117,7 +117,7 @@ func (st *Stream) pushCheckLocked() error {
 		return errorf("stream %d is pushed: a push cannot push", st.id)
 	case st.err != nil:
 		return st.err
-	case st.endQueued:
+	case st.queued.ended():
 		return ErrStreamClosed
 	case s.goingAwayLocked():
 		return ErrSessionClosed
@@ -191,7 +191,7 @@ func (st *Stream) resetUnansweredPushesLocked() {
 		return
 	}
 	for _, p := range st.push.pushes {
-		if !p.hdrQueued {
+		if !p.queued.hasHeaders() {
 			p.resetLocked(&StreamError{StreamID: p.id, Code: ErrCodeCancel, Reason: "push not answered before its parent's handler returned"})
 		}
 	}
@@ -312,7 +312,8 @@ func (s *Session) onPromiseBlockLocked(fields Header) error {
 	st.state = stateReservedRemote
 	st.pushPart().promise = fields
 	st.headRequest = fields.Get(":method") == "HEAD"
-	st.hdrQueued, st.hdrWritten, st.endQueued, st.endSent = true, true, true, true // we send nothing on it
+	st.queued.end() // we send nothing on it
+	st.wire.end()
 	s.push.call, s.push.callSession, s.push.parent, s.push.pushed = call, callSession, parent, st
 	return nil
 }

@@ -90,8 +90,8 @@ func (sc *scheduler) init() { sc.ready = make([]*Stream, 0, 16) }
 
 // wants reports whether st has something to send that needs scheduling.
 func (st *Stream) wantsToSend() bool {
-	return st.hdrWritten && !st.endSent && st.err == nil &&
-		(st.pendingLen() > 0 && st.sendFlow.avail() > 0 || st.pendingLen() == 0 && st.endQueued)
+	return st.wire.hasHeaders() && !st.wire.ended() && st.err == nil &&
+		(st.pendingLen() > 0 && st.sendFlow.avail() > 0 || st.pendingLen() == 0 && st.queued.ended())
 }
 
 func (st *Stream) sendableNow(s *Session) bool {

@@ -19,7 +19,7 @@ func schedSession() *Session {
 // schedStream is a stream whose headers are out, with pending bytes of body
 // (held as a lent slice: nothing to account in the session's buffers).
 func schedStream(s *Session, id uint32, p Priority, pending int) *Stream {
-	st := &Stream{s: s, id: id, state: stateOpen, hdrWritten: true, sendFlow: flow{win: 1 << 30}}
+	st := &Stream{s: s, id: id, state: stateOpen, wire: sendHeaders, sendFlow: flow{win: 1 << 30}}
 	st.sched.prio = p.normalized()
 	st.zc = make([]byte, pending)
 	s.sched.update(s, st)
@@ -68,13 +68,13 @@ func TestSchedReadyList(t *testing.T) {
 	require.Zero(t, nextID(s))
 
 	st.zc = nil
-	st.endQueued = true
+	st.queued.end()
 	s.sched.update(s, st)
 	require.True(t, s.sched.hasWork(s), "END_STREAM alone needs no window")
 	require.Equal(t, st.id, nextID(s))
 	require.Equal(t, st.sched.quantum(), st.sched.deficit, "a turn begins")
 
-	st.endSent = true
+	st.wire.end()
 	s.sched.update(s, st)
 	require.False(t, st.sched.queued)
 	require.Zero(t, st.sched.deficit, "leaving the list ends the turn")

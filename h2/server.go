@@ -412,7 +412,7 @@ func (st *Stream) handlerDoneLocked() {
 	if st.state == stateClosed {
 		return
 	}
-	if !st.hdrQueued {
+	if !st.queued.hasHeaders() {
 		st.resetLocked(&StreamError{StreamID: st.id, Code: ErrCodeInternal, Reason: "handler returned without responding"})
 		return
 	}
@@ -426,8 +426,8 @@ func (st *Stream) handlerDoneLocked() {
 			st.creditLocked(unread) // both windows, or the client's upload stalls
 		}
 	}
-	if !st.endQueued {
-		st.endQueued = true
+	if !st.queued.ended() {
+		st.queued.end()
 		s.sched.update(s, st)
 	}
 }
@@ -472,7 +472,7 @@ func (st *Stream) respondLocked(hdr Header, end bool) error {
 	if st.s.client {
 		return errorf("Respond on a client stream")
 	}
-	if st.hdrQueued {
+	if st.queued.hasHeaders() {
 		return errorf("stream %d: response headers already sent", st.id)
 	}
 	if err := st.writableLocked(); err != nil {
@@ -484,10 +484,10 @@ func (st *Stream) respondLocked(hdr Header, end bool) error {
 	if err := st.s.checkSendable(hdr, kindResponse); err != nil {
 		return err
 	}
-	st.hdrQueued = true
+	st.queued.headers()
 	st.outHeader = hdr
 	if end {
-		st.endQueued = true
+		st.queued.end()
 	}
 	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr, endStream: end})
 	return nil
@@ -504,7 +504,7 @@ func (st *Stream) SendInformational(hdr Header) error {
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	if st.hdrQueued {
+	if st.queued.hasHeaders() {
 		return errorf("stream %d: informational headers after the response", st.id)
 	}
 	if err := st.writableLocked(); err != nil {

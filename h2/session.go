@@ -513,7 +513,7 @@ func (s *Session) beginCloseLocked(err error, code ErrCode, goAway bool) {
 
 func (s *Session) streamCloseErrLocked(st *Stream) error {
 	if s.closeErr != nil {
-		if st.local() && !st.hdrWritten {
+		if st.local() && !st.wire.hasHeaders() {
 			return &unprocessedError{streamID: st.id, cause: s.closeErr}
 		}
 		return s.closeErr

@@ -102,15 +102,13 @@ type Stream struct {
 	sendFlow     flow   // what we may still send on the stream (flow.go)
 	outHeader    Header // our final headers (server: response; client: request), once queued
 	outTrailers  Header
-	zc           []byte // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
-	writeWaiters int    // Writes blocked on this stream
-	zcFramed     int    // bytes of the lent slice framed so far
-	zcInFlight   int    // pieces of zc framed without a copy and not yet written (vectored.go)
-	hdrQueued    bool   // final headers queued (server: response; client: request)
-	hdrWritten   bool   // the writer has put our HEADERS on the wire
-	endQueued    bool
-	endSent      bool
-	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	zc           []byte   // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
+	writeWaiters int      // Writes blocked on this stream
+	zcFramed     int      // bytes of the lent slice framed so far
+	zcInFlight   int      // pieces of zc framed without a copy and not yet written (vectored.go)
+	queued       sendStep // what we handed to the writer: final headers, the end (stream_halves.go)
+	wire         sendStep // what the writer put on the wire: HEADERS (1xx too), END_STREAM
+	rstAfterEnd  bool     // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
 	discardIn    bool // the handler is gone: inbound DATA is dropped and credited at once
 
@@ -500,8 +498,8 @@ func (st *Stream) failLocked(err error) {
 
 // endSentLocked records that our END_STREAM left.
 func (st *Stream) endSentLocked() {
-	st.endSent = true
-	st.endQueued = true
+	st.wire.end()
+	st.queued.end()
 	s := st.s
 	s.sched.update(s, st)
 	switch st.state {
@@ -577,7 +575,7 @@ func (st *Stream) SetPriority(p Priority, silent bool) error {
 	defer s.mu.Unlock()
 	old := st.sched.prio
 	st.sched.prio = p
-	if silent || st.state == stateClosed || !st.hdrQueued {
+	if silent || st.state == stateClosed || !st.queued.hasHeaders() {
 		return nil
 	}
 	if old.Weight != p.Weight || old.Parent != p.Parent || old.Exclusive != p.Exclusive {

@@ -25,3 +25,25 @@ func TestRecvHalf(t *testing.T) {
 		require.Equal(t, tc.isEnded, r.ended(), tc.name)
 	}
 }
+
+func TestSendStep(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		steps          func(s *sendStep)
+		want           sendStep
+		headers, ended bool
+	}{
+		{"nothing yet", func(*sendStep) {}, sendNone, false, false},
+		{"headers", func(s *sendStep) { s.headers() }, sendHeaders, true, false},
+		{"headers twice (a 1xx, then the final ones on the wire)", func(s *sendStep) { s.headers(); s.headers() }, sendHeaders, true, false},
+		{"the end", func(s *sendStep) { s.headers(); s.end() }, sendEnd, true, true},
+		{"END_STREAM on the HEADERS: the end covers the headers", func(s *sendStep) { s.end() }, sendEnd, true, true},
+		{"headers after the end change nothing", func(s *sendStep) { s.end(); s.headers() }, sendEnd, true, true},
+	} {
+		var s sendStep
+		tc.steps(&s)
+		require.Equal(t, tc.want, s, tc.name)
+		require.Equal(t, tc.headers, s.hasHeaders(), tc.name)
+		require.Equal(t, tc.ended, s.ended(), tc.name)
+	}
+}

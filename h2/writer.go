@@ -222,13 +222,13 @@ func (s *Session) takeBatchLocked() {
 		switch r.kind {
 		case reqHeaders:
 			st := r.st
-			if st.rstSent || (st.err != nil && !st.hdrWritten) {
+			if st.rstSent || (st.err != nil && !st.wire.hasHeaders()) {
 				r.skip = true // reset before its headers left: the peer must never hear of it
 				continue
 			}
 			st.touchLocked()
-			if !st.hdrWritten {
-				st.hdrWritten = true
+			if !st.wire.hasHeaders() {
+				st.wire.headers()
 				if st.state == stateReservedLocal {
 					st.state = stateHalfClosedRemote // a pushed stream's response (§5.1)
 				}
@@ -238,7 +238,7 @@ func (s *Session) takeBatchLocked() {
 				st.endSentLocked()
 			}
 		case reqRST:
-			if r.st != nil && r.st.local() && !r.st.hdrWritten && !r.st.promiseSentLocked() {
+			if r.st != nil && r.st.local() && !r.st.wire.hasHeaders() && !r.st.promiseSentLocked() {
 				r.skip = true // the peer never heard of this stream
 			}
 		case reqPushPromise:
@@ -386,7 +386,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			break
 		}
 		last := int(n) == st.pendingLen()
-		end := last && st.endQueued && st.outTrailers == nil
+		end := last && st.queued.ended() && st.outTrailers == nil
 		// Padding counts against both windows, as data does (§6.9.1).
 		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendFlow.avail(), s.sendFlow.avail())))
 		if lent {
@@ -416,7 +416,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			return
 		}
 	}
-	if st.pendingLen() == 0 && st.endQueued && !st.endSent {
+	if st.pendingLen() == 0 && st.queued.ended() && !st.wire.ended() {
 		if st.outTrailers != nil {
 			s.appendHeaderBlock(st.id, st.outTrailers, true, nil, s.remote.MaxFrameSize)
 		} else {

@@ -42,7 +42,7 @@ func splitFrames(t *testing.T, b []byte) []wroteFrame {
 // openStream opens a stream whose HEADERS are out, with body bytes pending.
 func openStream(s *Session, id uint32, body []byte) *Stream {
 	st := s.newStreamLocked(id, nil)
-	st.hdrQueued, st.hdrWritten = true, true
+	st.queued, st.wire = sendHeaders, sendHeaders
 	st.zc = body
 	return st
 }
@@ -63,12 +63,12 @@ func TestWriterBatchDecisions(t *testing.T) {
 	s.enqueueLocked(frameReq{kind: reqRST, streamID: 1, st: sent, code: ErrCodeCancel})
 	s.takeBatchLocked()
 
-	require.True(t, sent.hdrWritten)
-	require.True(t, sent.endSent, "END_STREAM on the HEADERS")
+	require.True(t, sent.wire.hasHeaders())
+	require.True(t, sent.wire.ended(), "END_STREAM on the HEADERS")
 	require.Equal(t, stateHalfClosedLocal, sent.state)
 	require.Equal(t, []bool{false, true, true, false}, []bool{s.batch[0].skip, s.batch[1].skip, s.batch[2].skip, s.batch[3].skip},
 		"a stream reset before its HEADERS left is never heard of: neither its HEADERS nor its RST_STREAM")
-	require.False(t, resetFirst.hdrWritten)
+	require.False(t, resetFirst.wire.hasHeaders())
 
 	s.mu.Unlock()
 	s.encodeBatch()
@@ -157,7 +157,7 @@ func TestWriterStreamData(t *testing.T) {
 
 	s.wbuf = s.wbuf[:0]
 	st.sendFlow.add(20000)
-	st.endQueued = true
+	st.queued.end()
 	st.outTrailers = Header{{Name: "x-t", Value: "1"}}
 	s.writeStreamDataLocked(st)
 	frames = splitFrames(t, s.wbuf)
@@ -167,7 +167,7 @@ func TestWriterStreamData(t *testing.T) {
 	require.False(t, frames[0].Flags.Has(FlagEndStream), "trailers end the stream, not the last DATA")
 	require.Equal(t, FrameHeaders, frames[1].Type)
 	require.True(t, frames[1].Flags.Has(FlagEndStream|FlagEndHeaders))
-	require.True(t, st.endSent)
+	require.True(t, st.wire.ended())
 	require.Equal(t, int64(10000), st.sendFlow.avail())
 }
 
@@ -181,7 +181,7 @@ func TestWriterPaddingSpendsWindows(t *testing.T) {
 	s.sendFlow = flow{win: 1000}
 	st := openStream(s, 1, []byte("hello"))
 	st.sendFlow = flow{win: 100}
-	st.endQueued = true
+	st.queued.end()
 	st.sched.deficit = st.sched.quantum()
 	s.writeStreamDataLocked(st)
 	frames := splitFrames(t, s.wbuf)
