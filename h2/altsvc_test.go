@@ -81,19 +81,19 @@ func TestAltSvcAndOriginIgnored(t *testing.T) {
 	require.NoError(t, err)
 	p.expectHeaders(1)
 	for _, f := range [][]byte{
-		AppendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("", "h3=\":443\"")),                   // stream 0 without origin
-		AppendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("https://x", "h3=\":443\"")),          // a stream with one
-		AppendRaw(nil, FrameAltSvc, 0, 0, []byte{0}),                                          // too short
-		AppendRaw(nil, FrameAltSvc, 0, 0, []byte{0, 9, 'a'}),                                  // origin beyond the frame
-		AppendRaw(nil, FrameAltSvc, 0, 7, altSvcPayload("", "h3=\":443\"")),                   // an idle stream
-		AppendRaw(nil, FrameOrigin, 0, 1, binary.BigEndian.AppendUint16(nil, 1)),              // on a stream
-		AppendRaw(nil, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 5), 'a')), // truncated
+		appendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("", "h3=\":443\"")),                   // stream 0 without origin
+		appendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("https://x", "h3=\":443\"")),          // a stream with one
+		appendRaw(nil, FrameAltSvc, 0, 0, []byte{0}),                                          // too short
+		appendRaw(nil, FrameAltSvc, 0, 0, []byte{0, 9, 'a'}),                                  // origin beyond the frame
+		appendRaw(nil, FrameAltSvc, 0, 7, altSvcPayload("", "h3=\":443\"")),                   // an idle stream
+		appendRaw(nil, FrameOrigin, 0, 1, binary.BigEndian.AppendUint16(nil, 1)),              // on a stream
+		appendRaw(nil, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 5), 'a')), // truncated
 	} {
 		p.mustWrite(f)
 	}
 	// And one of each that counts.
-	p.mustWrite(AppendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("", "clear")))
-	p.mustWrite(AppendRaw(nil, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 9), "https://o"...)))
+	p.mustWrite(appendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("", "clear")))
+	p.mustWrite(appendRaw(nil, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 9), "https://o"...)))
 	<-rec.got
 	<-rec.got
 	requireLives(t, p, st)
@@ -109,8 +109,8 @@ func TestAltSvcAndOriginFromClientIgnored(t *testing.T) {
 	goroutineLeakCheck(t)
 	p := newServerPeer(t, &Server{Handler: okHandler})
 	p.handshake()
-	p.mustWrite(AppendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://x", "clear")))
-	p.mustWrite(AppendRaw(nil, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 9), "https://o"...)))
+	p.mustWrite(appendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://x", "clear")))
+	p.mustWrite(appendRaw(nil, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 9), "https://o"...)))
 	p.request(1, true)
 	require.Equal(t, "200", p.expectHeaders(1).Fields.Get(":status"))
 }

@@ -115,7 +115,7 @@ func TestUnreadBodyCreditedWhenHandlerReturns(t *testing.T) {
 	// Wait until the window is used up: the client's stream window is 0.
 	for {
 		c.mu.Lock()
-		w := st.sendWindow
+		w := st.sendFlow.avail()
 		c.mu.Unlock()
 		if w <= 0 {
 			break
@@ -200,7 +200,7 @@ func TestPushPromiseParsedThenRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, _ := openClientRequest(t)
-			p.mustWrite(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, tc.payload))
+			p.mustWrite(appendRaw(nil, FramePushPromise, FlagEndHeaders, 1, tc.payload))
 			f := p.expectGoAway(tc.code)
 			require.Contains(t, string(f.Payload[8:]), tc.debug)
 			p.waitDone()

@@ -182,7 +182,8 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 		st.watchPart().stopCancel = context.AfterFunc(ctx, func() { st.Reset(ErrCodeCancel) })
 	}
 	st.headRequest = hdr[0].Value == "HEAD"
-	st.hdrQueued = true
+	st.queued.headers()
+	st.outHeader = hdr
 	headersEnd := o.EndStream && len(o.Body) == 0
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}
 	if o.Priority != nil {
@@ -191,7 +192,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 		req.prio = &pp
 	}
 	if headersEnd {
-		st.endQueued = true
+		st.queued.end()
 	}
 	s.enqueueLocked(req) // Request wakes the writer once it has released mu
 	if len(o.Body) > 0 {
@@ -249,7 +250,7 @@ func canonicalRequest(hdr Header) bool {
 func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 	if canonicalRequest(hdr) {
 		// Already complete and in order, as the RPC layer builds it: no copy.
-		if err := checkSend(hdr, kindRequest); err != nil {
+		if err := s.checkSendable(hdr, kindRequest); err != nil {
 			return nil, err
 		}
 		return hdr, nil
@@ -301,7 +302,7 @@ func (s *Session) completeRequestHeader(hdr Header) (Header, error) {
 		}
 		out = append(out, f)
 	}
-	if err := checkSend(out, kindRequest); err != nil {
+	if err := s.checkSendable(out, kindRequest); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -312,11 +313,11 @@ func (st *Stream) Response(ctx context.Context) (Header, error) {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for !st.gotHeader {
+	for !st.recv.hasHeaders() {
 		if st.err != nil {
 			return nil, st.err
 		}
-		if st.inEOF {
+		if st.recv.ended() {
 			return nil, errorf("stream %d ended without a response", st.id)
 		}
 		if st.deadlinePassedLocked() {

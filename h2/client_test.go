@@ -28,7 +28,7 @@ func TestContentLengthWithoutBody(t *testing.T) {
 			st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: tc.method}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
 			require.NoError(t, err)
 			p.expectHeaders(1)
-			p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", tc.status, "content-length", "100")))
+			p.mustWrite(appendHeaders(nil, 1, true, true, nil, p.encode(":status", tc.status, "content-length", "100")))
 			h, err := st.Response(ctxT(t))
 			if tc.ok {
 				require.NoError(t, err)
@@ -87,8 +87,8 @@ func TestOnInformationalMayUseTheStream(t *testing.T) {
 	require.NoError(t, err)
 	close(ready)
 	p.expectHeaders(1)
-	p.mustWrite(AppendHeaders(nil, 1, false, true, nil, p.encode(":status", "103")))
-	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
+	p.mustWrite(appendHeaders(nil, 1, false, true, nil, p.encode(":status", "103")))
+	p.mustWrite(appendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
 	h, err := st.Response(ctxT(t))
 	require.NoError(t, err)
 	require.Equal(t, "200", h.Get(":status"))
@@ -158,7 +158,7 @@ func TestInformationalFloodIsBounded(t *testing.T) {
 	p, st := openClientRequest(t)
 	var flood []byte
 	for i := 0; i < 1000; i++ {
-		flood = AppendHeaders(flood, 1, false, true, nil, p.encode(":status", "103", "link", "</a>"))
+		flood = appendHeaders(flood, 1, false, true, nil, p.encode(":status", "103", "link", "</a>"))
 	}
 	p.mustWrite(flood)
 	p.expectRST(1, ErrCodeEnhanceYourCalm)

@@ -26,10 +26,10 @@ func TestDefenseOriginAndAltSvcFlood(t *testing.T) {
 	const n = 20000
 	written := <-p.flood(2*n, func(i int, dst []byte) []byte {
 		if i%2 == 0 {
-			return AppendRaw(dst, FrameAltSvc, 0, 0, altSvcPayload("https://a", fmt.Sprintf(`h3=":%d"`, i)))
+			return appendRaw(dst, FrameAltSvc, 0, 0, altSvcPayload("https://a", fmt.Sprintf(`h3=":%d"`, i)))
 		}
 		o := fmt.Sprintf("https://o%d.example", i)
-		return AppendRaw(dst, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, uint16(len(o))), o...))
+		return appendRaw(dst, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, uint16(len(o))), o...))
 	})
 	require.Equal(t, 2*n, written)
 	requireLives(t, p, st)
@@ -47,9 +47,9 @@ func TestDefenseExtensionFramesToServer(t *testing.T) {
 	p.startReader()
 	written := <-p.flood(20000, func(i int, dst []byte) []byte {
 		if i%2 == 0 {
-			return AppendRaw(dst, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear"))
+			return appendRaw(dst, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear"))
 		}
-		return AppendRaw(dst, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 9), "https://o"...))
+		return appendRaw(dst, FrameOrigin, 0, 0, append(binary.BigEndian.AppendUint16(nil, 9), "https://o"...))
 	})
 	require.Equal(t, 20000, written)
 	p.request(1, true)

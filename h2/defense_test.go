@@ -143,8 +143,8 @@ func TestRapidReset(t *testing.T) {
 	block := p.encode(getRequest()...)
 	sent := p.flood(20000, func(i int, dst []byte) []byte {
 		id := uint32(2*i + 1)
-		dst = AppendHeaders(dst, id, false, true, nil, block)
-		return AppendRSTStream(dst, id, ErrCodeCancel)
+		dst = appendHeaders(dst, id, false, true, nil, block)
+		return appendRSTStream(dst, id, ErrCodeCancel)
 	})
 	p.expectGoAway(ErrCodeEnhanceYourCalm)
 	require.Less(t, <-sent, 20000, "the attacker was cut off before the flood ended")
@@ -175,9 +175,9 @@ func TestContinuationFlood(t *testing.T) {
 			a := newArena(t, nil, Options{Limits: lim})
 			p := a.attacker(t)
 			p.startReader()
-			p.mustWrite(AppendHeaders(nil, 1, true, false, nil, p.encode(getRequest()...)))
+			p.mustWrite(appendHeaders(nil, 1, true, false, nil, p.encode(getRequest()...)))
 			sent := p.flood(100000, func(i int, dst []byte) []byte {
-				return AppendContinuation(dst, 1, false, tc.frag(p, i))
+				return appendContinuation(dst, 1, false, tc.frag(p, i))
 			})
 			p.expectGoAway(ErrCodeEnhanceYourCalm)
 			require.Less(t, <-sent, 100000)
@@ -207,11 +207,11 @@ func TestHPACKBomb(t *testing.T) {
 	// The peer's own decoder never sees this block: it only decodes what the
 	// server sends, so the peer's table stays in sync.
 	var out []byte
-	out = AppendHeaders(out, 1, true, false, nil, frag[:16000])
+	out = appendHeaders(out, 1, true, false, nil, frag[:16000])
 	rest := frag[16000:]
 	for len(rest) > 0 {
 		n := min(len(rest), 16000)
-		out = AppendContinuation(out, 1, n == len(rest), rest[:n])
+		out = appendContinuation(out, 1, n == len(rest), rest[:n])
 		rest = rest[n:]
 	}
 	p.mustWrite(out)
@@ -250,7 +250,7 @@ func TestControlFloodNoRead(t *testing.T) {
 			// with RST_STREAM(PROTOCOL_ERROR), and the HPACK encoding stays
 			// small because the bad field is indexed after its first use.
 			return func(i int, dst []byte) []byte {
-				return AppendHeaders(dst, uint32(2*i+1), true, true, nil, p.encode(getRequest("X-Bad", "1")...))
+				return appendHeaders(dst, uint32(2*i+1), true, true, nil, p.encode(getRequest("X-Bad", "1")...))
 			}
 		}},
 	} {
@@ -272,7 +272,7 @@ func TestEmptyFrameFlood(t *testing.T) {
 	p := a.attacker(t)
 	p.startReader()
 	p.request(1, false)
-	sent := p.flood(100000, func(i int, dst []byte) []byte { return AppendData(dst, 1, false, nil) })
+	sent := p.flood(100000, func(i int, dst []byte) []byte { return appendData(dst, 1, false, nil) })
 	p.expectGoAway(ErrCodeEnhanceYourCalm)
 	require.Less(t, <-sent, 100000)
 	a.closedWith(t, p, ErrCodeEnhanceYourCalm)
@@ -342,7 +342,7 @@ func TestDataDribble(t *testing.T) {
 	p.request(1, true)
 	got := 0
 	for got < 4000 {
-		p.mustWrite(AppendWindowUpdate(nil, 1, 3))
+		p.mustWrite(appendWindowUpdate(nil, 1, 3))
 		f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && f.StreamID == 1 })
 		require.LessOrEqual(t, len(f.Payload), 3, "never more than the window allows")
 		got += len(f.Payload)
@@ -369,7 +369,7 @@ func TestPriorityShuffling(t *testing.T) {
 		if dep == id {
 			dep += 2
 		}
-		return AppendPriority(dst, id, PriorityParam{StreamDep: dep, Exclusive: rng.Intn(2) == 0, Weight: uint8(rng.Intn(256))})
+		return appendPriority(dst, id, PriorityParam{StreamDep: dep, Exclusive: rng.Intn(2) == 0, Weight: uint8(rng.Intn(256))})
 	})
 	require.Equal(t, 200000, <-sent)
 	p.mustWrite(AppendPing(nil, false, [8]byte{'a', 'l', 'i', 'v', 'e'}))
@@ -451,9 +451,9 @@ func TestHugeHeaders(t *testing.T) {
 	p := a.attacker(t)
 	p.startReader()
 	block := p.encode(getRequest("x-huge", strings.Repeat("h", 15000), "x-huge2", strings.Repeat("i", 15000))...)
-	out := AppendHeaders(nil, 1, true, false, nil, block[:10000])
-	out = AppendContinuation(out, 1, false, block[10000:20000])
-	out = AppendContinuation(out, 1, true, block[20000:])
+	out := appendHeaders(nil, 1, true, false, nil, block[:10000])
+	out = appendContinuation(out, 1, false, block[10000:20000])
+	out = appendContinuation(out, 1, true, block[20000:])
 	p.mustWrite(out)
 	f, _ := p.expect("431 or RST", func(f rawFrame) bool {
 		return f.StreamID == 1 && (f.Fields != nil || f.Type == FrameRSTStream) || f.Type == FrameGoAway
@@ -497,8 +497,8 @@ func TestRapidResetStubbornHandlers(t *testing.T) {
 	block := p.encode(getRequest()...)
 	sent := p.flood(5000, func(i int, dst []byte) []byte {
 		id := uint32(2*i + 1)
-		dst = AppendHeaders(dst, id, true, true, nil, block)
-		return AppendRSTStream(dst, id, ErrCodeCancel)
+		dst = appendHeaders(dst, id, true, true, nil, block)
+		return appendRSTStream(dst, id, ErrCodeCancel)
 	})
 	p.expectGoAway(ErrCodeEnhanceYourCalm)
 	require.Less(t, <-sent, 5000)
@@ -524,7 +524,7 @@ func TestSlowReaderCutOff(t *testing.T) {
 	wrote := make(chan error, 1)
 	a := newArena(t, bigResponder(wrote), Options{Limits: defenseLimits, WriteTimeout: 200 * time.Millisecond})
 	p := a.attacker(t, Setting{SettingInitialWindowSize, 1<<31 - 1})
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<30))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<30))
 	p.request(1, true) // and never read again
 	p.waitDone()
 	select {

@@ -321,11 +321,12 @@ func TestPingRTT(t *testing.T) {
 	st := c.Stats()
 	require.Equal(t, int64(2), st.PingsSent)
 	require.Equal(t, rtt2, st.LastPingRTT)
-	// A canceled context returns at once.
+	// A canceled context returns at once, having sent nothing.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = c.Ping(ctx, [8]byte{9})
 	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, int64(2), c.Stats().PingsSent)
 }
 
 func TestPingLimits(t *testing.T) {

@@ -121,7 +121,7 @@ func TestEndOnAResetStream(t *testing.T) {
 	st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/"}}, nil)
 	require.NoError(t, err)
 	p.expectHeaders(1)
-	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeCancel))
 	_, err = st.Response(ctxT(t))
 	require.Error(t, err)
 	_, err = st.End([]byte("late"), nil)
@@ -206,7 +206,7 @@ func TestRequestWithBodyResetByThePeer(t *testing.T) {
 		done <- err
 	}()
 	p.expectHeaders(1)
-	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeCancel))
 	select {
 	case err := <-done:
 		var se *StreamError

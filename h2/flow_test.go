@@ -129,9 +129,9 @@ func TestInitialWindowChangeAppliesToOpenStreams(t *testing.T) {
 	// Shrink it to 5: the window is now 5-30 = -25.
 	p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 5}))
 	p.expect("SETTINGS ack", func(f rawFrame) bool { return f.Type == FrameSettings && f.Flags.Has(FlagAck) })
-	p.mustWrite(AppendWindowUpdate(nil, 1, 20)) // -5: still nothing
+	p.mustWrite(appendWindowUpdate(nil, 1, 20)) // -5: still nothing
 	p.expectNoData(1, 50*time.Millisecond)
-	p.mustWrite(AppendWindowUpdate(nil, 1, 12)) // 7
+	p.mustWrite(appendWindowUpdate(nil, 1, 12)) // 7
 	require.Len(t, p.dataBytes(1, 7), 7)
 	p.expectNoData(1, 50*time.Millisecond)
 
@@ -153,14 +153,14 @@ func TestWindowOverflowDetected(t *testing.T) {
 		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })})
 		p.handshake()
 		p.request(1, false)
-		p.mustWrite(AppendWindowUpdate(nil, 1, 1<<31-1))
+		p.mustWrite(appendWindowUpdate(nil, 1, 1<<31-1))
 		p.expectRST(1, ErrCodeFlowControl)
 	})
 	t.Run("connection", func(t *testing.T) {
 		goroutineLeakCheck(t)
 		p := newServerPeer(t, &Server{Handler: okHandler})
 		p.handshake()
-		p.mustWrite(AppendWindowUpdate(nil, 0, 1<<31-1))
+		p.mustWrite(appendWindowUpdate(nil, 0, 1<<31-1))
 		p.expectGoAway(ErrCodeFlowControl)
 		p.waitDone()
 	})
@@ -169,7 +169,7 @@ func TestWindowOverflowDetected(t *testing.T) {
 		p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) { <-st.Context().Done() })})
 		p.handshake()
 		p.request(1, false)
-		p.mustWrite(AppendWindowUpdate(nil, 1, 1<<31-1-65535))
+		p.mustWrite(appendWindowUpdate(nil, 1, 1<<31-1-65535))
 		p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 65536}))
 		p.expectGoAway(ErrCodeFlowControl)
 		p.waitDone()
@@ -181,7 +181,7 @@ func TestWindowOverflowDetected(t *testing.T) {
 			Options: Options{Settings: Settings{InitialWindowSize: 100}}})
 		p.handshake()
 		p.request(1, false)
-		p.mustWrite(AppendData(nil, 1, false, make([]byte, 101)))
+		p.mustWrite(appendData(nil, 1, false, make([]byte, 101)))
 		p.expectRST(1, ErrCodeFlowControl)
 	})
 }
@@ -200,7 +200,7 @@ func TestWindowUpdatesBatched(t *testing.T) {
 	const frames = 400
 	chunk := make([]byte, 1000)
 	for i := 0; i < frames; i++ {
-		p.mustWrite(AppendData(nil, 1, i == frames-1, chunk))
+		p.mustWrite(appendData(nil, 1, i == frames-1, chunk))
 	}
 	_, seen := p.expect("response", func(f rawFrame) bool { return f.Type == FrameHeaders && f.StreamID == 1 })
 	updates := 0
@@ -267,7 +267,7 @@ func TestSchedulerWeights(t *testing.T) {
 			window -= len(f.Payload)
 		}
 		eventually(t, "both handlers refill their buffers", bothReady)
-		p.mustWrite(AppendWindowUpdate(nil, 0, grant))
+		p.mustWrite(appendWindowUpdate(nil, 0, grant))
 		window += grant
 	}
 	ratio := float64(got[1]) / float64(max(got[3], 1))
@@ -292,7 +292,7 @@ func TestNoStarvationAmongEqualStreams(t *testing.T) {
 	})}
 	p := newTCPServerPeer(t, srv)
 	p.handshake(Setting{SettingInitialWindowSize, 1<<31 - 1})
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<31-1-65535))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<31-1-65535))
 	const n = 8
 	for i := uint32(0); i < n; i++ {
 		p.request(2*i+1, true)
@@ -340,7 +340,7 @@ func TestConnectionWindowCredited(t *testing.T) {
 		_, seen := p.expect("response", func(f rawFrame) bool { return f.Fields != nil && f.StreamID == id })
 		count(seen...)
 		for i := 0; i < 3; i++ {
-			if err := p.write(AppendData(nil, id, i == 2, make([]byte, 16000))); err != nil {
+			if err := p.write(appendData(nil, id, i == 2, make([]byte, 16000))); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -375,4 +375,100 @@ func TestShrunkLocalWindowSettles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(len(body)), n)
 	require.LessOrEqual(t, c.State().LocalWindowSize, int64(1<<20), "the window settled at the new size")
+}
+
+// The flow type alone (flow.go): each case starts from a window and
+// applies steps, checking what each returns and where the window ends.
+func TestFlowAccounting(t *testing.T) {
+	type step struct {
+		op     string // add, take, consumed, creditAt, creditDue, creditUpTo, growTo
+		n      int64
+		want   int64 // the increment returned, or 1/0 for true/false
+		win    int64 // the window after the step
+		unackd int64 // what is left to give back after the step
+	}
+	b := func(ok bool) int64 {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	for _, tc := range []struct {
+		name  string
+		start flow
+		steps []step
+	}{
+		{"WINDOW_UPDATE grows a send window up to 2^31-1", flow{win: 100}, []step{
+			{"add", 50, 1, 150, 0},
+			{"add", maxWindow - 150, 1, maxWindow, 0},
+			{"add", 1, 0, maxWindow + 1, 0}, // a FLOW_CONTROL_ERROR for the caller
+		}},
+		{"a lower INITIAL_WINDOW_SIZE can make a send window negative", flow{win: 100}, []step{
+			{"take", 80, 1, 20, 0},
+			{"add", -50, 1, -30, 0},
+			{"add", 40, 1, 10, 0},
+		}},
+		{"a peer that sends more than its window", flow{win: 10}, []step{
+			{"take", 10, 1, 0, 0},
+			{"take", 1, 0, -1, 0},
+		}},
+		{"a stream's credit goes back in batches of a threshold", flow{win: 100}, []step{
+			{"take", 60, 1, 40, 0},
+			{"consumed", 20, 0, 40, 20},
+			{"creditAt", 25, 0, 40, 20},
+			{"consumed", 10, 0, 40, 30},
+			{"creditAt", 25, 30, 70, 0},
+			{"creditAt", 25, 0, 70, 0},
+		}},
+		{"the connection's credit is due at a quarter consumed", flow{win: 100}, []step{
+			{"take", 20, 1, 80, 0},
+			{"consumed", 20, 0, 80, 20},
+			{"creditDue", 100, 0, 80, 20},
+			{"consumed", 5, 0, 80, 25},
+			{"creditDue", 100, 1, 80, 25},
+			{"creditUpTo", 100, 20, 100, 0}, // not beyond the target: 5 bytes are forgotten
+			{"creditUpTo", 100, 0, 100, 0},
+		}},
+		{"or when less than half the window is open", flow{win: 100}, []step{
+			{"take", 51, 1, 49, 0},
+			{"consumed", 1, 0, 49, 1},
+			{"creditDue", 100, 1, 49, 1},
+			{"creditUpTo", 100, 1, 50, 0},
+		}},
+		{"a lowered target gives nothing back until the window is below it", flow{win: 100}, []step{
+			{"take", 10, 1, 90, 0},
+			{"consumed", 10, 0, 90, 10},
+			{"creditUpTo", 50, 0, 90, 0},
+		}},
+		{"growTo opens a window, never shrinks it", flow{win: 100}, []step{
+			{"growTo", 50, 0, 100, 0},
+			{"growTo", 300, 200, 300, 0},
+		}},
+	} {
+		f := tc.start
+		for i, s := range tc.steps {
+			var got int64
+			switch s.op {
+			case "add":
+				got = b(f.add(s.n))
+			case "take":
+				got = b(f.take(s.n))
+			case "consumed":
+				f.consumed(s.n)
+			case "creditAt":
+				got = f.creditAt(s.n)
+			case "creditDue":
+				got = b(f.creditDue(s.n))
+			case "creditUpTo":
+				got = f.creditUpTo(s.n)
+			case "growTo":
+				got = f.growTo(s.n)
+			default:
+				t.Fatalf("unknown op %s", s.op)
+			}
+			require.Equal(t, s.want, got, "%s: step %d (%s %d)", tc.name, i, s.op, s.n)
+			require.Equal(t, s.win, f.avail(), "%s: step %d window", tc.name, i)
+			require.Equal(t, s.unackd, f.unacked, "%s: step %d unacked", tc.name, i)
+		}
+	}
 }

@@ -124,7 +124,7 @@ func parsePriority(p []byte) PriorityParam {
 	return PriorityParam{StreamDep: v & streamIDMask, Exclusive: v>>31 == 1, Weight: p[4]}
 }
 
-func appendPriority(dst []byte, pp PriorityParam) []byte {
+func appendPriorityParam(dst []byte, pp PriorityParam) []byte {
 	v := pp.StreamDep & streamIDMask
 	if pp.Exclusive {
 		v |= 1 << 31
@@ -134,10 +134,12 @@ func appendPriority(dst []byte, pp PriorityParam) []byte {
 
 // The append functions below encode complete frames onto dst. They are the
 // only producers of frame bytes, used by the session writer and by tests that
-// play a hostile peer.
+// play a hostile peer. AppendSettings and AppendPing are exported because
+// tests outside h2 (rpc's defenses) play a peer with them; the others are
+// h2's own.
 
-// AppendData appends a DATA frame.
-func AppendData(dst []byte, streamID uint32, endStream bool, data []byte) []byte {
+// appendData appends a DATA frame.
+func appendData(dst []byte, streamID uint32, endStream bool, data []byte) []byte {
 	var f Flags
 	if endStream {
 		f = FlagEndStream
@@ -146,8 +148,8 @@ func AppendData(dst []byte, streamID uint32, endStream bool, data []byte) []byte
 	return append(dst, data...)
 }
 
-// AppendHeaders appends a HEADERS frame carrying a header block fragment.
-func AppendHeaders(dst []byte, streamID uint32, endStream, endHeaders bool, prio *PriorityParam, frag []byte) []byte {
+// appendHeaders appends a HEADERS frame carrying a header block fragment.
+func appendHeaders(dst []byte, streamID uint32, endStream, endHeaders bool, prio *PriorityParam, frag []byte) []byte {
 	var f Flags
 	n := len(frag)
 	if endStream {
@@ -162,13 +164,13 @@ func AppendHeaders(dst []byte, streamID uint32, endStream, endHeaders bool, prio
 	}
 	dst = appendFrameHeader(dst, n, FrameHeaders, f, streamID)
 	if prio != nil {
-		dst = appendPriority(dst, *prio)
+		dst = appendPriorityParam(dst, *prio)
 	}
 	return append(dst, frag...)
 }
 
-// AppendContinuation appends a CONTINUATION frame.
-func AppendContinuation(dst []byte, streamID uint32, endHeaders bool, frag []byte) []byte {
+// appendContinuation appends a CONTINUATION frame.
+func appendContinuation(dst []byte, streamID uint32, endHeaders bool, frag []byte) []byte {
 	var f Flags
 	if endHeaders {
 		f = FlagEndHeaders
@@ -177,14 +179,14 @@ func AppendContinuation(dst []byte, streamID uint32, endHeaders bool, frag []byt
 	return append(dst, frag...)
 }
 
-// AppendPriority appends a PRIORITY frame.
-func AppendPriority(dst []byte, streamID uint32, pp PriorityParam) []byte {
+// appendPriority appends a PRIORITY frame.
+func appendPriority(dst []byte, streamID uint32, pp PriorityParam) []byte {
 	dst = appendFrameHeader(dst, 5, FramePriority, 0, streamID)
-	return appendPriority(dst, pp)
+	return appendPriorityParam(dst, pp)
 }
 
-// AppendRSTStream appends a RST_STREAM frame.
-func AppendRSTStream(dst []byte, streamID uint32, code ErrCode) []byte {
+// appendRSTStream appends a RST_STREAM frame.
+func appendRSTStream(dst []byte, streamID uint32, code ErrCode) []byte {
 	dst = appendFrameHeader(dst, 4, FrameRSTStream, 0, streamID)
 	return binary.BigEndian.AppendUint32(dst, uint32(code))
 }
@@ -199,8 +201,8 @@ func AppendSettings(dst []byte, params ...Setting) []byte {
 	return dst
 }
 
-// AppendSettingsAck appends an empty SETTINGS frame with the ACK flag.
-func AppendSettingsAck(dst []byte) []byte {
+// appendSettingsAck appends an empty SETTINGS frame with the ACK flag.
+func appendSettingsAck(dst []byte) []byte {
 	return appendFrameHeader(dst, 0, FrameSettings, FlagAck, 0)
 }
 
@@ -214,30 +216,30 @@ func AppendPing(dst []byte, ack bool, data [8]byte) []byte {
 	return append(dst, data[:]...)
 }
 
-// AppendGoAway appends a GOAWAY frame.
-func AppendGoAway(dst []byte, lastStreamID uint32, code ErrCode, debug []byte) []byte {
+// appendGoAway appends a GOAWAY frame.
+func appendGoAway(dst []byte, lastStreamID uint32, code ErrCode, debug []byte) []byte {
 	dst = appendFrameHeader(dst, 8+len(debug), FrameGoAway, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, lastStreamID&streamIDMask)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(code))
 	return append(dst, debug...)
 }
 
-// AppendWindowUpdate appends a WINDOW_UPDATE frame.
-func AppendWindowUpdate(dst []byte, streamID, incr uint32) []byte {
+// appendWindowUpdate appends a WINDOW_UPDATE frame.
+func appendWindowUpdate(dst []byte, streamID, incr uint32) []byte {
 	dst = appendFrameHeader(dst, 4, FrameWindowUpdate, 0, streamID)
 	return binary.BigEndian.AppendUint32(dst, incr&streamIDMask)
 }
 
-// AppendPriorityUpdate appends an RFC 9218 PRIORITY_UPDATE frame.
-func AppendPriorityUpdate(dst []byte, prioritizedID uint32, fieldValue string) []byte {
+// appendPriorityUpdate appends an RFC 9218 PRIORITY_UPDATE frame.
+func appendPriorityUpdate(dst []byte, prioritizedID uint32, fieldValue string) []byte {
 	dst = appendFrameHeader(dst, 4+len(fieldValue), FramePriorityUpdate, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, prioritizedID&streamIDMask)
 	return append(dst, fieldValue...)
 }
 
-// AppendRaw appends a frame of any type with an arbitrary payload, for
+// appendRaw appends a frame of any type with an arbitrary payload, for
 // extension frames and for tests that play a misbehaving peer.
-func AppendRaw(dst []byte, t FrameType, f Flags, streamID uint32, payload []byte) []byte {
+func appendRaw(dst []byte, t FrameType, f Flags, streamID uint32, payload []byte) []byte {
 	dst = appendFrameHeader(dst, len(payload), t, f, streamID)
 	return append(dst, payload...)
 }

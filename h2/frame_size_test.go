@@ -37,7 +37,7 @@ func TestFrameSizeFollowsTheScheduler(t *testing.T) {
 	}
 
 	p := bigFramesPeer()
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<20))
 	alone, err := p.sess.Request(ctxT(t), post("/"), nil)
 	require.NoError(t, err)
 	_, err = alone.End(body, nil)
@@ -59,9 +59,9 @@ func TestFrameSizeFollowsTheScheduler(t *testing.T) {
 	eventually(t, "both bodies wait for the connection window", func() bool {
 		p.sess.mu.Lock()
 		defer p.sess.mu.Unlock()
-		return p.sess.sendWindow == 0 && len(p.sess.sched.ready) == 2
+		return p.sess.sendFlow.avail() == 0 && len(p.sess.sched.ready) == 2
 	})
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<20))
 	left := map[uint32]int{1: len(body), 3: len(body)}
 	for _, f := range dataFrames(p, 1, 3) {
 		if left[1] > 0 && left[3] > 0 {

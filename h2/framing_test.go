@@ -46,7 +46,7 @@ func TestHeaderBlocksSplitAtPeerFrameSize(t *testing.T) {
 	p := newServerPeer(t, srv)
 	p.handshake(Setting{SettingMaxHeaderListSize, 1 << 20}, Setting{SettingInitialWindowSize, 1 << 20})
 	p.startReader()
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<20))
 	p.request(1, true)
 	var got []byte
 	continuations := 0
@@ -84,7 +84,7 @@ func TestLargerPeerFrameSizeUsed(t *testing.T) {
 	p := newServerPeer(t, srv)
 	p.handshake(Setting{SettingMaxFrameSize, 1 << 16}, Setting{SettingInitialWindowSize, 1 << 30})
 	p.startReader()
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<30))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<30))
 	p.request(1, true)
 	var got []byte
 	largest := 0
@@ -112,7 +112,7 @@ func TestOurMaxFrameSizeApplies(t *testing.T) {
 	require.Equal(t, uint32(1<<16), remote.MaxFrameSize)
 	p.startReader()
 	p.request(1, false, append(getRequest()[:2], ":scheme", "http", ":path", "/big")...)
-	p.mustWrite(AppendData(nil, 1, true, make([]byte, 40000)))
+	p.mustWrite(appendData(nil, 1, true, make([]byte, 40000)))
 	f, _ := p.expect("DATA", func(f rawFrame) bool { return f.Type == FrameData && len(f.Payload) == 3 })
 	require.Equal(t, []byte{0, 0x9c, 0x40}, f.Payload, "the handler read all 40000 bytes")
 }

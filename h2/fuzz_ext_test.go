@@ -19,16 +19,16 @@ func FuzzClientExtensions(f *testing.F) {
 	resp := seedBlock(":status", "200")
 	f.Add([]byte{})
 	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 2, true, pushReq),
-		AppendHeaders(nil, 2, false, true, nil, resp), AppendData(nil, 2, true, []byte("x")),
-		AppendHeaders(nil, 1, true, true, nil, resp)))
-	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 2, false, pushReq[:2]), AppendContinuation(nil, 1, true, pushReq[2:])))
-	f.Add(seedFrames(AppendRaw(nil, FramePushPromise, FlagEndHeaders|FlagPadded, 1, append(append([]byte{3, 0, 0, 0, 4}, pushReq...), 0, 0, 0))))
+		appendHeaders(nil, 2, false, true, nil, resp), appendData(nil, 2, true, []byte("x")),
+		appendHeaders(nil, 1, true, true, nil, resp)))
+	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 2, false, pushReq[:2]), appendContinuation(nil, 1, true, pushReq[2:])))
+	f.Add(seedFrames(appendRaw(nil, FramePushPromise, FlagEndHeaders|FlagPadded, 1, append(append([]byte{3, 0, 0, 0, 4}, pushReq...), 0, 0, 0))))
 	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 2, true, req), appendPushPromiseFrame(nil, 1, 2, true, pushReq)))
-	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 4, true, pushReq), AppendRSTStream(nil, 4, ErrCodeCancel),
-		AppendHeaders(nil, 4, true, true, nil, resp)))
-	f.Add(seedFrames(AppendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear")),
-		AppendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("", `h3=":443"`)), AppendRaw(nil, FrameAltSvc, 0, 0, []byte{0xff, 0xff})))
-	f.Add(seedFrames(AppendRaw(nil, FrameOrigin, 0, 0, []byte("\x00\x09https://o\x00\x00")), AppendRaw(nil, FrameOrigin, 0, 3, []byte{0, 1})))
+	f.Add(seedFrames(appendPushPromiseFrame(nil, 1, 4, true, pushReq), appendRSTStream(nil, 4, ErrCodeCancel),
+		appendHeaders(nil, 4, true, true, nil, resp)))
+	f.Add(seedFrames(appendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear")),
+		appendRaw(nil, FrameAltSvc, 0, 1, altSvcPayload("", `h3=":443"`)), appendRaw(nil, FrameAltSvc, 0, 0, []byte{0xff, 0xff})))
+	f.Add(seedFrames(appendRaw(nil, FrameOrigin, 0, 0, []byte("\x00\x09https://o\x00\x00")), appendRaw(nil, FrameOrigin, 0, 3, []byte{0, 1})))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzWatchdog(t)
 		goroutineLeakCheck(t)
@@ -152,10 +152,10 @@ func FuzzSettingsRoundTrip(f *testing.F) {
 func FuzzServerExtensions(f *testing.F) {
 	req := seedBlock(getRequest()...)
 	ws := seedBlock(":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/", ":authority", "a")
-	f.Add(seedFrames(AppendSettings(nil), AppendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear")),
-		AppendRaw(nil, FrameOrigin, 0, 0, []byte("\x00\x09https://o")), AppendHeaders(nil, 1, true, true, nil, req)))
-	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, false, true, nil, req), appendPushPromiseFrame(nil, 1, 2, true, req)))
-	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, false, true, nil, ws), AppendData(nil, 1, true, []byte("tunnel"))))
+	f.Add(seedFrames(AppendSettings(nil), appendRaw(nil, FrameAltSvc, 0, 0, altSvcPayload("https://a", "clear")),
+		appendRaw(nil, FrameOrigin, 0, 0, []byte("\x00\x09https://o")), appendHeaders(nil, 1, true, true, nil, req)))
+	f.Add(seedFrames(AppendSettings(nil), appendHeaders(nil, 1, false, true, nil, req), appendPushPromiseFrame(nil, 1, 2, true, req)))
+	f.Add(seedFrames(AppendSettings(nil), appendHeaders(nil, 1, false, true, nil, ws), appendData(nil, 1, true, []byte("tunnel"))))
 	f.Add(seedFrames(AppendSettings(nil), appendPaddedHeaders(nil, 1, false, true, nil, req, 9, 8),
 		appendPaddedData(nil, 1, true, []byte("body"), 256, 255)))
 	f.Add(seedFrames(AppendSettings(nil, Setting{SettingMaxConcurrentStreams, 0}, Setting{SettingInitialWindowSize, 0},

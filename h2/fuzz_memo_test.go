@@ -59,7 +59,7 @@ func FuzzReceivedBlocks(f *testing.F) {
 		for i, block := range blocks {
 			id := uint32(2*i + 1)
 			want, werr := mirror.DecodeFull(block)
-			if p.write(AppendHeaders(nil, id, true, true, nil, block)) != nil {
+			if p.write(appendHeaders(nil, id, true, true, nil, block)) != nil {
 				return
 			}
 			if !awaitStreamOutcome(t, p, id) {
@@ -168,7 +168,7 @@ func FuzzReceivedResponseBlocks(f *testing.F) {
 				return // the session ended: nothing more comes through
 			}
 			p.expectHeaders(id)
-			if p.write(AppendHeaders(nil, id, true, true, nil, block)) != nil {
+			if p.write(appendHeaders(nil, id, true, true, nil, block)) != nil {
 				return
 			}
 			ctx, cancel := context.WithTimeout(ctxT(t), fuzzWait)

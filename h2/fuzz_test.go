@@ -107,17 +107,17 @@ func FuzzSession(f *testing.F) {
 	req := seedBlock(getRequest()...)
 	f.Add([]byte{})
 	f.Add(seedFrames(AppendSettings(nil)))
-	f.Add(seedFrames(AppendSettings(nil), AppendSettingsAck(nil), AppendPing(nil, false, [8]byte{1})))
-	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, true, true, nil, req)))
-	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, false, true, nil, req),
-		AppendData(nil, 1, false, []byte("body")), AppendData(nil, 1, true, nil)))
-	f.Add(seedFrames(AppendSettings(nil), AppendHeaders(nil, 1, false, false, nil, req[:2]),
-		AppendContinuation(nil, 1, true, req[2:])))
-	f.Add(seedFrames(AppendSettings(nil, Setting{SettingInitialWindowSize, 0}), AppendHeaders(nil, 1, true, true, nil, req),
-		AppendWindowUpdate(nil, 1, 5), AppendRSTStream(nil, 1, ErrCodeCancel)))
-	f.Add(seedFrames(AppendSettings(nil), AppendPriority(nil, 3, PriorityParam{StreamDep: 1}),
-		AppendPriorityUpdate(nil, 3, "u=1"), AppendGoAway(nil, 0, ErrCodeNo, []byte("x"))))
-	f.Add(seedFrames(AppendSettings(nil), AppendRaw(nil, 0xfa, 0xff, 0, []byte("ext"))))
+	f.Add(seedFrames(AppendSettings(nil), appendSettingsAck(nil), AppendPing(nil, false, [8]byte{1})))
+	f.Add(seedFrames(AppendSettings(nil), appendHeaders(nil, 1, true, true, nil, req)))
+	f.Add(seedFrames(AppendSettings(nil), appendHeaders(nil, 1, false, true, nil, req),
+		appendData(nil, 1, false, []byte("body")), appendData(nil, 1, true, nil)))
+	f.Add(seedFrames(AppendSettings(nil), appendHeaders(nil, 1, false, false, nil, req[:2]),
+		appendContinuation(nil, 1, true, req[2:])))
+	f.Add(seedFrames(AppendSettings(nil, Setting{SettingInitialWindowSize, 0}), appendHeaders(nil, 1, true, true, nil, req),
+		appendWindowUpdate(nil, 1, 5), appendRSTStream(nil, 1, ErrCodeCancel)))
+	f.Add(seedFrames(AppendSettings(nil), appendPriority(nil, 3, PriorityParam{StreamDep: 1}),
+		appendPriorityUpdate(nil, 3, "u=1"), appendGoAway(nil, 0, ErrCodeNo, []byte("x"))))
+	f.Add(seedFrames(AppendSettings(nil), appendRaw(nil, 0xfa, 0xff, 0, []byte("ext"))))
 	f.Add([]byte("\x00\x00\x00\x04\x00\x00\x00\x00\x00garbage"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runRawSession(t, append([]byte(ClientPreface), data...))
@@ -156,7 +156,7 @@ func FuzzFrame(f *testing.F) {
 		p.request(1, false)
 		probe := [8]byte{'p', 'r', 'o', 'b', 'e'}
 		// Write errors mean the session hung up: the reads below see it.
-		_ = p.write(AppendRaw(nil, FrameType(typ), Flags(flags), id, payload))
+		_ = p.write(appendRaw(nil, FrameType(typ), Flags(flags), id, payload))
 		_ = p.write(AppendPing(nil, false, probe))
 		deadline := time.Now().Add(fuzzWait)
 		for {
@@ -214,7 +214,7 @@ func FuzzHeaderBlock(f *testing.F) {
 		p := newServerPeer(t, &Server{Handler: fuzzHandler, Options: fuzzOptions})
 		p.handshake()
 		p.startReader()
-		_ = p.write(AppendHeaders(nil, 1, true, true, nil, block))
+		_ = p.write(appendHeaders(nil, 1, true, true, nil, block))
 		awaitStreamOutcome(t, p, 1)
 		_ = p.conn.Close()
 		p.waitDone()
@@ -227,14 +227,14 @@ func FuzzHeaderBlock(f *testing.F) {
 func FuzzClientSession(f *testing.F) {
 	resp := seedBlock(":status", "200", "content-length", "2")
 	f.Add([]byte{})
-	f.Add(seedFrames(AppendSettingsAck(nil), AppendHeaders(nil, 1, false, true, nil, resp), AppendData(nil, 1, true, []byte("ok"))))
-	f.Add(seedFrames(AppendHeaders(nil, 1, false, true, nil, seedBlock(":status", "103")),
-		AppendHeaders(nil, 1, false, true, nil, seedBlock(":status", "200")), AppendData(nil, 1, false, []byte("x")),
-		AppendHeaders(nil, 1, true, true, nil, seedBlock("grpc-status", "0"))))
-	f.Add(seedFrames(AppendRSTStream(nil, 1, ErrCodeRefusedStream)))
-	f.Add(seedFrames(AppendGoAway(nil, 0, ErrCodeNo, nil)))
-	f.Add(seedFrames(AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, append([]byte{0, 0, 0, 2}, seedBlock(getRequest()...)...))))
-	f.Add(seedFrames(AppendSettings(nil, Setting{SettingInitialWindowSize, 0}), AppendWindowUpdate(nil, 1, 1), AppendPing(nil, false, [8]byte{})))
+	f.Add(seedFrames(appendSettingsAck(nil), appendHeaders(nil, 1, false, true, nil, resp), appendData(nil, 1, true, []byte("ok"))))
+	f.Add(seedFrames(appendHeaders(nil, 1, false, true, nil, seedBlock(":status", "103")),
+		appendHeaders(nil, 1, false, true, nil, seedBlock(":status", "200")), appendData(nil, 1, false, []byte("x")),
+		appendHeaders(nil, 1, true, true, nil, seedBlock("grpc-status", "0"))))
+	f.Add(seedFrames(appendRSTStream(nil, 1, ErrCodeRefusedStream)))
+	f.Add(seedFrames(appendGoAway(nil, 0, ErrCodeNo, nil)))
+	f.Add(seedFrames(appendRaw(nil, FramePushPromise, FlagEndHeaders, 1, append([]byte{0, 0, 0, 2}, seedBlock(getRequest()...)...))))
+	f.Add(seedFrames(AppendSettings(nil, Setting{SettingInitialWindowSize, 0}), appendWindowUpdate(nil, 1, 1), AppendPing(nil, false, [8]byte{})))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzWatchdog(t)
 		goroutineLeakCheck(t)

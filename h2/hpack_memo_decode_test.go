@@ -23,7 +23,7 @@ func TestReceivedBlocksRememberedOnlyWhileTheTableStands(t *testing.T) {
 	respond := func(block []byte) (Header, bool, error) {
 		t.Helper()
 		hits := p.sess.hmemoIn.hitCount()
-		p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
+		p.mustWrite(appendHeaders(nil, id, true, true, nil, block))
 		h, err := st.Response(ctxT(t))
 		hit := p.sess.hmemoIn.hitCount() > hits
 		id += 2
@@ -78,10 +78,10 @@ func TestABlockInPiecesIsNotTakenForARememberedOne(t *testing.T) {
 	// frags (HEADERS, then CONTINUATIONs), and returns the trailers seen.
 	trailers := func(frags ...[]byte) Header {
 		t.Helper()
-		p.mustWrite(AppendHeaders(nil, id, false, true, nil, p.encode(":status", "200")))
-		b := AppendHeaders(nil, id, true, len(frags) == 1, nil, frags[0])
+		p.mustWrite(appendHeaders(nil, id, false, true, nil, p.encode(":status", "200")))
+		b := appendHeaders(nil, id, true, len(frags) == 1, nil, frags[0])
 		for i, f := range frags[1:] {
-			b = AppendContinuation(b, id, i == len(frags)-2, f)
+			b = appendContinuation(b, id, i == len(frags)-2, f)
 		}
 		p.mustWrite(b)
 		_, err := st.Response(ctxT(t))
@@ -114,7 +114,7 @@ func TestARememberedBlockMeetsTheLimitsInForceNow(t *testing.T) {
 	id := uint32(1)
 	answer := func(block []byte) error {
 		t.Helper()
-		p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
+		p.mustWrite(appendHeaders(nil, id, true, true, nil, block))
 		_, err := st.Response(ctxT(t))
 		id += 2
 		var rerr error
@@ -133,9 +133,9 @@ func TestARememberedBlockMeetsTheLimitsInForceNow(t *testing.T) {
 	updated := make(chan error, 1)
 	go func() { updated <- p.sess.UpdateSettings(ctxT(t), Settings{MaxHeaderListSize: 60}) }()
 	p.expect("SETTINGS", func(f rawFrame) bool { return f.Type == FrameSettings && !f.Flags.Has(FlagAck) })
-	p.mustWrite(AppendSettingsAck(nil))
+	p.mustWrite(appendSettingsAck(nil))
 	require.NoError(t, <-updated)
-	p.mustWrite(AppendHeaders(nil, id, true, true, nil, block))
+	p.mustWrite(appendHeaders(nil, id, true, true, nil, block))
 	_, err := st.Response(ctxT(t))
 	require.Error(t, err, "a list over the new limit")
 	p.expectRST(id, ErrCodeProtocol)

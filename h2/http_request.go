@@ -264,7 +264,7 @@ func (b *httpBody) copyTrailers() {
 func (st *Stream) emptyRequestBody() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.inEOF && st.recvBytes == 0
+	return st.recv.ended() && st.recvBytes == 0
 }
 
 // streamContext is a request's context: the stream's own, which costs a

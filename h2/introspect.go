@@ -7,7 +7,49 @@ package h2
 func (st *Stream) HeadersSent() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.hdrWritten
+	return st.wire.hasHeaders()
+}
+
+// SentHeaders returns our final headers as queued for the wire (Node's
+// stream.sentHeaders): a server's response, a client's request with the
+// pseudo-headers h2 filled in. Nil until they are queued; the list is the
+// one given, not a copy.
+func (st *Stream) SentHeaders() Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.outHeader
+}
+
+// SentInfoHeaders returns the informational (1xx) responses a server
+// stream sent (Node's stream.sentInfoHeaders); nil on a client stream.
+func (st *Stream) SentInfoHeaders() []Header {
+	if st.s.client {
+		return nil // a client's informational holds those it received
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.informational
+}
+
+// SentTrailers returns the trailers we sent (Node's stream.sentTrailers):
+// nil until they have left with END_STREAM, and for a stream that ended
+// without trailers.
+func (st *Stream) SentTrailers() Header {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if !st.wire.ended() {
+		return nil
+	}
+	return st.outTrailers
+}
+
+// EndAfterHeaders reports whether the peer's request or response HEADERS
+// carried END_STREAM, so that no body follows (Node's
+// stream.endAfterHeaders).
+func (st *Stream) EndAfterHeaders() bool {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.endAfterHdr
 }
 
 // BufferSize is how many bytes of body wait to be sent (Node's
@@ -24,7 +66,7 @@ func (st *Stream) BufferSize() int {
 func (st *Stream) Aborted() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.err != nil && !st.endSent
+	return st.err != nil && !st.wire.ended()
 }
 
 // Closed reports whether the stream is closed (Node's stream.closed).
@@ -45,5 +87,5 @@ type StreamWindows struct {
 func (st *Stream) Windows() StreamWindows {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return StreamWindows{Send: st.sendWindow, Recv: st.recvWindow}
+	return StreamWindows{Send: st.sendFlow.avail(), Recv: st.recvFlow.avail()}
 }

@@ -19,7 +19,7 @@ func TestKeepalivePingsOneIntervalAfterLastFrame(t *testing.T) {
 	p := newClientPeer(t, &ClientOptions{Options: Options{KeepaliveInterval: interval, KeepaliveTimeout: waitLong}})
 	p.serverHandshake()
 	// net.Pipe: the write returns once the session's reader has the frame.
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1))
 	last := time.Now()
 	ping, _ := p.expect("keepalive PING", func(f rawFrame) bool { return f.Type == FramePing && !f.Flags.Has(FlagAck) })
 	quiet := time.Since(last)

@@ -35,9 +35,9 @@ func TestReaderWakesOncePerBatch(t *testing.T) {
 	require.NoError(t, err)
 	p.expectHeaders(1)
 	var batch []byte
-	batch = AppendHeaders(batch, 1, false, true, nil, p.encode(":status", "200"))
-	batch = AppendData(batch, 1, false, []byte("body"))
-	batch = AppendHeaders(batch, 1, true, true, nil, p.encode("grpc-status", "0"))
+	batch = appendHeaders(batch, 1, false, true, nil, p.encode(":status", "200"))
+	batch = appendData(batch, 1, false, []byte("body"))
+	batch = appendHeaders(batch, 1, true, true, nil, p.encode("grpc-status", "0"))
 	// The caller must be waiting when the batch comes, or there is no one
 	// to wake (under load the reader could finish first: 0 wake-ups).
 	type result struct {

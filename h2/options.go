@@ -50,6 +50,13 @@ type Options struct {
 	// below what the peer allows (Node's maxDeflateDynamicTableSize): 0
 	// keeps the peer's limit, negative uses no dynamic table at all.
 	MaxEncoderTableSize int
+	// MaxSendHeaderBlockLength, when positive, refuses to send a header
+	// block (request, response, informational, trailers, promise) that
+	// could encode longer than that many bytes, before any of it is queued,
+	// with an error matching ErrHeaderBlockTooLong (Node's
+	// maxSendHeaderBlockLength). 0 sends blocks of any length, within the
+	// peer's MAX_HEADER_LIST_SIZE for requests.
+	MaxSendHeaderBlockLength uint32
 	// Limits bound what a peer can make this session spend.
 	Limits Limits
 	// Hooks report what Node reports as session events.
@@ -133,6 +140,17 @@ type Hooks struct {
 	// timer's goroutine, not the reader's; the session stays open unless
 	// the hook closes it.
 	OnTimeout func(s *Session)
+	// OnStreamPerformance: a stream closed; stats are its final counters
+	// and timings (Node's Http2Stream performance entry). It and
+	// OnSessionPerformance run on a goroutine of their own, one call at a
+	// time, in the order the streams closed, shortly after; they may use
+	// the session freely.
+	OnStreamPerformance func(s *Session, streamID uint32, stats StreamStats)
+	// OnSessionPerformance: the session ended; stats are its final counters
+	// (Node's Http2Session performance entry: frames sent and received,
+	// last ping RTT, streams opened, their average duration), reported
+	// after every stream's entry.
+	OnSessionPerformance func(s *Session, stats SessionStats)
 	// OnClose: the session ended; err is nil for a clean close.
 	OnClose func(s *Session, err error)
 }

@@ -54,7 +54,7 @@ func (s *Session) padding(frameLen, limit int) (extra, pad int) {
 // Length octet and pad zero bytes).
 func appendPaddedData(dst []byte, streamID uint32, endStream bool, data []byte, extra, pad int) []byte {
 	if extra == 0 {
-		return AppendData(dst, streamID, endStream, data)
+		return appendData(dst, streamID, endStream, data)
 	}
 	f := FlagPadded
 	if endStream {
@@ -66,11 +66,11 @@ func appendPaddedData(dst []byte, streamID uint32, endStream bool, data []byte, 
 	return append(dst, make([]byte, pad)...)
 }
 
-// appendPaddedHeaders appends a HEADERS frame like AppendHeaders, padded
+// appendPaddedHeaders appends a HEADERS frame like appendHeaders, padded
 // when extra > 0.
 func appendPaddedHeaders(dst []byte, streamID uint32, endStream, endHeaders bool, prio *PriorityParam, frag []byte, extra, pad int) []byte {
 	if extra == 0 {
-		return AppendHeaders(dst, streamID, endStream, endHeaders, prio, frag)
+		return appendHeaders(dst, streamID, endStream, endHeaders, prio, frag)
 	}
 	f := FlagPadded
 	n := len(frag) + extra
@@ -87,7 +87,7 @@ func appendPaddedHeaders(dst []byte, streamID uint32, endStream, endHeaders bool
 	dst = appendFrameHeader(dst, n, FrameHeaders, f, streamID)
 	dst = append(dst, byte(pad))
 	if prio != nil {
-		dst = appendPriority(dst, *prio)
+		dst = appendPriorityParam(dst, *prio)
 	}
 	dst = append(dst, frag...)
 	return append(dst, make([]byte, pad)...)

@@ -205,7 +205,7 @@ func (p *peer) request(id uint32, endStream bool, kv ...string) {
 	if len(kv) == 0 {
 		kv = getRequest()
 	}
-	p.mustWrite(AppendHeaders(nil, id, endStream, true, nil, p.encode(kv...)))
+	p.mustWrite(appendHeaders(nil, id, endStream, true, nil, p.encode(kv...)))
 }
 
 // startReader makes the peer read continuously in the background (queueing
@@ -424,7 +424,7 @@ func (p *peer) settleSettings() Settings {
 			remote.apply(s)
 		}
 		gotSettings = true
-		p.mustWrite(AppendSettingsAck(nil))
+		p.mustWrite(appendSettingsAck(nil))
 	}
 	return remote
 }
@@ -464,7 +464,7 @@ func TestPeerClientHandshake(t *testing.T) {
 	require.Equal(t, "example", h.Fields.Get(":authority"))
 	require.True(t, h.Flags.Has(FlagEndStream))
 	require.True(t, strings.HasPrefix(h.Fields[0].Name, ":"))
-	p.mustWrite(AppendHeaders(nil, st.ID(), true, true, nil, p.encode(":status", "204")))
+	p.mustWrite(appendHeaders(nil, st.ID(), true, true, nil, p.encode(":status", "204")))
 	resp, err := st.Response(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "204", resp.Get(":status"))

@@ -15,7 +15,12 @@ type pingWait struct {
 
 // Ping sends a PING and returns the round-trip time when its ack arrives
 // (like Node's session.ping). A zero payload is replaced by a unique one.
+// A context already done sends nothing: the ack of a fast peer would
+// otherwise race its end.
 func (s *Session) Ping(ctx context.Context, payload [8]byte) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

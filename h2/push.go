@@ -98,7 +98,9 @@ func (st *Stream) Push(hdr Header) (*Stream, error) {
 	s.nextStreamID += 2
 	p := s.newStreamLocked(id, nil)
 	p.state = stateReservedLocal
-	p.header, p.gotHeader, p.inEOF = promised, true, true
+	p.header = promised
+	p.recv.headersIn()
+	p.recv.endIn() // a promised request has no body
 	p.pushPart().promise = promised
 	p.headRequest = promised[0].Value == "HEAD"
 	st.pushPart().pushes = append(st.pushPart().pushes, p)
@@ -115,7 +117,7 @@ func (st *Stream) pushCheckLocked() error {
 		return errorf("stream %d is pushed: a push cannot push", st.id)
 	case st.err != nil:
 		return st.err
-	case st.endQueued:
+	case st.queued.ended():
 		return ErrStreamClosed
 	case s.goingAwayLocked():
 		return ErrSessionClosed
@@ -176,7 +178,7 @@ func (st *Stream) promiseHeader(hdr Header) (Header, error) {
 		}
 		out = append(out, f)
 	}
-	if err := checkSend(out, kindRequest); err != nil {
+	if err := st.s.checkSendable(out, kindRequest); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -189,7 +191,7 @@ func (st *Stream) resetUnansweredPushesLocked() {
 		return
 	}
 	for _, p := range st.push.pushes {
-		if !p.hdrQueued {
+		if !p.queued.hasHeaders() {
 			p.resetLocked(&StreamError{StreamID: p.id, Code: ErrCodeCancel, Reason: "push not answered before its parent's handler returned"})
 		}
 	}
@@ -261,7 +263,7 @@ func (s *Session) checkPromiseLocked(parent, promised uint32) error {
 		return connErr(ErrCodeProtocol, "PUSH_PROMISE of stream %d, which is not a new server stream", promised)
 	}
 	st := s.streams[parent]
-	if st == nil && !s.recentRST.has(parent) || st != nil && (!st.local() || st.inEOF) {
+	if st == nil && !s.recentRST.has(parent) || st != nil && (!st.local() || st.recv.ended()) {
 		// §6.6: the parent must be open or half-closed (local) for us. One we
 		// reset lately is closed, but the promise may have crossed our
 		// RST_STREAM: it is refused, not an error.
@@ -310,7 +312,8 @@ func (s *Session) onPromiseBlockLocked(fields Header) error {
 	st.state = stateReservedRemote
 	st.pushPart().promise = fields
 	st.headRequest = fields.Get(":method") == "HEAD"
-	st.hdrQueued, st.hdrWritten, st.endQueued, st.endSent = true, true, true, true // we send nothing on it
+	st.queued.end() // we send nothing on it
+	st.wire.end()
 	s.push.call, s.push.callSession, s.push.parent, s.push.pushed = call, callSession, parent, st
 	return nil
 }

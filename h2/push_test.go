@@ -89,9 +89,9 @@ func TestPushPromiseAcceptedWhenEnabled(t *testing.T) {
 	p.mustWrite(appendPushPromiseFrame(nil, 1, 2, true, p.encode(":method", "GET", ":scheme", "http", ":path", "/a", ":authority", "test")))
 	ps := <-got
 	require.Equal(t, "reserved (remote)", ps.State())
-	p.mustWrite(AppendHeaders(nil, 2, false, true, nil, p.encode(":status", "200")))
-	p.mustWrite(AppendData(nil, 2, true, []byte("pushed")))
-	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "204")))
+	p.mustWrite(appendHeaders(nil, 2, false, true, nil, p.encode(":status", "200")))
+	p.mustWrite(appendData(nil, 2, true, []byte("pushed")))
+	p.mustWrite(appendHeaders(nil, 1, true, true, nil, p.encode(":status", "204")))
 	_, err = ps.Response(ctxT(t))
 	require.NoError(t, err)
 	b, err := io.ReadAll(ps)
@@ -122,8 +122,8 @@ func TestPushRefused(t *testing.T) {
 			p.mustWrite(appendPushPromiseFrame(nil, 1, 2, true, p.encode(":method", "GET", ":scheme", "http", ":path", "/a", ":authority", "test")))
 			p.expectRST(2, ErrCodeCancel)
 			// What the server sent before it saw the reset is ignored.
-			p.mustWrite(AppendHeaders(nil, 2, false, true, nil, p.encode(":status", "200")))
-			p.mustWrite(AppendData(nil, 2, true, []byte("late")))
+			p.mustWrite(appendHeaders(nil, 2, false, true, nil, p.encode(":status", "200")))
+			p.mustWrite(appendData(nil, 2, true, []byte("late")))
 			requireLives(t, p, st)
 		})
 	}
@@ -154,7 +154,7 @@ func TestPushPromiseProtocolErrors(t *testing.T) {
 			return appendPushPromiseFrame(nil, 1, 2, true, p.encode(":method", "GET", ":path", "/"))
 		}, ErrCodeProtocol, 0},
 		{"too short", true, func(p *peer) []byte {
-			return AppendRaw(nil, FramePushPromise, FlagEndHeaders, 1, []byte{0, 0})
+			return appendRaw(nil, FramePushPromise, FlagEndHeaders, 1, []byte{0, 0})
 		}, 0, ErrCodeFrameSize},
 	}
 	for _, tc := range cases {
@@ -183,7 +183,7 @@ func TestPushPromiseProtocolErrors(t *testing.T) {
 // response the peer sends on st arrives.
 func requireLives(t *testing.T, p *peer, st *Stream) {
 	t.Helper()
-	p.mustWrite(AppendHeaders(nil, st.ID(), true, true, nil, p.encode(":status", "204")))
+	p.mustWrite(appendHeaders(nil, st.ID(), true, true, nil, p.encode(":status", "204")))
 	h, err := st.Response(ctxT(t))
 	require.NoError(t, err)
 	require.Equal(t, "204", h.Get(":status"))
@@ -203,7 +203,7 @@ func TestPushPromiseWithContinuation(t *testing.T) {
 	p.expectHeaders(1)
 	block := p.encode(":method", "GET", ":scheme", "http", ":path", "/split", ":authority", "test")
 	p.mustWrite(appendPushPromiseFrame(nil, 1, 2, false, block[:3]))
-	p.mustWrite(AppendContinuation(nil, 1, true, block[3:]))
+	p.mustWrite(appendContinuation(nil, 1, true, block[3:]))
 	require.Equal(t, "/split", (<-got).Get(":path"))
 	p.expectRST(2, ErrCodeCancel)
 }

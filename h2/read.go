@@ -232,12 +232,11 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 	}
 	s.lockAsReader()
 	defer s.unlockAsReader()
-	s.recvWindow -= flowLen
-	if s.recvWindow < 0 {
+	if !s.recvFlow.take(flowLen) {
 		return connErr(ErrCodeFlowControl, "DATA exceeds the connection window")
 	}
 	st := s.streams[fh.StreamID]
-	if st == nil || st.inEOF || st.err != nil {
+	if st == nil || st.recv.ended() || st.err != nil {
 		// Nobody will consume these bytes: give them back to the connection now.
 		s.creditConnLocked(flowLen)
 		if st == nil && s.isIdleLocked(fh.StreamID) {
@@ -248,17 +247,16 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 		}
 		return streamErr(fh.StreamID, ErrCodeStreamClosed, "DATA on a closed stream")
 	}
-	if !st.gotHeader {
+	if !st.recv.hasHeaders() {
 		return streamErr(st.id, ErrCodeProtocol, "DATA before HEADERS")
 	}
-	st.recvWindow -= flowLen
-	if st.recvWindow < 0 {
+	if !st.recvFlow.take(flowLen) {
 		return streamErr(st.id, ErrCodeFlowControl, "DATA exceeds the stream window")
 	}
 	if pad := flowLen - int64(len(data)); pad > 0 {
 		// Padding is never read by anyone: credit it at once.
-		st.recvUnack += pad
-		s.recvUnack += pad
+		st.recvFlow.consumed(pad)
+		s.recvFlow.consumed(pad)
 	}
 	st.touchLocked()
 	st.recvBytes += int64(len(data))
@@ -379,11 +377,23 @@ func (s *Session) addFragment(frag []byte, end bool) error {
 	if _, err := s.hdec.Write(frag); err != nil {
 		return connErr(ErrCodeCompression, "%v", err)
 	}
+	if !whole {
+		s.hbRaw = append(s.hbRaw, frag...)
+	}
 	if !end {
 		return nil
 	}
 	if err := s.hdec.Close(); err != nil {
 		return connErr(ErrCodeCompression, "%v", err)
+	}
+	if whole {
+		s.hdecUse.follow(frag)
+	} else {
+		s.hdecUse.follow(s.hbRaw)
+		s.hbRaw = s.hbRaw[:0]
+		if cap(s.hbRaw) > 64<<10 {
+			s.hbRaw = nil // a rare large block: not kept for the session's life
+		}
 	}
 	hb.active = false
 	fields := hb.fields

@@ -17,7 +17,7 @@ import (
 // yet counted as complete.
 func TestNextFrameBufferedCountsTheWholeLength(t *testing.T) {
 	for _, n := range []int{0, 1, 6, 7, 8, 9, 15, 16, 255, 16383, readBufSize - frameHeaderLen} {
-		frame := AppendData(nil, 1, false, make([]byte, n))
+		frame := appendData(nil, 1, false, make([]byte, n))
 		for have := 0; have <= len(frame); have++ {
 			if have != len(frame) && have != len(frame)-1 && have != frameHeaderLen-1 {
 				continue
@@ -48,8 +48,8 @@ func TestAPartialFrameDoesNotHoldBackTheBatchsWakeups(t *testing.T) {
 	// the headers already there.
 	waitParked(t, "(*Stream).Response")
 
-	batch := AppendHeaders(nil, 1, false, true, nil, p.encode(":status", "200"))
-	partial := AppendData(nil, 1, false, []byte{'x'})
+	batch := appendHeaders(nil, 1, false, true, nil, p.encode(":status", "200"))
+	partial := appendData(nil, 1, false, []byte{'x'})
 	p.mustWrite(append(batch, partial[:frameHeaderLen]...)) // the payload byte never comes
 	select {
 	case err := <-got:

@@ -89,7 +89,7 @@ func (s *Session) onRSTStream(fh FrameHeader, p []byte) error {
 	}
 	{
 		err := &StreamError{StreamID: st.id, Code: code, Remote: true}
-		if st.local() && !st.gotHeader && code == ErrCodeRefusedStream {
+		if st.local() && !st.recv.hasHeaders() && code == ErrCodeRefusedStream {
 			st.failLocked(&unprocessedError{streamID: st.id, cause: err})
 		} else {
 			st.failLocked(err)
@@ -133,8 +133,7 @@ func (s *Session) onSettings(fh FrameHeader, p []byte) error {
 	if delta := int64(next.InitialWindowSize) - int64(s.remote.InitialWindowSize); delta != 0 {
 		// §6.9.2: the change applies to every open stream; windows may go negative.
 		for _, st := range s.streams {
-			st.sendWindow += delta
-			if st.sendWindow > maxWindow {
+			if !st.sendFlow.add(delta) {
 				s.mu.Unlock()
 				return connErr(ErrCodeFlowControl, "INITIAL_WINDOW_SIZE change overflows stream %d", st.id)
 			}
@@ -188,7 +187,7 @@ func (s *Session) onSettingsAck() error {
 // INITIAL_WINDOW_SIZE changes.
 func (s *Session) adjustRecvWindowsLocked(delta int64) {
 	for _, st := range s.streams {
-		st.recvWindow += delta
+		st.recvFlow.add(delta) // our own change: it cannot overflow what we allowed
 	}
 }
 
@@ -203,8 +202,7 @@ func (s *Session) onWindowUpdate(fh FrameHeader, p []byte) error {
 		if incr == 0 {
 			return connErr(ErrCodeProtocol, "WINDOW_UPDATE with increment 0")
 		}
-		s.sendWindow += incr
-		if s.sendWindow > maxWindow {
+		if !s.sendFlow.add(incr) {
 			return connErr(ErrCodeFlowControl, "connection window above 2^31-1")
 		}
 		s.signalWriter()
@@ -220,8 +218,7 @@ func (s *Session) onWindowUpdate(fh FrameHeader, p []byte) error {
 	if incr == 0 {
 		return streamErr(st.id, ErrCodeProtocol, "WINDOW_UPDATE with increment 0")
 	}
-	st.sendWindow += incr
-	if st.sendWindow > maxWindow {
+	if !st.sendFlow.add(incr) {
 		return streamErr(st.id, ErrCodeFlowControl, "stream window above 2^31-1")
 	}
 	s.sched.update(s, st)

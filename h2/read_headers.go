@@ -66,7 +66,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	}
 	if hb.tooBig {
 		st := s.newStreamLocked(id, s.takeSpare())
-		st.gotHeader = true
+		st.recv.headersIn()
 		st.recvEndLocked()
 		if !hb.endStream {
 			st.rstAfterEnd = true
@@ -84,7 +84,8 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		return streamErr(id, ErrCodeRefusedStream, "MAX_CONCURRENT_STREAMS reached")
 	}
 	st := s.newStreamLocked(id, s.takeSpare())
-	st.header, st.gotHeader, st.contentLength = fields, true, cl
+	st.header, st.contentLength = fields, cl
+	st.recv.headersIn()
 	st.stats.firstHeader = st.stats.opened
 	if p, ok := s.idlePrio[id]; ok {
 		delete(s.idlePrio, id)
@@ -100,6 +101,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		if cl > 0 {
 			return streamErr(id, ErrCodeProtocol, "END_STREAM with content-length "+strconv.FormatInt(cl, 10))
 		}
+		st.endAfterHdr = true
 		st.recvEndLocked()
 	}
 	return s.dispatchLocked(st)
@@ -108,7 +110,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 // onStreamHeadersLocked handles HEADERS on a stream we know: a client's
 // response (or 1xx), or trailers.
 func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBlock) error {
-	if st.inEOF {
+	if st.recv.ended() {
 		return streamErr(st.id, ErrCodeStreamClosed, "HEADERS after END_STREAM")
 	}
 	st.touchLocked()
@@ -121,7 +123,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 	if hb.hasPrio {
 		st.applyPriorityParam(hb.prio)
 	}
-	if s.client && !st.gotHeader {
+	if s.client && !st.recv.hasHeaders() {
 		cl, reason := checkHeaderBlock(fields, kindResponse)
 		if reason != "" {
 			return streamErr(st.id, ErrCodeProtocol, reason)
@@ -143,12 +145,14 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 		if st.headRequest || status == "204" || status == "304" {
 			cl = -1 // responses without content may still state a length (§8.1.1)
 		}
-		st.header, st.gotHeader, st.contentLength = fields, true, cl
+		st.header, st.contentLength = fields, cl
+		st.recv.headersIn()
 		st.stats.firstHeader = s.lastActivity.Load()
 		if hb.endStream {
 			if cl > 0 && st.recvBytes != cl {
 				return streamErr(st.id, ErrCodeProtocol, "END_STREAM before content-length bytes")
 			}
+			st.endAfterHdr = true
 			st.recvEndLocked()
 		}
 		st.signalLocked()

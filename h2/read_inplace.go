@@ -19,7 +19,7 @@ func (s *Session) inPlaceTarget(id uint32, n int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.streams[id]
-	if st == nil || !st.rdInPlace || st.inOff != len(st.in) || st.err != nil || st.inEOF || st.discardIn {
+	if st == nil || !st.rdInPlace || st.inOff != len(st.in) || st.err != nil || st.recv.ended() || st.discardIn {
 		return nil
 	}
 	p, start := st.rdBuf, st.rdN

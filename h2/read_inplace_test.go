@@ -31,7 +31,7 @@ func inPlacePeer(t *testing.T) (*peer, *Stream) {
 	st, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
 	require.NoError(t, err)
 	p.expectHeaders(1)
-	p.mustWrite(AppendHeaders(nil, 1, false, true, nil, p.encode(":status", "200")))
+	p.mustWrite(appendHeaders(nil, 1, false, true, nil, p.encode(":status", "200")))
 	_, err = st.Response(ctxT(t))
 	require.NoError(t, err)
 	return p, st
@@ -79,7 +79,7 @@ func TestReadFramedInPlaceReadsALargeFrameIntoTheCallersBuffer(t *testing.T) {
 	body := unit4(pattern(200 << 10))
 	buf := make([]byte, len(body)+100)
 	done := readInPlace(t, st, buf)
-	p.mustWrite(AppendData(nil, 1, true, body))
+	p.mustWrite(appendData(nil, 1, true, body))
 	r := <-done
 	requireNilOrEOF(t, r.err)
 	require.Equal(t, body, buf[:r.n])
@@ -93,7 +93,7 @@ func TestReadFramedInPlaceLeavesWhatIsNotTheUnits(t *testing.T) {
 	first, second := unit4(pattern(100<<10)), unit4(pattern(90<<10))
 	buf := make([]byte, 300<<10)
 	done := readInPlace(t, st, buf)
-	p.mustWrite(AppendData(nil, 1, true, append(append([]byte(nil), first...), second...)))
+	p.mustWrite(appendData(nil, 1, true, append(append([]byte(nil), first...), second...)))
 	r := <-done
 	require.NoError(t, r.err)
 	require.Equal(t, first, buf[:r.n])
@@ -109,7 +109,7 @@ func TestReadFramedInPlaceLeavesWhatIsNotTheUnits(t *testing.T) {
 func midInPlaceFrame(t *testing.T) (p *peer, st *Stream, body, rest []byte, done <-chan readResult) {
 	p, st = inPlacePeer(t)
 	body = unit4(pattern(200 << 10))
-	frame := AppendData(nil, 1, true, body)
+	frame := appendData(nil, 1, true, body)
 	done = readInPlace(t, st, make([]byte, len(body)))
 	p.mustWrite(frame[:20<<10])
 	eventually(t, "the reader reads in place", func() bool { return inPlaceFrames(p.sess) == 1 })
@@ -137,7 +137,7 @@ func TestReadFramedInPlaceReturnsAtOnceOnReset(t *testing.T) {
 	st2, err := p.sess.Request(ctxT(t), Header{{Name: ":method", Value: "GET"}, {Name: ":path", Value: "/"}}, &RequestOptions{EndStream: true})
 	require.NoError(t, err)
 	p.expectHeaders(3)
-	p.mustWrite(AppendHeaders(nil, 3, true, true, nil, p.encode(":status", "204")))
+	p.mustWrite(appendHeaders(nil, 3, true, true, nil, p.encode(":status", "204")))
 	h, err := st2.Response(ctxT(t))
 	require.NoError(t, err)
 	require.Equal(t, "204", h.Get(":status"))

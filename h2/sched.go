@@ -90,15 +90,15 @@ func (sc *scheduler) init() { sc.ready = make([]*Stream, 0, 16) }
 
 // wants reports whether st has something to send that needs scheduling.
 func (st *Stream) wantsToSend() bool {
-	return st.hdrWritten && !st.endSent && st.err == nil &&
-		(st.pendingLen() > 0 && st.sendWindow > 0 || st.pendingLen() == 0 && st.endQueued)
+	return st.wire.hasHeaders() && !st.wire.ended() && st.err == nil &&
+		(st.pendingLen() > 0 && st.sendFlow.avail() > 0 || st.pendingLen() == 0 && st.queued.ended())
 }
 
 func (st *Stream) sendableNow(s *Session) bool {
 	if !st.wantsToSend() {
 		return false
 	}
-	return st.pendingLen() == 0 || s.sendWindow > 0
+	return st.pendingLen() == 0 || s.sendFlow.avail() > 0
 }
 
 // update puts st in or out of the ready list after its state changed.

@@ -412,11 +412,11 @@ func (st *Stream) handlerDoneLocked() {
 	if st.state == stateClosed {
 		return
 	}
-	if !st.hdrQueued {
+	if !st.queued.hasHeaders() {
 		st.resetLocked(&StreamError{StreamID: st.id, Code: ErrCodeInternal, Reason: "handler returned without responding"})
 		return
 	}
-	if !st.inEOF {
+	if !st.recv.ended() {
 		// Nobody will read the rest of the request body: drop it as it comes,
 		// crediting flow control at once, until the client ends its side.
 		st.discardIn = true
@@ -426,8 +426,8 @@ func (st *Stream) handlerDoneLocked() {
 			st.creditLocked(unread) // both windows, or the client's upload stalls
 		}
 	}
-	if !st.endQueued {
-		st.endQueued = true
+	if !st.queued.ended() {
+		st.queued.end()
 		s.sched.update(s, st)
 	}
 }
@@ -455,7 +455,7 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 	complete := o.Body != nil || o.Trailers != nil
 	if o.Trailers != nil {
 		// Checked before anything is queued, so that a refusal sends nothing.
-		if err := checkSend(o.Trailers, kindTrailers); err != nil {
+		if err := st.s.checkSendable(o.Trailers, kindTrailers); err != nil {
 			return err
 		}
 	}
@@ -472,7 +472,7 @@ func (st *Stream) respondLocked(hdr Header, end bool) error {
 	if st.s.client {
 		return errorf("Respond on a client stream")
 	}
-	if st.hdrQueued {
+	if st.queued.hasHeaders() {
 		return errorf("stream %d: response headers already sent", st.id)
 	}
 	if err := st.writableLocked(); err != nil {
@@ -481,12 +481,13 @@ func (st *Stream) respondLocked(hdr Header, end bool) error {
 	if len(hdr) == 0 || hdr[0].Name != ":status" {
 		hdr = append(Header{{Name: ":status", Value: "200"}}, hdr...)
 	}
-	if err := checkSend(hdr, kindResponse); err != nil {
+	if err := st.s.checkSendable(hdr, kindResponse); err != nil {
 		return err
 	}
-	st.hdrQueued = true
+	st.queued.headers()
+	st.outHeader = hdr
 	if end {
-		st.endQueued = true
+		st.queued.end()
 	}
 	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr, endStream: end})
 	return nil
@@ -498,17 +499,18 @@ func (st *Stream) SendInformational(hdr Header) error {
 	if s := hdr.Get(":status"); len(s) != 3 || s[0] != '1' || s == "101" {
 		return errorf("informational status must be 1xx (not 101), got %q", s)
 	}
-	if err := checkSend(hdr, kindResponse); err != nil {
+	if err := st.s.checkSendable(hdr, kindResponse); err != nil {
 		return err
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	if st.hdrQueued {
+	if st.queued.hasHeaders() {
 		return errorf("stream %d: informational headers after the response", st.id)
 	}
 	if err := st.writableLocked(); err != nil {
 		return err
 	}
+	st.informational = append(st.informational, hdr)
 	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr})
 	return nil
 }

@@ -33,6 +33,8 @@ type Session struct {
 	hdec     *hpack.Decoder
 	hmemoIn  *blockMemo  // blocks that need no decoding again (hpack_memo_decode.go)
 	hb       headerBlock // the header block being received
+	hbRaw    []byte      // a block in several fragments, gathered for hdecUse
+	hdecUse  tableUse    // what our decoder's dynamic table holds (hpack_table.go)
 	gotFirst bool        // the peer's first SETTINGS arrived
 	wakeQ    []*Stream   // streams to signal when the read batch ends (read_wake.go)
 	startQ   []handoff   // new streams to hand to handlers likewise
@@ -46,6 +48,7 @@ type Session struct {
 	henc          *hpack.Encoder
 	memo          *blockMemo // header blocks that need no encoding again (hpack_memo.go)
 	hbuf          hpackBuf
+	hencUse       tableUse   // what our encoder's dynamic table holds (hpack_table.go)
 	encMaxFrame   uint32     // the peer's MAX_FRAME_SIZE as of this batch
 	batch         []frameReq // control frames taken from ctrl, being encoded
 	wbuf          []byte
@@ -84,9 +87,8 @@ type Session struct {
 	remote       Settings
 	remoteSeen   bool // the peer's first SETTINGS arrived
 
-	sendWindow int64 // connection send window
-	recvWindow int64 // connection receive window (what the peer may still send)
-	recvUnack  int64 // bytes consumed but not yet returned with WINDOW_UPDATE
+	sendFlow   flow  // the connection's send window (flow.go)
+	recvFlow   flow  // the connection's receive window: what the peer may still send
 	recvTarget int64 // the connection window we aim to keep open
 	buffered   int   // bytes queued for sending across streams (MaxSessionMemory)
 	memWaiters []*Stream
@@ -133,6 +135,7 @@ type Session struct {
 	push      pushState      // push.go
 	timeout   sessionTimeout // timeout.go
 	extFrames extState       // altsvc.go
+	perf      *perfEntries   // perf.go: nil without a performance hook
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -152,8 +155,8 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		recentClosed: newIDRing(128),
 		pings:        make(map[[8]byte]*pingWait),
 		remote:       RFCSettings(),
-		sendWindow:   65535,
-		recvWindow:   65535,
+		sendFlow:     flow{win: 65535},
+		recvFlow:     flow{win: 65535},
 	}
 	if _, ok := conn.(*tls.Conn); ok {
 		s.encrypted = true
@@ -182,6 +185,8 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	})
 	s.hdec.SetMaxStringLength(int(min(s.local.MaxHeaderListSize, 1<<24)))
 	s.henc = hpack.NewEncoder(&s.hbuf)
+	s.hencUse.max = 4096 // the encoder's initial table size, RFC 7541's default
+	s.hdecUse.max = s.local.HeaderTableSize
 	if s.opts.MaxEncoderTableSize != 0 {
 		// Applied by the writer before its first block, as a peer's limit is.
 		s.hencLimit, s.hencLimitSet = s.remote.HeaderTableSize, true
@@ -202,7 +207,7 @@ func (s *Session) start() {
 		s.srv.logf("h2: Options.Origins not sent: %v", err)
 	}
 	if extra := int64(s.opts.ConnWindowSize) - 65535; extra > 0 {
-		s.recvWindow += extra
+		s.recvFlow.add(extra)
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})
 	}
 	s.recvTarget = int64(s.opts.ConnWindowSize)
@@ -210,6 +215,7 @@ func (s *Session) start() {
 		s.idleTimer = time.AfterFunc(s.opts.IdleTimeout, s.onIdle)
 	}
 	s.mu.Unlock()
+	s.startPerf()
 	go s.writeLoop()
 	go s.readLoop()
 	s.startTimeout()
@@ -353,8 +359,7 @@ func (s *Session) SetLocalWindowSize(n uint32) error {
 		return ErrSessionClosed
 	}
 	s.recvTarget = int64(n)
-	if grow := int64(n) - s.recvWindow; grow > 0 {
-		s.recvWindow += grow
+	if grow := s.recvFlow.growTo(int64(n)); grow > 0 {
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(grow)})
 	}
 	return nil
@@ -508,7 +513,7 @@ func (s *Session) beginCloseLocked(err error, code ErrCode, goAway bool) {
 
 func (s *Session) streamCloseErrLocked(st *Stream) error {
 	if s.closeErr != nil {
-		if st.local() && !st.hdrWritten {
+		if st.local() && !st.wire.hasHeaders() {
 			return &unprocessedError{streamID: st.id, cause: s.closeErr}
 		}
 		return s.closeErr

@@ -124,7 +124,7 @@ func TestGoAwayLastStreamUnprocessed(t *testing.T) {
 	st3, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
 	require.NoError(t, err)
 	p.expectHeaders(3)
-	p.mustWrite(AppendGoAway(nil, 1, ErrCodeNo, []byte("bye")))
+	p.mustWrite(appendGoAway(nil, 1, ErrCodeNo, []byte("bye")))
 	_, err = st3.Response(ctxT(t))
 	require.ErrorIs(t, err, ErrUnprocessed)
 	var ce *ConnError
@@ -134,7 +134,7 @@ func TestGoAwayLastStreamUnprocessed(t *testing.T) {
 	_, err = p.sess.Request(ctxT(t), post("/"), nil)
 	require.ErrorIs(t, err, ErrUnprocessed)
 	// Stream 1 is still served.
-	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
+	p.mustWrite(appendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
 	h, err := st1.Response(ctxT(t))
 	require.NoError(t, err)
 	require.Equal(t, "200", h.Get(":status"))
@@ -148,7 +148,7 @@ func TestGoAwayWithErrorCode(t *testing.T) {
 	goroutineLeakCheck(t)
 	p := newClientPeer(t, nil)
 	p.serverHandshake()
-	p.mustWrite(AppendGoAway(nil, 0, ErrCodeEnhanceYourCalm, []byte("calm down")))
+	p.mustWrite(appendGoAway(nil, 0, ErrCodeEnhanceYourCalm, []byte("calm down")))
 	p.waitDone()
 	var ce *ConnError
 	require.ErrorAs(t, p.sess.Err(), &ce)
@@ -171,7 +171,7 @@ func TestRefusedStreamUnprocessed(t *testing.T) {
 	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
 	require.NoError(t, err)
 	p.expectHeaders(1)
-	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeRefusedStream))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeRefusedStream))
 	_, err = st.Response(ctxT(t))
 	require.ErrorIs(t, err, ErrUnprocessed)
 	var se *StreamError
@@ -182,7 +182,7 @@ func TestRefusedStreamUnprocessed(t *testing.T) {
 	st, err = p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
 	require.NoError(t, err)
 	p.expectHeaders(3)
-	p.mustWrite(AppendRSTStream(nil, 3, ErrCodeInternal))
+	p.mustWrite(appendRSTStream(nil, 3, ErrCodeInternal))
 	_, err = st.Response(ctxT(t))
 	require.ErrorAs(t, err, &se)
 	require.NotErrorIs(t, err, ErrUnprocessed)
@@ -209,7 +209,7 @@ func TestClientWaitsForStreamSlot(t *testing.T) {
 		}
 		close(got)
 	}()
-	p.mustWrite(AppendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
+	p.mustWrite(appendHeaders(nil, 1, true, true, nil, p.encode(":status", "200")))
 	_, err = st.Response(ctxT(t))
 	require.NoError(t, err)
 	second := <-got
@@ -318,12 +318,12 @@ func TestHooksFire(t *testing.T) {
 	p.mustWrite(AppendPing(nil, false, [8]byte{1}))
 	p.expect("PING ack", func(f rawFrame) bool { return f.Type == FramePing })
 	p.request(1, false)
-	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeCancel))
 	// A stream error: WINDOW_UPDATE with increment 0 on an open stream.
 	p.request(3, false)
-	p.mustWrite(AppendWindowUpdate(nil, 3, 0))
+	p.mustWrite(appendWindowUpdate(nil, 3, 0))
 	p.expectRST(3, ErrCodeProtocol)
-	p.mustWrite(AppendGoAway(nil, 0, ErrCodeNo, nil))
+	p.mustWrite(appendGoAway(nil, 0, ErrCodeNo, nil))
 	require.NoError(t, p.conn.Close())
 	p.waitDone()
 	select {
@@ -348,7 +348,7 @@ func TestConnErrorHookAndGoAway(t *testing.T) {
 	}}}
 	p := newServerPeer(t, srv)
 	p.handshake()
-	p.mustWrite(AppendData(nil, 0, false, []byte("x"))) // DATA on stream 0
+	p.mustWrite(appendData(nil, 0, false, []byte("x"))) // DATA on stream 0
 	p.expectGoAway(ErrCodeProtocol)
 	p.expectClosed()
 	p.waitDone()

@@ -112,9 +112,9 @@ func TestMaxSettingsPerFrame(t *testing.T) {
 	}
 	p := newServerPeer(t, &Server{Handler: okHandler})
 	p.handshake()
-	p.mustWrite(AppendRaw(nil, FrameSettings, 0, 0, many(32)))
+	p.mustWrite(appendRaw(nil, FrameSettings, 0, 0, many(32)))
 	p.expect("SETTINGS ack", func(f rawFrame) bool { return f.Type == FrameSettings && f.Flags.Has(FlagAck) })
-	p.mustWrite(AppendRaw(nil, FrameSettings, 0, 0, many(33)))
+	p.mustWrite(appendRaw(nil, FrameSettings, 0, 0, many(33)))
 	p.expectGoAway(ErrCodeEnhanceYourCalm)
 }
 

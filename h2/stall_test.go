@@ -38,7 +38,7 @@ func stallServer(timeout time.Duration, n int) (*Server, chan *Session) {
 func (p *peer) askLarge() {
 	p.t.Helper()
 	p.handshake(Setting{SettingInitialWindowSize, maxWindow})
-	p.mustWrite(AppendWindowUpdate(nil, 0, maxWindow-65535))
+	p.mustWrite(appendWindowUpdate(nil, 0, maxWindow-65535))
 	p.request(1, true)
 }
 
@@ -90,7 +90,7 @@ func TestStallKeepsSlowTCPReader(t *testing.T) {
 	}
 	sess := <-sessions
 	require.NoError(t, sess.Err())
-	p.mustWrite(AppendGoAway(nil, 0, ErrCodeNo, nil))
+	p.mustWrite(appendGoAway(nil, 0, ErrCodeNo, nil))
 	_ = p.conn.Close()
 	p.waitDone()
 }

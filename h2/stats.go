@@ -43,6 +43,7 @@ type StreamStats struct {
 	Opened        time.Time
 	FirstHeader   time.Time // the peer's (first final) HEADERS arrived
 	FirstByte     time.Time // the peer's first DATA byte arrived
+	FirstByteSent time.Time // our first DATA byte was framed for the wire
 	Closed        time.Time
 	BytesSent     int64
 	BytesReceived int64
@@ -53,13 +54,13 @@ type StreamStats struct {
 // take 96 with four pointers for the garbage collector to scan, per stream.
 // The read path stamps them with the time of the read batch (lastActivity).
 type streamStats struct {
-	opened, firstHeader, firstByte, closed int64
-	bytesSent, bytesReceived               int64
+	opened, firstHeader, firstByte, firstByteSent, closed int64
+	bytesSent, bytesReceived                              int64
 }
 
 func (t *streamStats) public() StreamStats {
 	return StreamStats{Opened: unixNano(t.opened), FirstHeader: unixNano(t.firstHeader), FirstByte: unixNano(t.firstByte),
-		Closed: unixNano(t.closed), BytesSent: t.bytesSent, BytesReceived: t.bytesReceived}
+		FirstByteSent: unixNano(t.firstByteSent), Closed: unixNano(t.closed), BytesSent: t.bytesSent, BytesReceived: t.bytesReceived}
 }
 
 func unixNano(n int64) time.Time {
@@ -83,6 +84,24 @@ func (s StreamStats) TimeToFirstByte() time.Duration {
 		return 0
 	}
 	return s.FirstByte.Sub(s.Opened)
+}
+
+// TimeToFirstByteSent is the time from opening to our first DATA byte
+// framed for the wire (Node's timeToFirstByteSent).
+func (s StreamStats) TimeToFirstByteSent() time.Duration {
+	if s.FirstByteSent.IsZero() {
+		return 0
+	}
+	return s.FirstByteSent.Sub(s.Opened)
+}
+
+// TimeToFirstHeader is the time from opening to the peer's first final
+// HEADERS (Node's timeToFirstHeader); for a stream the peer opened, 0.
+func (s StreamStats) TimeToFirstHeader() time.Duration {
+	if s.FirstHeader.IsZero() {
+		return 0
+	}
+	return s.FirstHeader.Sub(s.Opened)
 }
 
 // Stats returns a snapshot of the session's counters.
@@ -109,16 +128,20 @@ func (s *Session) Stats() SessionStats {
 
 // SessionState is a snapshot of a session's protocol state, like Node's session.state.
 type SessionState struct {
-	LocalWindowSize         int64 // connection window the peer may still fill
-	RemoteWindowSize        int64 // connection window we may still fill
-	NextStreamID            uint32
-	LastProcessedStreamID   uint32 // highest peer-initiated stream seen
-	OpenStreams             int
-	OutboundQueueSize       int // control frames waiting for the writer
-	OutboundBufferedBytes   int // stream bytes waiting for the writer
-	LocalHeaderTableSize    uint32
-	RemoteHeaderTableSize   uint32
-	GoAwaySent, GoAwayRecvd bool
+	LocalWindowSize       int64 // connection window the peer may still fill
+	RemoteWindowSize      int64 // connection window we may still fill
+	NextStreamID          uint32
+	LastProcessedStreamID uint32 // highest peer-initiated stream seen
+	OpenStreams           int
+	OutboundQueueSize     int // control frames waiting for the writer
+	OutboundBufferedBytes int // stream bytes waiting for the writer
+	LocalHeaderTableSize  uint32
+	RemoteHeaderTableSize uint32
+	// EncoderTableInUse and DecoderTableInUse are the bytes the dynamic
+	// tables of our HPACK encoder and decoder hold (RFC 7541 §4.1; Node's
+	// deflateDynamicTableSize and inflateDynamicTableSize).
+	EncoderTableInUse, DecoderTableInUse uint32
+	GoAwaySent, GoAwayRecvd              bool
 }
 
 // State returns a snapshot of the session's protocol state.
@@ -126,8 +149,8 @@ func (s *Session) State() SessionState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return SessionState{
-		LocalWindowSize:       s.recvWindow,
-		RemoteWindowSize:      s.sendWindow,
+		LocalWindowSize:       s.recvFlow.avail(),
+		RemoteWindowSize:      s.sendFlow.avail(),
 		NextStreamID:          s.nextStreamID,
 		LastProcessedStreamID: s.lastPeerStream,
 		OpenStreams:           len(s.streams),
@@ -135,6 +158,8 @@ func (s *Session) State() SessionState {
 		OutboundBufferedBytes: s.buffered,
 		LocalHeaderTableSize:  s.local.HeaderTableSize,
 		RemoteHeaderTableSize: s.remote.HeaderTableSize,
+		EncoderTableInUse:     s.hencUse.inUse.Load(),
+		DecoderTableInUse:     s.hdecUse.inUse.Load(),
 		GoAwaySent:            s.goAwaySent,
 		GoAwayRecvd:           s.goAwayRecv,
 	}

@@ -70,49 +70,50 @@ type Stream struct {
 	id   uint32
 	cond sync.Cond // L is &s.mu
 
-	state streamState
+	state   streamState
+	rstSent bool
+
+	// Booleans sit together in each half below: spread between wider
+	// fields, each would cost a word of padding (TestStreamFitsItsSizeClass).
 
 	// Inbound: written by the reader goroutine, read by the application.
-	header        Header   // server: request headers; client: final response headers
-	informational []Header // client: 1xx responses
-	trailers      Header
 	trailersSet   atomic.Bool // trailers are in: Trailers needs no lock
-	gotHeader     bool
+	header        Header      // server: request headers; client: final response headers
+	informational []Header    // client: 1xx responses received; server: 1xx responses sent
+	trailers      Header
 	in            []byte
 	inOff         int
-	inEOF         bool
 	rdBuf         []byte // a waiting Read's buffer, filled directly by the reader
 	rdN           int
 	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
-	rdInPlace     bool                 // the waiting read lets the reader fill rdBuf from the connection, unlocked
-	wakeDeferred  bool                 // on the session's wakeQ
-	recvWindow    int64
-	recvUnack     int64
+	recvFlow      flow                 // what the peer may still send on the stream (flow.go)
 	contentLength int64
 	recvBytes     int64
 	onInfo        func(Header)
-	headRequest   bool // client: the request was HEAD, so the response has no content
+	recv          recvHalf // the peer's side: headers due, body, ended (stream_halves.go)
+	rdInPlace     bool     // the waiting read lets the reader fill rdBuf from the connection, unlocked
+	wakeDeferred  bool     // on the session's wakeQ
+	headRequest   bool     // client: the request was HEAD, so the response has no content
+	endAfterHdr   bool     // the peer's HEADERS (request or response) carried END_STREAM
 
 	// Outbound: written by the application, drained by the writer.
 	out          []byte
 	outOff       int
-	sendWindow   int64
-	hdrQueued    bool // final headers queued (server: response; client: request)
-	hdrWritten   bool // the writer has put our HEADERS on the wire
-	endQueued    bool
-	endSent      bool
+	sendFlow     flow   // what we may still send on the stream (flow.go)
+	outHeader    Header // our final headers (server: response; client: request), once queued
 	outTrailers  Header
-	rstAfterEnd  bool // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	zc           []byte   // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
+	writeWaiters int      // Writes blocked on this stream
+	zcFramed     int      // bytes of the lent slice framed so far
+	zcInFlight   int      // pieces of zc framed without a copy and not yet written (vectored.go)
+	queued       sendStep // what we handed to the writer: final headers, the end (stream_halves.go)
+	wire         sendStep // what the writer put on the wire: HEADERS (1xx too), END_STREAM
+	rstAfterEnd  bool     // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
-	zc           []byte // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
-	writeWaiters int    // Writes blocked on this stream
-	zcFramed     int    // bytes of the lent slice framed so far
-	zcInFlight   int    // pieces of zc framed without a copy and not yet written (vectored.go)
-	discardIn    bool   // the handler is gone: inbound DATA is dropped and credited at once
+	discardIn    bool // the handler is gone: inbound DATA is dropped and credited at once
 
-	err     error // why the stream ended abnormally: *StreamError or a session error
-	rstSent bool
-	sched   streamSched
+	err   error // why the stream ended abnormally: *StreamError or a session error
+	sched streamSched
 
 	// ctx is made by the first Context call without mu (ctxState guards
 	// it), and canceled once ended is set (TestContextIsMadeOnce).
@@ -142,8 +143,8 @@ func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 		st = s.allocStream()
 	}
 	st.id = id
-	st.recvWindow = int64(s.local.InitialWindowSize)
-	st.sendWindow = int64(s.remote.InitialWindowSize)
+	st.recvFlow.win = int64(s.local.InitialWindowSize)
+	st.sendFlow.win = int64(s.remote.InitialWindowSize)
 	st.sched.prio = DefaultPriority()
 	if st.local() {
 		st.stats.opened = time.Now().UnixNano()
@@ -212,6 +213,9 @@ func (st *Stream) Scheme() string    { return st.Header().Get(":scheme") }
 
 // Informational returns the 1xx responses a client stream received.
 func (st *Stream) Informational() []Header {
+	if !st.s.client {
+		return nil // a server's informational holds those it sent
+	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	return st.informational
@@ -264,7 +268,7 @@ func (st *Stream) Err() error {
 func (st *Stream) InboundEnded() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.inEOF || st.state == stateClosed
+	return st.recv.ended() || st.state == stateClosed
 }
 
 // ResetCode returns the code of a reset (by either side) and whether there was one.
@@ -384,13 +388,13 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 			}
 		}
 		if need != nil && unitDone(p, got, need) {
-			if got > 0 && st.inEOF && st.inOff == len(st.in) {
+			if got > 0 && st.recv.ended() && st.inOff == len(st.in) {
 				return got, io.EOF // the body ends with this unit: no read just for the end
 			}
 			return got, nil
 		}
 		switch {
-		case st.inEOF:
+		case st.recv.ended():
 			return got, io.EOF
 		case st.err != nil:
 			return got, st.err
@@ -421,37 +425,26 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 func (st *Stream) creditLocked(n int64) {
 	s := st.s
 	s.creditConnLocked(n)
-	if st.inEOF || st.err != nil {
+	if st.recv.ended() || st.err != nil {
 		return
 	}
-	st.recvUnack += n
-	if st.recvUnack >= int64(s.local.InitialWindowSize)/4 {
-		s.queueLocked(frameReq{kind: reqWindowUpdate, streamID: st.id, u32: uint32(st.recvUnack)})
-		st.recvWindow += st.recvUnack
-		st.recvUnack = 0
+	st.recvFlow.consumed(n)
+	if incr := st.recvFlow.creditAt(int64(s.local.InitialWindowSize) / 4); incr > 0 {
+		s.queueLocked(frameReq{kind: reqWindowUpdate, streamID: st.id, u32: uint32(incr)})
 	}
 }
 
 // creditConnLocked returns n consumed bytes to the connection window, in
 // batches of a quarter of the window.
 func (s *Session) creditConnLocked(n int64) {
-	s.recvUnack += n
-	if s.recvUnack >= s.recvTarget/4 || s.recvWindow < s.recvTarget/2 {
+	s.recvFlow.consumed(n)
+	if s.recvFlow.creditDue(s.recvTarget) {
 		s.sendConnWindowUpdateLocked()
 	}
 }
 
 func (s *Session) sendConnWindowUpdateLocked() {
-	if s.recvUnack <= 0 {
-		return
-	}
-	incr := s.recvUnack
-	if s.recvWindow+incr > s.recvTarget {
-		incr = max(0, s.recvTarget-s.recvWindow)
-	}
-	s.recvUnack = 0
-	if incr > 0 {
-		s.recvWindow += incr
+	if incr := s.recvFlow.creditUpTo(s.recvTarget); incr > 0 {
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(incr)})
 	}
 }
@@ -488,7 +481,7 @@ func (st *Stream) failLocked(err error) {
 		st.err = err
 	}
 	s := st.s
-	if !st.inEOF {
+	if !st.recv.ended() {
 		// Nobody will read what is buffered: return it to the connection window.
 		if unread := int64(len(st.in) - st.inOff); unread > 0 {
 			s.creditConnLocked(unread)
@@ -505,8 +498,8 @@ func (st *Stream) failLocked(err error) {
 
 // endSentLocked records that our END_STREAM left.
 func (st *Stream) endSentLocked() {
-	st.endSent = true
-	st.endQueued = true
+	st.wire.end()
+	st.queued.end()
 	s := st.s
 	s.sched.update(s, st)
 	switch st.state {
@@ -516,7 +509,7 @@ func (st *Stream) endSentLocked() {
 		st.closeLocked()
 		return
 	}
-	if st.rstAfterEnd && !st.inEOF {
+	if st.rstAfterEnd && !st.recv.ended() {
 		st.rstSent = true
 		s.queueLocked(frameReq{kind: reqRST, streamID: st.id, code: ErrCodeNo, st: st})
 		s.recentRST.add(st.id)
@@ -526,7 +519,7 @@ func (st *Stream) endSentLocked() {
 
 // recvEndLocked records the peer's END_STREAM.
 func (st *Stream) recvEndLocked() {
-	st.inEOF = true
+	st.recv.endIn()
 	switch st.state {
 	case stateOpen:
 		st.state = stateHalfClosedRemote
@@ -546,6 +539,7 @@ func (st *Stream) closeLocked() {
 	st.stats.closed = st.closedAt()
 	s.stats.streamDurations += time.Duration(st.stats.closed - st.stats.opened)
 	s.stats.streamsClosed++
+	s.streamPerfLocked(st)
 	delete(s.streams, st.id)
 	if st.local() {
 		s.localActive--
@@ -581,7 +575,7 @@ func (st *Stream) SetPriority(p Priority, silent bool) error {
 	defer s.mu.Unlock()
 	old := st.sched.prio
 	st.sched.prio = p
-	if silent || st.state == stateClosed || !st.hdrQueued {
+	if silent || st.state == stateClosed || !st.queued.hasHeaders() {
 		return nil
 	}
 	if old.Weight != p.Weight || old.Parent != p.Parent || old.Exclusive != p.Exclusive {

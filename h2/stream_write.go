@@ -25,7 +25,7 @@ func (st *Stream) End(p []byte, trailers Header) (int, error) {
 	defer st.s.mu.Unlock()
 	if trailers != nil {
 		// Checked before p is queued: refused trailers send nothing more.
-		if err := checkSend(trailers, kindTrailers); err != nil {
+		if err := st.s.checkSendable(trailers, kindTrailers); err != nil {
 			return 0, st.refuseTrailersLocked(err)
 		}
 	}
@@ -41,7 +41,7 @@ func (st *Stream) endLocked(p []byte, trailers Header) (int, error) {
 			return n, err
 		}
 	}
-	if trailers == nil && st.endQueued {
+	if trailers == nil && st.queued.ended() {
 		return n, nil // already ended, as CloseWrite allows
 	}
 	if err := st.writableLocked(); err != nil {
@@ -55,7 +55,7 @@ func (st *Stream) endLocked(p []byte, trailers Header) (int, error) {
 
 func (st *Stream) writeLocked(p []byte) (int, error) {
 	s := st.s
-	if !st.hdrQueued && !st.s.client {
+	if !st.queued.hasHeaders() && !st.s.client {
 		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
 			return 0, err
 		}
@@ -166,7 +166,7 @@ func (st *Stream) writableLocked() error {
 	switch {
 	case st.err != nil:
 		return st.err
-	case st.endQueued:
+	case st.queued.ended():
 		return ErrStreamClosed
 	case st.deadlinePassedLocked() || st.sidePassedLocked(sideWrite):
 		return os.ErrDeadlineExceeded
@@ -202,7 +202,7 @@ func (st *Stream) WriteTrailers(t Header) error {
 func (st *Stream) CloseWrite() error {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	if st.endQueued {
+	if st.queued.ended() {
 		return nil
 	}
 	if st.err != nil {
@@ -213,14 +213,14 @@ func (st *Stream) CloseWrite() error {
 
 func (st *Stream) closeWriteLocked() error {
 	if st.outTrailers != nil {
-		if err := checkSend(st.outTrailers, kindTrailers); err != nil {
+		if err := st.s.checkSendable(st.outTrailers, kindTrailers); err != nil {
 			return st.refuseTrailersLocked(err)
 		}
 	}
-	if !st.hdrQueued && !st.s.client {
+	if !st.queued.hasHeaders() && !st.s.client {
 		return st.respondLocked(Header{{Name: ":status", Value: "200"}}, st.outTrailers == nil)
 	}
-	st.endQueued = true
+	st.queued.end()
 	st.s.sched.update(st.s, st)
 	return nil
 }

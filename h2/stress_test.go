@@ -120,8 +120,8 @@ func TestPartialWriteAfterDeadline(t *testing.T) {
 	r := <-first
 	require.ErrorIs(t, r.err, os.ErrDeadlineExceeded)
 	require.Less(t, r.n, len(orig), "the Write was cut short")
-	p.mustWrite(AppendWindowUpdate(nil, 1, 1<<20))
-	p.mustWrite(AppendWindowUpdate(nil, 0, 1<<20))
+	p.mustWrite(appendWindowUpdate(nil, 1, 1<<20))
+	p.mustWrite(appendWindowUpdate(nil, 0, 1<<20))
 	got := p.body(1)
 	require.True(t, bytes.Equal(orig, got), "body differs: %d bytes, want %d", len(got), len(orig))
 }
@@ -141,14 +141,14 @@ func TestReadReturnsWhatArrived(t *testing.T) {
 	p.startReader()
 	p.request(1, false)
 	time.Sleep(50 * time.Millisecond) // the handler is waiting in Read
-	p.mustWrite(AppendData(nil, 1, false, make([]byte, 100)))
+	p.mustWrite(appendData(nil, 1, false, make([]byte, 100)))
 	select {
 	case n := <-got:
 		require.Equal(t, 100, n)
 	case <-time.After(waitLong):
 		t.Fatal("Read still waiting with 100 bytes received")
 	}
-	p.mustWrite(AppendRSTStream(nil, 1, ErrCodeCancel))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeCancel))
 }
 
 // TestBodyThenResetDrainsCleanly: a client that sends part of a body and

@@ -202,21 +202,21 @@ func TestFrameRoundTrip(t *testing.T) {
 		id      uint32
 		payload []byte
 	}{
-		{"data", AppendData(nil, 5, true, []byte("abc")), FrameData, FlagEndStream, 5, []byte("abc")},
-		{"data empty", AppendData(nil, 7, false, nil), FrameData, 0, 7, nil},
-		{"headers", AppendHeaders(nil, 1, false, true, nil, []byte{0x82}), FrameHeaders, FlagEndHeaders, 1, []byte{0x82}},
-		{"headers prio", AppendHeaders(nil, 1, true, false, prio, []byte{0x82}), FrameHeaders, FlagEndStream | FlagPriority, 1,
+		{"data", appendData(nil, 5, true, []byte("abc")), FrameData, FlagEndStream, 5, []byte("abc")},
+		{"data empty", appendData(nil, 7, false, nil), FrameData, 0, 7, nil},
+		{"headers", appendHeaders(nil, 1, false, true, nil, []byte{0x82}), FrameHeaders, FlagEndHeaders, 1, []byte{0x82}},
+		{"headers prio", appendHeaders(nil, 1, true, false, prio, []byte{0x82}), FrameHeaders, FlagEndStream | FlagPriority, 1,
 			[]byte{0x80, 0, 0, 3, 200, 0x82}},
-		{"continuation", AppendContinuation(nil, 9, true, []byte{1, 2}), FrameContinuation, FlagEndHeaders, 9, []byte{1, 2}},
-		{"priority", AppendPriority(nil, 3, PriorityParam{StreamDep: 1, Weight: 15}), FramePriority, 0, 3, []byte{0, 0, 0, 1, 15}},
-		{"rst", AppendRSTStream(nil, 3, ErrCodeCancel), FrameRSTStream, 0, 3, []byte{0, 0, 0, 8}},
+		{"continuation", appendContinuation(nil, 9, true, []byte{1, 2}), FrameContinuation, FlagEndHeaders, 9, []byte{1, 2}},
+		{"priority", appendPriority(nil, 3, PriorityParam{StreamDep: 1, Weight: 15}), FramePriority, 0, 3, []byte{0, 0, 0, 1, 15}},
+		{"rst", appendRSTStream(nil, 3, ErrCodeCancel), FrameRSTStream, 0, 3, []byte{0, 0, 0, 8}},
 		{"settings", AppendSettings(nil, Setting{SettingMaxFrameSize, 1 << 20}), FrameSettings, 0, 0, []byte{0, 5, 0, 0x10, 0, 0}},
-		{"settings ack", AppendSettingsAck(nil), FrameSettings, FlagAck, 0, nil},
+		{"settings ack", appendSettingsAck(nil), FrameSettings, FlagAck, 0, nil},
 		{"ping ack", AppendPing(nil, true, [8]byte{1, 2, 3, 4, 5, 6, 7, 8}), FramePing, FlagAck, 0, []byte{1, 2, 3, 4, 5, 6, 7, 8}},
-		{"goaway", AppendGoAway(nil, 1<<31|5, ErrCodeEnhanceYourCalm, []byte("x")), FrameGoAway, 0, 0, []byte{0, 0, 0, 5, 0, 0, 0, 0xb, 'x'}},
-		{"window update", AppendWindowUpdate(nil, 1, 1<<31|1000), FrameWindowUpdate, 0, 1, []byte{0, 0, 0x3, 0xe8}},
-		{"priority update", AppendPriorityUpdate(nil, 5, "u=1"), FramePriorityUpdate, 0, 0, []byte{0, 0, 0, 5, 'u', '=', '1'}},
-		{"raw", AppendRaw(nil, 0xfa, 0xff, 1<<31|3, []byte("z")), 0xfa, 0xff, 3, []byte("z")},
+		{"goaway", appendGoAway(nil, 1<<31|5, ErrCodeEnhanceYourCalm, []byte("x")), FrameGoAway, 0, 0, []byte{0, 0, 0, 5, 0, 0, 0, 0xb, 'x'}},
+		{"window update", appendWindowUpdate(nil, 1, 1<<31|1000), FrameWindowUpdate, 0, 1, []byte{0, 0, 0x3, 0xe8}},
+		{"priority update", appendPriorityUpdate(nil, 5, "u=1"), FramePriorityUpdate, 0, 0, []byte{0, 0, 0, 5, 'u', '=', '1'}},
+		{"raw", appendRaw(nil, 0xfa, 0xff, 1<<31|3, []byte("z")), 0xfa, 0xff, 3, []byte("z")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -241,7 +241,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	_, err := ReadFrameHeader(bytes.NewReader([]byte{0, 0, 1, 0}), &buf)
 	require.Error(t, err)
 	// The priority fields parse back to what was appended.
-	got := parsePriority(appendPriority(nil, *prio))
+	got := parsePriority(appendPriorityParam(nil, *prio))
 	require.Equal(t, *prio, got)
 }
 

@@ -134,7 +134,7 @@ func TestLentWriteReturnsWhenTheSessionDies(t *testing.T) {
 		// A peer that grants 64 MiB of window, then never reads again.
 		var b []byte
 		b = AppendSettings(b, Setting{SettingInitialWindowSize, 64 << 20})
-		b = AppendWindowUpdate(b, 0, 64<<20)
+		b = appendWindowUpdate(b, 0, 64<<20)
 		_, _ = conn.Write(b)
 		<-stop
 	}()

@@ -207,6 +207,7 @@ func (s *Session) shutWrite() {
 func (s *Session) takeBatchLocked() {
 	if s.hencLimitSet {
 		s.henc.SetMaxDynamicTableSizeLimit(s.encoderTableLimit(s.hencLimit))
+		s.hencUse.limit(s.encoderTableLimit(s.hencLimit))
 		s.memo.tableChanged() // and the next block must begin with the size update
 		s.hencLimitSet = false
 	}
@@ -221,13 +222,13 @@ func (s *Session) takeBatchLocked() {
 		switch r.kind {
 		case reqHeaders:
 			st := r.st
-			if st.rstSent || (st.err != nil && !st.hdrWritten) {
+			if st.rstSent || (st.err != nil && !st.wire.hasHeaders()) {
 				r.skip = true // reset before its headers left: the peer must never hear of it
 				continue
 			}
 			st.touchLocked()
-			if !st.hdrWritten {
-				st.hdrWritten = true
+			if !st.wire.hasHeaders() {
+				st.wire.headers()
 				if st.state == stateReservedLocal {
 					st.state = stateHalfClosedRemote // a pushed stream's response (§5.1)
 				}
@@ -237,7 +238,7 @@ func (s *Session) takeBatchLocked() {
 				st.endSentLocked()
 			}
 		case reqRST:
-			if r.st != nil && r.st.local() && !r.st.hdrWritten && !r.st.promiseSentLocked() {
+			if r.st != nil && r.st.local() && !r.st.wire.hasHeaders() && !r.st.promiseSentLocked() {
 				r.skip = true // the peer never heard of this stream
 			}
 		case reqPushPromise:
@@ -275,25 +276,25 @@ func (s *Session) appendFrame(r *frameReq) {
 	case reqSettings:
 		s.wbuf = AppendSettings(s.wbuf, r.settings.params()...)
 	case reqSettingsAck:
-		s.wbuf = AppendSettingsAck(s.wbuf)
+		s.wbuf = appendSettingsAck(s.wbuf)
 	case reqPing:
 		s.wbuf = AppendPing(s.wbuf, false, r.ping)
 	case reqPingAck:
 		s.wbuf = AppendPing(s.wbuf, true, r.ping)
 	case reqRST:
-		s.wbuf = AppendRSTStream(s.wbuf, r.streamID, r.code)
+		s.wbuf = appendRSTStream(s.wbuf, r.streamID, r.code)
 	case reqGoAway:
-		s.wbuf = AppendGoAway(s.wbuf, r.u32, r.code, r.data)
+		s.wbuf = appendGoAway(s.wbuf, r.u32, r.code, r.data)
 	case reqWindowUpdate:
-		s.wbuf = AppendWindowUpdate(s.wbuf, r.streamID, r.u32)
+		s.wbuf = appendWindowUpdate(s.wbuf, r.streamID, r.u32)
 	case reqPriority:
-		s.wbuf = AppendPriority(s.wbuf, r.streamID, *r.prio)
+		s.wbuf = appendPriority(s.wbuf, r.streamID, *r.prio)
 	case reqPriorityUpdate:
-		s.wbuf = AppendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
+		s.wbuf = appendPriorityUpdate(s.wbuf, r.streamID, string(r.data))
 	case reqPushPromise:
 		s.appendPushPromise(r.streamID, r.u32, r.hdr, s.encMaxFrame)
 	case reqExtFrame:
-		s.wbuf = AppendRaw(s.wbuf, FrameType(r.u32), 0, r.streamID, r.data)
+		s.wbuf = appendRaw(s.wbuf, FrameType(r.u32), 0, r.streamID, r.data)
 	}
 }
 
@@ -333,6 +334,7 @@ func (s *Session) encodeBlock(hdr Header) []byte {
 			_ = s.henc.WriteField(hpack.HeaderField{Name: f.Name, Value: f.Value, Sensitive: f.Sensitive})
 		}
 		block = s.hbuf.b
+		s.hencUse.follow(block)
 		rememberIn(&s.memo).encoded(hdr, block)
 	}
 	return block
@@ -342,7 +344,7 @@ func (s *Session) encodeBlock(hdr Header) []byte {
 func (s *Session) appendContinuations(id uint32, block []byte, maxFrame uint32) {
 	for len(block) > 0 {
 		n := min(len(block), int(maxFrame))
-		s.wbuf = AppendContinuation(s.wbuf, id, n == len(block), block[:n])
+		s.wbuf = appendContinuation(s.wbuf, id, n == len(block), block[:n])
 		block = block[n:]
 	}
 }
@@ -377,16 +379,16 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			turn = math.MaxInt
 		}
 		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
-		n = min(n, st.sendWindow, s.sendWindow)
+		n = min(n, st.sendFlow.avail(), s.sendFlow.avail())
 		lent := s.gather && st.outOff == len(st.out) && n >= vectoredMin && s.opts.Padding == nil
 		n = min(n, int64(s.roomLocked(lent)))
 		if n <= 0 {
 			break
 		}
 		last := int(n) == st.pendingLen()
-		end := last && st.endQueued && st.outTrailers == nil
+		end := last && st.queued.ended() && st.outTrailers == nil
 		// Padding counts against both windows, as data does (§6.9.1).
-		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendWindow, s.sendWindow)))
+		extra, pad := s.padding(int(n), int(min(int64(s.remote.MaxFrameSize), st.sendFlow.avail(), s.sendFlow.avail())))
 		if lent {
 			s.appendLentDataLocked(st, end, pending[:n])
 		} else {
@@ -395,9 +397,12 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		st.consumeLocked(int(n))
 		st.touchLocked()
 		s.stats.FramesSent++
-		st.sendWindow -= n + int64(extra)
-		s.sendWindow -= n + int64(extra)
+		st.sendFlow.take(n + int64(extra))
+		s.sendFlow.take(n + int64(extra))
 		st.sched.deficit -= int(n)
+		if st.stats.bytesSent == 0 {
+			st.stats.firstByteSent = time.Now().UnixNano()
+		}
 		st.stats.bytesSent += n
 		if end {
 			st.endSentLocked()
@@ -411,11 +416,11 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			return
 		}
 	}
-	if st.pendingLen() == 0 && st.endQueued && !st.endSent {
+	if st.pendingLen() == 0 && st.queued.ended() && !st.wire.ended() {
 		if st.outTrailers != nil {
 			s.appendHeaderBlock(st.id, st.outTrailers, true, nil, s.remote.MaxFrameSize)
 		} else {
-			s.wbuf = AppendData(s.wbuf, st.id, true, nil)
+			s.wbuf = appendData(s.wbuf, st.id, true, nil)
 		}
 		s.stats.FramesSent++
 		st.endSentLocked()

@@ -1,0 +1,159 @@
+package h2
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The scheduler alone (sched.go), over streams made by hand on a session
+// that was never started: which stream is ready, which one next() serves,
+// and how much of each the writer's loop would send.
+
+func schedSession() *Session {
+	s := &Session{sendFlow: flow{win: 1 << 30}, wake: make(chan struct{}, 1)}
+	s.sched.init()
+	return s
+}
+
+// schedStream is a stream whose headers are out, with pending bytes of body
+// (held as a lent slice: nothing to account in the session's buffers).
+func schedStream(s *Session, id uint32, p Priority, pending int) *Stream {
+	st := &Stream{s: s, id: id, state: stateOpen, wire: sendHeaders, sendFlow: flow{win: 1 << 30}}
+	st.sched.prio = p.normalized()
+	st.zc = make([]byte, pending)
+	s.sched.update(s, st)
+	return st
+}
+
+// serve runs the writer's part of the loop (writeStreamDataLocked's
+// accounting, without frames) for budget bytes, frames of at most 16 KiB,
+// and returns the bytes each stream sent.
+func serve(s *Session, budget int) map[uint32]int {
+	sent := map[uint32]int{}
+	for budget > 0 {
+		st := s.sched.next(s)
+		if st == nil {
+			break
+		}
+		n := min(st.pendingLen(), 16384, max(st.sched.deficit, 1), budget,
+			int(st.sendFlow.avail()), int(s.sendFlow.avail()))
+		st.consumeLocked(n)
+		st.sendFlow.take(int64(n))
+		s.sendFlow.take(int64(n))
+		st.sched.deficit -= n
+		sent[st.id] += n
+		budget -= n
+		s.sched.update(s, st)
+	}
+	return sent
+}
+
+func TestSchedReadyList(t *testing.T) {
+	s := schedSession()
+	st := schedStream(s, 1, DefaultPriority(), 100)
+	require.True(t, st.sched.queued, "data and window: ready")
+	require.Len(t, s.sched.ready, 1)
+
+	st.sendFlow = flow{win: 0}
+	s.sched.update(s, st)
+	require.False(t, st.sched.queued, "no stream window: not ready")
+	require.Empty(t, s.sched.ready)
+
+	st.sendFlow = flow{win: 10}
+	s.sched.update(s, st)
+	s.sendFlow = flow{win: 0}
+	require.True(t, st.sched.queued, "the connection's window is checked when serving, not queueing")
+	require.False(t, s.sched.hasWork(s))
+	require.Zero(t, nextID(s))
+
+	st.zc = nil
+	st.queued.end()
+	s.sched.update(s, st)
+	require.True(t, s.sched.hasWork(s), "END_STREAM alone needs no window")
+	require.Equal(t, st.id, nextID(s))
+	require.Equal(t, st.sched.quantum(), st.sched.deficit, "a turn begins")
+
+	st.wire.end()
+	s.sched.update(s, st)
+	require.False(t, st.sched.queued)
+	require.Zero(t, st.sched.deficit, "leaving the list ends the turn")
+	require.Nil(t, s.sched.cur)
+
+	notOut := &Stream{s: s, id: 3, state: stateOpen, sendFlow: flow{win: 100}, zc: make([]byte, 10)}
+	s.sched.update(s, notOut)
+	require.False(t, notOut.sched.queued, "nothing is sent before the stream's HEADERS")
+}
+
+func TestSchedUrgencyFirst(t *testing.T) {
+	s := schedSession()
+	low := DefaultPriority()
+	low.Urgency = 6
+	high := DefaultPriority()
+	high.Urgency = 1
+	a := schedStream(s, 1, low, 1000)
+	b := schedStream(s, 3, DefaultPriority(), 1000)
+	c := schedStream(s, 5, high, 1000)
+	require.Equal(t, c.id, nextID(s), "the lowest urgency first, whatever the order of arrival")
+	sent := serve(s, 1500)
+	require.Equal(t, map[uint32]int{5: 1000, 3: 500}, sent, "then the next level; the least urgent waits")
+	require.Equal(t, 1000, a.pendingLen())
+	require.Equal(t, 500, b.pendingLen())
+}
+
+// TestSchedWeightedShares: streams of one urgency share in proportion to
+// their weights, in turns of 4 KiB per unit of weight.
+func TestSchedWeightedShares(t *testing.T) {
+	s := schedSession()
+	light := DefaultPriority() // weight 16: 64 KiB a turn
+	heavy := DefaultPriority()
+	heavy.Weight = 64 // 256 KiB a turn
+	schedStream(s, 1, light, 10<<20)
+	schedStream(s, 3, heavy, 10<<20)
+	sent := serve(s, 3*(64+256)<<10)
+	require.Equal(t, map[uint32]int{1: 3 * 64 << 10, 3: 3 * 256 << 10}, sent)
+}
+
+// TestSchedTurnSurvivesAndYields: the current stream keeps its turn while
+// its deficit lasts, even when another of its urgency is ready; a more
+// urgent one takes over at once.
+func TestSchedTurnSurvivesAndYields(t *testing.T) {
+	s := schedSession()
+	a := schedStream(s, 1, DefaultPriority(), 1<<20)
+	b := schedStream(s, 3, DefaultPriority(), 1<<20)
+	require.Equal(t, a.id, nextID(s))
+	a.sched.deficit -= 16384 // one frame of its turn sent
+	require.Equal(t, a.id, nextID(s), "a's turn is not over, though b waits")
+	a.sched.deficit = 0
+	require.Equal(t, b.id, nextID(s), "a's turn is over: b's begins")
+	urgent := DefaultPriority()
+	urgent.Urgency = 0
+	schedStream(s, 5, urgent, 10)
+	require.Equal(t, uint32(5), nextID(s), "more urgent: b's turn waits")
+	require.Equal(t, b.sched.quantum(), b.sched.deficit, "and keeps what is left of it")
+}
+
+// nextID is the id of the stream next() picks, 0 for none (require.Same
+// would print whole streams).
+func nextID(s *Session) uint32 {
+	if st := s.sched.next(s); st != nil {
+		return st.id
+	}
+	return 0
+}
+
+// TestSchedStreamWindow: a stream out of window is skipped for others,
+// and served again when its window opens.
+func TestSchedStreamWindow(t *testing.T) {
+	s := schedSession()
+	a := schedStream(s, 1, DefaultPriority(), 100)
+	b := schedStream(s, 3, DefaultPriority(), 100)
+	a.sendFlow = flow{win: 30}
+	sent := serve(s, 1000)
+	require.Equal(t, map[uint32]int{1: 30, 3: 100}, sent)
+	require.False(t, a.sched.queued, "a waits for WINDOW_UPDATE")
+	a.sendFlow.add(70)
+	s.sched.update(s, a)
+	require.Equal(t, map[uint32]int{1: 70}, serve(s, 1000))
+	require.Zero(t, b.pendingLen())
+}
