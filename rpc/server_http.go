@@ -37,8 +37,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(refuse)
 		return
 	}
-	t := &httpTransport{w: w, r: r, rc: http.NewResponseController(w), body: ioFramedReader{r: r.Body}}
-	if r.ProtoMajor < 2 {
+	t := &httpTransport{w: w, r: r, rc: http.NewResponseController(w), http1: r.ProtoMajor < 2}
+	t.req.r = r.Body
+	t.body = ioFramedReader{r: &t.req}
+	if t.http1 {
 		if p == protoGRPC {
 			// gRPC ends every response with trailers, which HTTP/1.1
 			// clients and proxies drop: refuse as connect-go does.
@@ -55,7 +57,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ss := &serverStream{srv: s, tr: t, proto: p, codec: ce}
 	ss.er = envelopeReader{r: t, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, httpRequestHeader(r))
-	if r.ProtoMajor < 2 {
+	if t.http1 {
 		t.finishBody()
 	}
 }
@@ -94,15 +96,56 @@ func httpRequestHeader(r *http.Request) h2.Header {
 // declared as they are sent (http.TrailerPrefix), which net/http supports
 // on HTTP/2 and on chunked HTTP/1.1 responses.
 type httpTransport struct {
-	w    http.ResponseWriter
-	r    *http.Request
-	rc   *http.ResponseController
-	body ioFramedReader
+	w     http.ResponseWriter
+	r     *http.Request
+	rc    *http.ResponseController
+	req   eofReader // the request body, remembering whether it ended
+	body  ioFramedReader
+	http1 bool
+}
+
+// eofReader is a request body that remembers reaching its end.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
+}
+
+// maxRequestDrain is how much of an unread HTTP/1.1 request body a
+// response may wait for, as net/http's own servers allow (256 KiB).
+const maxRequestDrain = 256 << 10
+
+// keepAliveOrClose decides, before an HTTP/1.1 response header goes out,
+// whether the connection can carry another request: only if the request
+// body has ended. A response that is the whole answer (the call is over)
+// first reads what remains of the body, up to maxRequestDrain. Otherwise
+// the header says "Connection: close". Without it net/http would close the
+// connection after a response whose request it could not finish, while the
+// client, told nothing, sent its next request on it (and got EOF: the
+// Connect conformance suite saw it about once a run).
+func (t *httpTransport) keepAliveOrClose(whole bool) {
+	if !t.http1 || t.req.eof {
+		return
+	}
+	if whole {
+		_, _ = io.CopyN(io.Discard, &t.req, maxRequestDrain)
+		if t.req.eof {
+			return
+		}
+	}
+	t.w.Header().Set("Connection", "close")
 }
 
 func (t *httpTransport) Context() context.Context { return t.r.Context() }
 
-func (t *httpTransport) Read(p []byte) (int, error) { return t.r.Body.Read(p) }
+func (t *httpTransport) Read(p []byte) (int, error) { return t.req.Read(p) }
 
 func (t *httpTransport) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 	return t.body.ReadFramed(p, need)
@@ -130,6 +173,7 @@ func (t *httpTransport) respond(hdr h2.Header, opts h2.RespondOptions) error {
 			h.Del("Content-Length") // trailers need a chunked (or HTTP/2) body
 		}
 	}
+	t.keepAliveOrClose(opts.EndStream || opts.Body != nil || opts.Trailers != nil)
 	t.w.WriteHeader(code)
 	if opts.Body == nil && opts.Trailers == nil {
 		if !opts.EndStream {

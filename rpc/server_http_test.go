@@ -253,6 +253,7 @@ func TestServeHTTPReusesAnHTTP1ConnectionAfterAnUnreadBody(t *testing.T) {
 		req.Header.Set("Content-Type", "application/connect+proto")
 		resp, _ := e.do(t, req)
 		require.Equal(t, 200, resp.StatusCode)
+		require.False(t, resp.Close, "a short unread body is drained, and the connection kept")
 	}
 	require.Equal(t, []bool{false, true, true}, reused)
 }
@@ -283,6 +284,9 @@ func TestServeHTTPClosesAnHTTP1ConnectionAfterALongUnreadBody(t *testing.T) {
 	long := bytes.Repeat(envelope(t, strings.Repeat("x", 1000), false), 2000) // 2 MB
 	if resp, _, err := post(long); err == nil {
 		require.Equal(t, 200, resp.StatusCode)
+		// Said in the response: the client must not send its next
+		// request on a connection the server is about to close.
+		require.True(t, resp.Close, "the answer to an unfinished request says Connection: close")
 	}
 	resp, out, err := post(envelope(t, "next", false))
 	require.NoError(t, err)
