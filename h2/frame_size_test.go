@@ -59,7 +59,7 @@ func TestFrameSizeFollowsTheScheduler(t *testing.T) {
 	eventually(t, "both bodies wait for the connection window", func() bool {
 		p.sess.mu.Lock()
 		defer p.sess.mu.Unlock()
-		return p.sess.sendFlow.avail() == 0 && len(p.sess.sched.ready) == 2
+		return p.sess.sendFlow.avail() == 0 && p.sess.sched.len() == 2
 	})
 	p.mustWrite(appendWindowUpdate(nil, 0, 1<<20))
 	left := map[uint32]int{1: len(body), 3: len(body)}

@@ -95,7 +95,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		st.applyPriorityParam(hb.prio)
 	}
 	if v := fields.Get("priority"); v != "" {
-		st.sched.prio = ParsePriorityField(v, st.sched.prio)
+		s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio))
 	}
 	if hb.endStream {
 		if cl > 0 {

@@ -69,7 +69,8 @@ func (p Priority) String() string {
 type streamSched struct {
 	prio    Priority
 	queued  bool
-	deficit int // bytes left of the stream's current turn
+	bucket  uint8 // the urgency whose queue holds the stream while queued
+	deficit int   // bytes left of the stream's current turn
 }
 
 // quantum is how many bytes a stream may send per turn: 4 KiB per unit of
@@ -77,16 +78,29 @@ type streamSched struct {
 // of a default one, and a default turn fills large peer frames.
 func (ss *streamSched) quantum() int { return ss.prio.Weight << 12 }
 
+// urgencyLevels is RFC 9218's 0..7.
+const urgencyLevels = 8
+
+func urgencyOf(p Priority) uint8 { return uint8(max(0, min(p.Urgency, urgencyLevels-1))) }
+
 // scheduler is a deficit round robin over the streams that want to send,
-// lowest urgency first. A turn survives a full write buffer (the stream keeps
-// its deficit), so shares follow weights however the writes are cut. It is
-// owned by the session and used under its mutex.
+// lowest urgency first: one queue per urgency, in turn order, so that picking
+// the next stream looks at the head of the most urgent non-empty queue rather
+// than at every stream (it reads further only past streams that cannot send
+// now, such as those waiting for the connection's window). A turn survives a
+// full write buffer (the stream keeps its deficit), so shares follow weights
+// however the writes are cut. It is owned by the session and used under its
+// mutex.
 type scheduler struct {
-	ready []*Stream
+	ready [urgencyLevels][]*Stream
+	n     int     // streams queued over all urgencies
 	cur   *Stream // the stream whose turn is in progress
 }
 
-func (sc *scheduler) init() { sc.ready = make([]*Stream, 0, 16) }
+func (sc *scheduler) init() { sc.ready[DefaultPriority().Urgency] = make([]*Stream, 0, 16) }
+
+// len is how many streams are queued.
+func (sc *scheduler) len() int { return sc.n }
 
 // wants reports whether st has something to send that needs scheduling.
 func (st *Stream) wantsToSend() bool {
@@ -101,7 +115,7 @@ func (st *Stream) sendableNow(s *Session) bool {
 	return st.pendingLen() == 0 || s.sendFlow.avail() > 0
 }
 
-// update puts st in or out of the ready list after its state changed.
+// update puts st in or out of the ready queues after its state changed.
 func (sc *scheduler) update(s *Session, st *Stream) {
 	want := st.wantsToSend()
 	if want == st.sched.queued {
@@ -110,9 +124,8 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 		}
 		return
 	}
-	st.sched.queued = want
 	if want {
-		sc.ready = append(sc.ready, st)
+		sc.push(st)
 		s.signalWriter()
 		return
 	}
@@ -120,47 +133,71 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 	if sc.cur == st {
 		sc.cur = nil
 	}
-	for i, r := range sc.ready {
+	sc.remove(st)
+}
+
+func (sc *scheduler) push(st *Stream) {
+	u := urgencyOf(st.sched.prio)
+	st.sched.queued, st.sched.bucket = true, u
+	sc.ready[u] = append(sc.ready[u], st)
+	sc.n++
+}
+
+func (sc *scheduler) remove(st *Stream) {
+	st.sched.queued = false
+	q := sc.ready[st.sched.bucket]
+	for i, r := range q {
 		if r == st {
-			copy(sc.ready[i:], sc.ready[i+1:])
-			sc.ready[len(sc.ready)-1] = nil
-			sc.ready = sc.ready[:len(sc.ready)-1]
+			copy(q[i:], q[i+1:])
+			q[len(q)-1] = nil
+			sc.ready[st.sched.bucket] = q[:len(q)-1]
+			sc.n--
 			return
 		}
 	}
 }
 
+// setPriority changes st's priority, moving it to the queue of its new
+// urgency if it is queued.
+func (sc *scheduler) setPriority(st *Stream, p Priority) {
+	st.sched.prio = p
+	if st.sched.queued && urgencyOf(p) != st.sched.bucket {
+		sc.remove(st)
+		sc.push(st)
+	}
+}
+
 func (sc *scheduler) hasWork(s *Session) bool {
-	for _, st := range sc.ready {
-		if st.sendableNow(s) {
-			return true
+	for _, q := range sc.ready {
+		for _, st := range q {
+			if st.sendableNow(s) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
 // next picks the stream to serve: the current one while its turn lasts and
-// nothing more urgent waits; otherwise the first sendable one of the lowest
-// urgency, which starts a turn and moves to the back so its peers come first
-// next time.
+// nothing more urgent waits; otherwise the first sendable one of the most
+// urgent queue, which starts a turn and moves to the back of its queue so
+// its peers come first next time.
 func (sc *scheduler) next(s *Session) *Stream {
-	best := -1
-	for i, st := range sc.ready {
-		if st.sendableNow(s) && (best < 0 || st.sched.prio.Urgency < sc.ready[best].sched.prio.Urgency) {
-			best = i
+	for u := range sc.ready {
+		q := sc.ready[u]
+		for i, st := range q {
+			if !st.sendableNow(s) {
+				continue
+			}
+			if c := sc.cur; c != nil && c.sched.deficit > 0 && c.sched.bucket <= uint8(u) && c.sendableNow(s) {
+				return c
+			}
+			copy(q[i:], q[i+1:])
+			q[len(q)-1] = st
+			st.sched.deficit = st.sched.quantum()
+			sc.cur = st
+			return st
 		}
 	}
-	if best < 0 {
-		return nil
-	}
-	if c := sc.cur; c != nil && c.sched.deficit > 0 && c.sendableNow(s) &&
-		c.sched.prio.Urgency <= sc.ready[best].sched.prio.Urgency {
-		return c
-	}
-	st := sc.ready[best]
-	copy(sc.ready[best:], sc.ready[best+1:])
-	sc.ready[len(sc.ready)-1] = st
-	st.sched.deficit = st.sched.quantum()
-	sc.cur = st
-	return st
+	return nil
 }

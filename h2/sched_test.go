@@ -53,12 +53,12 @@ func TestSchedReadyList(t *testing.T) {
 	s := schedSession()
 	st := schedStream(s, 1, DefaultPriority(), 100)
 	require.True(t, st.sched.queued, "data and window: ready")
-	require.Len(t, s.sched.ready, 1)
+	require.Equal(t, 1, s.sched.len())
 
 	st.sendFlow = flow{win: 0}
 	s.sched.update(s, st)
 	require.False(t, st.sched.queued, "no stream window: not ready")
-	require.Empty(t, s.sched.ready)
+	require.Zero(t, s.sched.len())
 
 	st.sendFlow = flow{win: 10}
 	s.sched.update(s, st)
@@ -156,4 +156,33 @@ func TestSchedStreamWindow(t *testing.T) {
 	s.sched.update(s, a)
 	require.Equal(t, map[uint32]int{1: 70}, serve(s, 1000))
 	require.Zero(t, b.pendingLen())
+}
+
+// TestSchedUrgencyChangeMovesTheStream: a queued stream whose urgency
+// changes (PRIORITY_UPDATE, SetPriority) is served from its new urgency's
+// queue, and leaves the old one.
+func TestSchedUrgencyChangeMovesTheStream(t *testing.T) {
+	s := schedSession()
+	a := schedStream(s, 1, DefaultPriority(), 100)
+	b := schedStream(s, 3, DefaultPriority(), 100)
+	c := schedStream(s, 5, Priority{Weight: 16, Urgency: 6}, 100)
+	require.Equal(t, 3, s.sched.len())
+
+	urgent := DefaultPriority()
+	urgent.Urgency = 1
+	s.sched.setPriority(b, urgent)
+	require.Equal(t, 3, s.sched.len())
+	require.Equal(t, b.id, nextID(s), "b is now the most urgent")
+	b.sched.deficit = 0 // its turn spent
+
+	s.sched.setPriority(b, Priority{Weight: 16, Urgency: 7})
+	require.Equal(t, a.id, nextID(s))
+	a.sched.deficit = 0
+	a.zc = nil
+	s.sched.update(s, a)
+	require.Equal(t, c.id, nextID(s), "urgency 6 before b's 7")
+	c.zc = nil
+	s.sched.update(s, c)
+	require.Equal(t, b.id, nextID(s))
+	require.Equal(t, 1, s.sched.len())
 }

@@ -574,7 +574,7 @@ func (st *Stream) SetPriority(p Priority, silent bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := st.sched.prio
-	st.sched.prio = p
+	s.sched.setPriority(st, p)
 	if silent || st.state == stateClosed || !st.queued.hasHeaders() {
 		return nil
 	}

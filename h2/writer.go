@@ -375,7 +375,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		// alone, a stream sends frames as large as the peer accepts, which
 		// the peer may read in place (read_inplace.go).
 		turn := max(st.sched.deficit, 1)
-		if len(s.sched.ready) == 1 {
+		if s.sched.len() == 1 {
 			turn = math.MaxInt
 		}
 		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
