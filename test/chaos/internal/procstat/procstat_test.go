@@ -29,8 +29,25 @@ func TestFetchReadsTheServingProcess(t *testing.T) {
 	}
 }
 
+// settledOpenFiles waits until the process's count of open files stops
+// changing (an earlier test's connections may still be closing on the
+// server's side) and returns it.
+func settledOpenFiles(t *testing.T) int {
+	last := Take(false).OpenFiles
+	for i := 0; i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+		n := Take(false).OpenFiles
+		if n == last {
+			return n
+		}
+		last = n
+	}
+	t.Fatalf("the count of open files kept changing (last %d)", last)
+	return 0
+}
+
 func TestOpenFilesCountsConnections(t *testing.T) {
-	before := Take(false).OpenFiles
+	before := settledOpenFiles(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	require.Equal(t, before+1, Take(false).OpenFiles)
