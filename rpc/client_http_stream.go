@@ -210,6 +210,11 @@ func (hs *httpStream) CloseSend() error {
 	if hs.closed.Swap(true) {
 		return nil
 	}
+	if err := hs.ctx.Err(); err != nil && hs.pw != nil {
+		// Canceled first: the request must not end cleanly (the server
+		// would take it as complete and answer); it is aborted instead.
+		return hs.pw.CloseWithError(err)
+	}
 	if hs.pw != nil {
 		return hs.pw.Close()
 	}
@@ -300,6 +305,11 @@ func (hs *httpStream) RecvMsg(m any) error {
 	}
 	if hs.finished {
 		return hs.finalErr
+	}
+	if err := hs.ctx.Err(); err != nil {
+		// As on the gRPC path: once the caller canceled, the next step sees
+		// it, however fast the server would have answered.
+		return hs.finish(status.FromContextError(err).Err())
 	}
 	for {
 		bp, flag, err := hs.er.read()

@@ -523,3 +523,28 @@ func TestHTTPClientFullDuplexOverHTTP1(t *testing.T) {
 		})
 	}
 }
+
+// Once the caller cancels, the stream's next RecvMsg says CANCELED, even
+// when the whole response (messages and the end of the stream) had already
+// arrived: the same promise as the gRPC path's. The Connect conformance
+// suite's cancel-before-close-send case saw a clean end about once in ten.
+func TestHTTPClientRecvAfterCancelIsCanceled(t *testing.T) {
+	for _, p := range []Protocol{ProtocolConnect, ProtocolGRPCWeb} {
+		t.Run(p.String(), func(t *testing.T) {
+			checkNoLeaks(t)
+			e := newClientHTTPEnv(t, overOwnH2C)
+			cc := e.dial(t, p)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cs, err := cc.NewStream(ctx, &echoDesc.Streams[0], "/test.Echo/Count")
+			require.NoError(t, err)
+			require.NoError(t, cs.SendMsg(wrapperspb.Int32(2)))
+			require.NoError(t, cs.CloseSend())
+			m := new(wrapperspb.StringValue)
+			require.NoError(t, cs.RecvMsg(m))
+			cancel()
+			require.Equal(t, codes.Canceled, status.Code(cs.RecvMsg(m)))
+			require.Equal(t, codes.Canceled, status.Code(cs.RecvMsg(m)), "and stays so")
+		})
+	}
+}
