@@ -69,6 +69,9 @@ func TestStreamIntrospection(t *testing.T) {
 		_, _ = io.Copy(io.Discard, st)
 		_ = st.Respond(nil, &RespondOptions{EndStream: true})
 	}), Options: Options{Settings: Settings{InitialWindowSize: 16384}}}, nil)
+	// The server's 16 KiB stream window must be in force before we write:
+	// until its SETTINGS arrive a stream may send the RFC's 64 KiB.
+	require.Eventually(t, func() bool { return c.RemoteSettings().InitialWindowSize == 16384 }, waitLong, 1e6)
 	st, err := c.Request(ctxT(t), post("/"), nil)
 	require.NoError(t, err)
 	require.Eventually(t, st.HeadersSent, waitLong, 1e6)
