@@ -171,7 +171,6 @@ func endInBody(ss *serverStream, body []byte, responseHeader func(*serverStream)
 	if ss.badEncoding {
 		hdr = append(hdr, h2.HeaderField{Name: acceptField, Value: acceptEncodingHeader()})
 	}
-	ss.headerSent = true
-	ss.evOutHeader()
+	ss.headerGoesOut()
 	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
 }

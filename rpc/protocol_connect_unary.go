@@ -97,8 +97,7 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 	}
 	hdr = appendMD(hdr, ss.header)
 	hdr = appendTrailerMD(hdr, ss.trailer)
-	ss.headerSent = true
-	ss.evOutHeader()
+	ss.headerGoesOut()
 	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
 	if ss.last != nil {
 		sendBufs.put(ss.last)

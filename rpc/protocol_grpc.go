@@ -121,8 +121,7 @@ func (grpcProtocol) finish(ss *serverStream, st *status.Status) {
 		// would read it as trailer metadata.
 		t := appendGRPCStatus(make(h2.Header, 0, 3+len(ss.trailer)), st)
 		t = appendMD(t, ss.trailer)
-		ss.headerSent = true
-		ss.evOutHeader()
+		ss.headerGoesOut()
 		_ = ss.tr.respond(grpcResponseHeader(ss, ss.codec.respHeader), h2.RespondOptions{Trailers: t})
 		return
 	}
@@ -170,8 +169,7 @@ func grpcEndWith(ss *serverStream, t h2.Header) {
 	case ss.headerSent:
 		_, _ = ss.tr.End(*ss.last, t)
 	default:
-		ss.headerSent = true
-		ss.evOutHeader()
+		ss.headerGoesOut()
 		_ = ss.tr.respond(grpcResponseHeader(ss, ss.codec.respHeader), h2.RespondOptions{Body: *ss.last, Trailers: t})
 	}
 	sendBufs.put(ss.last)

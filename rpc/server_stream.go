@@ -342,13 +342,19 @@ func (ss *serverStream) writeHeader() error {
 
 // respond sends the response header hdr and marks it sent.
 func (ss *serverStream) respond(hdr h2.Header) error {
-	ss.headerSent = true
-	ss.evOutHeader()
+	ss.headerGoesOut()
 	ss.markSent()
 	if err := ss.tr.respond(hdr, h2.RespondOptions{}); err != nil {
 		return ss.recvError(err)
 	}
 	return nil
+}
+
+// headerGoesOut marks the response header sent (by whichever protocol
+// sends it) and reports it to the stats handler's events.
+func (ss *serverStream) headerGoesOut() {
+	ss.headerSent = true
+	ss.evOutHeader()
 }
 
 // markSent tells the ping policy that this connection just carried output.
