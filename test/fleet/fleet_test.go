@@ -94,8 +94,9 @@ func startLoad(t *testing.T, cc *rpc.ClientConn) *load {
 			defer l.wg.Done()
 			for ctx.Err() == nil {
 				out := new(wrapperspb.StringValue)
+				var p rpc.Peer
 				cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-				err := cc.Invoke(cctx, whoMethod, wrapperspb.String("x"), out)
+				err := cc.Invoke(cctx, whoMethod, wrapperspb.String("x"), out, rpc.WithPeer(&p))
 				ccancel()
 				l.mu.Lock()
 				switch {
@@ -103,7 +104,9 @@ func startLoad(t *testing.T, cc *rpc.ClientConn) *load {
 					l.served[out.Value]++
 				case ctx.Err() == nil:
 					l.failed[status.Code(err)]++
-					l.errs = append(l.errs, err.Error())
+					// The server the call went to, for checks on which
+					// servers' calls failed; the error text need not name it.
+					l.errs = append(l.errs, fmt.Sprintf("%v (server %v)", err, p.Addr))
 				}
 				l.mu.Unlock()
 			}
