@@ -1,104 +1,63 @@
 package rpc
 
 import (
-	"context"
 	"errors"
 	"io"
-	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
 
-// sessionTransport is the http.RoundTripper of a gRPC-Web or Connect
-// client made without WithHTTPClient: HTTP/2 on the ClientConn's own
-// sessions, so that those calls share gRPC's connection management (the
-// target's addresses, WithContextDialer, TLS with ALPN h2, keepalive,
-// reconnection) and its engine.
+// sessionTransport carries the gRPC-Web and Connect calls of a client made
+// without WithHTTPClient: HTTP/2 on the ClientConn's own sessions, so that
+// those calls share gRPC's connection management (the target's addresses,
+// WithContextDialer, TLS with ALPN h2, keepalive, reconnection) and its
+// engine. A request goes out as the protocols built it, in one Request
+// with its body when that is known whole, and the response is the stream's:
+// no net/http request or response is made.
 type sessionTransport struct{ cc *ClientConn }
 
-// Do makes the exchange without http.Client's redirects and timers: calls
-// have their own deadlines and are never redirected.
-func (t sessionTransport) Do(req *http.Request) (*http.Response, error) { return t.RoundTrip(req) }
-
-func (t sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
+func (t sessionTransport) roundTrip(hs *httpStream, resp *webResponse) error {
+	ctx, wr := hs.ctx, &hs.req
 	sess, err := t.cc.pick(ctx, false)
 	if err != nil {
-		closeBody(req)
-		return nil, err
+		closeRequestStream(wr)
+		return err
 	}
-	hdr := make(h2.Header, 0, 5+len(req.Header))
-	hdr = append(hdr,
-		h2.HeaderField{Name: ":method", Value: req.Method},
-		h2.HeaderField{Name: ":scheme", Value: t.cc.scheme},
-		h2.HeaderField{Name: ":path", Value: req.URL.RequestURI()},
-		h2.HeaderField{Name: ":authority", Value: t.cc.authority},
-	)
-	hdr = h2.AppendHTTPHeader(hdr, req.Header)
-	// A request whose body is known (unary calls: the body is a
-	// bytes.Reader) goes out with its headers in one step; a streamed one
-	// is copied from its reader as the caller writes it.
-	var ro h2.RequestOptions
-	streamed := false
-	switch body := req.Body.(type) {
-	case nil:
-		ro.EndStream = true
-	case *requestBody:
-		ro.Body, ro.EndStream = body.b, true
-		if len(body.b) > 0 {
-			hdr = append(hdr, h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(body.b))})
-		}
+	// The stream is reset when ctx ends before it closed: a call given up
+	// mid-exchange tells the server so.
+	ro := h2.RequestOptions{ResetOnCancel: true}
+	switch {
+	case wr.stream != nil:
+	case len(wr.body) > 0:
+		wr.add("content-length", strconv.Itoa(len(wr.body)))
+		ro.Body, ro.EndStream = wr.body, true
 	default:
-		if req.GetBody != nil && req.ContentLength >= 0 {
-			b, err := io.ReadAll(body)
-			closeBody(req)
-			if err != nil {
-				return nil, err
-			}
-			ro.Body, ro.EndStream = b, true
-			if len(b) > 0 {
-				hdr = append(hdr, h2.HeaderField{Name: "content-length", Value: strconv.Itoa(len(b))})
-			}
-		} else {
-			streamed = true
-		}
+		ro.EndStream = true
 	}
-	st, err := sess.Request(ctx, hdr, &ro)
+	st, err := sess.Request(ctx, wr.header, &ro)
 	if err != nil {
-		closeBody(req)
-		return nil, err
+		closeRequestStream(wr)
+		return err
 	}
-	stop := func() bool { return false }
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
-	}
-	if streamed {
-		go copyRequestBody(st, req.Body)
+	if wr.stream != nil {
+		go copyRequestBody(st, wr.stream)
 	}
 	h, err := st.Response(ctx)
 	if err != nil {
-		stop()
 		st.Reset(h2.ErrCodeCancel)
 		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
+			return cerr
 		}
-		return nil, err
+		return err
 	}
 	code, err := strconv.Atoi(h.Get(":status"))
 	if err != nil {
-		stop()
 		st.Reset(h2.ErrCodeProtocol)
-		return nil, errors.New("rpc: malformed :status in the response")
+		return errors.New("rpc: malformed :status in the response")
 	}
-	resp := &http.Response{
-		Status: strconv.Itoa(code) + " " + http.StatusText(code), StatusCode: code,
-		Proto: "HTTP/2.0", ProtoMajor: 2,
-		Header: h.HTTP(), Trailer: make(http.Header), ContentLength: -1, Request: req,
-	}
-	resp.Body = &sessionBody{st: st, stop: stop, trailer: resp.Trailer}
-	return resp, nil
+	*resp = webResponse{code: code, header: h, st: st}
+	return nil
 }
 
 // copyRequestBody streams a request body into st, then ends the request;
@@ -124,41 +83,10 @@ func copyRequestBody(st *h2.Stream, body io.ReadCloser) {
 	}
 }
 
-func closeBody(req *http.Request) {
-	if req.Body != nil {
-		_ = req.Body.Close()
+// closeRequestStream releases a streamed request body that will not be
+// sent.
+func closeRequestStream(wr *webRequest) {
+	if wr.stream != nil {
+		_ = wr.stream.Close()
 	}
-}
-
-// sessionBody is a response body read from an h2 stream; at its end the
-// stream's trailers fill the response's Trailer.
-type sessionBody struct {
-	st      *h2.Stream
-	stop    func() bool
-	trailer http.Header
-	once    sync.Once
-	ended   bool
-}
-
-func (b *sessionBody) Read(p []byte) (int, error) {
-	n, err := b.st.Read(p)
-	if err == io.EOF && !b.ended {
-		b.ended = true
-		for k, vs := range b.st.Trailers().HTTP() {
-			b.trailer[k] = vs
-		}
-	}
-	return n, err
-}
-
-// Close gives up on what is left of the response: a stream not yet ended
-// is reset, as net/http does.
-func (b *sessionBody) Close() error {
-	b.once.Do(func() {
-		b.stop()
-		if !b.st.InboundEnded() {
-			b.st.Reset(h2.ErrCodeCancel)
-		}
-	})
-	return nil
 }

@@ -1,10 +1,8 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -13,18 +11,18 @@ import (
 	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
-// clientProtocol is one protocol's client half, for calls over an
-// HTTPClient (gRPC-Web and Connect; gRPC runs on the ClientConn's own
-// sessions, client_stream.go). Each lives beside its server half in the
-// protocol's file.
+// clientProtocol is one protocol's client half, for calls over HTTP
+// (gRPC-Web and Connect, client_web.go; gRPC has its own, client_stream.go).
+// Each lives beside its server half in the protocol's file.
 type clientProtocol interface {
-	// prepareRequest fills in the request's method, content-type and the
-	// protocol's own fields (deadline, compression, version) for a call
-	// whose request body is body (nil for a streaming request body).
-	prepareRequest(hs *httpStream, req *http.Request, body []byte) error
+	// prepareRequest adds the request's content-type and the protocol's
+	// own fields (deadline, compression, version) for a call whose request
+	// body is body (nil for a streaming request body), and sets req.body
+	// when the protocol sends it otherwise than as it is.
+	prepareRequest(hs *httpStream, req *webRequest, body []byte) error
 	// readResponse checks the response's status and header and sets hs up
 	// to read the body; an error is the call's outcome.
-	readResponse(hs *httpStream, resp *http.Response) error
+	readResponse(hs *httpStream, resp *webResponse) error
 	// endOfStream reads the payload of the envelope that ends the body:
 	// the trailer metadata and the outcome (io.EOF for OK).
 	endOfStream(hs *httpStream, payload []byte) (metadata.MD, error)
@@ -32,10 +30,10 @@ type clientProtocol interface {
 	bodyEnded(hs *httpStream) error
 }
 
-// httpStream is a call over an HTTPClient. A request whose messages are all
-// known when it starts (unary and server-streaming calls) goes out as one
-// body, at CloseSend; a client-streaming one streams through a pipe, its
-// exchange started at once on a goroutine of its own.
+// httpStream is a call over HTTP (gRPC-Web or Connect). A request whose
+// messages are all known when it starts (unary and server-streaming calls)
+// goes out as one body, at CloseSend; a client-streaming one streams
+// through a pipe, its exchange started at once on a goroutine of its own.
 type httpStream struct {
 	hc     *httpCaller
 	ctx    context.Context
@@ -54,9 +52,11 @@ type httpStream struct {
 	sentN  int
 	closed atomic.Bool // CloseSend done; read by RecvMsg, which may run beside SendMsg
 
+	req      webRequest
 	respOnce sync.Once
 	respDone chan struct{} // closed when resp or respErr is set
-	resp     *http.Response
+	resp     webResponse
+	hasResp  bool // resp is set: it must be closed
 	respErr  error
 
 	er        envelopeReader
@@ -141,39 +141,35 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 		hs.ctx, hs.cancel = context.WithCancel(ctx)
 		pr, pw := io.Pipe()
 		hs.pw = pw
-		req, err := hs.request(nil)
-		if err != nil {
+		if err := hs.request(nil); err != nil {
 			hs.cancel()
 			return nil, err
 		}
-		req.Body = pr
+		hs.req.stream = pr
 		// net/http reads a request body without watching the request's
 		// context: a call blocked on its next request message would not see
 		// its deadline pass. Failing the body's reads on the context's end
 		// ends the exchange then.
 		context.AfterFunc(hs.ctx, func() { _ = pw.CloseWithError(context.Cause(hs.ctx)) })
-		go hs.do(req)
+		go hs.do()
 	}
 	return hs, nil
 }
 
-// request builds the call's request for body (nil: streamed).
-func (hs *httpStream) request(body []byte) (*http.Request, error) {
-	req, err := hs.hc.newRequest(hs.ctx, http.MethodPost, hs.method)
-	if err != nil {
-		return nil, err
+// request builds the call's request, hs.req, for body (nil: streamed).
+func (hs *httpStream) request(body []byte) error {
+	hs.req.body = body
+	if err := hs.hc.newRequest(hs.ctx, hs.method, &hs.req); err != nil {
+		return err
 	}
-	if err := hs.proto.prepareRequest(hs, req, body); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return hs.proto.prepareRequest(hs, &hs.req, body)
 }
 
 // do runs the exchange and publishes its response.
-func (hs *httpStream) do(req *http.Request) {
-	resp, err := hs.hc.client.Do(req)
+func (hs *httpStream) do() {
 	hs.respOnce.Do(func() {
-		hs.resp, hs.respErr = resp, err
+		hs.respErr = hs.hc.t.roundTrip(hs, &hs.resp)
+		hs.hasResp = hs.respErr == nil
 		close(hs.respDone)
 	})
 }
@@ -218,31 +214,21 @@ func (hs *httpStream) CloseSend() error {
 	if hs.pw != nil {
 		return hs.pw.Close()
 	}
-	req, err := hs.request(hs.body)
-	if err != nil {
+	if err := hs.request(hs.body); err != nil {
 		hs.respOnce.Do(func() {
 			hs.respErr = err
 			close(hs.respDone)
 		})
 		return nil // RecvMsg reports it
 	}
-	if !hs.get {
-		req.Body = newRequestBody(hs.body)
-		req.ContentLength = int64(len(hs.body))
-		b := hs.body
-		req.GetBody = func() (io.ReadCloser, error) { return newRequestBody(b), nil }
-	}
 	// The whole request is known: the exchange runs on the caller's
-	// goroutine, when it first asks for the response.
-	hs.respOnce.Do(func() {
-		hs.resp, hs.respErr = hs.hc.client.Do(req)
-		close(hs.respDone)
-	})
+	// goroutine.
+	hs.do()
 	return nil
 }
 
 // response waits for the response header.
-func (hs *httpStream) response() (*http.Response, error) {
+func (hs *httpStream) response() (*webResponse, error) {
 	if !hs.desc.ClientStreams && !hs.closed.Load() {
 		// A server-streaming call's request goes when it is complete.
 		_ = hs.CloseSend()
@@ -254,7 +240,10 @@ func (hs *httpStream) response() (*http.Response, error) {
 		// the response body it may have opened is closed.
 		<-hs.respDone
 	}
-	return hs.resp, hs.respErr
+	if hs.respErr != nil {
+		return nil, hs.respErr
+	}
+	return &hs.resp, nil
 }
 
 func (hs *httpStream) Header() (metadata.MD, error) {
@@ -279,13 +268,13 @@ func (hs *httpStream) waitHeader() error {
 		hs.hdrErr = hs.finish(httpError(hs.ctx, err))
 		return hs.hdrErr
 	}
-	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed.Load() && resp.ProtoMajor < 2 {
+	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed.Load() && resp.http1 {
 		// A response read before the request ended is full-duplex, which
 		// HTTP/1.x cannot carry: fail plainly, as connect-go does, rather
 		// than with whatever the broken exchange gives later.
 		hs.hdrErr = hs.finish(status.Errorf(codes.Unimplemented,
 			"rpc: full-duplex bidi streams require HTTP/2, and %s answered over HTTP/%d.%d: send every request and CloseSend before receiving",
-			hs.method, resp.ProtoMajor, resp.ProtoMinor))
+			hs.method, resp.hr.ProtoMajor, resp.hr.ProtoMinor))
 		return hs.hdrErr
 	}
 	hs.er.maxSize = hs.ci.maxRecv
@@ -372,26 +361,10 @@ func (hs *httpStream) finish(err error) error {
 	}
 	select {
 	case <-hs.respDone:
-		if hs.resp != nil {
-			_ = hs.resp.Body.Close()
+		if hs.hasResp {
+			hs.resp.close()
 		}
 	default: // the exchange never started, or ends on its own now that ctx is canceled
 	}
 	return err
 }
-
-// requestBody is a request body known whole. Our own transport
-// (sessionTransport) sends its bytes with the request's headers, without
-// reading them through a copy.
-type requestBody struct {
-	bytes.Reader
-	b []byte
-}
-
-func newRequestBody(b []byte) *requestBody {
-	rb := &requestBody{b: b}
-	rb.Reset(b)
-	return rb
-}
-
-func (*requestBody) Close() error { return nil }

@@ -264,43 +264,54 @@ func connectGetQuery(codec string, msg []byte, compression string) string {
 
 var connectUnaryClientProto clientProtocol = connectUnaryProtocol{}
 
-func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *http.Request, body []byte) error {
-	h := req.Header
-	h["Accept-Encoding"] = []string{acceptEncodingHeader()}
+func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *webRequest, body []byte) error {
+	req.add("accept-encoding", acceptEncodingHeader())
 	var compression string
 	if len(body) >= envelopeHeaderLen && body[0]&1 != 0 {
 		compression = hs.comp.Name()
 	}
+	// The body is the message without its envelope prefix.
 	msg := body[min(len(body), envelopeHeaderLen):]
 	if hs.get {
-		req.Method = http.MethodGet
-		req.URL.RawQuery = connectGetQuery(hs.codecN, msg, compression)
+		req.setGet(connectGetQuery(hs.codecN, msg, compression))
+		req.body = nil
 	} else {
-		h["Content-Type"] = []string{"application/" + hs.codecN}
+		req.add("content-type", connectUnaryContentType(hs.codecN))
 		if compression != "" {
-			h["Content-Encoding"] = []string{compression}
+			req.add("content-encoding", compression)
 		}
+		req.body = msg
 	}
-	// The body is the message without its envelope prefix.
-	hs.body = msg
-	return setConnectCommon(hs, h)
+	return setConnectCommon(hs, req)
+}
+
+// connectUnaryContentType is "application/" + codec, without building the
+// string for the built-in codecs.
+func connectUnaryContentType(codec string) string {
+	switch codec {
+	case "proto":
+		return "application/proto"
+	case "json":
+		return "application/json"
+	}
+	return "application/" + codec
 }
 
 // readResponse: a 200 response's body is the message; any other status is
 // an error, its details in a JSON body. Trailer metadata are headers
 // prefixed "trailer-".
-func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) error {
-	h := resp.Header
-	hs.header = httpHeaderMD(h, isConnectUnaryResponseHeader)
+func (connectUnaryProtocol) readResponse(hs *httpStream, resp *webResponse) error {
+	h := resp.header
+	hs.header = responseMD(h, isConnectUnaryResponseHeader)
 	hs.trailer = connectUnaryTrailers(h)
-	if resp.StatusCode != http.StatusOK {
-		return connectUnaryError(resp, h.Get("Content-Encoding"), hs.ci.maxRecv)
+	if resp.code != http.StatusOK {
+		return connectUnaryError(resp, h.Get("content-encoding"), hs.ci.maxRecv)
 	}
-	if err := checkConnectContentType(h.Get("Content-Type"), "application/", hs.codecN); err != nil {
+	if err := checkConnectContentType(h.Get("content-type"), "application/", hs.codecN); err != nil {
 		return err
 	}
-	ub := &unaryBody{src: resp.Body, max: hs.ci.maxRecv}
-	if enc := h.Get("Content-Encoding"); enc != "" && enc != "identity" {
+	ub := &unaryBody{src: resp.body(), max: hs.ci.maxRecv}
+	if enc := h.Get("content-encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
 			return status.Errorf(codes.Internal, "rpc: server used unsupported content-encoding %q", enc)
 		}
@@ -315,13 +326,13 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) er
 // body is one (compressed per Content-Encoding), else the code the HTTP
 // status maps to. An error whose code is missing or unknown takes the
 // HTTP status's code and keeps its message and details, as the spec asks.
-func connectUnaryError(resp *http.Response, enc string, max int) error {
-	code := httpStatusToCode(resp.StatusCode)
-	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
-	if mediaSubtype(resp.Header.Get("Content-Type")) != "application/json" {
+func connectUnaryError(resp *webResponse, enc string, max int) error {
+	code := httpStatusToCode(resp.code)
+	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.statusText())
+	if mediaSubtype(resp.header.Get("content-type")) != "application/json" {
 		return fallback
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
+	b, err := io.ReadAll(io.LimitReader(resp.body(), int64(max)+1))
 	if err != nil || len(b) > max {
 		return fallback
 	}
@@ -360,27 +371,25 @@ func isConnectUnaryResponseHeader(k string) bool {
 }
 
 // connectUnaryTrailers are the "trailer-" headers, without the prefix.
-func connectUnaryTrailers(h http.Header) metadata.MD {
+func connectUnaryTrailers(h h2.Header) metadata.MD {
 	var md metadata.MD
-	for k, vs := range h {
-		k = strings.ToLower(k)
-		name, ok := strings.CutPrefix(k, "trailer-")
+	for _, f := range h {
+		name, ok := strings.CutPrefix(f.Name, "trailer-")
 		if !ok {
 			continue
 		}
-		for _, v := range vs {
-			if metadata.IsBinKey(name) {
-				d, err := metadata.DecodeBin(v)
-				if err != nil {
-					continue
-				}
-				v = d
+		v := f.Value
+		if metadata.IsBinKey(name) {
+			d, err := metadata.DecodeBin(v)
+			if err != nil {
+				continue
 			}
-			if md == nil {
-				md = make(metadata.MD)
-			}
-			md[name] = append(md[name], v)
+			v = d
 		}
+		if md == nil {
+			md = make(metadata.MD)
+		}
+		md[name] = append(md[name], v)
 	}
 	return md
 }

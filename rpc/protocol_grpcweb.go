@@ -227,32 +227,43 @@ func isHTTPHeader(name string) bool {
 var grpcWebClientProto clientProtocol = grpcWebProtocol{}
 
 // prepareRequest: gRPC's request fields, in a gRPC-Web content-type.
-func (grpcWebProtocol) prepareRequest(hs *httpStream, req *http.Request, _ []byte) error {
-	h := req.Header
-	h["Content-Type"] = []string{"application/grpc-web+" + hs.codecN}
-	h["X-Grpc-Web"] = []string{"1"}
-	h["Grpc-Accept-Encoding"] = []string{acceptEncodingHeader()}
+func (grpcWebProtocol) prepareRequest(hs *httpStream, req *webRequest, _ []byte) error {
+	req.add("content-type", grpcWebContentType(hs.codecN))
+	req.add("x-grpc-web", "1")
+	req.add("grpc-accept-encoding", acceptEncodingHeader())
 	if hs.comp != nil {
-		h["Grpc-Encoding"] = []string{hs.comp.Name()}
+		req.add("grpc-encoding", hs.comp.Name())
 	}
 	d, err := timeoutOf(hs.ctx)
 	if err != nil {
 		return err
 	}
 	if d > 0 {
-		h["Grpc-Timeout"] = []string{formatTimeout(d)}
+		req.add("grpc-timeout", formatTimeout(d))
 	}
 	return nil
 }
 
+// grpcWebContentType is "application/grpc-web+" + codec, without building
+// the string for the built-in codecs.
+func grpcWebContentType(codec string) string {
+	switch codec {
+	case "proto":
+		return "application/grpc-web+proto"
+	case "json":
+		return "application/grpc-web+json"
+	}
+	return "application/grpc-web+" + codec
+}
+
 // readResponse checks the status and content-type, and finishes a
 // trailers-only response (its status in the header).
-func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
-	h := resp.Header
-	if resp.StatusCode != http.StatusOK {
-		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
+func (grpcWebProtocol) readResponse(hs *httpStream, resp *webResponse) error {
+	h := resp.header
+	if resp.code != http.StatusOK {
+		return status.Errorf(httpStatusToCode(resp.code), "rpc: unexpected HTTP status %s from the server", resp.statusText())
 	}
-	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc-web") {
+	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc-web") {
 		// Not a gRPC-Web response at all (a proxy's page, say): UNKNOWN,
 		// as the spec says of any response not from a gRPC server.
 		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
@@ -260,13 +271,13 @@ func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
 	// A header with grpc-status is a trailers-only response only if the
 	// body is empty: bodyEnded says so when it finds the body ended without
 	// a trailer envelope; trailers in the body take precedence.
-	hs.header = httpHeaderMD(h, isGRPCResponseHeader)
-	if enc := h.Get("Grpc-Encoding"); enc != "" && enc != "identity" {
+	hs.header = responseMD(h, isGRPCResponseHeader)
+	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
 			return status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc)
 		}
 	}
-	hs.er.r = ioFramedReader{r: resp.Body}
+	hs.er.r = resp.framed()
 	hs.er.endFlag = grpcWebTrailerFlag
 	return nil
 }
@@ -289,13 +300,13 @@ func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, 
 // trailer metadata too), or may have had its status sent as HTTP trailers
 // (a gRPC server answering over HTTP/2).
 func (grpcWebProtocol) bodyEnded(hs *httpStream) error {
-	if h := hs.resp.Header; h.Get("Grpc-Status") != "" {
+	if h := hs.resp.header; h.Get("grpc-status") != "" {
 		hs.trailer = hs.header
-		return grpcStatusFrom(h2.HeaderFromHTTP(h))
+		return grpcStatusFrom(h)
 	}
-	if hs.resp.Trailer.Get("Grpc-Status") != "" {
-		hs.trailer = httpHeaderMD(hs.resp.Trailer, isGRPCResponseHeader)
-		return grpcStatusFrom(h2.HeaderFromHTTP(hs.resp.Trailer))
+	if t := hs.resp.trailers(); t.Get("grpc-status") != "" {
+		hs.trailer = responseMD(t, isGRPCResponseHeader)
+		return grpcStatusFrom(t)
 	}
 	return status.Error(codes.Internal, "rpc: gRPC-Web response ended without its trailers")
 }
