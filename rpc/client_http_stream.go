@@ -54,7 +54,7 @@ type httpStream struct {
 
 	req      webRequest
 	respOnce sync.Once
-	respDone chan struct{} // closed when resp or respErr is set
+	respDone chan struct{} // closed when resp or respErr is set; nil for a call of invoke's, which runs the exchange itself
 	resp     webResponse
 	hasResp  bool // resp is set: it must be closed
 	respErr  error
@@ -67,13 +67,25 @@ type httpStream struct {
 	finished  bool
 	finalErr  error // io.EOF for OK
 	trailer   metadata.MD
-	unaryResp bool // the body is one bare message (Connect unary)
+	unaryResp bool      // the body is one bare message (Connect unary)
+	ub        unaryBody // that message's reader
 }
 
-// invoke is a unary call over HTTP.
+// webUnaryPool recycles the state of unary calls: as with gRPC's
+// (unaryStreamPool), it is never handed to the caller, so nothing can refer
+// to it after the call.
+var webUnaryPool = sync.Pool{New: func() any { return new(httpStream) }}
+
+// invoke is a unary call over HTTP. Its steps run one after the other on
+// the caller's goroutine, so the exchange needs no channel to publish its
+// response.
 func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any, opts []CallOption) error {
-	hs, err := hc.newStream(ctx, unaryDesc, method, opts)
-	if err != nil {
+	hs := webUnaryPool.Get().(*httpStream)
+	defer func() {
+		*hs = httpStream{}
+		webUnaryPool.Put(hs)
+	}()
+	if err := hc.initStream(hs, ctx, unaryDesc, method, opts); err != nil {
 		return err
 	}
 	if err := hs.SendMsg(args); err != nil {
@@ -99,7 +111,17 @@ func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any
 }
 
 func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (*httpStream, error) {
-	hs := &httpStream{hc: hc, desc: desc, method: method, respDone: make(chan struct{})}
+	hs := &httpStream{respDone: make(chan struct{})}
+	if err := hc.initStream(hs, ctx, desc, method, opts); err != nil {
+		return nil, err
+	}
+	return hs, nil
+}
+
+// initStream sets up the call hs; its request starts when the caller says
+// so (CloseSend), or now for a client-streaming call.
+func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *StreamDesc, method string, opts []CallOption) error {
+	hs.hc, hs.desc, hs.method = hc, desc, method
 	hs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
 	for _, o := range hc.cc.cfg.callOpts {
 		o.apply(&hs.ci)
@@ -110,12 +132,12 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 	if c := hs.ci.compressor; c != "" && c != "identity" {
 		hs.comp = GetCompressor(c)
 		if hs.comp == nil {
-			return nil, status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
+			return status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
 		}
 	}
 	ce, err := hs.ci.codecEntry()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	hs.codec, hs.codecN = ce.codec, codecName(ce)
 	unary := !desc.ClientStreams && !desc.ServerStreams
@@ -130,7 +152,7 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 		}
 	}
 	if _, err := timeoutOf(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	// A streamed request's exchange ends with the call: its context is
 	// canceled once the outcome is known, which also releases the body. A
@@ -143,7 +165,7 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 		hs.pw = pw
 		if err := hs.request(nil); err != nil {
 			hs.cancel()
-			return nil, err
+			return err
 		}
 		hs.req.stream = pr
 		// net/http reads a request body without watching the request's
@@ -153,7 +175,7 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 		context.AfterFunc(hs.ctx, func() { _ = pw.CloseWithError(context.Cause(hs.ctx)) })
 		go hs.do()
 	}
-	return hs, nil
+	return nil
 }
 
 // request builds the call's request, hs.req, for body (nil: streamed).
@@ -170,8 +192,16 @@ func (hs *httpStream) do() {
 	hs.respOnce.Do(func() {
 		hs.respErr = hs.hc.t.roundTrip(hs, &hs.resp)
 		hs.hasResp = hs.respErr == nil
-		close(hs.respDone)
+		hs.published()
 	})
+}
+
+// published tells the call's other goroutines that the exchange's outcome
+// is known.
+func (hs *httpStream) published() {
+	if hs.respDone != nil {
+		close(hs.respDone)
+	}
 }
 
 func (hs *httpStream) Context() context.Context { return hs.ctx }
@@ -217,7 +247,7 @@ func (hs *httpStream) CloseSend() error {
 	if err := hs.request(hs.body); err != nil {
 		hs.respOnce.Do(func() {
 			hs.respErr = err
-			close(hs.respDone)
+			hs.published()
 		})
 		return nil // RecvMsg reports it
 	}
@@ -233,6 +263,10 @@ func (hs *httpStream) response() (*webResponse, error) {
 		// A server-streaming call's request goes when it is complete.
 		_ = hs.CloseSend()
 	}
+	if hs.respDone == nil {
+		// invoke's call: CloseSend has run the exchange.
+		return hs.respResult()
+	}
 	select {
 	case <-hs.respDone:
 	case <-hs.ctx.Done():
@@ -240,6 +274,10 @@ func (hs *httpStream) response() (*webResponse, error) {
 		// the response body it may have opened is closed.
 		<-hs.respDone
 	}
+	return hs.respResult()
+}
+
+func (hs *httpStream) respResult() (*webResponse, error) {
 	if hs.respErr != nil {
 		return nil, hs.respErr
 	}
@@ -358,6 +396,12 @@ func (hs *httpStream) finish(err error) error {
 	if hs.pw != nil {
 		_ = hs.pw.CloseWithError(io.ErrClosedPipe)
 		<-hs.respDone // the exchange's goroutine returns once canceled
+	}
+	if hs.respDone == nil {
+		if hs.hasResp {
+			hs.resp.close()
+		}
+		return err
 	}
 	select {
 	case <-hs.respDone:

@@ -174,20 +174,40 @@ type unaryBody struct {
 	compressed bool
 	loaded     bool
 	msg        []byte
+	bp         *[]byte // msg's pooled buffer, given back once msg is served
 	prefix     [envelopeHeaderLen]byte
 	off        int // bytes of prefix+msg served so far
 }
 
+// load reads the whole body into a pooled buffer (recvBufs), growing it by
+// size class: a body read with io.ReadAll cost two allocations a call.
 func (u *unaryBody) load() error {
 	u.loaded = true
-	b, err := io.ReadAll(io.LimitReader(u.src, int64(u.max)+1))
-	if err != nil {
-		return err
+	bp := recvBufs.get(512)
+	b := *bp
+	for len(b) <= u.max {
+		if len(b) == cap(b) {
+			nbp := recvBufs.get(2 * cap(b))
+			b = append(*nbp, b...)
+			recvBufs.put(bp)
+			bp = nbp
+		}
+		n, err := u.src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			recvBufs.put(bp)
+			return err
+		}
 	}
+	*bp = b
 	if len(b) > u.max {
+		recvBufs.put(bp)
 		return status.Errorf(codes.ResourceExhausted, "rpc: received message larger than the limit of %d bytes", u.max)
 	}
-	u.msg = b
+	u.msg, u.bp = b, bp
 	return nil
 }
 
@@ -223,6 +243,8 @@ func (u *unaryBody) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 		u.off += n
 	}
 	if u.off >= total {
+		recvBufs.put(u.bp)
+		u.msg, u.bp = nil, nil
 		return got, io.EOF
 	}
 	return got, nil
@@ -310,7 +332,8 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *webResponse) erro
 	if err := checkConnectContentType(h.Get("content-type"), "application/", hs.codecN); err != nil {
 		return err
 	}
-	ub := &unaryBody{src: resp.body(), max: hs.ci.maxRecv}
+	hs.ub = unaryBody{src: resp.body(), max: hs.ci.maxRecv}
+	ub := &hs.ub
 	if enc := h.Get("content-encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
 			return status.Errorf(codes.Internal, "rpc: server used unsupported content-encoding %q", enc)
