@@ -18,7 +18,7 @@ func TestWebUnaryCallAllocations(t *testing.T) {
 	for _, c := range []struct {
 		p     Protocol
 		bound float64
-	}{{ProtocolGRPCWeb, 39}, {ProtocolConnect, 32}} {
+	}{{ProtocolGRPCWeb, 30}, {ProtocolConnect, 30}} {
 		t.Run(c.p.String(), func(t *testing.T) {
 			checkNoLeaks(t)
 			e := newEnv(t, true, nil, WithProtocol(c.p))

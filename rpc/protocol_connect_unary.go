@@ -66,12 +66,22 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		_ = ss.tr.respond(hdr, h2.RespondOptions{EndStream: true})
 		return
 	}
-	hdr := make(h2.Header, 0, 4+len(ss.header)+len(ss.trailer))
 	var body []byte
+	if st.Code() == codes.OK && ss.last != nil && (*ss.last)[0]&1 == 0 && len(ss.header) == 0 && len(ss.trailer) == 0 {
+		if hdr, ok := connectUnaryOKHeaders[ss.codec.codec.Name()]; ok {
+			// The common response: no metadata, uncompressed.
+			ss.headerGoesOut()
+			_ = ss.tr.respond(hdr, h2.RespondOptions{Body: (*ss.last)[envelopeHeaderLen:]})
+			sendBufs.put(ss.last)
+			ss.last = nil
+			return
+		}
+	}
+	hdr := make(h2.Header, 0, 4+len(ss.header)+len(ss.trailer))
 	if st.Code() == codes.OK && ss.last != nil {
 		msg := *ss.last
 		hdr = append(hdr, h2.HeaderField{Name: ":status", Value: "200"},
-			h2.HeaderField{Name: "content-type", Value: "application/" + ss.codec.codec.Name()})
+			h2.HeaderField{Name: "content-type", Value: connectUnaryContentType(ss.codec.codec.Name())})
 		if msg[0]&1 != 0 {
 			hdr = append(hdr, h2.HeaderField{Name: "content-encoding", Value: ss.comp.Name()})
 		}
@@ -103,6 +113,14 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		sendBufs.put(ss.last)
 		ss.last = nil
 	}
+}
+
+// connectUnaryOKHeaders are the headers of a successful response without
+// metadata or compression for the built-in codecs, shared read-only: most
+// responses are that, and building one cost two allocations.
+var connectUnaryOKHeaders = map[string]h2.Header{
+	"proto": okHeader("application/proto"),
+	"json":  okHeader("application/json"),
 }
 
 // appendTrailerMD adds trailer metadata as headers prefixed "trailer-".

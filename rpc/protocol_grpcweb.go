@@ -51,6 +51,19 @@ func (p grpcWebProtocol) contentType(ss *serverStream) string {
 	return "application/grpc-web+" + ss.codec.codec.Name()
 }
 
+// grpcWebOKHeaders are the response headers of the built-in codecs,
+// shared read-only as codecEntry.respHeader is for gRPC: building one cost
+// two allocations a call.
+var grpcWebOKHeaders = map[grpcWebProtocol]map[string]h2.Header{
+	{text: false}: {"proto": okHeader("application/grpc-web+proto"), "json": okHeader("application/grpc-web+json")},
+	{text: true}:  {"proto": okHeader("application/grpc-web-text+proto"), "json": okHeader("application/grpc-web-text+json")},
+}
+
+// okHeader is a 200 response header with content-type ct.
+func okHeader(ct string) h2.Header {
+	return h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: ct}}
+}
+
 func (p grpcWebProtocol) readHeader(ss *serverStream, req h2.Header) error {
 	if p.text {
 		t := &base64Transport{serverTransport: ss.tr}
@@ -70,21 +83,30 @@ func (p grpcWebProtocol) sendHeader(ss *serverStream) error {
 }
 
 func (p grpcWebProtocol) responseHeader(ss *serverStream) h2.Header {
-	return grpcResponseHeader(ss, h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: p.contentType(ss)}})
+	base, ok := grpcWebOKHeaders[p][ss.codec.codec.Name()]
+	if !ok {
+		base = okHeader(p.contentType(ss))
+	}
+	return grpcResponseHeader(ss, base)
 }
 
 // finish sends the status as the body's last envelope, after the unary
 // response ss.last holds if any.
 func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
-	t := appendGRPCStatus(make(h2.Header, 0, 3+len(ss.trailer)), st)
+	var fields [4]h2.HeaderField // the status and a few trailers, without an allocation
+	t := appendGRPCStatus(fields[:0], st)
 	t = appendMD(t, ss.trailer)
-	body := appendGRPCWebTrailers(nil, t)
+	// The body, response and trailers, is built in a pooled buffer: the
+	// transport copies it, or frames it before respond returns.
+	var bp *[]byte
 	if ss.last != nil {
-		body = append(append(make([]byte, 0, len(*ss.last)+len(body)), *ss.last...), body...)
-		sendBufs.put(ss.last)
-		ss.last = nil
+		bp, ss.last = ss.last, nil
+	} else {
+		bp = sendBufs.get(64)
 	}
-	endInBody(ss, body, p.responseHeader, "grpc-accept-encoding")
+	*bp = appendGRPCWebTrailers(*bp, t)
+	endInBody(ss, *bp, p.responseHeader, "grpc-accept-encoding")
+	sendBufs.put(bp)
 }
 
 // appendGRPCWebTrailers appends the trailer envelope for t.
@@ -104,7 +126,12 @@ func appendGRPCWebTrailers(dst []byte, t h2.Header) []byte {
 // parseGRPCWebTrailers reads the payload of a trailer envelope: keys in
 // lower case (a peer may send them in any case), values trimmed.
 func parseGRPCWebTrailers(b []byte) (h2.Header, error) {
-	var t h2.Header
+	return appendGRPCWebTrailerFields(nil, b)
+}
+
+// appendGRPCWebTrailerFields is parseGRPCWebTrailers appending to t; the
+// names gRPC itself sends cost no allocation.
+func appendGRPCWebTrailerFields(t h2.Header, b []byte) (h2.Header, error) {
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -120,9 +147,23 @@ func parseGRPCWebTrailers(b []byte) (h2.Header, error) {
 		if !ok {
 			return nil, status.Errorf(codes.Internal, "rpc: malformed gRPC-Web trailer line %q", line)
 		}
-		t = append(t, h2.HeaderField{Name: strings.ToLower(string(bytes.TrimSpace(k))), Value: string(bytes.TrimSpace(v))})
+		t = append(t, h2.HeaderField{Name: trailerName(bytes.TrimSpace(k)), Value: string(bytes.TrimSpace(v))})
 	}
 	return t, nil
+}
+
+// trailerName is k in lower case, the names of gRPC's status fields
+// without building a string.
+func trailerName(k []byte) string {
+	switch string(k) {
+	case "grpc-status":
+		return "grpc-status"
+	case "grpc-message":
+		return "grpc-message"
+	case "grpc-status-details-bin":
+		return "grpc-status-details-bin"
+	}
+	return strings.ToLower(string(k))
 }
 
 // base64Transport is a transport for grpc-web-text: every byte of the
@@ -288,7 +329,8 @@ func isGRPCResponseHeader(k string) bool {
 }
 
 func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, error) {
-	t, err := parseGRPCWebTrailers(payload)
+	var fields [4]h2.HeaderField // the status and a few trailers, without an allocation
+	t, err := appendGRPCWebTrailerFields(fields[:0], payload)
 	if err != nil {
 		return nil, err
 	}
