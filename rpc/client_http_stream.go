@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -48,7 +49,8 @@ type httpStream struct {
 	get    bool // a Connect GET
 
 	body   []byte         // the request's messages, enveloped, until CloseSend
-	pw     *io.PipeWriter // a streaming request's body
+	reqSt  *h2.Stream     // a streaming request's stream, on the client's own sessions
+	pw     *io.PipeWriter // a streaming request's body, through an HTTPClient
 	sentN  int
 	closed atomic.Bool // CloseSend done; read by RecvMsg, which may run beside SendMsg
 
@@ -159,6 +161,25 @@ func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *Stre
 	// request sent whole needs no context of its own: closing the
 	// response's body ends its exchange.
 	hs.ctx, hs.cancel = ctx, func() {}
+	if t, ok := hc.t.(sessionTransport); ok && desc.ClientStreams {
+		// On the client's own sessions the request stream opens now, and
+		// SendMsg writes to it: its context's end resets it. A stream that
+		// cannot open fails the call at RecvMsg, as the exchange would.
+		hs.ctx, hs.cancel = context.WithCancel(ctx)
+		if err := hs.request(nil); err != nil {
+			hs.cancel()
+			return err
+		}
+		st, err := t.open(hs, true)
+		hs.reqSt = st
+		if err != nil {
+			hs.respOnce.Do(func() {
+				hs.respErr = err
+				hs.published()
+			})
+		}
+		return nil
+	}
 	if desc.ClientStreams {
 		hs.ctx, hs.cancel = context.WithCancel(ctx)
 		pr, pw := io.Pipe()
@@ -222,11 +243,18 @@ func (hs *httpStream) SendMsg(m any) error {
 	}
 	defer sendBufs.put(bp)
 	hs.sentN++
-	if hs.pw == nil {
+	var werr error
+	switch {
+	case !hs.desc.ClientStreams:
 		hs.body = append(hs.body, *bp...)
-		return nil
+	case hs.reqSt != nil:
+		_, werr = hs.reqSt.Write(*bp)
+	case hs.pw != nil:
+		_, werr = hs.pw.Write(*bp)
+	default:
+		werr = io.EOF // the stream never opened
 	}
-	if _, err := hs.pw.Write(*bp); err != nil {
+	if werr != nil {
 		return io.EOF // the exchange ended: RecvMsg says how
 	}
 	return nil
@@ -235,6 +263,17 @@ func (hs *httpStream) SendMsg(m any) error {
 func (hs *httpStream) CloseSend() error {
 	if hs.closed.Swap(true) {
 		return nil
+	}
+	if st := hs.reqSt; st != nil {
+		if hs.ctx.Err() != nil {
+			st.Reset(h2.ErrCodeCancel) // aborted, not ended: see below
+			return nil
+		}
+		_ = st.CloseWrite() // a failure shows in RecvMsg
+		return nil
+	}
+	if hs.desc.ClientStreams && hs.pw == nil {
+		return nil // the stream never opened: RecvMsg says why
 	}
 	if err := hs.ctx.Err(); err != nil && hs.pw != nil {
 		// Canceled first: the request must not end cleanly (the server
@@ -265,6 +304,15 @@ func (hs *httpStream) response() (*webResponse, error) {
 	}
 	if hs.respDone == nil {
 		// invoke's call: CloseSend has run the exchange.
+		return hs.respResult()
+	}
+	if st := hs.reqSt; st != nil {
+		// A request stream of our own: its response is waited for here.
+		hs.respOnce.Do(func() {
+			hs.respErr = awaitResponse(hs.ctx, st, &hs.resp)
+			hs.hasResp = hs.respErr == nil
+			hs.published()
+		})
 		return hs.respResult()
 	}
 	select {

@@ -1,10 +1,13 @@
 package rpc
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // A gRPC-Web or Connect unary call on the client's own sessions, over
@@ -38,6 +41,54 @@ func TestWebUnaryCallAllocations(t *testing.T) {
 				bound += 10 // sync.Pool drops a quarter of its items under the race detector (6 more measured)
 			}
 			require.LessOrEqual(t, allocs, bound, "allocations per %s unary call grew", c.p)
+		})
+	}
+}
+
+// A gRPC-Web or Connect client-streaming call on the client's own sessions
+// writes its messages straight to its h2 stream. Through a pipe, with a
+// goroutine copying it into the stream, such a call of 10 messages cost 60
+// (gRPC-Web) and 64 (Connect) allocations and 42 KB, a 32 KiB copy buffer
+// among them; written directly, 50 and 54 and under 9 KB.
+func TestWebClientStreamAllocations(t *testing.T) {
+	for _, c := range []struct {
+		p     Protocol
+		bound float64
+	}{{ProtocolGRPCWeb, 52}, {ProtocolConnect, 56}} {
+		t.Run(c.p.String(), func(t *testing.T) {
+			checkNoLeaks(t)
+			e := newEnv(t, true, nil, WithProtocol(c.p))
+			ctx := ctxTimeout(t, 10*time.Second)
+			const msgs = 10
+			msg := wrapperspb.String("x")
+			out := new(wrapperspb.StringValue)
+			one := func() {
+				cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+				require.NoError(t, err)
+				for range msgs {
+					require.NoError(t, cs.SendMsg(msg))
+				}
+				require.NoError(t, cs.CloseSend())
+				require.NoError(t, cs.RecvMsg(out))
+				require.Equal(t, strings.Repeat("x", msgs), out.Value)
+			}
+			for range 20 {
+				one()
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			allocs := testing.AllocsPerRun(100, one)
+			runtime.ReadMemStats(&after)
+			bytes := (after.TotalAlloc - before.TotalAlloc) / 101 // AllocsPerRun's warm-up run too
+			t.Logf("%.1f allocations, %d bytes per call", allocs, bytes)
+			bound, maxBytes := c.bound, uint64(16<<10)
+			if raceEnabled {
+				// sync.Pool drops a quarter of its items under the race
+				// detector (15 allocations and 14 KB more measured).
+				bound, maxBytes = bound+20, 32<<10
+			}
+			require.Less(t, bytes, maxBytes, "bytes per %s client-stream call grew", c.p)
+			require.LessOrEqual(t, allocs, bound, "allocations per %s client-stream call grew", c.p)
 		})
 	}
 }
