@@ -49,6 +49,7 @@ type httpStream struct {
 	get    bool // a Connect GET
 
 	body   []byte         // the request's messages, enveloped, until CloseSend
+	bodyBP *[]byte        // body's pooled buffer while it holds the first message alone
 	reqSt  *h2.Stream     // a streaming request's stream, on the client's own sessions
 	pw     *io.PipeWriter // a streaming request's body, through an HTTPClient
 	sentN  int
@@ -215,6 +216,12 @@ func (hs *httpStream) do() {
 		hs.hasResp = hs.respErr == nil
 		hs.published()
 	})
+	if _, own := hs.hc.t.(sessionTransport); own && hs.bodyBP != nil {
+		// Request has copied the body, or framed it when large. net/http
+		// may read a body after Do returns: that one is left to the GC.
+		sendBufs.put(hs.bodyBP)
+		hs.body, hs.bodyBP = nil, nil
+	}
 }
 
 // published tells the call's other goroutines that the exchange's outcome
@@ -241,12 +248,15 @@ func (hs *httpStream) SendMsg(m any) error {
 	if err != nil {
 		return err
 	}
-	defer sendBufs.put(bp)
 	hs.sentN++
+	if !hs.desc.ClientStreams {
+		// The one request message: the request's body is its buffer.
+		hs.body, hs.bodyBP = *bp, bp
+		return nil
+	}
+	defer sendBufs.put(bp)
 	var werr error
 	switch {
-	case !hs.desc.ClientStreams:
-		hs.body = append(hs.body, *bp...)
 	case hs.reqSt != nil:
 		_, werr = hs.reqSt.Write(*bp)
 	case hs.pw != nil:

@@ -21,7 +21,7 @@ func TestWebUnaryCallAllocations(t *testing.T) {
 	for _, c := range []struct {
 		p     Protocol
 		bound float64
-	}{{ProtocolGRPCWeb, 30}, {ProtocolConnect, 30}} {
+	}{{ProtocolGRPCWeb, 29}, {ProtocolConnect, 29}} {
 		t.Run(c.p.String(), func(t *testing.T) {
 			checkNoLeaks(t)
 			e := newEnv(t, true, nil, WithProtocol(c.p))
