@@ -42,8 +42,9 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", uint8(p))
 }
 
-// HTTPClient is what calls in gRPC-Web and Connect go through; an
-// *http.Client is one (connect-go's connect.HTTPClient is the same).
+// HTTPClient is what gRPC-Web and Connect calls go through when
+// WithHTTPClient gives one; an *http.Client is one (connect-go's
+// connect.HTTPClient is the same).
 type HTTPClient interface {
 	Do(*http.Request) (*http.Response, error)
 }

@@ -33,8 +33,10 @@ type clientProtocol interface {
 
 // httpStream is a call over HTTP (gRPC-Web or Connect). A request whose
 // messages are all known when it starts (unary and server-streaming calls)
-// goes out as one body, at CloseSend; a client-streaming one streams
-// through a pipe, its exchange started at once on a goroutine of its own.
+// goes out as one body, at CloseSend. A client-streaming one starts at
+// once: on the client's own sessions its h2 stream opens and SendMsg writes
+// to it; through an HTTPClient it streams through a pipe, its exchange on a
+// goroutine of its own.
 type httpStream struct {
 	hc     *httpCaller
 	ctx    context.Context

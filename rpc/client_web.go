@@ -33,7 +33,7 @@ type webTransport interface {
 type webRequest struct {
 	header h2.Header
 	body   []byte        // the whole body, sent with the header; nil for none
-	stream io.ReadCloser // a body the caller writes as the call goes (client streaming); nil when whole
+	stream io.ReadCloser // through an HTTPClient, a body the caller writes as the call goes (client streaming); nil when whole
 }
 
 // Positions of the pseudo-header fields newRequest puts first.
