@@ -1,11 +1,15 @@
 package rpc
 
 import (
+	"io"
+	"net"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -89,6 +93,31 @@ func TestWebClientStreamAllocations(t *testing.T) {
 			}
 			require.Less(t, bytes, maxBytes, "bytes per %s client-stream call grew", c.p)
 			require.LessOrEqual(t, allocs, bound, "allocations per %s client-stream call grew", c.p)
+		})
+	}
+}
+
+// A client stream on the client's own sessions opens its h2 stream in
+// NewStream; when there is no connection to open it on, the call still
+// fails where an exchange's failure shows: SendMsg says io.EOF and RecvMsg
+// the status, UNAVAILABLE.
+func TestWebClientStreamWithoutConnection(t *testing.T) {
+	checkNoLeaks(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		t.Run(p.String(), func(t *testing.T) {
+			cc, err := NewClient(addr, WithInsecure(), WithProtocol(p))
+			require.NoError(t, err)
+			defer cc.Close()
+			cs, err := cc.NewStream(ctxTimeout(t, 10*time.Second), &echoDesc.Streams[1], "/test.Echo/Concat")
+			require.NoError(t, err)
+			require.Equal(t, io.EOF, cs.SendMsg(wrapperspb.String("x")))
+			require.NoError(t, cs.CloseSend())
+			err = cs.RecvMsg(new(wrapperspb.StringValue))
+			require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 		})
 	}
 }
