@@ -179,18 +179,10 @@ func connectMetadataJSON(md metadata.MD) map[string][]string {
 // appendConnectEndStream appends the end-of-stream envelope for st and the
 // trailer metadata.
 func appendConnectEndStream(dst []byte, st *status.Status, trailer metadata.MD) []byte {
-	end := connectEndStream{Metadata: connectMetadataJSON(trailer)}
-	if st.Code() != codes.OK {
-		end.Error = newConnectError(st)
-	}
-	js, err := json.Marshal(&end)
-	if err != nil {
-		js = []byte(`{"error":{"code":"internal","message":"rpc: encoding the end of the stream failed"}}`)
-	}
 	start := len(dst)
 	dst = append(dst, connectEndStreamFlag, 0, 0, 0, 0)
-	dst = append(dst, js...)
-	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(js)))
+	dst = appendConnectEndStreamJSON(dst, st, trailer)
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-envelopeHeaderLen))
 	return dst
 }
 

@@ -99,11 +99,7 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		if ss.badEncoding {
 			hdr = append(hdr, h2.HeaderField{Name: "accept-encoding", Value: acceptEncodingHeader()})
 		}
-		js, err := json.Marshal(newConnectError(st))
-		if err != nil {
-			js = []byte(`{"code":"internal"}`)
-		}
-		body = js
+		body = appendConnectErrorJSON(make([]byte, 0, 128), newConnectError(st))
 	}
 	hdr = appendMD(hdr, ss.header)
 	hdr = appendTrailerMD(hdr, ss.trailer)
@@ -369,31 +365,41 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *webResponse) erro
 // HTTP status's code and keeps its message and details, as the spec asks.
 func connectUnaryError(resp *webResponse, enc string, max int) error {
 	code := httpStatusToCode(resp.code)
-	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.statusText())
 	if mediaSubtype(resp.header.Get("content-type")) != "application/json" {
-		return fallback
+		return httpStatusError(resp, code)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.body(), int64(max)+1))
-	if err != nil || len(b) > max {
-		return fallback
+	// Read as a request's body is: into a pooled buffer, within the limit.
+	body := unaryBody{src: resp.body(), max: max}
+	if body.load() != nil {
+		return httpStatusError(resp, code)
 	}
+	defer recvBufs.put(body.bp)
+	b := body.msg
 	if enc != "" && enc != "identity" {
 		c := GetCompressor(enc)
 		if c == nil {
-			return fallback
+			return httpStatusError(resp, code)
 		}
+		var err error
 		if b, err = c.Decompress(nil, b, max); err != nil {
-			return fallback
+			return httpStatusError(resp, code)
 		}
 	}
 	var ce connectError
 	if json.Unmarshal(b, &ce) != nil {
-		return fallback
+		return httpStatusError(resp, code)
 	}
 	if !knownConnectCode(ce.Code) {
 		ce.Code = connectCodeName(code)
 	}
 	return ce.status()
+}
+
+// httpStatusError is the error of a response that says no more than its
+// HTTP status: the code that status maps to. It is built only when needed,
+// as a Connect error body says more.
+func httpStatusError(resp *webResponse, code codes.Code) error {
+	return status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.statusText())
 }
 
 // knownConnectCode reports a code name of the spec other than "ok".
