@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"strings"
 )
 
 // httpClientTransport carries the calls of a client made WithHTTPClient:
@@ -41,7 +42,7 @@ func (t httpClientTransport) request(hs *httpStream) (*http.Request, error) {
 		if f.Name == "" || f.Name[0] == ':' {
 			continue
 		}
-		k := textproto.CanonicalMIMEHeaderKey(f.Name)
+		k := canonicalName(f.Name)
 		h[k] = append(h[k], f.Value)
 	}
 	switch {
@@ -58,4 +59,39 @@ func (t httpClientTransport) request(hs *httpStream) (*http.Request, error) {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	}
 	return req, nil
+}
+
+// knownFields are the fields the protocols send and receive, by their
+// lower-case and canonical names: converting them between h2's and
+// net/http's spelling then costs no allocation (textproto's and
+// strings.ToLower's would, for each field of each call).
+var knownFields = func() map[string]string {
+	names := []string{
+		"user-agent", "content-type", "content-length", "content-encoding", "accept-encoding", "date", "server", "vary",
+		"connect-protocol-version", "connect-timeout-ms", "connect-content-encoding", "connect-accept-encoding",
+		"grpc-encoding", "grpc-accept-encoding", "grpc-timeout", "grpc-status", "grpc-message", "grpc-status-details-bin",
+		"x-grpc-web", "access-control-allow-origin", "access-control-expose-headers",
+	}
+	m := make(map[string]string, 2*len(names))
+	for _, n := range names {
+		c := textproto.CanonicalMIMEHeaderKey(n)
+		m[n], m[c] = c, n
+	}
+	return m
+}()
+
+// canonicalName is a lower-case field name as net/http spells it.
+func canonicalName(name string) string {
+	if c, ok := knownFields[name]; ok {
+		return c
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// lowerName is a net/http field name as h2 spells it, in lower case.
+func lowerName(name string) string {
+	if l, ok := knownFields[name]; ok && l[0] >= 'a' {
+		return l
+	}
+	return strings.ToLower(name)
 }

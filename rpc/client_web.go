@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
@@ -118,7 +117,7 @@ func headerFromHTTP(h http.Header) h2.Header {
 	}
 	out := make(h2.Header, 0, n)
 	for k, vs := range h {
-		k = strings.ToLower(k)
+		k = lowerName(k)
 		for _, v := range vs {
 			out = append(out, h2.HeaderField{Name: k, Value: v})
 		}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"io"
 	"net"
+	"net/textproto"
 	"runtime"
 	"strings"
 	"testing"
@@ -145,4 +146,24 @@ func TestConnectErrorCallAllocations(t *testing.T) {
 		bound += 10 // sync.Pool drops a quarter of its items under the race detector
 	}
 	require.LessOrEqual(t, allocs, bound, "allocations per failed Connect call grew")
+}
+
+// The field names converted between h2's spelling and net/http's for an
+// HTTPClient come out as textproto and strings.ToLower spell them, the
+// protocols' own fields (from a table, without allocating) and any other.
+func TestHTTPClientFieldNames(t *testing.T) {
+	for lower := range knownFields {
+		if lower[0] < 'a' {
+			continue // a canonical entry
+		}
+		canon := textproto.CanonicalMIMEHeaderKey(lower)
+		require.Equal(t, canon, canonicalName(lower))
+		require.Equal(t, lower, lowerName(canon))
+		require.Equal(t, lower, lowerName(lower))
+		require.Zero(t, testing.AllocsPerRun(10, func() { _, _ = canonicalName(lower), lowerName(canon) }), lower)
+	}
+	for _, name := range []string{"x-custom-md", "trailer-x-t", "grpc-status-details-bin", "a"} {
+		require.Equal(t, textproto.CanonicalMIMEHeaderKey(name), canonicalName(name))
+		require.Equal(t, name, lowerName(textproto.CanonicalMIMEHeaderKey(name)))
+	}
 }
