@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
 // sessionTransport carries the gRPC-Web and Connect calls of a client made
@@ -46,7 +48,13 @@ func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error
 	default:
 		ro.EndStream = true
 	}
-	return sess.Request(ctx, wr.header, &ro)
+	st, err := sess.Request(ctx, wr.header, &ro)
+	if errors.Is(err, h2.ErrInvalidHeader) {
+		// A method name or field HTTP cannot carry: a bug of the caller's,
+		// as net/http's request would have said.
+		return nil, status.Errorf(codes.Internal, "rpc: building the request: %v", err)
+	}
+	return st, err
 }
 
 // awaitResponse waits for st's response header and puts it in resp.

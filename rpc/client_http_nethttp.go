@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
 // httpClientTransport carries the calls of a client made WithHTTPClient:
@@ -35,7 +38,7 @@ func (t httpClientTransport) request(hs *httpStream) (*http.Request, error) {
 		if wr.stream != nil {
 			_ = wr.stream.Close()
 		}
-		return nil, err
+		return nil, status.Errorf(codes.Internal, "rpc: building the request: %v", err)
 	}
 	h := req.Header
 	for _, f := range wr.header {

@@ -167,3 +167,20 @@ func TestHTTPClientFieldNames(t *testing.T) {
 		require.Equal(t, name, lowerName(textproto.CanonicalMIMEHeaderKey(name)))
 	}
 }
+
+// A method name HTTP cannot carry (a control character in the path) fails
+// the call with INTERNAL, a bug of the caller's, on the client's own
+// sessions as through an HTTPClient: not UNAVAILABLE, which would invite a
+// retry.
+func TestWebCallWithUnsendablePath(t *testing.T) {
+	for _, tr := range []string{overOwnH2C, overHTTP1} {
+		for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+			t.Run(p.String()+"/"+tr, func(t *testing.T) {
+				checkNoLeaks(t)
+				cc := newClientHTTPEnv(t, tr).dial(t, p)
+				_, err := echoOn(ctxTimeout(t, 10*time.Second), cc, "/test.Echo/Echo\n", "x")
+				require.Equal(t, codes.Internal, status.Code(err), "%v", err)
+			})
+		}
+	}
+}
