@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -41,8 +42,9 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("Protocol(%d)", uint8(p))
 }
 
-// HTTPClient is what calls in gRPC-Web and Connect go through; an
-// *http.Client is one (connect-go's connect.HTTPClient is the same).
+// HTTPClient is what gRPC-Web and Connect calls go through when
+// WithHTTPClient gives one; an *http.Client is one (connect-go's
+// connect.HTTPClient is the same).
 type HTTPClient interface {
 	Do(*http.Request) (*http.Response, error)
 }
@@ -92,16 +94,18 @@ func (o idempotencyOpt) apply(c *callInfo) { c.idempotency = IdempotencyLevel(o)
 // that WithHTTPGet can send them as GET requests.
 func MethodIdempotency(l IdempotencyLevel) CallOption { return idempotencyOpt(l) }
 
-// httpCaller makes the calls of a ClientConn whose protocol runs over an
-// HTTPClient: gRPC-Web or Connect.
+// httpCaller makes the calls of a ClientConn whose protocol runs over
+// HTTP: gRPC-Web or Connect.
 type httpCaller struct {
 	cc      *ClientConn
-	client  HTTPClient
-	baseURL string // scheme://authority, the method's path follows
+	client  HTTPClient   // WithHTTPClient's; nil for the client's own sessions
+	t       webTransport // what carries the exchanges
+	baseURL string       // scheme://authority, the method's path follows
 }
 
 // initHTTP sets up the HTTP caller when the protocol needs one: through
-// the WithHTTPClient client, else HTTP/2 on the ClientConn's own sessions.
+// the WithHTTPClient client, else HTTP/2 on the ClientConn's own sessions,
+// with no net/http value in between.
 func (cc *ClientConn) initHTTP() {
 	cfg := &cc.cfg
 	if cfg.protocol == ProtocolGRPC {
@@ -109,20 +113,25 @@ func (cc *ClientConn) initHTTP() {
 	}
 	hc := &httpCaller{cc: cc, client: cfg.httpClient, baseURL: cc.scheme + "://" + cc.authority}
 	if hc.client == nil {
-		hc.client = sessionTransport{cc}
+		hc.t = sessionTransport{cc}
+	} else {
+		hc.t = httpClientTransport{hc}
 	}
 	cc.http = hc
 }
 
-// newRequest builds a call's HTTP request: the method's URL, the caller's
-// metadata, the user agent and what the protocol adds.
-func (hc *httpCaller) newRequest(ctx context.Context, httpMethod, method string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, httpMethod, hc.baseURL+method, nil)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "rpc: building the request: %v", err)
-	}
-	h := req.Header
-	h["User-Agent"] = []string{hc.cc.userAgent}
+// newRequest starts a call's request: the pseudo-header fields (a POST to
+// the method's path), the user agent and the caller's metadata; the
+// protocol adds its own fields.
+func (hc *httpCaller) newRequest(ctx context.Context, method string, req *webRequest) error {
+	h := make(h2.Header, 0, 12)
+	h = append(h,
+		h2.HeaderField{Name: ":method", Value: http.MethodPost},
+		h2.HeaderField{Name: ":scheme", Value: hc.cc.scheme},
+		h2.HeaderField{Name: ":path", Value: method},
+		h2.HeaderField{Name: ":authority", Value: hc.cc.authority},
+		h2.HeaderField{Name: "user-agent", Value: hc.cc.userAgent},
+	)
 	var mdErr error
 	metadata.RangeOutgoing(ctx, func(k, v string) {
 		k = strings.ToLower(k)
@@ -139,12 +148,13 @@ func (hc *httpCaller) newRequest(ctx context.Context, httpMethod, method string)
 			mdErr = err
 			return
 		}
-		h[k] = append(h[k], v)
+		h = append(h, h2.HeaderField{Name: k, Value: v})
 	})
 	if mdErr != nil {
-		return nil, status.Errorf(codes.Internal, "rpc: invalid outgoing metadata: %v", mdErr)
+		return status.Errorf(codes.Internal, "rpc: invalid outgoing metadata: %v", mdErr)
 	}
-	return req, nil
+	req.header = h
+	return nil
 }
 
 // timeout is what is left of ctx's deadline (0 for none), or
@@ -175,23 +185,6 @@ func httpError(ctx context.Context, err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	}
 	return status.Errorf(codes.Unavailable, "rpc: %v", err)
-}
-
-// httpHeaderMD is the caller's metadata in a response's header: every
-// field but those of HTTP and of the protocol (skip); binary values
-// decoded.
-func httpHeaderMD(h http.Header, skip func(string) bool) metadata.MD {
-	var md metadata.MD
-	for k, vs := range h {
-		k = strings.ToLower(k)
-		if skip(k) {
-			continue
-		}
-		for _, v := range vs {
-			md = addReceivedMD(md, k, v)
-		}
-	}
-	return md
 }
 
 // isHTTPResponseHeader: response fields of HTTP itself, never metadata.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/h2rpc/h2rpc/rpc/codes"
+	"github.com/h2rpc/h2rpc/rpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -31,6 +33,36 @@ func BenchmarkHTTPClientUnary(b *testing.B) {
 			for b.Loop() {
 				if err := cc.Invoke(ctx, "/test.Echo/Echo", in, out); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHTTPClientUnaryError is BenchmarkHTTPClientUnary's call to a
+// method that does not exist: the error's way back, Connect's JSON error
+// body and gRPC-Web's status envelope.
+func BenchmarkHTTPClientUnaryError(b *testing.B) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		b.Run(p.String(), func(b *testing.B) {
+			srv := NewServer()
+			srv.RegisterService(&echoDesc, &echoImpl{})
+			l := NewInMemoryListener()
+			go func() { _ = srv.Serve(l) }()
+			cc, err := NewClient("inmem", WithInsecure(), WithContextDialer(l.Dial), WithProtocol(p))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				cc.Close()
+				srv.Stop()
+			})
+			ctx := context.Background()
+			in, out := wrapperspb.String("x"), new(wrapperspb.StringValue)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := cc.Invoke(ctx, "/test.Echo/Nope", in, out); status.Code(err) != codes.Unimplemented {
+					b.Fatalf("call: %v", err)
 				}
 			}
 		})

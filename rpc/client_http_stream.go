@@ -1,30 +1,29 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"sync"
 	"sync/atomic"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
-// clientProtocol is one protocol's client half, for calls over an
-// HTTPClient (gRPC-Web and Connect; gRPC runs on the ClientConn's own
-// sessions, client_stream.go). Each lives beside its server half in the
-// protocol's file.
+// clientProtocol is one protocol's client half, for calls over HTTP
+// (gRPC-Web and Connect, client_web.go; gRPC has its own, client_stream.go).
+// Each lives beside its server half in the protocol's file.
 type clientProtocol interface {
-	// prepareRequest fills in the request's method, content-type and the
-	// protocol's own fields (deadline, compression, version) for a call
-	// whose request body is body (nil for a streaming request body).
-	prepareRequest(hs *httpStream, req *http.Request, body []byte) error
+	// prepareRequest adds the request's content-type and the protocol's
+	// own fields (deadline, compression, version) for a call whose request
+	// body is body (nil for a streaming request body), and sets req.body
+	// when the protocol sends it otherwise than as it is.
+	prepareRequest(hs *httpStream, req *webRequest, body []byte) error
 	// readResponse checks the response's status and header and sets hs up
 	// to read the body; an error is the call's outcome.
-	readResponse(hs *httpStream, resp *http.Response) error
+	readResponse(hs *httpStream, resp *webResponse) error
 	// endOfStream reads the payload of the envelope that ends the body:
 	// the trailer metadata and the outcome (io.EOF for OK).
 	endOfStream(hs *httpStream, payload []byte) (metadata.MD, error)
@@ -32,10 +31,12 @@ type clientProtocol interface {
 	bodyEnded(hs *httpStream) error
 }
 
-// httpStream is a call over an HTTPClient. A request whose messages are all
-// known when it starts (unary and server-streaming calls) goes out as one
-// body, at CloseSend; a client-streaming one streams through a pipe, its
-// exchange started at once on a goroutine of its own.
+// httpStream is a call over HTTP (gRPC-Web or Connect). A request whose
+// messages are all known when it starts (unary and server-streaming calls)
+// goes out as one body, at CloseSend. A client-streaming one starts at
+// once: on the client's own sessions its h2 stream opens and SendMsg writes
+// to it; through an HTTPClient it streams through a pipe, its exchange on a
+// goroutine of its own.
 type httpStream struct {
 	hc     *httpCaller
 	ctx    context.Context
@@ -50,13 +51,17 @@ type httpStream struct {
 	get    bool // a Connect GET
 
 	body   []byte         // the request's messages, enveloped, until CloseSend
-	pw     *io.PipeWriter // a streaming request's body
+	bodyBP *[]byte        // body's pooled buffer while it holds the first message alone
+	reqSt  *h2.Stream     // a streaming request's stream, on the client's own sessions
+	pw     *io.PipeWriter // a streaming request's body, through an HTTPClient
 	sentN  int
 	closed atomic.Bool // CloseSend done; read by RecvMsg, which may run beside SendMsg
 
+	req      webRequest
 	respOnce sync.Once
-	respDone chan struct{} // closed when resp or respErr is set
-	resp     *http.Response
+	respDone chan struct{} // closed when resp or respErr is set; nil for a call of invoke's, which runs the exchange itself
+	resp     webResponse
+	hasResp  bool // resp is set: it must be closed
 	respErr  error
 
 	er        envelopeReader
@@ -67,13 +72,25 @@ type httpStream struct {
 	finished  bool
 	finalErr  error // io.EOF for OK
 	trailer   metadata.MD
-	unaryResp bool // the body is one bare message (Connect unary)
+	unaryResp bool      // the body is one bare message (Connect unary)
+	ub        unaryBody // that message's reader
 }
 
-// invoke is a unary call over HTTP.
+// webUnaryPool recycles the state of unary calls: as with gRPC's
+// (unaryStreamPool), it is never handed to the caller, so nothing can refer
+// to it after the call.
+var webUnaryPool = sync.Pool{New: func() any { return new(httpStream) }}
+
+// invoke is a unary call over HTTP. Its steps run one after the other on
+// the caller's goroutine, so the exchange needs no channel to publish its
+// response.
 func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any, opts []CallOption) error {
-	hs, err := hc.newStream(ctx, unaryDesc, method, opts)
-	if err != nil {
+	hs := webUnaryPool.Get().(*httpStream)
+	defer func() {
+		*hs = httpStream{}
+		webUnaryPool.Put(hs)
+	}()
+	if err := hc.initStream(hs, ctx, unaryDesc, method, opts); err != nil {
 		return err
 	}
 	if err := hs.SendMsg(args); err != nil {
@@ -99,7 +116,17 @@ func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any
 }
 
 func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (*httpStream, error) {
-	hs := &httpStream{hc: hc, desc: desc, method: method, respDone: make(chan struct{})}
+	hs := &httpStream{respDone: make(chan struct{})}
+	if err := hc.initStream(hs, ctx, desc, method, opts); err != nil {
+		return nil, err
+	}
+	return hs, nil
+}
+
+// initStream sets up the call hs; its request starts when the caller says
+// so (CloseSend), or now for a client-streaming call.
+func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *StreamDesc, method string, opts []CallOption) error {
+	hs.hc, hs.desc, hs.method = hc, desc, method
 	hs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
 	for _, o := range hc.cc.cfg.callOpts {
 		o.apply(&hs.ci)
@@ -110,12 +137,12 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 	if c := hs.ci.compressor; c != "" && c != "identity" {
 		hs.comp = GetCompressor(c)
 		if hs.comp == nil {
-			return nil, status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
+			return status.Errorf(codes.Internal, "rpc: compressor %q is not registered", c)
 		}
 	}
 	ce, err := hs.ci.codecEntry()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	hs.codec, hs.codecN = ce.codec, codecName(ce)
 	unary := !desc.ClientStreams && !desc.ServerStreams
@@ -130,52 +157,81 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 		}
 	}
 	if _, err := timeoutOf(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	// A streamed request's exchange ends with the call: its context is
 	// canceled once the outcome is known, which also releases the body. A
 	// request sent whole needs no context of its own: closing the
 	// response's body ends its exchange.
 	hs.ctx, hs.cancel = ctx, func() {}
+	if t, ok := hc.t.(sessionTransport); ok && desc.ClientStreams {
+		// On the client's own sessions the request stream opens now, and
+		// SendMsg writes to it: its context's end resets it. A stream that
+		// cannot open fails the call at RecvMsg, as the exchange would.
+		hs.ctx, hs.cancel = context.WithCancel(ctx)
+		if err := hs.request(nil); err != nil {
+			hs.cancel()
+			return err
+		}
+		st, err := t.open(hs, true)
+		hs.reqSt = st
+		if err != nil {
+			hs.respOnce.Do(func() {
+				hs.respErr = err
+				hs.published()
+			})
+		}
+		return nil
+	}
 	if desc.ClientStreams {
 		hs.ctx, hs.cancel = context.WithCancel(ctx)
 		pr, pw := io.Pipe()
 		hs.pw = pw
-		req, err := hs.request(nil)
-		if err != nil {
+		if err := hs.request(nil); err != nil {
 			hs.cancel()
-			return nil, err
+			return err
 		}
-		req.Body = pr
+		hs.req.stream = pr
 		// net/http reads a request body without watching the request's
 		// context: a call blocked on its next request message would not see
 		// its deadline pass. Failing the body's reads on the context's end
 		// ends the exchange then.
 		context.AfterFunc(hs.ctx, func() { _ = pw.CloseWithError(context.Cause(hs.ctx)) })
-		go hs.do(req)
+		go hs.do()
 	}
-	return hs, nil
+	return nil
 }
 
-// request builds the call's request for body (nil: streamed).
-func (hs *httpStream) request(body []byte) (*http.Request, error) {
-	req, err := hs.hc.newRequest(hs.ctx, http.MethodPost, hs.method)
-	if err != nil {
-		return nil, err
+// request builds the call's request, hs.req, for body (nil: streamed).
+func (hs *httpStream) request(body []byte) error {
+	hs.req.body = body
+	if err := hs.hc.newRequest(hs.ctx, hs.method, &hs.req); err != nil {
+		return err
 	}
-	if err := hs.proto.prepareRequest(hs, req, body); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return hs.proto.prepareRequest(hs, &hs.req, body)
 }
 
 // do runs the exchange and publishes its response.
-func (hs *httpStream) do(req *http.Request) {
-	resp, err := hs.hc.client.Do(req)
+func (hs *httpStream) do() {
 	hs.respOnce.Do(func() {
-		hs.resp, hs.respErr = resp, err
-		close(hs.respDone)
+		hs.respErr = hs.hc.t.roundTrip(hs, &hs.resp)
+		hs.hasResp = hs.respErr == nil
+		hs.published()
 	})
+	if _, own := hs.hc.t.(sessionTransport); own && hs.bodyBP != nil {
+		// Request has copied the body, or framed it when large. net/http
+		// may read a body after Do returns: that one is left to the GC.
+		sendBufs.put(hs.bodyBP)
+		hs.body, hs.bodyBP = nil, nil
+	}
+}
+
+// published tells the call's other goroutines that the exchange's outcome
+// is known.
+func (hs *httpStream) published() {
+	if hs.respDone != nil {
+		close(hs.respDone)
+	}
 }
 
 func (hs *httpStream) Context() context.Context { return hs.ctx }
@@ -194,13 +250,23 @@ func (hs *httpStream) SendMsg(m any) error {
 	if err != nil {
 		return err
 	}
-	defer sendBufs.put(bp)
 	hs.sentN++
-	if hs.pw == nil {
-		hs.body = append(hs.body, *bp...)
+	if !hs.desc.ClientStreams {
+		// The one request message: the request's body is its buffer.
+		hs.body, hs.bodyBP = *bp, bp
 		return nil
 	}
-	if _, err := hs.pw.Write(*bp); err != nil {
+	defer sendBufs.put(bp)
+	var werr error
+	switch {
+	case hs.reqSt != nil:
+		_, werr = hs.reqSt.Write(*bp)
+	case hs.pw != nil:
+		_, werr = hs.pw.Write(*bp)
+	default:
+		werr = io.EOF // the stream never opened
+	}
+	if werr != nil {
 		return io.EOF // the exchange ended: RecvMsg says how
 	}
 	return nil
@@ -210,6 +276,17 @@ func (hs *httpStream) CloseSend() error {
 	if hs.closed.Swap(true) {
 		return nil
 	}
+	if st := hs.reqSt; st != nil {
+		if hs.ctx.Err() != nil {
+			st.Reset(h2.ErrCodeCancel) // aborted, not ended: see below
+			return nil
+		}
+		_ = st.CloseWrite() // a failure shows in RecvMsg
+		return nil
+	}
+	if hs.desc.ClientStreams && hs.pw == nil {
+		return nil // the stream never opened: RecvMsg says why
+	}
 	if err := hs.ctx.Err(); err != nil && hs.pw != nil {
 		// Canceled first: the request must not end cleanly (the server
 		// would take it as complete and answer); it is aborted instead.
@@ -218,34 +295,37 @@ func (hs *httpStream) CloseSend() error {
 	if hs.pw != nil {
 		return hs.pw.Close()
 	}
-	req, err := hs.request(hs.body)
-	if err != nil {
+	if err := hs.request(hs.body); err != nil {
 		hs.respOnce.Do(func() {
 			hs.respErr = err
-			close(hs.respDone)
+			hs.published()
 		})
 		return nil // RecvMsg reports it
 	}
-	if !hs.get {
-		req.Body = newRequestBody(hs.body)
-		req.ContentLength = int64(len(hs.body))
-		b := hs.body
-		req.GetBody = func() (io.ReadCloser, error) { return newRequestBody(b), nil }
-	}
 	// The whole request is known: the exchange runs on the caller's
-	// goroutine, when it first asks for the response.
-	hs.respOnce.Do(func() {
-		hs.resp, hs.respErr = hs.hc.client.Do(req)
-		close(hs.respDone)
-	})
+	// goroutine.
+	hs.do()
 	return nil
 }
 
 // response waits for the response header.
-func (hs *httpStream) response() (*http.Response, error) {
+func (hs *httpStream) response() (*webResponse, error) {
 	if !hs.desc.ClientStreams && !hs.closed.Load() {
 		// A server-streaming call's request goes when it is complete.
 		_ = hs.CloseSend()
+	}
+	if hs.respDone == nil {
+		// invoke's call: CloseSend has run the exchange.
+		return hs.respResult()
+	}
+	if st := hs.reqSt; st != nil {
+		// A request stream of our own: its response is waited for here.
+		hs.respOnce.Do(func() {
+			hs.respErr = awaitResponse(hs.ctx, st, &hs.resp)
+			hs.hasResp = hs.respErr == nil
+			hs.published()
+		})
+		return hs.respResult()
 	}
 	select {
 	case <-hs.respDone:
@@ -254,7 +334,14 @@ func (hs *httpStream) response() (*http.Response, error) {
 		// the response body it may have opened is closed.
 		<-hs.respDone
 	}
-	return hs.resp, hs.respErr
+	return hs.respResult()
+}
+
+func (hs *httpStream) respResult() (*webResponse, error) {
+	if hs.respErr != nil {
+		return nil, hs.respErr
+	}
+	return &hs.resp, nil
 }
 
 func (hs *httpStream) Header() (metadata.MD, error) {
@@ -279,13 +366,13 @@ func (hs *httpStream) waitHeader() error {
 		hs.hdrErr = hs.finish(httpError(hs.ctx, err))
 		return hs.hdrErr
 	}
-	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed.Load() && resp.ProtoMajor < 2 {
+	if hs.desc.ClientStreams && hs.desc.ServerStreams && !hs.closed.Load() && resp.http1 {
 		// A response read before the request ended is full-duplex, which
 		// HTTP/1.x cannot carry: fail plainly, as connect-go does, rather
 		// than with whatever the broken exchange gives later.
 		hs.hdrErr = hs.finish(status.Errorf(codes.Unimplemented,
 			"rpc: full-duplex bidi streams require HTTP/2, and %s answered over HTTP/%d.%d: send every request and CloseSend before receiving",
-			hs.method, resp.ProtoMajor, resp.ProtoMinor))
+			hs.method, resp.hr.ProtoMajor, resp.hr.ProtoMinor))
 		return hs.hdrErr
 	}
 	hs.er.maxSize = hs.ci.maxRecv
@@ -370,28 +457,18 @@ func (hs *httpStream) finish(err error) error {
 		_ = hs.pw.CloseWithError(io.ErrClosedPipe)
 		<-hs.respDone // the exchange's goroutine returns once canceled
 	}
+	if hs.respDone == nil {
+		if hs.hasResp {
+			hs.resp.close()
+		}
+		return err
+	}
 	select {
 	case <-hs.respDone:
-		if hs.resp != nil {
-			_ = hs.resp.Body.Close()
+		if hs.hasResp {
+			hs.resp.close()
 		}
 	default: // the exchange never started, or ends on its own now that ctx is canceled
 	}
 	return err
 }
-
-// requestBody is a request body known whole. Our own transport
-// (sessionTransport) sends its bytes with the request's headers, without
-// reading them through a copy.
-type requestBody struct {
-	bytes.Reader
-	b []byte
-}
-
-func newRequestBody(b []byte) *requestBody {
-	rb := &requestBody{b: b}
-	rb.Reset(b)
-	return rb
-}
-
-func (*requestBody) Close() error { return nil }

@@ -179,18 +179,10 @@ func connectMetadataJSON(md metadata.MD) map[string][]string {
 // appendConnectEndStream appends the end-of-stream envelope for st and the
 // trailer metadata.
 func appendConnectEndStream(dst []byte, st *status.Status, trailer metadata.MD) []byte {
-	end := connectEndStream{Metadata: connectMetadataJSON(trailer)}
-	if st.Code() != codes.OK {
-		end.Error = newConnectError(st)
-	}
-	js, err := json.Marshal(&end)
-	if err != nil {
-		js = []byte(`{"error":{"code":"internal","message":"rpc: encoding the end of the stream failed"}}`)
-	}
 	start := len(dst)
 	dst = append(dst, connectEndStreamFlag, 0, 0, 0, 0)
-	dst = append(dst, js...)
-	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(js)))
+	dst = appendConnectEndStreamJSON(dst, st, trailer)
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-envelopeHeaderLen))
 	return dst
 }
 
@@ -354,45 +346,56 @@ var connectStreamClientProto clientProtocol = connectStreamProtocol{}
 
 // setConnectCommon adds the fields both Connect forms send: the version and
 // the deadline.
-func setConnectCommon(hs *httpStream, h http.Header) error {
-	h["Connect-Protocol-Version"] = []string{"1"}
+func setConnectCommon(hs *httpStream, req *webRequest) error {
+	req.add("connect-protocol-version", "1")
 	d, err := timeoutOf(hs.ctx)
 	if err != nil {
 		return err
 	}
 	if d > 0 {
-		h["Connect-Timeout-Ms"] = []string{formatConnectTimeout(d)}
+		req.add("connect-timeout-ms", formatConnectTimeout(d))
 	}
 	return nil
 }
 
-func (connectStreamProtocol) prepareRequest(hs *httpStream, req *http.Request, _ []byte) error {
-	h := req.Header
-	h["Content-Type"] = []string{"application/connect+" + hs.codecN}
-	h["Connect-Accept-Encoding"] = []string{acceptEncodingHeader()}
+func (connectStreamProtocol) prepareRequest(hs *httpStream, req *webRequest, _ []byte) error {
+	req.add("content-type", connectStreamContentType(hs.codecN))
+	req.add("connect-accept-encoding", acceptEncodingHeader())
 	if hs.comp != nil {
-		h["Connect-Content-Encoding"] = []string{hs.comp.Name()}
+		req.add("connect-content-encoding", hs.comp.Name())
 	}
-	return setConnectCommon(hs, req.Header)
+	return setConnectCommon(hs, req)
+}
+
+// connectStreamContentType is "application/connect+" + codec, without
+// building the string for the built-in codecs.
+func connectStreamContentType(codec string) string {
+	switch codec {
+	case "proto":
+		return "application/connect+proto"
+	case "json":
+		return "application/connect+json"
+	}
+	return "application/connect+" + codec
 }
 
 // readResponse: a stream's response is 200 whatever its outcome; any
 // other status is an HTTP error.
-func (connectStreamProtocol) readResponse(hs *httpStream, resp *http.Response) error {
-	h := resp.Header
-	if resp.StatusCode != http.StatusOK {
-		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
+func (connectStreamProtocol) readResponse(hs *httpStream, resp *webResponse) error {
+	h := resp.header
+	if resp.code != http.StatusOK {
+		return status.Errorf(httpStatusToCode(resp.code), "rpc: unexpected HTTP status %s from the server", resp.statusText())
 	}
-	if err := checkConnectContentType(h.Get("Content-Type"), "application/connect+", hs.codecN); err != nil {
+	if err := checkConnectContentType(h.Get("content-type"), "application/connect+", hs.codecN); err != nil {
 		return err
 	}
-	hs.header = httpHeaderMD(h, isConnectResponseHeader)
-	if enc := h.Get("Connect-Content-Encoding"); enc != "" && enc != "identity" {
+	hs.header = responseMD(h, isConnectResponseHeader)
+	if enc := h.Get("connect-content-encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
 			return status.Errorf(codes.Internal, "rpc: server used unsupported connect-content-encoding %q", enc)
 		}
 	}
-	hs.er.r = ioFramedReader{r: resp.Body}
+	hs.er.r = resp.framed()
 	hs.er.endFlag = connectEndStreamFlag
 	return nil
 }

@@ -315,3 +315,40 @@ func TestServeConnectGetOnOurEngine(t *testing.T) {
 		{Name: ":path", Value: "/test.Echo/Echo?" + connectGetQuery("proto", b, "")}}, nil)
 	require.Equal(t, "405", resp.Get(":status"))
 }
+
+// A Connect unary body is read whole into pooled buffers that grow by size
+// class: every size up to the limit, around the class boundaries, comes out
+// as one envelope byte for byte when its source gives it in small pieces,
+// and one byte over the limit is RESOURCE_EXHAUSTED.
+func TestUnaryBodyReadsWholeBodies(t *testing.T) {
+	const max = 5000
+	for _, n := range []int{0, 1, 511, 512, 513, 1024, 4097, max} {
+		msg := make([]byte, n)
+		for i := range msg {
+			msg[i] = byte(i * 7)
+		}
+		ub := &unaryBody{src: &smallReads{b: msg}, max: max}
+		er := envelopeReader{r: ub, maxSize: max}
+		got, bp, err := er.next()
+		require.NoError(t, err, "size %d", n)
+		require.Equal(t, msg, append([]byte{}, got...), "size %d", n)
+		recvBufs.put(bp)
+		_, _, err = er.next()
+		require.Equal(t, io.EOF, err, "size %d", n)
+	}
+	ub := &unaryBody{src: &smallReads{b: make([]byte, max+1)}, max: max}
+	_, err := ub.ReadFramed(make([]byte, 16), nil)
+	require.Equal(t, codes.ResourceExhausted, status.Code(err))
+}
+
+// smallReads returns its bytes at most 100 at a time.
+type smallReads struct{ b []byte }
+
+func (r *smallReads) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 100)], r.b)
+	r.b = r.b[n:]
+	return n, nil
+}

@@ -66,12 +66,22 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		_ = ss.tr.respond(hdr, h2.RespondOptions{EndStream: true})
 		return
 	}
-	hdr := make(h2.Header, 0, 4+len(ss.header)+len(ss.trailer))
 	var body []byte
+	if st.Code() == codes.OK && ss.last != nil && (*ss.last)[0]&1 == 0 && len(ss.header) == 0 && len(ss.trailer) == 0 {
+		if hdr, ok := connectUnaryOKHeaders[ss.codec.codec.Name()]; ok {
+			// The common response: no metadata, uncompressed.
+			ss.headerGoesOut()
+			_ = ss.tr.respond(hdr, h2.RespondOptions{Body: (*ss.last)[envelopeHeaderLen:]})
+			sendBufs.put(ss.last)
+			ss.last = nil
+			return
+		}
+	}
+	hdr := make(h2.Header, 0, 4+len(ss.header)+len(ss.trailer))
 	if st.Code() == codes.OK && ss.last != nil {
 		msg := *ss.last
 		hdr = append(hdr, h2.HeaderField{Name: ":status", Value: "200"},
-			h2.HeaderField{Name: "content-type", Value: "application/" + ss.codec.codec.Name()})
+			h2.HeaderField{Name: "content-type", Value: connectUnaryContentType(ss.codec.codec.Name())})
 		if msg[0]&1 != 0 {
 			hdr = append(hdr, h2.HeaderField{Name: "content-encoding", Value: ss.comp.Name()})
 		}
@@ -89,11 +99,7 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		if ss.badEncoding {
 			hdr = append(hdr, h2.HeaderField{Name: "accept-encoding", Value: acceptEncodingHeader()})
 		}
-		js, err := json.Marshal(newConnectError(st))
-		if err != nil {
-			js = []byte(`{"code":"internal"}`)
-		}
-		body = js
+		body = appendConnectErrorJSON(make([]byte, 0, 128), newConnectError(st))
 	}
 	hdr = appendMD(hdr, ss.header)
 	hdr = appendTrailerMD(hdr, ss.trailer)
@@ -103,6 +109,14 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		sendBufs.put(ss.last)
 		ss.last = nil
 	}
+}
+
+// connectUnaryOKHeaders are the headers of a successful response without
+// metadata or compression for the built-in codecs, shared read-only: most
+// responses are that, and building one cost two allocations.
+var connectUnaryOKHeaders = map[string]h2.Header{
+	"proto": okHeader("application/proto"),
+	"json":  okHeader("application/json"),
 }
 
 // appendTrailerMD adds trailer metadata as headers prefixed "trailer-".
@@ -174,20 +188,40 @@ type unaryBody struct {
 	compressed bool
 	loaded     bool
 	msg        []byte
+	bp         *[]byte // msg's pooled buffer, given back once msg is served
 	prefix     [envelopeHeaderLen]byte
 	off        int // bytes of prefix+msg served so far
 }
 
+// load reads the whole body into a pooled buffer (recvBufs), growing it by
+// size class: a body read with io.ReadAll cost two allocations a call.
 func (u *unaryBody) load() error {
 	u.loaded = true
-	b, err := io.ReadAll(io.LimitReader(u.src, int64(u.max)+1))
-	if err != nil {
-		return err
+	bp := recvBufs.get(512)
+	b := *bp
+	for len(b) <= u.max {
+		if len(b) == cap(b) {
+			nbp := recvBufs.get(2 * cap(b))
+			b = append(*nbp, b...)
+			recvBufs.put(bp)
+			bp = nbp
+		}
+		n, err := u.src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			recvBufs.put(bp)
+			return err
+		}
 	}
+	*bp = b
 	if len(b) > u.max {
+		recvBufs.put(bp)
 		return status.Errorf(codes.ResourceExhausted, "rpc: received message larger than the limit of %d bytes", u.max)
 	}
-	u.msg = b
+	u.msg, u.bp = b, bp
 	return nil
 }
 
@@ -223,6 +257,8 @@ func (u *unaryBody) ReadFramed(p []byte, need func([]byte) int) (int, error) {
 		u.off += n
 	}
 	if u.off >= total {
+		recvBufs.put(u.bp)
+		u.msg, u.bp = nil, nil
 		return got, io.EOF
 	}
 	return got, nil
@@ -264,43 +300,55 @@ func connectGetQuery(codec string, msg []byte, compression string) string {
 
 var connectUnaryClientProto clientProtocol = connectUnaryProtocol{}
 
-func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *http.Request, body []byte) error {
-	h := req.Header
-	h["Accept-Encoding"] = []string{acceptEncodingHeader()}
+func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *webRequest, body []byte) error {
+	req.add("accept-encoding", acceptEncodingHeader())
 	var compression string
 	if len(body) >= envelopeHeaderLen && body[0]&1 != 0 {
 		compression = hs.comp.Name()
 	}
+	// The body is the message without its envelope prefix.
 	msg := body[min(len(body), envelopeHeaderLen):]
 	if hs.get {
-		req.Method = http.MethodGet
-		req.URL.RawQuery = connectGetQuery(hs.codecN, msg, compression)
+		req.setGet(connectGetQuery(hs.codecN, msg, compression))
+		req.body = nil
 	} else {
-		h["Content-Type"] = []string{"application/" + hs.codecN}
+		req.add("content-type", connectUnaryContentType(hs.codecN))
 		if compression != "" {
-			h["Content-Encoding"] = []string{compression}
+			req.add("content-encoding", compression)
 		}
+		req.body = msg
 	}
-	// The body is the message without its envelope prefix.
-	hs.body = msg
-	return setConnectCommon(hs, h)
+	return setConnectCommon(hs, req)
+}
+
+// connectUnaryContentType is "application/" + codec, without building the
+// string for the built-in codecs.
+func connectUnaryContentType(codec string) string {
+	switch codec {
+	case "proto":
+		return "application/proto"
+	case "json":
+		return "application/json"
+	}
+	return "application/" + codec
 }
 
 // readResponse: a 200 response's body is the message; any other status is
 // an error, its details in a JSON body. Trailer metadata are headers
 // prefixed "trailer-".
-func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) error {
-	h := resp.Header
-	hs.header = httpHeaderMD(h, isConnectUnaryResponseHeader)
+func (connectUnaryProtocol) readResponse(hs *httpStream, resp *webResponse) error {
+	h := resp.header
+	hs.header = responseMD(h, isConnectUnaryResponseHeader)
 	hs.trailer = connectUnaryTrailers(h)
-	if resp.StatusCode != http.StatusOK {
-		return connectUnaryError(resp, h.Get("Content-Encoding"), hs.ci.maxRecv)
+	if resp.code != http.StatusOK {
+		return connectUnaryError(resp, h.Get("content-encoding"), hs.ci.maxRecv)
 	}
-	if err := checkConnectContentType(h.Get("Content-Type"), "application/", hs.codecN); err != nil {
+	if err := checkConnectContentType(h.Get("content-type"), "application/", hs.codecN); err != nil {
 		return err
 	}
-	ub := &unaryBody{src: resp.Body, max: hs.ci.maxRecv}
-	if enc := h.Get("Content-Encoding"); enc != "" && enc != "identity" {
+	hs.ub = unaryBody{src: resp.body(), max: hs.ci.maxRecv}
+	ub := &hs.ub
+	if enc := h.Get("content-encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
 			return status.Errorf(codes.Internal, "rpc: server used unsupported content-encoding %q", enc)
 		}
@@ -315,33 +363,43 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) er
 // body is one (compressed per Content-Encoding), else the code the HTTP
 // status maps to. An error whose code is missing or unknown takes the
 // HTTP status's code and keeps its message and details, as the spec asks.
-func connectUnaryError(resp *http.Response, enc string, max int) error {
-	code := httpStatusToCode(resp.StatusCode)
-	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
-	if mediaSubtype(resp.Header.Get("Content-Type")) != "application/json" {
-		return fallback
+func connectUnaryError(resp *webResponse, enc string, max int) error {
+	code := httpStatusToCode(resp.code)
+	if mediaSubtype(resp.header.Get("content-type")) != "application/json" {
+		return httpStatusError(resp, code)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
-	if err != nil || len(b) > max {
-		return fallback
+	// Read as a request's body is: into a pooled buffer, within the limit.
+	body := unaryBody{src: resp.body(), max: max}
+	if body.load() != nil {
+		return httpStatusError(resp, code)
 	}
+	defer recvBufs.put(body.bp)
+	b := body.msg
 	if enc != "" && enc != "identity" {
 		c := GetCompressor(enc)
 		if c == nil {
-			return fallback
+			return httpStatusError(resp, code)
 		}
+		var err error
 		if b, err = c.Decompress(nil, b, max); err != nil {
-			return fallback
+			return httpStatusError(resp, code)
 		}
 	}
 	var ce connectError
 	if json.Unmarshal(b, &ce) != nil {
-		return fallback
+		return httpStatusError(resp, code)
 	}
 	if !knownConnectCode(ce.Code) {
 		ce.Code = connectCodeName(code)
 	}
 	return ce.status()
+}
+
+// httpStatusError is the error of a response that says no more than its
+// HTTP status: the code that status maps to. It is built only when needed,
+// as a Connect error body says more.
+func httpStatusError(resp *webResponse, code codes.Code) error {
+	return status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.statusText())
 }
 
 // knownConnectCode reports a code name of the spec other than "ok".
@@ -360,27 +418,25 @@ func isConnectUnaryResponseHeader(k string) bool {
 }
 
 // connectUnaryTrailers are the "trailer-" headers, without the prefix.
-func connectUnaryTrailers(h http.Header) metadata.MD {
+func connectUnaryTrailers(h h2.Header) metadata.MD {
 	var md metadata.MD
-	for k, vs := range h {
-		k = strings.ToLower(k)
-		name, ok := strings.CutPrefix(k, "trailer-")
+	for _, f := range h {
+		name, ok := strings.CutPrefix(f.Name, "trailer-")
 		if !ok {
 			continue
 		}
-		for _, v := range vs {
-			if metadata.IsBinKey(name) {
-				d, err := metadata.DecodeBin(v)
-				if err != nil {
-					continue
-				}
-				v = d
+		v := f.Value
+		if metadata.IsBinKey(name) {
+			d, err := metadata.DecodeBin(v)
+			if err != nil {
+				continue
 			}
-			if md == nil {
-				md = make(metadata.MD)
-			}
-			md[name] = append(md[name], v)
+			v = d
 		}
+		if md == nil {
+			md = make(metadata.MD)
+		}
+		md[name] = append(md[name], v)
 	}
 	return md
 }

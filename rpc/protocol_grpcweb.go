@@ -51,6 +51,19 @@ func (p grpcWebProtocol) contentType(ss *serverStream) string {
 	return "application/grpc-web+" + ss.codec.codec.Name()
 }
 
+// grpcWebOKHeaders are the response headers of the built-in codecs,
+// shared read-only as codecEntry.respHeader is for gRPC: building one cost
+// two allocations a call.
+var grpcWebOKHeaders = map[grpcWebProtocol]map[string]h2.Header{
+	{text: false}: {"proto": okHeader("application/grpc-web+proto"), "json": okHeader("application/grpc-web+json")},
+	{text: true}:  {"proto": okHeader("application/grpc-web-text+proto"), "json": okHeader("application/grpc-web-text+json")},
+}
+
+// okHeader is a 200 response header with content-type ct.
+func okHeader(ct string) h2.Header {
+	return h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: ct}}
+}
+
 func (p grpcWebProtocol) readHeader(ss *serverStream, req h2.Header) error {
 	if p.text {
 		t := &base64Transport{serverTransport: ss.tr}
@@ -70,21 +83,30 @@ func (p grpcWebProtocol) sendHeader(ss *serverStream) error {
 }
 
 func (p grpcWebProtocol) responseHeader(ss *serverStream) h2.Header {
-	return grpcResponseHeader(ss, h2.Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: p.contentType(ss)}})
+	base, ok := grpcWebOKHeaders[p][ss.codec.codec.Name()]
+	if !ok {
+		base = okHeader(p.contentType(ss))
+	}
+	return grpcResponseHeader(ss, base)
 }
 
 // finish sends the status as the body's last envelope, after the unary
 // response ss.last holds if any.
 func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
-	t := appendGRPCStatus(make(h2.Header, 0, 3+len(ss.trailer)), st)
+	var fields [4]h2.HeaderField // the status and a few trailers, without an allocation
+	t := appendGRPCStatus(fields[:0], st)
 	t = appendMD(t, ss.trailer)
-	body := appendGRPCWebTrailers(nil, t)
+	// The body, response and trailers, is built in a pooled buffer: the
+	// transport copies it, or frames it before respond returns.
+	var bp *[]byte
 	if ss.last != nil {
-		body = append(append(make([]byte, 0, len(*ss.last)+len(body)), *ss.last...), body...)
-		sendBufs.put(ss.last)
-		ss.last = nil
+		bp, ss.last = ss.last, nil
+	} else {
+		bp = sendBufs.get(64)
 	}
-	endInBody(ss, body, p.responseHeader, "grpc-accept-encoding")
+	*bp = appendGRPCWebTrailers(*bp, t)
+	endInBody(ss, *bp, p.responseHeader, "grpc-accept-encoding")
+	sendBufs.put(bp)
 }
 
 // appendGRPCWebTrailers appends the trailer envelope for t.
@@ -104,7 +126,12 @@ func appendGRPCWebTrailers(dst []byte, t h2.Header) []byte {
 // parseGRPCWebTrailers reads the payload of a trailer envelope: keys in
 // lower case (a peer may send them in any case), values trimmed.
 func parseGRPCWebTrailers(b []byte) (h2.Header, error) {
-	var t h2.Header
+	return appendGRPCWebTrailerFields(nil, b)
+}
+
+// appendGRPCWebTrailerFields is parseGRPCWebTrailers appending to t; the
+// names gRPC itself sends cost no allocation.
+func appendGRPCWebTrailerFields(t h2.Header, b []byte) (h2.Header, error) {
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -120,9 +147,23 @@ func parseGRPCWebTrailers(b []byte) (h2.Header, error) {
 		if !ok {
 			return nil, status.Errorf(codes.Internal, "rpc: malformed gRPC-Web trailer line %q", line)
 		}
-		t = append(t, h2.HeaderField{Name: strings.ToLower(string(bytes.TrimSpace(k))), Value: string(bytes.TrimSpace(v))})
+		t = append(t, h2.HeaderField{Name: trailerName(bytes.TrimSpace(k)), Value: string(bytes.TrimSpace(v))})
 	}
 	return t, nil
+}
+
+// trailerName is k in lower case, the names of gRPC's status fields
+// without building a string.
+func trailerName(k []byte) string {
+	switch string(k) {
+	case "grpc-status":
+		return "grpc-status"
+	case "grpc-message":
+		return "grpc-message"
+	case "grpc-status-details-bin":
+		return "grpc-status-details-bin"
+	}
+	return strings.ToLower(string(k))
 }
 
 // base64Transport is a transport for grpc-web-text: every byte of the
@@ -227,32 +268,43 @@ func isHTTPHeader(name string) bool {
 var grpcWebClientProto clientProtocol = grpcWebProtocol{}
 
 // prepareRequest: gRPC's request fields, in a gRPC-Web content-type.
-func (grpcWebProtocol) prepareRequest(hs *httpStream, req *http.Request, _ []byte) error {
-	h := req.Header
-	h["Content-Type"] = []string{"application/grpc-web+" + hs.codecN}
-	h["X-Grpc-Web"] = []string{"1"}
-	h["Grpc-Accept-Encoding"] = []string{acceptEncodingHeader()}
+func (grpcWebProtocol) prepareRequest(hs *httpStream, req *webRequest, _ []byte) error {
+	req.add("content-type", grpcWebContentType(hs.codecN))
+	req.add("x-grpc-web", "1")
+	req.add("grpc-accept-encoding", acceptEncodingHeader())
 	if hs.comp != nil {
-		h["Grpc-Encoding"] = []string{hs.comp.Name()}
+		req.add("grpc-encoding", hs.comp.Name())
 	}
 	d, err := timeoutOf(hs.ctx)
 	if err != nil {
 		return err
 	}
 	if d > 0 {
-		h["Grpc-Timeout"] = []string{formatTimeout(d)}
+		req.add("grpc-timeout", formatTimeout(d))
 	}
 	return nil
 }
 
+// grpcWebContentType is "application/grpc-web+" + codec, without building
+// the string for the built-in codecs.
+func grpcWebContentType(codec string) string {
+	switch codec {
+	case "proto":
+		return "application/grpc-web+proto"
+	case "json":
+		return "application/grpc-web+json"
+	}
+	return "application/grpc-web+" + codec
+}
+
 // readResponse checks the status and content-type, and finishes a
 // trailers-only response (its status in the header).
-func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
-	h := resp.Header
-	if resp.StatusCode != http.StatusOK {
-		return status.Errorf(httpStatusToCode(resp.StatusCode), "rpc: unexpected HTTP status %s from the server", resp.Status)
+func (grpcWebProtocol) readResponse(hs *httpStream, resp *webResponse) error {
+	h := resp.header
+	if resp.code != http.StatusOK {
+		return status.Errorf(httpStatusToCode(resp.code), "rpc: unexpected HTTP status %s from the server", resp.statusText())
 	}
-	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc-web") {
+	if ct := h.Get("content-type"); !strings.HasPrefix(ct, "application/grpc-web") {
 		// Not a gRPC-Web response at all (a proxy's page, say): UNKNOWN,
 		// as the spec says of any response not from a gRPC server.
 		return status.Errorf(codes.Unknown, "rpc: unexpected content-type %q from the server", ct)
@@ -260,13 +312,13 @@ func (grpcWebProtocol) readResponse(hs *httpStream, resp *http.Response) error {
 	// A header with grpc-status is a trailers-only response only if the
 	// body is empty: bodyEnded says so when it finds the body ended without
 	// a trailer envelope; trailers in the body take precedence.
-	hs.header = httpHeaderMD(h, isGRPCResponseHeader)
-	if enc := h.Get("Grpc-Encoding"); enc != "" && enc != "identity" {
+	hs.header = responseMD(h, isGRPCResponseHeader)
+	if enc := h.Get("grpc-encoding"); enc != "" && enc != "identity" {
 		if hs.er.decomp = GetCompressor(enc); hs.er.decomp == nil {
 			return status.Errorf(codes.Internal, "rpc: server used unsupported grpc-encoding %q", enc)
 		}
 	}
-	hs.er.r = ioFramedReader{r: resp.Body}
+	hs.er.r = resp.framed()
 	hs.er.endFlag = grpcWebTrailerFlag
 	return nil
 }
@@ -277,7 +329,8 @@ func isGRPCResponseHeader(k string) bool {
 }
 
 func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, error) {
-	t, err := parseGRPCWebTrailers(payload)
+	var fields [4]h2.HeaderField // the status and a few trailers, without an allocation
+	t, err := appendGRPCWebTrailerFields(fields[:0], payload)
 	if err != nil {
 		return nil, err
 	}
@@ -289,13 +342,13 @@ func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, 
 // trailer metadata too), or may have had its status sent as HTTP trailers
 // (a gRPC server answering over HTTP/2).
 func (grpcWebProtocol) bodyEnded(hs *httpStream) error {
-	if h := hs.resp.Header; h.Get("Grpc-Status") != "" {
+	if h := hs.resp.header; h.Get("grpc-status") != "" {
 		hs.trailer = hs.header
-		return grpcStatusFrom(h2.HeaderFromHTTP(h))
+		return grpcStatusFrom(h)
 	}
-	if hs.resp.Trailer.Get("Grpc-Status") != "" {
-		hs.trailer = httpHeaderMD(hs.resp.Trailer, isGRPCResponseHeader)
-		return grpcStatusFrom(h2.HeaderFromHTTP(hs.resp.Trailer))
+	if t := hs.resp.trailers(); t.Get("grpc-status") != "" {
+		hs.trailer = responseMD(t, isGRPCResponseHeader)
+		return grpcStatusFrom(t)
 	}
 	return status.Error(codes.Internal, "rpc: gRPC-Web response ended without its trailers")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"runtime"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -24,6 +25,10 @@ import (
 // On HTTP/2 h2rpc's server is its own engine (Serve) and its client its own
 // sessions; on HTTP/1.1 both are net/http's (ServeHTTP, WithHTTPClient), as
 // for connect-go.
+//
+// BenchmarkWebUnaryC64 is the same calls made by 64 goroutines at once on
+// one client of each stack: throughput where BenchmarkWebUnary is latency.
+// The command above runs both; 'WebUnary/' alone runs the first.
 
 // webCase is one protocol, codec and HTTP version.
 type webCase struct {
@@ -133,6 +138,49 @@ func BenchmarkWebUnary(b *testing.B) {
 					b.Fatalf("call: %v", err)
 				}
 			}
+		})
+	}
+}
+
+// webConcurrency is how many calls BenchmarkWebUnaryC64 keeps in flight.
+const webConcurrency = 64
+
+// BenchmarkWebUnaryC64 makes BenchmarkWebUnary's calls from webConcurrency
+// goroutines sharing one client: ns/op is the time per call at that
+// concurrency, the inverse of throughput.
+func BenchmarkWebUnaryC64(b *testing.B) {
+	ctx := context.Background()
+	// RunParallel starts parallelism × GOMAXPROCS goroutines.
+	procs := runtime.GOMAXPROCS(0)
+	parallelism := (webConcurrency + procs - 1) / procs
+	for _, c := range webCases {
+		b.Run(c.name+"/h2rpc", func(b *testing.B) {
+			client := ourWebClient(b, c)
+			b.ReportAllocs()
+			b.SetParallelism(parallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.UnaryCall(ctx, webRequest())
+					if err != nil || len(resp.GetPayload().GetBody()) != 100 {
+						b.Errorf("call: %v", err)
+						return
+					}
+				}
+			})
+		})
+		b.Run(c.name+"/connect-go", func(b *testing.B) {
+			client := connectWebClient(b, c)
+			b.ReportAllocs()
+			b.SetParallelism(parallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					resp, err := client.CallUnary(ctx, connect.NewRequest(webRequest()))
+					if err != nil || len(resp.Msg.GetPayload().GetBody()) != 100 {
+						b.Errorf("call: %v", err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
