@@ -1,0 +1,153 @@
+package h2
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+)
+
+// bufferedIn returns the stream's unread buffered bytes and where its
+// buffer starts.
+func bufferedIn(st *Stream) (unread int, start *byte) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return len(st.in) - st.inOff, unsafe.SliceData(st.in[:cap(st.in)])
+}
+
+func waitBuffered(t *testing.T, st *Stream, n int) {
+	eventually(t, "the bytes are buffered", func() bool { got, _ := bufferedIn(st); return got == n })
+}
+
+func streamUnacked(st *Stream) int64 {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	return st.recvFlow.unacked
+}
+
+// A large frame nobody waits for is read into a stream buffer that the
+// stream keeps, and TakeFramed hands that very buffer over: the unit is never
+// copied in user space. The taken bytes count as read for flow control.
+func TestTakeFramedHandsOverTheBufferTheFrameWasReadInto(t *testing.T) {
+	p, st := inPlacePeer(t)
+	body := unit4(pattern(200 << 10))
+	p.mustWrite(appendData(nil, 1, false, body))
+	waitBuffered(t, st, len(body))
+	_, start := bufferedIn(st)
+	require.Equal(t, 1, func() int { p.sess.mu.Lock(); defer p.sess.mu.Unlock(); return p.sess.adoptedFrames }())
+
+	b, err := st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(body, b.Bytes()), "the unit arrived changed")
+	require.Same(t, start, unsafe.SliceData(b.Bytes()), "the unit was copied")
+	left, _ := bufferedIn(st)
+	require.Zero(t, left)
+	require.Equal(t, int64(len(body)), streamUnacked(st))
+	b.Release()
+	require.True(t, b.Bytes() == nil, "a released buffer still shows bytes")
+}
+
+// Until the whole unit is buffered nothing is taken, and nothing consumed:
+// the read that follows gets the unit whole. A unit that ends the body comes
+// with io.EOF.
+func TestTakeFramedTakesNothingUntilTheUnitIsWhole(t *testing.T) {
+	p, st := inPlacePeer(t)
+	body := unit4(pattern(10 << 10))
+	p.mustWrite(appendData(nil, 1, false, body[:6<<10]))
+	waitBuffered(t, st, 6<<10)
+	b, err := st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, b.Bytes() == nil, "took part of a unit")
+	require.Zero(t, streamUnacked(st))
+
+	p.mustWrite(appendData(nil, 1, true, body[6<<10:]))
+	waitBuffered(t, st, len(body))
+	b, err = st.TakeFramed(need4)
+	require.ErrorIs(t, err, io.EOF)
+	require.True(t, bytes.Equal(body, b.Bytes()), "the unit arrived changed")
+	b.Release()
+}
+
+// Bytes past the unit stay the stream's (in a buffer of their own) for the
+// next read; when more follows the unit than the unit itself, TakeFramed
+// leaves it all to ReadFramed, which copies only the unit.
+func TestTakeFramedKeepsWhatFollowsTheUnit(t *testing.T) {
+	p, st := inPlacePeer(t)
+	first, second, third := unit4(pattern(100<<10)), unit4(pattern(30<<10)), unit4(pattern(10<<10))
+	var all []byte
+	all = append(append(append(all, first...), second...), third...)
+	p.mustWrite(appendData(nil, 1, true, all))
+	waitBuffered(t, st, len(all))
+
+	b, err := st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(first, b.Bytes()), "the unit arrived changed")
+	b.Release()
+
+	// 30 KiB of unit, 10 KiB after it: taken, and the rest kept.
+	b, err = st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(second, b.Bytes()), "the unit arrived changed")
+	b.Release()
+
+	buf := make([]byte, len(third))
+	n, err := st.ReadFramed(buf, need4)
+	require.ErrorIs(t, err, io.EOF)
+	require.True(t, bytes.Equal(third, buf[:n]), "the unit arrived changed")
+}
+
+func TestTakeFramedLeavesAUnitWithMoreBehindItToRead(t *testing.T) {
+	p, st := inPlacePeer(t)
+	first, second := unit4(pattern(10<<10)), unit4(pattern(30<<10))
+	all := append(append([]byte(nil), first...), second...)
+	p.mustWrite(appendData(nil, 1, false, all))
+	waitBuffered(t, st, len(all))
+
+	b, err := st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, b.Bytes() == nil, "took a unit followed by more than itself")
+	buf := make([]byte, len(first))
+	n, err := st.ReadFramed(buf, need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(first, buf[:n]), "the unit arrived changed")
+	b, err = st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(second, b.Bytes()), "the unit arrived changed")
+	b.Release()
+}
+
+// Take hands over the rest of a unit whose prefix was read already.
+func TestTakeHandsOverTheRestOfAUnitAfterItsPrefix(t *testing.T) {
+	p, st := inPlacePeer(t)
+	body := unit4(pattern(80 << 10))
+	p.mustWrite(appendData(nil, 1, false, body))
+	waitBuffered(t, st, len(body))
+
+	var prefix [4]byte
+	n, err := st.ReadFramed(prefix[:], nil)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	b, err := st.Take(len(body) - 3)
+	require.NoError(t, err)
+	require.True(t, b.Bytes() == nil, "took more than is buffered")
+	b, err = st.Take(len(body) - 4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(body[4:], b.Bytes()), "the unit arrived changed")
+	b.Release()
+}
+
+// While a Read waits on the stream, TakeFramed stays out of its way.
+func TestTakeFramedTakesNothingWhileAReadWaits(t *testing.T) {
+	p, st := inPlacePeer(t)
+	done := readInPlace(t, st, make([]byte, 64))
+	b, err := st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, b.Bytes() == nil, "took while a read waits")
+	unit := unit4(pattern(20))
+	p.mustWrite(appendData(nil, 1, true, unit))
+	r := <-done
+	requireNilOrEOF(t, r.err)
+	require.Equal(t, len(unit), r.n)
+}
