@@ -301,8 +301,14 @@ func (s *Session) onData(fh FrameHeader, p []byte, owned *[]byte) error {
 			st.in, st.inOff = *owned, len(*owned)-len(data)
 			*owned = nil
 			s.adoptedFrames++
+		case *owned != nil:
+			// Behind unread bytes: queued in its own buffer (streambuf.go).
+			// Nothing took its head, as nothing waits for the stream.
+			st.queueInLocked(*owned)
+			*owned = nil
+			s.adoptedFrames++
 		default:
-			st.in, st.inOff = appendBuffered(st.in, st.inOff, data)
+			st.appendInLocked(data)
 		}
 	}
 	if end {

@@ -73,12 +73,13 @@ func (st *Stream) take(n int, need func([]byte) int) (Buffer, error) {
 		return Buffer{}, nil
 	}
 	b := Buffer{buf: st.in[:cap(st.in)], off: st.inOff, end: st.inOff + n}
-	st.in, st.inOff = nil, 0
 	if rest > 0 {
-		st.in = append(getStreamBuf(rest), unread[n:]...)
+		st.in, st.inOff = append(getStreamBuf(rest), unread[n:]...), 0
+	} else {
+		st.nextInLocked(false)
 	}
 	st.creditLocked(int64(n))
-	if st.recv.ended() && rest == 0 {
+	if st.recv.ended() && st.inOff == len(st.in) {
 		return b, io.EOF // the body ends with this unit: no read just for the end
 	}
 	return b, nil

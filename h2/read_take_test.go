@@ -151,3 +151,61 @@ func TestTakeFramedTakesNothingWhileAReadWaits(t *testing.T) {
 	requireNilOrEOF(t, r.err)
 	require.Equal(t, len(unit), r.n)
 }
+
+func connUnacked(s *Session) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recvFlow.unacked
+}
+
+// Large frames that arrive while the reader lags queue up in their own
+// buffers instead of being copied onto the end of the stream's: each one
+// that holds a unit is handed over as it came, and a unit that runs from
+// one into the next reads whole.
+func TestLargeFramesBehindUnreadBytesQueueInTheirOwnBuffers(t *testing.T) {
+	p, st := inPlacePeer(t)
+	a, b := unit4(pattern(100<<10)), unit4(pattern(120<<10))
+	c := unit4(pattern(150 << 10))
+	p.mustWrite(appendData(nil, 1, false, a))
+	waitBuffered(t, st, len(a))
+	p.mustWrite(appendData(nil, 1, false, b))
+	p.mustWrite(appendData(nil, 1, false, c[:70<<10]))
+	p.mustWrite(appendData(nil, 1, true, c[70<<10:]))
+	eventually(t, "all frames are in", func() bool { return func() int { p.sess.mu.Lock(); defer p.sess.mu.Unlock(); return p.sess.adoptedFrames }() == 4 })
+
+	st.s.mu.Lock()
+	queued := unsafe.SliceData(st.watch.inQ[0])
+	st.s.mu.Unlock()
+	tb, err := st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(a, tb.Bytes()), "the unit arrived changed")
+	tb.Release()
+	tb, err = st.TakeFramed(need4)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(b, tb.Bytes()), "the unit arrived changed")
+	require.Same(t, queued, unsafe.SliceData(tb.Bytes()), "the queued frame was copied")
+	tb.Release()
+
+	buf := make([]byte, len(c))
+	n, err := st.ReadFramed(buf, need4)
+	require.ErrorIs(t, err, io.EOF)
+	require.True(t, bytes.Equal(c, buf[:n]), "a unit across two frames arrived changed")
+}
+
+// A stream that fails with frames queued gives all their bytes back to the
+// connection's window.
+func TestQueuedFramesAreCreditedWhenTheStreamFails(t *testing.T) {
+	p, st := inPlacePeer(t)
+	a, b := unit4(pattern(100<<10)), unit4(pattern(120<<10))
+	p.mustWrite(appendData(nil, 1, false, a))
+	waitBuffered(t, st, len(a))
+	p.mustWrite(appendData(nil, 1, false, b))
+	eventually(t, "the second frame is queued", func() bool {
+		st.s.mu.Lock()
+		defer st.s.mu.Unlock()
+		return st.watch != nil && len(st.watch.inQ) == 1
+	})
+	before := connUnacked(p.sess)
+	st.Reset(ErrCodeCancel)
+	require.Equal(t, before+int64(len(a)+len(b)), connUnacked(p.sess))
+}

@@ -80,3 +80,70 @@ func appendBuffered(buf []byte, off int, p []byte) ([]byte, int) {
 	}
 	return append(buf, p...), off
 }
+
+// A reader that lags behind a stream of large frames would have each frame
+// copied onto the end of Stream.in, and then copied out again by its read.
+// Instead a large frame read into a buffer of its own (readFrames) that
+// arrives while bytes are still unread joins a queue behind Stream.in
+// (streamWatch.inQ, allocated only for streams that lag so), and becomes
+// Stream.in when the bytes before it are read. A frame that carries one
+// whole message then crosses memory once, from the kernel into its buffer,
+// which TakeFramed hands over. Invariant: when Stream.in is drained the queue
+// is empty, so inOff == len(in) still means that nothing is buffered.
+
+// queuedInLocked returns the buffers queued behind st.in.
+func (st *Stream) queuedInLocked() [][]byte {
+	if st.watch == nil {
+		return nil
+	}
+	return st.watch.inQ
+}
+
+// queueInLocked puts a frame's own buffer, all of it unread, behind st.in,
+// which must hold unread bytes.
+func (st *Stream) queueInLocked(b []byte) {
+	w := st.watchPart()
+	w.inQ = append(w.inQ, b)
+}
+
+// appendInLocked buffers data after everything unread.
+func (st *Stream) appendInLocked(data []byte) {
+	if q := st.queuedInLocked(); len(q) > 0 {
+		q[len(q)-1], _ = appendBuffered(q[len(q)-1], 0, data)
+		return
+	}
+	st.in, st.inOff = appendBuffered(st.in, st.inOff, data)
+}
+
+// nextInLocked gives back st.in, which was read (or handed over) to its end
+// (release: it is not the stream's any more), and moves the next queued
+// buffer, if any, in its place.
+func (st *Stream) nextInLocked(release bool) {
+	if release {
+		putStreamBuf(st.in)
+	}
+	st.in, st.inOff = nil, 0
+	if q := st.queuedInLocked(); len(q) > 0 {
+		st.in = q[0]
+		n := copy(q, q[1:])
+		q[n] = nil
+		st.watch.inQ = q[:n]
+	}
+}
+
+// dropInLocked gives back every unread buffer and returns how many bytes
+// they held.
+func (st *Stream) dropInLocked() int64 {
+	unread := int64(len(st.in) - st.inOff)
+	putStreamBuf(st.in)
+	st.in, st.inOff = nil, 0
+	for i, b := range st.queuedInLocked() {
+		unread += int64(len(b))
+		putStreamBuf(b)
+		st.watch.inQ[i] = nil
+	}
+	if st.watch != nil {
+		st.watch.inQ = st.watch.inQ[:0]
+	}
+	return unread
+}

@@ -142,6 +142,7 @@ type streamWatch struct {
 	last       atomic.Int64
 	stopCancel func() bool
 	sides      sideDeadlines // SetReadDeadline, SetWriteDeadline
+	inQ        [][]byte      // large frames buffered behind Stream.in, each in its own buffer (streambuf.go)
 }
 
 func (st *Stream) watchPart() *streamWatch {
