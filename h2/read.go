@@ -80,7 +80,7 @@ func (s *Session) readFrames() error {
 					// Nobody waits for it whole: read it into a stream
 					// buffer, which the stream keeps as its own if it has
 					// nothing buffered (onData), instead of copying it there.
-					owned = getStreamBuf(n)[:n]
+					owned = getStreamBuf(n + n/16)[:n] // room for the next frame's few bytes of the same message (appendBuffered)
 					payload = owned
 				}
 			}

@@ -21,6 +21,12 @@ func waitBuffered(t *testing.T, st *Stream, n int) {
 	eventually(t, "the bytes are buffered", func() bool { got, _ := bufferedIn(st); return got == n })
 }
 
+func adoptedFrames(s *Session) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adoptedFrames
+}
+
 func streamUnacked(st *Stream) int64 {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
@@ -36,7 +42,7 @@ func TestTakeFramedHandsOverTheBufferTheFrameWasReadInto(t *testing.T) {
 	p.mustWrite(appendData(nil, 1, false, body))
 	waitBuffered(t, st, len(body))
 	_, start := bufferedIn(st)
-	require.Equal(t, 1, func() int { p.sess.mu.Lock(); defer p.sess.mu.Unlock(); return p.sess.adoptedFrames }())
+	require.Equal(t, 1, adoptedFrames(p.sess))
 
 	b, err := st.TakeFramed(need4)
 	require.NoError(t, err)
@@ -171,7 +177,7 @@ func TestLargeFramesBehindUnreadBytesQueueInTheirOwnBuffers(t *testing.T) {
 	p.mustWrite(appendData(nil, 1, false, b))
 	p.mustWrite(appendData(nil, 1, false, c[:70<<10]))
 	p.mustWrite(appendData(nil, 1, true, c[70<<10:]))
-	eventually(t, "all frames are in", func() bool { return func() int { p.sess.mu.Lock(); defer p.sess.mu.Unlock(); return p.sess.adoptedFrames }() == 4 })
+	eventually(t, "all frames are in", func() bool { return adoptedFrames(p.sess) == 4 })
 
 	st.s.mu.Lock()
 	queued := unsafe.SliceData(st.watch.inQ[0])
