@@ -49,6 +49,9 @@ func takePair(t *testing.T) (sess *h2.Session, results <-chan takeResult, readin
 	sess, err = h2.NewClientSession(conn, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sess.Close() })
+	// Until the server's SETTINGS are in, a body goes in 16 KiB frames, and a
+	// message larger than 64 KiB in such frames spans buffers (streambuf.go).
+	require.Eventually(t, func() bool { return sess.RemoteSettings().MaxFrameSize == maxFrameSize }, 5*time.Second, time.Millisecond)
 	return sess, res, rd
 }
 
