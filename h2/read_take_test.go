@@ -3,7 +3,9 @@ package h2
 import (
 	"bytes"
 	"io"
+	"math/rand"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -214,4 +216,101 @@ func TestQueuedFramesAreCreditedWhenTheStreamFails(t *testing.T) {
 	before := connUnacked(p.sess)
 	st.Reset(ErrCodeCancel)
 	require.Equal(t, before+int64(len(a)+len(b)), connUnacked(p.sess))
+}
+
+// Units of random sizes in frames of random sizes (some larger than the read
+// buffer, so read into buffers of their own), read with a random mix of
+// TakeFramed, Take after the prefix, ReadFramed and ReadFramedInPlace while
+// the reader now waits and now lags: every unit arrives whole and in order,
+// however the stream held it (adopted, queued, chained or copied).
+func TestBufferedUnitsReadWholeInAnyMixOfReads(t *testing.T) {
+	for seed := int64(1); seed <= 4; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		p, st := inPlacePeer(t)
+		var units [][]byte
+		var wire []byte
+		for total := 0; total < 2<<20; {
+			n := rng.Intn(8 << 10)
+			if rng.Intn(3) == 0 {
+				n = rng.Intn(300 << 10)
+			}
+			u := unit4(pattern(n))
+			units = append(units, u)
+			wire = append(wire, u...)
+			total += len(u)
+		}
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			for off := 0; off < len(wire); {
+				n := min(len(wire)-off, 1+rng.Intn(200<<10))
+				if err := p.write(appendData(nil, 1, off+n == len(wire), wire[off:off+n])); err != nil {
+					return
+				}
+				off += n
+			}
+		}()
+		rr := rand.New(rand.NewSource(seed + 100))
+		for i, want := range units {
+			if rr.Intn(4) == 0 {
+				time.Sleep(time.Duration(rr.Intn(200)) * time.Microsecond) // fall behind for a moment
+			}
+			got := readUnitSomehow(t, st, rr, len(want))
+			require.True(t, bytes.Equal(want, got), "seed %d: unit %d of %d bytes arrived changed", seed, i, len(want))
+		}
+		var probe [1]byte
+		n, err := st.ReadFramed(probe[:], nil)
+		require.Zero(t, n)
+		require.ErrorIs(t, err, io.EOF)
+		<-sent
+	}
+}
+
+// readUnitSomehow reads the next unit, of size bytes, in one of the ways a
+// caller may, and returns a copy of it.
+func readUnitSomehow(t *testing.T, st *Stream, rr *rand.Rand, size int) []byte {
+	switch rr.Intn(4) {
+	case 0:
+		b, err := st.TakeFramed(need4)
+		if u := b.Bytes(); u != nil {
+			requireNilOrEOF(t, err)
+			defer b.Release()
+			return bytes.Clone(u)
+		}
+	case 1:
+		var prefix [4]byte
+		n, err := st.ReadFramed(prefix[:], nil)
+		requireNilOrEOF(t, err)
+		require.Equal(t, 4, n)
+		rest := make([]byte, 0, size)
+		rest = append(rest, prefix[:]...)
+		if b, err := st.Take(size - 4); b.Bytes() != nil {
+			requireNilOrEOF(t, err)
+			rest = append(rest, b.Bytes()...)
+			b.Release()
+			return rest
+		}
+		return readRest(t, st, rest, size)
+	case 2:
+		buf := make([]byte, size)
+		n, err := st.ReadFramedInPlace(buf, need4)
+		requireNilOrEOF(t, err)
+		return buf[:n]
+	}
+	// A buffer that may be too small: the rest is read after it.
+	buf := make([]byte, 1+rr.Intn(size))
+	n, err := st.ReadFramed(buf, need4)
+	requireNilOrEOF(t, err)
+	return readRest(t, st, buf[:n], size)
+}
+
+func readRest(t *testing.T, st *Stream, got []byte, size int) []byte {
+	for len(got) < size {
+		buf := make([]byte, size-len(got))
+		n, err := st.ReadFramed(buf, nil)
+		requireNilOrEOF(t, err)
+		require.Positive(t, n)
+		got = append(got, buf[:n]...)
+	}
+	return got
 }
