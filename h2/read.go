@@ -69,12 +69,20 @@ func (s *Session) readFrames() error {
 		}
 		var payload []byte
 		var large *[]byte // a pooled buffer for a frame larger than br
+		var owned []byte  // a stream buffer a large DATA frame is read into
 		peeked := n <= s.br.Size()
 		if peeked {
 			payload, err = s.br.Peek(n)
 		} else {
 			if fh.Type == FrameData && fh.Flags&FlagPadded == 0 {
 				payload = s.inPlaceTarget(fh.StreamID, n)
+				if payload == nil {
+					// Nobody waits for it whole: read it into a stream
+					// buffer, which the stream keeps as its own if it has
+					// nothing buffered (onData), instead of copying it there.
+					owned = getStreamBuf(n + n/16)[:n] // room for the next frame's few bytes of the same message (appendBuffered)
+					payload = owned
+				}
 			}
 			if payload == nil {
 				large = getLargeFrameBuf(n)
@@ -89,11 +97,14 @@ func (s *Session) readFrames() error {
 		}
 		s.stats.framesIn.Add(1)
 		s.stats.bytesIn.Add(int64(n + frameHeaderLen))
-		if err := s.handleFrame(fh, payload); err != nil {
+		if err := s.handleFrame(fh, payload, &owned); err != nil {
 			return err
 		}
 		if large != nil {
 			largeFrameBufs.Put(large)
+		}
+		if owned != nil {
+			putStreamBuf(owned)
 		}
 		if peeked {
 			_, _ = s.br.Discard(n)
@@ -125,8 +136,10 @@ func (s *Session) reportFrameError(t FrameType, id uint32, err error) {
 }
 
 // handleFrame applies one frame. Stream errors are handled here (RST_STREAM);
-// a returned error is a connection error and ends the session.
-func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
+// a returned error is a connection error and ends the session. When *owned
+// is not nil, p is that stream buffer, which a DATA frame's stream may keep
+// (it then sets *owned to nil).
+func (s *Session) handleFrame(fh FrameHeader, p []byte, owned *[]byte) error {
 	if s.hb.active && (fh.Type != FrameContinuation || fh.StreamID != s.hb.streamID) {
 		return connErr(ErrCodeProtocol, "%s frame in the middle of a header block", fh.Type)
 	}
@@ -142,7 +155,7 @@ func (s *Session) handleFrame(fh FrameHeader, p []byte) error {
 	var err error
 	switch fh.Type {
 	case FrameData:
-		err = s.onData(fh, p)
+		err = s.onData(fh, p, owned)
 	case FrameHeaders:
 		err = s.onHeadersFrame(fh, p)
 	case FrameContinuation:
@@ -215,7 +228,7 @@ func (s *Session) spendEmpty() error {
 	return nil
 }
 
-func (s *Session) onData(fh FrameHeader, p []byte) error {
+func (s *Session) onData(fh FrameHeader, p []byte, owned *[]byte) error {
 	if fh.StreamID == 0 {
 		return connErr(ErrCodeProtocol, "DATA on stream 0")
 	}
@@ -277,8 +290,25 @@ func (s *Session) onData(fh FrameHeader, p []byte) error {
 			st.creditLocked(int64(n))
 			data = data[n:]
 		}
-		if len(data) > 0 {
-			st.in, st.inOff = appendBuffered(st.in, st.inOff, data)
+		switch {
+		case len(data) == 0:
+		case *owned != nil && st.inOff == len(st.in):
+			// The frame was read into a stream buffer of its own (a large
+			// frame, readFrames) and is all that is unread: keep that
+			// buffer rather than copy the bytes into ours. data is its
+			// tail (a waiting read may have taken the head).
+			putStreamBuf(st.in)
+			st.in, st.inOff = *owned, len(*owned)-len(data)
+			*owned = nil
+			s.adoptedFrames++
+		case *owned != nil:
+			// Behind unread bytes: queued in its own buffer (streambuf.go).
+			// Nothing took its head, as nothing waits for the stream.
+			st.queueInLocked(*owned)
+			*owned = nil
+			s.adoptedFrames++
+		default:
+			st.appendInLocked(data)
 		}
 	}
 	if end {

@@ -420,9 +420,7 @@ func (st *Stream) handlerDoneLocked() {
 		// Nobody will read the rest of the request body: drop it as it comes,
 		// crediting flow control at once, until the client ends its side.
 		st.discardIn = true
-		if unread := int64(len(st.in) - st.inOff); unread > 0 {
-			putStreamBuf(st.in)
-			st.in, st.inOff = nil, 0
+		if unread := st.dropInLocked(); unread > 0 {
 			st.creditLocked(unread) // both windows, or the client's upload stalls
 		}
 	}

@@ -59,6 +59,7 @@ type Session struct {
 	extLen        int         // their bytes
 	lentFrames    int         // DATA frames sent from lent slices, uncopied (for tests)
 	inPlaceFrames int         // DATA frames read straight into a caller's buffer (read_inplace.go; for tests)
+	adoptedFrames int         // large DATA frames whose buffer a stream kept as its own (read.go; for tests)
 	iov           net.Buffers // the pieces of the next write
 	iovOut        net.Buffers // the same, being written (writer goroutine only, outside mu)
 

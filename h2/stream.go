@@ -374,12 +374,12 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 	defer s.mu.Unlock()
 	got := 0
 	for {
-		if st.inOff < len(st.in) {
+		// A unit may run on from st.in into the buffers queued behind it.
+		for st.inOff < len(st.in) && (need == nil || !unitDone(p, got, need)) {
 			n := copyFramed(p, got, st.in[st.inOff:], need)
 			st.inOff += n
 			if st.inOff == len(st.in) {
-				putStreamBuf(st.in)
-				st.in, st.inOff = nil, 0
+				st.nextInLocked(true)
 			}
 			st.creditLocked(int64(n))
 			got += n
@@ -483,11 +483,9 @@ func (st *Stream) failLocked(err error) {
 	s := st.s
 	if !st.recv.ended() {
 		// Nobody will read what is buffered: return it to the connection window.
-		if unread := int64(len(st.in) - st.inOff); unread > 0 {
+		if unread := st.dropInLocked(); unread > 0 {
 			s.creditConnLocked(unread)
 		}
-		putStreamBuf(st.in)
-		st.in, st.inOff = nil, 0
 	}
 	s.buffered -= len(st.out) - st.outOff
 	putStreamBuf(st.out)

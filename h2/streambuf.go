@@ -71,12 +71,112 @@ func appendBuffered(buf []byte, off int, p []byte) ([]byte, int) {
 			buf = buf[:copy(buf, buf[off:])]
 		} else {
 			// Grow at least twofold, so that a buffer filled by many small
-			// appends is copied a bounded number of times.
-			nb := append(getStreamBuf(max(need, 2*cap(buf))), buf[off:]...)
+			// appends is copied a bounded number of times, and leave room
+			// past what is needed now: a message that fills a frame (16 or
+			// 64 KiB) has a few bytes more in the next.
+			nb := append(getStreamBuf(max(need+need/16, 2*cap(buf))), buf[off:]...)
 			putStreamBuf(buf)
 			buf = nb
 		}
 		off = 0
 	}
 	return append(buf, p...), off
+}
+
+// A reader that lags behind a stream of large frames would have each frame
+// copied onto the end of Stream.in, and then copied out again by its read.
+// Instead a large frame read into a buffer of its own (readFrames) that
+// arrives while bytes are still unread joins a queue behind Stream.in
+// (streamWatch.inQ, allocated only for streams that lag so), and becomes
+// Stream.in when the bytes before it are read. A frame that carries one
+// whole message then crosses memory once, from the kernel into its buffer,
+// which TakeFramed hands over. Likewise, bytes that do not fit a large
+// buffer go into a new one queued behind it, where growing it would copy
+// everything it holds (a 1 MiB message that arrived in 64 KiB frames before
+// its reader was copied twice over as the buffer doubled). Invariant: when
+// Stream.in is drained the queue is empty, so inOff == len(in) still means
+// that nothing is buffered.
+
+// queuedInLocked returns the buffers queued behind st.in.
+func (st *Stream) queuedInLocked() [][]byte {
+	if st.watch == nil {
+		return nil
+	}
+	return st.watch.inQ
+}
+
+// queueInLocked puts a frame's own buffer, all of it unread, behind st.in,
+// which must hold unread bytes.
+func (st *Stream) queueInLocked(b []byte) {
+	w := st.watchPart()
+	if w.inQ == nil {
+		w.inQ = w.inQArr[:0]
+	}
+	w.inQ = append(w.inQ, b)
+}
+
+// segmentMin is the size from which a full buffer is not grown (copying
+// all it holds) or compacted (copying what is unread) to make room for more:
+// the bytes go into a new buffer queued behind it. Smaller buffers are
+// cheaper to copy than to chain.
+const segmentMin = 64 << 10
+
+// appendInLocked buffers data after everything unread.
+func (st *Stream) appendInLocked(data []byte) {
+	q := st.queuedInLocked()
+	last, off := st.in, st.inOff
+	if len(q) > 0 {
+		last, off = q[len(q)-1], 0
+	}
+	switch {
+	case len(last)+len(data) > cap(last) && cap(last) >= segmentMin && off < len(last):
+		// Fill it up, and the rest goes into the next.
+		n := cap(last) - len(last)
+		last = append(last, data[:n]...)
+		if len(q) > 0 {
+			q[len(q)-1] = last
+		} else {
+			st.in = last
+		}
+		// Each twice the last, as a growing buffer would be, so that a
+		// long backlog takes few of them.
+		st.queueInLocked(append(getStreamBuf(max(len(data)-n, 2*cap(last))), data[n:]...))
+	case len(q) > 0:
+		q[len(q)-1], _ = appendBuffered(last, 0, data)
+	default:
+		st.in, st.inOff = appendBuffered(last, off, data)
+	}
+}
+
+// nextInLocked gives back st.in, which was read (or handed over) to its end
+// (release: it is not the stream's any more), and moves the next queued
+// buffer, if any, in its place.
+func (st *Stream) nextInLocked(release bool) {
+	if release {
+		putStreamBuf(st.in)
+	}
+	st.in, st.inOff = nil, 0
+	if q := st.queuedInLocked(); len(q) > 0 {
+		st.in = q[0]
+		n := copy(q, q[1:])
+		q[n] = nil
+		st.watch.inQ = q[:n]
+	}
+}
+
+// dropInLocked gives back every unread buffer and returns how many bytes
+// they held.
+func (st *Stream) dropInLocked() int64 {
+	unread := int64(len(st.in) - st.inOff)
+	putStreamBuf(st.in)
+	st.in, st.inOff = nil, 0
+	for i, b := range st.queuedInLocked() {
+		unread += int64(len(b))
+		putStreamBuf(b)
+		st.watch.inQ[i] = nil
+	}
+	if st.watch != nil {
+		st.watch.inQ = st.watch.inQ[:0]
+	}
+	return unread
 }

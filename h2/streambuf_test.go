@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,4 +70,29 @@ func TestStreamBuffersGoBackWhenDrained(t *testing.T) {
 	// The pool may be emptied by a GC between runs; in steady state a
 	// drained buffer is reused.
 	require.Less(t, allocs, 1.0)
+}
+
+// Bytes that arrive while a large buffer is full of unread bytes go into a
+// new buffer queued behind it: the full one is neither grown nor compacted
+// (both copy what it holds), and a read across the two gets every byte in
+// order.
+func TestAFullLargeBufferIsChainedNotGrown(t *testing.T) {
+	p, st := inPlacePeer(t)
+	body := pattern(5 * 40 << 10)
+	for i := 0; i < len(body); i += 40 << 10 {
+		p.mustWrite(appendData(nil, 1, i+40<<10 == len(body), body[i:i+40<<10]))
+		if i == 0 {
+			waitBuffered(t, st, 40<<10)
+		}
+	}
+	eventually(t, "the stream has its body", func() bool { return st.InboundEnded() })
+	st.s.mu.Lock()
+	head, queued := cap(st.in), len(st.queuedInLocked())
+	st.s.mu.Unlock()
+	require.Equal(t, 64<<10, head, "the first buffer grew")
+	require.Equal(t, 2, queued) // 64 KiB, then 128 KiB and 256 KiB
+
+	got, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(body, got), "the body arrived changed")
 }

@@ -142,6 +142,8 @@ type streamWatch struct {
 	last       atomic.Int64
 	stopCancel func() bool
 	sides      sideDeadlines // SetReadDeadline, SetWriteDeadline
+	inQ        [][]byte      // buffers of inbound bytes queued behind Stream.in (streambuf.go)
+	inQArr     [4][]byte     // inQ's first backing array
 }
 
 func (st *Stream) watchPart() *streamWatch {

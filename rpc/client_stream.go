@@ -456,11 +456,11 @@ func (cs *clientStream) RecvMsg(m any) error {
 	if cs.finished {
 		return cs.finalErr
 	}
-	msg, bp, err := cs.er.next()
+	msg, mb, err := cs.er.next()
 	if err == nil {
 		cs.recvN.Add(1)
 		err = cs.codec.Unmarshal(msg, m)
-		recvBufs.put(bp)
+		mb.release()
 		if err != nil {
 			cs.stream().Reset(h2.ErrCodeCancel)
 			return cs.finishWith(status.Errorf(codes.Internal, "rpc: unmarshaling response: %v", err))

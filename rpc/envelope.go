@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/status"
 )
@@ -101,6 +102,27 @@ type framedReader interface {
 	ReadFramedInPlace(p []byte, need func(got []byte) int) (int, error)
 }
 
+// bufferTaker is what *h2.Stream adds to framedReader: a message that is
+// already buffered in the stream whole is handed over in the stream's own
+// buffer rather than copied into one of ours.
+type bufferTaker interface {
+	TakeFramed(need func(got []byte) int) (h2.Buffer, error)
+	Take(n int) (h2.Buffer, error)
+}
+
+// msgBuf is the memory a received message lives in: a buffer of recvBufs, or
+// a stream buffer h2 handed over. release gives it back to its pool.
+type msgBuf struct {
+	pooled *[]byte
+	taken  h2.Buffer
+}
+
+func (m *msgBuf) release() {
+	recvBufs.put(m.pooled)
+	m.pooled = nil
+	m.taken.Release()
+}
+
 // release returns a message buffer to its pool after a read that ended with
 // err, unless the read failed: then the session may still be writing a frame
 // into it (ReadFramedInPlace), and the garbage collector takes it instead.
@@ -116,37 +138,47 @@ var errSecondMessage = errors.New("rpc: a second message where one was expected"
 // errNoCompression reports a compressed message sent without grpc-encoding.
 var errNoCompression = errors.New("rpc: compressed message but no grpc-encoding was negotiated")
 
-// next reads one message and returns its payload, which lives in the pooled
-// buffer bp (the caller must return it to recvBufs once done with the payload). io.EOF
-// means the stream ended cleanly between messages; protocol errors are status
-// errors (truncation INTERNAL, sizes beyond the limit RESOURCE_EXHAUSTED) and
+// next reads one message and returns its payload, which lives in mb (the
+// caller must release it once done with the payload). io.EOF means the
+// stream ended cleanly between messages; protocol errors are status errors
+// (truncation INTERNAL, sizes beyond the limit RESOURCE_EXHAUSTED) and
 // transport errors come back raw. The size is checked as soon as the prefix
 // is in, before the buffer grows to it, and, for compressed messages, again
 // while decompressing.
-func (er *envelopeReader) next() (payload []byte, bp *[]byte, err error) {
-	bp, flag, err := er.read()
+func (er *envelopeReader) next() (payload []byte, mb msgBuf, err error) {
+	tk, _ := er.r.(bufferTaker)
+	payload, mb, flag, err := er.readMsg(tk)
 	if err != nil {
-		return nil, nil, err
+		return nil, msgBuf{}, err
 	}
-	er.wire = len(*bp)
-	payload = (*bp)[envelopeHeaderLen:]
+	er.wire = envelopeHeaderLen + len(payload)
 	if flag == 0 {
-		return payload, bp, nil
+		return payload, mb, nil
 	}
-	return er.decompress(payload, bp)
+	d, dp, err := er.decompressInto(payload)
+	mb.release()
+	if err != nil {
+		return nil, msgBuf{}, err
+	}
+	return d, msgBuf{pooled: dp}, nil
 }
 
 // decompress returns the decompressed form of payload, which lives in bp
 // (given back to its pool), in a pooled buffer of its own.
 func (er *envelopeReader) decompress(payload []byte, bp *[]byte) ([]byte, *[]byte, error) {
+	d, dp, err := er.decompressInto(payload)
+	recvBufs.put(bp)
+	return d, dp, err
+}
+
+// decompressInto decompresses payload into a buffer of recvBufs.
+func (er *envelopeReader) decompressInto(payload []byte) ([]byte, *[]byte, error) {
 	if er.decomp == nil {
-		recvBufs.put(bp)
 		return nil, nil, status.Error(codes.Internal, errNoCompression.Error())
 	}
 	dp := recvBufs.get(len(payload) * 2)
 	d, err := er.decomp.Decompress(*dp, payload, er.maxSize)
 	*dp = d
-	recvBufs.put(bp)
 	if err != nil {
 		recvBufs.put(dp)
 		if errors.Is(err, ErrMessageTooLarge) {
@@ -173,27 +205,70 @@ func needEnvelope(got []byte) int {
 	return envelopeHeaderLen + int(n)
 }
 
-// read reads a message into a buffer the size of the previous one, so that
-// in a stream of like-sized messages each lands whole with one wake-up and
-// one copy. A larger message grows the buffer once its prefix is in.
+// needWhole is the framing rule for taking a buffered message: the prefix,
+// then all the length it announces. The size limit is checked once the
+// message is taken (the stream holds its bytes either way).
+func needWhole(got []byte) int {
+	if len(got) < envelopeHeaderLen {
+		return envelopeHeaderLen
+	}
+	return envelopeHeaderLen + int(binary.BigEndian.Uint32(got[1:envelopeHeaderLen]))
+}
+
+// read reads a message, prefix included, into a pooled buffer; for readers
+// that hand over no buffers of their own (the HTTP clients).
 func (er *envelopeReader) read() (*[]byte, byte, error) {
+	_, mb, flag, err := er.readMsg(nil)
+	return mb.pooled, flag, err
+}
+
+// readMsg reads a message and returns its payload and flag. From a stream
+// that holds the message whole already (tk, a request that arrived with its
+// headers, a response that came in one frame), the stream's buffer is taken
+// as it is. Otherwise the message is read into a buffer the size of the
+// previous one, so that in a stream of like-sized messages each lands whole
+// with one wake-up and one copy; a larger message grows the buffer once its
+// prefix is in, or, if the rest of it has arrived by then, is taken.
+// Without tk, mb.pooled holds the message with its prefix.
+func (er *envelopeReader) readMsg(tk bufferTaker) (payload []byte, mb msgBuf, flag byte, err error) {
 	if er.ended {
-		return nil, 0, io.EOF
+		return nil, msgBuf{}, 0, io.EOF
+	}
+	if tk != nil {
+		b, terr := tk.TakeFramed(needWhole)
+		if u := b.Bytes(); u != nil {
+			flag, size, herr := er.checkHeader(u[:envelopeHeaderLen])
+			if herr != nil {
+				b.Release()
+				return nil, msgBuf{}, 0, herr
+			}
+			er.last = size
+			er.ended = terr == io.EOF
+			return u[envelopeHeaderLen:], msgBuf{taken: b}, flag, nil
+		}
 	}
 	bp := recvBufs.get(envelopeHeaderLen + min(er.last, er.maxSize))
 	b := (*bp)[:min(cap(*bp), envelopeHeaderLen+er.maxSize)]
 	n, err := er.r.ReadFramedInPlace(b, needEnvelope)
 	if n < envelopeHeaderLen {
 		release(bp, err)
-		return nil, 0, er.cutShort(n, err, "reading message header")
+		return nil, msgBuf{}, 0, er.cutShort(n, err, "reading message header")
 	}
 	flag, size, herr := er.checkHeader(b[:envelopeHeaderLen])
 	if herr != nil {
 		release(bp, err)
-		return nil, 0, herr
+		return nil, msgBuf{}, 0, herr
 	}
 	total := envelopeHeaderLen + size
 	if err == nil && n < total {
+		if tk != nil && n == envelopeHeaderLen {
+			if t, terr := tk.Take(size); t.Bytes() != nil {
+				recvBufs.put(bp)
+				er.last = size
+				er.ended = terr == io.EOF
+				return t.Bytes(), msgBuf{taken: t}, flag, nil
+			}
+		}
 		// It did not fit: a buffer that fits, and the rest of the message.
 		nbp := recvBufs.get(total)
 		nb := (*nbp)[:total]
@@ -206,12 +281,12 @@ func (er *envelopeReader) read() (*[]byte, byte, error) {
 	}
 	if n < total {
 		release(bp, err)
-		return nil, 0, er.cutShort(n, err, "reading message body")
+		return nil, msgBuf{}, 0, er.cutShort(n, err, "reading message body")
 	}
 	er.last = size
 	er.ended = err == io.EOF
 	*bp = b[:total]
-	return bp, flag, nil
+	return b[envelopeHeaderLen:total], msgBuf{pooled: bp}, flag, nil
 }
 
 // expectEnd checks that no message follows (a unary request): the stream

@@ -42,7 +42,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 				require.NoError(t, err, name)
 				var got wrapperspb.StringValue
 				require.NoError(t, proto.Unmarshal(payload, &got), name)
-				recvBufs.put(pp)
+				pp.release()
 				require.True(t, proto.Equal(msg, &got), name)
 			}
 			_, _, err = er.next()
@@ -171,7 +171,7 @@ func TestLastMessageWithEOFNeedsNoMoreReads(t *testing.T) {
 		payload, bp, err := er.next()
 		require.NoError(t, err)
 		require.Equal(t, "only", string(payload))
-		recvBufs.put(bp)
+		bp.release()
 		require.Equal(t, io.EOF, end(&er))
 		require.True(t, er.ended)
 		require.Equal(t, 1, f.reads, "the end was known from the message's read")
@@ -186,7 +186,7 @@ func TestFramedReadGrowsPastTheGuess(t *testing.T) {
 		payload, bp, err := er.next()
 		require.NoError(t, err)
 		require.Equal(t, want[envelopeHeaderLen:], payload)
-		recvBufs.put(bp)
+		bp.release()
 	}
 	_, _, err := er.next()
 	require.Equal(t, io.EOF, err)
@@ -267,7 +267,7 @@ func FuzzEnvelopeReader(f *testing.F) {
 					break
 				}
 				require.LessOrEqual(t, len(payload), max)
-				recvBufs.put(bp)
+				bp.release()
 				errs = append(errs, nil)
 			}
 			// Every reader sees the same sequence of messages and errors.

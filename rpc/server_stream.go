@@ -240,7 +240,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	if ss.recvd > 0 {
 		return status.Error(codes.Internal, "rpc: unary request decoded twice")
 	}
-	msg, bp, err := ss.er.next()
+	msg, mb, err := ss.er.next()
 	if err == io.EOF {
 		// Unimplemented, as grpc-go and connect-go answer a call whose
 		// shape does not match the method's.
@@ -253,7 +253,7 @@ func (ss *serverStream) decodeUnary(m any) error {
 	if m != nil {
 		err = ss.codec.codec.Unmarshal(msg, m)
 	}
-	recvBufs.put(bp)
+	mb.release()
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
@@ -430,7 +430,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 		}
 		return ss.decodeUnary(m)
 	}
-	msg, bp, err := ss.er.next()
+	msg, mb, err := ss.er.next()
 	if err == io.EOF {
 		return io.EOF
 	}
@@ -439,7 +439,7 @@ func (ss *serverStream) RecvMsg(m any) error {
 	}
 	ss.recvd++
 	err = ss.codec.codec.Unmarshal(msg, m)
-	recvBufs.put(bp)
+	mb.release()
 	if err != nil {
 		return status.Errorf(codes.Internal, "rpc: unmarshaling request: %v", err)
 	}
