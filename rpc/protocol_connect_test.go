@@ -332,7 +332,7 @@ func TestUnaryBodyReadsWholeBodies(t *testing.T) {
 		got, bp, err := er.next()
 		require.NoError(t, err, "size %d", n)
 		require.Equal(t, msg, append([]byte{}, got...), "size %d", n)
-		recvBufs.put(bp)
+		bp.release()
 		_, _, err = er.next()
 		require.Equal(t, io.EOF, err, "size %d", n)
 	}
