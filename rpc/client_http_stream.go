@@ -358,6 +358,9 @@ func (hs *httpStream) finish(err error) error {
 		return hs.finalErr
 	}
 	hs.finished = true
+	// A Connect unary error comes in the response's header, and the server
+	// may have answered CANCELED to our giving up at the deadline.
+	err = deadlineOverCanceled(hs.ctx, err)
 	hs.finalErr = err
 	if hs.ci.header != nil && *hs.ci.header == nil {
 		*hs.ci.header = nonNilMD(hs.header) // a call that failed may still have had a header

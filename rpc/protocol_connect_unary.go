@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -294,7 +295,7 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) er
 	hs.header = httpHeaderMD(h, isConnectUnaryResponseHeader)
 	hs.trailer = connectUnaryTrailers(h)
 	if resp.StatusCode != http.StatusOK {
-		return connectUnaryError(resp, h.Get("Content-Encoding"), hs.ci.maxRecv)
+		return connectUnaryError(hs.ctx, resp, h.Get("Content-Encoding"), hs.ci.maxRecv)
 	}
 	if err := checkConnectContentType(h.Get("Content-Type"), "application/", hs.codecN); err != nil {
 		return err
@@ -315,14 +316,22 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *http.Response) er
 // body is one (compressed per Content-Encoding), else the code the HTTP
 // status maps to. An error whose code is missing or unknown takes the
 // HTTP status's code and keeps its message and details, as the spec asks.
-func connectUnaryError(resp *http.Response, enc string, max int) error {
+// A body cut short by the call's context ending says the context's reason:
+// the deadline must not read as the HTTP status's code (504 is UNAVAILABLE).
+func connectUnaryError(ctx context.Context, resp *http.Response, enc string, max int) error {
 	code := httpStatusToCode(resp.StatusCode)
 	fallback := status.Errorf(code, "rpc: unexpected HTTP status %s from the server", resp.Status)
 	if mediaSubtype(resp.Header.Get("Content-Type")) != "application/json" {
 		return fallback
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+1))
-	if err != nil || len(b) > max {
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return status.FromContextError(cerr).Err()
+		}
+		return fallback
+	}
+	if len(b) > max {
 		return fallback
 	}
 	if enc != "" && enc != "identity" {
