@@ -116,3 +116,22 @@ func TestHTTPClientCancelStaysCanceled(t *testing.T) {
 	_, err = echoOn(ctx, cc, "/test.Echo/Echo", "x")
 	require.Equal(t, codes.Canceled, status.Code(err), "%v", err)
 }
+
+// A unary call whose context has already ended says why, as a status: the
+// deadline passed or the caller canceled, on every protocol.
+func TestHTTPClientUnaryWithEndedContext(t *testing.T) {
+	never := doFunc(func(r *http.Request) (*http.Response, error) { return nil, context.Cause(r.Context()) })
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	for _, p := range []Protocol{ProtocolConnect, ProtocolGRPCWeb} {
+		cc, err := NewClient("example.test:443", WithInsecure(), WithProtocol(p), WithHTTPClient(never))
+		require.NoError(t, err)
+		_, err = echoOn(expired, cc, "/test.Echo/Echo", "x")
+		require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v: %v", p, err)
+		_, err = echoOn(canceled, cc, "/test.Echo/Echo", "x")
+		require.Equal(t, codes.Canceled, status.Code(err), "%v: %v", p, err)
+		require.NoError(t, cc.Close())
+	}
+}

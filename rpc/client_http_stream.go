@@ -77,8 +77,12 @@ func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any
 		return err
 	}
 	if err := hs.SendMsg(args); err != nil {
-		hs.finish(err)
-		return err
+		if err == io.EOF {
+			// The context ended before the request went: say why, as RecvMsg
+			// would (io.EOF is only a stream's signal to call it).
+			err = status.FromContextError(hs.ctx.Err()).Err()
+		}
+		return hs.finish(err)
 	}
 	if err := hs.CloseSend(); err != nil {
 		return err
