@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"context"
 	"net"
 	"testing"
 
@@ -28,7 +29,6 @@ func TestIdleSessionHeap(t *testing.T) {
 	// A first round trip warms the pools shared by all sessions.
 	_, _, err := roundTrip(ctxT(t), dialTest(t, addr, nil), "/", []byte("hello"))
 	require.NoError(t, err)
-	ctx := ctxT(t)
 	clients := make([]*Session, 0, conns)
 	before := heapInUse()
 	for range conns {
@@ -37,7 +37,11 @@ func TestIdleSessionHeap(t *testing.T) {
 		cs, err := NewClientSession(c, nil)
 		require.NoError(t, err)
 		clients = append(clients, cs)
+		// A bound per round trip: one for all 500 was a speed requirement
+		// that a loaded machine missed (11 s under -race -cpu 1).
+		ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 		_, _, err = roundTrip(ctx, cs, "/", []byte("hello"))
+		cancel()
 		require.NoError(t, err)
 	}
 	after := heapInUse()

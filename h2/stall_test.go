@@ -69,13 +69,20 @@ func TestStallClosesPipePeerThatNeverReads(t *testing.T) {
 	require.ErrorIs(t, (<-sessions).Err(), ErrPeerNotReading)
 }
 
+// steadyReaderStall is the stall timeout of the tests whose reader is slow
+// but steady: the reader is a goroutine of a test binary, which a loaded
+// machine may leave without CPU for a few hundred milliseconds (300 ms cut
+// off such a reader under -race -cpu 1), so it must outlast such a pause.
+// Their responses are paced to span about three of it.
+const steadyReaderStall = time.Second
+
 // TestStallKeepsSlowTCPReader: a client that reads a large response far
 // slower than the server writes it, but steadily, gets all of it; the
 // response spans several stall periods.
 func TestStallKeepsSlowTCPReader(t *testing.T) {
 	goroutineLeakCheck(t)
 	const size = 1 << 20
-	srv, sessions := stallServer(300*time.Millisecond, size)
+	srv, sessions := stallServer(steadyReaderStall, size)
 	p := newTCPServerPeer(t, srv)
 	require.NoError(t, p.conn.(*net.TCPConn).SetReadBuffer(64<<10))
 	p.askLarge()
@@ -85,7 +92,7 @@ func TestStallKeepsSlowTCPReader(t *testing.T) {
 		require.NoError(t, err, "after %d bytes", got)
 		if f.Type == FrameData {
 			got += len(f.Payload)
-			time.Sleep(12 * time.Millisecond) // 16 KiB frames: about 1.3 MB/s, a second in all
+			time.Sleep(steadyReaderStall / 20) // 64 frames of 16 KiB: about three stall periods
 		}
 	}
 	sess := <-sessions
@@ -123,7 +130,7 @@ func TestStallIdleTCPCostsNothing(t *testing.T) {
 // with nothing written since, the watch disarms.
 func TestStallKeepsPipeSessions(t *testing.T) {
 	goroutineLeakCheck(t)
-	const timeout = 300 * time.Millisecond
+	const timeout = steadyReaderStall
 	const size = 2 << 20
 	srv, sessions := stallServer(timeout, size)
 	c := memPair(t, srv, nil)
@@ -141,7 +148,7 @@ func TestStallKeepsPipeSessions(t *testing.T) {
 			break
 		}
 		require.NoError(t, err)
-		time.Sleep(10 * time.Millisecond) // 64 reads: a few stall periods
+		time.Sleep(timeout / 20) // 64 reads of 32 KiB: about three stall periods
 	}
 	require.Equal(t, size, got)
 	sess := <-sessions

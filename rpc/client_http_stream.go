@@ -94,8 +94,12 @@ func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any
 		return err
 	}
 	if err := hs.SendMsg(args); err != nil {
-		hs.finish(err)
-		return err
+		if err == io.EOF {
+			// The context ended before the request went: say why, as RecvMsg
+			// would (io.EOF is only a stream's signal to call it).
+			err = status.FromContextError(hs.ctx.Err()).Err()
+		}
+		return hs.finish(err)
 	}
 	if err := hs.CloseSend(); err != nil {
 		return err
@@ -445,6 +449,9 @@ func (hs *httpStream) finish(err error) error {
 		return hs.finalErr
 	}
 	hs.finished = true
+	// A Connect unary error comes in the response's header, and the server
+	// may have answered CANCELED to our giving up at the deadline.
+	err = deadlineOverCanceled(hs.ctx, err)
 	hs.finalErr = err
 	if hs.ci.header != nil && *hs.ci.header == nil {
 		*hs.ci.header = nonNilMD(hs.header) // a call that failed may still have had a header

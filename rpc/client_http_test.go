@@ -463,11 +463,20 @@ func TestConnectUnaryErrorBodies(t *testing.T) {
 // request message).
 func TestHTTPClientDeadlineWhileStreaming(t *testing.T) {
 	forEachHTTP(t, func(t *testing.T, e *clientHTTPEnv, p Protocol) {
+		cc := e.dial(t, p)
+		// Connected (and TLS done) first: the deadline is the stream's alone.
+		_, err := echoOn(ctxTimeout(t, 10*time.Second), cc, "/test.Echo/Echo", "warm")
+		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		cs, err := e.dial(t, p).NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+		cs, err := cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
 		require.NoError(t, err)
-		require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+		if err := cs.SendMsg(wrapperspb.String("a")); err != nil {
+			// The call may have ended at its deadline already on a slow
+			// machine: SendMsg then says io.EOF, and RecvMsg why.
+			require.Equal(t, io.EOF, err)
+			require.Error(t, ctx.Err())
+		}
 		err = cs.RecvMsg(new(wrapperspb.StringValue))
 		require.Equal(t, codes.DeadlineExceeded, status.Code(err), "%v", err)
 	})

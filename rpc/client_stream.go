@@ -434,16 +434,8 @@ func (cs *clientStream) fail(err error) error {
 	if cerr := cs.ctx.Err(); cerr != nil {
 		return cs.finishWith(status.FromContextError(cerr).Err())
 	}
-	serr := toStatusError(err)
-	if status.Code(serr) == codes.Canceled {
-		// Servers reset with CANCEL when the deadline we sent them expires;
-		// our own timer may fire a moment later. As in grpc-go, a passed
-		// deadline is the better explanation.
-		if dl, ok := cs.ctx.Deadline(); ok && !dl.After(time.Now()) {
-			serr = status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
-		}
-	}
-	return cs.finishWith(serr)
+	// Servers reset with CANCEL when the deadline we sent them expires.
+	return cs.finishWith(deadlineOverCanceled(cs.ctx, toStatusError(err)))
 }
 
 func (cs *clientStream) RecvMsg(m any) error {

@@ -1,8 +1,10 @@
 package rpc
 
 import (
+	"context"
 	"errors"
 	"os"
+	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -56,4 +58,21 @@ func resetCode(c h2.ErrCode) codes.Code {
 		return codes.PermissionDenied
 	}
 	return codes.Internal
+}
+
+// deadlineOverCanceled says DEADLINE_EXCEEDED for a call that ended
+// CANCELED once its deadline had passed, unless the caller canceled it
+// first. The peer sees our deadline as the stream reset with CANCEL or the
+// connection closed, and may answer CANCELED to that; our own timer may
+// fire a moment after that answer arrives, and net/http's transport even
+// returns a response that raced the request's context ending. As in
+// grpc-go, the passed deadline is the better explanation.
+func deadlineOverCanceled(ctx context.Context, err error) error {
+	if status.Code(err) != codes.Canceled || errors.Is(ctx.Err(), context.Canceled) {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now()) {
+		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+	}
+	return err
 }

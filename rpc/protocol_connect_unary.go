@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -341,7 +342,7 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *webResponse) erro
 	hs.header = responseMD(h, isConnectUnaryResponseHeader)
 	hs.trailer = connectUnaryTrailers(h)
 	if resp.code != http.StatusOK {
-		return connectUnaryError(resp, h.Get("content-encoding"), hs.ci.maxRecv)
+		return connectUnaryError(hs.ctx, resp, h.Get("content-encoding"), hs.ci.maxRecv)
 	}
 	if err := checkConnectContentType(h.Get("content-type"), "application/", hs.codecN); err != nil {
 		return err
@@ -363,7 +364,9 @@ func (connectUnaryProtocol) readResponse(hs *httpStream, resp *webResponse) erro
 // body is one (compressed per Content-Encoding), else the code the HTTP
 // status maps to. An error whose code is missing or unknown takes the
 // HTTP status's code and keeps its message and details, as the spec asks.
-func connectUnaryError(resp *webResponse, enc string, max int) error {
+// A body cut short by the call's context ending says the context's reason:
+// the deadline must not read as the HTTP status's code (504 is UNAVAILABLE).
+func connectUnaryError(ctx context.Context, resp *webResponse, enc string, max int) error {
 	code := httpStatusToCode(resp.code)
 	if mediaSubtype(resp.header.Get("content-type")) != "application/json" {
 		return httpStatusError(resp, code)
@@ -371,6 +374,9 @@ func connectUnaryError(resp *webResponse, enc string, max int) error {
 	// Read as a request's body is: into a pooled buffer, within the limit.
 	body := unaryBody{src: resp.body(), max: max}
 	if body.load() != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return status.FromContextError(cerr).Err()
+		}
 		return httpStatusError(resp, code)
 	}
 	defer recvBufs.put(body.bp)

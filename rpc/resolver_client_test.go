@@ -80,6 +80,7 @@ func TestManualResolverRemovesAddressGracefully(t *testing.T) {
 	callUntil(t, cc, 5*time.Second, func() bool { return f.calls[0].Load() >= 1 && f.calls[1].Load() >= 1 })
 
 	// A slow call on each server, then server 0 leaves the resolver's list.
+	served := f.calls[0].Load() + f.calls[1].Load()
 	slow := make(chan error, 2)
 	for range 2 {
 		go func() {
@@ -87,7 +88,10 @@ func TestManualResolverRemovesAddressGracefully(t *testing.T) {
 			slow <- err
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Both are in their servers' handlers first: one picked for server 0
+	// but counted there only after the snapshot below would read as a call
+	// sent to the removed address (a fixed pause lost that race under load).
+	require.Eventually(t, func() bool { return f.calls[0].Load()+f.calls[1].Load() == served+2 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, m.UpdateState(resolver.State{Addresses: []resolver.Address{{Addr: f.addr(1)}}}))
 	require.Eventually(t, func() bool { return len(cc.GetSubConnStates()) == 1 }, 5*time.Second, time.Millisecond)
 	before := f.counts()

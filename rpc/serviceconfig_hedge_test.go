@@ -11,8 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// hedgeConfig sends a second copy 50 ms after the first, and no third: the
+// second copy's answer may take longer than 50 ms on a loaded machine, and a
+// third copy then would change the count the test expects.
 const hedgeConfig = `{"methodConfig": [{"name": [{"service": "test.Echo"}], "hedgingPolicy": {
-	"maxAttempts": 3, "hedgingDelay": "0.05s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}`
+	"maxAttempts": 2, "hedgingDelay": "0.05s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}`
 
 // hedgeServer answers each call according to its order: first[i] for the
 // i-th call ("slow": until canceled; a code: that error), "ok" afterwards.
@@ -54,23 +57,27 @@ func TestHedgingSendsACopyAfterTheDelay(t *testing.T) {
 
 func TestHedgingNonFatalCodeSendsAtOnceFatalStops(t *testing.T) {
 	checkNoLeaks(t)
+	// A 10 s hedging delay: every copy here goes because of the code the
+	// one before it got, never because an answer took longer than the delay
+	// (with 50 ms, a slow first answer on a loaded machine let a second copy
+	// go, and its OK or its count failed the fatal-code check).
+	slowHedge := WithDefaultServiceConfig(`{"methodConfig": [{"name": [{"service": "test.Echo"}], "hedgingPolicy": {
+		"maxAttempts": 3, "hedgingDelay": "10s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}`)
 	h := &hedgeServer{first: []string{"unavailable", "unavailable"}}
-	e := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(h.unary)}, WithDefaultServiceConfig(
-		`{"methodConfig": [{"name": [{"service": "test.Echo"}], "hedgingPolicy": {
-		"maxAttempts": 3, "hedgingDelay": "10s", "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}`))
+	e := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(h.unary)}, slowHedge)
 	got, err := e.echo(ctxTimeout(t, 5*time.Second), "x")
 	require.NoError(t, err, "UNAVAILABLE is non-fatal: the next copy goes at once, not after 10 s")
 	require.Equal(t, "x", got)
 	require.EqualValues(t, 3, h.calls.Load())
 
 	h2 := &hedgeServer{first: []string{"invalid"}}
-	e2 := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(h2.unary)}, WithDefaultServiceConfig(hedgeConfig))
+	e2 := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(h2.unary)}, slowHedge)
 	_, err = e2.echo(ctxTimeout(t, 5*time.Second), "x")
-	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
 	require.EqualValues(t, 1, h2.calls.Load(), "a fatal code ends the call")
 
 	h3 := &hedgeServer{first: []string{"unavailable", "unavailable", "unavailable"}}
-	e3 := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(h3.unary)}, WithDefaultServiceConfig(hedgeConfig))
+	e3 := newEnv(t, true, []ServerOption{ChainUnaryInterceptor(h3.unary)}, slowHedge)
 	_, err = e3.echo(ctxTimeout(t, 5*time.Second), "x")
 	require.Equal(t, codes.Unavailable, status.Code(err))
 	require.EqualValues(t, 3, h3.calls.Load(), "maxAttempts copies at most")
@@ -80,7 +87,7 @@ func TestHedgingPolicyParse(t *testing.T) {
 	sc, err := parseServiceConfig(hedgeConfig)
 	require.NoError(t, err)
 	p := sc.methodConfig("/test.Echo/Echo").hedge
-	require.Equal(t, 3, p.maxAttempts)
+	require.Equal(t, 2, p.maxAttempts)
 	require.Equal(t, 50*time.Millisecond, p.delay)
 	require.True(t, p.isNonFatal(codes.Unavailable))
 	for _, bad := range []string{

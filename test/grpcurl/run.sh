@@ -52,9 +52,18 @@ cd "$ROOT"
 if grep -q 'reflection.Register' test/interop/server/main.go 2>/dev/null &&
 	grep -q 'health.Register' test/interop/server/main.go; then
 	go build -o "$WORK/server" ./test/interop/server || die "building test/interop/server failed"
-	PORT=${PORT:-$((20000 + RANDOM % 20000))}
-	"$WORK/server" --port "$PORT" >"$WORK/server.log" 2>&1 &
-	SERVER_PID=$!
+	# A random port may be taken: a server that exits at once (it could not
+	# listen) is started again on another one.
+	for attempt in 1 2 3 4 5; do
+		PORT=${PORT:-$((20000 + RANDOM % 20000))}
+		"$WORK/server" --port "$PORT" >"$WORK/server.log" 2>&1 &
+		SERVER_PID=$!
+		sleep 0.5
+		kill -0 "$SERVER_PID" 2>/dev/null && break
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID= PORT=
+	done
+	[[ -n "$SERVER_PID" ]] || die "server did not start: $(cat "$WORK/server.log")"
 	ADDR="127.0.0.1:$PORT"
 else
 	go build -o "$WORK/server" ./test/grpcurl/server || die "building test/grpcurl/server failed"

@@ -53,16 +53,31 @@ head -c 1048576 /dev/urandom >"$TMP/body.bin"
 want_sum=$(sha256sum <"$TMP/body.bin" | cut -d' ' -f1)
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'; }
-# start NAME ARGS...: runs the example on a free port; sets PORT.
+# start NAME ARGS...: runs the example on a free port; sets PORT. A free
+# port is only free when checked: a server that lost it to another process
+# exits while the port may still accept (someone else's listener), so it is
+# started again on another port.
 start() {
-	local name=$1
+	local name=$1 attempt pid
 	shift
-	PORT=$(free_port) || die "no free port"
-	"$TMP/compat" -addr "127.0.0.1:$PORT" -dir "$TMP/files" "$@" >"$TMP/$name.log" 2>&1 &
-	PIDS+=($!)
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-		sleep 0.05
+	for attempt in 1 2 3 4 5; do
+		PORT=$(free_port) || die "no free port"
+		"$TMP/compat" -addr "127.0.0.1:$PORT" -dir "$TMP/files" "$@" >"$TMP/$name.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 200); do
+			kill -0 "$pid" 2>/dev/null || break
+			if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+				sleep 0.2 # a server that lost the port exits at once
+				if kill -0 "$pid" 2>/dev/null; then
+					PIDS+=("$pid")
+					return 0
+				fi
+				break
+			fi
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 	done
 	die "$name did not start: $(tail -3 "$TMP/$name.log")"
 }

@@ -18,15 +18,38 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ce
   -days 1 -subj /CN=localhost >/dev/null 2>&1
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+# start_server LOG CMD...: runs CMD (@PORT@ replaced by a free port) in the
+# background until it is the one accepting on that port; sets port. A free
+# port is only free when checked: on a shared machine another process may
+# take it first, and then our server exits while the port still accepts
+# (someone else's listener), so a server that died is started again on
+# another port instead of testing whatever answers there.
+start_server() {
+  local log=$1 attempt pid; shift
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    "${@//@PORT@/$port}" >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do
+      kill -0 "$pid" 2>/dev/null || break
+      if (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+        sleep 0.2 # a server that lost the port exits at once
+        if kill -0 "$pid" 2>/dev/null; then pids+=("$pid"); return 0; fi
+        break
+      fi
+      sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "server did not start: $(tail -3 "$log")" >&2
+  return 1
+}
 
 status=0
 run() { # name, h2spec flags, server flags
   local name=$1 flags=$2 port; shift 2
-  port=$(free_port)
-  "$work/server" -addr "127.0.0.1:$port" "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  wait_port "$port"
+  start_server "$work/$name.log" "$work/server" -addr "127.0.0.1:@PORT@" "$@"
   local out
   out=$(timeout 300 "$H2SPEC" -h 127.0.0.1 -p "$port" $flags 2>&1) || true
   local summary

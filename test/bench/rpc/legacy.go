@@ -105,6 +105,7 @@ func legacyIdleBusy(ctx context.Context, e *env) (map[string]float64, error) {
 		}
 	})
 	var measuring atomic.Bool
+	var measured atomic.Int64
 	lats := make([][]time.Duration, legacyBusyStreams)
 	for i := range legacyBusyStreams {
 		s, err := e.t.Duplex(ctx)
@@ -124,13 +125,21 @@ func legacyIdleBusy(ctx context.Context, e *env) (map[string]float64, error) {
 				}
 				if measuring.Load() {
 					lats[i] = append(lats[i], time.Since(start))
+					measured.Add(1)
 				}
 			}
 		})
 	}
 	sleep(ctx, e.tm.warmup)
 	measuring.Store(true)
+	start := time.Now()
 	sleep(ctx, e.tm.measure)
+	// As window does: a slow machine (the race detector, a loaded CI box)
+	// may finish no round trip in a short window; it waits for the first,
+	// up to maxWindow, rather than report none.
+	for measured.Load() == 0 && ctx.Err() == nil && time.Since(start) < maxWindow {
+		sleep(ctx, time.Millisecond)
+	}
 	measuring.Store(false)
 	cancel()
 	wg.Wait()

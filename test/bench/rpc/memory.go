@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 )
 
 // liveBytes is the Go heap in use plus the goroutine stacks, after a
@@ -18,6 +19,25 @@ func liveBytes() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc + m.StackInuse
+}
+
+// settle waits until the goroutine count has stopped falling for 100 ms
+// (two seconds at most): the connections and streams of the case before are
+// still closing when a memory case begins, on a loaded machine for a while,
+// and what they free as they end would hide this case's growth (the smoke
+// run saw grpc-go's idle connections cost 0 bytes).
+func settle() {
+	n, still := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(2 * time.Second); still < 5 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m < n {
+			still = 0
+		} else {
+			still++
+		}
+		n = m
+	}
 }
 
 // perItem is the growth of liveBytes from before to after, per item.
@@ -39,6 +59,7 @@ func idleConns(n int) caseFunc {
 				c.Close()
 			}
 		}()
+		settle()
 		before := liveBytes()
 		for range n {
 			c, err := e.st.dial(e.t.srv.Addr(), e.clientTLS)
@@ -63,6 +84,7 @@ func idleStreams(n int) caseFunc {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		streams := make([]bidi, 0, n)
+		settle()
 		before := liveBytes()
 		for range n {
 			s, err := e.t.Duplex(ctx)
