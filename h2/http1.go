@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"log"
 	"net"
 	"net/http"
@@ -160,6 +161,15 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// CloseWrite shuts the connection's write side when it has one (TCP, TLS),
+// so that an HTTP/1 server can end its output and still drain the input.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // unknownProtocol hands a connection that speaks neither protocol to
