@@ -108,6 +108,9 @@ func (cc *ClientConn) initHTTP() {
 		return
 	}
 	hc := &httpCaller{cc: cc, client: cfg.httpClient, baseURL: cc.scheme + "://" + cc.authority}
+	if hc.client == nil && cfg.http1 {
+		hc.client = newHTTP1Client(cc)
+	}
 	if hc.client == nil {
 		hc.client = sessionTransport{cc}
 	}

@@ -75,8 +75,13 @@ type http1Request struct {
 	authority string // from an absolute-form target, else Host
 	keepAlive bool   // an HTTP/1.0 request asked for keep-alive
 	hostSeen  bool
-	// The head's bytes, copied from the reader (every string above points
-	// into one string made of them), and where each line ends; both reused.
+	head      http1Head
+}
+
+// http1Head is a message head's lines as read: its bytes, copied from the
+// reader (the strings parsed from them point into one string made of
+// them), and where each line ends. Reused from message to message.
+type http1Head struct {
 	raw   []byte
 	lines []int
 }
@@ -87,14 +92,14 @@ type http1Request struct {
 // began; a *http1Error means the request must be refused (and the
 // connection closed, as its framing cannot be trusted).
 func readHTTP1Request(br *bufio.Reader, scheme string, r *http1Request) error {
-	*r = http1Request{hdr: r.hdr[:0], raw: r.raw[:0], lines: r.lines[:0]}
-	if err := r.readHead(br); err != nil {
+	*r = http1Request{hdr: r.hdr[:0], head: http1Head{raw: r.head.raw[:0], lines: r.head.lines[:0]}}
+	if err := r.head.read(br, true); err != nil {
 		return err
 	}
 	// One string for the whole head: field names and values are slices of
 	// it, so that a request costs one allocation for its text.
-	head := string(r.raw)
-	lines := r.lines
+	head := string(r.head.raw)
+	lines := r.head.lines
 	if err := r.parseRequestLine(head[:lines[0]]); err != nil {
 		return err
 	}
@@ -185,11 +190,12 @@ func readHTTP1Request(br *bufio.Reader, scheme string, r *http1Request) error {
 // after a body).
 const maxLeadingEmptyLines = 4
 
-// readHead reads the lines of a head up to its empty line into r.raw, and
-// where each line (without its end) ends into r.lines, the request line
-// first. Field names are lower-cased in place. A line is ended by LF with
-// or without CR before it (RFC 9112 §2.2); a CR anywhere else is an error.
-func (r *http1Request) readHead(br *bufio.Reader) error {
+// read reads the lines of a head up to its empty line into h.raw, and
+// where each line (without its end) ends into h.lines, the start line
+// first. With lower, field names are lower-cased in place. A line is ended
+// by LF with or without CR before it (RFC 9112 §2.2); a CR anywhere else is
+// an error.
+func (r *http1Head) read(br *bufio.Reader, lower bool) error {
 	empty := 0
 	for {
 		line, err := br.ReadSlice('\n')
@@ -236,7 +242,7 @@ func (r *http1Request) readHead(br *bufio.Reader) error {
 				return badRequest(400, "obsolete line folding")
 			}
 			for i, c := range line {
-				if c == ':' {
+				if c == ':' || !lower {
 					break
 				}
 				if c >= 'A' && c <= 'Z' {
