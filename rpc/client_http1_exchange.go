@@ -221,15 +221,24 @@ func parseResponseHead(head string, lines []int) (*http.Response, error) {
 	default:
 		return nil, fmt.Errorf("%w: version %q", errHTTP1Response, version)
 	}
+	// One backing array for every field's value: a name seen once (most)
+	// takes a one-element slice of it, capped so that a second value of the
+	// same name appends elsewhere.
+	values := make([]string, len(lines)-1)
 	start := lines[0]
-	for _, end := range lines[1:] {
+	for i, end := range lines[1:] {
 		name, value, ok := strings.Cut(head[start:end], ":")
 		start = end
 		if !ok || !isToken(name) {
 			return nil, fmt.Errorf("%w: header field %q", errHTTP1Response, name)
 		}
 		key := textproto.CanonicalMIMEHeaderKey(name)
-		resp.Header[key] = append(resp.Header[key], strings.Trim(value, " \t"))
+		values[i] = strings.Trim(value, " \t")
+		if vs, seen := resp.Header[key]; seen {
+			resp.Header[key] = append(vs, values[i])
+		} else {
+			resp.Header[key] = values[i : i+1 : i+1]
+		}
 	}
 	conn := strings.ToLower(resp.Header.Get("Connection"))
 	resp.Close = strings.Contains(conn, "close") || resp.ProtoMinor == 0 && !strings.Contains(conn, "keep-alive")

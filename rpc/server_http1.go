@@ -252,8 +252,6 @@ func (c *http1ServerConn) serveRequest() bool {
 	if refuse != 0 {
 		return call.bare(refuse)
 	}
-	// The header slice is the call's own (a handler may read metadata after
-	// the call), its strings one allocation read per request.
 	call.ctx, call.cancel = context.WithCancel(c.ctx)
 	ss := &serverStream{srv: s, tr: call, proto: p, codec: ce, conn: c.cs}
 	ss.er = envelopeReader{r: call, maxSize: s.opts.maxRecv}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -478,4 +479,24 @@ func TestServeHTTP1ShutdownAndStop(t *testing.T) {
 	e.srv.Stop()
 	_, err := blocked.br.ReadByte()
 	require.Error(t, err, "Stop closes connections with calls in flight")
+}
+
+// A call's metadata stays its own after the connection moved on to the
+// next request: a handler (or a goroutine it started) may read it late.
+func TestServeHTTP1MetadataOutlivesTheCall(t *testing.T) {
+	checkNoLeaks(t)
+	ctxs := make(chan context.Context, 2)
+	e := newH1Env(t, UnaryInterceptor(func(ctx context.Context, req any, _ *UnaryServerInfo, h UnaryHandler) (any, error) {
+		ctxs <- ctx
+		return h(ctx, req)
+	}))
+	r := e.dial(t)
+	for _, v := range []string{"first", "second"} {
+		r.send(strings.Replace(connectJSON(`"x"`), "Host: x\r\n", "Host: x\r\nK: "+v+"\r\n", 1))
+		resp, _ := r.response()
+		require.Equal(t, 200, resp.StatusCode)
+	}
+	md, ok := metadata.FromIncomingContext(<-ctxs)
+	require.True(t, ok)
+	require.Equal(t, []string{"first"}, md["k"])
 }
