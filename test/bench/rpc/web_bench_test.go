@@ -21,9 +21,9 @@ import (
 //
 //	cd test/bench/rpc && go test -run XXX -bench 'Web|Mounted' -benchmem
 //
-// On HTTP/2 h2rpc's server is its own engine (Serve) and its client its own
-// sessions; on HTTP/1.1 both are net/http's (ServeHTTP, WithHTTPClient), as
-// for connect-go.
+// h2rpc's server is its own engine (Serve) and its client its own
+// connections: sessions on HTTP/2, WithHTTP1 on HTTP/1.1. connect-go runs on
+// net/http's server and client.
 
 // webCase is one protocol, codec and HTTP version.
 type webCase struct {
@@ -80,8 +80,8 @@ func ourWebClient(b *testing.B, c webCase) testpb.TestServiceClient {
 	opts := []rpc.DialOption{rpc.WithInsecure(), rpc.WithProtocol(c.proto)}
 	var addr string
 	if c.http1 {
-		addr = serveHTTP(b, srv, true)
-		opts = append(opts, rpc.WithHTTPClient(httpClient(b, true)))
+		addr = serveOwnHTTP1(b, srv) // web_http1_bench_test.go; net/http's mount is BenchmarkWebUnaryMounted
+		opts = append(opts, rpc.WithHTTP1())
 	} else {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(b, err)
