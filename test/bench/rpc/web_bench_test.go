@@ -116,6 +116,7 @@ func BenchmarkWebUnary(b *testing.B) {
 	for _, c := range webCases {
 		b.Run(c.name+"/h2rpc", func(b *testing.B) {
 			client := ourWebClient(b, c)
+			defer cpuPerCall(b)() // web_http1_bench_test.go
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := client.UnaryCall(ctx, webRequest())
@@ -126,6 +127,7 @@ func BenchmarkWebUnary(b *testing.B) {
 		})
 		b.Run(c.name+"/connect-go", func(b *testing.B) {
 			client := connectWebClient(b, c)
+			defer cpuPerCall(b)()
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := client.CallUnary(ctx, connect.NewRequest(webRequest()))
