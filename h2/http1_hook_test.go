@@ -56,3 +56,37 @@ func TestServeHTTP1HookTLS(t *testing.T) {
 	require.NoError(t, res.Body.Close())
 	require.Equal(t, "HTTP/2.0", res.Proto)
 }
+
+// The hook's cleartext connection can shut its write side (a lingering
+// close: the client sees the end while the server still drains its input).
+func TestServeHTTP1HookCloseWrite(t *testing.T) {
+	goroutineLeakCheck(t)
+	got := make(chan string, 1)
+	addr := newTestServer(t, &Server{Handler: HandlerFunc(notFound), ServeHTTP1: func(c net.Conn) {
+		defer c.Close()
+		cw, ok := c.(interface{ CloseWrite() error })
+		if !ok {
+			got <- "no CloseWrite"
+			return
+		}
+		_, _ = io.WriteString(c, "bye")
+		if err := cw.CloseWrite(); err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(c) // the client's rest, until it closes
+		got <- string(b)
+	}})
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	b, err := io.ReadAll(c)
+	require.NoError(t, err, "the server's write side ended cleanly")
+	require.Equal(t, "bye", string(b))
+	_, err = io.WriteString(c, "more")
+	require.NoError(t, err)
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	require.Equal(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\nmore", <-got)
+}
