@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -93,8 +94,21 @@ func (h *http1Client) exchange(ctx context.Context, c *http1ClientConn, req *htt
 		return err
 	}
 	c.out = h.appendRequestHead(c.out[:0], req, len(body), streamed)
-	c.out = append(c.out, body...)
-	if n, err := c.nc.Write(c.out); err != nil {
+	var n int64
+	var err error
+	if len(body) > bigBody {
+		// A large body goes from where it is, with the head in one writev.
+		n, err = (&net.Buffers{c.out, body}).WriteTo(c.nc)
+	} else {
+		c.out = append(c.out, body...)
+		var wn int
+		wn, err = c.nc.Write(c.out)
+		n = int64(wn)
+	}
+	if cap(c.out) > maxKeptBuffer {
+		c.out = nil
+	}
+	if err != nil {
 		return nil, n > 0, fail(err)
 	}
 	if streamed {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -266,5 +267,23 @@ func TestHTTP1ClientMalformedResponses(t *testing.T) {
 			require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
 			require.NotContains(t, err.Error(), "request", "says what was wrong with the response")
 		})
+	}
+}
+
+// Large messages both ways (written with the head in one writev) arrive
+// whole, and the connection carries on.
+func TestHTTP1ClientLargeMessages(t *testing.T) {
+	checkNoLeaks(t)
+	for _, p := range []Protocol{ProtocolConnect, ProtocolGRPCWeb} {
+		cc, l := http1Pair(t, p)
+		ctx := ctxTimeout(t, 10*time.Second)
+		got, err := echoOn(ctx, cc, "/test.Echo/Echo", "big:300000")
+		require.NoError(t, err)
+		require.Len(t, got, 300000)
+		long := strings.Repeat("x", 200000)
+		got, err = echoOn(ctx, cc, "/test.Echo/Echo", long)
+		require.NoError(t, err)
+		require.Equal(t, long, got)
+		require.Equal(t, int32(1), l.n.Load())
 	}
 }

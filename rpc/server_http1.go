@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,7 +47,10 @@ type http1Conns struct {
 	mu      sync.Mutex
 	conns   map[*http1ServerConn]bool // true while a request is being served
 	closing bool
-	drained chan struct{} // closed when the last connection goes after closing began
+	// closingNow is closing, read without the lock by a response header
+	// deciding whether to say Connection: close.
+	closingNow atomic.Bool
+	drained    chan struct{} // closed when the last connection goes after closing began
 }
 
 func (h *http1Conns) init(idle time.Duration) {
@@ -97,6 +101,7 @@ func (h *http1Conns) setBusy(c *http1ServerConn, busy bool) bool {
 func (h *http1Conns) shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
+	h.closingNow.Store(true)
 	for c, busy := range h.conns {
 		if !busy {
 			_ = c.nc.Close()
@@ -127,6 +132,7 @@ func (h *http1Conns) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closing = true
+	h.closingNow.Store(true)
 	for c := range h.conns {
 		c.cancel()
 		_ = c.nc.Close()
@@ -149,6 +155,13 @@ type http1ServerConn struct {
 	dateSec int64 // the second date holds, for the Date header
 	date    []byte
 }
+
+// maxKeptBuffer bounds the output buffer a connection keeps between
+// messages; bodies beyond bigBody are written from where they are.
+const (
+	maxKeptBuffer = 64 << 10
+	bigBody       = 16 << 10
+)
 
 // serveHTTP1 is the h2.Server's ServeHTTP1 hook: it serves one HTTP/1.x
 // connection until it ends.
@@ -257,6 +270,9 @@ func (c *http1ServerConn) serveRequest() bool {
 	ss.er = envelopeReader{r: call, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, req.hdr)
 	call.finish()
+	if cap(c.out) > maxKeptBuffer {
+		c.out = nil // a large response's buffer is not kept by an idle connection
+	}
 	if !call.keepAlive() {
 		if call.err == nil && !c.body.ended() {
 			c.lingerClose()

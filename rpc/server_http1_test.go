@@ -469,6 +469,7 @@ func TestServeHTTP1ShutdownAndStop(t *testing.T) {
 	resp, body := busy.response()
 	require.Equal(t, 200, resp.StatusCode)
 	require.Equal(t, `"sleep:300ms"`, body)
+	require.True(t, resp.Close, "the client is told not to send another request")
 	busy.closed()
 	require.NoError(t, <-done)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -108,11 +109,32 @@ func (t *http1Call) respond(hdr h2.Header, opts h2.RespondOptions) error {
 	if chunked {
 		t.state = respChunked
 	}
+	if whole && t.state != respChunked && len(opts.Body) > bigBody {
+		// A large body goes from where it is, with the header in one
+		// writev, rather than copied behind it.
+		c.out = out
+		t.state = respDone
+		return t.writeBuffers(out, opts.Body)
+	}
 	if whole {
 		out = t.appendEnd(out, opts.Body, opts.Trailers)
 	}
 	c.out = out
 	return t.write(out)
+}
+
+// writeBuffers sends head and body in one writev.
+func (t *http1Call) writeBuffers(head, body []byte) error {
+	if t.err != nil {
+		return t.err
+	}
+	bufs := net.Buffers{head, body}
+	if _, err := bufs.WriteTo(t.conn.nc); err != nil {
+		t.err = err
+		t.conn.cancel()
+		return err
+	}
+	return nil
 }
 
 // framingHeader names the fields this transport writes itself.
@@ -146,8 +168,8 @@ func (t *http1Call) appendConnection(out []byte) []byte {
 // "100 Continue" and has sent nothing.
 func (t *http1Call) keepAliveOrClose(whole bool) {
 	c, b := t.conn, &t.conn.body
-	if c.req.close {
-		t.close = true
+	if c.req.close || c.srv.h1.closingNow.Load() {
+		t.close = true // asked for, or the server is shutting down
 	}
 	if b.ended() || t.close {
 		return
