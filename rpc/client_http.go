@@ -186,6 +186,9 @@ func httpError(ctx context.Context, err error) error {
 func httpHeaderMD(h http.Header, skip func(string) bool) metadata.MD {
 	var md metadata.MD
 	for k, vs := range h {
+		if isCanonicalHTTPResponseHeader(k) {
+			continue // every skip skips these: no need to lower-case them first
+		}
 		k = strings.ToLower(k)
 		if skip(k) {
 			continue
@@ -195,6 +198,18 @@ func httpHeaderMD(h http.Header, skip func(string) bool) metadata.MD {
 		}
 	}
 	return md
+}
+
+// isCanonicalHTTPResponseHeader is isHTTPResponseHeader for the names in
+// the canonical form net/http's (and our HTTP/1.1 client's) header maps use.
+func isCanonicalHTTPResponseHeader(k string) bool {
+	switch k {
+	case "Content-Type", "Content-Length", "Content-Encoding", "Date", "Server", "Vary",
+		"Transfer-Encoding", "Connection", "Keep-Alive", "Trailer", "Accept-Encoding",
+		"Access-Control-Allow-Origin", "Access-Control-Expose-Headers":
+		return true
+	}
+	return false
 }
 
 // isHTTPResponseHeader: response fields of HTTP itself, never metadata.

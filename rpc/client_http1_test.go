@@ -287,3 +287,14 @@ func TestHTTP1ClientLargeMessages(t *testing.T) {
 		require.Equal(t, int32(1), l.n.Load())
 	}
 }
+
+// A response's HTTP fields (in the canonical form our HTTP/1.1 client and
+// net/http give) are skipped without being lower-cased first: only the
+// metadata-looking ones cost an allocation.
+func TestHTTPHeaderMDSkipsHTTPFieldsForFree(t *testing.T) {
+	h := http.Header{"Content-Type": {"application/proto"}, "Content-Length": {"5"}, "Date": {"now"},
+		"Connect-Accept-Encoding": {"gzip"}}
+	require.Nil(t, httpHeaderMD(h, isConnectResponseHeader))
+	allocs := testing.AllocsPerRun(100, func() { _ = httpHeaderMD(h, isConnectResponseHeader) })
+	require.Equal(t, 1.0, allocs, "one lower-cased name: Connect-Accept-Encoding's")
+}
