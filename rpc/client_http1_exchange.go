@@ -192,9 +192,11 @@ func (c *http1ClientConn) readResponse(req *http.Request) (*http.Response, error
 			}
 			return nil, fmt.Errorf("%w: %w", errHTTP1Response, err)
 		}
-		head := string(c.head.raw)
-		resp, err := parseResponseHead(head, c.head.lines)
-		if err != nil {
+		// The response lives in its body's struct, with room for the
+		// values of a few fields: one allocation for the three.
+		rb := &http1RespBody{conn: c}
+		resp := &rb.resp
+		if err := rb.parseHead(string(c.head.raw), c.head.lines); err != nil {
 			return nil, err
 		}
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 {
@@ -205,7 +207,6 @@ func (c *http1ClientConn) readResponse(req *http.Request) (*http.Response, error
 		if err != nil {
 			return nil, err
 		}
-		rb := &http1RespBody{conn: c, resp: resp}
 		rb.body.br = c.br
 		rb.body.reset(kind, length)
 		if kind == bodyChunked {
@@ -217,34 +218,40 @@ func (c *http1ClientConn) readResponse(req *http.Request) (*http.Response, error
 	}
 }
 
-// parseResponseHead reads "HTTP/1.x NNN reason" and the fields.
-func parseResponseHead(head string, lines []int) (*http.Response, error) {
+// parseHead reads "HTTP/1.x NNN reason" and the fields into b.resp.
+func (b *http1RespBody) parseHead(head string, lines []int) error {
 	line := head[:lines[0]]
 	version, rest, _ := strings.Cut(line, " ")
 	codeStr, _, _ := strings.Cut(rest, " ")
 	code, err := strconv.Atoi(codeStr)
 	if len(codeStr) != 3 || err != nil || code < 100 {
-		return nil, fmt.Errorf("%w: status line %q", errHTTP1Response, line)
+		return fmt.Errorf("%w: status line %q", errHTTP1Response, line)
 	}
-	resp := &http.Response{Status: rest, StatusCode: code, Proto: version, ProtoMajor: 1, ContentLength: -1,
+	resp := &b.resp
+	*resp = http.Response{Status: rest, StatusCode: code, Proto: version, ProtoMajor: 1, ContentLength: -1,
 		Header: make(http.Header, len(lines))}
 	switch version {
 	case "HTTP/1.1":
 		resp.ProtoMinor = 1
 	case "HTTP/1.0":
 	default:
-		return nil, fmt.Errorf("%w: version %q", errHTTP1Response, version)
+		return fmt.Errorf("%w: version %q", errHTTP1Response, version)
 	}
 	// One backing array for every field's value: a name seen once (most)
 	// takes a one-element slice of it, capped so that a second value of the
 	// same name appends elsewhere.
-	values := make([]string, len(lines)-1)
+	var values []string
+	if n := len(lines) - 1; n > len(b.values) {
+		values = make([]string, n)
+	} else {
+		values = b.values[:n]
+	}
 	start := lines[0]
 	for i, end := range lines[1:] {
 		name, value, ok := strings.Cut(head[start:end], ":")
 		start = end
 		if !ok || !isToken(name) {
-			return nil, fmt.Errorf("%w: header field %q", errHTTP1Response, name)
+			return fmt.Errorf("%w: header field %q", errHTTP1Response, name)
 		}
 		key := textproto.CanonicalMIMEHeaderKey(name)
 		values[i] = strings.Trim(value, " \t")
@@ -256,7 +263,7 @@ func parseResponseHead(head string, lines []int) (*http.Response, error) {
 	}
 	conn := strings.ToLower(resp.Header.Get("Connection"))
 	resp.Close = strings.Contains(conn, "close") || resp.ProtoMinor == 0 && !strings.Contains(conn, "keep-alive")
-	return resp, nil
+	return nil
 }
 
 // responseFraming is how the response's body is delimited (RFC 9112 §6.3).
@@ -290,12 +297,13 @@ func responseFraming(resp *http.Response) (bodyKind, int64, error) {
 // http1RespBody is a response body on a pooled connection: read to its
 // end, the connection goes back to the pool; closed before, it is closed.
 type http1RespBody struct {
-	conn *http1ClientConn // nil once given back or closed
-	pool *http1Client
-	resp *http.Response
-	body http1Body
-	stop func() bool // ends the context's watch; false if it fired
-	keep bool        // the connection may carry another exchange
+	conn   *http1ClientConn // nil once given back or closed
+	pool   *http1Client
+	resp   http.Response
+	values [8]string // the header's values, when they fit
+	body   http1Body
+	stop   func() bool // ends the context's watch; false if it fired
+	keep   bool        // the connection may carry another exchange
 }
 
 func (b *http1RespBody) Read(p []byte) (int, error) {
