@@ -149,6 +149,7 @@ type http1ServerConn struct {
 	cancel context.CancelFunc
 	cs     *connState // carries the connection's Peer for its calls
 	req    http1Request
+	call   *http1Call // the one whose request is being read
 	body   http1Body
 	out    []byte // the response being written; reused
 
@@ -204,6 +205,11 @@ func (c *http1ServerConn) nextRequest() bool {
 		return false
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(h.headerTimeout))
+	// The call is made now so that the request's fields land in its room:
+	// they are the call's own (a handler may read its metadata after the
+	// connection moved on to the next request).
+	c.call = &http1Call{conn: c}
+	c.req.hdr = c.call.hdrRoom[:0]
 	err := readHTTP1Request(c.br, c.scheme, &c.req)
 	_ = c.nc.SetReadDeadline(time.Time{})
 	if err != nil {
@@ -243,9 +249,10 @@ func (c *http1ServerConn) lingerClose() {
 
 // serveRequest answers one request; false: the connection ends after it.
 func (c *http1ServerConn) serveRequest() bool {
-	s, req := c.srv, &c.req
+	s, req, call := c.srv, &c.req, c.call
+	c.call = nil
+	call.minor = req.minor
 	c.body.reset(req.body, req.length)
-	call := &http1Call{conn: c, minor: req.minor}
 	if req.expect && req.body != bodyNone {
 		c.body.beforeRead = call.sendContinue
 	}

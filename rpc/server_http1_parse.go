@@ -63,7 +63,11 @@ const (
 // http1Request is one request head, parsed. It is reused from request to
 // request on a connection.
 type http1Request struct {
-	hdr       h2.Header // as the protocols read it: pseudo-header fields first, names in lower case; new per request
+	// hdr is the request as the protocols read it: pseudo-header fields
+	// first, names in lower case. It must be the call's own, not reused by
+	// the next request: readHTTP1Request fills the room r.hdr has on entry,
+	// or a new slice.
+	hdr       h2.Header
 	method    string
 	minor     int // HTTP/1.minor
 	body      bodyKind
@@ -92,17 +96,19 @@ type http1Head struct {
 // began; a *http1Error means the request must be refused (and the
 // connection closed, as its framing cannot be trusted).
 func readHTTP1Request(br *bufio.Reader, scheme string, r *http1Request) error {
+	buf := r.hdr[:0] // the caller's room for this request's fields, if any
 	*r = http1Request{head: http1Head{raw: r.head.raw[:0], lines: r.head.lines[:0]}}
 	if err := r.head.read(br, true); err != nil {
 		return err
 	}
 	// One string for the whole head: field names and values are slices of
-	// it, so that a request costs one allocation for its text. The header
-	// list is the call's own: a handler may read its metadata after the
-	// connection moved on to the next request.
+	// it, so that a request costs one allocation for its text.
 	head := string(r.head.raw)
 	lines := r.head.lines
-	r.hdr = make(h2.Header, 0, 3+len(lines))
+	r.hdr = buf
+	if cap(buf) < 3+len(lines) {
+		r.hdr = make(h2.Header, 0, 3+len(lines))
+	}
 	if err := r.parseRequestLine(head[:lines[0]]); err != nil {
 		return err
 	}

@@ -29,6 +29,8 @@ type http1Call struct {
 	done   bool  // the call is over: later writes of a handler that kept the stream fail
 	// continued: "100 Continue" went out, so the client sends the body.
 	continued bool
+	// hdrRoom holds the request's fields when they fit (most requests).
+	hdrRoom [16]h2.HeaderField
 }
 
 // respState is how far the response got.
