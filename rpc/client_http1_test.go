@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -297,4 +298,24 @@ func TestHTTPHeaderMDSkipsHTTPFieldsForFree(t *testing.T) {
 	require.Nil(t, httpHeaderMD(h, isConnectResponseHeader))
 	allocs := testing.AllocsPerRun(100, func() { _ = httpHeaderMD(h, isConnectResponseHeader) })
 	require.Equal(t, 1.0, allocs, "one lower-cased name: Connect-Accept-Encoding's")
+}
+
+// WithHTTP1 dials as gRPC connections do: through the proxy WithProxy
+// names, with CONNECT.
+func TestHTTP1ClientThroughAProxy(t *testing.T) {
+	checkNoLeaks(t)
+	p := startConnectProxy(t, 0)
+	e := newEnv(t, true, nil)
+	cc, err := NewClient(e.addr, WithInsecure(), WithConnect(), WithHTTP1(),
+		WithProxy(func(string) (*url.URL, error) { return p.url(), nil }))
+	require.NoError(t, err)
+	defer cc.Close()
+	for range 2 {
+		got, err := echoOn(ctxTimeout(t, 5*time.Second), cc, "/test.Echo/Echo", "through the proxy")
+		require.NoError(t, err)
+		require.Equal(t, "through the proxy", got)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Equal(t, []string{e.addr}, p.hosts, "one tunnel, kept alive for both calls")
 }
