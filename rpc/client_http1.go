@@ -63,29 +63,35 @@ type http1Client struct {
 	changed chan struct{}      // closed and replaced when addrs or addrErr change
 	next    int                // round robin over addrs
 	idle    map[string][]*http1ClientConn
+	busy    map[*http1ClientConn]struct{} // carrying a call: closed by close, so that the call ends
 	res     resolver.Resolver
 	closed  bool
 }
 
 func newHTTP1Client(cc *ClientConn) *http1Client {
-	h := &http1Client{cc: cc, changed: make(chan struct{}), idle: make(map[string][]*http1ClientConn)}
+	h := &http1Client{cc: cc, changed: make(chan struct{}), idle: make(map[string][]*http1ClientConn),
+		busy: make(map[*http1ClientConn]struct{})}
 	context.AfterFunc(cc.ctx, h.close)
 	return h
 }
 
-// close ends the resolver and the idle connections when the ClientConn
-// closes; connections in use close when their call ends.
+// close ends the resolver and every connection when the ClientConn
+// closes: the calls in flight fail with CANCELED (errClosing), as on the
+// gRPC path.
 func (h *http1Client) close() {
 	h.mu.Lock()
 	h.closed = true
-	idle := h.idle
-	h.idle = nil
+	idle, busy := h.idle, h.busy
+	h.idle, h.busy = nil, nil
 	r := h.res
 	h.mu.Unlock()
 	for _, conns := range idle {
 		for _, c := range conns {
 			_ = c.nc.Close()
 		}
+	}
+	for c := range busy {
+		_ = c.nc.Close()
 	}
 	if r != nil {
 		r.Close()
@@ -164,6 +170,7 @@ func (h *http1Client) pickAddr(ctx context.Context) (resolver.Address, error) {
 }
 
 // get returns an idle connection to addr, or dials one; reused says which.
+// The connection counts as busy until put or drop.
 func (h *http1Client) get(ctx context.Context, addr resolver.Address) (c *http1ClientConn, reused bool, err error) {
 	h.mu.Lock()
 	for {
@@ -175,25 +182,41 @@ func (h *http1Client) get(ctx context.Context, addr resolver.Address) (c *http1C
 		conns[len(conns)-1] = nil
 		h.idle[addr.Addr] = conns[:len(conns)-1]
 		if time.Since(c.lastUsed) < http1StaleAfter {
+			h.busy[c] = struct{}{}
 			h.mu.Unlock()
 			return c, true, nil
 		}
 		h.mu.Unlock()
 		if !c.stale() {
-			return c, true, nil
+			return c, true, h.markBusy(c)
 		}
 		_ = c.nc.Close()
 		h.mu.Lock()
 	}
 	h.mu.Unlock()
-	c, err = h.dial(ctx, addr)
-	return c, false, err
+	if c, err = h.dial(ctx, addr); err != nil {
+		return nil, false, err
+	}
+	return c, false, h.markBusy(c)
+}
+
+// markBusy records c as carrying a call, unless the client closed.
+func (h *http1Client) markBusy(c *http1ClientConn) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		_ = c.nc.Close()
+		return errClosing
+	}
+	h.busy[c] = struct{}{}
+	return nil
 }
 
 // put returns a connection whose exchange ended cleanly to the pool.
 func (h *http1Client) put(c *http1ClientConn) {
 	c.lastUsed = time.Now()
 	h.mu.Lock()
+	delete(h.busy, c)
 	if h.closed || len(h.idle[c.addr]) >= maxIdleHTTP1PerAddr {
 		h.mu.Unlock()
 		_ = c.nc.Close()
@@ -201,6 +224,19 @@ func (h *http1Client) put(c *http1ClientConn) {
 	}
 	h.idle[c.addr] = append(h.idle[c.addr], c)
 	h.mu.Unlock()
+}
+
+// drop closes a connection whose exchange did not end cleanly. err is why;
+// the result is what the call says: CANCELED once the client closed.
+func (h *http1Client) drop(c *http1ClientConn, err error) error {
+	_ = c.nc.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.busy, c)
+	if h.closed && err != nil {
+		return errClosing
+	}
+	return err
 }
 
 // http1ClientConn is one HTTP/1.1 connection of the pool.

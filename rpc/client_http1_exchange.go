@@ -87,11 +87,10 @@ func (h *http1Client) exchange(ctx context.Context, c *http1ClientConn, req *htt
 	}
 	fail := func(err error) error {
 		stop()
-		_ = c.nc.Close()
 		if cerr := ctx.Err(); cerr != nil {
-			return cerr
+			err = cerr
 		}
-		return err
+		return h.drop(c, err)
 	}
 	c.out = h.appendRequestHead(c.out[:0], req, len(body), streamed)
 	var n int64
@@ -312,33 +311,34 @@ func (b *http1RespBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.body.Read(p)
 	if err == io.EOF {
-		b.release(true)
+		_ = b.release(true, nil)
 	} else if err != nil {
-		b.release(false)
 		if errors.Is(err, errChunked) {
 			err = fmt.Errorf("%w: %w", errHTTP1Response, err)
 		}
+		err = b.release(false, err)
 	}
 	return n, err
 }
 
 func (b *http1RespBody) Close() error {
 	if b.conn != nil {
-		b.release(b.body.ended())
+		b.release(b.body.ended(), nil)
 	}
 	return nil
 }
 
 // release ends the exchange: the connection goes back to the pool when the
-// body ended and nothing else ended it, else it is closed.
-func (b *http1RespBody) release(ended bool) {
+// body ended and nothing else ended it, else it is closed. It returns what
+// the read that ended it should say instead of err.
+func (b *http1RespBody) release(ended bool, err error) error {
 	c := b.conn
 	b.conn = nil
 	if !b.stop() || !ended || !b.keep {
-		_ = c.nc.Close()
-		return
+		return b.pool.drop(c, err)
 	}
 	b.pool.put(c)
+	return err
 }
 
 // addTrailer fills the response's Trailer from a chunked body's end.

@@ -319,3 +319,18 @@ func TestHTTP1ClientThroughAProxy(t *testing.T) {
 	defer p.mu.Unlock()
 	require.Equal(t, []string{e.addr}, p.hosts, "one tunnel, kept alive for both calls")
 }
+
+// Closing the ClientConn fails its calls in flight with CANCELED, as on
+// the gRPC path: their connections are closed under them.
+func TestHTTP1ClientCloseCancelsCallsInFlight(t *testing.T) {
+	checkNoLeaks(t)
+	cc, _ := http1Pair(t, ProtocolConnect)
+	ctx := ctxTimeout(t, 10*time.Second)
+	_, err := echoOn(ctx, cc, "/test.Echo/Echo", "warm")
+	require.NoError(t, err)
+	time.AfterFunc(100*time.Millisecond, func() { _ = cc.Close() })
+	_, err = echoOn(ctx, cc, "/test.Echo/Echo", "sleep:2s")
+	require.Equal(t, codes.Canceled, status.Code(err), "%v", err)
+	_, err = echoOn(ctx, cc, "/test.Echo/Echo", "after")
+	require.Equal(t, codes.Canceled, status.Code(err), "%v", err)
+}
