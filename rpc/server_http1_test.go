@@ -462,7 +462,17 @@ func TestServeHTTP1ShutdownAndStop(t *testing.T) {
 	_, _ = idle.response()
 	busy := e.dial(t)
 	busy.send(connectJSON(`"sleep:300ms"`))
-	time.Sleep(50 * time.Millisecond) // the call is running
+	require.Eventually(t, func() bool { // the server has read the request: its call runs
+		e.srv.h1.mu.Lock()
+		defer e.srv.h1.mu.Unlock()
+		n := 0
+		for _, b := range e.srv.h1.conns {
+			if b {
+				n++
+			}
+		}
+		return n == 1
+	}, 5*time.Second, time.Millisecond)
 	done := make(chan error, 1)
 	go func() { done <- e.srv.Shutdown(context.Background()) }()
 	idle.closed()
