@@ -134,8 +134,8 @@ func (h *http1Conns) closeAll() {
 	h.closing = true
 	h.closingNow.Store(true)
 	for c := range h.conns {
+		_ = c.nc.Close() // first: a call woken by the cancel must find nothing to answer on
 		c.cancel()
-		_ = c.nc.Close()
 	}
 }
 
