@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"log"
 	"net"
 	"net/http"
@@ -15,7 +16,8 @@ import (
 // client that speaks neither (Node's 'unknownProtocol').
 //
 // Over TLS, ALPN decides: "h2" is ours; "http/1.1" or no ALPN at all goes to
-// net/http's HTTP/1 server with the same http.Handler when AllowHTTP1 is set.
+// the ServeHTTP1 hook when set, else to net/http's HTTP/1 server with the
+// same http.Handler when AllowHTTP1 is set.
 // Over cleartext, the first bytes decide: the HTTP/2 connection preface is
 // ours, an HTTP/1 request line goes to net/http. The bytes read to decide are
 // left in the session's own read buffer (HTTP/2) or replayed to net/http, so
@@ -51,9 +53,11 @@ func (srv *Server) firstBytesTimeout(s *Session) time.Duration {
 	return d
 }
 
-// allowsHTTP1 reports whether HTTP/1.x clients are served: it takes an
-// http.Handler to serve them with.
-func (srv *Server) allowsHTTP1() bool { return srv.AllowHTTP1 && srv.HTTP != nil }
+// allowsHTTP1 reports whether HTTP/1.x clients are served: by the
+// ServeHTTP1 hook, or with an http.Handler through net/http.
+func (srv *Server) allowsHTTP1() bool {
+	return srv.ServeHTTP1 != nil || srv.AllowHTTP1 && srv.HTTP != nil
+}
 
 // serveByALPN routes a handshaken TLS connection that did not choose "h2".
 func (srv *Server) serveByALPN(tc *tls.Conn, proto string) {
@@ -159,6 +163,15 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// CloseWrite shuts the connection's write side when it has one (TCP, TLS),
+// so that an HTTP/1 server can end its output and still drain the input.
+func (c *replayConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // unknownProtocol hands a connection that speaks neither protocol to
 // OnUnknownProtocol, closing it after UnknownProtocolTimeout if the hook
 // did not (Node's unknownProtocolTimeout); without a hook it is closed at
@@ -174,9 +187,14 @@ func (srv *Server) unknownProtocol(c net.Conn) {
 	srv.OnUnknownProtocol(c)
 }
 
-// serveHTTP1 gives the connection to net/http's HTTP/1 server, made (and
-// started on an in-process listener) at the first HTTP/1 client.
+// serveHTTP1 gives the connection to the ServeHTTP1 hook, or else to
+// net/http's HTTP/1 server, made (and started on an in-process listener) at
+// the first HTTP/1 client.
 func (srv *Server) serveHTTP1(c net.Conn) {
+	if srv.ServeHTTP1 != nil {
+		srv.ServeHTTP1(c)
+		return
+	}
 	srv.mu.Lock()
 	if srv.shutdown {
 		srv.mu.Unlock()

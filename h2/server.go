@@ -47,6 +47,15 @@ type Server struct {
 	// set. A cleartext "Upgrade: h2c" request is served as HTTP/1.1, not
 	// upgraded (see http1.go).
 	AllowHTTP1 bool
+	// ServeHTTP1, when set, takes over every HTTP/1.x connection that
+	// AllowHTTP1 would give to net/http (and needs neither AllowHTTP1 nor
+	// HTTP): over TLS one whose ALPN chose "http/1.1" or nothing ("http/1.1"
+	// is then advertised beside "h2"), over cleartext one whose first bytes
+	// are an HTTP/1 request line, which its Read replays. It runs on the
+	// connection's own goroutine and owns the connection: it closes it when
+	// done. Shutdown and Close do not see such connections; the hook's owner
+	// stops them.
+	ServeHTTP1 func(net.Conn)
 	// OnUnknownProtocol (Node's 'unknownProtocol') receives a connection
 	// that speaks neither HTTP/2 nor, with AllowHTTP1, HTTP/1.x: over TLS,
 	// one whose ALPN chose something else; over cleartext, one whose first

@@ -83,6 +83,9 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	if err := cc.cfg.checkCredentials(); err != nil {
 		return nil, err
 	}
+	if err := cc.cfg.checkHTTP1(); err != nil {
+		return nil, err
+	}
 	cc.cfg.unaryInt = ChainUnaryClient(cc.cfg.unaryInts...)
 	cc.cfg.streamInt = ChainStreamClient(cc.cfg.streamInts...)
 	if cc.cfg.backoff.BaseDelay <= 0 {

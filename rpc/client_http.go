@@ -112,10 +112,13 @@ func (cc *ClientConn) initHTTP() {
 		return
 	}
 	hc := &httpCaller{cc: cc, client: cfg.httpClient, baseURL: cc.scheme + "://" + cc.authority}
-	if hc.client == nil {
-		hc.t = sessionTransport{cc}
-	} else {
+	switch {
+	case hc.client != nil:
 		hc.t = httpClientTransport{hc}
+	case cfg.http1:
+		hc.t = newHTTP1Client(cc)
+	default:
+		hc.t = sessionTransport{cc}
 	}
 	cc.http = hc
 }

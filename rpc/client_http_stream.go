@@ -222,9 +222,11 @@ func (hs *httpStream) do() {
 		hs.hasResp = hs.respErr == nil
 		hs.published()
 	})
-	if _, own := hs.hc.t.(sessionTransport); own && hs.bodyBP != nil {
-		// Request has copied the body, or framed it when large. net/http
-		// may read a body after Do returns: that one is left to the GC.
+	if hs.hc.client == nil && hs.bodyBP != nil {
+		// Our own transports are done with the body when roundTrip
+		// returns: Request has copied it or framed it when large, WithHTTP1
+		// has written it. net/http may read a body after Do returns: that
+		// one is left to the GC.
 		sendBufs.put(hs.bodyBP)
 		hs.body, hs.bodyBP = nil, nil
 	}
@@ -375,8 +377,8 @@ func (hs *httpStream) waitHeader() error {
 		// HTTP/1.x cannot carry: fail plainly, as connect-go does, rather
 		// than with whatever the broken exchange gives later.
 		hs.hdrErr = hs.finish(status.Errorf(codes.Unimplemented,
-			"rpc: full-duplex bidi streams require HTTP/2, and %s answered over HTTP/%d.%d: send every request and CloseSend before receiving",
-			hs.method, resp.hr.ProtoMajor, resp.hr.ProtoMinor))
+			"rpc: full-duplex bidi streams require HTTP/2, and %s answered over %s: send every request and CloseSend before receiving",
+			hs.method, resp.protoName()))
 		return hs.hdrErr
 	}
 	hs.er.maxSize = hs.ci.maxRecv

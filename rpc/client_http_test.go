@@ -33,7 +33,8 @@ type clientHTTPEnv struct {
 	seen   []*http.Request // requests as net/http's server saw them
 	protos []string        // their HTTP versions
 	h2c    bool
-	own    bool // no WithHTTPClient: the client's own sessions
+	own    bool         // no WithHTTPClient: the client's own sessions
+	opts   []DialOption // for every client of the env (WithHTTP1)
 }
 
 func (e *clientHTTPEnv) record(r *http.Request) {
@@ -79,6 +80,9 @@ var httpTransports = []string{overHTTP1, overHTTP1TLS, overH2TLS, overH2C, overO
 
 func newClientHTTPEnv(t *testing.T, transport string) *clientHTTPEnv {
 	t.Helper()
+	if e := newHTTP1ClientEnv(t, transport); e != nil {
+		return e // client_http1_test.go
+	}
 	e := &clientHTTPEnv{srv: NewServer()}
 	e.srv.RegisterService(&echoDesc, &echoImpl{})
 	e.srv.RegisterService(&echoGetDesc, &echoImpl{})
@@ -147,6 +151,7 @@ func (e *clientHTTPEnv) dial(t *testing.T, p Protocol, opts ...DialOption) *Clie
 	if !e.own {
 		base = append(base, WithHTTPClient(e.client))
 	}
+	base = append(base, e.opts...)
 	cc, err := NewClient(e.target, append(base, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cc.Close() })

@@ -43,6 +43,7 @@ type clientConfig struct {
 	protocol             Protocol                            // client_http.go
 	httpClient           HTTPClient                          // for gRPC-Web and Connect
 	httpGet              bool                                // Connect GET for side-effect-free methods
+	http1                bool                                // WithHTTP1: our own HTTP/1.1 (client_http1.go)
 }
 
 // ClientParameters make the client ping an idle connection after Time and

@@ -60,6 +60,7 @@ type webResponse struct {
 	header h2.Header // lower-case names; pseudo-header fields, if any, first
 	http1  bool      // carried by HTTP/1.x (no full duplex)
 	st     *h2.Stream
+	h1     *http1RespBody // WithHTTP1's
 	hr     *http.Response
 }
 
@@ -69,10 +70,24 @@ func (r *webResponse) statusText() string {
 	return strconv.Itoa(r.code) + " " + http.StatusText(r.code)
 }
 
+// protoName is the HTTP version that carried the response, for errors.
+func (r *webResponse) protoName() string {
+	switch {
+	case r.hr != nil:
+		return r.hr.Proto
+	case r.h1 != nil:
+		return "HTTP/1.1"
+	}
+	return "HTTP/2.0"
+}
+
 // body is the response body, for reads of whole bodies.
 func (r *webResponse) body() io.Reader {
-	if r.st != nil {
+	switch {
+	case r.st != nil:
 		return r.st
+	case r.h1 != nil:
+		return r.h1
 	}
 	return r.hr.Body
 }
@@ -83,13 +98,16 @@ func (r *webResponse) framed() framedReader {
 	if r.st != nil {
 		return r.st
 	}
-	return ioFramedReader{r: r.hr.Body}
+	return ioFramedReader{r: r.body()}
 }
 
 // trailers are the response's HTTP trailers, once its body has ended.
 func (r *webResponse) trailers() h2.Header {
-	if r.st != nil {
+	switch {
+	case r.st != nil:
 		return r.st.Trailers()
+	case r.h1 != nil:
+		return r.h1.trailer
 	}
 	return headerFromHTTP(r.hr.Trailer)
 }
@@ -102,6 +120,8 @@ func (r *webResponse) close() {
 		if !r.st.InboundEnded() {
 			r.st.Reset(h2.ErrCodeCancel)
 		}
+	case r.h1 != nil:
+		_ = r.h1.Close()
 	case r.hr != nil:
 		_ = r.hr.Body.Close()
 	}

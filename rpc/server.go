@@ -33,7 +33,8 @@ type Server struct {
 	// servingHTTP: ServeHTTP has marked the server started, so later
 	// requests skip the lock.
 	servingHTTP atomic.Bool
-	conns       sync.Map // *h2.Session -> *connState; looked up on every call, so lock-free
+	conns       sync.Map   // *h2.Session -> *connState; looked up on every call, so lock-free
+	h1          http1Conns // Serve's HTTP/1.x connections (server_http1.go)
 
 	onShutdown   []func() // under mu
 	shutdownOnce sync.Once
@@ -113,8 +114,13 @@ func NewServer(opts ...ServerOption) *Server {
 		if !containsString(tc.NextProtos, "h2") {
 			tc.NextProtos = append([]string{"h2"}, tc.NextProtos...)
 		}
+		if !containsString(tc.NextProtos, "http/1.1") {
+			tc.NextProtos = append(tc.NextProtos, "http/1.1")
+		}
 	}
-	s.h2 = &h2.Server{Handler: h2.HandlerFunc(s.serveStream), Options: ho, TLSConfig: tc, OnSession: s.onSession}
+	s.h2 = &h2.Server{Handler: h2.HandlerFunc(s.serveStream), Options: ho, TLSConfig: tc, OnSession: s.onSession,
+		ServeHTTP1: s.serveHTTP1}
+	s.h1.init(s.opts.keepalive.MaxConnectionIdle)
 	return s
 }
 
@@ -192,7 +198,11 @@ func (s *Server) markStarted() {
 }
 
 // Serve accepts connections on l until Shutdown or Stop. It returns
-// ErrServerClosed after those, as net/http does.
+// ErrServerClosed after those, as net/http does. HTTP/2 clients (h2c with
+// prior knowledge, or TLS with ALPN "h2") and HTTP/1.x clients (cleartext,
+// or TLS with ALPN "http/1.1") share the port: gRPC-Web and Connect calls
+// are served over both, on our own engine and our own HTTP/1.1
+// (server_http1.go); gRPC over HTTP/1.x gets 505.
 func (s *Server) Serve(l net.Listener) error {
 	s.markStarted()
 	err := s.h2.Serve(l)
@@ -215,12 +225,19 @@ func (s *Server) isClosed() bool { return s.closed.Load() }
 
 // Shutdown stops accepting connections and sends every connection a
 // GOAWAY (two phases, so requests in flight are not lost), lets running
-// RPCs finish, then closes. When ctx ends first the remaining connections
-// are closed at once and ctx's error is returned.
+// RPCs finish, then closes. HTTP/1.x connections waiting for a request are
+// closed at once, those serving one after its response. When ctx ends first
+// the remaining connections are closed at once and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	s.runOnShutdown(ctx.Done())
-	return s.h2.Shutdown(ctx)
+	h1 := make(chan error, 1)
+	go func() { h1 <- s.h1.shutdown(ctx) }()
+	err := s.h2.Shutdown(ctx)
+	if err1 := <-h1; err == nil {
+		err = err1
+	}
+	return err
 }
 
 // Stop closes all listeners and connections at once; running RPCs fail.
@@ -228,6 +245,7 @@ func (s *Server) Stop() {
 	s.closed.Store(true)
 	s.runOnShutdown(nil)
 	_ = s.h2.Close()
+	s.h1.closeAll()
 }
 
 // RegisterOnShutdown registers f to run once, in its own goroutine, when

@@ -4,8 +4,10 @@
 # client (test/conformance/client, this module) every case the features in
 # client-config.yaml allow: gRPC, gRPC-Web and Connect over HTTP/1.1 and
 # HTTP/2, cleartext and TLS (client certificates too), proto and JSON,
-# identity and gzip, every stream kind, Connect GET. No known-failing list:
-# any failed case fails the script. Installs connectconformance when missing.
+# identity and gzip, every stream kind, Connect GET; HTTP/1.1 through
+# net/http's client, then again on the client's own HTTP/1.1 (WithHTTP1,
+# client-config-http1.yaml). No known-failing list: any failed case fails
+# the script. Installs connectconformance when missing.
 #
 # The stubs in internal/conformancev1 come from our own generator and the
 # suite's .proto files in the module cache:
@@ -23,3 +25,4 @@ trap 'rm -rf "$WORK"' EXIT
 (cd "$HERE" && go build -o "$WORK/client" ./client)
 cd "$WORK"
 connectconformance --mode client --conf "$HERE/client-config.yaml" -- "$WORK/client"
+connectconformance --mode client --conf "$HERE/client-config-http1.yaml" -- "$WORK/client" -http1=own

@@ -3,7 +3,9 @@
 # when missing) in server mode against test/conformance/server, with the
 # features config.yaml names: gRPC, gRPC-Web and Connect over HTTP/1.1 and
 # HTTP/2, h2c and TLS (client certificates too), proto and JSON, identity
-# and gzip. There is no known-failing list: any failure fails the run.
+# and gzip; HTTP/1.1 first through net/http (ServeHTTP), then again on our
+# own HTTP/1.1 (Serve, config-http1.yaml). There is no known-failing list:
+# any failure fails the run.
 # First checks that the stubs are what our generator makes of the suite's
 # .proto files today (generate.sh).
 set -euo pipefail
@@ -27,3 +29,5 @@ trap 'rm -rf "$BIN"' EXIT
 go build -o "$BIN/server" ./server
 echo "conformance: server mode (our server, the suite's reference clients)"
 connectconformance --mode server --conf config.yaml --max-servers 2 --parallel 4 -- "$BIN/server"
+echo "conformance: server mode, HTTP/1.1 on our own HTTP/1.1 (Serve)"
+connectconformance --mode server --conf config-http1.yaml --max-servers 2 --parallel 4 -- "$BIN/server" -http1=own

@@ -7,7 +7,11 @@
 # Then, unless GRPCPEER=0, runs test/grpcpeer (its own module): grpc-go's
 # health and reflection clients against the same services, so that CI, which
 # calls this script, covers both.
-# Installs grpcurl when missing. Prints "grpcurl: N passed, M failed" and
+# Last, curl --http1.1 (and --http1.0) calls the same server's own HTTP/1.1
+# on the same port (Serve): Connect unary calls in JSON, an error, a
+# keep-alive connection, a chunked request, Expect: 100-continue, gRPC-Web,
+# and gRPC refused with 505.
+# Installs grpcurl (and curl, with apt-get) when missing. Prints "grpcurl: N passed, M failed" and
 # exits non-zero on any failure.
 set -euo pipefail
 
@@ -143,6 +147,57 @@ if [[ "${GRPCPEER:-1}" != 0 ]]; then
 		FAILED=$((FAILED + 1))
 	fi
 fi
+
+# curl_check NAME EXPECTED-REGEX CURL-ARGS...: runs curl -sS -i (or -v when
+# the args ask), and passes when every line of EXPECTED-REGEX matches its
+# output (headers, body and, with -v, curl's own notes).
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; } || die "cannot install curl"
+curl_check() {
+	local name=$1 want=$2 out re
+	shift 2
+	out=$(curl -sS --max-time 10 "$@" 2>&1 | tr -d '\000') || true
+	while IFS= read -r re; do
+		if ! grep -Eq -- "$re" <<<"$out"; then
+			echo "FAIL curl $name: output does not match /$re/:"
+			echo "$out" | sed 's/^/    /'
+			FAILED=$((FAILED + 1))
+			return
+		fi
+	done <<<"$want"
+	echo "PASS curl $name"
+	PASSED=$((PASSED + 1))
+}
+URL="http://$ADDR/grpc.testing.TestService/UnaryCall"
+JSON=(-H 'Content-Type: application/json' -d '{"response_size": 3}')
+curl_check "HTTP/1.1 Connect unary" $'^HTTP/1.1 200 OK\r$
+^Content-Length: [0-9]+\r$
+"body":"AAAA"' \
+	-i --http1.1 "${JSON[@]}" "$URL"
+curl_check "HTTP/1.1 Connect error" $'^HTTP/1.1 404 Not Found\r$
+"code":"not_found"' \
+	-i --http1.1 -H 'Content-Type: application/json' -d '{"response_status": {"code": 5, "message": "nope"}}' "$URL"
+curl_check "HTTP/1.1 keep-alive" $'Re-using existing connection
+"body":"AAAA"' \
+	-v --http1.1 "${JSON[@]}" "$URL" --next --http1.1 "${JSON[@]}" "$URL"
+curl_check "HTTP/1.1 chunked request" $'> Transfer-Encoding: chunked
+^< HTTP/1.1 200 OK
+"body":"AAAA"' \
+	-v --http1.1 -H 'Transfer-Encoding: chunked' "${JSON[@]}" "$URL"
+curl_check "HTTP/1.1 Expect: 100-continue" $'^< HTTP/1.1 100 Continue
+^< HTTP/1.1 200 OK
+"body":"AAAA"' \
+	-v --http1.1 -H 'Expect: 100-continue' "${JSON[@]}" "$URL"
+curl_check "HTTP/1.0 Connect unary" $'^HTTP/1.1 200 OK\r$
+"body":"AAAA"' \
+	-i --http1.0 "${JSON[@]}" "$URL"
+# A gRPC-Web frame: flag 0, length 2, SimpleRequest{response_size: 3}; the
+# answer ends with the trailer frame (flag 0x80) saying grpc-status: 0.
+curl_check "HTTP/1.1 gRPC-Web unary" $'^HTTP/1.1 200 OK\r$
+grpc-status: ?0' \
+	-i --http1.1 -H 'Content-Type: application/grpc-web+proto' --data-binary @<(printf '\x00\x00\x00\x00\x02\x10\x03') \
+	--output - "$URL"
+curl_check "HTTP/1.1 gRPC refused" '^HTTP/1.1 505 ' \
+	-i --http1.1 -H 'Content-Type: application/grpc' --data-binary @<(printf '\x00\x00\x00\x00\x00') "$URL"
 
 echo "grpcurl: $PASSED passed, $FAILED failed"
 [[ $FAILED == 0 ]]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"runtime"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -22,9 +21,9 @@ import (
 //
 //	cd test/bench/rpc && go test -run XXX -bench 'Web|Mounted' -benchmem
 //
-// On HTTP/2 h2rpc's server is its own engine (Serve) and its client its own
-// sessions; on HTTP/1.1 both are net/http's (ServeHTTP, WithHTTPClient), as
-// for connect-go.
+// h2rpc's server is its own engine (Serve) and its client its own
+// connections: sessions on HTTP/2, WithHTTP1 on HTTP/1.1. connect-go runs on
+// net/http's server and client.
 //
 // BenchmarkWebUnaryC64 is the same calls made by 64 goroutines at once on
 // one client of each stack: throughput where BenchmarkWebUnary is latency.
@@ -72,7 +71,7 @@ func serveHTTP(tb testing.TB, h http.Handler, http1 bool) string {
 }
 
 func httpClient(tb testing.TB, http1 bool) *http.Client {
-	tr := &http.Transport{Protocols: httpProtocols(http1), MaxIdleConnsPerHost: 8}
+	tr := &http.Transport{Protocols: httpProtocols(http1), MaxIdleConnsPerHost: webConcurrency}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
 }
@@ -85,8 +84,8 @@ func ourWebClient(b *testing.B, c webCase) testpb.TestServiceClient {
 	opts := []rpc.DialOption{rpc.WithInsecure(), rpc.WithProtocol(c.proto)}
 	var addr string
 	if c.http1 {
-		addr = serveHTTP(b, srv, true)
-		opts = append(opts, rpc.WithHTTPClient(httpClient(b, true)))
+		addr = serveOwnHTTP1(b, srv) // web_http1_bench_test.go; net/http's mount is BenchmarkWebUnaryMounted
+		opts = append(opts, rpc.WithHTTP1())
 	} else {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(b, err)
@@ -121,6 +120,7 @@ func BenchmarkWebUnary(b *testing.B) {
 	for _, c := range webCases {
 		b.Run(c.name+"/h2rpc", func(b *testing.B) {
 			client := ourWebClient(b, c)
+			defer cpuPerCall(b)() // web_http1_bench_test.go
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := client.UnaryCall(ctx, webRequest())
@@ -131,6 +131,7 @@ func BenchmarkWebUnary(b *testing.B) {
 		})
 		b.Run(c.name+"/connect-go", func(b *testing.B) {
 			client := connectWebClient(b, c)
+			defer cpuPerCall(b)()
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := client.CallUnary(ctx, connect.NewRequest(webRequest()))
@@ -143,6 +144,8 @@ func BenchmarkWebUnary(b *testing.B) {
 }
 
 // webConcurrency is how many calls BenchmarkWebUnaryC64 keeps in flight.
+// Over HTTP/1.1 each takes a connection of its own, so both clients keep
+// that many idle connections to the server (httpClient's pool, WithHTTP1's).
 const webConcurrency = 64
 
 // BenchmarkWebUnaryC64 makes BenchmarkWebUnary's calls from webConcurrency
@@ -150,36 +153,25 @@ const webConcurrency = 64
 // concurrency, the inverse of throughput.
 func BenchmarkWebUnaryC64(b *testing.B) {
 	ctx := context.Background()
-	// RunParallel starts parallelism × GOMAXPROCS goroutines.
-	procs := runtime.GOMAXPROCS(0)
-	parallelism := (webConcurrency + procs - 1) / procs
 	for _, c := range webCases {
 		b.Run(c.name+"/h2rpc", func(b *testing.B) {
 			client := ourWebClient(b, c)
-			b.ReportAllocs()
-			b.SetParallelism(parallelism)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := client.UnaryCall(ctx, webRequest())
-					if err != nil || len(resp.GetPayload().GetBody()) != 100 {
-						b.Errorf("call: %v", err)
-						return
-					}
+			parallel(b, webConcurrency, func() error {
+				resp, err := client.UnaryCall(ctx, webRequest())
+				if err == nil && len(resp.GetPayload().GetBody()) != 100 {
+					b.Fatal("short response")
 				}
+				return err
 			})
 		})
 		b.Run(c.name+"/connect-go", func(b *testing.B) {
 			client := connectWebClient(b, c)
-			b.ReportAllocs()
-			b.SetParallelism(parallelism)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					resp, err := client.CallUnary(ctx, connect.NewRequest(webRequest()))
-					if err != nil || len(resp.Msg.GetPayload().GetBody()) != 100 {
-						b.Errorf("call: %v", err)
-						return
-					}
+			parallel(b, webConcurrency, func() error {
+				resp, err := client.CallUnary(ctx, connect.NewRequest(webRequest()))
+				if err == nil && len(resp.Msg.GetPayload().GetBody()) != 100 {
+					b.Fatal("short response")
 				}
+				return err
 			})
 		})
 	}

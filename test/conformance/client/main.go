@@ -5,7 +5,8 @@
 // (protocol, HTTP version, codec, compression, TLS), and writes a
 // ClientCompatResponse with what the call saw to stdout. HTTP/2 calls of
 // every protocol run on the client's own HTTP/2 engine; HTTP/1.1 ones
-// (gRPC-Web and Connect) go through net/http's client (rpc.WithHTTPClient).
+// (gRPC-Web and Connect) go through net/http's client (rpc.WithHTTPClient),
+// or with -http1=own on the client's own HTTP/1.1 (rpc.WithHTTP1).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -27,8 +29,14 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// ownHTTP1: HTTP/1.1 calls use rpc.WithHTTP1 instead of net/http's client.
+var ownHTTP1 bool
+
 func main() {
 	log.SetPrefix("conformance client: ")
+	http1 := flag.String("http1", "net-http", "who carries HTTP/1.1 calls: net-http (WithHTTPClient) or own (WithHTTP1)")
+	flag.Parse()
+	ownHTTP1 = *http1 == "own"
 	var (
 		outMu sync.Mutex
 		wg    sync.WaitGroup
@@ -135,6 +143,9 @@ func dialOptions(req *v1.ClientCompatRequest) ([]rpc.DialOption, func(), error) 
 	}
 	switch req.GetHttpVersion() {
 	case v1.HTTPVersion_HTTP_VERSION_1:
+		if ownHTTP1 {
+			return append(opts, rpc.WithHTTP1()), noop, nil
+		}
 		// HTTP/1.1 through net/http's client.
 		t := &http.Transport{TLSClientConfig: tc, DisableCompression: true, Protocols: new(http.Protocols)}
 		t.Protocols.SetHTTP1(true)

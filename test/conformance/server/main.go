@@ -4,7 +4,8 @@
 // ServerCompatResponse naming its address to stdout. HTTP/2 requests are
 // served by our own engine (Server.Serve), HTTP/1.1 ones by net/http's
 // server through Server.ServeHTTP (h2 too when TLS negotiates it), so the
-// suite covers both paths.
+// suite covers both paths; with -http1=own, HTTP/1.1 ones are served by
+// Serve too, on our own HTTP/1.1.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -28,6 +30,8 @@ import (
 
 func main() {
 	log.SetPrefix("conformance server: ")
+	http1 := flag.String("http1", "net-http", "who serves HTTP/1.1: net-http (ServeHTTP) or own (Serve)")
+	flag.Parse()
 	var req v1.ServerCompatRequest
 	if err := readDelimited(os.Stdin, &req); err != nil {
 		log.Fatalf("reading the request: %v", err)
@@ -46,7 +50,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	nethttp := req.GetHttpVersion() != v1.HTTPVersion_HTTP_VERSION_2
+	nethttp := req.GetHttpVersion() != v1.HTTPVersion_HTTP_VERSION_2 && *http1 != "own"
 	if tc != nil && !nethttp {
 		opts = append(opts, rpc.Creds(tc))
 	}
