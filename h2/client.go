@@ -134,13 +134,9 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 		o = *opts
 	}
 	spare := s.allocStream()
-	s.mu.Lock()
+	s.lockToWrite()
 	st, err := s.requestLocked(ctx, hdr, &o, spare)
-	s.mu.Unlock()
-	if err == nil {
-		// Woken only now: the writer would first wait for the lock we held.
-		s.signalWriter()
-	}
+	s.unlockAfterWrite() // the headers leave now, inline when nobody else is writing
 	return st, err
 }
 
@@ -194,7 +190,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	if headersEnd {
 		st.queued.end()
 	}
-	s.enqueueLocked(req) // Request wakes the writer once it has released mu
+	s.enqueueLocked(req) // Request writes it, or wakes the writer, as it releases mu
 	if len(o.Body) > 0 {
 		var err error
 		if o.EndStream {
@@ -219,7 +215,7 @@ func (s *Session) waitStreamSlotLocked(ctx context.Context) error {
 		s.streamWaiters.Broadcast()
 		s.mu.Unlock()
 	})
-	s.streamWaiters.Wait()
+	s.condWaitLocked(s.streamWaiters)
 	stop()
 	return ctx.Err()
 }

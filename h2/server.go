@@ -459,8 +459,8 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 			return err
 		}
 	}
-	st.s.mu.Lock()
-	defer st.s.mu.Unlock()
+	st.s.lockToWrite()
+	defer st.s.unlockAfterWrite()
 	if err := st.respondLocked(hdr, o.EndStream && !complete); err != nil || !complete {
 		return err
 	}

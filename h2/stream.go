@@ -548,6 +548,7 @@ func (st *Stream) closeLocked() {
 		s.recentClosed.add(st.id)
 	}
 	s.sched.update(s, st)
+	s.releaseIdleWriteBufsLocked()
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
 	}
