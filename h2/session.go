@@ -68,6 +68,7 @@ type Session struct {
 	writing      bool       // held by the writer goroutine or a caller writing inline
 	selfFlush    bool       // the mu holder writes what it queues: queueing wakes nobody
 	try          *tryWriter // nil where writes may block
+	inlineMax    int        // inlineMaxStreams when the session began
 	inlineWrites int        // writes made by callers (for tests)
 	ctrl         []frameReq // control frames waiting for the writer
 	// hencLimit is a new HPACK table size limit from the peer's SETTINGS, for
@@ -185,7 +186,7 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	s.maxListIn.Store(min(s.local.MaxHeaderListSize, 1<<24))
 	s.br = newConnReader(conn)
 	s.gather = canGather(conn)
-	s.try = newTryWriter(conn)
+	s.try, s.inlineMax = newTryWriter(conn), inlineMaxStreams
 	s.hdec = hpack.NewDecoder(s.local.HeaderTableSize, func(f hpack.HeaderField) {
 		s.onHeaderField(f.Name, f.Value, f.Sensitive)
 	})

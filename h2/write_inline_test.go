@@ -79,6 +79,8 @@ func TestInlineWriteOnIdleSession(t *testing.T) {
 // in order).
 func TestConcurrentInlineWritersKeepOrder(t *testing.T) {
 	goroutineLeakCheck(t)
+	defer func(n int) { inlineMaxStreams = n }(inlineMaxStreams)
+	inlineMaxStreams = 1 << 20 // inline whenever the token is free, however many streams
 	serverSess := make(chan *Session, 1)
 	srv := &Server{Handler: idEchoHandler, OnSession: func(s *Session) { serverSess <- s }}
 	c := dialTest(t, newTestServer(t, srv), nil)
@@ -238,4 +240,19 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestWriterBatchesForManyStreams: with more open streams than
+// inlineMaxStreams, callers leave their frames to the writer goroutine, which
+// gathers the frames of many calls into one write.
+func TestWriterBatchesForManyStreams(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := dialTest(t, newTestServer(t, &Server{Handler: idEchoHandler}), nil)
+	require.NoError(t, orderedCall(ctxT(t), c, 0, 0)) // the session settled: SETTINGS and acks are out
+	open, err := c.Request(ctxT(t), post("/"), nil)   // a second open stream
+	require.NoError(t, err)
+	before := inlineWritesOf(c)
+	require.NoError(t, orderedCall(ctxT(t), c, 1, 1))
+	require.Equal(t, before, inlineWritesOf(c), "a call on a session with another open stream wrote inline")
+	open.Reset(ErrCodeCancel)
 }
