@@ -45,15 +45,20 @@ func (s *Session) lockToWrite() {
 // releases mu.
 func (s *Session) unlockAfterWrite() {
 	s.selfFlush = false
+	wake := false
 	switch {
 	case s.writing || !s.hasWriteWorkLocked():
 		// Nothing queued, or the token's holder takes it along.
 	case s.inlineOKLocked():
 		s.writeInlineLocked()
 	default:
-		s.signalWriter()
+		wake = true
 	}
 	s.mu.Unlock()
+	if wake {
+		// Woken only now: it would first wait for the lock we held.
+		s.signalWriter()
+	}
 }
 
 // inlineMaxStreams is how many open streams a session may have for its
