@@ -134,9 +134,13 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 		o = *opts
 	}
 	spare := s.allocStream()
-	s.lockToWrite()
+	s.mu.Lock()
 	st, err := s.requestLocked(ctx, hdr, &o, spare)
-	s.unlockAfterWrite() // the headers leave now, inline when nobody else is writing
+	s.mu.Unlock()
+	if err == nil {
+		// Woken only now: the writer would first wait for the lock we held.
+		s.signalWriter()
+	}
 	return st, err
 }
 
@@ -190,7 +194,7 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	if headersEnd {
 		st.queued.end()
 	}
-	s.enqueueLocked(req) // Request writes it, or wakes the writer, as it releases mu
+	s.enqueueLocked(req) // Request wakes the writer once it has released mu
 	if len(o.Body) > 0 {
 		var err error
 		if o.EndStream {
@@ -215,7 +219,7 @@ func (s *Session) waitStreamSlotLocked(ctx context.Context) error {
 		s.streamWaiters.Broadcast()
 		s.mu.Unlock()
 	})
-	s.condWaitLocked(s.streamWaiters)
+	s.streamWaiters.Wait()
 	stop()
 	return ctx.Err()
 }

@@ -205,7 +205,7 @@ func (s *Session) onWindowUpdate(fh FrameHeader, p []byte) error {
 		if !s.sendFlow.add(incr) {
 			return connErr(ErrCodeFlowControl, "connection window above 2^31-1")
 		}
-		s.wakeWriterLocked()
+		s.signalWriter()
 		return nil
 	}
 	st := s.streams[fh.StreamID]

@@ -459,8 +459,8 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 			return err
 		}
 	}
-	st.s.lockToWrite()
-	defer st.s.unlockAfterWrite()
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
 	if err := st.respondLocked(hdr, o.EndStream && !complete); err != nil || !complete {
 		return err
 	}

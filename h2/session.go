@@ -43,8 +43,8 @@ type Session struct {
 	infoCall   func(Header)
 	infoHeader Header
 
-	// Writer-owned: only the write token's holder touches these, some under
-	// mu and some not (it encodes header blocks outside mu, writer.go).
+	// Writer-owned: only the writer goroutine touches these, some under mu
+	// and some not (it encodes header blocks outside mu, writer.go).
 	henc          *hpack.Encoder
 	memo          *blockMemo // header blocks that need no encoding again (hpack_memo.go)
 	hbuf          hpackBuf
@@ -64,13 +64,7 @@ type Session struct {
 
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"
-	// The write token and what goes with it (write_inline.go).
-	writing      bool       // held by the writer goroutine or a caller writing inline
-	selfFlush    bool       // the mu holder writes what it queues: queueing wakes nobody
-	try          *tryWriter // nil where writes may block
-	inlineMax    int        // inlineMaxStreams when the session began
-	inlineWrites int        // writes made by callers (for tests)
-	ctrl         []frameReq // control frames waiting for the writer
+	ctrl []frameReq    // control frames waiting for the writer
 	// hencLimit is a new HPACK table size limit from the peer's SETTINGS, for
 	// the writer to apply to its encoder before its next batch.
 	hencLimit    uint32
@@ -186,7 +180,6 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 	s.maxListIn.Store(min(s.local.MaxHeaderListSize, 1<<24))
 	s.br = newConnReader(conn)
 	s.gather = canGather(conn)
-	s.try, s.inlineMax = newTryWriter(conn), inlineMaxStreams
 	s.hdec = hpack.NewDecoder(s.local.HeaderTableSize, func(f hpack.HeaderField) {
 		s.onHeaderField(f.Name, f.Value, f.Sensitive)
 	})

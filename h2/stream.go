@@ -548,7 +548,6 @@ func (st *Stream) closeLocked() {
 		s.recentClosed.add(st.id)
 	}
 	s.sched.update(s, st)
-	s.releaseIdleWriteBufsLocked()
 	if st.dlTimer != nil {
 		st.dlTimer.Stop()
 	}

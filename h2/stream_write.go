@@ -10,8 +10,8 @@ import "os"
 // is full, which is how flow control pushes back. On a server stream that has
 // not responded yet, it first sends ":status 200".
 func (st *Stream) Write(p []byte) (int, error) {
-	st.s.lockToWrite()
-	defer st.s.unlockAfterWrite()
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
 	return st.writeLocked(p)
 }
 
@@ -21,8 +21,8 @@ func (st *Stream) Write(p []byte) (int, error) {
 // stream's buffer costs one lock round trip and no extra frame, where Write
 // then CloseWrite or WriteTrailers take two and often an empty DATA frame.
 func (st *Stream) End(p []byte, trailers Header) (int, error) {
-	st.s.lockToWrite()
-	defer st.s.unlockAfterWrite()
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
 	if trailers != nil {
 		// Checked before p is queued: refused trailers send nothing more.
 		if err := st.s.checkSendable(trailers, kindTrailers); err != nil {
@@ -63,7 +63,7 @@ func (st *Stream) writeLocked(p []byte) (int, error) {
 	for st.zc != nil && st.err == nil {
 		// Another Write has lent its slice: its bytes go out whole, first.
 		st.writeWaiters++
-		s.condWaitLocked(&st.cond)
+		st.cond.Wait()
 		st.writeWaiters--
 	}
 	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
@@ -81,7 +81,7 @@ func (st *Stream) writeLocked(p []byte) (int, error) {
 				s.memWaiters = append(s.memWaiters, st)
 			}
 			st.writeWaiters++
-			s.condWaitLocked(&st.cond)
+			st.cond.Wait()
 			st.writeWaiters--
 			continue
 		}
@@ -121,7 +121,7 @@ func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
 			}
 		}
 		st.writeWaiters++
-		s.condWaitLocked(&st.cond)
+		st.cond.Wait()
 		st.writeWaiters--
 	}
 	st.zc = nil
@@ -188,8 +188,8 @@ func (st *Stream) SetTrailers(t Header) {
 // ErrInvalidHeader; if the headers had gone out, the stream is also reset
 // with INTERNAL_ERROR, since it can no longer end as it should.
 func (st *Stream) WriteTrailers(t Header) error {
-	st.s.lockToWrite()
-	defer st.s.unlockAfterWrite()
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
 	if err := st.writableLocked(); err != nil {
 		return err
 	}
@@ -200,8 +200,8 @@ func (st *Stream) WriteTrailers(t Header) error {
 // CloseWrite ends the outbound side (END_STREAM, with trailers if set). A
 // server stream that has not responded responds ":status 200" first.
 func (st *Stream) CloseWrite() error {
-	st.s.lockToWrite()
-	defer st.s.unlockAfterWrite()
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
 	if st.queued.ended() {
 		return nil
 	}

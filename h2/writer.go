@@ -59,7 +59,7 @@ func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); retur
 // queueLocked hands a frame to the writer and wakes it.
 func (s *Session) queueLocked(r frameReq) {
 	if s.enqueueLocked(r) {
-		s.wakeWriterLocked()
+		s.signalWriter()
 	}
 }
 
@@ -85,8 +85,6 @@ func (s *Session) enqueueLocked(r frameReq) bool {
 	return true
 }
 
-// signalWriter wakes the writer goroutine. Code holding mu calls
-// wakeWriterLocked instead, which leaves out wake-ups nobody needs.
 func (s *Session) signalWriter() {
 	select {
 	case s.wake <- struct{}{}:
@@ -98,33 +96,32 @@ func (s *Session) signalWriter() {
 // when more work is queued; below it, it writes only when the queue is empty.
 const flushThreshold = 256 << 10
 
-// hasWriteWorkLocked reports whether anything waits to be encoded or written.
-func (s *Session) hasWriteWorkLocked() bool {
-	return len(s.ctrl) > 0 || len(s.wbuf) > 0 || s.sched.hasWork(s)
-}
-
-// writeLoop is the session's writer goroutine: it encodes queued frames and
+// writeLoop is the session's only writer: it encodes queued frames and
 // scheduled DATA under mu, and writes outside mu once the queue is drained.
-// It holds the write token (Session.writing) while it works, and waits while
-// a caller holds it to write its own frames (write_inline.go).
 func (s *Session) writeLoop() {
 	defer close(s.writerExited)
 	yielded := false
-	held := false // this goroutine holds the write token
 	s.mu.Lock()
 	for {
-		if !held {
-			for s.writing || (!s.hasWriteWorkLocked() && !s.closing) {
-				s.mu.Unlock()
-				<-s.wake
-				s.mu.Lock()
-			}
-			s.writing, held = true, true
+		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
+			s.releaseWriteBuf()
+			s.releaseFrameBatches()
+			s.mu.Unlock()
+			<-s.wake
+			s.mu.Lock()
 		}
 		if s.wbuf == nil {
 			s.borrowWriteBuf()
 		}
-		s.encodeQueuedLocked()
+		if len(s.ctrl) > 0 {
+			s.takeBatchLocked()
+			// HPACK encoding is the costly part of a small call's frames,
+			// and nothing it touches is shared: do it without mu, which the
+			// callers queueing the next requests are waiting for.
+			s.mu.Unlock()
+			s.encodeBatch()
+			s.mu.Lock()
+		}
 		s.fillDataLocked()
 		more := len(s.ctrl) > 0 || s.sched.hasWork(s)
 		if !more && len(s.wbuf) > 0 && !s.fullLocked() && !yielded {
@@ -138,8 +135,21 @@ func (s *Session) writeLoop() {
 		}
 		if len(s.wbuf) > 0 && (!more || s.fullLocked()) {
 			yielded = false
-			if err := s.writeOutLocked(); err != nil {
-				s.writing = false
+			n := s.gathered()
+			buf, iov := s.takeOutLocked()
+			s.beginWriteLocked()
+			s.mu.Unlock()
+			err := s.writeConn(buf, iov)
+			s.mu.Lock()
+			s.stall.writing = false
+			if iov != nil {
+				s.releaseLentLocked(iov)
+			}
+			s.stats.addOut(n)
+			s.wroteNow()
+			s.wbuf = buf[:0]
+			if err != nil {
+				s.beginCloseLocked(s.lostLocked(err), 0, false)
 				s.mu.Unlock()
 				_ = s.conn.Close()
 				return
@@ -151,57 +161,7 @@ func (s *Session) writeLoop() {
 			s.shutWrite()
 			return
 		}
-		if !more {
-			s.releaseWriteTokenLocked()
-			held = false
-		}
 	}
-}
-
-// releaseWriteTokenLocked lets go of the write token with nothing left to
-// write, and gives back the buffers an idle connection need not hold.
-func (s *Session) releaseWriteTokenLocked() {
-	s.writing = false
-	s.releaseWriteBuf()
-	s.releaseFrameBatches()
-}
-
-// encodeQueuedLocked takes the queued control frames and encodes them into
-// wbuf. The write token's holder calls it with mu held and gets it back held.
-func (s *Session) encodeQueuedLocked() {
-	if len(s.ctrl) == 0 {
-		return
-	}
-	s.takeBatchLocked()
-	// HPACK encoding is the costly part of a small call's frames, and
-	// nothing it touches is shared: do it without mu, which the callers
-	// queueing the next requests are waiting for.
-	s.mu.Unlock()
-	s.encodeBatch()
-	s.mu.Lock()
-}
-
-// writeOutLocked writes what the next write gathered, without mu; the write
-// token's holder calls it. A failed write ends the session; the caller
-// closes the connection once it let go of mu, so that the reader stops too.
-func (s *Session) writeOutLocked() error {
-	n := s.gathered()
-	buf, iov := s.takeOutLocked()
-	s.beginWriteLocked()
-	s.mu.Unlock()
-	err := s.writeConn(buf, iov)
-	s.mu.Lock()
-	s.stall.writing = false
-	if iov != nil {
-		s.releaseLentLocked(iov)
-	}
-	s.stats.addOut(n)
-	s.wroteNow()
-	s.wbuf = buf[:0]
-	if err != nil {
-		s.beginCloseLocked(s.lostLocked(err), 0, false)
-	}
-	return err
 }
 
 // writeConn writes b, or iov (the pieces of b and lent slices) when not nil.
