@@ -98,3 +98,41 @@ func TestConnReaderLargeFrameComesWhole(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 	b.release()
 }
+
+// TestConnReaderGrowsForOneKiBMessages: the DATA frame of a 1 KiB message
+// (frame header, gRPC's 5-byte prefix, 1 KiB and a few bytes of protobuf
+// framing) does not fit the first small buffer; the buffer grows to hold it
+// instead of borrowing the large one, so that the next such frame is read
+// whole by one read (a second read per message was a system call per
+// message). A frame beyond maxSmallReadSize still borrows the large buffer.
+func TestConnReaderGrowsForOneKiBMessages(t *testing.T) {
+	frame := make([]byte, frameHeaderLen+5+1024+3)
+	for i := range frame {
+		frame[i] = byte(i)
+	}
+	large := make([]byte, 2*maxSmallReadSize)
+	c := &chunkConn{chunks: [][]byte{frame, frame, large}}
+	b := newConnReader(c)
+	readFrame := func(want []byte) {
+		t.Helper()
+		p, err := b.Peek(frameHeaderLen)
+		require.NoError(t, err)
+		require.Equal(t, want[:frameHeaderLen], p)
+		_, _ = b.Discard(frameHeaderLen)
+		p, err = b.Peek(len(want) - frameHeaderLen)
+		require.NoError(t, err)
+		require.Equal(t, want[frameHeaderLen:], p)
+		_, _ = b.Discard(len(p))
+	}
+	readFrame(frame)
+	require.Len(t, c.asked, 2, "the first frame: a read that filled the small buffer, one for the rest")
+	require.True(t, b.big == nil, "the small buffer grew instead of borrowing the large one")
+	readFrame(frame)
+	require.Len(t, c.asked, 3, "the second frame took more than one read")
+	require.True(t, b.big == nil)
+	require.LessOrEqual(t, len(b.small), maxSmallReadSize)
+
+	readFrame(large)
+	require.True(t, b.big != nil, "a frame larger than maxSmallReadSize is read in the large buffer")
+	b.release()
+}
