@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/resolver"
 )
 
 // keepalive pings a connection one keepalive Time after the last bytes from
@@ -71,49 +72,9 @@ func (cc *ClientConn) backOffKeepalive() {
 }
 
 func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error) {
-	var conn net.Conn
-	var err error
-	if cc.cfg.dialer != nil {
-		conn, err = cc.cfg.dialer(ctx, sc.addr.Addr)
-	} else {
-		var d net.Dialer
-		if p, ok := strings.CutPrefix(sc.addr.Addr, "unix:"); ok {
-			conn, err = d.DialContext(ctx, "unix", p)
-		} else {
-			conn, err = cc.dialTCP(ctx, withDefaultPort(sc.addr.Addr))
-		}
-	}
+	conn, err := cc.dialAddr(ctx, sc.addr, "h2", false)
 	if err != nil {
 		return nil, err
-	}
-	if tc := cc.cfg.tlsConfig; tc != nil {
-		tc = tc.Clone()
-		tc.NextProtos = []string{"h2"}
-		if tc.ServerName == "" {
-			name := cc.authority
-			if sc.addr.ServerName != "" {
-				name = sc.addr.ServerName
-			}
-			host, _, herr := net.SplitHostPort(name)
-			if herr != nil {
-				host = name
-			}
-			tc.ServerName = host
-		}
-		tconn := tls.Client(conn, tc)
-		if err := tconn.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			if rhe := (tls.RecordHeaderError{}); errors.As(err, &rhe) {
-				// The answer to our ClientHello was not TLS at all.
-				return nil, fmt.Errorf("%w (the server may not use TLS: dial without WithTLS?)", err)
-			}
-			return nil, err
-		}
-		if p := tconn.ConnectionState().NegotiatedProtocol; p != "h2" {
-			conn.Close()
-			return nil, fmt.Errorf("rpc: server did not negotiate ALPN h2 (got %q)", p)
-		}
-		conn = tconn
 	}
 	ho := h2.Options{}
 	ho.Settings.InitialWindowSize = cc.cfg.windowSize
@@ -172,4 +133,58 @@ func (cc *ClientConn) dial(ctx context.Context, sc *subConn) (*h2.Session, error
 	}
 	sess.Abort(h2.ErrCodeCancel, err)
 	return nil, err
+}
+
+// dialAddr connects to addr as every connection of the client does: with
+// the WithContextDialer dialer, to a Unix socket ("unix:" addresses), or
+// over TCP (through a proxy, dialTCP); under WithTLS it then shakes hands
+// offering ALPN alpn, and fails unless the server chose it (or chose none,
+// when noALPN allows it: HTTP/1.1 servers need not speak ALPN).
+func (cc *ClientConn) dialAddr(ctx context.Context, addr resolver.Address, alpn string, noALPN bool) (net.Conn, error) {
+	var conn net.Conn
+	var err error
+	if cc.cfg.dialer != nil {
+		conn, err = cc.cfg.dialer(ctx, addr.Addr)
+	} else {
+		var d net.Dialer
+		if p, ok := strings.CutPrefix(addr.Addr, "unix:"); ok {
+			conn, err = d.DialContext(ctx, "unix", p)
+		} else {
+			conn, err = cc.dialTCP(ctx, withDefaultPort(addr.Addr))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	tc := cc.cfg.tlsConfig
+	if tc == nil {
+		return conn, nil
+	}
+	tc = tc.Clone()
+	tc.NextProtos = []string{alpn}
+	if tc.ServerName == "" {
+		name := cc.authority
+		if addr.ServerName != "" {
+			name = addr.ServerName
+		}
+		host, _, herr := net.SplitHostPort(name)
+		if herr != nil {
+			host = name
+		}
+		tc.ServerName = host
+	}
+	tconn := tls.Client(conn, tc)
+	if err := tconn.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		if rhe := (tls.RecordHeaderError{}); errors.As(err, &rhe) {
+			// The answer to our ClientHello was not TLS at all.
+			return nil, fmt.Errorf("%w (the server may not use TLS: dial without WithTLS?)", err)
+		}
+		return nil, err
+	}
+	if p := tconn.ConnectionState().NegotiatedProtocol; p != alpn && !(p == "" && noALPN) {
+		conn.Close()
+		return nil, fmt.Errorf("rpc: server did not negotiate ALPN %s (got %q)", alpn, p)
+	}
+	return tconn, nil
 }

@@ -3,11 +3,9 @@ package rpc
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -258,44 +256,9 @@ func (c *http1ClientConn) stale() bool {
 // dial connects to addr as the ClientConn's HTTP/2 connections would, but
 // with ALPN "http/1.1" under TLS.
 func (h *http1Client) dial(ctx context.Context, addr resolver.Address) (*http1ClientConn, error) {
-	cc := h.cc
-	var nc net.Conn
-	var err error
-	switch {
-	case cc.cfg.dialer != nil:
-		nc, err = cc.cfg.dialer(ctx, addr.Addr)
-	case strings.HasPrefix(addr.Addr, "unix:"):
-		var d net.Dialer
-		nc, err = d.DialContext(ctx, "unix", strings.TrimPrefix(addr.Addr, "unix:"))
-	default:
-		nc, err = cc.dialTCP(ctx, withDefaultPort(addr.Addr))
-	}
+	nc, err := h.cc.dialAddr(ctx, addr, "http/1.1", true)
 	if err != nil {
 		return nil, err
-	}
-	if tc := cc.cfg.tlsConfig; tc != nil {
-		tc = tc.Clone()
-		tc.NextProtos = []string{"http/1.1"}
-		if tc.ServerName == "" {
-			name := cc.authority
-			if addr.ServerName != "" {
-				name = addr.ServerName
-			}
-			if host, _, err := net.SplitHostPort(name); err == nil {
-				name = host
-			}
-			tc.ServerName = name
-		}
-		tconn := tls.Client(nc, tc)
-		if err := tconn.HandshakeContext(ctx); err != nil {
-			_ = nc.Close()
-			return nil, err
-		}
-		if p := tconn.ConnectionState().NegotiatedProtocol; p != "http/1.1" && p != "" {
-			_ = nc.Close()
-			return nil, fmt.Errorf("rpc: server negotiated ALPN %q, not http/1.1", p)
-		}
-		nc = tconn
 	}
 	return &http1ClientConn{nc: nc, br: bufio.NewReaderSize(nc, maxHTTP1Line), addr: addr.Addr}, nil
 }
