@@ -29,18 +29,7 @@ func TestWebUnaryCallAllocations(t *testing.T) {
 	}{{ProtocolGRPCWeb, 29}, {ProtocolConnect, 29}} {
 		t.Run(c.p.String(), func(t *testing.T) {
 			checkNoLeaks(t)
-			e := newEnv(t, true, nil, WithProtocol(c.p))
-			ctx := ctxTimeout(t, 10*time.Second)
-			one := func() {
-				got, err := e.echo(ctx, "x")
-				require.NoError(t, err)
-				require.Equal(t, "x", got)
-			}
-			for range 100 {
-				one() // warm the pools and the connection
-			}
-			allocs := testing.AllocsPerRun(500, one)
-			t.Logf("%.1f allocations per call", allocs)
+			allocs := echoAllocations(t, newEnv(t, true, nil, WithProtocol(c.p)))
 			bound := c.bound
 			if raceEnabled {
 				bound += 10 // sync.Pool drops a quarter of its items under the race detector (6 more measured)
@@ -141,7 +130,7 @@ func TestConnectErrorCallAllocations(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(300, one)
 	t.Logf("%.1f allocations per call", allocs)
-	bound := 47.0
+	bound := 46.0
 	if raceEnabled {
 		bound += 10 // sync.Pool drops a quarter of its items under the race detector
 	}

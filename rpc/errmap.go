@@ -68,11 +68,16 @@ func resetCode(c h2.ErrCode) codes.Code {
 // returns a response that raced the request's context ending. As in
 // grpc-go, the passed deadline is the better explanation.
 func deadlineOverCanceled(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	// The deadline first: every call ends here, and most have none or
+	// ended before it.
+	if dl, ok := ctx.Deadline(); !ok || dl.After(time.Now()) {
+		return err
+	}
 	if status.Code(err) != codes.Canceled || errors.Is(ctx.Err(), context.Canceled) {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now()) {
-		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
-	}
-	return err
+	return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
 }

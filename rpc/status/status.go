@@ -185,6 +185,13 @@ func Code(err error) codes.Code {
 	if err == nil {
 		return codes.OK
 	}
+	if gs, ok := err.(grpcStatuser); ok {
+		// Unwrapped, the common case: errors.As would cost an allocation.
+		if st := gs.GRPCStatus(); st != nil {
+			return st.Code()
+		}
+		return codes.Unknown
+	}
 	var gs grpcStatuser
 	if errors.As(err, &gs) {
 		if st := gs.GRPCStatus(); st != nil {

@@ -111,3 +111,14 @@ func TestFromContextError(t *testing.T) {
 	require.Equal(t, codes.Canceled, FromContextError(fmt.Errorf("w: %w", context.Canceled)).Code())
 	require.Equal(t, codes.Unknown, FromContextError(errors.New("x")).Code())
 }
+
+// Code is asked of every error a call ends with: for a status error, as
+// calls return them, it must not allocate (errors.As alone costs one).
+func TestCodeOfAStatusErrorDoesNotAllocate(t *testing.T) {
+	err := Error(codes.Canceled, "x")
+	wrapped := fmt.Errorf("call: %w", err)
+	require.Equal(t, codes.Canceled, Code(err))
+	require.Equal(t, codes.Canceled, Code(wrapped))
+	require.Equal(t, codes.Unknown, Code(errors.New("plain")))
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = Code(err) }))
+}
