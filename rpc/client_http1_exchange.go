@@ -248,26 +248,34 @@ func (b *http1RespBody) framing(method string) (bodyKind, int64, error) {
 	if b.code == http.StatusNoContent || b.code == http.StatusNotModified || method == http.MethodHead {
 		return bodyNone, 0, nil
 	}
-	var te, cl []string
+	// Without collecting the values: a second Transfer-Encoding is refused,
+	// and every Content-Length must say the same.
+	var te, cl string
+	nte, ncl, clConflict := 0, 0, false
 	for _, f := range b.header {
 		switch f.Name {
 		case "transfer-encoding":
-			te = append(te, f.Value)
+			te = f.Value
+			nte++
 		case "content-length":
-			cl = append(cl, f.Value)
+			if ncl > 0 && f.Value != cl {
+				clConflict = true
+			}
+			cl = f.Value
+			ncl++
 		}
 	}
-	if len(te) > 0 {
-		if len(te) > 1 || !strings.EqualFold(te[0], "chunked") {
-			return 0, 0, fmt.Errorf("%w: Transfer-Encoding %q", errHTTP1Response, te)
+	if nte > 0 {
+		if nte > 1 || !strings.EqualFold(te, "chunked") {
+			return 0, 0, fmt.Errorf("%w: Transfer-Encoding %q (%d fields)", errHTTP1Response, te, nte)
 		}
 		return bodyChunked, 0, nil // chunked wins over any Content-Length (RFC 9112 §6.3)
 	}
-	if len(cl) > 0 {
-		n, err := strconv.ParseInt(cl[0], 10, 64)
-		if err != nil || n < 0 || len(cl) > 1 && cl[1] != cl[0] {
-			return 0, 0, fmt.Errorf("%w: Content-Length %q", errHTTP1Response, cl)
+	if ncl > 0 {
+		if !isContentLength(cl) || clConflict {
+			return 0, 0, fmt.Errorf("%w: Content-Length %q (%d fields)", errHTTP1Response, cl, ncl)
 		}
+		n, _ := strconv.ParseInt(cl, 10, 64) // 18 digits always fit
 		if n == 0 {
 			return bodyNone, 0, nil
 		}

@@ -337,13 +337,8 @@ func (r *http1Request) setLength(lengths []string) error {
 		}
 	}
 	v := lengths[0]
-	if v == "" || len(v) > 18 {
+	if !isContentLength(v) {
 		return badRequest(400, "malformed Content-Length")
-	}
-	for i := 0; i < len(v); i++ {
-		if !isDigit(v[i]) {
-			return badRequest(400, "malformed Content-Length")
-		}
 	}
 	n, _ := strconv.ParseInt(v, 10, 64) // 18 digits always fit
 	if n > 0 {
@@ -378,4 +373,19 @@ func isToken(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// isContentLength reports whether v is a Content-Length value we accept: 1
+// to 18 decimal digits (so it fits an int64), no sign, no spaces, which
+// strconv.ParseInt alone would let through ("+5").
+func isContentLength(v string) bool {
+	if v == "" || len(v) > 18 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isDigit(v[i]) {
+			return false
+		}
+	}
+	return true
 }
