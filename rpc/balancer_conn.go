@@ -231,6 +231,7 @@ func (r ccResolver) UpdateState(s resolver.State) error {
 func (r ccResolver) ReportError(err error) {
 	cc := r.cc
 	cc.ser.schedule(func() {
+		cc.markConfigured() // no config to wait for: the calls fail at the pick
 		if cc.bal != nil {
 			cc.bal.ResolverError(err)
 			return
@@ -263,6 +264,7 @@ func (cc *ClientConn) applyResolverState(s resolver.State, sc *serviceConfig) {
 		cfg = emptyServiceConfig
 	}
 	cc.sc.Store(cfg)
+	cc.markConfigured()
 	name, lbCfg := cfg.lbName, cfg.lbConfig
 	if cc.bal == nil || name != cc.balName {
 		if cc.bal != nil {

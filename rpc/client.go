@@ -48,7 +48,12 @@ type ClientConn struct {
 
 	picker atomic.Pointer[pickerGen]
 	sc     atomic.Pointer[serviceConfig] // the config in force, read per call
-	kaTime atomic.Int64                  // keepalive interval; doubled on each too_many_pings
+	// configured is closed once the resolver gave its first state or
+	// error: until then sc may lack the resolver's service config, and
+	// calls wait (awaitConfig). isConfigured is the same, read without it.
+	configured   chan struct{}
+	isConfigured atomic.Bool
+	kaTime       atomic.Int64 // keepalive interval; doubled on each too_many_pings
 
 	mu       sync.Mutex
 	subs     []*subConn
@@ -123,6 +128,7 @@ func NewClient(target string, opts ...DialOption) (*ClientConn, error) {
 	cc.kaTime.Store(int64(cc.cfg.keepalive.Time))
 	cc.ctx, cc.cancel = context.WithCancel(context.Background())
 	cc.picker.Store(&pickerGen{p: idlePicker{cc}, next: make(chan struct{})})
+	cc.configured = make(chan struct{})
 	cc.initHTTP()
 	return cc, nil
 }
@@ -225,4 +231,31 @@ func (cc *ClientConn) Close() error {
 		s.Abort(h2.ErrCodeNo, errors.New("rpc: client connection closed"))
 	}
 	return nil
+}
+
+// awaitConfig waits, before a call reads its method config, for the
+// resolver's first state: the service config that state may carry (a
+// timeout, a retry policy, message limits) applies to the very first call
+// too, as in grpc-go. After that it costs one atomic load.
+func (cc *ClientConn) awaitConfig(ctx context.Context) error {
+	if cc.isConfigured.Load() {
+		return nil
+	}
+	cc.exitIdle()
+	select {
+	case <-cc.configured:
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	case <-cc.ctx.Done():
+		return errClosing
+	}
+}
+
+// markConfigured records the resolver's first state or error; it runs on
+// the serializer.
+func (cc *ClientConn) markConfigured() {
+	if cc.isConfigured.CompareAndSwap(false, true) {
+		close(cc.configured)
+	}
 }

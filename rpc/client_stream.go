@@ -105,6 +105,9 @@ func newStream(ctx context.Context, desc *StreamDesc, cc *ClientConn, method str
 		}
 		return hs, nil
 	}
+	if err := cc.awaitConfig(ctx); err != nil {
+		return nil, err
+	}
 	cs, err := cc.newClientStream(ctx, desc, method, opts, nil)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,9 @@ func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn,
 	if cc.http != nil {
 		return cc.http.invoke(ctx, method, args, reply, opts)
 	}
+	if err := cc.awaitConfig(ctx); err != nil {
+		return err
+	}
 	sc := cc.sc.Load()
 	mc := sc.methodConfig(method)
 	if c, cancel := mc.withTimeout(ctx); cancel != nil {
