@@ -232,6 +232,12 @@ func TestClientInterceptors(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "api-key:bob", string(r.GetPayload().GetBody()))
 
+	c = testsrv.Start(t, &whoami{}, sopts,
+		rpc.WithUnaryInterceptor(auth.APIKeyUnaryClientInterceptor("x-api-key", auth.StaticToken("bob-token"))))
+	who, err = call(c)
+	require.NoError(t, err)
+	require.Equal(t, "api-key:bob", who, "the unary API-key interceptor")
+
 	failing := func(context.Context) (string, error) { return "", errors.New("token endpoint down") }
 	c = testsrv.Start(t, &whoami{}, sopts,
 		rpc.WithUnaryInterceptor(auth.BearerUnaryClientInterceptor(failing)),

@@ -65,6 +65,16 @@ func TestServerErrorLevelsAndMessage(t *testing.T) {
 	require.Equal(t, 0.0, recs[0][logging.KeySentMsgs], "a failed call sent no response")
 }
 
+func TestWithMessage(t *testing.T) {
+	logger, buf := testsrv.NewLogger(slog.LevelDebug)
+	c := testsrv.Start(t, &testsrv.Service{}, serverOpts(logging.WithLogger(logger), logging.WithMessage("call done")))
+	_, err := c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+	require.NoError(t, err)
+	recs := buf.Records()
+	require.Len(t, recs, 1)
+	require.Equal(t, "call done", recs[0]["msg"])
+}
+
 func TestServerPeerAndLevelFilter(t *testing.T) {
 	logger, buf := testsrv.NewLogger(slog.LevelWarn)
 	peer := func(ctx context.Context) string { return metadata.ValueFromIncomingContext(ctx, "x-forwarded-for")[0] }

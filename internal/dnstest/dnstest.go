@@ -4,7 +4,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -14,7 +13,6 @@ type Server struct {
 	conn    net.PacketConn
 	mu      sync.Mutex
 	records map[string][]net.IP // by lower-case fully qualified name
-	queries atomic.Int64
 	done    chan struct{}
 }
 
@@ -42,9 +40,6 @@ func (s *Server) Set(name string, ips ...string) {
 	defer s.mu.Unlock()
 	s.records[fqdn(name)] = parsed
 }
-
-// Queries is how many queries the server has answered.
-func (s *Server) Queries() int64 { return s.queries.Load() }
 
 // Close stops the server.
 func (s *Server) Close() error {
@@ -85,7 +80,6 @@ func (s *Server) answer(req []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
-	s.queries.Add(1)
 	s.mu.Lock()
 	ips, known := s.records[strings.ToLower(q.Name.String())]
 	s.mu.Unlock()
