@@ -29,11 +29,14 @@ import (
 // that chain. Each round trip does stageWork of CPU in the caller before it
 // sends and after it receives, and twice in the server's handler.
 //
-//	cd test/bench/rpc && go test -run XXX -bench HandoffChain -count 5
+//	cd test/bench/rpc && for i in 1 2 3 4 5; do go test -run XXX -bench HandoffChain -cpu 2,1; done
 //
-// p50-µs is the median round trip, cpu-µs/op the process's CPU time per round
-// trip (both ends, spinning threads included). What it showed on the 2-core
-// VM is in docs/performance-history.md ("Hand-off chains").
+// Rounds of all shapes, not -count: on a shared VM the machine's state moves
+// every shape at once by several µs, so only differences within one round
+// mean anything. p50-µs is the median round trip, cpu-µs/op the process's
+// CPU time per round trip (both ends, spinning threads included). What it
+// showed on the 2-core VM is in docs/performance-history.md ("Hand-off
+// chains").
 func BenchmarkHandoffChain(b *testing.B) {
 	for _, shape := range chainShapes {
 		b.Run(shape.name, func(b *testing.B) {
