@@ -84,6 +84,12 @@ func (st *Stream) PushAllowed() bool {
 // ErrPushLimit when the client does not take the push, and after this
 // stream's sending side ended (the promise must precede it).
 func (st *Stream) Push(hdr Header) (*Stream, error) {
+	if st.s.client {
+		// Before promiseHeader: it reads the stream's request without mu,
+		// which only a server stream may (a client stream's header is the
+		// response, which the reader sets when it arrives).
+		return nil, errorf("Push on a client stream")
+	}
 	promised, err := st.promiseHeader(hdr)
 	if err != nil {
 		return nil, err
