@@ -15,6 +15,31 @@ func (st *Stream) Write(p []byte) (int, error) {
 	return st.writeLocked(p)
 }
 
+// WriteOwned writes *bp like Write, but the caller hands the buffer over
+// instead of lending it for the call: a buffer of 64 KiB or more is sent from
+// where it is, without a copy, and WriteOwned returns as soon as it is queued
+// rather than once it is written, so that the caller can prepare its next
+// message while this one goes out (Write would wait for the kernel to take
+// the last byte). h2 gives the buffer back with release(bp) once done with
+// it: at once for a smaller buffer, which is copied as Write copies it, else
+// from the session's writer, with the session locked, so release must be
+// quick and must not use the session (putting bp back in a pool is what it
+// is for). A stream holds one such buffer at a time: the next write waits
+// until the previous one has been sent. A buffer the stream still held when
+// it failed is released once the kernel is done with it, or left to the
+// garbage collector if the stream is never written again.
+func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	n, kept, err := st.writeOrLendLocked(*bp, true)
+	if kept {
+		st.zcOwned, st.zcRelease = bp, release
+	} else {
+		release(bp)
+	}
+	return n, err
+}
+
 // End writes p and ends the outbound side in one step, like Node's
 // stream.end(chunk): with trailers after the body when trailers is not nil,
 // else with END_STREAM on the body's last DATA frame. A body that fits the
@@ -54,25 +79,48 @@ func (st *Stream) endLocked(p []byte, trailers Header) (int, error) {
 }
 
 func (st *Stream) writeLocked(p []byte) (int, error) {
+	n, _, err := st.writeOrLendLocked(p, false)
+	return n, err
+}
+
+// writeOrLendLocked is Write, or with owned WriteOwned: a large p is then
+// lent to the writer for good (kept), and the caller records whose it is
+// before it unlocks.
+func (st *Stream) writeOrLendLocked(p []byte, owned bool) (n int, kept bool, err error) {
 	s := st.s
 	if !st.queued.hasHeaders() && !st.s.client {
 		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
 	for st.zc != nil && st.err == nil {
 		// Another Write has lent its slice: its bytes go out whole, first.
+		// A WriteOwned's slice has no caller waiting that would give up on
+		// a deadline, so this one must.
+		if err := st.writableLocked(); err != nil {
+			return 0, false, err
+		}
 		st.writeWaiters++
 		st.cond.Wait()
 		st.writeWaiters--
 	}
 	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
-		return st.writeZeroCopyLocked(p)
+		if owned {
+			if err := st.writableLocked(); err != nil {
+				return 0, false, err
+			}
+			st.zc, st.zcFramed = p, 0
+			s.sched.update(s, st)
+			s.signalWriter() // as in writeZeroCopyLocked
+			return len(p), true, nil
+		}
+		n, err := st.writeZeroCopyLocked(p)
+		return n, false, err
 	}
 	total := 0
 	for len(p) > 0 {
 		if err := st.writableLocked(); err != nil {
-			return total, err
+			return total, false, err
 		}
 		room := min(s.opts.Limits.StreamWriteBuffer-(len(st.out)-st.outOff), s.opts.Limits.MaxSessionMemory-s.buffered)
 		if room <= 0 {
@@ -92,7 +140,7 @@ func (st *Stream) writeLocked(p []byte) (int, error) {
 		total += n
 		s.sched.update(s, st)
 	}
-	return total, nil
+	return total, false, nil
 }
 
 // zeroCopyMin is the size from which Write lends p to the writer instead of
@@ -160,6 +208,22 @@ func (st *Stream) consumeLocked(n int) {
 	}
 	st.zc = st.zc[n:]
 	st.zcFramed += n
+	st.releaseOwnedIfDoneLocked()
+}
+
+// releaseOwnedIfDoneLocked gives a WriteOwned buffer back once h2 is done
+// with it: every byte framed (or dropped, when the stream failed) and none
+// still being written from it. Writes waiting for the stream's turn go on.
+func (st *Stream) releaseOwnedIfDoneLocked() {
+	if st.zcOwned == nil || len(st.zc) > 0 || st.zcInFlight > 0 {
+		return
+	}
+	bp, release := st.zcOwned, st.zcRelease
+	st.zc, st.zcOwned, st.zcRelease = nil, nil, nil
+	release(bp)
+	if st.writeWaiters > 0 {
+		st.signalLocked()
+	}
 }
 
 func (st *Stream) writableLocked() error {

@@ -98,8 +98,12 @@ func (s *Session) releaseLentLocked(iov net.Buffers) {
 	for i := range s.ext {
 		st := s.ext[i].st
 		st.zcInFlight--
-		if st.zcInFlight == 0 && st.writeWaiters > 0 {
-			st.signalLocked()
+		if st.zcInFlight == 0 {
+			if st.zcOwned != nil {
+				st.releaseOwnedIfDoneLocked()
+			} else if st.writeWaiters > 0 {
+				st.signalLocked()
+			}
 		}
 		s.ext[i] = extSeg{}
 	}

@@ -95,6 +95,11 @@ func (p *bufPool) get(n int) *[]byte {
 	return &b
 }
 
+// releaseSendBuf gives a send buffer back to sendBufs: what h2 calls once a
+// buffer handed over with Stream.WriteOwned has been sent. A plain function,
+// so that handing it over allocates nothing.
+func releaseSendBuf(bp *[]byte) { sendBufs.put(bp) }
+
 // put returns a buffer to the pool. Buffers that grew past their class
 // (append reallocated) are filed under the class their capacity fills.
 func (p *bufPool) put(bp *[]byte) {

@@ -269,11 +269,13 @@ func (cs *clientStream) SendMsg(m any) error {
 	}
 	st, kept := cs.retry.keep(cs, bp)
 	wire := len(*bp)
-	_, err = st.Write(*bp)
 	if kept {
+		_, err = st.Write(*bp)
 		cs.retry.written(bp)
 	} else {
-		sendBufs.put(bp)
+		// The stream sends a large message from bp and gives it back once
+		// written, while the caller builds its next one (releaseSendBuf).
+		_, err = st.WriteOwned(bp, releaseSendBuf)
 	}
 	cs.sentN++
 	cs.statSent.Add(1)

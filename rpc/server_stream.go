@@ -393,14 +393,22 @@ func (ss *serverStream) SendMsg(m any) error {
 	if err != nil {
 		return err
 	}
-	defer sendBufs.put(bp)
 	if err := ss.writeHeader(); err != nil {
+		sendBufs.put(bp)
 		return err
 	}
 	ss.markSent()
 	ss.sentN++
 	ss.evOutPayload(m, len(*bp))
-	if _, err := ss.tr.Write(*bp); err != nil {
+	if t, ok := ss.tr.(h2Transport); ok {
+		// Our own engine sends a large message from bp and gives it back
+		// once written, while the handler builds its next one.
+		_, err = t.WriteOwned(bp, releaseSendBuf)
+	} else {
+		_, err = ss.tr.Write(*bp)
+		sendBufs.put(bp)
+	}
+	if err != nil {
 		return ss.recvError(err)
 	}
 	return nil

@@ -36,6 +36,7 @@ func TestMatrixSmoke(t *testing.T) {
 			if c.rows[0].key == kRate && !c.legacy || c.floor {
 				require.Greater(t, r.median[s][metricKey(c.name, kAllocs)], 0.0, "%s %s allocs", s, c.name)
 				require.Greater(t, r.median[s][metricKey(c.name, kBytes)], 0.0, "%s %s bytes", s, c.name)
+				require.Greater(t, r.median[s][metricKey(c.name, kCPU)], 0.0, "%s %s CPU", s, c.name)
 			}
 		}
 		if !c.floor {

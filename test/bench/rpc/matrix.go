@@ -15,6 +15,7 @@ const (
 	kP99    = "p99"    // latency, ns
 	kAllocs = "allocs" // allocations per operation, client and server together
 	kBytes  = "bytes"  // bytes allocated per operation, client and server together
+	kCPU    = "cpu-us" // process CPU time (user and system) per operation, µs, client and server together
 	kMem    = "mem"    // live bytes per idle item
 )
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -23,15 +24,16 @@ const maxWindow = 60 * time.Second
 
 // tally is what a window counted: operations per second over the
 // measurement window and, per operation, the allocations and bytes
-// allocated by the whole process (client and server together).
+// allocated and the CPU time used by the whole process (client and server
+// together).
 type tally struct {
-	rate, allocs, bytes float64
-	ops                 int64
+	rate, allocs, bytes, cpu float64
+	ops                      int64
 }
 
 // metrics returns the tally under the standard metric keys.
 func (t tally) metrics() map[string]float64 {
-	return map[string]float64{kRate: t.rate, kAllocs: t.allocs, kBytes: t.bytes}
+	return map[string]float64{kRate: t.rate, kAllocs: t.allocs, kBytes: t.bytes, kCPU: t.cpu}
 }
 
 // work performs operations until it returns; it calls done(k) as k more
@@ -66,6 +68,7 @@ func window(ctx context.Context, tm timing, n int, measuring *atomic.Bool, w wor
 	sleep(ctx, tm.warmup)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := processCPU()
 	start, c0 := time.Now(), ops.Load()
 	if measuring != nil {
 		measuring.Store(true)
@@ -78,6 +81,7 @@ func window(ctx context.Context, tm timing, n int, measuring *atomic.Bool, w wor
 		measuring.Store(false)
 	}
 	elapsed, c1 := time.Since(start), ops.Load()
+	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&after)
 	cancel()
 	wg.Wait()
@@ -94,8 +98,19 @@ func window(ctx context.Context, tm timing, n int, measuring *atomic.Bool, w wor
 		rate:   float64(n1) / elapsed.Seconds(),
 		allocs: float64(after.Mallocs-before.Mallocs) / float64(n1),
 		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(n1),
+		cpu:    float64(cpu) / float64(n1) / float64(time.Microsecond),
 		ops:    n1,
 	}, nil
+}
+
+// processCPU is the process's CPU time so far, user and system. Per
+// operation it leaves out the time spent waiting for a CPU, so on a shared,
+// loaded machine it compares two stacks where rates mostly measure the
+// neighbours.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func sleep(ctx context.Context, d time.Duration) {

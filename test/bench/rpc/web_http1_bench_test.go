@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,12 +30,6 @@ func cpuPerCall(b *testing.B) func() {
 	return func() {
 		b.ReportMetric(float64(processCPU()-start)/float64(b.N)/float64(time.Microsecond), "cpu-µs/op")
 	}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // http1Cases are webCases' HTTP/1.1 ones.
