@@ -81,7 +81,7 @@ func (s *Session) enqueueLocked(r frameReq) bool {
 	if s.ctrl == nil {
 		s.ctrl = frameBatches.Get().(*frameBatch)[:0]
 	}
-	s.ctrl = append(s.ctrl, r)
+	s.ctrl = appendFrameReq(s.ctrl, r)
 	return true
 }
 
