@@ -124,6 +124,10 @@ type Session struct {
 	// client picking a session for each call asks it every time.
 	noNewStreams atomic.Bool
 	handlersBusy int
+	// starting counts streams handed to handler goroutines not yet begun;
+	// wakeHeld is a writer wake-up held until they have (handler_start.go).
+	starting atomic.Int32
+	wakeHeld atomic.Bool
 	// idle holds the inboxes (capacity 1) of the handler goroutines waiting
 	// for a stream, less those already promised one; finish sends them nil.
 	idle          []chan *Stream

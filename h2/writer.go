@@ -59,7 +59,7 @@ func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); retur
 // queueLocked hands a frame to the writer and wakes it.
 func (s *Session) queueLocked(r frameReq) {
 	if s.enqueueLocked(r) {
-		s.signalWriter()
+		s.signalWriterAfterStarts()
 	}
 }
 
