@@ -14,9 +14,9 @@ import (
 func TestContextWithDeadline(t *testing.T) {
 	goroutineLeakCheck(t)
 	type result struct {
-		first, later, again context.Context
-		withDeadline, again2 bool
-		afterReturn          <-chan struct{}
+		first, later, again             context.Context
+		withDeadline, againWithDeadline bool
+		afterReturn                     <-chan struct{}
 	}
 	got := make(chan result, 1)
 	deadline := time.Now().Add(time.Hour)
@@ -24,7 +24,7 @@ func TestContextWithDeadline(t *testing.T) {
 		var r result
 		r.first, r.withDeadline = st.ContextWithDeadline(deadline)
 		r.later = st.Context()
-		r.again, r.again2 = st.ContextWithDeadline(time.Now().Add(time.Minute))
+		r.again, r.againWithDeadline = st.ContextWithDeadline(time.Now().Add(time.Minute))
 		r.afterReturn = r.first.Done()
 		_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
 		got <- r
@@ -38,7 +38,7 @@ func TestContextWithDeadline(t *testing.T) {
 	require.True(t, d.Equal(deadline))
 	require.Equal(t, r.first, r.later, "Context returns the context made with the deadline")
 	require.Equal(t, r.first, r.again)
-	require.False(t, r.again2, "made already: returned as it is")
+	require.False(t, r.againWithDeadline, "made already: returned as it is")
 	select {
 	case <-r.afterReturn:
 	case <-time.After(waitLong):
