@@ -120,13 +120,13 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 	want := st.wantsToSend()
 	if want == st.sched.queued {
 		if want {
-			s.signalWriter()
+			s.signalWriterAfterStarts()
 		}
 		return
 	}
 	if want {
 		sc.push(st)
-		s.signalWriter()
+		s.signalWriterAfterStarts()
 		return
 	}
 	st.sched.deficit = 0 // nothing to send ends the turn (DRR)

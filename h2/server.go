@@ -319,6 +319,7 @@ func (srv *Server) stopAccepting() []*Session {
 func (s *Session) dispatchLocked(st *Stream) error {
 	if s.handlersBusy < int(min(s.local.MaxConcurrentStreams, 1<<20)) {
 		s.handlersBusy++
+		s.handoffMade()
 		h := handoff{st: st}
 		if n := len(s.idle); n > 0 {
 			// Promised this stream: the goroutine need not take mu when it wakes.
@@ -362,6 +363,7 @@ func (s *Session) startHandler(h handoff) {
 func (s *Session) runHandlers(st *Stream) {
 	limit := int(min(s.opts.Settings.MaxConcurrentStreams, 1<<20))
 	var inbox chan *Stream // made when first idle
+	s.handlerBegins()
 	for {
 		s.serveStream(st)
 		s.mu.Lock()
@@ -389,13 +391,14 @@ func (s *Session) runHandlers(st *Stream) {
 		}
 		s.mu.Unlock()
 		if st != nil {
-			continue
+			continue // from the queue: not a handoff
 		}
 		// A plain receive, cheaper than a select with the session's end:
 		// finish sends nil to the inboxes still idle.
 		if st = <-inbox; st == nil {
 			return
 		}
+		s.handlerBegins()
 	}
 }
 

@@ -62,6 +62,7 @@ type Session struct {
 	adoptedFrames int         // large DATA frames whose buffer a stream kept as its own (read.go; for tests)
 	iov           net.Buffers // the pieces of the next write
 	iovOut        net.Buffers // the same, being written (writer goroutine only, outside mu)
+	passClock     passClock   // the time of the writer's pass over streams (write_clock.go)
 
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"
@@ -123,6 +124,10 @@ type Session struct {
 	// client picking a session for each call asks it every time.
 	noNewStreams atomic.Bool
 	handlersBusy int
+	// starting counts streams handed to handler goroutines not yet begun;
+	// wakeHeld is a writer wake-up held until they have (handler_start.go).
+	starting atomic.Int32
+	wakeHeld atomic.Bool
 	// idle holds the inboxes (capacity 1) of the handler goroutines waiting
 	// for a stream, less those already promised one; finish sends them nil.
 	idle          []chan *Stream
@@ -592,9 +597,10 @@ func (s *Session) wakeMemWaitersLocked() {
 	s.memWaiters = s.memWaiters[:0]
 }
 
-// closedAt is when a stream ended, in unix nanoseconds: a real clock read
-// (the read batch's time, lastActivity, would make streams shorter than a
-// batch last zero), never before the opening.
+// closedAt is when a stream ended, in unix nanoseconds: a clock read, or
+// the writer's pass time for a stream its pass ends (write_clock.go); not the
+// read batch's time, lastActivity, which would make streams shorter than a
+// batch last zero. Never before the opening.
 func (st *Stream) closedAt() int64 {
-	return max(time.Now().UnixNano(), st.stats.opened)
+	return max(st.s.passClock.nowNano(), st.stats.opened)
 }

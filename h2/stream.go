@@ -286,20 +286,43 @@ func (st *Stream) ResetCode() (ErrCode, bool) {
 // Context is canceled when the stream is reset, fails with its session, or
 // (on the server) when its handler has returned.
 func (st *Stream) Context() context.Context {
+	ctx, _ := st.context(time.Time{})
+	return ctx
+}
+
+// ContextWithDeadline is Context with deadline t as well, when this call is
+// the first to ask for the stream's context: it is made with the deadline,
+// and Context returns it from then on. A server that bounds a request by the
+// client's timeout (gRPC's grpc-timeout) pays for one context instead of the
+// stream's and a child with the deadline (a third allocation for the child's
+// registration, and 8% of a gRPC server's CPU under ghz with the two). When
+// the context was made already it is returned as it is, with false: derive
+// the deadline from it then (context.WithDeadline).
+func (st *Stream) ContextWithDeadline(t time.Time) (ctx context.Context, withDeadline bool) {
+	return st.context(t)
+}
+
+// context returns the stream's context, made by the first call, with
+// deadline d unless it is zero; made reports whether this call made it.
+func (st *Stream) context(d time.Time) (ctx context.Context, made bool) {
 	for {
 		switch st.ctxState.Load() {
 		case ctxMade:
-			return st.ctx
+			return st.ctx, false
 		case ctxNone:
 			if st.ctxState.CompareAndSwap(ctxNone, ctxMaking) {
-				st.ctx, st.cancel = context.WithCancel(context.Background())
+				if d.IsZero() {
+					st.ctx, st.cancel = context.WithCancel(context.Background())
+				} else {
+					st.ctx, st.cancel = context.WithDeadline(context.Background(), d)
+				}
 				st.ctxState.Store(ctxMade)
 				// endCtx stores ended, then looks for a context; we store the
 				// context, then look at ended: one of us sees the other.
 				if st.ended.Load() {
 					st.cancel()
 				}
-				return st.ctx
+				return st.ctx, true
 			}
 		default:
 			runtime.Gosched() // another first call is making it

@@ -59,7 +59,7 @@ func (h *hpackBuf) Write(p []byte) (int, error) { h.b = append(h.b, p...); retur
 // queueLocked hands a frame to the writer and wakes it.
 func (s *Session) queueLocked(r frameReq) {
 	if s.enqueueLocked(r) {
-		s.signalWriter()
+		s.signalWriterAfterStarts()
 	}
 }
 
@@ -81,7 +81,7 @@ func (s *Session) enqueueLocked(r frameReq) bool {
 	if s.ctrl == nil {
 		s.ctrl = frameBatches.Get().(*frameBatch)[:0]
 	}
-	s.ctrl = append(s.ctrl, r)
+	s.ctrl = appendFrameReq(s.ctrl, r)
 	return true
 }
 
@@ -352,14 +352,16 @@ func (s *Session) appendContinuations(id uint32, block []byte, maxFrame uint32) 
 // fillDataLocked moves scheduled stream data into the next write until it is
 // full or nothing more can be sent.
 func (s *Session) fillDataLocked() {
+	s.passClock.begin()
 	for !s.fullLocked() {
 		st := s.sched.next(s)
 		if st == nil {
-			return
+			break
 		}
 		s.writeStreamDataLocked(st)
 		s.sched.update(s, st)
 	}
+	s.passClock.end()
 }
 
 // writeStreamDataLocked sends what one stream may send now: DATA frames up to
@@ -401,7 +403,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		s.sendFlow.take(n + int64(extra))
 		st.sched.deficit -= int(n)
 		if st.stats.bytesSent == 0 {
-			st.stats.firstByteSent = time.Now().UnixNano()
+			st.stats.firstByteSent = s.passClock.nowNano()
 		}
 		st.stats.bytesSent += n
 		if end {

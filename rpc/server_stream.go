@@ -71,13 +71,18 @@ func noCancel() {}
 
 // setup builds the call context (deadline, metadata) and finds the method.
 func (ss *serverStream) setup(req h2.Header) error {
-	base := ss.tr.Context() // canceled on reset, session loss, or handler return
 	ss.cancel = noCancel
-	ss.cctx = callCtx{Context: base, ss: ss}
+	// The transport's context, canceled on reset, session loss or handler
+	// return, is taken once readHeader has seen the timeout (setTimeout).
+	ss.cctx = callCtx{ss: ss}
 	ss.ctx = &ss.cctx
 	ss.req = req
 	path := methodPath(req)
-	if err := ss.protocol().readHeader(ss, req); err != nil {
+	err := ss.protocol().readHeader(ss, req)
+	if ss.cctx.Context == nil {
+		ss.cctx.Context = ss.tr.Context()
+	}
+	if err != nil {
 		return err
 	}
 	mi, svcKnown := ss.srv.lookup(path)
@@ -142,8 +147,21 @@ func (ss *serverStream) httpRequest() *http.Request {
 	return nil
 }
 
-// setTimeout bounds the call by the timeout the client sent.
+// setTimeout bounds the call by the timeout the client sent. On our engine
+// the stream's context is made with the deadline, one context instead of
+// two (h2.Stream.ContextWithDeadline).
 func (ss *serverStream) setTimeout(d time.Duration) {
+	if ss.cctx.Context == nil {
+		if st := ss.h2Stream(); st != nil {
+			ctx, withDeadline := st.ContextWithDeadline(time.Now().Add(d))
+			ss.cctx.Context = ctx
+			if withDeadline {
+				return
+			}
+		} else {
+			ss.cctx.Context = ss.tr.Context()
+		}
+	}
 	ss.cctx.Context, ss.cancel = context.WithTimeout(ss.cctx.Context, d)
 }
 

@@ -38,21 +38,23 @@ func route(st *h2.Stream) {
 	}
 }
 
+// rootHeader is every "/" response's header list. The list is the same for
+// every request, so it is built once: Respond reads it and never modifies it,
+// and a list built per request was a third of the allocations of a request.
+var rootHeader = h2.Header{
+	{Name: ":status", Value: "200"},
+	{Name: "content-type", Value: "text/plain; charset=utf-8"},
+	{Name: "content-length", Value: strconv.Itoa(len(hello))},
+}
+
 func root(st *h2.Stream) {
-	hdr := h2.Header{
-		{Name: ":status", Value: "200"},
-		{Name: "content-type", Value: "text/plain; charset=utf-8"},
-		{Name: "content-length", Value: strconv.Itoa(len(hello))},
-	}
 	if st.Method() == "HEAD" {
-		_ = st.Respond(hdr, &h2.RespondOptions{EndStream: true})
+		_ = st.Respond(rootHeader, &h2.RespondOptions{EndStream: true})
 		return
 	}
-	if err := st.Respond(hdr, nil); err != nil {
-		return
-	}
-	_, _ = st.Write(hello)
-	_ = st.CloseWrite()
+	// Headers, body and END_STREAM in one step: one lock round trip on the
+	// session instead of three (Respond, Write, CloseWrite).
+	_ = st.Respond(rootHeader, &h2.RespondOptions{Body: hello})
 }
 
 func echo(st *h2.Stream) {
