@@ -423,3 +423,33 @@ func TestWebCallsTellThePickerTheyEnded(t *testing.T) {
 		})
 	}
 }
+
+// A request the server refused unprocessed (REFUSED_STREAM) is sent again
+// on the client's own sessions, as a gRPC call's is, without any policy.
+func TestWebTransparentRetryOfRefusedStream(t *testing.T) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		t.Run(p.String(), func(t *testing.T) {
+			checkNoLeaks(t)
+			srv := NewServer()
+			srv.RegisterService(&echoDesc, &echoImpl{})
+			var served atomic.Int32
+			hs := &h2.Server{Handler: h2.HandlerFunc(func(st *h2.Stream) {
+				if served.Add(1) == 1 {
+					st.Reset(h2.ErrCodeRefusedStream)
+					return
+				}
+				srv.serveStream(st)
+			})}
+			l := NewInMemoryListener()
+			go func() { _ = hs.Serve(l) }()
+			t.Cleanup(func() { _ = hs.Close() })
+			cc, err := NewClient("inmem", WithInsecure(), WithProtocol(p), WithContextDialer(l.Dial))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = cc.Close() })
+			got, err := echoOn(ctxTimeout(t, 5*time.Second), cc, "/test.Echo/Echo", "retried")
+			require.NoError(t, err)
+			require.Equal(t, "retried", got)
+			require.EqualValues(t, 2, served.Load())
+		})
+	}
+}
