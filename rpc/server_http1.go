@@ -37,12 +37,39 @@ const (
 	http1HeaderTimeout = 10 * time.Second
 )
 
+// HTTP1Parameters bound how long Serve's own HTTP/1.1 waits on a client
+// (ServeHTTP under net/http follows http.Server's timeouts instead). A zero
+// field keeps its default. How long a keep-alive connection may wait for
+// its next request is KeepaliveParams' MaxConnectionIdle (default 2 min).
+type HTTP1Parameters struct {
+	// ReadHeaderTimeout bounds the time from a request's first byte to the
+	// end of its header fields, as net/http's ReadHeaderTimeout (default
+	// 10 s): a client that dribbles its header is cut off.
+	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout bounds each wait for request body bytes while the
+	// call reads its body (default: the idle timeout). A client that sends
+	// nothing for that long mid-body is cut off: the read fails with
+	// DEADLINE_EXCEEDED and the connection closes after the call's
+	// response. It starts again at every read, so a body that keeps coming,
+	// however slowly and for however long (a client stream), is never cut
+	// off, unlike under net/http's ReadTimeout, which bounds the whole
+	// request; and a handler that takes its time between reads is not
+	// charged for it.
+	BodyReadTimeout time.Duration
+}
+
+// HTTP1Params sets the timeouts of Serve's own HTTP/1.1.
+func HTTP1Params(p HTTP1Parameters) ServerOption {
+	return func(o *serverOptions) { o.http1 = p }
+}
+
 // http1Conns is the server's set of HTTP/1.x connections, for Shutdown
 // (close the idle ones, let the busy ones finish their response) and Stop
 // (close all).
 type http1Conns struct {
 	idleTimeout   time.Duration
 	headerTimeout time.Duration
+	bodyTimeout   time.Duration // each wait for request body bytes
 
 	mu      sync.Mutex
 	conns   map[*http1ServerConn]bool // true while a request is being served
@@ -53,12 +80,19 @@ type http1Conns struct {
 	drained    chan struct{} // closed when the last connection goes after closing began
 }
 
-func (h *http1Conns) init(idle time.Duration) {
+func (h *http1Conns) init(idle time.Duration, p HTTP1Parameters) {
 	h.idleTimeout = idle
 	if h.idleTimeout <= 0 {
 		h.idleTimeout = defaultHTTP1IdleTimeout
 	}
-	h.headerTimeout = http1HeaderTimeout
+	h.headerTimeout = p.ReadHeaderTimeout
+	if h.headerTimeout <= 0 {
+		h.headerTimeout = http1HeaderTimeout
+	}
+	h.bodyTimeout = p.BodyReadTimeout
+	if h.bodyTimeout <= 0 {
+		h.bodyTimeout = h.idleTimeout
+	}
 }
 
 func (h *http1Conns) add(c *http1ServerConn) bool {

@@ -3,9 +3,11 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -53,7 +55,20 @@ func (t *http1Call) Read(p []byte) (int, error) {
 	if t.done {
 		return 0, errCallOver
 	}
-	return t.conn.body.Read(p)
+	c := t.conn
+	c.armBodyTimeout()
+	n, err := c.body.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("rpc: the client sent no request body for %v (HTTP1Parameters.BodyReadTimeout): %w", c.srv.h1.bodyTimeout, err)
+	}
+	return n, err
+}
+
+// armBodyTimeout bounds the next wait for request body bytes: the client,
+// not the handler, is timed (whatever deadline an earlier read left may
+// have passed while the handler worked).
+func (c *http1ServerConn) armBodyTimeout() {
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.h1.bodyTimeout))
 }
 
 func (t *http1Call) ReadFramed(p []byte, need func([]byte) int) (int, error) {
@@ -186,6 +201,7 @@ func (t *http1Call) keepAliveOrClose(whole bool) {
 	}
 	if whole && (!c.req.expect || t.continued) {
 		b.beforeRead = nil
+		c.armBodyTimeout()
 		_, _ = io.CopyN(io.Discard, b, maxRequestDrain)
 		if b.ended() {
 			return

@@ -1,0 +1,103 @@
+package rpc
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Serve's own HTTP/1.1 cuts off a client that stops sending its request
+// body (HTTP1Parameters.BodyReadTimeout), and only such a client: a body
+// that keeps coming slowly is read to its end.
+
+// connectJSONEnvelope is msg in a Connect streaming envelope, as one chunk
+// of a chunked body.
+func connectJSONEnvelope(msg string) string {
+	env := fmt.Sprintf("\x00%s%s", beUint32(len(msg)), msg)
+	return fmt.Sprintf("%x\r\n%s\r\n", len(env), env)
+}
+
+func beUint32(n int) string {
+	return string([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+func TestServeHTTP1StalledBodyIsCutOff(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{BodyReadTimeout: 200 * time.Millisecond}))
+
+	// A unary request whose body stops after 3 of its 10 bytes.
+	r := e.dial(t)
+	r.send("POST /test.Echo/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n\"hi")
+	resp, body := r.response()
+	require.NotEqual(t, 200, resp.StatusCode, body)
+	require.Contains(t, body, `"code":"deadline_exceeded"`)
+	require.Contains(t, body, "BodyReadTimeout")
+	require.True(t, resp.Close, "the connection cannot carry another request")
+	r.closed()
+
+	// A client stream that stops after its first message: the handler's
+	// Recv fails, and the call ends with its error.
+	r = e.dial(t)
+	r.send("POST /test.Echo/Concat HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n" +
+		"Transfer-Encoding: chunked\r\n\r\n" + connectJSONEnvelope(`"a"`))
+	resp, body = r.response()
+	require.Equal(t, 200, resp.StatusCode, body)
+	require.Contains(t, body, `"code":"deadline_exceeded"`)
+	r.closed()
+
+	// The server is free for the next client.
+	resp, b := e.post(t, "/test.Echo/Echo", "application/json", []byte(`"next"`))
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, `"next"`, string(b))
+}
+
+func TestServeHTTP1SlowSteadyBodyIsRead(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{BodyReadTimeout: 500 * time.Millisecond}))
+
+	// A unary body one byte every 50 ms: longer in all than the timeout,
+	// never silent for as long.
+	msg := `"` + strings.Repeat("s", 14) + `"`
+	r := e.dial(t)
+	r.send(fmt.Sprintf("POST /test.Echo/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(msg)))
+	for i := range len(msg) {
+		time.Sleep(50 * time.Millisecond)
+		r.send(msg[i : i+1])
+	}
+	resp, body := r.response()
+	require.Equal(t, 200, resp.StatusCode, body)
+	require.Equal(t, msg, body)
+	require.False(t, resp.Close, "the connection is kept")
+
+	// A client stream of 12 messages, one every 50 ms, on the same
+	// connection.
+	r.send("POST /test.Echo/Concat HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n" +
+		"Transfer-Encoding: chunked\r\n\r\n")
+	for range 12 {
+		time.Sleep(50 * time.Millisecond)
+		r.send(connectJSONEnvelope(`"a"`))
+	}
+	r.send("0\r\n\r\n")
+	resp, body = r.response()
+	require.Equal(t, 200, resp.StatusCode, body)
+	require.Contains(t, body, strings.Repeat("a", 12))
+	require.NotContains(t, body, `"error"`)
+}
+
+// ReadHeaderTimeout is the option for what the header timeout bounds.
+func TestServeHTTP1ReadHeaderTimeoutOption(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{ReadHeaderTimeout: 100 * time.Millisecond}))
+	require.Equal(t, 100*time.Millisecond, e.srv.h1.headerTimeout)
+	r := e.dial(t)
+	r.send("POST /test.Echo/Echo HTTP/1.1\r\nHost: x\r\n") // and the rest never comes
+	r.closed()
+
+	// The defaults: 10 s for the header, the idle timeout for the body.
+	d := newH1Env(t, KeepaliveParams(ServerParameters{MaxConnectionIdle: time.Minute}))
+	require.Equal(t, http1HeaderTimeout, d.srv.h1.headerTimeout)
+	require.Equal(t, time.Minute, d.srv.h1.bodyTimeout)
+}
