@@ -101,3 +101,25 @@ func TestServeHTTP1ReadHeaderTimeoutOption(t *testing.T) {
 	require.Equal(t, http1HeaderTimeout, d.srv.h1.headerTimeout)
 	require.Equal(t, time.Minute, d.srv.h1.bodyTimeout)
 }
+
+// A stalled body waits no longer than the call's own deadline (the timeout
+// the client sent), however long BodyReadTimeout is.
+func TestServeHTTP1StalledBodyEndsAtTheCallsDeadline(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t) // BodyReadTimeout: the 2 minutes' idle timeout
+	r := e.dial(t)
+	r.send("POST /test.Echo/Concat HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n" +
+		"Connect-Timeout-Ms: 200\r\nTransfer-Encoding: chunked\r\n\r\n" + connectJSONEnvelope(`"a"`))
+	resp, body := r.response()
+	require.Equal(t, 200, resp.StatusCode, body)
+	require.Contains(t, body, `"code":"deadline_exceeded"`)
+	require.NotContains(t, body, "BodyReadTimeout", "the call's deadline, not the body's stall")
+	r.closed()
+
+	r = e.dial(t)
+	r.send("POST /test.Echo/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		"Connect-Timeout-Ms: 200\r\nContent-Length: 10\r\n\r\n\"hi")
+	resp, body = r.response()
+	require.Contains(t, body, `"code":"deadline_exceeded"`, "status %d", resp.StatusCode)
+	r.closed()
+}

@@ -31,6 +31,9 @@ type http1Call struct {
 	done   bool  // the call is over: later writes of a handler that kept the stream fail
 	// continued: "100 Continue" went out, so the client sends the body.
 	continued bool
+	// deadline is the call's, from the timeout the client sent (zero for
+	// none): a body read waits no longer.
+	deadline time.Time
 	// hdrRoom holds the request's fields when they fit (most requests).
 	hdrRoom [16]h2.HeaderField
 }
@@ -56,19 +59,27 @@ func (t *http1Call) Read(p []byte) (int, error) {
 		return 0, errCallOver
 	}
 	c := t.conn
-	c.armBodyTimeout()
+	stalled := c.armBodyTimeout(t.deadline)
 	n, err := c.body.Read(p)
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+	if err != nil && stalled && errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("rpc: the client sent no request body for %v (HTTP1Parameters.BodyReadTimeout): %w", c.srv.h1.bodyTimeout, err)
 	}
 	return n, err
 }
 
-// armBodyTimeout bounds the next wait for request body bytes: the client,
-// not the handler, is timed (whatever deadline an earlier read left may
-// have passed while the handler worked).
-func (c *http1ServerConn) armBodyTimeout() {
-	_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.h1.bodyTimeout))
+// armBodyTimeout bounds the next wait for request body bytes, by the body
+// timeout or the call's deadline if sooner (then the call fails with its
+// DEADLINE_EXCEEDED; the result says which). The client, not the handler,
+// is timed: whatever deadline an earlier read left may have passed while
+// the handler worked.
+func (c *http1ServerConn) armBodyTimeout(callDeadline time.Time) (stall bool) {
+	d := time.Now().Add(c.srv.h1.bodyTimeout)
+	stall = callDeadline.IsZero() || d.Before(callDeadline)
+	if !stall {
+		d = callDeadline
+	}
+	_ = c.nc.SetReadDeadline(d)
+	return stall
 }
 
 func (t *http1Call) ReadFramed(p []byte, need func([]byte) int) (int, error) {
@@ -201,7 +212,7 @@ func (t *http1Call) keepAliveOrClose(whole bool) {
 	}
 	if whole && (!c.req.expect || t.continued) {
 		b.beforeRead = nil
-		c.armBodyTimeout()
+		c.armBodyTimeout(t.deadline)
 		_, _ = io.CopyN(io.Discard, b, maxRequestDrain)
 		if b.ended() {
 			return
