@@ -287,6 +287,13 @@ func (hs *httpStream) request(body []byte) error {
 	if err := hs.hc.newRequest(hs.ctx, hs.method, &hs.req); err != nil {
 		return err
 	}
+	// The client's and the call's credentials, as newClientStream adds
+	// them to a gRPC call's headers.
+	h, err := hs.hc.cc.addCredentials(hs.ctx, hs.method, hs.req.header, &hs.ci)
+	if err != nil {
+		return err
+	}
+	hs.req.header = h
 	return hs.proto.prepareRequest(hs, &hs.req, body)
 }
 
