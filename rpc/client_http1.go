@@ -3,6 +3,7 @@ package rpc
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -270,6 +271,16 @@ type http1ClientConn struct {
 	out      []byte // the request being written; reused
 	head     http1Head
 	lastUsed time.Time
+}
+
+// peer is the connection as WithPeer reports it.
+func (c *http1ClientConn) peer() Peer {
+	p := Peer{Addr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr()}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		p.TLS = &cs
+	}
+	return p
 }
 
 // stale reports whether an idle connection was closed by the server (its

@@ -49,6 +49,9 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 			closeStream()
 			return err
 		}
+		if hs.ci.peer != nil {
+			*hs.ci.peer = c.peer()
+		}
 		rb, written, err := h.exchange(ctx, c, wr)
 		if err == nil {
 			*resp = webResponse{code: rb.code, header: rb.header, http1: true, h1: rb}

@@ -56,6 +56,9 @@ func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error
 		ro.EndStream = true
 	}
 	st, err := sess.Request(ctx, wr.header, &ro)
+	if err == nil && hs.ci.peer != nil {
+		*hs.ci.peer = *peerOf(sess)
+	}
 	if errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed) {
 		hs.unprocessed = true // nothing was sent: a retry is safe
 	}
