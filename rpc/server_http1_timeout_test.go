@@ -1,7 +1,11 @@
 package rpc
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +126,60 @@ func TestServeHTTP1StalledBodyEndsAtTheCallsDeadline(t *testing.T) {
 	resp, body = r.response()
 	require.Contains(t, body, `"code":"deadline_exceeded"`, "status %d", resp.StatusCode)
 	r.closed()
+}
+
+// A client that stops reading its response is cut off after WriteTimeout:
+// the handler's Send fails instead of blocking for ever.
+func TestServeHTTP1WriteTimeout(t *testing.T) {
+	checkNoLeaks(t)
+	ended := make(chan error, 1)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{WriteTimeout: 300 * time.Millisecond}),
+		ChainStreamInterceptor(func(srv any, ss ServerStream, _ *StreamServerInfo, h StreamHandler) error {
+			err := h(srv, ss)
+			ended <- err
+			return err
+		}))
+	r := e.dial(t)
+	_ = r.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	// Count streams a hundred million messages to a client that reads none.
+	r.send("POST /test.Echo/Count HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\n" +
+		"Transfer-Encoding: chunked\r\n\r\n" + connectJSONEnvelope("100000000") + "0\r\n\r\n")
+	select {
+	case err := <-ended:
+		require.Error(t, err, "the stream could not have been sent whole")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler is still blocked writing to a client that does not read")
+	}
+	// The connection is closed: what was sent drains, then it ends.
+	_, err := io.Copy(io.Discard, r.br)
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the connection was kept open: %v", err)
+}
+
+// A client that reads slowly but steadily gets a response larger than
+// what the kernel buffers and than one timed write, although reading it
+// all takes longer than WriteTimeout.
+func TestServeHTTP1SlowReaderGetsItsResponse(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{WriteTimeout: time.Second}))
+	r := e.dial(t)
+	_ = r.c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	const size = 8 << 20
+	r.send(connectJSON(fmt.Sprintf(`"big:%d"`, size)))
+	_ = r.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(r.br, nil)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	n := 0
+	buf := make([]byte, 128<<10)
+	for {
+		time.Sleep(25 * time.Millisecond) // about 5 MB/s: 8 MiB take longer than the write timeout
+		m, err := resp.Body.Read(buf)
+		n += m
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+	}
+	require.Equal(t, size+2, n, "the whole JSON string")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -156,8 +155,7 @@ func (t *http1Call) writeBuffers(head, body []byte) error {
 	if t.err != nil {
 		return t.err
 	}
-	bufs := net.Buffers{head, body}
-	if _, err := bufs.WriteTo(t.conn.nc); err != nil {
+	if err := t.conn.writeTimed2(head, body); err != nil {
 		t.err = err
 		t.conn.cancel()
 		return err
@@ -305,7 +303,7 @@ func (t *http1Call) write(out []byte) error {
 	if t.err != nil {
 		return t.err
 	}
-	if _, err := t.conn.nc.Write(out); err != nil {
+	if err := t.conn.writeTimed(out); err != nil {
 		t.err = err
 		t.conn.cancel() // the client is gone: the call's context says so
 		return err
