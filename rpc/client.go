@@ -241,7 +241,7 @@ func (cc *ClientConn) awaitConfig(ctx context.Context) error {
 	if cc.isConfigured.Load() {
 		return nil
 	}
-	cc.exitIdle()
+	cc.startResolving()
 	select {
 	case <-cc.configured:
 		return nil
@@ -252,8 +252,21 @@ func (cc *ClientConn) awaitConfig(ctx context.Context) error {
 	}
 }
 
+// startResolving starts the resolver whose first state settles the
+// service config: WithHTTP1's, which feeds its connection pool, or else the
+// ClientConn's own, which feeds the balancer.
+func (cc *ClientConn) startResolving() {
+	if cc.http != nil {
+		if h, ok := cc.http.t.(*http1Client); ok {
+			h.startResolver()
+			return
+		}
+	}
+	cc.exitIdle()
+}
+
 // markConfigured records the resolver's first state or error; it runs on
-// the serializer.
+// the serializer, or on WithHTTP1's resolver's goroutine.
 func (cc *ClientConn) markConfigured() {
 	if cc.isConfigured.CompareAndSwap(false, true) {
 		close(cc.configured)

@@ -115,6 +115,9 @@ func (cc *ClientConn) initHTTP() {
 	switch {
 	case hc.client != nil:
 		hc.t = httpClientTransport{hc}
+		// c has no resolver: WithDefaultServiceConfig's config is the one
+		// in force, and no call waits for another.
+		cc.markConfigured()
 	case cfg.http1:
 		hc.t = newHTTP1Client(cc)
 	default:

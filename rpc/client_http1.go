@@ -3,6 +3,7 @@ package rpc
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -97,19 +98,31 @@ func (h *http1Client) close() {
 }
 
 // UpdateState and ReportError make the client the resolver's ClientConn.
+// A state's service config replaces WithDefaultServiceConfig's, as it does
+// for HTTP/2 calls (ccResolver); an invalid one is refused, and the
+// previous one stays.
 func (h *http1Client) UpdateState(s resolver.State) error {
+	if s.ServiceConfig != "" && !h.cc.cfg.disableServiceConfig {
+		sc, err := parseServiceConfig(s.ServiceConfig)
+		if err != nil {
+			return err
+		}
+		h.cc.sc.Store(sc)
+	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.addrs, h.addrErr = s.Addresses, nil
 	h.signalLocked()
+	h.mu.Unlock()
+	h.cc.markConfigured()
 	return nil
 }
 
 func (h *http1Client) ReportError(err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.addrErr = err
 	h.signalLocked()
+	h.mu.Unlock()
+	h.cc.markConfigured() // no config to wait for: the calls fail at pickAddr
 }
 
 func (h *http1Client) signalLocked() {
@@ -123,23 +136,36 @@ type resolverCC struct{ h *http1Client }
 func (r resolverCC) UpdateState(s resolver.State) error { return r.h.UpdateState(s) }
 func (r resolverCC) ReportError(err error)              { r.h.ReportError(err) }
 
+// startResolver builds the resolver, once (the first call's awaitConfig).
+func (h *http1Client) startResolver() {
+	h.mu.Lock()
+	if h.started || h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.started = true
+	h.mu.Unlock()
+	r, err := h.cc.rb.Build(h.cc.parsed, resolverCC{h}, resolver.BuildOptions{Dialer: h.cc.cfg.dialer})
+	if err != nil {
+		h.ReportError(fmt.Errorf("rpc: resolving %q: %w", h.cc.target, err))
+		return
+	}
+	h.mu.Lock()
+	closed := h.closed
+	if !closed {
+		h.res = r
+	}
+	h.mu.Unlock()
+	if closed {
+		r.Close()
+	}
+}
+
 // pickAddr returns the next address round-robin, starting the resolver at
 // the first call and waiting for its first answer.
 func (h *http1Client) pickAddr(ctx context.Context) (resolver.Address, error) {
+	h.startResolver()
 	h.mu.Lock()
-	if !h.started && !h.closed {
-		h.started = true
-		h.mu.Unlock()
-		r, err := h.cc.rb.Build(h.cc.parsed, resolverCC{h}, resolver.BuildOptions{Dialer: h.cc.cfg.dialer})
-		h.mu.Lock()
-		if err != nil {
-			h.addrErr = fmt.Errorf("rpc: resolving %q: %w", h.cc.target, err)
-		} else if h.closed {
-			defer r.Close()
-		} else {
-			h.res = r
-		}
-	}
 	for {
 		if h.closed {
 			h.mu.Unlock()
@@ -245,6 +271,16 @@ type http1ClientConn struct {
 	out      []byte // the request being written; reused
 	head     http1Head
 	lastUsed time.Time
+}
+
+// peer is the connection as WithPeer reports it.
+func (c *http1ClientConn) peer() Peer {
+	p := Peer{Addr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr()}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		p.TLS = &cs
+	}
+	return p
 }
 
 // stale reports whether an idle connection was closed by the server (its

@@ -35,16 +35,22 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 			_ = wr.stream.Close()
 		}
 	}
-	for {
+	for waits := 0; ; {
 		addr, err := h.pickAddr(ctx)
+		var c *http1ClientConn
+		var reused bool
+		if err == nil {
+			c, reused, err = h.get(ctx, addr)
+		}
 		if err != nil {
+			if h.waitToRedial(hs, err, &waits) {
+				continue
+			}
 			closeStream()
 			return err
 		}
-		c, reused, err := h.get(ctx, addr)
-		if err != nil {
-			closeStream()
-			return err
+		if hs.ci.peer != nil {
+			*hs.ci.peer = c.peer()
 		}
 		rb, written, err := h.exchange(ctx, c, wr)
 		if err == nil {
@@ -63,6 +69,18 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 		closeStream()
 		return err
 	}
+}
+
+// waitToRedial reports, after the connection backoff, whether a call that
+// found no address or could not connect tries again: only if it waits for
+// ready (WaitForReady, or the service config's waitForReady), as a gRPC
+// call waits for the balancer's connection, until its context ends.
+func (h *http1Client) waitToRedial(hs *httpStream, err error, waits *int) bool {
+	if !hs.ci.waitForReady || errors.Is(err, errClosing) || hs.ctx.Err() != nil {
+		return false
+	}
+	*waits++
+	return sleepCtx(hs.ctx, h.cc.backoffDelay(*waits))
 }
 
 // exchange writes the request on c and reads the response's head. written

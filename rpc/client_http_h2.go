@@ -25,7 +25,11 @@ func (t sessionTransport) roundTrip(hs *httpStream, resp *webResponse) error {
 	if err != nil {
 		return err
 	}
-	return awaitResponse(hs.ctx, st, resp)
+	err = awaitResponse(hs.ctx, st, resp)
+	if errors.Is(err, h2.ErrUnprocessed) {
+		hs.unprocessed = true // refused, or above a GOAWAY's last stream id
+	}
+	return err
 }
 
 // open sends hs.req's header, and its body when it is known whole; a
@@ -33,10 +37,13 @@ func (t sessionTransport) roundTrip(hs *httpStream, resp *webResponse) error {
 // it writes to the stream itself (httpStream.SendMsg).
 func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error) {
 	ctx, wr := hs.ctx, &hs.req
-	sess, err := t.cc.pick(ctx, false)
+	// Placed as a gRPC call is: by the balancer, waiting for a ready
+	// connection as the call's wait-for-ready says.
+	sess, done, err := t.cc.pickConn(ctx, hs.method, hs.ci.waitForReady)
 	if err != nil {
 		return nil, err
 	}
+	hs.done = done
 	// The stream is reset when ctx ends before it closed: a call given up
 	// mid-exchange tells the server so.
 	ro := h2.RequestOptions{ResetOnCancel: true}
@@ -49,6 +56,12 @@ func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error
 		ro.EndStream = true
 	}
 	st, err := sess.Request(ctx, wr.header, &ro)
+	if err == nil && hs.ci.peer != nil {
+		*hs.ci.peer = *peerOf(sess)
+	}
+	if errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed) {
+		hs.unprocessed = true // nothing was sent: a retry is safe
+	}
 	if errors.Is(err, h2.ErrInvalidHeader) {
 		// A method name or field HTTP cannot carry: a bug of the caller's,
 		// as net/http's request would have said.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/rpc/balancer"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -74,6 +75,19 @@ type httpStream struct {
 	trailer   metadata.MD
 	unaryResp bool      // the body is one bare message (Connect unary)
 	ub        unaryBody // that message's reader
+
+	// Service config (serviceconfig.go), as on the gRPC path: the config in
+	// force when the call began, for the retry throttle, and the end of a
+	// stream's configured timeout.
+	sc        *serviceConfig
+	cancelCfg context.CancelFunc
+	// done is the picker's, called when the call ends (balancer_conn.go),
+	// on the client's own HTTP/2 sessions.
+	done        func(balancer.DoneInfo)
+	unprocessed bool   // the server never saw the request: safe to send again
+	pushbackMs  string // gRPC-Web's grpc-retry-pushback-ms from the trailer envelope
+	hasPushback bool
+	gotMsg      bool // a response message came: the call is committed
 }
 
 // webUnaryPool recycles the state of unary calls: as with gRPC's
@@ -81,15 +95,59 @@ type httpStream struct {
 // to it after the call.
 var webUnaryPool = sync.Pool{New: func() any { return new(httpStream) }}
 
-// invoke is a unary call over HTTP. Its steps run one after the other on
-// the caller's goroutine, so the exchange needs no channel to publish its
-// response.
-func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any, opts []CallOption) error {
-	hs := webUnaryPool.Get().(*httpStream)
-	defer func() {
+// attempt makes one attempt of a unary call over HTTP (unaryAttempt's
+// part for gRPC-Web and Connect), sent again while the server never
+// processed it; wantPushback reads gRPC-Web's grpc-retry-pushback-ms
+// (Connect has no such field).
+func (hc *httpCaller) attempt(ctx context.Context, method string, args, reply any, opts []CallOption, wantPushback bool) attempt {
+	for n := 0; ; n++ {
+		hs := webUnaryPool.Get().(*httpStream)
+		err := hc.invoke(hs, ctx, method, args, reply, opts)
+		a := attempt{err: err, committed: hs.committed()}
+		if err != nil && wantPushback && hs.proto == grpcWebClientProto {
+			a.pushback, a.hasPushback = hs.pushback()
+		}
+		retry := err != nil && hs.unprocessed && n < hc.cc.cfg.maxRetries && ctx.Err() == nil
 		*hs = httpStream{}
 		webUnaryPool.Put(hs)
-	}()
+		if !retry {
+			return a
+		}
+	}
+}
+
+// committed reports whether the server answered the call with a response
+// message, after which a retry policy must not send it again. gRPC commits
+// a call when response headers come (gRFC A6), but gRPC-Web servers (ours,
+// connect-go's) answer an error with a header and the status in the body
+// even when gRPC would have sent trailers-only, and a Connect unary error
+// is the whole response: over HTTP the first message is what tells a
+// committed call apart.
+func (hs *httpStream) committed() bool { return hs.gotMsg }
+
+// pushback is a gRPC-Web attempt's grpc-retry-pushback-ms: from its
+// trailer envelope, else its trailers-only header or HTTP trailers.
+func (hs *httpStream) pushback() (string, bool) {
+	if hs.hasPushback {
+		return hs.pushbackMs, true
+	}
+	if !hs.hasResp {
+		return "", false
+	}
+	for _, h := range []h2.Header{hs.resp.header, hs.resp.trailers()} {
+		for _, f := range h {
+			if f.Name == "grpc-retry-pushback-ms" {
+				return f.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// invoke is a unary call's attempt over HTTP, on hs. Its steps run one
+// after the other on the caller's goroutine, so the exchange needs no
+// channel to publish its response.
+func (hc *httpCaller) invoke(hs *httpStream, ctx context.Context, method string, args, reply any, opts []CallOption) error {
 	if err := hc.initStream(hs, ctx, unaryDesc, method, opts); err != nil {
 		return err
 	}
@@ -120,6 +178,9 @@ func (hc *httpCaller) invoke(ctx context.Context, method string, args, reply any
 }
 
 func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (*httpStream, error) {
+	if err := hc.cc.awaitConfig(ctx); err != nil {
+		return nil, err
+	}
 	hs := &httpStream{respDone: make(chan struct{})}
 	if err := hc.initStream(hs, ctx, desc, method, opts); err != nil {
 		return nil, err
@@ -128,10 +189,24 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 }
 
 // initStream sets up the call hs; its request starts when the caller says
-// so (CloseSend), or now for a client-streaming call.
-func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *StreamDesc, method string, opts []CallOption) error {
+// so (CloseSend), or now for a client-streaming call. The method's service
+// config sets the call's defaults, as newClientStream's does for gRPC.
+func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *StreamDesc, method string, opts []CallOption) (err error) {
 	hs.hc, hs.desc, hs.method = hc, desc, method
 	hs.ci = callInfo{maxRecv: defaultMaxRecvMsgSize, maxSend: defaultMaxSendMsgSize}
+	hs.sc = hc.cc.sc.Load()
+	mc := hs.sc.methodConfig(method)
+	mc.applyTo(&hs.ci)
+	if desc != unaryDesc { // invoke bounds a unary call, all its attempts
+		if c, cancel := mc.withTimeout(ctx); cancel != nil {
+			ctx, hs.cancelCfg = c, cancel
+			defer func() {
+				if err != nil {
+					cancel()
+				}
+			}()
+		}
+	}
 	for _, o := range hc.cc.cfg.callOpts {
 		o.apply(&hs.ci)
 	}
@@ -212,6 +287,13 @@ func (hs *httpStream) request(body []byte) error {
 	if err := hs.hc.newRequest(hs.ctx, hs.method, &hs.req); err != nil {
 		return err
 	}
+	// The client's and the call's credentials, as newClientStream adds
+	// them to a gRPC call's headers.
+	h, err := hs.hc.cc.addCredentials(hs.ctx, hs.method, hs.req.header, &hs.ci)
+	if err != nil {
+		return err
+	}
+	hs.req.header = h
 	return hs.proto.prepareRequest(hs, &hs.req, body)
 }
 
@@ -436,6 +518,7 @@ func (hs *httpStream) RecvMsg(m any) error {
 			}
 			return hs.finish(end)
 		}
+		hs.gotMsg = true
 		err = hs.codec.Unmarshal(payload, m)
 		recvBufs.put(bp)
 		if err != nil {
@@ -462,6 +545,10 @@ func (hs *httpStream) finish(err error) error {
 		*hs.ci.trailer = nonNilMD(hs.trailer)
 	}
 	hs.cancel()
+	if hs.cancelCfg != nil {
+		hs.cancelCfg()
+	}
+	hs.pickDone(err)
 	if hs.pw != nil {
 		_ = hs.pw.CloseWithError(io.ErrClosedPipe)
 		<-hs.respDone // the exchange's goroutine returns once canceled
@@ -480,4 +567,19 @@ func (hs *httpStream) finish(err error) error {
 	default: // the exchange never started, or ends on its own now that ctx is canceled
 	}
 	return err
+}
+
+// pickDone tells the picker that placed the call how it ended, once, and
+// the retry throttle when it ended OK (clientStream.pickDone's twin).
+func (hs *httpStream) pickDone(err error) {
+	if err == io.EOF {
+		err = nil
+	}
+	if err == nil && hs.sc != nil {
+		hs.sc.throttle.succeeded()
+	}
+	if d := hs.done; d != nil {
+		hs.done = nil
+		d(balancer.DoneInfo{Err: err, Trailer: hs.trailer})
+	}
 }

@@ -13,10 +13,9 @@ import (
 // invoke is the unary call on the streaming path, retried transparently
 // when the server never processed it, and as the service config's retry
 // or hedging policy says (serviceconfig_retry.go, serviceconfig_hedge.go).
+// gRPC-Web and Connect calls take the same steps: only an attempt differs
+// (httpCaller.attempt).
 func invoke(ctx context.Context, method string, args, reply any, cc *ClientConn, opts ...CallOption) error {
-	if cc.http != nil {
-		return cc.http.invoke(ctx, method, args, reply, opts)
-	}
 	if err := cc.awaitConfig(ctx); err != nil {
 		return err
 	}
@@ -58,6 +57,9 @@ type attempt struct {
 // unaryAttempt makes one attempt of a unary call, sent again while the
 // server never processed it; wantPushback reads grpc-retry-pushback-ms.
 func (cc *ClientConn) unaryAttempt(ctx context.Context, method string, args, reply any, opts []CallOption, wantPushback bool) attempt {
+	if cc.http != nil {
+		return cc.http.attempt(ctx, method, args, reply, opts, wantPushback)
+	}
 	for n := 0; ; n++ {
 		cs, err := cc.newClientStream(ctx, unaryDesc, method, opts, args)
 		if err != nil {

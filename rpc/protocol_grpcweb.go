@@ -328,11 +328,16 @@ func isGRPCResponseHeader(k string) bool {
 	return isHTTPResponseHeader(k) || strings.HasPrefix(k, "grpc-")
 }
 
-func (grpcWebProtocol) endOfStream(_ *httpStream, payload []byte) (metadata.MD, error) {
+func (grpcWebProtocol) endOfStream(hs *httpStream, payload []byte) (metadata.MD, error) {
 	var fields [4]h2.HeaderField // the status and a few trailers, without an allocation
 	t, err := appendGRPCWebTrailerFields(fields[:0], payload)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range t {
+		if f.Name == "grpc-retry-pushback-ms" { // for a retry policy (httpStream.pushback)
+			hs.pushbackMs, hs.hasPushback = f.Value, true
+		}
 	}
 	return headerMD(t), grpcStatusFrom(t)
 }

@@ -120,7 +120,7 @@ func NewServer(opts ...ServerOption) *Server {
 	}
 	s.h2 = &h2.Server{Handler: h2.HandlerFunc(s.serveStream), Options: ho, TLSConfig: tc, OnSession: s.onSession,
 		ServeHTTP1: s.serveHTTP1}
-	s.h1.init(s.opts.keepalive.MaxConnectionIdle)
+	s.h1.init(s.opts.keepalive.MaxConnectionIdle, s.opts.http1)
 	return s
 }
 

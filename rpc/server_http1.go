@@ -37,12 +37,50 @@ const (
 	http1HeaderTimeout = 10 * time.Second
 )
 
+// HTTP1Parameters bound how long Serve's own HTTP/1.1 waits on a client
+// (ServeHTTP under net/http follows http.Server's timeouts instead). A zero
+// field keeps its default. How long a keep-alive connection may wait for
+// its next request is KeepaliveParams' MaxConnectionIdle (default 2 min).
+type HTTP1Parameters struct {
+	// ReadHeaderTimeout bounds the time from a request's first byte to the
+	// end of its header fields, as net/http's ReadHeaderTimeout (default
+	// 10 s): a client that dribbles its header is cut off.
+	ReadHeaderTimeout time.Duration
+	// BodyReadTimeout bounds each wait for request body bytes while the
+	// call reads its body (default: the idle timeout). A client that sends
+	// nothing for that long mid-body is cut off: the read fails with
+	// DEADLINE_EXCEEDED and the connection closes after the call's
+	// response. It starts again at every read, so a body that keeps coming,
+	// however slowly and for however long (a client stream), is never cut
+	// off, unlike under net/http's ReadTimeout, which bounds the whole
+	// request; and a handler that takes its time between reads is not
+	// charged for it.
+	BodyReadTimeout time.Duration
+	// WriteTimeout bounds each write of a response to the connection, of
+	// at most 256 KiB (default 30 s, as h2.Options.WriteTimeout for HTTP/2;
+	// negative disables): a client that stops reading cannot hold a call
+	// forever (its call's context is canceled and the connection closed),
+	// while one that reads slowly but steadily gets its whole response.
+	WriteTimeout time.Duration
+}
+
+// defaultHTTP1WriteTimeout is HTTP1Parameters.WriteTimeout's default, the
+// same as h2's for HTTP/2 connections.
+const defaultHTTP1WriteTimeout = 30 * time.Second
+
+// HTTP1Params sets the timeouts of Serve's own HTTP/1.1.
+func HTTP1Params(p HTTP1Parameters) ServerOption {
+	return func(o *serverOptions) { o.http1 = p }
+}
+
 // http1Conns is the server's set of HTTP/1.x connections, for Shutdown
 // (close the idle ones, let the busy ones finish their response) and Stop
 // (close all).
 type http1Conns struct {
 	idleTimeout   time.Duration
 	headerTimeout time.Duration
+	bodyTimeout   time.Duration // each wait for request body bytes
+	writeTimeout  time.Duration // each write; 0: none
 
 	mu      sync.Mutex
 	conns   map[*http1ServerConn]bool // true while a request is being served
@@ -53,12 +91,26 @@ type http1Conns struct {
 	drained    chan struct{} // closed when the last connection goes after closing began
 }
 
-func (h *http1Conns) init(idle time.Duration) {
+func (h *http1Conns) init(idle time.Duration, p HTTP1Parameters) {
 	h.idleTimeout = idle
 	if h.idleTimeout <= 0 {
 		h.idleTimeout = defaultHTTP1IdleTimeout
 	}
-	h.headerTimeout = http1HeaderTimeout
+	h.headerTimeout = p.ReadHeaderTimeout
+	if h.headerTimeout <= 0 {
+		h.headerTimeout = http1HeaderTimeout
+	}
+	h.bodyTimeout = p.BodyReadTimeout
+	if h.bodyTimeout <= 0 {
+		h.bodyTimeout = h.idleTimeout
+	}
+	h.writeTimeout = p.WriteTimeout
+	switch {
+	case h.writeTimeout == 0:
+		h.writeTimeout = defaultHTTP1WriteTimeout
+	case h.writeTimeout < 0:
+		h.writeTimeout = 0
+	}
 }
 
 func (h *http1Conns) add(c *http1ServerConn) bool {
@@ -157,6 +209,46 @@ type http1ServerConn struct {
 	date    []byte
 }
 
+// timedWriteMax is the most one write under the write timeout carries: a
+// larger response goes in pieces, each timed on its own, so that a client
+// that reads slowly but steadily (at least timedWriteMax per WriteTimeout)
+// gets all of it, while one that stops reading is cut off.
+const timedWriteMax = 256 << 10
+
+// writeTimed writes b, each write bounded by the write timeout.
+func (c *http1ServerConn) writeTimed(b []byte) error {
+	wt := c.srv.h1.writeTimeout
+	if wt <= 0 {
+		_, err := c.nc.Write(b)
+		return err
+	}
+	for {
+		p := b[:min(len(b), timedWriteMax)]
+		b = b[len(p):]
+		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+		if _, err := c.nc.Write(p); err != nil || len(b) == 0 {
+			return err
+		}
+	}
+}
+
+// writeTimed2 writes head then body, in one writev when they fit in one
+// timed write.
+func (c *http1ServerConn) writeTimed2(head, body []byte) error {
+	if c.srv.h1.writeTimeout > 0 && len(head)+len(body) > timedWriteMax {
+		if err := c.writeTimed(head); err != nil {
+			return err
+		}
+		return c.writeTimed(body)
+	}
+	if wt := c.srv.h1.writeTimeout; wt > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+	}
+	bufs := net.Buffers{head, body}
+	_, err := bufs.WriteTo(c.nc)
+	return err
+}
+
 // maxKeptBuffer bounds the output buffer a connection keeps between
 // messages; bodies beyond bigBody are written from where they are.
 const (
@@ -219,7 +311,7 @@ func (c *http1ServerConn) nextRequest() bool {
 			// close.
 			c.out = c.appendStatusLine(c.out[:0], he.code)
 			c.out = append(c.out, "Connection: close\r\nContent-Length: 0\r\n\r\n"...)
-			if _, err := c.nc.Write(c.out); err == nil {
+			if err := c.writeTimed(c.out); err == nil {
 				c.lingerClose()
 			}
 		}
@@ -317,6 +409,8 @@ func (w *headerRecorder) Header() http.Header         { return w.h }
 func (w *headerRecorder) Write(p []byte) (int, error) { return len(p), nil }
 func (w *headerRecorder) WriteHeader(code int)        { w.code = code }
 
+var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
 // sendContinue answers "Expect: 100-continue" at the first read of the
 // body, unless the response already went.
 func (t *http1Call) sendContinue() {
@@ -324,7 +418,7 @@ func (t *http1Call) sendContinue() {
 		return
 	}
 	t.continued = true
-	if _, err := io.WriteString(t.conn.nc, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+	if err := t.conn.writeTimed(continueLine); err != nil {
 		t.err = err
 	}
 }

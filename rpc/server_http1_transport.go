@@ -3,9 +3,10 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -29,6 +30,9 @@ type http1Call struct {
 	done   bool  // the call is over: later writes of a handler that kept the stream fail
 	// continued: "100 Continue" went out, so the client sends the body.
 	continued bool
+	// deadline is the call's, from the timeout the client sent (zero for
+	// none): a body read waits no longer.
+	deadline time.Time
 	// hdrRoom holds the request's fields when they fit (most requests).
 	hdrRoom [16]h2.HeaderField
 }
@@ -53,7 +57,28 @@ func (t *http1Call) Read(p []byte) (int, error) {
 	if t.done {
 		return 0, errCallOver
 	}
-	return t.conn.body.Read(p)
+	c := t.conn
+	stalled := c.armBodyTimeout(t.deadline)
+	n, err := c.body.Read(p)
+	if err != nil && stalled && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("rpc: the client sent no request body for %v (HTTP1Parameters.BodyReadTimeout): %w", c.srv.h1.bodyTimeout, err)
+	}
+	return n, err
+}
+
+// armBodyTimeout bounds the next wait for request body bytes, by the body
+// timeout or the call's deadline if sooner (then the call fails with its
+// DEADLINE_EXCEEDED; the result says which). The client, not the handler,
+// is timed: whatever deadline an earlier read left may have passed while
+// the handler worked.
+func (c *http1ServerConn) armBodyTimeout(callDeadline time.Time) (stall bool) {
+	d := time.Now().Add(c.srv.h1.bodyTimeout)
+	stall = callDeadline.IsZero() || d.Before(callDeadline)
+	if !stall {
+		d = callDeadline
+	}
+	_ = c.nc.SetReadDeadline(d)
+	return stall
 }
 
 func (t *http1Call) ReadFramed(p []byte, need func([]byte) int) (int, error) {
@@ -130,8 +155,7 @@ func (t *http1Call) writeBuffers(head, body []byte) error {
 	if t.err != nil {
 		return t.err
 	}
-	bufs := net.Buffers{head, body}
-	if _, err := bufs.WriteTo(t.conn.nc); err != nil {
+	if err := t.conn.writeTimed2(head, body); err != nil {
 		t.err = err
 		t.conn.cancel()
 		return err
@@ -186,6 +210,7 @@ func (t *http1Call) keepAliveOrClose(whole bool) {
 	}
 	if whole && (!c.req.expect || t.continued) {
 		b.beforeRead = nil
+		c.armBodyTimeout(t.deadline)
 		_, _ = io.CopyN(io.Discard, b, maxRequestDrain)
 		if b.ended() {
 			return
@@ -278,7 +303,7 @@ func (t *http1Call) write(out []byte) error {
 	if t.err != nil {
 		return t.err
 	}
-	if _, err := t.conn.nc.Write(out); err != nil {
+	if err := t.conn.writeTimed(out); err != nil {
 		t.err = err
 		t.conn.cancel() // the client is gone: the call's context says so
 		return err

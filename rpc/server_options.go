@@ -31,6 +31,7 @@ type serverOptions struct {
 	hooks          statsHooks // stats' optional extensions (stats_events.go)
 	compressMin    int
 	cors           *CORS
+	http1          HTTP1Parameters // Serve's own HTTP/1.1 (server_http1.go)
 }
 
 // OnHandlerPanic sets the function that chooses what the client of a

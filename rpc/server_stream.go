@@ -163,6 +163,14 @@ func (ss *serverStream) setTimeout(d time.Duration) {
 		}
 	}
 	ss.cctx.Context, ss.cancel = context.WithTimeout(ss.cctx.Context, d)
+	tr := ss.tr
+	if b, ok := tr.(*base64Transport); ok {
+		tr = b.serverTransport
+	}
+	if t, ok := tr.(*http1Call); ok {
+		// Its body reads wait on the connection, not on the context.
+		t.deadline = time.Now().Add(d)
+	}
 }
 
 // setEncoding sets the compression the request's messages use; the
