@@ -86,6 +86,11 @@ func TestWaitForReadyDeadlineNamesLastConnectionError(t *testing.T) {
 	cc, err := NewClient(addr, WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
+	// A dial has failed before the call's 500 ms start: on a loaded machine
+	// the first dial could still be under way when they ran out, and there
+	// was no error yet to name.
+	cc.Connect()
+	require.Eventually(t, func() bool { return cc.GetState() == TransientFailure }, 5*time.Second, time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	err = cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue), WaitForReady(true))
