@@ -398,13 +398,16 @@ func TestIdleTimeout(t *testing.T) {
 			_ = st.Respond(nil, &RespondOptions{EndStream: true})
 		}),
 		OnSession: func(s *Session) { serverSess <- s },
-		Options:   Options{IdleTimeout: 100 * time.Millisecond},
+		// The session's idle clock starts with it: the request must
+		// arrive within one period, which 100 ms on a loaded machine
+		// under -race did not promise.
+		Options: Options{IdleTimeout: 500 * time.Millisecond},
 	}
 	c := memPair(t, srv, nil)
 	ss := <-serverSess
 	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
 	require.NoError(t, err)
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(1200 * time.Millisecond) // more than two periods
 	require.NoError(t, ss.Err(), "a session with a stream in progress is not idle")
 	require.True(t, c.CanRequest())
 	close(release)

@@ -51,12 +51,34 @@ func TestTransportContextCanceledBeforeResponse(t *testing.T) {
 	require.Equal(t, context.Canceled, err, "the context's own error")
 	require.Equal(t, ErrCodeCancel, <-codes)
 
-	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err = tr.RoundTrip(mustRequest(t, "GET", base+"/", nil).WithContext(ctx))
-	<-entered
+	// A deadline that passes once the handler has the request: a 50 ms
+	// timer could pass first on a loaded machine, and a request whose
+	// context ended before its HEADERS left never reaches the handler.
+	passed := make(chan struct{})
+	go func() {
+		<-entered
+		close(passed)
+	}()
+	_, err = tr.RoundTrip(mustRequest(t, "GET", base+"/", nil).WithContext(deadlinePassing{context.Background(), passed}))
 	require.Equal(t, context.DeadlineExceeded, err)
 	require.Equal(t, ErrCodeCancel, <-codes)
+}
+
+// deadlinePassing is a context whose deadline passes when passed closes.
+type deadlinePassing struct {
+	context.Context
+	passed <-chan struct{}
+}
+
+func (c deadlinePassing) Done() <-chan struct{} { return c.passed }
+
+func (c deadlinePassing) Err() error {
+	select {
+	case <-c.passed:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 func TestTransportContextCanceledDuringBody(t *testing.T) {

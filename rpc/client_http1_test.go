@@ -176,10 +176,20 @@ func TestHTTP1ClientDropsConnectionsTheServerClosed(t *testing.T) {
 	checkNoLeaks(t)
 	cc, l := http1Pair(t, ProtocolConnect, KeepaliveParams(ServerParameters{MaxConnectionIdle: 50 * time.Millisecond}))
 	ctx := ctxTimeout(t, 10*time.Second)
+	h := cc.http.t.(*http1Client)
 	for i := 0; i < 3; i++ {
 		_, err := echoOn(ctx, cc, "/test.Echo/Echo", "x")
 		require.NoError(t, err)
-		time.Sleep(300 * time.Millisecond) // the server closes the idle connection
+		// Waited for, not slept on: the server's close has reached the
+		// pooled connection (a loaded machine may run the server's idle
+		// timeout late), and the connection has been idle long enough
+		// for its next use to look (http1StaleAfter).
+		require.Eventually(t, func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			conns := h.idle[l.Addr().String()]
+			return len(conns) == 1 && time.Since(conns[0].lastUsed) >= http1StaleAfter && closedByPeer(conns[0].nc)
+		}, 5*time.Second, 5*time.Millisecond, "the server closes the idle connection")
 	}
 	require.Equal(t, int32(3), l.n.Load())
 }

@@ -189,6 +189,13 @@ func newContractEnv(t *testing.T, o contractOptions) *contractEnv {
 	}
 	if o.keepalive != nil {
 		copts = append(copts, WithKeepaliveParams(*o.keepalive))
+		// The server takes the client's pings while calls are open (its
+		// default MinTime, 5 minutes, would count every ping after the
+		// first as a strike): the calls wait in their handlers, the
+		// client pings every Time, and a loaded machine that took four
+		// Times to silence the network made the server end the calls with
+		// GOAWAY too_many_pings instead.
+		sopts = append(sopts, KeepaliveEnforcementPolicy(EnforcementPolicy{MinTime: time.Millisecond}))
 	}
 	e.srv = NewServer(sopts...)
 	e.srv.RegisterService(&contractDesc, e.impl)

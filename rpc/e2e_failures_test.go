@@ -79,13 +79,14 @@ func TestSendAfterCallEndedReturnsEOF(t *testing.T) {
 // context's reason (grpc-go does the same).
 func TestWaitForReadyDeadlineNamesLastConnectionError(t *testing.T) {
 	checkNoLeaks(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close()) // nothing listens there now: connection refused
-	cc, err := NewClient(addr, WithInsecure())
+	cc, err := NewClient(quietAddr(t), WithInsecure()) // nothing listens there: connection refused
 	require.NoError(t, err)
 	defer cc.Close()
+	// A dial has failed before the call's 500 ms start: on a loaded machine
+	// the first dial could still be under way when they ran out, and there
+	// was no error yet to name.
+	cc.Connect()
+	require.Eventually(t, func() bool { return cc.GetState() == TransientFailure }, 5*time.Second, time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	err = cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("x"), new(wrapperspb.StringValue), WaitForReady(true))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/h2"
+	"github.com/h2rpc/h2rpc/internal/freeport"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -164,12 +165,22 @@ type env struct {
 // client for it; both are stopped at the end of the test.
 func newEnv(t *testing.T, tcp bool, sopts []ServerOption, copts ...DialOption) *env {
 	t.Helper()
+	addr := ""
+	if tcp {
+		addr = "127.0.0.1:0"
+	}
+	return newEnvAt(t, addr, sopts, copts...)
+}
+
+// newEnvAt is newEnv on loopback address addr ("" in memory).
+func newEnvAt(t *testing.T, addr string, sopts []ServerOption, copts ...DialOption) *env {
+	t.Helper()
 	e := &env{impl: &echoImpl{started: make(chan struct{}, 16)}}
 	e.srv = NewServer(sopts...)
 	e.srv.RegisterService(&echoDesc, e.impl)
 	var target string
-	if tcp {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
 		require.NoError(t, err)
 		e.addr = l.Addr().String()
 		target = e.addr
@@ -216,6 +227,18 @@ func checkNoLeaks(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// quietAddr is a loopback address nothing listens on, with a port below the
+// kernel's ephemeral range: no other process is handed it, so it stays
+// free for a server a test starts there later, or refuses connections as
+// long as the test leaves it alone (a port from port 0, once released, may
+// go to any listener on the machine).
+func quietAddr(t *testing.T) string {
+	t.Helper()
+	port, err := freeport.BelowEphemeral("127.0.0.1")
+	require.NoError(t, err)
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {

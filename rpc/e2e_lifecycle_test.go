@@ -64,7 +64,7 @@ func TestShutdownForcesAtDeadline(t *testing.T) {
 
 func TestReconnectAfterServerRestart(t *testing.T) {
 	checkNoLeaks(t)
-	e := newEnv(t, true, nil)
+	e := newEnvAt(t, quietAddr(t), nil) // still free when the server comes back
 	_, err := e.echo(ctxTimeout(t, 5*time.Second), "one")
 	require.NoError(t, err)
 	e.srv.Stop()
@@ -91,11 +91,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 
 func TestWaitForReadyTimesOut(t *testing.T) {
 	checkNoLeaks(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
-	cc, err := NewClient(addr, WithInsecure())
+	cc, err := NewClient(quietAddr(t), WithInsecure())
 	require.NoError(t, err)
 	defer cc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -13,7 +14,10 @@ type Server struct {
 	conn    net.PacketConn
 	mu      sync.Mutex
 	records map[string][]net.IP // by lower-case fully qualified name
-	done    chan struct{}
+	// answered is when the latest answer left: a lookup it answered ended
+	// after that, so tests can time intervals from it.
+	answered time.Time
+	done     chan struct{}
 }
 
 // Start listens on a free UDP port of 127.0.0.1 and serves until Close.
@@ -41,6 +45,15 @@ func (s *Server) Set(name string, ips ...string) {
 	s.records[fqdn(name)] = parsed
 }
 
+// LastAnswer is when the server last sent an answer (zero before the
+// first). A client's lookup that this answer ended finished later: an
+// interval measured from here is never longer than the client's own.
+func (s *Server) LastAnswer() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answered
+}
+
 // Close stops the server.
 func (s *Server) Close() error {
 	err := s.conn.Close()
@@ -65,6 +78,9 @@ func (s *Server) serve() {
 			return
 		}
 		if resp, ok := s.answer(buf[:n]); ok {
+			s.mu.Lock()
+			s.answered = time.Now()
+			s.mu.Unlock()
 			_, _ = s.conn.WriteTo(resp, from)
 		}
 	}

@@ -148,7 +148,12 @@ func (f idleFigures) String() string {
 // server, h2rpc's and grpc-go's side by side: ours may not be larger. A
 // well-behaved client's latency is reported, alone and among the idle.
 func TestIdleConnections(t *testing.T) {
-	n := pick(500, 5000)
+	// 2,000 in the short variant: with 500, what each server's heap holds
+	// besides its connections moved the per-connection figures by ±1 % from
+	// run to run (grpc-go's 6,941 to 7,100 bytes), about the margin between
+	// the two, and a loaded CI run failed on it; with 2,000 they stay within
+	// ±0.2 % (h2rpc 6,863-6,893 bytes, grpc-go 6,996-7,006).
+	n := pick(2000, 5000)
 	ours := idleRun(t, "h2rpcserver", n)
 	theirs := idleRun(t, "grpcserver", n)
 	report(t, "%d idle connections: h2rpc %s; grpc-go %s", n, ours, theirs)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/internal/freeport"
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
 	"github.com/h2rpc/h2rpc/rpc/status"
@@ -222,14 +222,14 @@ func (s *server) stats(t *testing.T, gc bool) procstat.Sample {
 	return st
 }
 
-// freePort returns a loopback port that was free a moment ago (the kill
-// scenarios restart their server on the same port).
+// freePort returns a loopback port that was free a moment ago and that the
+// kernel never hands out itself (the kill scenarios restart their server on
+// the same port: one from port 0 could meanwhile go to anyone's listener).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.BelowEphemeral("127.0.0.1")
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // ---- clients ----

@@ -6,9 +6,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/h2rpc/h2rpc/internal/freeport"
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/resolver/etcd"
 	"github.com/stretchr/testify/require"
@@ -22,6 +24,9 @@ func startEtcd(t *testing.T) string {
 	_, err := exec.LookPath("etcd")
 	require.NoError(t, err, "the fleet suite needs etcd (apt-get install etcd-server): run.sh installs it")
 	client, peer := freeLoopbackPort(t), freeLoopbackPort(t)
+	for peer == client {
+		peer = freeLoopbackPort(t)
+	}
 	clientURL, peerURL := "http://127.0.0.1:"+client, "http://127.0.0.1:"+peer
 	cmd := exec.Command("etcd", "--name", "fleet", "--data-dir", t.TempDir(),
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
@@ -44,12 +49,12 @@ func startEtcd(t *testing.T) string {
 	return addr
 }
 
+// freeLoopbackPort is a port free on 127.0.0.1 below the kernel's ephemeral
+// range, which nobody else is handed before etcd binds it.
 func freeLoopbackPort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.BelowEphemeral("127.0.0.1")
 	require.NoError(t, err)
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
+	return strconv.Itoa(port)
 }
 
 func newEtcdClient(t *testing.T, b *etcd.Builder, serviceConfig string) *rpc.ClientConn {

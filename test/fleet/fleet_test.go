@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/h2rpc/h2rpc/internal/dnstest"
+	"github.com/h2rpc/h2rpc/internal/freeport"
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/h2rpc/h2rpc/rpc/codes"
@@ -45,32 +46,13 @@ const roundRobinRetry = `{"loadBalancingConfig": [{"round_robin": {}}],
 	"methodConfig": [{"name": [{"service": "fleet.Fleet"}], "retryPolicy": {"maxAttempts": 3,
 	"initialBackoff": "0.01s", "maxBackoff": "0.1s", "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`
 
-// freePort finds a port free on 127.0.0.2 to 127.0.0.6.
+// freePort finds a port free on 127.0.0.2 to 127.0.0.6, below the kernel's
+// ephemeral range: servers 3 to 5 bind it seconds later, and a port from
+// port 0 could meanwhile go to anyone's listener on the machine.
 func freePort(t *testing.T) string {
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.2:0")
-		require.NoError(t, err)
-		_, port, _ := net.SplitHostPort(l.Addr().String())
-		ok := true
-		var ls []net.Listener
-		for i := 3; i <= 6 && ok; i++ {
-			l2, err := net.Listen("tcp", "127.0.0."+strconv.Itoa(i)+":"+port)
-			if err != nil {
-				ok = false
-				break
-			}
-			ls = append(ls, l2)
-		}
-		l.Close()
-		for _, l2 := range ls {
-			l2.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	t.Fatal("no port free on 127.0.0.2-6")
-	return ""
+	port, err := freeport.BelowEphemeral(hosts(5)...)
+	require.NoError(t, err)
+	return strconv.Itoa(port)
 }
 
 // load keeps workers calls running on a client and counts, per server,

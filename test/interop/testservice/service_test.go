@@ -127,12 +127,21 @@ func TestIntervalsAccumulate(t *testing.T) {
 
 func TestSleepEndsWithTheCall(t *testing.T) {
 	c := client(t)
+	// Connected first: the deadline is the sleeping call's alone (the
+	// client's first call also waits for the connection, which a loaded
+	// machine took longer than the deadline to make).
+	_, err := c.EmptyCall(ctxT(t), &testpb.Empty{})
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	stream, err := c.StreamingOutputCall(ctx, &testpb.StreamingOutputCallRequest{ResponseParameters: []*testpb.ResponseParameters{{IntervalUs: 60_000_000}}})
-	require.NoError(t, err)
-	_, err = stream.Recv()
+	if err == nil {
+		_, err = stream.Recv()
+	} else {
+		// Only if the deadline passed before the stream could open.
+		require.Error(t, ctx.Err(), "%v", err)
+	}
 	require.Equal(t, codes.DeadlineExceeded, status.Code(err))
 	require.Less(t, time.Since(start), 5*time.Second)
 }
