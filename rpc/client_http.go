@@ -190,7 +190,11 @@ func httpError(ctx context.Context, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	}
-	return status.Errorf(codes.Unavailable, "rpc: %v", err)
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "rpc: ") { // our own errors name us already
+		msg = "rpc: " + msg
+	}
+	return status.Error(codes.Unavailable, msg)
 }
 
 // isHTTPResponseHeader: response fields of HTTP itself, never metadata.

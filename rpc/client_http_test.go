@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -561,4 +562,13 @@ func TestHTTPClientRecvAfterCancelIsCanceled(t *testing.T) {
 			require.Equal(t, codes.Canceled, status.Code(cs.RecvMsg(m)), "and stays so")
 		})
 	}
+}
+
+func TestHTTPErrorNamesUsOnce(t *testing.T) {
+	ctx := context.Background()
+	st, _ := status.FromError(httpError(ctx, errNoAnswer))
+	require.Equal(t, codes.Unavailable, st.Code())
+	require.Equal(t, errNoAnswer.Error(), st.Message())
+	st, _ = status.FromError(httpError(ctx, errors.New("dial tcp: refused")))
+	require.Equal(t, "rpc: dial tcp: refused", st.Message())
 }
