@@ -18,6 +18,11 @@ func (jsonCodec) Marshal(dst []byte, v any) ([]byte, error) {
 	if !ok {
 		return dst, fmt.Errorf("rpc: json codec cannot marshal %T: not a proto.Message", v)
 	}
+	// Our own encoder first (codec_json_encode.go); protojson for what it
+	// leaves, from where dst ended.
+	if out, ok := appendProtoJSON(dst, m.ProtoReflect()); ok {
+		return out, nil
+	}
 	return protojson.MarshalOptions{}.MarshalAppend(dst, m)
 }
 
