@@ -21,12 +21,18 @@ import (
 // connection: the step function is bound here, so that an exchange costs no
 // allocation.
 type socketAwaiter struct {
-	rc    syscall.RawConn
-	step  func(fd uintptr) bool // a.write, bound once
-	out   []byte
-	n     int   // bytes of out written
-	err   error // the write's
-	wrote bool
+	rc   syscall.RawConn
+	step func(fd uintptr) bool // a.write, bound once
+	// beforeWait, when set, runs once the whole of out is written, before
+	// the wait; false: no wait (the server marks its connection idle
+	// there, and learns whether it is closing). It runs while the wait holds
+	// the descriptor, which Close waits for: it must not block on what a
+	// closer may hold.
+	beforeWait func() bool
+	out        []byte
+	n          int   // bytes of out written
+	err        error // the write's
+	wrote      bool
 }
 
 // newSocketAwaiter returns nc's awaiter, or nil when nc is no socket whose
@@ -51,7 +57,7 @@ func newSocketAwaiter(nc net.Conn) *socketAwaiter {
 // runtime forgets readiness it saw before a wait begins, so an answer that
 // arrived between a write and a wait begun after it would never wake it.
 // A write that would block returns early with n < len(out) and no error: the
-// caller writes the rest as usual. err is the write's, or the wait's when
+// caller writes the rest as usual (and beforeWait has not run). err is the write's, or the wait's when
 // the connection was closed or its read deadline passed.
 func (a *socketAwaiter) writeThenAwait(out []byte) (n int, err error) {
 	a.out, a.n, a.err, a.wrote = out, 0, nil, false
@@ -89,5 +95,5 @@ func (a *socketAwaiter) write(fd uintptr) bool {
 			return true
 		}
 	}
-	return false
+	return a.beforeWait != nil && !a.beforeWait()
 }
