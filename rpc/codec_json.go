@@ -31,6 +31,12 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 	if !ok {
 		return fmt.Errorf("rpc: json codec cannot unmarshal into %T: not a proto.Message", v)
 	}
+	// Our own decoder first (codec_json_decode.go), into the empty message
+	// protojson would start from; protojson for what it leaves.
+	proto.Reset(m)
+	if unmarshalProtoJSON(data, m.ProtoReflect()) {
+		return nil
+	}
 	// Fields this side does not know are skipped, as protobuf's binary
 	// decoding keeps them: a newer peer's message still decodes.
 	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(data, m)

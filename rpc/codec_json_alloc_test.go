@@ -7,6 +7,7 @@ import (
 	"github.com/h2rpc/h2rpc/rpc"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 // Encoding a generated message shaped like the web benchmarks' (an enum,
@@ -27,4 +28,28 @@ func TestJSONCodecMarshalAllocations(t *testing.T) {
 		}
 	})
 	require.Zero(t, allocs)
+}
+
+// Decoding that message costs the JSON codec what protobuf's reflection
+// costs to set what it holds (the nested message, its bytes, the bytes'
+// conversion) and no more: 5 allocations, where protojson cost 15.
+func TestJSONCodecUnmarshalAllocations(t *testing.T) {
+	in := []byte(`{"responseType":"COMPRESSABLE","responseSize":100,"payload":{"body":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},"fillUsername":true}`)
+	want := &testpb.SimpleRequest{}
+	require.NoError(t, protojson.Unmarshal(in, want))
+	msg := &testpb.SimpleRequest{}
+	require.NoError(t, rpc.JSONCodec.Unmarshal(in, msg))
+	require.True(t, proto.Equal(want, msg))
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := rpc.JSONCodec.Unmarshal(in, msg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	theirs := testing.AllocsPerRun(100, func() {
+		if err := protojson.Unmarshal(in, msg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.0f allocations, protojson %.0f", allocs, theirs)
+	require.LessOrEqual(t, allocs, 5.0)
 }
