@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,4 +138,61 @@ func TestSocketAwaiter(t *testing.T) {
 	defer p1.Close()
 	defer p2.Close()
 	require.Nil(t, newSocketAwaiter(p1))
+}
+
+// deadlineCounter is a listener whose connections count their
+// SetReadDeadline calls; they stay sockets (syscall.Conn).
+type deadlineCounter struct {
+	net.Listener
+	n atomic.Int32
+}
+
+func (l *deadlineCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return deadlineCountingConn{c.(*net.TCPConn), &l.n}, nil
+}
+
+type deadlineCountingConn struct {
+	*net.TCPConn
+	n *atomic.Int32
+}
+
+func (c deadlineCountingConn) SetReadDeadline(t time.Time) error {
+	c.n.Add(1)
+	return c.TCPConn.SetReadDeadline(t)
+}
+
+// A keep-alive request that arrives whole costs Serve's HTTP/1.1 one
+// deadline, the idle one set while it waits for the request (each is a
+// clock read and a timer update): none to read the head, as it is
+// buffered, and none to clear, as its body is too. Four before.
+func TestServeHTTP1DeadlinesPerRequest(t *testing.T) {
+	checkNoLeaks(t)
+	srv := NewServer()
+	srv.RegisterService(&echoDesc, &echoImpl{})
+	l0, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := &deadlineCounter{Listener: l0}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	cc, err := NewClient(l.Addr().String(), WithInsecure(), WithConnect(), WithHTTP1())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cc.Close() })
+	ctx := ctxTimeout(t, 10*time.Second)
+	for range 3 {
+		_, err := echoOn(ctx, cc, "/test.Echo/Echo", "warm")
+		require.NoError(t, err)
+	}
+	const calls = 20
+	before := l.n.Load()
+	for range calls {
+		_, err := echoOn(ctx, cc, "/test.Echo/Echo", "x")
+		require.NoError(t, err)
+	}
+	got := l.n.Load() - before
+	t.Logf("%d deadlines set for %d calls", got, calls)
+	require.LessOrEqual(t, got, int32(calls))
 }
