@@ -4,9 +4,11 @@ package rpc
 
 import "net"
 
-// socketAwaiter is http1_await_unix.go's; without it, exchanges write and
-// read as usual.
-type socketAwaiter struct{}
+// socketAwaiter is http1_await_unix.go's; without it (newSocketAwaiter
+// returns nil here), exchanges write and read as usual.
+type socketAwaiter struct {
+	beforeWait func() bool
+}
 
 func newSocketAwaiter(net.Conn) *socketAwaiter { return nil }
 
