@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -161,6 +162,25 @@ func (c *replayConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// errReplayPending: the connection's descriptor cannot be read yet, its
+// first bytes are still to be replayed.
+var errReplayPending = errors.New("h2: the connection's first bytes are not read yet")
+
+// SyscallConn is the connection's descriptor (syscall.Conn), once the
+// replayed bytes are read: a read through it before would skip them. An
+// HTTP/1 server that waits on the descriptor for its next request (rpc's)
+// needs it.
+func (c *replayConn) SyscallConn() (syscall.RawConn, error) {
+	if len(c.pending) > 0 {
+		return nil, errReplayPending
+	}
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return sc.SyscallConn()
 }
 
 // CloseWrite shuts the connection's write side when it has one (TCP, TLS),

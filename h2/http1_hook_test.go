@@ -3,10 +3,12 @@ package h2
 import (
 	"bufio"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -89,4 +91,37 @@ func TestServeHTTP1HookCloseWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.(*net.TCPConn).CloseWrite())
 	require.Equal(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\nmore", <-got)
+}
+
+// The hook's cleartext connection gives its descriptor (syscall.Conn) once
+// the replayed bytes are read, not before: a read through it would skip
+// them.
+func TestServeHTTP1HookSyscallConn(t *testing.T) {
+	goroutineLeakCheck(t)
+	type result struct{ before, after error }
+	got := make(chan result, 1)
+	hook := func(c net.Conn) {
+		defer c.Close()
+		sc, ok := c.(syscall.Conn)
+		if !ok {
+			got <- result{errors.ErrUnsupported, errors.ErrUnsupported}
+			return
+		}
+		_, before := sc.SyscallConn()
+		br := bufio.NewReader(c)
+		_, _ = br.ReadString('\n') // the request line, replayed
+		_, after := sc.SyscallConn()
+		got <- result{before, after}
+		_, _ = io.WriteString(c, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+	}
+	addr := newTestServer(t, &Server{Handler: HandlerFunc(notFound), ServeHTTP1: hook})
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	r := <-got
+	require.ErrorIs(t, r.before, errReplayPending)
+	require.NoError(t, r.after)
+	_, _ = io.Copy(io.Discard, c)
 }

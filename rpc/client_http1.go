@@ -271,6 +271,7 @@ type http1ClientConn struct {
 	out      []byte // the request being written; reused
 	head     http1Head
 	lastUsed time.Time
+	aw       *socketAwaiter // nil when nc is no plain socket
 }
 
 // peer is the connection as WithPeer reports it.
@@ -296,5 +297,5 @@ func (h *http1Client) dial(ctx context.Context, addr resolver.Address) (*http1Cl
 	if err != nil {
 		return nil, err
 	}
-	return &http1ClientConn{nc: nc, br: bufio.NewReaderSize(nc, maxHTTP1Line), addr: addr.Addr}, nil
+	return &http1ClientConn{nc: nc, br: bufio.NewReaderSize(nc, maxHTTP1Line), addr: addr.Addr, aw: newSocketAwaiter(nc)}, nil
 }

@@ -109,7 +109,18 @@ func (h *http1Client) exchange(ctx context.Context, c *http1ClientConn, wr *webR
 	} else {
 		c.out = append(c.out, body...)
 		var wn int
-		wn, err = c.nc.Write(c.out)
+		if c.aw != nil && !streamed {
+			// The whole request, then the wait for the response, without
+			// a read that fails first (http1_await_unix.go).
+			wn, err = c.aw.writeThenAwait(c.out)
+			if err == nil && wn < len(c.out) {
+				var m int
+				m, err = c.nc.Write(c.out[wn:])
+				wn += m
+			}
+		} else {
+			wn, err = c.nc.Write(c.out)
+		}
 		n = int64(wn)
 	}
 	if cap(c.out) > maxKeptBuffer {

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -83,7 +84,7 @@ type http1Conns struct {
 	writeTimeout  time.Duration // each write; 0: none
 
 	mu      sync.Mutex
-	conns   map[*http1ServerConn]bool // true while a request is being served
+	conns   map[*http1ServerConn]struct{}
 	closing bool
 	// closingNow is closing, read without the lock by a response header
 	// deciding whether to say Connection: close.
@@ -120,9 +121,9 @@ func (h *http1Conns) add(c *http1ServerConn) bool {
 		return false
 	}
 	if h.conns == nil {
-		h.conns = make(map[*http1ServerConn]bool)
+		h.conns = make(map[*http1ServerConn]struct{})
 	}
-	h.conns[c] = false
+	h.conns[c] = struct{}{}
 	return true
 }
 
@@ -138,14 +139,14 @@ func (h *http1Conns) remove(c *http1ServerConn) {
 
 // setBusy marks a connection busy (a request began) or idle (its response
 // is out); false means the server is closing and the connection must end.
+// No lock: it runs twice a request, the second time inside the wait for
+// the next one (socketAwaiter.beforeWait), where shutdown's Close, made
+// under h.mu, would wait for it. shutdown sets closingNow before it reads
+// busy: either it sees the connection busy and waits for it to end, or the
+// connection sees closingNow and ends.
 func (h *http1Conns) setBusy(c *http1ServerConn, busy bool) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
-		return false
-	}
-	h.conns[c] = busy
-	return true
+	c.busy.Store(busy)
+	return !h.closingNow.Load()
 }
 
 // shutdown closes the idle connections and waits for the busy ones to end
@@ -154,8 +155,8 @@ func (h *http1Conns) shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
 	h.closingNow.Store(true)
-	for c, busy := range h.conns {
-		if !busy {
+	for c := range h.conns {
+		if !c.busy.Load() {
 			_ = c.nc.Close()
 		}
 	}
@@ -204,6 +205,16 @@ type http1ServerConn struct {
 	call   *http1Call // the one whose request is being read
 	body   http1Body
 	out    []byte // the response being written; reused
+	busy   atomic.Bool
+	// aw writes a whole response and waits for the next request in one
+	// pass (nil when nc is no plain socket); pending: that response waits
+	// in out for idle to send it.
+	aw      *socketAwaiter
+	awTried bool // aw is made after the first request: h2's replayed bytes are read by then
+	pending bool
+	idleOK  bool // what setBusy said in aw's beforeWait
+	// idleArmed: idle set the idle deadline, nextRequest need not.
+	idleArmed bool
 
 	dateSec int64 // the second date holds, for the Date header
 	date    []byte
@@ -277,10 +288,69 @@ func (s *Server) serveHTTP1(nc net.Conn) {
 	c.cs = &connState{}
 	c.cs.peer.Store(p)
 	c.body.br = c.br
+	defer c.flushPending() // before the close: a response idle did not send
 	for c.nextRequest() {
-		if !c.serveRequest() || !s.h1.setBusy(c, false) {
+		if !c.serveRequest() || !c.idle() {
 			return
 		}
+	}
+}
+
+// idle marks the connection idle once its last response is out. A whole
+// response waits in c.out (http1Call.respond): written here, with the wait
+// for the next request in the same pass through the poller, so that the
+// read of that request does not fail with EAGAIN first. false: the
+// connection ends (the write failed, the server is closing).
+func (c *http1ServerConn) idle() bool {
+	h := &c.srv.h1
+	if !c.awTried {
+		c.awTried = true
+		if c.aw = newSocketAwaiter(c.nc); c.aw != nil {
+			c.aw.beforeWait = c.markIdle
+		}
+	}
+	if !c.pending {
+		return h.setBusy(c, false)
+	}
+	c.pending = false
+	out := c.out
+	if cap(c.out) > maxKeptBuffer {
+		c.out = nil // a large response's buffer is not kept by an idle connection
+	}
+	if c.br.Buffered() > 0 {
+		// The next request is here already (pipelined): nothing to wait for.
+		if _, err := c.nc.Write(out); err != nil {
+			return false
+		}
+		return h.setBusy(c, false)
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(h.idleTimeout)) // the wait is the idle time
+	c.idleArmed = true                                      // for nextRequest
+	n, err := c.aw.writeThenAwait(out)
+	switch {
+	case err != nil:
+		return false
+	case n == len(out):
+		return c.idleOK // markIdle ran
+	}
+	if _, err := c.nc.Write(out[n:]); err != nil {
+		return false
+	}
+	return h.setBusy(c, false)
+}
+
+// markIdle is the awaiter's beforeWait: the response is out.
+func (c *http1ServerConn) markIdle() bool {
+	c.idleOK = c.srv.h1.setBusy(c, false)
+	return c.idleOK
+}
+
+// flushPending writes a whole response that waits for idle, when the
+// connection ends instead.
+func (c *http1ServerConn) flushPending() {
+	if c.pending {
+		c.pending = false
+		_, _ = c.nc.Write(c.out)
 	}
 }
 
@@ -289,21 +359,33 @@ func (s *Server) serveHTTP1(nc net.Conn) {
 // the connection ends (closed, silent, refused, or the server closing).
 func (c *http1ServerConn) nextRequest() bool {
 	h := &c.srv.h1
-	_ = c.nc.SetReadDeadline(time.Now().Add(h.idleTimeout))
+	if !c.idleArmed {
+		_ = c.nc.SetReadDeadline(time.Now().Add(h.idleTimeout))
+	}
+	c.idleArmed = false
 	if _, err := c.br.Peek(1); err != nil {
 		return false
 	}
 	if !h.setBusy(c, true) {
 		return false
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(h.headerTimeout))
+	// Deadlines cost a clock read and a timer update each (a fifth of a
+	// microsecond here): a request that came whole in one read, as most
+	// do, is read without them, and keeps the idle deadline, which no read
+	// of it can reach.
+	whole := c.headBuffered()
+	if !whole {
+		_ = c.nc.SetReadDeadline(time.Now().Add(h.headerTimeout))
+	}
 	// The call is made now so that the request's fields land in its room:
 	// they are the call's own (a handler may read its metadata after the
 	// connection moved on to the next request).
 	c.call = &http1Call{conn: c}
 	c.req.hdr = c.call.hdrRoom[:0]
 	err := readHTTP1Request(c.br, c.scheme, &c.req)
-	_ = c.nc.SetReadDeadline(time.Time{})
+	if !whole || err != nil || !c.bodyBuffered() {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		var he *http1Error
 		if errors.As(err, &he) {
@@ -320,6 +402,18 @@ func (c *http1ServerConn) nextRequest() bool {
 	return true
 }
 
+// headBuffered reports whether the reader holds a whole request head.
+func (c *http1ServerConn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
+// bodyBuffered reports whether the reader holds all of the request's body
+// (c.req, whose head it just read).
+func (c *http1ServerConn) bodyBuffered() bool {
+	return c.req.body == bodyNone || c.req.body == bodyLength && c.req.length <= int64(c.br.Buffered())
+}
+
 // Lingering: closing a socket with unread input makes the kernel send a
 // reset, which may destroy the response the client has not read yet. So a
 // connection the server ends while the client may still be sending first
@@ -332,6 +426,7 @@ const (
 // lingerClose ends the output and drains the input for at most lingerTime
 // (the caller closes the connection after).
 func (c *http1ServerConn) lingerClose() {
+	c.flushPending()
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite() // the client sees the end at once
 	}
@@ -369,7 +464,7 @@ func (c *http1ServerConn) serveRequest() bool {
 	ss.er = envelopeReader{r: call, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, req.hdr)
 	call.finish()
-	if cap(c.out) > maxKeptBuffer {
+	if !c.pending && cap(c.out) > maxKeptBuffer {
 		c.out = nil // a large response's buffer is not kept by an idle connection
 	}
 	if !call.keepAlive() {

@@ -147,6 +147,10 @@ func (t *http1Call) respond(hdr h2.Header, opts h2.RespondOptions) error {
 		out = t.appendEnd(out, opts.Body, opts.Trailers)
 	}
 	c.out = out
+	if whole && !t.close && c.aw != nil {
+		c.pending = true // written by idle, which then waits for the next request
+		return nil
+	}
 	return t.write(out)
 }
 
