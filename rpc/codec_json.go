@@ -18,11 +18,6 @@ func (jsonCodec) Marshal(dst []byte, v any) ([]byte, error) {
 	if !ok {
 		return dst, fmt.Errorf("rpc: json codec cannot marshal %T: not a proto.Message", v)
 	}
-	// Our own encoder first (codec_json_encode.go); protojson for what it
-	// leaves, from where dst ended.
-	if out, ok := appendProtoJSON(dst, m.ProtoReflect()); ok {
-		return out, nil
-	}
 	return protojson.MarshalOptions{}.MarshalAppend(dst, m)
 }
 
@@ -30,12 +25,6 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
 		return fmt.Errorf("rpc: json codec cannot unmarshal into %T: not a proto.Message", v)
-	}
-	// Our own decoder first (codec_json_decode.go), into the empty message
-	// protojson would start from; protojson for what it leaves.
-	proto.Reset(m)
-	if unmarshalProtoJSON(data, m.ProtoReflect()) {
-		return nil
 	}
 	// Fields this side does not know are skipped, as protobuf's binary
 	// decoding keeps them: a newer peer's message still decodes.
