@@ -54,6 +54,7 @@ type Session struct {
 	wbuf          []byte
 	wbufBox       *[]byte // wbuf's pool entry while it is borrowed (write_buf.go)
 	writeDeadline time.Time
+	writeAt       int64       // the writer's clock read for the write being filled, 0 before one (clock.go)
 	gather        bool        // the connection takes one writev of many slices (vectored.go)
 	ext           []extSeg    // lent slices framed into wbuf, in wire order
 	extLen        int         // their bytes
@@ -592,9 +593,14 @@ func (s *Session) wakeMemWaitersLocked() {
 	s.memWaiters = s.memWaiters[:0]
 }
 
-// closedAt is when a stream ended, in unix nanoseconds: a real clock read
-// (the read batch's time, lastActivity, would make streams shorter than a
-// batch last zero), never before the opening.
-func (st *Stream) closedAt() int64 {
-	return max(time.Now().UnixNano(), st.stats.opened)
+// closedAt is when a stream ended, in unix nanoseconds: at, a clock read the
+// closing goroutine already took (the reader's batch, the writer's write),
+// when it is later than the opening, and a fresh read otherwise (a stream
+// opened and closed in one read batch would last zero), never before the
+// opening.
+func (st *Stream) closedAt(at int64) int64 {
+	if at <= st.stats.opened {
+		at = st.s.opts.now()
+	}
+	return max(at, st.stats.opened)
 }

@@ -106,6 +106,7 @@ func (s *Session) writeLoop() {
 		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
 			s.releaseWriteBuf()
 			s.releaseFrameBatches()
+			s.writeAt = 0
 			s.mu.Unlock()
 			<-s.wake
 			s.mu.Lock()
@@ -138,8 +139,13 @@ func (s *Session) writeLoop() {
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
 			s.beginWriteLocked()
+			var now int64
+			if s.opts.WriteTimeout > 0 {
+				now = s.writerNowLocked()
+			}
+			s.writeAt = 0 // the next write reads the clock again
 			s.mu.Unlock()
-			err := s.writeConn(buf, iov)
+			err := s.writeConn(buf, iov, now)
 			s.mu.Lock()
 			s.stall.writing = false
 			if iov != nil {
@@ -164,12 +170,13 @@ func (s *Session) writeLoop() {
 	}
 }
 
-// writeConn writes b, or iov (the pieces of b and lent slices) when not nil.
-func (s *Session) writeConn(b []byte, iov net.Buffers) error {
+// writeConn writes b, or iov (the pieces of b and lent slices) when not nil;
+// now is the write's clock read (writerNowLocked) when there is a WriteTimeout.
+func (s *Session) writeConn(b []byte, iov net.Buffers, nowNano int64) error {
 	if s.opts.WriteTimeout > 0 {
 		// Move the deadline only when half of it is used up: one timer update
 		// per half timeout instead of one per write.
-		now := time.Now()
+		now := time.Unix(0, nowNano)
 		if s.writeDeadline.Sub(now) < s.opts.WriteTimeout/2 {
 			s.writeDeadline = now.Add(s.opts.WriteTimeout)
 			_ = s.conn.SetWriteDeadline(s.writeDeadline)
@@ -401,7 +408,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		s.sendFlow.take(n + int64(extra))
 		st.sched.deficit -= int(n)
 		if st.stats.bytesSent == 0 {
-			st.stats.firstByteSent = time.Now().UnixNano()
+			st.stats.firstByteSent = s.writerNowLocked()
 		}
 		st.stats.bytesSent += n
 		if end {

@@ -1,0 +1,36 @@
+package h2
+
+import "time"
+
+// Clock reads on a call's path. On a virtual machine's kvm-clock a read costs
+// about 150 ns, and a small request and response read it nine times across
+// both sessions before this file (a tenth of the user CPU of a unary call
+// between two idle processes). Each goroutine on the path now reads it at
+// most once per step and shares the value:
+//
+//   - the reader once per read batch (lastActivity): keepalive, the stats of
+//     the streams the batch concerns, and the close of a stream whose
+//     END_STREAM it brought;
+//   - the writer once per write, and only when the write needs it (writeAt):
+//     the write deadline, the first DATA of a stream, and the close of a
+//     stream whose END_STREAM it sends;
+//   - the caller once when it opens a stream.
+
+// now is the time in unix nanoseconds.
+func (o *Options) now() int64 {
+	if o.clock != nil {
+		return o.clock()
+	}
+	return time.Now().UnixNano()
+}
+
+// writerNowLocked is the writer's clock read for the write it is filling,
+// taken on first use and forgotten once the write is made (writeLoop): a
+// write leaves within microseconds of being filled, far below what the times
+// it stamps are read for.
+func (s *Session) writerNowLocked() int64 {
+	if s.writeAt == 0 {
+		s.writeAt = s.opts.now()
+	}
+	return s.writeAt
+}

@@ -1,0 +1,55 @@
+package h2
+
+import (
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A small request with its body and a response with body and trailers, the
+// shape of a unary gRPC call, over loopback TCP: the clock reads it costs on
+// both sessions together (clock.go). It took 9 before the reader's and the
+// writer's reads were shared; 5 is one per goroutine step that needs one
+// (the caller opening the stream, each side's write and read batch).
+func TestRoundTripClockReads(t *testing.T) {
+	var reads atomic.Int64
+	clock := func() int64 {
+		reads.Add(1)
+		return time.Now().UnixNano()
+	}
+	srv := &Server{Options: Options{clock: clock}, Handler: HandlerFunc(func(st *Stream) {
+		_, _ = io.Copy(io.Discard, st)
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}},
+			&RespondOptions{Body: []byte("pong"), Trailers: Header{{Name: "grpc-status", Value: "0"}}})
+	})}
+	c := dialTest(t, newTestServer(t, srv), &ClientOptions{Options: Options{clock: clock}})
+	hdr := Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/"}}
+	ctx := ctxT(t)
+	one := func() {
+		st, err := c.Request(ctx, hdr, &RequestOptions{Body: []byte("ping"), EndStream: true})
+		require.NoError(t, err)
+		_, err = st.Response(ctx)
+		require.NoError(t, err)
+		body, err := io.ReadAll(st)
+		require.NoError(t, err)
+		require.Equal(t, "pong", string(body))
+		require.Equal(t, "0", st.Trailers().Get("grpc-status"))
+		stats := st.Stats()
+		require.False(t, stats.Closed.Before(stats.Opened), "closed before opened")
+		require.False(t, stats.FirstByteSent.IsZero(), "the request's DATA is stamped")
+	}
+	for range 20 {
+		one() // settle the connection: SETTINGS, their acks, window updates
+	}
+	const n = 200
+	before := reads.Load()
+	for range n {
+		one()
+	}
+	perCall := float64(reads.Load()-before) / n
+	t.Logf("%.2f clock reads per round trip", perCall)
+	require.LessOrEqual(t, perCall, 5.5, "clock reads per round trip grew")
+}
