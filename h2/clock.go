@@ -11,9 +11,10 @@ import "time"
 //   - the reader once per read batch (lastActivity): keepalive, the stats of
 //     the streams the batch concerns, and the close of a stream whose
 //     END_STREAM it brought;
-//   - the writer once per write, and only when the write needs it (writeAt):
-//     the write deadline, the first DATA of a stream, and the close of a
-//     stream whose END_STREAM it sends;
+//   - the writer at most once per write, only when the write needs it
+//     (writeAt): for a stream's first DATA, the close of a stream whose
+//     END_STREAM it sends, and the write deadline when it moves
+//     (write_deadline.go);
 //   - the caller once when it opens a stream.
 
 // now is the time in unix nanoseconds.

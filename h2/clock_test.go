@@ -53,3 +53,53 @@ func TestRoundTripClockReads(t *testing.T) {
 	t.Logf("%.2f clock reads per round trip", perCall)
 	require.LessOrEqual(t, perCall, 5.5, "clock reads per round trip grew")
 }
+
+// Messages going back and forth on one stream, the shape of a bidi
+// ping-pong: once the stream is open, only the readers read the clock, one
+// read batch each per round trip. The writers read it per write for the
+// write deadline before write_deadline.go: 4 per round trip.
+func TestPingPongClockReads(t *testing.T) {
+	var reads atomic.Int64
+	clock := func() int64 {
+		reads.Add(1)
+		return time.Now().UnixNano()
+	}
+	srv := &Server{Options: Options{clock: clock}, Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
+		buf := make([]byte, 4)
+		for {
+			if _, err := io.ReadFull(st, buf); err != nil {
+				return
+			}
+			if _, err := st.Write(buf); err != nil {
+				return
+			}
+		}
+	})}
+	c := dialTest(t, newTestServer(t, srv), &ClientOptions{Options: Options{clock: clock}})
+	ctx := ctxT(t)
+	st, err := c.Request(ctx, Header{{Name: ":method", Value: "POST"}, {Name: ":path", Value: "/"}}, nil)
+	require.NoError(t, err)
+	_, err = st.Response(ctx)
+	require.NoError(t, err)
+	buf := make([]byte, 4)
+	one := func() {
+		_, err := st.Write([]byte("ping"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(st, buf)
+		require.NoError(t, err)
+		require.Equal(t, "ping", string(buf))
+	}
+	for range 20 {
+		one() // past the stream's first DATA each way
+	}
+	const n = 200
+	before := reads.Load()
+	for range n {
+		one()
+	}
+	perTrip := float64(reads.Load()-before) / n
+	t.Logf("%.2f clock reads per round trip", perTrip)
+	require.LessOrEqual(t, perTrip, 2.5, "clock reads per round trip grew")
+	require.NoError(t, st.CloseWrite())
+}

@@ -54,6 +54,8 @@ type Session struct {
 	wbuf          []byte
 	wbufBox       *[]byte // wbuf's pool entry while it is borrowed (write_buf.go)
 	writeDeadline time.Time
+	deadlineAged  atomic.Bool // a quarter of WriteTimeout has passed since writeDeadline was set (write_deadline.go)
+	deadlineTimer *time.Timer // sets deadlineAged
 	writeAt       int64       // the writer's clock read for the write being filled, 0 before one (clock.go)
 	gather        bool        // the connection takes one writev of many slices (vectored.go)
 	ext           []extSeg    // lent slices framed into wbuf, in wire order

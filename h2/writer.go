@@ -100,6 +100,7 @@ const flushThreshold = 256 << 10
 // scheduled DATA under mu, and writes outside mu once the queue is drained.
 func (s *Session) writeLoop() {
 	defer close(s.writerExited)
+	defer s.stopWriteDeadline()
 	yielded := false
 	s.mu.Lock()
 	for {
@@ -139,13 +140,10 @@ func (s *Session) writeLoop() {
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
 			s.beginWriteLocked()
-			var now int64
-			if s.opts.WriteTimeout > 0 {
-				now = s.writerNowLocked()
-			}
+			s.moveWriteDeadlineLocked()
 			s.writeAt = 0 // the next write reads the clock again
 			s.mu.Unlock()
-			err := s.writeConn(buf, iov, now)
+			err := s.writeConn(buf, iov)
 			s.mu.Lock()
 			s.stall.writing = false
 			if iov != nil {
@@ -170,18 +168,8 @@ func (s *Session) writeLoop() {
 	}
 }
 
-// writeConn writes b, or iov (the pieces of b and lent slices) when not nil;
-// now is the write's clock read (writerNowLocked) when there is a WriteTimeout.
-func (s *Session) writeConn(b []byte, iov net.Buffers, nowNano int64) error {
-	if s.opts.WriteTimeout > 0 {
-		// Move the deadline only when half of it is used up: one timer update
-		// per half timeout instead of one per write.
-		now := time.Unix(0, nowNano)
-		if s.writeDeadline.Sub(now) < s.opts.WriteTimeout/2 {
-			s.writeDeadline = now.Add(s.opts.WriteTimeout)
-			_ = s.conn.SetWriteDeadline(s.writeDeadline)
-		}
-	}
+// writeConn writes b, or iov (the pieces of b and lent slices) when not nil.
+func (s *Session) writeConn(b []byte, iov net.Buffers) error {
 	if iov != nil {
 		// WriteTo consumes the Buffers it is called on; a session field
 		// rather than the parameter, which would escape (one allocation
