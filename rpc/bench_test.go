@@ -63,6 +63,24 @@ func BenchmarkUnary(b *testing.B) {
 	}
 }
 
+// BenchmarkUnaryCancelable is BenchmarkUnary/tcp with a context that can be
+// canceled, as a server's request context or a caller's usually is: each call
+// watches it (context.AfterFunc), which a call on context.Background skips.
+func BenchmarkUnaryCancelable(b *testing.B) {
+	cc := benchEnv(b, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := wrapperspb.String("x")
+	out := new(wrapperspb.StringValue)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := cc.Invoke(ctx, "/test.Echo/Echo", in, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkUnaryParallel(b *testing.B) {
 	cc := benchEnv(b, true)
 	in := wrapperspb.String("x")
