@@ -17,7 +17,7 @@ import (
 // shows up here before it shows up in a benchmark. Lower it when you win.
 func TestUnaryCallAllocations(t *testing.T) {
 	allocs := echoAllocations(t, newEnv(t, true, nil))
-	bound := 30.0
+	bound := 25.0
 	if raceEnabled {
 		// sync.Pool drops a quarter of the items put under the race
 		// detector, and each end's writer borrows its buffer from one
