@@ -13,21 +13,24 @@ import "time"
 // the timeout. An idle session's timer fires once and is armed again by the
 // next move.
 
-// moveWriteDeadlineLocked sets the write deadline before a write, on the
-// writer goroutine, when none is set yet or a quarter of it has passed.
-func (s *Session) moveWriteDeadlineLocked() {
+// moveWriteDeadlineLocked moves the write deadline before a write, on the
+// writer goroutine, when none is set yet or a quarter of it has passed. It
+// returns the deadline for the writer to set on the connection once it has
+// released mu (a connection of the user's may take its time), or the zero
+// time when the deadline stays.
+func (s *Session) moveWriteDeadlineLocked() time.Time {
 	if s.opts.WriteTimeout <= 0 || (!s.writeDeadline.IsZero() && !s.deadlineAged.Load()) {
-		return
+		return time.Time{}
 	}
 	s.deadlineAged.Store(false)
 	s.writeDeadline = time.Unix(0, s.writerNowLocked()).Add(s.opts.WriteTimeout)
-	_ = s.conn.SetWriteDeadline(s.writeDeadline)
 	quarter := s.opts.WriteTimeout / 4
 	if s.deadlineTimer == nil {
 		s.deadlineTimer = time.AfterFunc(quarter, func() { s.deadlineAged.Store(true) })
 	} else {
 		s.deadlineTimer.Reset(quarter)
 	}
+	return s.writeDeadline
 }
 
 // stopWriteDeadline stops the timer when the writer, which alone touches it,

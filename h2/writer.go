@@ -140,9 +140,12 @@ func (s *Session) writeLoop() {
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
 			s.beginWriteLocked()
-			s.moveWriteDeadlineLocked()
+			deadline := s.moveWriteDeadlineLocked()
 			s.writeAt = 0 // the next write reads the clock again
 			s.mu.Unlock()
+			if !deadline.IsZero() {
+				_ = s.conn.SetWriteDeadline(deadline)
+			}
 			err := s.writeConn(buf, iov)
 			s.mu.Lock()
 			s.stall.writing = false
