@@ -35,3 +35,15 @@ func (s *Session) writerNowLocked() int64 {
 	}
 	return s.writeAt
 }
+
+// closedAt is when a stream ended, in unix nanoseconds: at, a clock read the
+// closing goroutine already took (the reader's batch, the writer's write),
+// when it is later than the opening, and a fresh read otherwise (a stream
+// opened and closed in one read batch would last zero), never before the
+// opening.
+func (st *Stream) closedAt(at int64) int64 {
+	if at <= st.stats.opened {
+		at = st.s.opts.now()
+	}
+	return max(at, st.stats.opened)
+}
