@@ -69,6 +69,10 @@ type Options struct {
 	// after our first SETTINGS, like Node's origins option; see
 	// Session.Origin.
 	Origins []string
+
+	// clock, when set, replaces time.Now for the clock reads on a stream's
+	// path (clock.go), so that a test can count them.
+	clock func() int64
 }
 
 // Limits bound every resource a peer can make a session spend. Zero fields

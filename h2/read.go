@@ -60,7 +60,7 @@ func (s *Session) readFrames() error {
 		if batchStart {
 			// The batch has arrived: one clock read stamps it (lastActivity),
 			// for keepalive and for the stats of the streams it concerns.
-			s.lastActivity.Store(time.Now().UnixNano())
+			s.lastActivity.Store(s.opts.now())
 			batchStart = false
 		}
 		n := int(fh.Length)

@@ -54,6 +54,9 @@ type Session struct {
 	wbuf          []byte
 	wbufBox       *[]byte // wbuf's pool entry while it is borrowed (write_buf.go)
 	writeDeadline time.Time
+	deadlineAged  atomic.Bool // a quarter of WriteTimeout has passed since writeDeadline was set (write_deadline.go)
+	deadlineTimer *time.Timer // sets deadlineAged
+	writeAt       int64       // the writer's clock read for the write being filled, 0 before one (clock.go)
 	gather        bool        // the connection takes one writev of many slices (vectored.go)
 	ext           []extSeg    // lent slices framed into wbuf, in wire order
 	extLen        int         // their bytes
@@ -62,7 +65,6 @@ type Session struct {
 	adoptedFrames int         // large DATA frames whose buffer a stream kept as its own (read.go; for tests)
 	iov           net.Buffers // the pieces of the next write
 	iovOut        net.Buffers // the same, being written (writer goroutine only, outside mu)
-	passClock     passClock   // the time of the writer's pass over streams (write_clock.go)
 
 	mu   sync.Mutex
 	wake chan struct{} // cap 1: "the writer has work"
@@ -595,12 +597,4 @@ func (s *Session) wakeMemWaitersLocked() {
 		s.memWaiters[i] = nil
 	}
 	s.memWaiters = s.memWaiters[:0]
-}
-
-// closedAt is when a stream ended, in unix nanoseconds: a clock read, or
-// the writer's pass time for a stream its pass ends (write_clock.go); not the
-// read batch's time, lastActivity, which would make streams shorter than a
-// batch last zero. Never before the opening.
-func (st *Stream) closedAt() int64 {
-	return max(st.s.passClock.nowNano(), st.stats.opened)
 }

@@ -149,7 +149,7 @@ func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 	st.sendFlow.win = int64(s.remote.InitialWindowSize)
 	st.sched.prio = DefaultPriority()
 	if st.local() {
-		st.stats.opened = time.Now().UnixNano()
+		st.stats.opened = s.opts.now()
 	} else {
 		st.stats.opened = s.lastActivity.Load() // the batch that brought its HEADERS
 	}
@@ -530,7 +530,7 @@ func (st *Stream) endSentLocked() {
 	case stateOpen:
 		st.state = stateHalfClosedLocal
 	case stateHalfClosedRemote:
-		st.closeLocked()
+		st.closeAtLocked(s.writerNowLocked())
 		return
 	}
 	if st.rstAfterEnd && !st.recv.ended() {
@@ -548,19 +548,23 @@ func (st *Stream) recvEndLocked() {
 	case stateOpen:
 		st.state = stateHalfClosedRemote
 	case stateHalfClosedLocal:
-		st.closeLocked()
+		st.closeAtLocked(st.s.lastActivity.Load()) // the batch that brought END_STREAM
 	}
 	st.signalLocked()
 }
 
 // closeLocked moves the stream to closed and releases its slot.
-func (st *Stream) closeLocked() {
+func (st *Stream) closeLocked() { st.closeAtLocked(0) }
+
+// closeAtLocked is closeLocked for a caller that has read the clock already:
+// at, in unix nanoseconds (closedAt).
+func (st *Stream) closeAtLocked(at int64) {
 	if st.state == stateClosed {
 		return
 	}
 	s := st.s
 	st.state = stateClosed
-	st.stats.closed = st.closedAt()
+	st.stats.closed = st.closedAt(at)
 	s.stats.streamDurations += time.Duration(st.stats.closed - st.stats.opened)
 	s.stats.streamsClosed++
 	s.streamPerfLocked(st)

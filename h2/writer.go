@@ -100,12 +100,14 @@ const flushThreshold = 256 << 10
 // scheduled DATA under mu, and writes outside mu once the queue is drained.
 func (s *Session) writeLoop() {
 	defer close(s.writerExited)
+	defer s.stopWriteDeadline()
 	yielded := false
 	s.mu.Lock()
 	for {
 		for len(s.ctrl) == 0 && !s.sched.hasWork(s) && len(s.wbuf) == 0 && !s.closing {
 			s.releaseWriteBuf()
 			s.releaseFrameBatches()
+			s.writeAt = 0
 			s.mu.Unlock()
 			<-s.wake
 			s.mu.Lock()
@@ -138,7 +140,12 @@ func (s *Session) writeLoop() {
 			n := s.gathered()
 			buf, iov := s.takeOutLocked()
 			s.beginWriteLocked()
+			deadline := s.moveWriteDeadlineLocked()
+			s.writeAt = 0 // the next write reads the clock again
 			s.mu.Unlock()
+			if !deadline.IsZero() {
+				_ = s.conn.SetWriteDeadline(deadline)
+			}
 			err := s.writeConn(buf, iov)
 			s.mu.Lock()
 			s.stall.writing = false
@@ -166,15 +173,6 @@ func (s *Session) writeLoop() {
 
 // writeConn writes b, or iov (the pieces of b and lent slices) when not nil.
 func (s *Session) writeConn(b []byte, iov net.Buffers) error {
-	if s.opts.WriteTimeout > 0 {
-		// Move the deadline only when half of it is used up: one timer update
-		// per half timeout instead of one per write.
-		now := time.Now()
-		if s.writeDeadline.Sub(now) < s.opts.WriteTimeout/2 {
-			s.writeDeadline = now.Add(s.opts.WriteTimeout)
-			_ = s.conn.SetWriteDeadline(s.writeDeadline)
-		}
-	}
 	if iov != nil {
 		// WriteTo consumes the Buffers it is called on; a session field
 		// rather than the parameter, which would escape (one allocation
@@ -352,7 +350,6 @@ func (s *Session) appendContinuations(id uint32, block []byte, maxFrame uint32) 
 // fillDataLocked moves scheduled stream data into the next write until it is
 // full or nothing more can be sent.
 func (s *Session) fillDataLocked() {
-	s.passClock.begin()
 	for !s.fullLocked() {
 		st := s.sched.next(s)
 		if st == nil {
@@ -361,7 +358,6 @@ func (s *Session) fillDataLocked() {
 		s.writeStreamDataLocked(st)
 		s.sched.update(s, st)
 	}
-	s.passClock.end()
 }
 
 // writeStreamDataLocked sends what one stream may send now: DATA frames up to
@@ -403,7 +399,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		s.sendFlow.take(n + int64(extra))
 		st.sched.deficit -= int(n)
 		if st.stats.bytesSent == 0 {
-			st.stats.firstByteSent = s.passClock.nowNano()
+			st.stats.firstByteSent = s.writerNowLocked()
 		}
 		st.stats.bytesSent += n
 		if end {

@@ -63,6 +63,24 @@ func BenchmarkUnary(b *testing.B) {
 	}
 }
 
+// BenchmarkUnaryCancelable is BenchmarkUnary/tcp with a context that can be
+// canceled, as a server's request context or a caller's usually is: each call
+// watches it (context.AfterFunc), which a call on context.Background skips.
+func BenchmarkUnaryCancelable(b *testing.B) {
+	cc := benchEnv(b, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := wrapperspb.String("x")
+	out := new(wrapperspb.StringValue)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := cc.Invoke(ctx, "/test.Echo/Echo", in, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkUnaryParallel(b *testing.B) {
 	cc := benchEnv(b, true)
 	in := wrapperspb.String("x")
@@ -138,7 +156,15 @@ func BenchmarkServerStreaming1KiB(b *testing.B) {
 
 // BenchmarkBidiPingPong1MiB measures bytes per second of a bidirectional
 // stream echoing 1 MiB messages one at a time.
-func BenchmarkBidiPingPong1MiB(b *testing.B) {
+func BenchmarkBidiPingPong1MiB(b *testing.B) { benchPingPong(b, 1<<20) }
+
+// BenchmarkBidiPingPong1KiB is the same with 1 KiB messages, whose round
+// trip is bound by the work per message on the path (run it with -cpu 1).
+func BenchmarkBidiPingPong1KiB(b *testing.B) { benchPingPong(b, 1<<10) }
+
+// benchPingPong echoes messages of size bytes one at a time on one
+// bidirectional stream.
+func benchPingPong(b *testing.B, size int) {
 	srv := NewServer()
 	srv.RegisterService(&ServiceDesc{ServiceName: "bench.P", HandlerType: (*any)(nil), Streams: []StreamDesc{{
 		StreamName: "Echo", ServerStreams: true, ClientStreams: true,
@@ -172,10 +198,10 @@ func BenchmarkBidiPingPong1MiB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	msg := wrapperspb.Bytes(make([]byte, 1<<20))
+	msg := wrapperspb.Bytes(make([]byte, size))
 	out := new(wrapperspb.BytesValue)
 	b.ReportAllocs()
-	b.SetBytes(2 << 20)
+	b.SetBytes(2 * int64(size))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := cs.SendMsg(msg); err != nil {

@@ -46,8 +46,9 @@ type ClientConn struct {
 	defaultSC  *serviceConfig // WithDefaultServiceConfig, parsed at NewClient
 	resolverSC *serviceConfig // the resolver's latest valid one
 
-	picker atomic.Pointer[pickerGen]
-	sc     atomic.Pointer[serviceConfig] // the config in force, read per call
+	picker  atomic.Pointer[pickerGen]
+	sc      atomic.Pointer[serviceConfig] // the config in force, read per call
+	headers requestHeaders                // the request headers calls start with (client_header.go)
 	// configured is closed once the resolver gave its first state or
 	// error: until then sc may lack the resolver's service config, and
 	// calls wait (awaitConfig). isConfigured is the same, read without it.

@@ -19,17 +19,21 @@ var unaryDesc = &StreamDesc{}
 
 // clientStream is all per-call state on the client.
 type clientStream struct {
-	cc     *ClientConn
-	ctx    context.Context
-	desc   *StreamDesc
-	ci     callInfo
-	cur    atomic.Pointer[h2.Stream] // the call's stream: replaced when a stream the server never processed is retried
-	er     envelopeReader
-	comp   Compressor
-	codec  Codec
-	stop   func() bool // stops the cancel watcher
-	sentN  int
-	closed bool // CloseSend done
+	cc    *ClientConn
+	ctx   context.Context
+	desc  *StreamDesc
+	ci    callInfo
+	cur   atomic.Pointer[h2.Stream] // the call's stream: replaced when a stream the server never processed is retried
+	er    envelopeReader
+	comp  Compressor
+	codec Codec
+	stop  func() bool // stops the cancel watcher
+	// resetOnCancel is a unary call's cancel watcher, made once per pooled
+	// state and kept across calls (recycle): one allocation per call fewer.
+	resetOnCancel func()
+	watchRan      bool // the cancel watcher was started: the state must not be recycled
+	sentN         int
+	closed        bool // CloseSend done
 
 	hmu        sync.Mutex // Header may race with RecvMsg
 	headerDone bool
@@ -244,6 +248,11 @@ func (cs *clientStream) watch(st *h2.Stream) {
 			st.Reset(h2.ErrCodeCancel)
 			cs.reportStats(status.FromContextError(ctx.Err()).Err())
 		})
+	} else if cs.desc == unaryDesc {
+		if cs.resetOnCancel == nil {
+			cs.resetOnCancel = func() { cs.stream().Reset(h2.ErrCodeCancel) }
+		}
+		cs.stop = context.AfterFunc(ctx, cs.resetOnCancel)
 	} else {
 		cs.stop = context.AfterFunc(ctx, func() { st.Reset(h2.ErrCodeCancel) })
 	}
@@ -333,9 +342,24 @@ func (cs *clientStream) abort() {
 
 func (cs *clientStream) stopWatch() {
 	if cs.stop != nil {
-		cs.stop()
+		if !cs.stop() {
+			cs.watchRan = true
+		}
 		cs.stop = nil
 	}
+}
+
+// recycle returns a unary call's state to the pool, keeping its cancel
+// watcher's function, unless that watcher was started: it may still be
+// reading the state, which then goes to the garbage collector instead.
+func (cs *clientStream) recycle() {
+	cs.stopWatch()
+	if cs.watchRan {
+		return
+	}
+	f := cs.resetOnCancel
+	*cs = clientStream{resetOnCancel: f}
+	unaryStreamPool.Put(cs)
 }
 
 func (cs *clientStream) Header() (metadata.MD, error) {

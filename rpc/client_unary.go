@@ -73,9 +73,7 @@ func (cc *ClientConn) unaryAttempt(ctx context.Context, method string, args, rep
 			a.pushback, a.hasPushback = pushbackOf(cs.stream(), nil)
 		}
 		retry := err != nil && cs.unprocessed && n < cc.cfg.maxRetries && ctx.Err() == nil
-		cs.stopWatch()
-		*cs = clientStream{}
-		unaryStreamPool.Put(cs)
+		cs.recycle()
 		if !retry {
 			return a
 		}

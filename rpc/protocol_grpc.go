@@ -178,19 +178,10 @@ func grpcEndWith(ss *serverStream, t h2.Header) {
 
 // The client's half of gRPC.
 
-// requestHeader builds the request headers; they are reused by retries.
+// requestHeader builds the request headers; they are reused by retries. They
+// may be shared with other calls (baseRequestHeader): never modify them.
 func (cc *ClientConn) requestHeader(ctx context.Context, method, contentType string, comp Compressor) (h2.Header, error) {
-	hdr := make(h2.Header, 0, 10)
-	hdr = append(hdr,
-		h2.HeaderField{Name: ":method", Value: "POST"},
-		h2.HeaderField{Name: ":scheme", Value: cc.scheme},
-		h2.HeaderField{Name: ":path", Value: method},
-		h2.HeaderField{Name: ":authority", Value: cc.authority},
-		h2.HeaderField{Name: "content-type", Value: contentType},
-		h2.HeaderField{Name: "te", Value: "trailers"},
-		h2.HeaderField{Name: "user-agent", Value: cc.userAgent},
-		h2.HeaderField{Name: "grpc-accept-encoding", Value: acceptEncodingHeader()},
-	)
+	hdr := cc.baseRequestHeader(method, contentType)
 	if comp != nil {
 		hdr = append(hdr, h2.HeaderField{Name: "grpc-encoding", Value: comp.Name()})
 	}
