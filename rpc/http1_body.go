@@ -51,6 +51,12 @@ func (b *http1Body) reset(kind bodyKind, length int64) {
 	}
 }
 
+// buffered reports whether reading the rest of the body needs no bytes from
+// the peer: it ended, or its bytes (a Content-Length body's) are in br.
+func (b *http1Body) buffered() bool {
+	return b.err != nil || b.kind == bodyLength && b.remain <= int64(b.br.Buffered())
+}
+
 // ended reports whether the body was read to its end.
 func (b *http1Body) ended() bool { return b.err == io.EOF }
 

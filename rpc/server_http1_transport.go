@@ -58,7 +58,9 @@ func (t *http1Call) Read(p []byte) (int, error) {
 		return 0, errCallOver
 	}
 	c := t.conn
-	stalled := c.armBodyTimeout(t.deadline)
+	// A body that is all in the buffer (most unary requests) is read
+	// without a deadline: setting one costs a clock read and a timer update.
+	stalled := !c.body.buffered() && c.armBodyTimeout(t.deadline)
 	n, err := c.body.Read(p)
 	if err != nil && stalled && errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("rpc: the client sent no request body for %v (HTTP1Parameters.BodyReadTimeout): %w", c.srv.h1.bodyTimeout, err)
@@ -214,7 +216,9 @@ func (t *http1Call) keepAliveOrClose(whole bool) {
 	}
 	if whole && (!c.req.expect || t.continued) {
 		b.beforeRead = nil
-		c.armBodyTimeout(t.deadline)
+		if !b.buffered() {
+			c.armBodyTimeout(t.deadline)
+		}
 		_, _ = io.CopyN(io.Discard, b, maxRequestDrain)
 		if b.ended() {
 			return
