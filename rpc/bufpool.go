@@ -1,14 +1,17 @@
 package rpc
 
 import (
-	"math/bits"
 	"sync"
+
+	"github.com/h2rpc/h2rpc/internal/sizeclass"
 )
 
 // Message buffers come from size-classed pools so that a steady stream of
-// calls allocates no new buffers. Classes are powers of two from 512 B to
-// 4 MiB; larger buffers are allocated and left to the GC, as keeping them
-// alive would pin memory for rare huge messages.
+// calls allocates no new buffers. Classes run from 512 B to 4 MiB, powers of
+// two up to 64 KiB and four per doubling above (internal/sizeclass: a 1 MiB
+// message, just over 1 MiB with its prefix, takes 1.25 MiB, not 2 MiB).
+// Larger buffers are allocated and left to the GC, as keeping them alive
+// would pin memory for rare huge messages.
 //
 // Small classes live in sync.Pools. Large ones (64 KiB and up) are kept in a
 // short free list as well: a sync.Pool is emptied by every other GC, and a
@@ -17,7 +20,8 @@ import (
 // was 7% of CPU in 1 MiB ping-pong). The lists are bounded to about
 // largeKeepBytes per class, and at least two buffers (two calls in flight, or
 // a process that is client and server at once), so each pool pins at most
-// 22 MiB, and only if messages that large were ever in flight together.
+// 71 MiB (25 classes), and only if messages of every large size were in
+// flight together.
 //
 // Sending and receiving draw on separate pools (sendBufs, recvBufs). A send
 // buffer is written by the marshaler and read by the kernel; a receive
@@ -27,24 +31,25 @@ import (
 // filled with a received message ran at half speed: 139 µs against 62 µs in
 // a profile of 1 MiB ping-pong, whose round trips got 13-15% faster apart.
 const (
-	minPoolShift   = 9  // 512 B
-	maxPoolShift   = 22 // 4 MiB
-	largePoolShift = 16 // 64 KiB: from here on, buffers are also kept in a free list
+	minPoolSize    = 512
+	maxPoolSize    = 4 << 20
+	largePoolSize  = 64 << 10 // from here on, buffers are also kept in a free list
 	largeKeepBytes = 2 << 20
 )
 
-const (
-	poolClasses = maxPoolShift - minPoolShift + 1
-	largeClass0 = largePoolShift - minPoolShift // the first class with a free list
+var (
+	minPoolIndex = sizeclass.Index(minPoolSize)
+	poolClasses  = sizeclass.Index(maxPoolSize) - minPoolIndex + 1
+	largeClass0  = sizeclass.Index(largePoolSize) - minPoolIndex // the first class with a free list
 )
 
 // bufPool is one set of size classes.
 type bufPool struct {
-	small [poolClasses]sync.Pool
+	small []sync.Pool // one per class
 	// large holds the free lists of the large classes (index: class -
 	// largeClass0). Buffered channels: a non-blocking send or receive is
 	// cheap and safe from any goroutine.
-	large [poolClasses - largeClass0]chan *[]byte
+	large []chan *[]byte
 }
 
 var (
@@ -53,27 +58,25 @@ var (
 )
 
 func newBufPool() *bufPool {
-	p := new(bufPool)
-	for i := range p.large {
-		n := largeKeepBytes >> (largePoolShift + i)
-		if n < 2 {
-			n = 2
-		}
-		p.large[i] = make(chan *[]byte, n)
+	p := &bufPool{
+		small: make([]sync.Pool, poolClasses),
+		large: make([]chan *[]byte, poolClasses-largeClass0),
+	}
+	for i, size := 0, largePoolSize; i < len(p.large); i, size = i+1, sizeclass.Up(size+1) {
+		p.large[i] = make(chan *[]byte, max(largeKeepBytes/size, 2))
 	}
 	return p
 }
 
-func poolClass(n int) int {
-	if n <= 1<<minPoolShift {
-		return 0
-	}
-	return bits.Len(uint(n-1)) - minPoolShift
+// poolClass returns the class of a buffer that holds n bytes, and its size.
+func poolClass(n int) (class, size int) {
+	size = sizeclass.Up(max(n, minPoolSize))
+	return sizeclass.Index(size) - minPoolIndex, size
 }
 
 // get returns a zero-length buffer with capacity of at least n.
 func (p *bufPool) get(n int) *[]byte {
-	c := poolClass(n)
+	c, size := poolClass(n)
 	if c >= poolClasses {
 		b := make([]byte, 0, n)
 		return &b
@@ -91,7 +94,7 @@ func (p *bufPool) get(n int) *[]byte {
 		*bp = (*bp)[:0]
 		return bp
 	}
-	b := make([]byte, 0, 1<<(c+minPoolShift))
+	b := make([]byte, 0, size)
 	return &b
 }
 
@@ -107,11 +110,11 @@ func (p *bufPool) put(bp *[]byte) {
 		return
 	}
 	c := cap(*bp)
-	if c < 1<<minPoolShift || c > 1<<maxPoolShift {
+	if c < minPoolSize || c > maxPoolSize {
 		return
 	}
 	// Round down: a buffer must satisfy every request of its class.
-	cls := bits.Len(uint(c)) - 1 - minPoolShift
+	cls := sizeclass.Index(sizeclass.Down(c)) - minPoolIndex
 	if cls >= largeClass0 {
 		select {
 		case p.large[cls-largeClass0] <- bp:
