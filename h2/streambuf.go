@@ -1,10 +1,9 @@
 package h2
 
 import (
+	"math/bits"
 	"sync"
 	"unsafe"
-
-	"github.com/h2rpc/h2rpc/internal/sizeclass"
 )
 
 // A stream's inbound and outbound byte buffers (Stream.in, Stream.out) come
@@ -21,29 +20,31 @@ import (
 // 10,000 1 KiB messages). Now the unread bytes move to the front when that
 // makes room, and a buffer grows only into the next class.
 //
-// Classes are powers of two up to 64 KiB and four per doubling above
-// (internal/sizeclass): a 1 MiB frame read with a sixteenth more room takes
-// 1.25 MiB, where a power of two took 2 MiB, half of it never written.
-//
 // The pools hold pointers to each buffer's first byte, so returning one
 // allocates nothing; the pointer keeps the whole array alive.
 const (
-	streamBufMin = 2 << 10 // a 1 KiB message with its prefix, and room
-	streamBufMax = 4 << 20 // the default stream window
+	streamBufMinShift = 11 // 2 KiB: a 1 KiB message with its prefix, and room
+	streamBufMaxShift = 22 // 4 MiB: the default stream window
+	streamBufClasses  = streamBufMaxShift - streamBufMinShift + 1
 )
 
-var (
-	streamBufIndex0 = sizeclass.Index(streamBufMin)
-	streamBufs      = make([]sync.Pool, sizeclass.Index(streamBufMax)-streamBufIndex0+1)
-)
+var streamBufs [streamBufClasses]sync.Pool
+
+func streamBufClass(n int) int {
+	if n <= 1<<streamBufMinShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - streamBufMinShift
+}
 
 // getStreamBuf returns an empty buffer with room for at least n bytes.
 func getStreamBuf(n int) []byte {
-	if n > streamBufMax {
+	c := streamBufClass(n)
+	if c >= streamBufClasses {
 		return make([]byte, 0, n)
 	}
-	size := sizeclass.Up(max(n, streamBufMin))
-	if p, _ := streamBufs[sizeclass.Index(size)-streamBufIndex0].Get().(*byte); p != nil {
+	size := 1 << (c + streamBufMinShift)
+	if p, _ := streamBufs[c].Get().(*byte); p != nil {
 		return unsafe.Slice(p, size)[:0]
 	}
 	return make([]byte, 0, size)
@@ -54,10 +55,10 @@ func getStreamBuf(n int) []byte {
 // the GC.
 func putStreamBuf(b []byte) {
 	c := cap(b)
-	if c < streamBufMin || c > streamBufMax || sizeclass.Up(c) != c {
+	if c < 1<<streamBufMinShift || c > 1<<streamBufMaxShift || c&(c-1) != 0 {
 		return
 	}
-	streamBufs[sizeclass.Index(c)-streamBufIndex0].Put(unsafe.SliceData(b[:1]))
+	streamBufs[bits.Len(uint(c))-1-streamBufMinShift].Put(unsafe.SliceData(b[:1]))
 }
 
 // appendBuffered appends p to the unread bytes buf[off:], moving them to the

@@ -1,17 +1,14 @@
 package rpc
 
 import (
+	"math/bits"
 	"sync"
-
-	"github.com/h2rpc/h2rpc/internal/sizeclass"
 )
 
 // Message buffers come from size-classed pools so that a steady stream of
-// calls allocates no new buffers. Classes run from 512 B to 4 MiB, powers of
-// two up to 64 KiB and four per doubling above (internal/sizeclass: a 1 MiB
-// message, just over 1 MiB with its prefix, takes 1.25 MiB, not 2 MiB).
-// Larger buffers are allocated and left to the GC, as keeping them alive
-// would pin memory for rare huge messages.
+// calls allocates no new buffers. Classes are powers of two from 512 B to
+// 4 MiB; larger buffers are allocated and left to the GC, as keeping them
+// alive would pin memory for rare huge messages.
 //
 // Small classes live in sync.Pools. Large ones (64 KiB and up) are kept in a
 // short free list as well: a sync.Pool is emptied by every other GC, and a
@@ -20,8 +17,7 @@ import (
 // was 7% of CPU in 1 MiB ping-pong). The lists are bounded to about
 // largeKeepBytes per class, and at least two buffers (two calls in flight, or
 // a process that is client and server at once), so each pool pins at most
-// 71 MiB (25 classes), and only if messages of every large size were in
-// flight together.
+// 22 MiB, and only if messages that large were ever in flight together.
 //
 // Sending and receiving draw on separate pools (sendBufs, recvBufs). A send
 // buffer is written by the marshaler and read by the kernel; a receive
@@ -31,25 +27,24 @@ import (
 // filled with a received message ran at half speed: 139 µs against 62 µs in
 // a profile of 1 MiB ping-pong, whose round trips got 13-15% faster apart.
 const (
-	minPoolSize    = 512
-	maxPoolSize    = 4 << 20
-	largePoolSize  = 64 << 10 // from here on, buffers are also kept in a free list
+	minPoolShift   = 9  // 512 B
+	maxPoolShift   = 22 // 4 MiB
+	largePoolShift = 16 // 64 KiB: from here on, buffers are also kept in a free list
 	largeKeepBytes = 2 << 20
 )
 
-var (
-	minPoolIndex = sizeclass.Index(minPoolSize)
-	poolClasses  = sizeclass.Index(maxPoolSize) - minPoolIndex + 1
-	largeClass0  = sizeclass.Index(largePoolSize) - minPoolIndex // the first class with a free list
+const (
+	poolClasses = maxPoolShift - minPoolShift + 1
+	largeClass0 = largePoolShift - minPoolShift // the first class with a free list
 )
 
 // bufPool is one set of size classes.
 type bufPool struct {
-	small []sync.Pool // one per class
+	small [poolClasses]sync.Pool
 	// large holds the free lists of the large classes (index: class -
 	// largeClass0). Buffered channels: a non-blocking send or receive is
 	// cheap and safe from any goroutine.
-	large []chan *[]byte
+	large [poolClasses - largeClass0]chan *[]byte
 }
 
 var (
@@ -58,25 +53,27 @@ var (
 )
 
 func newBufPool() *bufPool {
-	p := &bufPool{
-		small: make([]sync.Pool, poolClasses),
-		large: make([]chan *[]byte, poolClasses-largeClass0),
-	}
-	for i, size := 0, largePoolSize; i < len(p.large); i, size = i+1, sizeclass.Up(size+1) {
-		p.large[i] = make(chan *[]byte, max(largeKeepBytes/size, 2))
+	p := new(bufPool)
+	for i := range p.large {
+		n := largeKeepBytes >> (largePoolShift + i)
+		if n < 2 {
+			n = 2
+		}
+		p.large[i] = make(chan *[]byte, n)
 	}
 	return p
 }
 
-// poolClass returns the class of a buffer that holds n bytes, and its size.
-func poolClass(n int) (class, size int) {
-	size = sizeclass.Up(max(n, minPoolSize))
-	return sizeclass.Index(size) - minPoolIndex, size
+func poolClass(n int) int {
+	if n <= 1<<minPoolShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minPoolShift
 }
 
 // get returns a zero-length buffer with capacity of at least n.
 func (p *bufPool) get(n int) *[]byte {
-	c, size := poolClass(n)
+	c := poolClass(n)
 	if c >= poolClasses {
 		b := make([]byte, 0, n)
 		return &b
@@ -94,7 +91,7 @@ func (p *bufPool) get(n int) *[]byte {
 		*bp = (*bp)[:0]
 		return bp
 	}
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, 1<<(c+minPoolShift))
 	return &b
 }
 
@@ -110,11 +107,11 @@ func (p *bufPool) put(bp *[]byte) {
 		return
 	}
 	c := cap(*bp)
-	if c < minPoolSize || c > maxPoolSize {
+	if c < 1<<minPoolShift || c > 1<<maxPoolShift {
 		return
 	}
 	// Round down: a buffer must satisfy every request of its class.
-	cls := sizeclass.Index(sizeclass.Down(c)) - minPoolIndex
+	cls := bits.Len(uint(c)) - 1 - minPoolShift
 	if cls >= largeClass0 {
 		select {
 		case p.large[cls-largeClass0] <- bp:

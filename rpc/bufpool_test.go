@@ -37,31 +37,6 @@ func TestLargeFreeListIsBounded(t *testing.T) {
 	require.Equal(t, cap(list), len(list))
 	require.Equal(t, 2, cap(list), "the 4 MiB class keeps two buffers")
 	require.Equal(t, 32, cap(p.large[0]), "the 64 KiB class keeps 2 MiB worth")
-	require.Equal(t, 25, cap(p.large[1]), "the 80 KiB class too, rounded down")
-}
-
-// A 1 MiB message, just over 1 MiB with its prefix and protobuf's framing,
-// gets a buffer of 1.25 MiB, not 2 MiB: with eight such calls in flight the
-// power-of-two classes kept twice the heap grpc-go did for the same calls,
-// and every MB of heap growth is paid for in page faults. A buffer that goes
-// back is filed under the largest class it serves.
-func TestLargeClassesWasteAQuarterAtMost(t *testing.T) {
-	p := newBufPool()
-	const msg = 1<<20 + 5 + 8 // prefix, field tag and length
-	b := p.get(msg)
-	require.GreaterOrEqual(t, cap(*b), msg)
-	require.Equal(t, 1280<<10, cap(*b))
-	p.put(b)
-	require.Same(t, b, p.get(1200<<10), "served again by its class")
-
-	grown := make([]byte, 0, 1400<<10) // append grew it past its class
-	p.put(&grown)
-	got := p.get(1280 << 10)
-	require.Same(t, &grown, got, "filed under 1.25 MiB, the largest class it serves")
-	for n := 64<<10 + 1; n <= 4<<20; n += 65521 {
-		bp := p.get(n)
-		require.LessOrEqual(t, cap(*bp), n+n/4, "a buffer for %d bytes", n)
-	}
 }
 
 // Buffers below the large classes and above the largest one stay out of
@@ -107,8 +82,7 @@ func TestSendAndReceiveBuffersKeepApart(t *testing.T) {
 
 // drainLarge empties p's free list of the class of n.
 func drainLarge(p *bufPool, n int) {
-	c, _ := poolClass(n)
-	l := p.large[c-largeClass0]
+	l := p.large[poolClass(n)-largeClass0]
 	for {
 		select {
 		case <-l:

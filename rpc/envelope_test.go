@@ -117,8 +117,7 @@ func (r *lendingReader) ReadFramedInPlace(p []byte, _ func([]byte) int) (int, er
 // from the connection. A read that ends cleanly gives it back to the pool.
 func TestFailedReadLetsItsBufferGo(t *testing.T) {
 	const size = 300 << 10 // a large class: its free list is a FIFO
-	c, _ := poolClass(envelopeHeaderLen + size)
-	free := recvBufs.large[c-largeClass0]
+	free := recvBufs.large[poolClass(envelopeHeaderLen+size)-largeClass0]
 	sameArray := func(a, b []byte) bool { return &a[:1][0] == &b[:1][0] }
 	for _, tc := range []struct {
 		err    error
