@@ -22,7 +22,10 @@ type Options struct {
 	KeepaliveInterval time.Duration
 	KeepaliveTimeout  time.Duration
 	// IdleTimeout, when positive, gracefully closes a session that has had no
-	// open streams for that long (like Node's session.setTimeout).
+	// open streams (and, on a server, no handler running) for that long,
+	// counted from when the last one ended (like grpc-go's MaxConnectionIdle).
+	// It closes no later than 2×IdleTimeout after that, when a handler
+	// returned after its stream closed (idle_close.go says why).
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one write to the connection (default 30s, negative
 	// disables): a peer that stops reading cannot hold the session forever.

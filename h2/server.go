@@ -379,6 +379,7 @@ func (s *Session) runHandlers(st *Stream) {
 		}
 		if st == nil {
 			s.handlersBusy--
+			s.handlerEndedLocked()
 			s.maybeEndDrainLocked()
 			if len(s.idle) >= limit || s.closing {
 				s.mu.Unlock()

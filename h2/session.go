@@ -134,7 +134,7 @@ type Session struct {
 	handlerQueue  []*Stream
 	resetBucket   tokenBucket
 	emptyBucket   tokenBucket
-	idleTimer     *time.Timer
+	idleClose     *idleClose // Options.IdleTimeout (idle_close.go), nil without one
 	settingsTimer *time.Timer
 
 	stats     sessionCounters
@@ -217,9 +217,7 @@ func (s *Session) start() {
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})
 	}
 	s.recvTarget = int64(s.opts.ConnWindowSize)
-	if s.opts.IdleTimeout > 0 {
-		s.idleTimer = time.AfterFunc(s.opts.IdleTimeout, s.onIdle)
-	}
+	s.startIdleCloseLocked()
 	s.mu.Unlock()
 	s.startPerf()
 	go s.writeLoop()
@@ -534,9 +532,7 @@ func (s *Session) finish(readErr error) {
 		s.beginCloseLocked(readErr, 0, false)
 	}
 	err := s.closeErr
-	if s.idleTimer != nil {
-		s.idleTimer.Stop()
-	}
+	s.stopIdleCloseLocked()
 	if s.settingsTimer != nil {
 		s.settingsTimer.Stop()
 	}
@@ -561,27 +557,6 @@ func (s *Session) finish(readErr error) {
 	if h := s.opts.Hooks.OnClose; h != nil {
 		h(s, err)
 	}
-}
-
-// onIdle closes a session that has had no streams for IdleTimeout.
-func (s *Session) onIdle() {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return
-	}
-	if len(s.streams) > 0 || s.handlersBusy > 0 {
-		s.idleTimer.Reset(s.opts.IdleTimeout)
-		s.mu.Unlock()
-		return
-	}
-	s.draining = true
-	s.noNewStreams.Store(true)
-	if !s.goAwaySent {
-		s.sendGoAwayLocked(ErrCodeNo, s.lastPeerStream, []byte("idle timeout"))
-	}
-	s.beginCloseLocked(ErrIdleTimeout, 0, false)
-	s.mu.Unlock()
 }
 
 // wakeMemWaitersLocked wakes writers that waited for session memory.

@@ -583,6 +583,7 @@ func (st *Stream) closeLocked() {
 	}
 	st.signalLocked()
 	s.streamWaiters.Broadcast()
+	s.streamEndedLocked(st)
 	s.maybeEndDrainLocked()
 }
 
