@@ -11,7 +11,7 @@ import (
 // and how much of each the writer's loop would send.
 
 func schedSession() *Session {
-	s := &Session{sendFlow: flow{win: 1 << 30}, wake: make(chan struct{}, 1)}
+	s := &Session{opts: &Options{}, sendFlow: flow{win: 1 << 30}, wake: make(chan struct{}, 1)}
 	s.sched.init()
 	return s
 }

@@ -20,10 +20,10 @@ type Session struct {
 	conn      net.Conn
 	client    bool
 	encrypted bool
-	opts      Options
-	handler   Handler // server only
-	authority string  // client: default :authority
-	srv       *Server // server only, may be nil
+	opts      *Options // normalized, read only: a server's sessions share theirs
+	handler   Handler  // server only
+	authority string   // client: default :authority
+	srv       *Server  // server only, may be nil
 	// httpInfo is what the net/http bridge computes once per connection
 	// (http_request.go): the remote address string, the TLS state.
 	httpInfo atomic.Pointer[httpConnInfo]
@@ -149,10 +149,17 @@ type Session struct {
 }
 
 func newSession(conn net.Conn, client bool, opts Options) *Session {
+	o := opts.normalized()
+	return newSessionShared(conn, client, &o)
+}
+
+// newSessionShared makes a session with normalized options it only reads,
+// which other sessions may share (a server's, settings_server.go).
+func newSessionShared(conn net.Conn, client bool, opts *Options) *Session {
 	s := &Session{
 		conn:         conn,
 		client:       client,
-		opts:         opts.normalized(),
+		opts:         opts,
 		wake:         make(chan struct{}, 1),
 		streams:      make(map[uint32]*Stream),
 		writerExited: make(chan struct{}),
