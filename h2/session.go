@@ -87,7 +87,8 @@ type Session struct {
 	pendingLocal []Settings // sent, not yet acknowledged
 	settingsWait []chan struct{}
 	remote       Settings
-	remoteSeen   bool // the peer's first SETTINGS arrived
+	remoteSeen   bool      // the peer's first SETTINGS arrived
+	push         pushState // push.go
 
 	sendFlow   flow  // the connection's send window (flow.go)
 	recvFlow   flow  // the connection's receive window: what the peer may still send
@@ -109,16 +110,17 @@ type Session struct {
 	maxFrameIn   atomic.Uint32 // the largest frame the peer may send us
 	maxListIn    atomic.Uint32 // our MAX_HEADER_LIST_SIZE, for the reader
 
-	goAwaySent   bool
+	// The flags sit together, after the ids, so that alignment pads them once.
 	goAwaySentID uint32
-	goAwayRecv   bool
 	goAwayRecvID uint32
+	goAwaySent   bool
+	goAwayRecv   bool
 	draining     bool // Close was called: end when no streams remain
 	closing      bool // the writer's last flush is pending or done
+	readerLocked bool // the reader holds mu (read_wake.go)
 	closeErr     error
 	writerExited chan struct{}
 	done         chan struct{}
-	readerLocked bool    // the reader holds mu (read_wake.go)
 	spare        *Stream // server: the reader's next stream, allocated outside mu (reader-owned)
 	// noNewStreams is goingAwayLocked's answer, readable without mu: a
 	// client picking a session for each call asks it every time.
@@ -137,11 +139,9 @@ type Session struct {
 	idleClose     *idleClose // Options.IdleTimeout (idle_close.go), nil without one
 	settingsTimer *time.Timer
 
-	stats     sessionCounters
-	push      pushState      // push.go
-	timeout   sessionTimeout // timeout.go
-	extFrames extState       // altsvc.go
-	perf      *perfEntries   // perf.go: nil without a performance hook
+	stats sessionCounters
+	rare  atomic.Pointer[sessionRare] // session_rare.go: nil until used
+	perf  *perfEntries                // perf.go: nil without a performance hook
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
