@@ -240,8 +240,8 @@ func (srv *Server) ServeConn(c net.Conn) {
 	if srv.OnSession != nil {
 		srv.OnSession(s)
 	}
-	s.start()
-	<-s.done
+	s.launch()
+	s.readLoop() // returns once the session has ended (finish)
 }
 
 func (srv *Server) forget(s *Session) {

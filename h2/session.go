@@ -204,13 +204,21 @@ func newSessionShared(conn net.Conn, client bool, opts *Options) *Session {
 		// Applied by the writer before its first block, as a peer's limit is.
 		s.hencLimit, s.hencLimitSet = s.remote.HeaderTableSize, true
 	}
-	s.sched.init()
 	s.stats.StartTime = time.Now()
 	return s
 }
 
-// start sends the preface (client) and our SETTINGS, then runs the reader and writer.
+// start sends the preface (client) and our SETTINGS, then runs the reader and
+// writer on goroutines of their own.
 func (s *Session) start() {
+	s.launch()
+	go s.readLoop()
+}
+
+// launch is start without the reader, for a caller that runs readLoop on its
+// own goroutine (a server's ServeConn: a goroutine that only waited for the
+// session's end was 4 KB of stack and a descriptor per idle connection).
+func (s *Session) launch() {
 	s.mu.Lock()
 	if s.client {
 		s.wbuf = append(s.wbuf, ClientPreface...)
@@ -228,7 +236,6 @@ func (s *Session) start() {
 	s.mu.Unlock()
 	s.startPerf()
 	go s.writeLoop()
-	go s.readLoop()
 	s.startTimeout()
 	if s.opts.KeepaliveInterval > 0 {
 		go s.keepalive()
