@@ -87,3 +87,26 @@ func TestServerSessionGoroutines(t *testing.T) {
 	require.Equal(t, conns, serving, "a ServeConn per connection")
 	require.Zero(t, waiting, "ServeConn goroutines that only wait for their session")
 }
+
+// TestIdleSessionKeepsNoEmptiedArrays: a session that has sent nothing but
+// its SETTINGS, acknowledged, holds no write queue and no emptied SETTINGS
+// bookkeeping: arrays every idle connection would keep for nothing.
+func TestIdleSessionKeepsNoEmptiedArrays(t *testing.T) {
+	goroutineLeakCheck(t)
+	serverSess := make(chan *Session, 1)
+	c := memPair(t, &Server{Handler: okHandler, OnSession: func(s *Session) { serverSess <- s }}, nil)
+	ss := <-serverSess
+	for _, s := range []*Session{ss, c} {
+		eventually(t, "SETTINGS acknowledged", func() bool { return !s.PendingSettingsAck() })
+		s.mu.Lock()
+		pending, waits := s.pendingLocal, s.settingsWait
+		var queues int
+		for _, q := range s.sched.ready {
+			queues += cap(q)
+		}
+		s.mu.Unlock()
+		require.Nil(t, pending)
+		require.Nil(t, waits)
+		require.Zero(t, queues, "room in the write scheduler's queues")
+	}
+}
