@@ -167,14 +167,18 @@ func printableASCII(v string) bool {
 func (s *Session) OriginSet() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.extFrames.originSet...)
+	r := s.rare.Load()
+	if r == nil {
+		return nil
+	}
+	return append([]string(nil), r.extFrames.originSet...)
 }
 
 // initOriginSet seeds a TLS client's origin set with its own origin.
 func (s *Session) initOriginSet() {
 	if s.client && s.encrypted && s.authority != "" {
 		if o, err := canonicalOrigin("https://" + s.authority); err == nil {
-			s.extFrames.originSet = []string{o}
+			s.rarePart().extFrames.originSet = []string{o}
 		}
 	}
 }
@@ -229,16 +233,17 @@ func (s *Session) onOrigin(fh FrameHeader, p []byte) error {
 		p = p[2+n:]
 	}
 	s.mu.Lock()
+	ext := &s.rarePart().extFrames
 	for _, o := range origins {
-		if len(s.extFrames.originSet) >= maxOriginSet {
+		if len(ext.originSet) >= maxOriginSet {
 			break
 		}
 		known := false
-		for _, k := range s.extFrames.originSet {
+		for _, k := range ext.originSet {
 			known = known || k == o
 		}
 		if !known {
-			s.extFrames.originSet = append(s.extFrames.originSet, o)
+			ext.originSet = append(ext.originSet, o)
 		}
 	}
 	s.mu.Unlock()

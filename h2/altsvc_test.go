@@ -154,7 +154,7 @@ func TestCanonicalOrigin(t *testing.T) {
 		_, err := canonicalOrigin(bad)
 		require.Error(t, err, bad)
 	}
-	s := &Session{client: true, encrypted: true, authority: "Example.com:443"}
+	s := &Session{opts: &Options{}, client: true, encrypted: true, authority: "Example.com:443"}
 	s.initOriginSet()
 	require.Equal(t, []string{"https://example.com"}, s.OriginSet(), "a TLS session starts with its own origin")
 }

@@ -82,7 +82,7 @@ func TestExtendedConnectAdvertised(t *testing.T) {
 }
 
 func TestConnectRequestHeaders(t *testing.T) {
-	s := &Session{client: true, authority: "a:1"}
+	s := &Session{opts: &Options{}, client: true, authority: "a:1"}
 	out, err := s.completeRequestHeader(Header{{Name: "x", Value: "1"}, {Name: ":protocol", Value: "websocket"}, {Name: ":method", Value: "CONNECT"}, {Name: ":path", Value: "/ws"}})
 	require.NoError(t, err)
 	require.Equal(t, Header{{Name: ":method", Value: "CONNECT"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/ws"},

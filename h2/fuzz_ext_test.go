@@ -82,7 +82,7 @@ func FuzzPadding(f *testing.F) {
 		if frameLen < 0 || limit < 0 || frameLen > 1<<24 || limit > 1<<24 {
 			return
 		}
-		s := &Session{opts: Options{Padding: func(int, int) int { return answer }}}
+		s := &Session{opts: &Options{Padding: func(int, int) int { return answer }}}
 		extra, pad := s.padding(frameLen, limit)
 		if extra < 0 || extra > 256 || extra > 0 && (frameLen+extra > limit || pad != extra-1) {
 			t.Fatalf("padding(%d, %d) with answer %d = %d, %d", frameLen, limit, answer, extra, pad)

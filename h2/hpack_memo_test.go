@@ -10,7 +10,7 @@ import (
 
 // memoSession is just enough of a Session to encode header blocks.
 func memoSession() *Session {
-	s := &Session{}
+	s := &Session{opts: &Options{}}
 	s.henc = hpack.NewEncoder(&s.hbuf)
 	return s
 }

@@ -67,7 +67,7 @@ func TestReaderWakesOncePerBatch(t *testing.T) {
 // TestSignalsWaitForTheReaderToLetGo: while the reader holds the session
 // lock, signalLocked only queues the stream (once); flushReaderWakes wakes it.
 func TestSignalsWaitForTheReaderToLetGo(t *testing.T) {
-	s := &Session{}
+	s := &Session{opts: &Options{}}
 	st := &Stream{s: s}
 	st.cond.L = &s.mu
 	s.lockAsReader()

@@ -3,6 +3,8 @@ package h2
 import (
 	"context"
 	"net"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -51,4 +53,60 @@ func TestIdleSessionHeap(t *testing.T) {
 		cs.Abort(ErrCodeNo, nil)
 	}
 	require.Less(t, perConn, int64(20<<10))
+}
+
+// TestServerSessionGoroutines: a served connection costs two goroutines,
+// the reader and the writer. ServeConn's own goroutine is the reader: one
+// that only waited for the session to end was a goroutine's descriptor and
+// stack of every idle connection.
+func TestServerSessionGoroutines(t *testing.T) {
+	goroutineLeakCheck(t)
+	const conns = 4
+	sessions := make(chan *Session, conns)
+	addr := newTestServer(t, &Server{Handler: okHandler, OnSession: func(s *Session) { sessions <- s }})
+	for range conns {
+		_, _, err := roundTrip(ctxT(t), dialTest(t, addr, nil), "/", nil)
+		require.NoError(t, err)
+		<-sessions
+	}
+	buf := make([]byte, 1<<20)
+	stacks := strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n")
+	serving, waiting := 0, 0
+	for _, g := range stacks {
+		if i := strings.Index(g, "\ncreated by "); i >= 0 {
+			g = g[:i] // the frames it runs, not where it began
+		}
+		if !strings.Contains(g, "h2.(*Server).ServeConn") {
+			continue
+		}
+		serving++
+		if !strings.Contains(g, "h2.(*Session).readLoop") {
+			waiting++
+		}
+	}
+	require.Equal(t, conns, serving, "a ServeConn per connection")
+	require.Zero(t, waiting, "ServeConn goroutines that only wait for their session")
+}
+
+// TestIdleSessionKeepsNoEmptiedArrays: a session that has sent nothing but
+// its SETTINGS, acknowledged, holds no write queue and no emptied SETTINGS
+// bookkeeping: arrays every idle connection would keep for nothing.
+func TestIdleSessionKeepsNoEmptiedArrays(t *testing.T) {
+	goroutineLeakCheck(t)
+	serverSess := make(chan *Session, 1)
+	c := memPair(t, &Server{Handler: okHandler, OnSession: func(s *Session) { serverSess <- s }}, nil)
+	ss := <-serverSess
+	for _, s := range []*Session{ss, c} {
+		eventually(t, "SETTINGS acknowledged", func() bool { return !s.PendingSettingsAck() })
+		s.mu.Lock()
+		pending, waits := s.pendingLocal, s.settingsWait
+		var queues int
+		for _, q := range s.sched.ready {
+			queues += cap(q)
+		}
+		s.mu.Unlock()
+		require.Nil(t, pending)
+		require.Nil(t, waits)
+		require.Zero(t, queues, "room in the write scheduler's queues")
+	}
 }

@@ -22,7 +22,10 @@ type Options struct {
 	KeepaliveInterval time.Duration
 	KeepaliveTimeout  time.Duration
 	// IdleTimeout, when positive, gracefully closes a session that has had no
-	// open streams for that long (like Node's session.setTimeout).
+	// open streams (and, on a server, no handler running) for that long,
+	// counted from when the last one ended (like grpc-go's MaxConnectionIdle).
+	// It closes no later than 2×IdleTimeout after that, when a handler
+	// returned after its stream closed (idle_close.go says why).
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one write to the connection (default 30s, negative
 	// disables): a peer that stops reading cannot hold the session forever.
@@ -205,23 +208,28 @@ func setDefault(p *int, v int) {
 }
 
 // tokenBucket is a rate limit for peer-provoked work; it needs no goroutine.
+// Every session keeps two: the compact fields (24 bytes, not 48) are part of
+// what an idle connection costs.
 type tokenBucket struct {
 	tokens float64
-	last   time.Time
-	rate   float64
-	burst  float64
+	last   int64 // unix nanoseconds of the last take, 0 before the first
+	rate   float32
+	burst  float32
 }
 
 func newTokenBucket(rate, burst int) tokenBucket {
-	return tokenBucket{tokens: float64(burst), rate: float64(rate), burst: float64(burst)}
+	return tokenBucket{tokens: float64(burst), rate: float32(rate), burst: float32(burst)}
 }
 
-// take spends one token and reports whether one was available.
+// take spends one token and reports whether one was available. A clock
+// that went back adds no tokens and takes none away.
 func (b *tokenBucket) take(now time.Time) bool {
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	t := now.UnixNano()
+	if b.last != 0 {
+		elapsed := time.Duration(max(t-b.last, 0))
+		b.tokens = min(float64(b.burst), b.tokens+elapsed.Seconds()*float64(b.rate))
 	}
-	b.last = now
+	b.last = t
 	if b.tokens < 1 {
 		return false
 	}

@@ -24,7 +24,7 @@ func TestPaddingStrategies(t *testing.T) {
 	}
 	require.Equal(t, 300, PadMax(10, 300))
 
-	s := &Session{opts: Options{Padding: PadMax}}
+	s := &Session{opts: &Options{Padding: PadMax}}
 	extra, pad := s.padding(10, 16384)
 	require.Equal(t, 256, extra, "Pad Length octet and 255 bytes")
 	require.Equal(t, 255, pad)

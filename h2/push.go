@@ -53,12 +53,16 @@ func (st *Stream) promised() Header {
 // promiseSentLocked reports whether the peer heard of this pushed stream.
 func (st *Stream) promiseSentLocked() bool { return st.push != nil && st.push.promiseSent }
 
-// pushState is the session's push bookkeeping.
+// pushState is the push bookkeeping every session keeps.
 type pushState struct {
 	// ackedOff: the peer acknowledged SETTINGS of ours with ENABLE_PUSH=0.
 	// Until then the RFC default (enabled) may still be in the peer's view.
 	ackedOff bool
-	// call is a push hook for the reader to run once it has released mu.
+}
+
+// pushHook is a push hook for the reader to run once it has released mu,
+// kept in the session's rare state (session_rare.go).
+type pushHook struct {
 	call           func(promised Header, pushed *Stream)
 	callSession    func(parent *Stream, promised Header, pushed *Stream)
 	parent, pushed *Stream
@@ -320,19 +324,19 @@ func (s *Session) onPromiseBlockLocked(fields Header) error {
 	st.headRequest = fields.Get(":method") == "HEAD"
 	st.queued.end() // we send nothing on it
 	st.wire.end()
-	s.push.call, s.push.callSession, s.push.parent, s.push.pushed = call, callSession, parent, st
+	s.rarePart().push = pushHook{call: call, callSession: callSession, parent: parent, pushed: st}
 	return nil
 }
 
 // runPushHook calls the hook onPromiseBlockLocked chose, without mu, so
 // that it may use the stream (Reset it, say).
 func (s *Session) runPushHook() {
-	ps := &s.push
-	if ps.pushed == nil {
+	r := s.rare.Load()
+	if r == nil || r.push.pushed == nil {
 		return
 	}
-	call, callSession, parent, st := ps.call, ps.callSession, ps.parent, ps.pushed
-	ps.call, ps.callSession, ps.parent, ps.pushed = nil, nil, nil, nil
+	call, callSession, parent, st := r.push.call, r.push.callSession, r.push.parent, r.push.pushed
+	r.push = pushHook{}
 	if call != nil {
 		call(st.push.promise, st)
 		return

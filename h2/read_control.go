@@ -170,9 +170,13 @@ func (s *Session) onSettingsAck() error {
 		close(ch)
 	}
 	s.settingsWait = s.settingsWait[1:]
-	if s.settingsTimer != nil && len(s.pendingLocal) == 0 {
-		s.settingsTimer.Stop()
-		s.settingsTimer = nil
+	if len(s.pendingLocal) == 0 {
+		// Nothing pending: an idle connection keeps no emptied arrays.
+		s.pendingLocal, s.settingsWait = nil, nil
+		if s.settingsTimer != nil {
+			s.settingsTimer.Stop()
+			s.settingsTimer = nil
+		}
 	}
 	s.hdec.SetAllowedMaxDynamicTableSize(acked.HeaderTableSize)
 	s.push.ackedOff = !acked.EnablePush

@@ -97,8 +97,6 @@ type scheduler struct {
 	cur   *Stream // the stream whose turn is in progress
 }
 
-func (sc *scheduler) init() { sc.ready[DefaultPriority().Urgency] = make([]*Stream, 0, 16) }
-
 // len is how many streams are queued.
 func (sc *scheduler) len() int { return sc.n }
 
@@ -139,6 +137,11 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 func (sc *scheduler) push(st *Stream) {
 	u := urgencyOf(st.sched.prio)
 	st.sched.queued, st.sched.bucket = true, u
+	if cap(sc.ready[u]) == 0 {
+		// Made by the first stream queued, not with the session: a
+		// connection that never sends a body keeps no queue.
+		sc.ready[u] = make([]*Stream, 0, 16)
+	}
 	sc.ready[u] = append(sc.ready[u], st)
 	sc.n++
 }

@@ -11,9 +11,7 @@ import (
 // and how much of each the writer's loop would send.
 
 func schedSession() *Session {
-	s := &Session{sendFlow: flow{win: 1 << 30}, wake: make(chan struct{}, 1)}
-	s.sched.init()
-	return s
+	return &Session{opts: &Options{}, sendFlow: flow{win: 1 << 30}, wake: make(chan struct{}, 1)}
 }
 
 // schedStream is a stream whose headers are out, with pending bytes of body

@@ -32,7 +32,10 @@ type Server struct {
 	Handler Handler
 	// HTTP, when set, serves every stream instead of Handler, through the
 	// net/http bridge (see HTTPHandler).
-	HTTP      http.Handler
+	HTTP http.Handler
+	// Options are read when the first session begins and not after (the
+	// sessions share one copy of them); UpdateSettings changes the settings
+	// of running and later sessions.
 	Options   Options
 	TLSConfig *tls.Config
 	// OnSession, when set, is called for each new session before it serves.
@@ -79,6 +82,7 @@ type Server struct {
 	sessions  map[*Session]struct{}
 	shutdown  bool
 	updated   Settings // what UpdateSettings changed, for new sessions (settings_server.go)
+	shared    *Options // the options new sessions share (settings_server.go)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -194,7 +198,7 @@ func (srv *Server) ServeConn(c net.Conn) {
 			return
 		}
 	}
-	s := newSession(c, false, srv.sessionOptions())
+	s := newSessionShared(c, false, srv.sessionOptions())
 	if !s.encrypted {
 		kind, err := s.sniffPreface(srv.firstBytesTimeout(s))
 		// Without a hook, other bytes go to the session as they are: it
@@ -236,8 +240,8 @@ func (srv *Server) ServeConn(c net.Conn) {
 	if srv.OnSession != nil {
 		srv.OnSession(s)
 	}
-	s.start()
-	<-s.done
+	s.launch()
+	s.readLoop() // returns once the session has ended (finish)
 }
 
 func (srv *Server) forget(s *Session) {
@@ -379,6 +383,7 @@ func (s *Session) runHandlers(st *Stream) {
 		}
 		if st == nil {
 			s.handlersBusy--
+			s.handlerEndedLocked()
 			s.maybeEndDrainLocked()
 			if len(s.idle) >= limit || s.closing {
 				s.mu.Unlock()

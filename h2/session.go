@@ -20,10 +20,10 @@ type Session struct {
 	conn      net.Conn
 	client    bool
 	encrypted bool
-	opts      Options
-	handler   Handler // server only
-	authority string  // client: default :authority
-	srv       *Server // server only, may be nil
+	opts      *Options // normalized, read only: a server's sessions share theirs
+	handler   Handler  // server only
+	authority string   // client: default :authority
+	srv       *Server  // server only, may be nil
 	// httpInfo is what the net/http bridge computes once per connection
 	// (http_request.go): the remote address string, the TLS state.
 	httpInfo atomic.Pointer[httpConnInfo]
@@ -89,7 +89,8 @@ type Session struct {
 	pendingLocal []Settings // sent, not yet acknowledged
 	settingsWait []chan struct{}
 	remote       Settings
-	remoteSeen   bool // the peer's first SETTINGS arrived
+	remoteSeen   bool      // the peer's first SETTINGS arrived
+	push         pushState // push.go
 
 	sendFlow   flow  // the connection's send window (flow.go)
 	recvFlow   flow  // the connection's receive window: what the peer may still send
@@ -111,16 +112,17 @@ type Session struct {
 	maxFrameIn   atomic.Uint32 // the largest frame the peer may send us
 	maxListIn    atomic.Uint32 // our MAX_HEADER_LIST_SIZE, for the reader
 
-	goAwaySent   bool
+	// The flags sit together, after the ids, so that alignment pads them once.
 	goAwaySentID uint32
-	goAwayRecv   bool
 	goAwayRecvID uint32
+	goAwaySent   bool
+	goAwayRecv   bool
 	draining     bool // Close was called: end when no streams remain
 	closing      bool // the writer's last flush is pending or done
+	readerLocked bool // the reader holds mu (read_wake.go)
 	closeErr     error
 	writerExited chan struct{}
 	done         chan struct{}
-	readerLocked bool    // the reader holds mu (read_wake.go)
 	spare        *Stream // server: the reader's next stream, allocated outside mu (reader-owned)
 	// noNewStreams is goingAwayLocked's answer, readable without mu: a
 	// client picking a session for each call asks it every time.
@@ -136,14 +138,12 @@ type Session struct {
 	handlerQueue  []*Stream
 	resetBucket   tokenBucket
 	emptyBucket   tokenBucket
-	idleTimer     *time.Timer
+	idleClose     *idleClose // Options.IdleTimeout (idle_close.go), nil without one
 	settingsTimer *time.Timer
 
-	stats     sessionCounters
-	push      pushState      // push.go
-	timeout   sessionTimeout // timeout.go
-	extFrames extState       // altsvc.go
-	perf      *perfEntries   // perf.go: nil without a performance hook
+	stats sessionCounters
+	rare  atomic.Pointer[sessionRare] // session_rare.go: nil until used
+	perf  *perfEntries                // perf.go: nil without a performance hook
 
 	// goAwayRecvErr is the last GOAWAY received, named in the error of a
 	// connection lost after it (conn_lost.go).
@@ -151,10 +151,17 @@ type Session struct {
 }
 
 func newSession(conn net.Conn, client bool, opts Options) *Session {
+	o := opts.normalized()
+	return newSessionShared(conn, client, &o)
+}
+
+// newSessionShared makes a session with normalized options it only reads,
+// which other sessions may share (a server's, settings_server.go).
+func newSessionShared(conn net.Conn, client bool, opts *Options) *Session {
 	s := &Session{
 		conn:         conn,
 		client:       client,
-		opts:         opts.normalized(),
+		opts:         opts,
 		wake:         make(chan struct{}, 1),
 		streams:      make(map[uint32]*Stream),
 		writerExited: make(chan struct{}),
@@ -199,13 +206,21 @@ func newSession(conn net.Conn, client bool, opts Options) *Session {
 		// Applied by the writer before its first block, as a peer's limit is.
 		s.hencLimit, s.hencLimitSet = s.remote.HeaderTableSize, true
 	}
-	s.sched.init()
 	s.stats.StartTime = time.Now()
 	return s
 }
 
-// start sends the preface (client) and our SETTINGS, then runs the reader and writer.
+// start sends the preface (client) and our SETTINGS, then runs the reader and
+// writer on goroutines of their own.
 func (s *Session) start() {
+	s.launch()
+	go s.readLoop()
+}
+
+// launch is start without the reader, for a caller that runs readLoop on its
+// own goroutine (a server's ServeConn: a goroutine that only waited for the
+// session's end was 4 KB of stack and a descriptor per idle connection).
+func (s *Session) launch() {
 	s.mu.Lock()
 	if s.client {
 		s.wbuf = append(s.wbuf, ClientPreface...)
@@ -219,13 +234,10 @@ func (s *Session) start() {
 		s.queueLocked(frameReq{kind: reqWindowUpdate, u32: uint32(extra)})
 	}
 	s.recvTarget = int64(s.opts.ConnWindowSize)
-	if s.opts.IdleTimeout > 0 {
-		s.idleTimer = time.AfterFunc(s.opts.IdleTimeout, s.onIdle)
-	}
+	s.startIdleCloseLocked()
 	s.mu.Unlock()
 	s.startPerf()
 	go s.writeLoop()
-	go s.readLoop()
 	s.startTimeout()
 	if s.opts.KeepaliveInterval > 0 {
 		go s.keepalive()
@@ -536,9 +548,7 @@ func (s *Session) finish(readErr error) {
 		s.beginCloseLocked(readErr, 0, false)
 	}
 	err := s.closeErr
-	if s.idleTimer != nil {
-		s.idleTimer.Stop()
-	}
+	s.stopIdleCloseLocked()
 	if s.settingsTimer != nil {
 		s.settingsTimer.Stop()
 	}
@@ -563,27 +573,6 @@ func (s *Session) finish(readErr error) {
 	if h := s.opts.Hooks.OnClose; h != nil {
 		h(s, err)
 	}
-}
-
-// onIdle closes a session that has had no streams for IdleTimeout.
-func (s *Session) onIdle() {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return
-	}
-	if len(s.streams) > 0 || s.handlersBusy > 0 {
-		s.idleTimer.Reset(s.opts.IdleTimeout)
-		s.mu.Unlock()
-		return
-	}
-	s.draining = true
-	s.noNewStreams.Store(true)
-	if !s.goAwaySent {
-		s.sendGoAwayLocked(ErrCodeNo, s.lastPeerStream, []byte("idle timeout"))
-	}
-	s.beginCloseLocked(ErrIdleTimeout, 0, false)
-	s.mu.Unlock()
 }
 
 // wakeMemWaitersLocked wakes writers that waited for session memory.

@@ -54,7 +54,7 @@ func TestMaxEncoderTableSize(t *testing.T) {
 	require.Equal(t, byte(0x20), blocks[0][0], "a dynamic table size update to 0 first")
 	require.Equal(t, blocks[0][1:], blocks[1], "nothing indexed: the second block is the same")
 
-	s := &Session{opts: Options{MaxEncoderTableSize: 100}}
+	s := &Session{opts: &Options{MaxEncoderTableSize: 100}}
 	require.Equal(t, uint32(100), s.encoderTableLimit(4096))
 	require.Equal(t, uint32(50), s.encoderTableLimit(50))
 	s.opts.MaxEncoderTableSize = 0

@@ -587,6 +587,7 @@ func (st *Stream) closeAtLocked(at int64) {
 	}
 	st.signalLocked()
 	s.streamWaiters.Broadcast()
+	s.streamEndedLocked(st)
 	s.maybeEndDrainLocked()
 }
 

@@ -86,7 +86,7 @@ type sessionTimeout struct {
 // once per such stretch (Node's session.setTimeout and 'timeout'); d <= 0
 // removes the timeout. Options.Timeout sets one from the start.
 func (s *Session) SetTimeout(d time.Duration, fn func()) {
-	st := &s.timeout
+	st := &s.rarePart().timeout
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.t.stop()
@@ -107,8 +107,8 @@ func (s *Session) SetTimeout(d time.Duration, fn func()) {
 
 // wroteNow records a write for the session's timeout, if one is set.
 func (s *Session) wroteNow() {
-	if s.timeout.on.Load() {
-		s.timeout.lastWrite.Store(time.Now().UnixNano())
+	if r := s.rare.Load(); r != nil && r.timeout.on.Load() {
+		r.timeout.lastWrite.Store(time.Now().UnixNano())
 	}
 }
 
@@ -130,9 +130,13 @@ func (s *Session) startTimeout() {
 
 // stopTimeout ends the session's timeout with the session.
 func (s *Session) stopTimeout() {
-	s.timeout.mu.Lock()
-	s.timeout.t.stop()
-	s.timeout.mu.Unlock()
+	r := s.rare.Load()
+	if r == nil {
+		return
+	}
+	r.timeout.mu.Lock()
+	r.timeout.t.stop()
+	r.timeout.mu.Unlock()
 }
 
 // streamWatch is what watches a stream from outside: its inactivity

@@ -391,7 +391,7 @@ func TestOptionsNormalized(t *testing.T) {
 // starts with :method, :scheme, :path and :authority is used as it is (no
 // copy); any other shape is completed into a new slice.
 func TestCompleteRequestHeaderKeepsACanonicalHeader(t *testing.T) {
-	s := &Session{authority: "example.com"}
+	s := &Session{opts: &Options{}, authority: "example.com"}
 	canon := Header{{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"}, {Name: ":path", Value: "/p"},
 		{Name: ":authority", Value: "a"}, {Name: "te", Value: "trailers"}}
 	out, err := s.completeRequestHeader(canon)
