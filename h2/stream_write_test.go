@@ -3,7 +3,6 @@ package h2
 import (
 	"bytes"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"testing"
@@ -78,30 +77,7 @@ func TestWriteOwnedSendsEveryBufferIntactAndGivesItBack(t *testing.T) {
 // session dies and its write fails.
 func TestWriteOwnedReturnsBeforeItsBytesAreWritten(t *testing.T) {
 	goroutineLeakCheck(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	stop, peerDone := make(chan struct{}), make(chan struct{})
-	defer func() {
-		close(stop)
-		<-peerDone
-	}()
-	go func() {
-		defer close(peerDone)
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		// A peer that grants 64 MiB of window, then never reads again.
-		var b []byte
-		b = AppendSettings(b, Setting{SettingInitialWindowSize, 64 << 20})
-		b = appendWindowUpdate(b, 0, 64<<20)
-		_, _ = conn.Write(b)
-		<-stop
-	}()
-	c := dialTest(t, l.Addr().String(), nil)
-	require.Eventually(t, func() bool { return c.RemoteSettings().InitialWindowSize == 64<<20 }, waitLong, time.Millisecond)
+	c := dialStalledPeer(t)
 	st, err := c.Request(ctxT(t), post("/"), nil)
 	require.NoError(t, err)
 

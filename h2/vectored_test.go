@@ -116,30 +116,7 @@ func TestLentWriteResetReportsShortWrite(t *testing.T) {
 // releases them when the write fails.
 func TestLentWriteReturnsWhenTheSessionDies(t *testing.T) {
 	goroutineLeakCheck(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	stop, peerDone := make(chan struct{}), make(chan struct{})
-	defer func() {
-		close(stop)
-		<-peerDone
-	}()
-	go func() {
-		defer close(peerDone)
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		// A peer that grants 64 MiB of window, then never reads again.
-		var b []byte
-		b = AppendSettings(b, Setting{SettingInitialWindowSize, 64 << 20})
-		b = appendWindowUpdate(b, 0, 64<<20)
-		_, _ = conn.Write(b)
-		<-stop
-	}()
-	c := dialTest(t, l.Addr().String(), nil)
-	require.Eventually(t, func() bool { return c.RemoteSettings().InitialWindowSize == 64<<20 }, waitLong, time.Millisecond)
+	c := dialStalledPeer(t)
 	st, err := c.Request(ctxT(t), post("/"), nil)
 	require.NoError(t, err)
 	done := make(chan error, 1)
@@ -165,4 +142,34 @@ func TestLentWriteReturnsWhenTheSessionDies(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("Write still blocked after the session died")
 	}
+}
+
+// dialStalledPeer connects to a peer that grants 64 MiB of window, then never
+// reads again: a write of any size is accepted by flow control and then
+// stays in the socket. The peer goes when the test ends.
+func dialStalledPeer(t *testing.T) *Session {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	stop, peerDone := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() {
+		close(stop)
+		<-peerDone
+		_ = l.Close()
+	})
+	go func() {
+		defer close(peerDone)
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		var b []byte
+		b = AppendSettings(b, Setting{SettingInitialWindowSize, 64 << 20})
+		b = appendWindowUpdate(b, 0, 64<<20)
+		_, _ = conn.Write(b)
+		<-stop
+	}()
+	c := dialTest(t, l.Addr().String(), nil)
+	require.Eventually(t, func() bool { return c.RemoteSettings().InitialWindowSize == 64<<20 }, waitLong, time.Millisecond)
+	return c
 }
