@@ -74,10 +74,7 @@ func (hs *httpStream) evOutPayload(m any, env []byte) {
 	if hs.stats.sh == nil {
 		return
 	}
-	wire := len(env)
-	if hs.proto == connectUnaryClientProto {
-		wire -= envelopeHeaderLen // the body (or query) is the bare message
-	}
+	wire := len(env) // a Connect unary body is the bare message: counted as enveloped, as everywhere (RPCEvent.WireLength)
 	hs.stats.sentN.Add(1)
 	hs.stats.wireSent.Add(int64(wire))
 	if hs.hc.cc.cfg.hooks.events != nil {
@@ -94,14 +91,11 @@ func (hs *httpStream) evInHeader() {
 }
 
 // evInPayload reports the response message m, plain bytes once decoded,
-// env bytes enveloped as read.
-func (hs *httpStream) evInPayload(m any, plain, env int) {
+// wire bytes enveloped as read (a Connect unary body in the envelope it is
+// read into: see evOutPayload).
+func (hs *httpStream) evInPayload(m any, plain, wire int) {
 	if hs.stats.sh == nil {
 		return
-	}
-	wire := env
-	if hs.unaryResp {
-		wire -= envelopeHeaderLen // Connect unary: the body is the bare message
 	}
 	hs.stats.recvN.Add(1)
 	hs.stats.wireRecv.Add(int64(wire))
