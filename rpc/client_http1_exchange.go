@@ -57,7 +57,7 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 			*resp = webResponse{code: rb.code, header: rb.header, http1: true, h1: rb}
 			if hs.stats.sh != nil {
 				p := c.peer()
-				hs.evRequestSent(&p)
+				hs.evRequestSent(&p, nil)
 			}
 			return nil
 		}

@@ -60,7 +60,7 @@ func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error
 		*hs.ci.peer = *peerOf(sess)
 	}
 	if err == nil && hs.stats.sh != nil {
-		hs.evRequestSent(peerOf(sess))
+		hs.evRequestSent(peerOf(sess), st)
 	}
 	if errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed) {
 		hs.unprocessed = true // nothing was sent: a retry is safe

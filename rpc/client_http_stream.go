@@ -188,6 +188,7 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 	if err := hc.initStream(hs, ctx, desc, method, opts); err != nil {
 		return nil, err
 	}
+	hs.watchCancel()
 	return hs, nil
 }
 
@@ -280,7 +281,7 @@ func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *Stre
 			return err
 		}
 		hs.req.stream = pr
-		hs.evRequestSent(nil) // goes as the exchange starts; net/http does not say on which connection
+		hs.evRequestSent(nil, nil) // goes as the exchange starts; net/http does not say on which connection
 		// net/http reads a request body without watching the request's
 		// context: a call blocked on its next request message would not see
 		// its deadline pass. Failing the body's reads on the context's end

@@ -7,6 +7,7 @@ import (
 
 	"github.com/h2rpc/h2rpc/h2"
 	"github.com/h2rpc/h2rpc/rpc/metadata"
+	"github.com/h2rpc/h2rpc/rpc/status"
 )
 
 // Stats of gRPC-Web and Connect calls (httpStream): the same events and
@@ -23,8 +24,14 @@ type webStats struct {
 	recvN    atomic.Int32
 	wireSent atomic.Int64 // request body bytes, for transports without an h2 stream's figures
 	wireRecv atomic.Int64
-	peer     *Peer // the connection the request went on, when the transport knows it
-	outMsg   any   // the one request message of a body sent whole, reported when it goes
+	// The connection the request went on, when the transport knows it,
+	// and the HTTP/2 stream on the client's own sessions: set as the
+	// request goes, read by a report that may run on another goroutine
+	// (watchCancel).
+	peer   atomic.Pointer[Peer]
+	st     atomic.Pointer[h2.Stream]
+	outMsg any // the one request message of a body sent whole, reported when it goes
+	stop   func() bool
 }
 
 // tagStats begins the call's stats on the client's handler, if any, and
@@ -50,13 +57,14 @@ func (hs *httpStream) event(ev RPCEvent) {
 }
 
 // evRequestSent reports the request header going out on a connection to p
-// (nil when the transport does not say), and with it the request message
-// of a body sent whole.
-func (hs *httpStream) evRequestSent(p *Peer) {
+// (nil when the transport does not say) as the HTTP/2 stream st (nil on
+// other transports), and with it the request message of a body sent whole.
+func (hs *httpStream) evRequestSent(p *Peer, st *h2.Stream) {
 	if hs.stats.sh == nil {
 		return
 	}
-	hs.stats.peer = p
+	hs.stats.peer.Store(p)
+	hs.stats.st.Store(st)
 	if hs.hc.cc.cfg.hooks.events != nil {
 		md, _ := metadata.FromOutgoingContext(hs.ctx)
 		hs.event(RPCEvent{Kind: EventOutHeader, Header: md, Authority: hs.hc.cc.authority,
@@ -86,7 +94,7 @@ func (hs *httpStream) evOutPayload(m any, env []byte) {
 // evInHeader reports the response header the protocol accepted.
 func (hs *httpStream) evInHeader() {
 	if hs.hc.cc.cfg.hooks.events != nil {
-		hs.event(RPCEvent{Kind: EventInHeader, Header: hs.header, Compression: compressionName(hs.er.decomp), Peer: hs.stats.peer})
+		hs.event(RPCEvent{Kind: EventInHeader, Header: hs.header, Compression: compressionName(hs.er.decomp), Peer: hs.stats.peer.Load()})
 	}
 }
 
@@ -112,26 +120,38 @@ func (hs *httpStream) reportEnd(err error) {
 	if s.sh == nil || !s.done.CompareAndSwap(false, true) {
 		return
 	}
+	if s.stop != nil {
+		s.stop()
+	}
 	if hs.hasResp && hs.hc.cc.cfg.hooks.events != nil {
 		hs.event(RPCEvent{Kind: EventInTrailer, Header: hs.trailer, Code: codeOf(err)})
 	}
+	hs.handleRPC(err)
+}
+
+// handleRPC makes the end report, from what may be read on any goroutine.
+func (hs *httpStream) handleRPC(err error) {
+	s := &hs.stats
 	rs := &RPCStats{FullMethod: hs.method, Client: true, Begin: s.begin, End: time.Now(), Code: codeOf(err),
 		MsgsSent: int(s.sentN.Load()), MsgsRecv: int(s.recvN.Load()),
-		WireBytesSent: s.wireSent.Load(), WireBytesRecv: s.wireRecv.Load(), Peer: s.peer}
-	if st := hs.h2Stream(); st != nil {
+		WireBytesSent: s.wireSent.Load(), WireBytesRecv: s.wireRecv.Load(), Peer: s.peer.Load()}
+	if st := s.st.Load(); st != nil {
 		rs.fillFromStream(st) // the HTTP/2 stream's own figures, as a gRPC call reports
 	}
 	s.sh.HandleRPC(hs.ctx, rs)
 }
 
-// h2Stream is the call's HTTP/2 stream on the client's own sessions; nil
-// for the other transports.
-func (hs *httpStream) h2Stream() *h2.Stream {
-	if hs.reqSt != nil {
-		return hs.reqSt
+// watchCancel reports a stream given up by canceling its context, which
+// may never see RecvMsg again, as a gRPC stream's is (clientStream.watch):
+// once, whichever comes first. Unary calls always end in reportEnd.
+func (hs *httpStream) watchCancel() {
+	ctx := hs.ctx
+	if hs.stats.sh == nil || ctx.Done() == nil {
+		return
 	}
-	if hs.hasResp {
-		return hs.resp.st
-	}
-	return nil
+	hs.stats.stop = context.AfterFunc(ctx, func() {
+		if hs.stats.done.CompareAndSwap(false, true) {
+			hs.handleRPC(status.FromContextError(ctx.Err()).Err())
+		}
+	})
 }

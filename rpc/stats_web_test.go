@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,6 +98,18 @@ func TestStatsEventsWebClient(t *testing.T) {
 			require.Equal(t, 3, count.MsgsRecv)
 			failed := findStats(t, reports, func(r RPCStats) bool { return r.FullMethod == m && r.Code != codes.OK })
 			require.Equal(t, codes.NotFound, failed.Code)
+
+			// A stream given up by canceling its context, RecvMsg never
+			// called again, is reported all the same.
+			sctx, cancel := context.WithCancel(ctx)
+			cs, err = e.cc.NewStream(sctx, &echoDesc.Streams[0], "/test.Echo/Count")
+			require.NoError(t, err)
+			require.NoError(t, cs.SendMsg(wrapperspb.Int32(2)))
+			require.NoError(t, cs.CloseSend())
+			cancel()
+			reports = waitStats(t, &cli.recorder, 4)
+			canceled := findStats(t, reports, func(r RPCStats) bool { return r.FullMethod == "/test.Echo/Count" && r.Code != codes.OK })
+			require.Equal(t, codes.Canceled, canceled.Code)
 		})
 	}
 }
