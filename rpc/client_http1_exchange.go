@@ -57,7 +57,11 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 			*resp = webResponse{code: rb.code, header: rb.header, http1: true, h1: rb}
 			if hs.stats.sh != nil {
 				p := c.peer()
-				hs.evRequestSent(&p, nil)
+				if hs.pw != nil {
+					hs.stats.peer.Store(&p) // a streamed request was reported as it started
+				} else {
+					hs.evRequestSent(&p, nil)
+				}
 			}
 			return nil
 		}

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -99,6 +100,17 @@ func TestStatsEventsWebClient(t *testing.T) {
 			failed := findStats(t, reports, func(r RPCStats) bool { return r.FullMethod == m && r.Code != codes.OK })
 			require.Equal(t, codes.NotFound, failed.Code)
 
+			// A client stream: its messages are reported as they are written.
+			cs, err = e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
+			require.NoError(t, err)
+			require.NoError(t, cs.SendMsg(wrapperspb.String("a")))
+			require.NoError(t, cs.SendMsg(wrapperspb.String("b")))
+			require.NoError(t, cs.CloseSend())
+			require.NoError(t, cs.RecvMsg(new(wrapperspb.StringValue)))
+			require.ErrorIs(t, cs.RecvMsg(new(wrapperspb.StringValue)), io.EOF) // the status, as CloseAndRecv reads it
+			require.Equal(t, []EventKind{EventBegin, EventOutHeader, EventOutPayload, EventOutPayload, EventInHeader,
+				EventInPayload, EventInTrailer}, cli.kinds("/test.Echo/Concat"))
+
 			// A stream given up by canceling its context, RecvMsg never
 			// called again, is reported all the same.
 			sctx, cancel := context.WithCancel(ctx)
@@ -107,7 +119,7 @@ func TestStatsEventsWebClient(t *testing.T) {
 			require.NoError(t, cs.SendMsg(wrapperspb.Int32(2)))
 			require.NoError(t, cs.CloseSend())
 			cancel()
-			reports = waitStats(t, &cli.recorder, 4)
+			reports = waitStats(t, &cli.recorder, 5)
 			canceled := findStats(t, reports, func(r RPCStats) bool { return r.FullMethod == "/test.Echo/Count" && r.Code != codes.OK })
 			require.Equal(t, codes.Canceled, canceled.Code)
 		})
