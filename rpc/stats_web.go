@@ -30,8 +30,8 @@ type webStats struct {
 	// (watchCancel).
 	peer   atomic.Pointer[Peer]
 	st     atomic.Pointer[h2.Stream]
-	outMsg any // the one request message of a body sent whole, reported when it goes
-	stop   func() bool
+	outMsg any         // the one request message of a body sent whole, reported when it goes
+	stop   func() bool // unregisters watchCancel's report once the call has ended
 }
 
 // tagStats begins the call's stats on the client's handler, if any, and
