@@ -55,6 +55,14 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 		rb, written, err := h.exchange(ctx, c, wr)
 		if err == nil {
 			*resp = webResponse{code: rb.code, header: rb.header, http1: true, h1: rb}
+			if hs.stats.sh != nil {
+				p := c.peer()
+				if hs.pw != nil {
+					hs.stats.peer.Store(&p) // a streamed request was reported as it started
+				} else {
+					hs.evRequestSent(&p, nil)
+				}
+			}
 			return nil
 		}
 		// A request that never left may go again on a new connection: a

@@ -59,6 +59,9 @@ func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error
 	if err == nil && hs.ci.peer != nil {
 		*hs.ci.peer = *peerOf(sess)
 	}
+	if err == nil && hs.stats.sh != nil {
+		hs.evRequestSent(peerOf(sess), st)
+	}
 	if errors.Is(err, h2.ErrUnprocessed) || errors.Is(err, h2.ErrSessionClosed) {
 		hs.unprocessed = true // nothing was sent: a retry is safe
 	}

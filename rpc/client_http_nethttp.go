@@ -25,6 +25,9 @@ func (t httpClientTransport) roundTrip(hs *httpStream, resp *webResponse) error 
 	if err != nil {
 		return err
 	}
+	if hs.pw == nil { // a streamed request was reported as it started
+		hs.evRequestSent(nil, nil) // net/http does not say on which connection
+	}
 	*resp = webResponse{code: hr.StatusCode, header: headerFromHTTP(hr.Header), http1: hr.ProtoMajor < 2, hr: hr}
 	return nil
 }

@@ -88,6 +88,8 @@ type httpStream struct {
 	pushbackMs  string // gRPC-Web's grpc-retry-pushback-ms from the trailer envelope
 	hasPushback bool
 	gotMsg      bool // a response message came: the call is committed
+
+	stats webStats // for the client's StatsHandler (stats_web.go)
 }
 
 // webUnaryPool recycles the state of unary calls: as with gRPC's
@@ -103,6 +105,7 @@ func (hc *httpCaller) attempt(ctx context.Context, method string, args, reply an
 	for n := 0; ; n++ {
 		hs := webUnaryPool.Get().(*httpStream)
 		err := hc.invoke(hs, ctx, method, args, reply, opts)
+		hs.reportEnd(err) // an attempt that failed before its response is reported too
 		a := attempt{err: err, committed: hs.committed()}
 		if err != nil && wantPushback && hs.proto == grpcWebClientProto {
 			a.pushback, a.hasPushback = hs.pushback()
@@ -185,6 +188,7 @@ func (hc *httpCaller) newStream(ctx context.Context, desc *StreamDesc, method st
 	if err := hc.initStream(hs, ctx, desc, method, opts); err != nil {
 		return nil, err
 	}
+	hs.watchCancel()
 	return hs, nil
 }
 
@@ -235,6 +239,12 @@ func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *Stre
 			hs.get = hc.cc.cfg.httpGet && hs.ci.idempotency == NoSideEffects
 		}
 	}
+	ctx = hs.tagStats(ctx)
+	defer func() {
+		if err != nil {
+			hs.reportEnd(err) // a call that never started is reported too
+		}
+	}()
 	if _, err := timeoutOf(ctx); err != nil {
 		return err
 	}
@@ -271,6 +281,7 @@ func (hc *httpCaller) initStream(hs *httpStream, ctx context.Context, desc *Stre
 			return err
 		}
 		hs.req.stream = pr
+		hs.evRequestSent(nil, nil) // goes as the exchange starts; net/http does not say on which connection
 		// net/http reads a request body without watching the request's
 		// context: a call blocked on its next request message would not see
 		// its deadline pass. Failing the body's reads on the context's end
@@ -342,6 +353,9 @@ func (hs *httpStream) SendMsg(m any) error {
 	if !hs.desc.ClientStreams {
 		// The one request message: the request's body is its buffer.
 		hs.body, hs.bodyBP = *bp, bp
+		if hs.stats.sh != nil {
+			hs.stats.outMsg = m // reported when the request goes
+		}
 		return nil
 	}
 	defer sendBufs.put(bp)
@@ -357,6 +371,7 @@ func (hs *httpStream) SendMsg(m any) error {
 	if werr != nil {
 		return io.EOF // the exchange ended: RecvMsg says how
 	}
+	hs.evOutPayload(m, *bp)
 	return nil
 }
 
@@ -471,6 +486,7 @@ func (hs *httpStream) waitHeader() error {
 	if hs.ci.header != nil {
 		*hs.ci.header = nonNilMD(hs.header)
 	}
+	hs.evInHeader()
 	return nil
 }
 
@@ -500,7 +516,7 @@ func (hs *httpStream) RecvMsg(m any) error {
 			}
 			return hs.finish(httpError(hs.ctx, err))
 		}
-		payload := (*bp)[envelopeHeaderLen:]
+		payload, wire := (*bp)[envelopeHeaderLen:], len(*bp)
 		if flag&1 != 0 {
 			if payload, bp, err = hs.er.decompress(payload, bp); err != nil {
 				return hs.finish(err)
@@ -520,10 +536,12 @@ func (hs *httpStream) RecvMsg(m any) error {
 		}
 		hs.gotMsg = true
 		err = hs.codec.Unmarshal(payload, m)
+		plain := len(payload)
 		recvBufs.put(bp)
 		if err != nil {
 			return hs.finish(status.Errorf(codes.Internal, "rpc: unmarshaling response: %v", err))
 		}
+		hs.evInPayload(m, plain, wire)
 		return nil
 	}
 }
@@ -544,6 +562,7 @@ func (hs *httpStream) finish(err error) error {
 	if hs.ci.trailer != nil {
 		*hs.ci.trailer = nonNilMD(hs.trailer)
 	}
+	hs.reportEnd(err)
 	hs.cancel()
 	if hs.cancelCfg != nil {
 		hs.cancelCfg()

@@ -83,7 +83,9 @@ type RPCEvent struct {
 
 	// Message events: the message itself, its encoded size before
 	// compression (Length), and its size on the wire, the 5-byte prefix
-	// and the possibly compressed payload (WireLength).
+	// and the possibly compressed payload (WireLength). A Connect unary
+	// message goes without the prefix and is counted as if it had one, so
+	// that sizes mean the same in every protocol.
 	Payload    any
 	Length     int
 	WireLength int
