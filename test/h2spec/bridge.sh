@@ -4,7 +4,7 @@
 # Exits non-zero unless every case passes both times.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-(cd "$root" && go build -o "$work/compat" ./examples/h2/compat)
-run_h2spec "bridge h2c" "" "$work/compat" -addr "127.0.0.1:@PORT@" -dir "$work"
-run_h2spec "bridge tls" "-t -k" "$work/compat" -addr "127.0.0.1:@PORT@" -dir "$work" -cert "$work/cert.pem" -key "$work/key.pem"
+(cd "$ROOT" && go build -o "$TMP/compat" ./examples/h2/compat)
+run_h2spec "bridge h2c" "" "$TMP/compat" -addr "127.0.0.1:@PORT@" -dir "$TMP"
+run_h2spec "bridge tls" "-t -k" "$TMP/compat" -addr "127.0.0.1:@PORT@" -dir "$TMP" -cert "$TMP/cert.pem" -key "$TMP/key.pem"
 exit $status
