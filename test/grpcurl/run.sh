@@ -15,20 +15,7 @@
 # exits non-zero on any failure.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/h2rpc-grpcurl.XXXXXX")
-SERVER_PID=
-PASSED=0
-FAILED=0
-
-cleanup() {
-	if [[ -n "$SERVER_PID" ]]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 die() {
 	echo "grpcurl: $*" >&2
@@ -45,7 +32,7 @@ find_grpcurl() {
 	[[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
 	if [[ ! -x "$gobin/grpcurl" ]]; then
 		echo "grpcurl: installing github.com/fullstorydev/grpcurl/cmd/grpcurl@latest" >&2
-		(cd "$WORK" && GOFLAGS= go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest) >&2 || return 1
+		(cd "$TMP" && GOFLAGS= go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest) >&2 || return 1
 	fi
 	echo "$gobin/grpcurl"
 }
@@ -55,31 +42,23 @@ GRPCURL=$(find_grpcurl) || die "cannot install grpcurl"
 cd "$ROOT"
 if grep -q 'reflection.Register' test/interop/server/main.go 2>/dev/null &&
 	grep -q 'health.Register' test/interop/server/main.go; then
-	go build -o "$WORK/server" ./test/interop/server || die "building test/interop/server failed"
-	# A random port may be taken: a server that exits at once (it could not
-	# listen) is started again on another one.
-	for attempt in 1 2 3 4 5; do
-		PORT=${PORT:-$((20000 + RANDOM % 20000))}
-		"$WORK/server" --port "$PORT" >"$WORK/server.log" 2>&1 &
-		SERVER_PID=$!
-		sleep 0.5
-		kill -0 "$SERVER_PID" 2>/dev/null && break
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID= PORT=
-	done
-	[[ -n "$SERVER_PID" ]] || die "server did not start: $(cat "$WORK/server.log")"
+	go build -o "$TMP/server" ./test/interop/server || die "building test/interop/server failed"
+	# start_server retries on another port when the server dies (the port was
+	# taken), however long it takes to fail its listen.
+	start_server "$TMP/server.log" "$TMP/server" --port @PORT@ || die "server did not start"
 	ADDR="127.0.0.1:$PORT"
 else
-	go build -o "$WORK/server" ./test/grpcurl/server || die "building test/grpcurl/server failed"
-	"$WORK/server" >"$WORK/addr" 2>"$WORK/server.log" &
+	go build -o "$TMP/server" ./test/grpcurl/server || die "building test/grpcurl/server failed"
+	"$TMP/server" >"$TMP/addr" 2>"$TMP/server.log" &
 	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
 	ADDR=
 	for _ in $(seq 50); do
-		ADDR=$(head -n1 "$WORK/addr" 2>/dev/null || true)
+		ADDR=$(head -n1 "$TMP/addr" 2>/dev/null || true)
 		[[ -n "$ADDR" ]] && break
 		sleep 0.1
 	done
-	[[ -n "$ADDR" ]] || die "server did not print its address: $(cat "$WORK/server.log")"
+	[[ -n "$ADDR" ]] || die "server did not print its address: $(cat "$TMP/server.log")"
 fi
 
 # Wait until the server answers.
@@ -87,7 +66,7 @@ for i in $(seq 50); do
 	if "$GRPCURL" -plaintext -max-time 2 "$ADDR" list >/dev/null 2>&1; then
 		break
 	fi
-	kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(cat "$WORK/server.log")"
+	kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(cat "$TMP/server.log")"
 	[[ $i == 50 ]] && die "server at $ADDR did not answer grpcurl list"
 	sleep 0.2
 done
