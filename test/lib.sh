@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables it sets are for the scripts that source it
 # lib.sh: what the scripts under test/ share. Sourced, with a path relative
 # to the script (source "$(dirname "$0")/../lib.sh"), it sets
 #
@@ -5,7 +6,8 @@
 #   TMP    a fresh work directory, removed on exit
 #   PIDS   the processes to stop on exit (start_server adds its servers)
 #
-# and installs an EXIT trap that stops every process in PIDS and removes TMP.
+# and installs an EXIT trap that stops every process in PIDS and removes TMP
+# (KEEP_TMP=1 keeps it, for a look at the logs).
 # Safe under set -e and set -u: the helpers' own failures are either
 # returned or ignored, never left to abort the caller.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +18,11 @@ lib_cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	rm -rf "$TMP"
+	if [[ ${KEEP_TMP:-} == 1 ]]; then
+		echo "work directory kept in $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
 }
 trap lib_cleanup EXIT
 
