@@ -15,6 +15,7 @@
 # exits non-zero on any failure.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 die() {

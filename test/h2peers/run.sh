@@ -15,6 +15,7 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
 source "$HERE/../lib.sh"
 
 die() { echo "h2peers: cannot run: $*" >&2; exit 2; }

@@ -1,6 +1,8 @@
+# shellcheck shell=bash disable=SC2034 # the variables it sets are for the scripts that source it
 # lib.sh: what run.sh and bridge.sh share, sourced by both: test/lib.sh (ROOT,
 # TMP, start_server), h2spec (installed when missing), a self-signed
 # certificate and run_h2spec.
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 H2SPEC=${H2SPEC:-$(command -v h2spec || echo "$(go env GOPATH)/bin/h2spec")}
