@@ -72,6 +72,23 @@ for i in $(seq 50); do
 	sleep 0.2
 done
 
+# matches_all NAME WANT OUT: PASS NAME when every line of WANT (an extended
+# regular expression) matches somewhere in OUT; else FAIL NAME with the first
+# line that did not and OUT, indented.
+matches_all() {
+	local name=$1 want=$2 out=$3 re
+	while IFS= read -r re; do
+		if ! grep -Eq -- "$re" <<<"$out"; then
+			echo "FAIL $name: output does not match /$re/:"
+			echo "$out" | sed 's/^/    /'
+			FAILED=$((FAILED + 1))
+			return
+		fi
+	done <<<"$want"
+	echo "PASS $name"
+	PASSED=$((PASSED + 1))
+}
+
 # check NAME EXPECTED-REGEX GRPCURL-ARGS...: runs grpcurl, and passes when it
 # succeeds and its output matches every line of EXPECTED-REGEX. With
 # EXPECT_ERROR=1 grpcurl must fail instead (an RPC error status).
@@ -89,17 +106,7 @@ check() {
 		FAILED=$((FAILED + 1))
 		return
 	fi
-	local re
-	while IFS= read -r re; do
-		if ! grep -Eq -- "$re" <<<"$out"; then
-			echo "FAIL $name: output does not match /$re/:"
-			echo "$out" | sed 's/^/    /'
-			FAILED=$((FAILED + 1))
-			return
-		fi
-	done <<<"$want"
-	echo "PASS $name"
-	PASSED=$((PASSED + 1))
+	matches_all "$name" "$want" "$out"
 }
 
 check "list" $'^grpc\\.testing\\.TestService$\n^grpc\\.health\\.v1\\.Health$' "$ADDR" list
@@ -133,19 +140,10 @@ fi
 # output (headers, body and, with -v, curl's own notes).
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; } || die "cannot install curl"
 curl_check() {
-	local name=$1 want=$2 out re
+	local name=$1 want=$2 out
 	shift 2
 	out=$(curl -sS --max-time 10 "$@" 2>&1 | tr -d '\000') || true
-	while IFS= read -r re; do
-		if ! grep -Eq -- "$re" <<<"$out"; then
-			echo "FAIL curl $name: output does not match /$re/:"
-			echo "$out" | sed 's/^/    /'
-			FAILED=$((FAILED + 1))
-			return
-		fi
-	done <<<"$want"
-	echo "PASS curl $name"
-	PASSED=$((PASSED + 1))
+	matches_all "curl $name" "$want" "$out"
 }
 URL="http://$ADDR/grpc.testing.TestService/UnaryCall"
 JSON=(-H 'Content-Type: application/json' -d '{"response_size": 3}')
