@@ -85,6 +85,20 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
+# install_missing COMMAND:PACKAGE...: installs with apt-get (Debian, as root)
+# the PACKAGE of every COMMAND not on PATH, so that a fresh machine can run
+# the script. Returns 1, with the packages in MISSING, when it cannot.
+install_missing() {
+	local pair need=()
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+	done
+	((${#need[@]})) || return 0
+	MISSING=${need[*]}
+	[ "$(id -u)" = 0 ] || return 1
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
 # The result lines of the check scripts: ok NAME, bad NAME WHY, and
 # expect NAME ACTUAL WANT; they count into PASSED and FAILED.
 PASSED=0

@@ -22,14 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
 die() { echo "browser: cannot run: $*" >&2; exit 2; }
 
-need=()
-command -v chromium >/dev/null || need+=(chromium)
-command -v openssl >/dev/null || need+=(openssl)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+install_missing chromium:chromium openssl:openssl python3:python3 || die "apt-get install $MISSING failed (as root)"
 
 (cd "$ROOT" && go build -race -o "$TMP/server" ./test/browser/server && go build -race -o "$TMP/rpc" ./test/browser/rpc) ||
 	die "go build failed"

@@ -138,7 +138,7 @@ fi
 # curl_check NAME EXPECTED-REGEX CURL-ARGS...: runs curl -sS -i (or -v when
 # the args ask), and passes when every line of EXPECTED-REGEX matches its
 # output (headers, body and, with -v, curl's own notes).
-command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; } || die "cannot install curl"
+install_missing curl:curl || die "cannot install curl"
 curl_check() {
 	local name=$1 want=$2 out
 	shift 2

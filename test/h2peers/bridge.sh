@@ -20,15 +20,7 @@ source "$HERE/../lib.sh"
 
 die() { echo "h2peers/bridge: cannot run: $*" >&2; exit 2; }
 
-need=()
-command -v curl >/dev/null || need+=(curl)
-command -v node >/dev/null || need+=(nodejs)
-command -v openssl >/dev/null || need+=(openssl)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+install_missing curl:curl node:nodejs openssl:openssl python3:python3 || die "apt-get install $MISSING failed (as root)"
 curl --version | grep -q nghttp2 || die "this curl is built without nghttp2"
 
 (cd "$ROOT" && go build -race -o "$TMP/compat" ./examples/h2/compat) || die "go build failed"

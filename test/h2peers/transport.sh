@@ -22,17 +22,7 @@ source "$HERE/../lib.sh"
 
 die() { echo "transport peers: cannot run: $*" >&2; exit 2; }
 
-need=()
-command -v nghttpd >/dev/null || need+=(nghttp2-server)
-command -v h2o >/dev/null || need+=(h2o)
-command -v node >/dev/null || need+=(nodejs)
-command -v openssl >/dev/null || need+=(openssl)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-	[ "$(id -u)" = 0 ] || die "missing ${need[*]} (apt-get install ${need[*]})"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+install_missing nghttpd:nghttp2-server h2o:h2o node:nodejs openssl:openssl python3:python3 || die "apt-get install $MISSING failed (as root)"
 for tool in go nghttpd h2o node openssl python3 timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found"
 done
