@@ -122,18 +122,26 @@ nghttp_checks() { # MODE URL
 		"$(grep -aE -c 'recv RST_STREAM|error_code=[A-Z_]*_ERROR\(0x0*[1-9a-f]' "$TMP/m.log")" 0
 }
 
-node_client_checks() { # MODE URL [CA]
-	local m=$1 line failed=0
+# lines_checks PREFIX CMD...: CMD prints "ok NAME" / "FAIL NAME: why" lines.
+lines_checks() {
+	local prefix=$1 line failed=0
 	shift
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) ok "$m node client ${line#ok }" ;;
-		"FAIL "*) failed_line "$m node client ${line#FAIL }"; failed=1 ;;
+		"ok "*) ok "$prefix ${line#ok }" ;;
+		"FAIL "*) failed_line "$prefix ${line#FAIL }"; failed=1 ;;
+		*"WARNING: DATA RACE"*) failed_line "$prefix: data race (trace below)"; failed=1 ;;
 		"exit status 0") ;;
-		"exit status "*) [ "$failed" = 1 ] || bad "$m node client" "node_client.mjs: $line" ;;
+		"exit status "*) [ "$failed" = 1 ] || bad "$prefix" "$line" ;;
 		*) echo "     $line" ;;
 		esac
-	done < <(timeout 90 node "$HERE/node_client.mjs" "$@" 2>&1; echo "exit status $?")
+	done < <(timeout 90 "$@" 2>&1; echo "exit status $?")
+}
+
+node_client_checks() { # MODE URL [CA]
+	local m=$1
+	shift
+	lines_checks "$m node client" node "$HERE/node_client.mjs" "$@"
 }
 
 start "$TMP/server-h2c.log" "$TMP/server" -addr 127.0.0.1:@PORT@
@@ -271,22 +279,6 @@ server_side_checks h2c http
 server_side_checks tls https -cert "$TMP/cert.pem" -key "$TMP/key.pem"
 
 # --- 4. push and the other extensions, both ways ----------------------------
-# lines_checks PREFIX CMD...: CMD prints "ok NAME" / "FAIL NAME: why" lines.
-lines_checks() {
-	local prefix=$1 line failed=0
-	shift
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok "$prefix ${line#ok }" ;;
-		"FAIL "*) failed_line "$prefix ${line#FAIL }"; failed=1 ;;
-		*"WARNING: DATA RACE"*) failed_line "$prefix: data race (trace below)"; failed=1 ;;
-		"exit status 0") ;;
-		"exit status "*) [ "$failed" = 1 ] || bad "$prefix" "$line" ;;
-		*) echo "     $line" ;;
-		esac
-	done < <(timeout 90 "$@" 2>&1; echo "exit status $?")
-}
-
 # wait_listening LOG: the port a server printed as "listening PORT".
 wait_listening() {
 	for _ in $(seq 200); do
