@@ -10,8 +10,9 @@
 # Cleartext "curl --http2" asks for "Upgrade: h2c", which the server does not
 # honour: the check is that the request is answered in HTTP/1.1.
 #
-# Installs curl and node if missing (Debian). Prints one line per check and a
-# summary; exits 1 if a check failed, 2 if it could not run.
+# Installs curl, node, openssl and python3 if missing (Debian, as root).
+# Prints one line per check and a summary; exits 1 if a check failed, 2 if it
+# could not run.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -11,7 +11,7 @@
 # a 1 MiB upload with a request trailer. From nghttpd's log it also checks
 # what the server saw: our request trailer and RST_STREAM(CANCEL).
 #
-# Installs nghttpd, h2o, node and openssl when missing (Debian, as root).
+# Installs nghttpd, h2o, node, openssl and python3 when missing (Debian, as root).
 # Prints one line per check and a summary; exits 1 if a check failed, 2 if it
 # could not run.
 set -uo pipefail
