@@ -18,21 +18,11 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { ((${#PIDS[@]})) && kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../lib.sh"
 die() { echo "browser: cannot run: $*" >&2; exit 2; }
 
-need=()
-command -v chromium >/dev/null || need+=(chromium)
-command -v openssl >/dev/null || need+=(openssl)
-command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+install_missing chromium:chromium openssl:openssl python3:python3 || die "apt-get install $MISSING failed (as root)"
 
 (cd "$ROOT" && go build -race -o "$TMP/server" ./test/browser/server && go build -race -o "$TMP/rpc" ./test/browser/rpc) ||
 	die "go build failed"
@@ -42,34 +32,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 mkdir -p "$TMP/files"
 printf '0123456789abcdefghijklmnopqrstuvwxyz' >"$TMP/files/data.txt"
 
-# start NAME ARGS...: runs $TMP/NAME on a free port (set in PORT) and waits
-# until it listens. A free port is only free when checked: a server that
-# lost it to another process exits while the port may still accept
-# (someone else's listener), so it is started again on another port. The
-# servers are race-built: they get 10 s to listen.
+# start NAME ARGS...: runs $TMP/NAME over TLS on a free port (start_server);
+# sets PORT.
 start() {
-	local name=$1 attempt pid
+	local name=$1
 	shift
-	for attempt in 1 2 3 4 5; do
-		PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-		"$TMP/$name" -addr "127.0.0.1:$PORT" -cert "$TMP/cert.pem" -key "$TMP/key.pem" "$@" >"$TMP/$name.log" 2>&1 &
-		pid=$!
-		for _ in $(seq 200); do
-			kill -0 "$pid" 2>/dev/null || break
-			if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-				sleep 0.2 # a server that lost the port exits at once
-				if kill -0 "$pid" 2>/dev/null; then
-					PIDS+=("$pid")
-					return
-				fi
-				break
-			fi
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	die "$name does not listen on $PORT: $(cat "$TMP/$name.log")"
+	start_server "$TMP/$name.log" "$TMP/$name" -addr "127.0.0.1:@PORT@" -cert "$TMP/cert.pem" -key "$TMP/key.pem" "$@" ||
+		die "$name did not start"
 }
 start server -dir "$TMP/files"
 BRIDGE_PORT=$PORT

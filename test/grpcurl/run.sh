@@ -15,20 +15,8 @@
 # exits non-zero on any failure.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/h2rpc-grpcurl.XXXXXX")
-SERVER_PID=
-PASSED=0
-FAILED=0
-
-cleanup() {
-	if [[ -n "$SERVER_PID" ]]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 die() {
 	echo "grpcurl: $*" >&2
@@ -45,7 +33,7 @@ find_grpcurl() {
 	[[ -n "$gobin" ]] || gobin="$(go env GOPATH)/bin"
 	if [[ ! -x "$gobin/grpcurl" ]]; then
 		echo "grpcurl: installing github.com/fullstorydev/grpcurl/cmd/grpcurl@latest" >&2
-		(cd "$WORK" && GOFLAGS= go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest) >&2 || return 1
+		(cd "$TMP" && GOFLAGS= go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest) >&2 || return 1
 	fi
 	echo "$gobin/grpcurl"
 }
@@ -55,31 +43,23 @@ GRPCURL=$(find_grpcurl) || die "cannot install grpcurl"
 cd "$ROOT"
 if grep -q 'reflection.Register' test/interop/server/main.go 2>/dev/null &&
 	grep -q 'health.Register' test/interop/server/main.go; then
-	go build -o "$WORK/server" ./test/interop/server || die "building test/interop/server failed"
-	# A random port may be taken: a server that exits at once (it could not
-	# listen) is started again on another one.
-	for attempt in 1 2 3 4 5; do
-		PORT=${PORT:-$((20000 + RANDOM % 20000))}
-		"$WORK/server" --port "$PORT" >"$WORK/server.log" 2>&1 &
-		SERVER_PID=$!
-		sleep 0.5
-		kill -0 "$SERVER_PID" 2>/dev/null && break
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID= PORT=
-	done
-	[[ -n "$SERVER_PID" ]] || die "server did not start: $(cat "$WORK/server.log")"
+	go build -o "$TMP/server" ./test/interop/server || die "building test/interop/server failed"
+	# start_server retries on another port when the server dies (the port was
+	# taken), however long it takes to fail its listen.
+	start_server "$TMP/server.log" "$TMP/server" --port @PORT@ || die "server did not start"
 	ADDR="127.0.0.1:$PORT"
 else
-	go build -o "$WORK/server" ./test/grpcurl/server || die "building test/grpcurl/server failed"
-	"$WORK/server" >"$WORK/addr" 2>"$WORK/server.log" &
+	go build -o "$TMP/server" ./test/grpcurl/server || die "building test/grpcurl/server failed"
+	"$TMP/server" >"$TMP/addr" 2>"$TMP/server.log" &
 	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
 	ADDR=
 	for _ in $(seq 50); do
-		ADDR=$(head -n1 "$WORK/addr" 2>/dev/null || true)
+		ADDR=$(head -n1 "$TMP/addr" 2>/dev/null || true)
 		[[ -n "$ADDR" ]] && break
 		sleep 0.1
 	done
-	[[ -n "$ADDR" ]] || die "server did not print its address: $(cat "$WORK/server.log")"
+	[[ -n "$ADDR" ]] || die "server did not print its address: $(cat "$TMP/server.log")"
 fi
 
 # Wait until the server answers.
@@ -87,10 +67,27 @@ for i in $(seq 50); do
 	if "$GRPCURL" -plaintext -max-time 2 "$ADDR" list >/dev/null 2>&1; then
 		break
 	fi
-	kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(cat "$WORK/server.log")"
+	kill -0 "$SERVER_PID" 2>/dev/null || die "server exited: $(cat "$TMP/server.log")"
 	[[ $i == 50 ]] && die "server at $ADDR did not answer grpcurl list"
 	sleep 0.2
 done
+
+# matches_all NAME WANT OUT: PASS NAME when every line of WANT (an extended
+# regular expression) matches somewhere in OUT; else FAIL NAME with the first
+# line that did not and OUT, indented.
+matches_all() {
+	local name=$1 want=$2 out=$3 re
+	while IFS= read -r re; do
+		if ! grep -Eq -- "$re" <<<"$out"; then
+			echo "FAIL $name: output does not match /$re/:"
+			echo "$out" | sed 's/^/    /'
+			FAILED=$((FAILED + 1))
+			return
+		fi
+	done <<<"$want"
+	echo "PASS $name"
+	PASSED=$((PASSED + 1))
+}
 
 # check NAME EXPECTED-REGEX GRPCURL-ARGS...: runs grpcurl, and passes when it
 # succeeds and its output matches every line of EXPECTED-REGEX. With
@@ -109,17 +106,7 @@ check() {
 		FAILED=$((FAILED + 1))
 		return
 	fi
-	local re
-	while IFS= read -r re; do
-		if ! grep -Eq -- "$re" <<<"$out"; then
-			echo "FAIL $name: output does not match /$re/:"
-			echo "$out" | sed 's/^/    /'
-			FAILED=$((FAILED + 1))
-			return
-		fi
-	done <<<"$want"
-	echo "PASS $name"
-	PASSED=$((PASSED + 1))
+	matches_all "$name" "$want" "$out"
 }
 
 check "list" $'^grpc\\.testing\\.TestService$\n^grpc\\.health\\.v1\\.Health$' "$ADDR" list
@@ -151,21 +138,12 @@ fi
 # curl_check NAME EXPECTED-REGEX CURL-ARGS...: runs curl -sS -i (or -v when
 # the args ask), and passes when every line of EXPECTED-REGEX matches its
 # output (headers, body and, with -v, curl's own notes).
-command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; } || die "cannot install curl"
+install_missing curl:curl || die "cannot install curl"
 curl_check() {
-	local name=$1 want=$2 out re
+	local name=$1 want=$2 out
 	shift 2
 	out=$(curl -sS --max-time 10 "$@" 2>&1 | tr -d '\000') || true
-	while IFS= read -r re; do
-		if ! grep -Eq -- "$re" <<<"$out"; then
-			echo "FAIL curl $name: output does not match /$re/:"
-			echo "$out" | sed 's/^/    /'
-			FAILED=$((FAILED + 1))
-			return
-		fi
-	done <<<"$want"
-	echo "PASS curl $name"
-	PASSED=$((PASSED + 1))
+	matches_all "curl $name" "$want" "$out"
 }
 URL="http://$ADDR/grpc.testing.TestService/UnaryCall"
 JSON=(-H 'Content-Type: application/json' -d '{"response_size": 3}')

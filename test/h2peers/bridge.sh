@@ -10,37 +10,18 @@
 # Cleartext "curl --http2" asks for "Upgrade: h2c", which the server does not
 # honour: the check is that the request is answered in HTTP/1.1.
 #
-# Installs curl and node if missing (Debian). Prints one line per check and a
-# summary; exits 1 if a check failed, 2 if it could not run.
+# Installs curl, node, openssl and python3 if missing (Debian, as root).
+# Prints one line per check and a summary; exits 1 if a check failed, 2 if it
+# could not run.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-TMP=$(mktemp -d)
-PIDS=()
-PASSED=0
-FAILED=0
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../lib.sh"
 
 die() { echo "h2peers/bridge: cannot run: $*" >&2; exit 2; }
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 
-need=()
-command -v curl >/dev/null || need+=(curl)
-command -v node >/dev/null || need+=(nodejs)
-command -v openssl >/dev/null || need+=(openssl)
-if ((${#need[@]})); then
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+install_missing curl:curl node:nodejs openssl:openssl python3:python3 || die "apt-get install $MISSING failed (as root)"
 curl --version | grep -q nghttp2 || die "this curl is built without nghttp2"
 
 (cd "$ROOT" && go build -race -o "$TMP/compat" ./examples/h2/compat) || die "go build failed"
@@ -52,34 +33,12 @@ printf "Hello from h2rpc's HTTP/2 engine!\n" >"$TMP/files/hello.txt"
 head -c 1048576 /dev/urandom >"$TMP/body.bin"
 want_sum=$(sha256sum <"$TMP/body.bin" | cut -d' ' -f1)
 
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'; }
-# start NAME ARGS...: runs the example on a free port; sets PORT. A free
-# port is only free when checked: a server that lost it to another process
-# exits while the port may still accept (someone else's listener), so it is
-# started again on another port.
+# start NAME ARGS...: runs the example on a free port (start_server); sets PORT.
 start() {
-	local name=$1 attempt pid
+	local name=$1
 	shift
-	for attempt in 1 2 3 4 5; do
-		PORT=$(free_port) || die "no free port"
-		"$TMP/compat" -addr "127.0.0.1:$PORT" -dir "$TMP/files" "$@" >"$TMP/$name.log" 2>&1 &
-		pid=$!
-		for _ in $(seq 200); do
-			kill -0 "$pid" 2>/dev/null || break
-			if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-				sleep 0.2 # a server that lost the port exits at once
-				if kill -0 "$pid" 2>/dev/null; then
-					PIDS+=("$pid")
-					return 0
-				fi
-				break
-			fi
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	die "$name did not start: $(tail -3 "$TMP/$name.log")"
+	start_server "$TMP/$name.log" "$TMP/compat" -addr "127.0.0.1:@PORT@" -dir "$TMP/files" "$@" ||
+		die "$name did not start"
 }
 
 # curl_checks SCHEME: the curl checks against PORT.

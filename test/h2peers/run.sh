@@ -15,27 +15,13 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-TMP=$(mktemp -d)
-PIDS=()
-PASSED=0
-FAILED=0
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../lib.sh"
 
 die() { echo "h2peers: cannot run: $*" >&2; exit 2; }
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
 failed_line() { echo "FAIL $1"; FAILED=$((FAILED + 1)); } # a helper's own "FAIL name: why"
-# expect NAME ACTUAL WANT
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 
-for tool in go nghttp nghttpd h2load node openssl awk stdbuf timeout; do
+for tool in go nghttp nghttpd h2load node openssl python3 awk stdbuf timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found (nghttp/nghttpd: apt-get install nghttp2-client nghttp2-server)"
 done
 
@@ -77,40 +63,8 @@ printf '%s\n' \
 [ "$(awk -v side=server -f "$HERE/peak.awk" "$TMP/peak-selftest.log")" = 3 ] || die "peak.awk self-test failed"
 
 # --- server processes ---------------------------------------------------------
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
-}
-
-# wait_port PID PORT: until PORT accepts connections or PID has died (5s at most).
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-# start LOG CMD...: runs CMD (with @PORT@ replaced by a free port) in the
-# background, retrying on another port if it dies (a port race). Sets PORT.
-start() {
-	local log=$1 try pid
-	shift
-	for try in 1 2 3; do
-		PORT=$(free_port) || die "no free port"
-		"${@//@PORT@/$PORT}" >"$log" 2>&1 &
-		pid=$!
-		if wait_port "$pid" "$PORT"; then
-			PIDS+=("$pid")
-			LASTPID=$pid
-			return 0
-		fi
-		kill "$pid" 2>/dev/null
-	done
-	die "server did not start: $* ($(tail -3 "$log"))"
-}
-
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# start LOG CMD...: start_server, or gives up.
+start() { start_server "$@" || die "server did not start: $*"; }
 
 # --- 1. nghttp and Node's http2 client against our example server ------------
 nghttp_checks() { # MODE URL
@@ -168,18 +122,26 @@ nghttp_checks() { # MODE URL
 		"$(grep -aE -c 'recv RST_STREAM|error_code=[A-Z_]*_ERROR\(0x0*[1-9a-f]' "$TMP/m.log")" 0
 }
 
-node_client_checks() { # MODE URL [CA]
-	local m=$1 line failed=0
+# lines_checks PREFIX CMD...: CMD prints "ok NAME" / "FAIL NAME: why" lines.
+lines_checks() {
+	local prefix=$1 line failed=0
 	shift
 	while IFS= read -r line; do
 		case $line in
-		"ok "*) ok "$m node client ${line#ok }" ;;
-		"FAIL "*) failed_line "$m node client ${line#FAIL }"; failed=1 ;;
+		"ok "*) ok "$prefix ${line#ok }" ;;
+		"FAIL "*) failed_line "$prefix ${line#FAIL }"; failed=1 ;;
+		*"WARNING: DATA RACE"*) failed_line "$prefix: data race (trace below)"; failed=1 ;;
 		"exit status 0") ;;
-		"exit status "*) [ "$failed" = 1 ] || bad "$m node client" "node_client.mjs: $line" ;;
+		"exit status "*) [ "$failed" = 1 ] || bad "$prefix" "$line" ;;
 		*) echo "     $line" ;;
 		esac
-	done < <(timeout 90 node "$HERE/node_client.mjs" "$@" 2>&1; echo "exit status $?")
+	done < <(timeout 90 "$@" 2>&1; echo "exit status $?")
+}
+
+node_client_checks() { # MODE URL [CA]
+	local m=$1
+	shift
+	lines_checks "$m node client" node "$HERE/node_client.mjs" "$@"
 }
 
 start "$TMP/server-h2c.log" "$TMP/server" -addr 127.0.0.1:@PORT@
@@ -231,7 +193,7 @@ nghttpd_checks() { # MODE SCHEME [KEY CERT]
 	# is read while nghttpd still runs.
 	start "$log" stdbuf -oL nghttpd -v --echo-upload --trailer "x-peer-trailer: nghttpd" \
 		-m 100 -w 20 -d "$TMP/docs" "${tls[@]}" @PORT@ "$@"
-	local pid=$LASTPID
+	local pid=$SERVER_PID
 	[ "$scheme" = https ] && ca=(-ca "$TMP/cert.pem")
 	peerclient_checks "$m nghttpd:" -addr "127.0.0.1:$PORT" -peer nghttpd -docroot "$TMP/docs" -window 1048575 "${ca[@]}"
 	# What nghttpd saw of the sessions above (one per check), from its -v log.
@@ -317,22 +279,6 @@ server_side_checks h2c http
 server_side_checks tls https -cert "$TMP/cert.pem" -key "$TMP/key.pem"
 
 # --- 4. push and the other extensions, both ways ----------------------------
-# lines_checks PREFIX CMD...: CMD prints "ok NAME" / "FAIL NAME: why" lines.
-lines_checks() {
-	local prefix=$1 line failed=0
-	shift
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok "$prefix ${line#ok }" ;;
-		"FAIL "*) failed_line "$prefix ${line#FAIL }"; failed=1 ;;
-		*"WARNING: DATA RACE"*) failed_line "$prefix: data race (trace below)"; failed=1 ;;
-		"exit status 0") ;;
-		"exit status "*) [ "$failed" = 1 ] || bad "$prefix" "$line" ;;
-		*) echo "     $line" ;;
-		esac
-	done < <(timeout 90 "$@" 2>&1; echo "exit status $?")
-}
-
 # wait_listening LOG: the port a server printed as "listening PORT".
 wait_listening() {
 	for _ in $(seq 200); do
@@ -379,7 +325,7 @@ feature_checks() { # MODE SCHEME [-cert FILE -key FILE]
 	local pargs=()
 	[ "$scheme" = https ] && pargs=(-cert "$TMP/cert.pem" -key "$TMP/key.pem")
 	start "$TMP/server-proxy-$m.log" "$TMP/proxy" -addr 127.0.0.1:@PORT@ "${pargs[@]}"
-	pid=$LASTPID
+	pid=$SERVER_PID
 	lines_checks "$m node client via examples/h2/proxy:" node "$HERE/node_connect_proxy.mjs" "$scheme://127.0.0.1:$PORT" "${ca[@]}"
 	stop "$pid"
 }

@@ -11,41 +11,19 @@
 # a 1 MiB upload with a request trailer. From nghttpd's log it also checks
 # what the server saw: our request trailer and RST_STREAM(CANCEL).
 #
-# Installs nghttpd, h2o, node and openssl when missing (Debian, as root).
+# Installs nghttpd, h2o, node, openssl and python3 when missing (Debian, as root).
 # Prints one line per check and a summary; exits 1 if a check failed, 2 if it
 # could not run.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-TMP=$(mktemp -d)
-PIDS=()
-PASSED=0
-FAILED=0
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../lib.sh"
 
 die() { echo "transport peers: cannot run: $*" >&2; exit 2; }
-ok() { echo "ok   $1"; PASSED=$((PASSED + 1)); }
-bad() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2', want '$3'"; fi; }
 
-need=()
-command -v nghttpd >/dev/null || need+=(nghttp2-server)
-command -v h2o >/dev/null || need+=(h2o)
-command -v node >/dev/null || need+=(nodejs)
-command -v openssl >/dev/null || need+=(openssl)
-if ((${#need[@]})); then
-	[ "$(id -u)" = 0 ] || die "missing ${need[*]} (apt-get install ${need[*]})"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
-for tool in go nghttpd h2o node openssl timeout; do
+install_missing nghttpd:nghttp2-server h2o:h2o node:nodejs openssl:openssl python3:python3 || die "apt-get install $MISSING failed (as root)"
+for tool in go nghttpd h2o node openssl python3 timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found"
 done
 
@@ -61,34 +39,8 @@ printf 'Hello from the Node http2 peer!\n' | tee "$TMP/nodedocs/index.html" >"$T
 # h2o drops root for nobody: its files must be readable by all.
 chmod -R a+rX "$TMP"
 
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
-}
-
-# start LOG CMD...: runs CMD with @PORT@ replaced by a free port, until it
-# accepts connections (retrying on another port if it died). Sets PORT, SPID.
-start() {
-	local log=$1 try
-	shift
-	for try in 1 2 3; do
-		PORT=$(free_port) || die "no free port"
-		local args=("${@//@PORT@/$PORT}")
-		"${args[@]}" >"$log" 2>&1 &
-		SPID=$!
-		for _ in $(seq 100); do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-				PIDS+=("$SPID")
-				return 0
-			fi
-			kill -0 "$SPID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill "$SPID" 2>/dev/null
-	done
-	die "server did not start: $* ($(tail -3 "$log"))"
-}
-
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# start LOG CMD...: start_server, or gives up.
+start() { start_server "$@" || die "server did not start: $*"; }
 
 # client MODE PEER SCHEME ARGS...: runs transportclient, counting its lines.
 client() {
@@ -113,7 +65,7 @@ nghttpd_checks() { # MODE SCHEME
 	start "$log" stdbuf -oL nghttpd -v --echo-upload --trailer "x-peer-trailer: nghttpd" -d "$TMP/docs" \
 		"${before[@]}" @PORT@ "${after[@]}"
 	client "$m" nghttpd "$scheme" -docroot "$TMP/docs" -get-trailer "x-peer-trailer: nghttpd" -echo /echo
-	stop "$SPID"
+	stop "$SERVER_PID"
 	expect "$m nghttpd saw our request trailer" "$(grep -a -c 'recv (stream_id=[0-9]*) x-request-trailer: yes$' "$log")" 1
 	expect "$m nghttpd saw our RST_STREAM(CANCEL)" "$(grep -a -A1 'recv RST_STREAM frame' "$log" | grep -c 'error_code=CANCEL(0x08)')" 1
 	expect "$m nghttpd saw no user-agent from us" "$(grep -a -c 'recv (stream_id=[0-9]*) user-agent:' "$log")" 0
@@ -146,25 +98,15 @@ EOF
 	chmod a+r "$conf"
 	echo "$conf"
 }
+# h2o_serve PORT TLS: becomes h2o (exec, so that start_server's PID is h2o's)
+# with the configuration for PORT.
+h2o_serve() { exec h2o -c "$(h2o_conf "$1" "$2")"; }
 h2o_checks() { # MODE SCHEME
-	local m=$1 scheme=$2 tls=0 try
+	local m=$1 scheme=$2 tls=0
 	[ "$scheme" = https ] && tls=1
-	for try in 1 2 3; do
-		PORT=$(free_port) || die "no free port"
-		h2o -c "$(h2o_conf "$PORT" "$tls")" >"$TMP/h2o-$m.log" 2>&1 &
-		SPID=$!
-		for _ in $(seq 100); do
-			(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break 2
-			kill -0 "$SPID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill "$SPID" 2>/dev/null
-		SPID=
-	done
-	[ -n "$SPID" ] || die "h2o did not start: $(tail -5 "$TMP/h2o-$m.log")"
-	PIDS+=("$SPID")
+	start_server "$TMP/h2o-$m.log" h2o_serve @PORT@ "$tls" || die "h2o did not start"
 	client "$m" h2o "$scheme" -docroot "$TMP/docs" -echo /echo
-	stop "$SPID"
+	stop "$SERVER_PID"
 }
 h2o_checks h2c http
 h2o_checks tls https

@@ -2,8 +2,9 @@
 # Runs h2spec (all 145 cases) against examples/h2/server, over h2c and over TLS.
 # Exits non-zero unless every case passes both times.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
 source "$(dirname "$0")/lib.sh"
-(cd "$root" && go build -o "$work/server" ./examples/h2/server)
-run_h2spec h2c "" "$work/server" -addr "127.0.0.1:@PORT@"
-run_h2spec tls "-t -k" "$work/server" -addr "127.0.0.1:@PORT@" -cert "$work/cert.pem" -key "$work/key.pem"
+(cd "$ROOT" && go build -o "$TMP/server" ./examples/h2/server)
+run_h2spec h2c "" "$TMP/server" -addr "127.0.0.1:@PORT@"
+run_h2spec tls "-t -k" "$TMP/server" -addr "127.0.0.1:@PORT@" -cert "$TMP/cert.pem" -key "$TMP/key.pem"
 exit $status

@@ -21,15 +21,8 @@ SECS=${SECS:-5}
 CONC=${CONC:-64}
 CONNS=${CONNS:-4}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/h2rpc-ghz.XXXXXX")
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$(dirname "${BASH_SOURCE[0]}")/../../lib.sh"
 die() { echo "ghz bench: $*" >&2; exit 2; }
 
 command -v go >/dev/null || die "go is not on PATH"
@@ -38,32 +31,23 @@ GOBIN_DIR="$(go env GOPATH | cut -d: -f1)/bin"
 export PATH="$PATH:$GOBIN_DIR"
 if ! command -v ghz >/dev/null; then
 	echo "ghz bench: installing ghz $GHZ_VERSION" >&2
-	(cd "$WORK" && GOFLAGS=-mod=mod go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION") || die "cannot install ghz"
+	(cd "$TMP" && GOFLAGS=-mod=mod go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION") || die "cannot install ghz"
 fi
-mkdir -p "$WORK/bin"
-(cd "$ROOT" && go build -o "$WORK/bin/ours" ./test/interop/server) || die "cannot build our interop server"
-(cd "$WORK" && GOBIN="$WORK/bin" GOFLAGS=-mod=mod go install "google.golang.org/grpc/interop/server@$GRPC_VERSION") ||
+mkdir -p "$TMP/bin"
+(cd "$ROOT" && go build -o "$TMP/bin/ours" ./test/interop/server) || die "cannot build our interop server"
+(cd "$TMP" && GOBIN="$TMP/bin" GOFLAGS=-mod=mod go install "google.golang.org/grpc/interop/server@$GRPC_VERSION") ||
 	die "cannot install grpc-go's interop server"
-mv "$WORK/bin/server" "$WORK/bin/grpcgo"
+mv "$TMP/bin/server" "$TMP/bin/grpcgo"
 
 SERVER_CPU=() CLIENT_CPU=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	SERVER_CPU=(taskset -c 1) CLIENT_CPU=(taskset -c 0)
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start NAME: starts that server on a free port and sets PORT.
+# start NAME: starts that server on a free port (start_server); sets PORT.
 start() {
-	PORT=$(free_port)
-	"${SERVER_CPU[@]}" "$WORK/bin/$1" --port="$PORT" >"$WORK/$1.log" 2>&1 &
-	PIDS+=($!)
-	echo $! >"$WORK/$1.pid"
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return
-		sleep 0.1
-	done
-	die "$1 did not start: $(tail -5 "$WORK/$1.log")"
+	start_server "$TMP/$1.log" "${SERVER_CPU[@]}" "$TMP/bin/$1" --port=@PORT@ || die "$1 did not start"
+	echo "$SERVER_PID" >"$TMP/$1.pid"
 }
 
 start ours
@@ -72,19 +56,19 @@ start grpcgo
 GRPCGO_PORT=$PORT
 
 # cpu_ticks NAME: the server's user+system CPU time so far, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$TMP/$1.pid")/stat"; }
 
-# round NAME PORT: one ghz run; appends "rps p50_ms p99_ms cut_off server_cpu_us_per_call" to $WORK/NAME.txt.
+# round NAME PORT: one ghz run; appends "rps p50_ms p99_ms cut_off server_cpu_us_per_call" to $TMP/NAME.txt.
 round() {
 	local before after
 	before=$(cpu_ticks "$1")
 	"${CLIENT_CPU[@]}" ghz --insecure --format=json --skipFirst=1000 \
 		--import-paths="$ROOT/proto" --proto="$ROOT/proto/grpc/testing/test.proto" \
 		--call=grpc.testing.TestService.UnaryCall -d '{"response_size":1,"payload":{"body":"AQ=="}}' \
-		-c "$CONC" --connections="$CONNS" -z "${SECS}s" "127.0.0.1:$2" >"$WORK/$1.json" 2>"$WORK/$1.err" ||
-		die "ghz against $1 failed: $(tail -5 "$WORK/$1.err")"
+		-c "$CONC" --connections="$CONNS" -z "${SECS}s" "127.0.0.1:$2" >"$TMP/$1.json" 2>"$TMP/$1.err" ||
+		die "ghz against $1 failed: $(tail -5 "$TMP/$1.err")"
 	after=$(cpu_ticks "$1")
-	python3 - "$WORK/$1.json" "$CONC" "$((after - before))" "$(getconf CLK_TCK)" >>"$WORK/$1.txt" <<'PY'
+	python3 - "$TMP/$1.json" "$CONC" "$((after - before))" "$(getconf CLK_TCK)" >>"$TMP/$1.txt" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 lat = {d["percentage"]: d["latency"] for d in r.get("latencyDistribution") or []}
@@ -103,9 +87,9 @@ PY
 echo "ghz: UnaryCall 1 B, c=$CONC on $CONNS connections, ${SECS}s x $ROUNDS rounds${SERVER_CPU:+, server on CPU 1, ghz on CPU 0}"
 for i in $(seq "$ROUNDS"); do
 	if ((i % 2)); then round ours "$OURS_PORT"; round grpcgo "$GRPCGO_PORT"; else round grpcgo "$GRPCGO_PORT"; round ours "$OURS_PORT"; fi
-	printf '  round %d: ours %.0f calls/s, grpc-go %.0f calls/s\n' "$i" "$(tail -1 "$WORK/ours.txt" | cut -d' ' -f1)" "$(tail -1 "$WORK/grpcgo.txt" | cut -d' ' -f1)"
+	printf '  round %d: ours %.0f calls/s, grpc-go %.0f calls/s\n' "$i" "$(tail -1 "$TMP/ours.txt" | cut -d' ' -f1)" "$(tail -1 "$TMP/grpcgo.txt" | cut -d' ' -f1)"
 done
-python3 - "$WORK/ours.txt" "$WORK/grpcgo.txt" <<'PY'
+python3 - "$TMP/ours.txt" "$TMP/grpcgo.txt" <<'PY'
 import statistics, sys
 def med(path):
     rows = [list(map(float, l.split())) for l in open(path)]

@@ -20,22 +20,14 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-TMP=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../../lib.sh"
 ROUNDS=${ROUNDS:-1}
 REQUESTS=${REQUESTS:-200000}
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 die() { echo "bench/h2: cannot run: $*" >&2; exit 2; }
 
-for tool in go h2load nghttpd h2o node timeout; do
+for tool in go h2load nghttpd h2o python3 timeout; do
 	command -v "$tool" >/dev/null || die "$tool not found (h2load/nghttpd: apt-get install nghttp2-client nghttp2-server; h2o: apt-get install h2o)"
 done
 
@@ -56,35 +48,16 @@ h2o_conf() { # PORT: writes an h2o configuration with one worker thread, prints 
 	echo "$TMP/h2o-$1.conf"
 }
 
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
-}
+# h2o_serve PORT: becomes h2o (exec, so that the PID measured is h2o's) with
+# the configuration for PORT.
+h2o_serve() { exec h2o -c "$(h2o_conf "$1")"; }
 
-# start NAME CMD...: starts a server with @PORT@ replaced by a free port and
-# waits until it accepts connections. Sets PORT and SPID.
+# start NAME CMD...: start_server with the log in $TMP/NAME.log, or gives up.
 start() {
-	local name=$1 try
+	local name=$1
 	shift
-	for try in 1 2 3; do
-		PORT=$(free_port) || die "no free port"
-		local args=("${@//@PORT@/$PORT}")
-		[[ $name == h2o ]] && args+=(-c "$(h2o_conf "$PORT")")
-		"${args[@]}" >"$TMP/${name//\//-}.log" 2>&1 &
-		SPID=$!
-		for _ in $(seq 100); do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-				PIDS+=("$SPID")
-				return 0
-			fi
-			kill -0 "$SPID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill "$SPID" 2>/dev/null
-	done
-	die "$name did not start: $(tail -3 "$TMP/${name//\//-}.log")"
+	start_server "$TMP/${name//\//-}.log" "$@" || die "$name did not start"
 }
-
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
 # load NAME: h2load against PORT; prints req/s, or fails on any failed request.
 load() {
@@ -117,10 +90,10 @@ declare -A RESULTS READS WRITES CPU
 run_server() { # NAME CMD...
 	local name=$1 rps before after
 	start "$@"
-	before=$(usage "$SPID")
+	before=$(usage "$SERVER_PID")
 	rps=$(load "$name") || exit 1
-	after=$(usage "$SPID")
-	stop "$SPID"
+	after=$(usage "$SERVER_PID")
+	stop "$SERVER_PID"
 	RESULTS[$name]="${RESULTS[$name]:-} $rps"
 	read -r READS[$name] WRITES[$name] CPU[$name] < <(awk -v b="$before" -v a="$after" -v n="$REQUESTS" -v t="$TICK" \
 		'BEGIN { split(b, x, " "); split(a, y, " ")
@@ -130,7 +103,7 @@ run_server() { # NAME CMD...
 for round in $(seq "$ROUNDS"); do
 	run_server nghttpd nghttpd --no-tls -n 2 -d "$TMP/docs" @PORT@
 	run_server h2rpc "$TMP/h2rpc" -addr 127.0.0.1:@PORT@
-	run_server h2o h2o
+	run_server h2o h2o_serve @PORT@
 	run_server x/net "$TMP/xnet" -addr 127.0.0.1:@PORT@
 	echo "round $round/$ROUNDS:$(for s in nghttpd h2rpc h2o x/net; do printf ' %s %.0f' "$s" "${RESULTS[$s]##* }"; done)" >&2
 done
@@ -174,7 +147,7 @@ awk -v a="$(median "$(ratios h2rpc)")" -v b="$(median "$(ratios h2rpc h2o)")" 'B
 if [ "${PROFILE:-0}" = 1 ]; then
 	start profserver "$TMP/profserver" -addr 127.0.0.1:@PORT@ -cpuprofile "$TMP/cpu.pprof"
 	load profserver >/dev/null || exit 1
-	stop "$SPID"
+	stop "$SERVER_PID"
 	echo
 	echo "CPU profile of the engine under the same load (top 30 by cumulative time):"
 	(cd "$ROOT" && go tool pprof -top -cum -nodecount=30 "$TMP/profserver" "$TMP/cpu.pprof" 2>/dev/null | sed -n '1,40p')
@@ -182,7 +155,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
 	# Every allocation recorded (slow), over fewer requests.
 	start profserver "$TMP/profserver" -addr 127.0.0.1:@PORT@ -memprofile "$TMP/mem.pprof"
 	REQUESTS=50000 load profserver >/dev/null || exit 1
-	stop "$SPID"
+	stop "$SERVER_PID"
 	echo
 	total=$(cd "$ROOT" && go tool pprof -sample_index=alloc_objects -top "$TMP/profserver" "$TMP/mem.pprof" 2>/dev/null |
 		sed -n 's/.* of \([0-9]*\) total.*/\1/p' | head -1)

@@ -19,13 +19,10 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-TMP=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../../lib.sh"
 ROUNDS=${ROUNDS:-1}
 REQUESTS=${REQUESTS:-200000}
-SPID=
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
 die() { echo "bench/h2 bridge: cannot run: $*" >&2; exit 2; }
 
 for tool in go h2load python3 timeout; do
@@ -34,19 +31,8 @@ done
 (cd "$ROOT" && go build -o "$TMP/httpbridge" ./test/bench/h2/httpbridge &&
 	go build -o "$TMP/engine" ./examples/h2/server) || die "go build failed"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start CMD...: runs a server with @PORT@ replaced by a free port; sets PORT and SPID.
-start() {
-	PORT=$(free_port) || die "no free port"
-	"${@//@PORT@/$PORT}" >"$TMP/server.log" 2>&1 &
-	SPID=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	die "$1 did not start: $(tail -3 "$TMP/server.log")"
-}
+# start CMD...: start_server with the log in $TMP/server.log, or gives up.
+start() { start_server "$TMP/server.log" "$@" || die "$1 did not start"; }
 
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 TICK=$(getconf CLK_TCK 2>/dev/null || echo 100)
@@ -57,11 +43,11 @@ run() {
 	local name=$1 out before after ok2xx
 	shift
 	start "$@"
-	before=$(ticks "$SPID")
+	before=$(ticks "$SERVER_PID")
 	out=$(timeout 300 h2load -n "$REQUESTS" -c 8 -m 32 "http://127.0.0.1:$PORT/" 2>&1) ||
 		{ echo "h2load against $name failed: $out" >&2; exit 1; }
-	after=$(ticks "$SPID")
-	kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=
+	after=$(ticks "$SERVER_PID")
+	stop "$SERVER_PID"
 	ok2xx=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
 	[ "$ok2xx" = "$REQUESTS" ] || { echo "$name answered ${ok2xx:-0} of $REQUESTS with 2xx" >&2; exit 1; }
 	RPS[$name]="${RPS[$name]:-} $(sed -n 's/^finished in [0-9.]*[a-z]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")"

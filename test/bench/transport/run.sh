@@ -18,37 +18,19 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-TMP=$(mktemp -d)
+# shellcheck source-path=SCRIPTDIR # the library sits beside or above the script
+source "$HERE/../../lib.sh"
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-1s}
-SPID=
-
-cleanup() {
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 die() { echo "bench/transport: cannot run: $*" >&2; exit 2; }
 
-command -v go >/dev/null || die "go not found"
+for tool in go python3; do
+	command -v "$tool" >/dev/null || die "$tool not found"
+done
 (cd "$ROOT" && go build -o "$TMP/bench" ./test/bench/transport) || die "go build failed"
 
-for try in 1 2 3; do
-	PORT=$((20000 + RANDOM % 20000))
-	"$TMP/bench" -serve "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-	SPID=$!
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break 2
-		kill -0 "$SPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill "$SPID" 2>/dev/null
-	SPID=
-done
-[ -n "$SPID" ] || die "the server did not start: $(cat "$TMP/server.log")"
+start_server "$TMP/server.log" "$TMP/bench" -serve "127.0.0.1:@PORT@" || die "the server did not start"
 
 "$TMP/bench" -addr "127.0.0.1:$PORT" -rounds "$ROUNDS" -duration "$DURATION" | tee "$TMP/table.md" || die "the clients failed"
 awk -F'|' 'NR > 2 { gsub(/[ x]/, "", $6); gsub(/ /, "", $2); gsub(/ /, "", $3); if ($6 + 0 < 2) missed = missed " " $2 "/c=" $3 }
