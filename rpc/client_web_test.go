@@ -57,13 +57,7 @@ func TestWebClientStreamAllocations(t *testing.T) {
 			msg := wrapperspb.String("x")
 			out := new(wrapperspb.StringValue)
 			one := func() {
-				cs, err := e.cc.NewStream(ctx, &echoDesc.Streams[1], "/test.Echo/Concat")
-				require.NoError(t, err)
-				for range msgs {
-					require.NoError(t, cs.SendMsg(msg))
-				}
-				require.NoError(t, cs.CloseSend())
-				require.NoError(t, cs.RecvMsg(out))
+				concatInto(t, ctx, e, msg, msgs, out)
 				require.Equal(t, strings.Repeat("x", msgs), out.Value)
 			}
 			for range 20 {
