@@ -21,7 +21,8 @@ type blockMemo struct {
 	gen   uint64 // the dynamic table's generation
 	next  int    // the slot the next entry replaces
 	slots [memoSlots]memoEntry
-	hits  int // blocks not encoded again (for tests)
+	hits  int    // blocks not encoded again (for tests)
+	slab  Header // the reading side's storage for the lists it hands out (hpack_memo_decode.go)
 }
 
 type memoEntry struct {

@@ -140,3 +140,48 @@ func TestARememberedBlockMeetsTheLimitsInForceNow(t *testing.T) {
 	require.Error(t, err, "a list over the new limit")
 	p.expectRST(id, ErrCodeProtocol)
 }
+
+// TestRememberedListsHandedOutApart: the lists a remembered block decodes to
+// are handed out from shared slabs, a few allocations per hundred blocks
+// instead of one each, and still apart: what a holder does to its list (Set,
+// Del, Add, an append) changes neither the memo's list nor the next one
+// handed out.
+func TestRememberedListsHandedOutApart(t *testing.T) {
+	m := &blockMemo{}
+	status := Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+	block := []byte{0x88, 0xbe}
+	m.decoded(block, status)
+
+	first := m.lookupBlock(block, 1<<20)
+	second := m.lookupBlock(block, 1<<20)
+	require.Equal(t, status, first)
+	first.Set("content-type", "text/plain")
+	first.Del(":status")
+	first.Add("x-added", "1")
+	_ = append(second, HeaderField{Name: "x-appended", Value: "1"})
+	third := m.lookupBlock(block, 1<<20)
+	require.Equal(t, status, second, "a list handed out before another's holder changed that one")
+	require.Equal(t, status, third, "a list handed out after")
+	require.Equal(t, Header{{Name: "content-type", Value: "text/plain"}, {Name: "x-added", Value: "1"}}, first)
+
+	fields := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 10 {
+			fields += len(m.lookupBlock(block, 1<<20))
+		}
+	})
+	require.Equal(t, 101*10*2, fields) // AllocsPerRun runs once more to warm up
+	require.LessOrEqual(t, allocs, 1.0, "ten lists of two fields take a slab at most")
+
+	big := make(Header, slabFields)
+	for i := range big {
+		big[i] = HeaderField{Name: "x-k", Value: "v"}
+	}
+	bigBlock := make([]byte, len(big))
+	for i := range bigBlock {
+		bigBlock[i] = 0xbe
+	}
+	m.decoded(bigBlock, big)
+	require.Equal(t, big, m.lookupBlock(bigBlock, 1<<20), "a list larger than a slab")
+	require.Equal(t, status, m.lookupBlock(block, 1<<20))
+}
