@@ -21,13 +21,19 @@ type blockMemo struct {
 	gen   uint64 // the dynamic table's generation
 	next  int    // the slot the next entry replaces
 	slots [memoSlots]memoEntry
-	hits  int // blocks not encoded again (for tests)
+	hits  int    // blocks not encoded again (for tests)
+	slab  Header // the reading side's storage for the lists it hands out (hpack_memo_decode.go)
+	// The reading side's remembered block being received, and how many
+	// checks it spared (for tests): hpack_memo_decode.go.
+	hit          *memoEntry
+	checksSpared int
 }
 
 type memoEntry struct {
-	gen   uint64
-	hdr   Header // a copy of the fields
-	block []byte
+	gen     uint64
+	hdr     Header // a copy of the fields
+	block   []byte
+	checked uint8 // the reading side's: kinds (1<<headerKind) hdr passed checkHeaderBlock as
 }
 
 // lookup returns the remembered encoding of hdr, or nil.
@@ -60,6 +66,7 @@ func (m *blockMemo) remember(hdr Header, block []byte) {
 	e := &m.slots[m.next]
 	m.next = (m.next + 1) % memoSlots
 	e.gen = m.gen
+	e.checked = 0
 	e.hdr = append(e.hdr[:0], hdr...)
 	e.block = append(e.block[:0], block...)
 }

@@ -140,3 +140,104 @@ func TestARememberedBlockMeetsTheLimitsInForceNow(t *testing.T) {
 	require.Error(t, err, "a list over the new limit")
 	p.expectRST(id, ErrCodeProtocol)
 }
+
+// TestRememberedListsHandedOutApart: the lists a remembered block decodes to
+// are handed out from shared slabs, a few allocations per hundred blocks
+// instead of one each, and still apart: what a holder does to its list (Set,
+// Del, Add, an append) changes neither the memo's list nor the next one
+// handed out.
+func TestRememberedListsHandedOutApart(t *testing.T) {
+	m := &blockMemo{}
+	status := Header{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
+	block := []byte{0x88, 0xbe}
+	m.decoded(block, status)
+
+	first := m.lookupBlock(block, 1<<20)
+	second := m.lookupBlock(block, 1<<20)
+	require.Equal(t, status, first)
+	first.Set("content-type", "text/plain")
+	first.Del(":status")
+	first.Add("x-added", "1")
+	_ = append(second, HeaderField{Name: "x-appended", Value: "1"})
+	third := m.lookupBlock(block, 1<<20)
+	require.Equal(t, status, second, "a list handed out before another's holder changed that one")
+	require.Equal(t, status, third, "a list handed out after")
+	require.Equal(t, Header{{Name: "content-type", Value: "text/plain"}, {Name: "x-added", Value: "1"}}, first)
+
+	fields := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 10 {
+			fields += len(m.lookupBlock(block, 1<<20))
+		}
+	})
+	require.Equal(t, 101*10*2, fields) // AllocsPerRun runs once more to warm up
+	require.LessOrEqual(t, allocs, 1.0, "ten lists of two fields take a slab at most")
+
+	big := make(Header, slabFields)
+	for i := range big {
+		big[i] = HeaderField{Name: "x-k", Value: "v"}
+	}
+	bigBlock := make([]byte, len(big))
+	for i := range bigBlock {
+		bigBlock[i] = 0xbe
+	}
+	m.decoded(bigBlock, big)
+	require.Equal(t, big, m.lookupBlock(bigBlock, 1<<20), "a list larger than a slab")
+	require.Equal(t, status, m.lookupBlock(block, 1<<20))
+}
+
+// TestARememberedBlockIsCheckedOncePerKind: a remembered block whose list
+// passed the received-header checks as a response skips them when it comes
+// again as a response, but is checked as trailers the first time it comes
+// as trailers, and refused there (a pseudo-header in trailers), every time.
+// A list with a content-length is checked each time.
+func TestARememberedBlockIsCheckedOncePerKind(t *testing.T) {
+	p, st := openClientRequest(t)
+	id := uint32(1)
+	// next opens the next request and waits for its HEADERS.
+	next := func() {
+		t.Helper()
+		id += 2
+		var err error
+		st, err = p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		p.expectHeaders(id)
+	}
+	respond := func(block []byte) {
+		t.Helper()
+		p.mustWrite(appendHeaders(nil, id, true, true, nil, block))
+		h, err := st.Response(ctxT(t))
+		require.NoError(t, err)
+		require.Equal(t, "200", h.Get(":status"))
+		next()
+	}
+	respond(p.encode(":status", "200", "x-k", "v")) // inserts x-k: v
+	status := p.encode(":status", "200", "x-k", "v")
+	require.Equal(t, []byte{0x88, 0xbe}, status, "indexed alone")
+	respond(status) // decoded and remembered
+	spared := p.sess.hmemoIn.checksSpared
+	respond(status) // remembered, checked as a response
+	require.Equal(t, spared, p.sess.hmemoIn.checksSpared, "checked the first time it is remembered")
+	respond(status)
+	respond(status)
+	require.Equal(t, spared+2, p.sess.hmemoIn.checksSpared, "not again as a response")
+
+	for range 2 {
+		p.mustWrite(appendHeaders(nil, id, false, true, nil, p.encode(":status", "200")))
+		_, err := st.Response(ctxT(t))
+		require.NoError(t, err)
+		p.mustWrite(appendHeaders(nil, id, true, true, nil, status)) // as trailers
+		_, err = io.ReadAll(st)
+		require.Error(t, err, "a :status in trailers")
+		p.expectRST(id, ErrCodeProtocol)
+		next()
+	}
+	require.Equal(t, spared+2, p.sess.hmemoIn.checksSpared)
+
+	respond(p.encode(":status", "200", "content-length", "0"))
+	withLength := p.encode(":status", "200", "content-length", "0")
+	respond(withLength)
+	respond(withLength)
+	respond(withLength)
+	require.Equal(t, spared+2, p.sess.hmemoIn.checksSpared, "a content-length is read each time")
+}

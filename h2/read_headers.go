@@ -73,7 +73,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		}
 		return st.respondLocked(Header{{Name: ":status", Value: "431"}}, true)
 	}
-	cl, reason := checkHeaderBlock(fields, kindRequest)
+	cl, reason := s.checkReceived(fields, kindRequest)
 	if reason != "" {
 		return streamErr(id, ErrCodeProtocol, reason)
 	}
@@ -124,7 +124,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 		st.applyPriorityParam(hb.prio)
 	}
 	if s.client && !st.recv.hasHeaders() {
-		cl, reason := checkHeaderBlock(fields, kindResponse)
+		cl, reason := s.checkReceived(fields, kindResponse)
 		if reason != "" {
 			return streamErr(st.id, ErrCodeProtocol, reason)
 		}
@@ -162,7 +162,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 	if !hb.endStream {
 		return streamErr(st.id, ErrCodeProtocol, "second HEADERS without END_STREAM")
 	}
-	if _, reason := checkHeaderBlock(fields, kindTrailers); reason != "" {
+	if _, reason := s.checkReceived(fields, kindTrailers); reason != "" {
 		return streamErr(st.id, ErrCodeProtocol, reason)
 	}
 	if st.contentLength >= 0 && st.recvBytes != st.contentLength {
