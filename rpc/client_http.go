@@ -128,9 +128,13 @@ func (cc *ClientConn) initHTTP() {
 
 // newRequest starts a call's request: the pseudo-header fields (a POST to
 // the method's path), the user agent and the caller's metadata; the
-// protocol adds its own fields.
+// protocol adds its own fields. The list is built in req.header's room
+// when it has one (a pooled unary call's, keptHeaderRoom).
 func (hc *httpCaller) newRequest(ctx context.Context, method string, req *webRequest) error {
-	h := make(h2.Header, 0, 12)
+	h := req.header[:0]
+	if cap(h) == 0 {
+		h = make(h2.Header, 0, 12)
+	}
 	h = append(h,
 		h2.HeaderField{Name: ":method", Value: http.MethodPost},
 		h2.HeaderField{Name: ":scheme", Value: hc.cc.scheme},

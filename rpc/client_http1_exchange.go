@@ -52,7 +52,8 @@ func (h *http1Client) roundTrip(hs *httpStream, resp *webResponse) error {
 		if hs.ci.peer != nil {
 			*hs.ci.peer = c.peer()
 		}
-		rb, written, err := h.exchange(ctx, c, wr)
+		rb := &hs.h1resp
+		written, err := h.exchange(ctx, c, wr, rb)
 		if err == nil {
 			*resp = webResponse{code: rb.code, header: rb.header, http1: true, h1: rb}
 			if hs.stats.sh != nil {
@@ -93,7 +94,7 @@ func (h *http1Client) waitToRedial(hs *httpStream, err error, waits *int) bool {
 
 // exchange writes the request on c and reads the response's head. written
 // says whether any of the request may have reached the server.
-func (h *http1Client) exchange(ctx context.Context, c *http1ClientConn, wr *webRequest) (*http1RespBody, bool, error) {
+func (h *http1Client) exchange(ctx context.Context, c *http1ClientConn, wr *webRequest, rb *http1RespBody) (bool, error) {
 	// The context's end closes the connection: a blocked write or read
 	// returns at once, and the connection, mid-exchange, is not reused.
 	stop := func() bool { return true }
@@ -135,20 +136,19 @@ func (h *http1Client) exchange(ctx context.Context, c *http1ClientConn, wr *webR
 		c.out = nil
 	}
 	if err != nil {
-		return nil, n > 0, fail(err)
+		return n > 0, fail(err)
 	}
 	if streamed {
 		if err := c.writeChunked(wr.stream); err != nil {
-			return nil, true, fail(err)
+			return true, fail(err)
 		}
 	}
-	rb, err := c.readResponse(wr.header[webReqMethod].Value)
-	if err != nil {
-		return nil, true, fail(err)
+	if err := c.readResponse(wr.header[webReqMethod].Value, rb); err != nil {
+		return true, fail(err)
 	}
 	rb.stop = stop
 	rb.pool = h
-	return rb, true, nil
+	return true, nil
 }
 
 // appendRequestHead adds the request line and header fields: the
@@ -209,32 +209,32 @@ func (c *http1ClientConn) writeChunked(body io.ReadCloser) error {
 	}
 }
 
-// readResponse reads the response's head (skipping 1xx responses) and
-// frames its body; method is the request's.
-func (c *http1ClientConn) readResponse(method string) (*http1RespBody, error) {
+// readResponse reads the response's head (skipping 1xx responses) into rb
+// and frames its body; method is the request's.
+func (c *http1ClientConn) readResponse(method string, rb *http1RespBody) error {
 	for {
 		c.head.raw, c.head.lines = c.head.raw[:0], c.head.lines[:0]
 		if err := c.head.read(c.br, false); err != nil {
 			if err == io.EOF {
-				return nil, errNoAnswer
+				return errNoAnswer
 			}
 			if he := (*http1Error)(nil); errors.As(err, &he) {
-				return nil, fmt.Errorf("%w: %s", errHTTP1Response, he.reason)
+				return fmt.Errorf("%w: %s", errHTTP1Response, he.reason)
 			}
-			return nil, fmt.Errorf("%w: %w", errHTTP1Response, err)
+			return fmt.Errorf("%w: %w", errHTTP1Response, err)
 		}
 		// The response lives in its body's struct, with room for a few
-		// header fields: one allocation for both.
-		rb := &http1RespBody{conn: c}
+		// header fields; that struct is the call's (httpStream.h1resp).
+		*rb = http1RespBody{conn: c}
 		if err := rb.parseHead(string(c.head.raw), c.head.lines); err != nil {
-			return nil, err
+			return err
 		}
 		if rb.code >= 100 && rb.code < 200 {
 			continue // 100 Continue and the like: the answer follows
 		}
 		kind, length, err := rb.framing(method)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rb.body.br = c.br
 		rb.body.reset(kind, length)
@@ -242,7 +242,7 @@ func (c *http1ClientConn) readResponse(method string) (*http1RespBody, error) {
 			rb.body.trailer = rb.addTrailer
 		}
 		rb.keep = kind != bodyUntilClose && !rb.close
-		return rb, nil
+		return nil
 	}
 }
 

@@ -75,6 +75,10 @@ type httpStream struct {
 	trailer   metadata.MD
 	unaryResp bool      // the body is one bare message (Connect unary)
 	ub        unaryBody // that message's reader
+	// h1resp is the response over WithHTTP1 (resp.h1 points to it): part
+	// of the call's state, pooled with a unary call's, where a struct of
+	// its own cost an allocation of some 500 bytes per call.
+	h1resp http1RespBody
 
 	// Service config (serviceconfig.go), as on the gRPC path: the config in
 	// force when the call began, for the retry throttle, and the end of a
@@ -111,12 +115,34 @@ func (hc *httpCaller) attempt(ctx context.Context, method string, args, reply an
 			a.pushback, a.hasPushback = hs.pushback()
 		}
 		retry := err != nil && hs.unprocessed && n < hc.cc.cfg.maxRetries && ctx.Err() == nil
+		room := hs.keptHeaderRoom()
 		*hs = httpStream{}
+		hs.req.header = room
 		webUnaryPool.Put(hs)
 		if !retry {
 			return a
 		}
 	}
+}
+
+// maxKeptHeaderRoom bounds the request header list a pooled unary call
+// keeps for the next: a call with much metadata does not make every pooled
+// call hold a large array.
+const maxKeptHeaderRoom = 32
+
+// keptHeaderRoom is the request header list's array, emptied, for the next
+// call made with this pooled state: building a fresh one cost an
+// allocation (some 500 bytes) per call. It is kept only once a response
+// came, so that the request's header went out and no transport still reads
+// it (h2's writer encodes it after Request returns; an HTTPClient's
+// request is a copy).
+func (hs *httpStream) keptHeaderRoom() h2.Header {
+	h := hs.req.header
+	if !hs.hasResp || cap(h) > maxKeptHeaderRoom {
+		return nil
+	}
+	clear(h) // no caller's metadata outlives its call
+	return h[:0]
 }
 
 // committed reports whether the server answered the call with a response

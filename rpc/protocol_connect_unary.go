@@ -32,7 +32,9 @@ func (connectUnaryProtocol) readHeader(ss *serverStream, req h2.Header) error {
 	if err != nil {
 		return err
 	}
-	ub := &unaryBody{src: ss.tr, max: ss.srv.opts.maxRecv}
+	// The body's reader lives in the call's state: one allocation less.
+	ss.ub = unaryBody{src: ss.tr, max: ss.srv.opts.maxRecv}
+	ub := &ss.ub
 	ss.er.r = ub
 	if err := ss.setEncoding("content-encoding", enc); err != nil {
 		return err
@@ -170,7 +172,8 @@ func (connectGetProtocol) checkMethod(ss *serverStream, mi *methodInfo) error {
 	if len(msg) > ss.srv.opts.maxRecv {
 		return status.Errorf(codes.ResourceExhausted, "rpc: received message of %d bytes exceeds the limit of %d", len(msg), ss.srv.opts.maxRecv)
 	}
-	ub := &unaryBody{msg: msg, loaded: true}
+	ss.ub = unaryBody{msg: msg, loaded: true}
+	ub := &ss.ub
 	ss.er.r = ub
 	if err := ss.setEncoding("compression", q.Get("compression")); err != nil {
 		return err

@@ -460,7 +460,8 @@ func (c *http1ServerConn) serveRequest() bool {
 		return call.bare(refuse)
 	}
 	call.ctx, call.cancel = context.WithCancel(c.ctx)
-	ss := &serverStream{srv: s, tr: call, proto: p, codec: ce, conn: c.cs}
+	ss := &call.ss
+	*ss = serverStream{srv: s, tr: call, proto: p, codec: ce, conn: c.cs}
 	ss.er = envelopeReader{r: call, maxSize: s.opts.maxRecv}
 	s.serveCall(ss, req.hdr)
 	call.finish()

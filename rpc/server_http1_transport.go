@@ -35,6 +35,10 @@ type http1Call struct {
 	deadline time.Time
 	// hdrRoom holds the request's fields when they fit (most requests).
 	hdrRoom [16]h2.HeaderField
+	// ss is the call's state, in the same allocation as the call: both
+	// live as long as the request, and a serverStream of its own cost an
+	// allocation (some 400 bytes) per request.
+	ss serverStream
 }
 
 // respState is how far the response got.

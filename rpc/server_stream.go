@@ -44,8 +44,9 @@ type serverStream struct {
 	trailer     metadata.MD
 	recvd       int
 	sentN       int
-	mdErr       error   // metadata the handler set that cannot be sent: the call fails with it
-	last        *[]byte // a unary response, encoded: it leaves with the status (endWith)
+	mdErr       error     // metadata the handler set that cannot be sent: the call fails with it
+	last        *[]byte   // a unary response, encoded: it leaves with the status (endWith)
+	ub          unaryBody // a Connect unary request's body, read through er (protocol_connect_unary.go)
 }
 
 // callCtx is the handler's context. It lives inside serverStream and answers

@@ -204,6 +204,7 @@ func BenchmarkMountedServer(b *testing.B) {
 			require.NoError(b, err)
 			b.Cleanup(func() { _ = cc.Close() })
 			client := testpb.NewTestServiceClient(cc)
+			defer cpuPerCall(b)()
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := client.UnaryCall(ctx, webRequest()); err != nil {
