@@ -73,11 +73,12 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		}
 		return st.respondLocked(Header{{Name: ":status", Value: "431"}}, true)
 	}
-	cl, reason := checkHeaderBlock(fields, kindRequest)
-	if reason != "" {
-		return streamErr(id, ErrCodeProtocol, reason)
+	check := s.hmemoIn.checkRequest(fields)
+	if check.reason != "" {
+		return streamErr(id, ErrCodeProtocol, check.reason)
 	}
-	if !s.local.EnableConnectProtocol && extendedConnect(fields) {
+	cl := check.contentLength
+	if !s.local.EnableConnectProtocol && check.connect {
 		return streamErr(id, ErrCodeProtocol, ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL")
 	}
 	if uint32(s.peerActive) >= s.local.MaxConcurrentStreams {
@@ -94,8 +95,10 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	if hb.hasPrio {
 		st.applyPriorityParam(hb.prio)
 	}
-	if v := fields.Get("priority"); v != "" {
-		s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio))
+	if check.priority {
+		if v := fields.Get("priority"); v != "" {
+			s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio))
+		}
 	}
 	if hb.endStream {
 		if cl > 0 {
