@@ -22,19 +22,12 @@ type blockMemo struct {
 	next  int    // the slot the next entry replaces
 	slots [memoSlots]memoEntry
 	hits  int // blocks not encoded again (for tests)
-	// lastHit is the decoding side's entry of the block being applied, nil
-	// when it matched none (hpack_memo_decode.go).
-	lastHit *memoEntry
 }
 
 type memoEntry struct {
 	gen   uint64
 	hdr   Header // a copy of the fields
 	block []byte
-	// The decoding side's: hdr's header list size, and what checking it as
-	// a request found (hpack_memo_decode.go), once a block was checked.
-	size uint32
-	req  requestCheck
 }
 
 // lookup returns the remembered encoding of hdr, or nil.
@@ -63,14 +56,12 @@ func (m *blockMemo) encoded(hdr Header, block []byte) {
 }
 
 // remember keeps a copy of hdr and of its block, in this generation.
-func (m *blockMemo) remember(hdr Header, block []byte) *memoEntry {
+func (m *blockMemo) remember(hdr Header, block []byte) {
 	e := &m.slots[m.next]
 	m.next = (m.next + 1) % memoSlots
 	e.gen = m.gen
 	e.hdr = append(e.hdr[:0], hdr...)
 	e.block = append(e.block[:0], block...)
-	e.size, e.req = headerListSize(hdr), requestCheck{}
-	return e
 }
 
 // tableChanged ends the generation: the dynamic table may differ now.

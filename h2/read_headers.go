@@ -73,12 +73,11 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		}
 		return st.respondLocked(Header{{Name: ":status", Value: "431"}}, true)
 	}
-	check := s.hmemoIn.checkRequest(fields)
-	if check.reason != "" {
-		return streamErr(id, ErrCodeProtocol, check.reason)
+	cl, reason := checkHeaderBlock(fields, kindRequest)
+	if reason != "" {
+		return streamErr(id, ErrCodeProtocol, reason)
 	}
-	cl := check.contentLength
-	if !s.local.EnableConnectProtocol && check.connect {
+	if !s.local.EnableConnectProtocol && extendedConnect(fields) {
 		return streamErr(id, ErrCodeProtocol, ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL")
 	}
 	if uint32(s.peerActive) >= s.local.MaxConcurrentStreams {
@@ -95,10 +94,8 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 	if hb.hasPrio {
 		st.applyPriorityParam(hb.prio)
 	}
-	if check.priority {
-		if v := fields.Get("priority"); v != "" {
-			s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio))
-		}
+	if v := fields.Get("priority"); v != "" {
+		s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio))
 	}
 	if hb.endStream {
 		if cl > 0 {
