@@ -1,26 +1,28 @@
 package h2
 
-// Holding the writer's wake-up while handlers start. The reader hands the
-// new streams of a read batch to handler goroutines all at once (32 under
-// h2load -m 32). The first handler to respond used to wake the writer, which
-// the Go scheduler runs next, ahead of the 31 handlers still waiting to
-// start: it sent one response, yielded, and woke again for the rest. While a
-// stream handed to a handler goroutine has not begun, frames queued by the
-// handlers already running leave the writer asleep; the last handler to begin
-// wakes it, and the writer, run after that handler, finds every response of
-// the batch queued.
+// Holding the writer's wake-up while handlers start. The reader queues the
+// new streams of a read batch for handler goroutines all at once (32 under
+// h2load -m 32; handler_run.go). The first handler to respond used to wake
+// the writer, which the Go scheduler runs next, ahead of the handlers still
+// waiting to start: it sent one response, yielded, and woke again for the
+// rest. While a stream handed to handler goroutines has not begun, frames
+// queued by the handlers already running leave the writer asleep; the last
+// stream to begin wakes it, and the writer, run after that handler, finds
+// every response of the batch queued.
 //
-// A held wake-up always ends: a stream handed over is begun by a goroutine
-// that is runnable (new, or woken through its inbox), whatever the handlers
-// before it do. Only the hot paths hold (a queued frame, a stream ready to
-// send); closing, a window update and a blocking Write wake the writer at once.
+// A held wake-up always ends: a stream counted here is promised to a
+// goroutine that is runnable (new, or woken through its inbox), or queued
+// while one is on its way, and queued streams that must wait for a busy
+// handler to end are let go (handoffsDropped). Only the hot paths hold (a
+// queued frame, a stream ready to send); closing, a window update and a
+// blocking Write wake the writer at once.
 
-// handoffMade counts a stream handed to a handler goroutine that has not
-// begun it; dispatchLocked calls it.
+// handoffMade counts a stream handed to handler goroutines that none has
+// begun; dispatchLocked calls it.
 func (s *Session) handoffMade() { s.starting.Add(1) }
 
-// handlerBegins is called by a handler goroutine as it begins a stream it was
-// handed; the last of a batch gives the writer its held wake-up.
+// handlerBegins is called by a handler goroutine as it begins a counted
+// stream; the last of a batch gives the writer its held wake-up.
 func (s *Session) handlerBegins() {
 	if s.starting.Add(-1) == 0 && s.wakeHeld.Swap(false) {
 		s.signalWriter()
@@ -39,4 +41,12 @@ func (s *Session) signalWriterAfterStarts() {
 		}
 	}
 	s.signalWriter()
+}
+
+// handoffsDropped forgets n streams counted by handoffMade that will not be
+// begun soon: no goroutine is on its way to them.
+func (s *Session) handoffsDropped(n int32) {
+	if n > 0 && s.starting.Add(-n) == 0 && s.wakeHeld.Swap(false) {
+		s.signalWriter()
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -314,109 +313,6 @@ func (srv *Server) stopAccepting() []*Session {
 		out = append(out, s)
 	}
 	return out
-}
-
-// dispatchLocked hands a new stream to a handler goroutine. At most
-// MaxConcurrentStreams handlers run per session; streams beyond wait in a
-// bounded queue, so a peer that resets streams as fast as it opens them
-// (CVE-2023-44487) cannot make handler goroutines pile up.
-func (s *Session) dispatchLocked(st *Stream) error {
-	if s.handlersBusy < int(min(s.local.MaxConcurrentStreams, 1<<20)) {
-		s.handlersBusy++
-		s.handoffMade()
-		h := handoff{st: st}
-		if n := len(s.idle); n > 0 {
-			// Promised this stream: the goroutine need not take mu when it wakes.
-			h.inbox = s.idle[n-1]
-			s.idle[n-1] = nil
-			s.idle = s.idle[:n-1]
-		}
-		if s.readerLocked {
-			s.startQ = append(s.startQ, h) // once the reader lets go of mu
-		} else {
-			s.startHandler(h)
-		}
-		return nil
-	}
-	if len(s.handlerQueue) >= s.opts.Limits.MaxHandlerQueue {
-		return connErr(ErrCodeEnhanceYourCalm, "more than %d streams waiting for a handler", s.opts.Limits.MaxHandlerQueue)
-	}
-	s.handlerQueue = append(s.handlerQueue, st)
-	return nil
-}
-
-// handoff is a new stream and where dispatchLocked decided it goes: to the
-// inbox of an idle handler goroutine, or (nil) to a new one.
-type handoff struct {
-	st    *Stream
-	inbox chan *Stream
-}
-
-func (s *Session) startHandler(h handoff) {
-	if h.inbox != nil {
-		h.inbox <- h.st // never blocks: the inbox was promised empty
-		return
-	}
-	go s.runHandlers(h.st)
-}
-
-// runHandlers serves st, then queued streams, then waits idle for the next
-// dispatched stream: reusing handler goroutines saves a goroutine start and
-// its stack growth per stream. Idle ones are bounded like busy ones and end
-// with the session.
-func (s *Session) runHandlers(st *Stream) {
-	limit := int(min(s.opts.Settings.MaxConcurrentStreams, 1<<20))
-	var inbox chan *Stream // made when first idle
-	s.handlerBegins()
-	for {
-		s.serveStream(st)
-		s.mu.Lock()
-		st.handlerDoneLocked()
-		st = nil
-		for len(s.handlerQueue) > 0 && st == nil {
-			next := s.handlerQueue[0]
-			s.handlerQueue[0] = nil
-			s.handlerQueue = s.handlerQueue[1:]
-			if next.err == nil { // skip streams reset while they waited
-				st = next
-			}
-		}
-		if st == nil {
-			s.handlersBusy--
-			s.handlerEndedLocked()
-			s.maybeEndDrainLocked()
-			if len(s.idle) >= limit || s.closing {
-				s.mu.Unlock()
-				return
-			}
-			if inbox == nil {
-				inbox = make(chan *Stream, 1)
-			}
-			s.idle = append(s.idle, inbox)
-		}
-		s.mu.Unlock()
-		if st != nil {
-			continue // from the queue: not a handoff
-		}
-		// A plain receive, cheaper than a select with the session's end:
-		// finish sends nil to the inboxes still idle.
-		if st = <-inbox; st == nil {
-			return
-		}
-		s.handlerBegins()
-	}
-}
-
-func (s *Session) serveStream(st *Stream) {
-	defer func() {
-		if r := recover(); r != nil {
-			if s.srv != nil {
-				s.srv.logf("h2: panic serving stream %d: %v\n%s", st.id, r, debug.Stack())
-			}
-			st.Reset(ErrCodeInternal)
-		}
-	}()
-	s.handler.ServeStream(st)
 }
 
 // handlerDoneLocked ends what the handler left open: END_STREAM after a

@@ -120,6 +120,7 @@ type Session struct {
 	draining     bool // Close was called: end when no streams remain
 	closing      bool // the writer's last flush is pending or done
 	readerLocked bool // the reader holds mu (read_wake.go)
+	spinning     bool // a handler goroutine is on its way to the queued streams (handler_run.go)
 	closeErr     error
 	writerExited chan struct{}
 	done         chan struct{}
@@ -127,15 +128,22 @@ type Session struct {
 	// noNewStreams is goingAwayLocked's answer, readable without mu: a
 	// client picking a session for each call asks it every time.
 	noNewStreams atomic.Bool
-	handlersBusy int
-	// starting counts streams handed to handler goroutines not yet begun;
-	// wakeHeld is a writer wake-up held until they have (handler_start.go).
-	starting atomic.Int32
-	wakeHeld atomic.Bool
+	// Handler goroutines (handler_run.go): how many serve a stream or are
+	// promised one, and the streams none has taken yet (handlerQueue from
+	// queueHead); spinning, with the flags above, says one is on its way to
+	// them. starting counts the streams handed to them not yet begun, the
+	// last queueCounted of handlerQueue among them; wakeHeld is a writer
+	// wake-up held until they have (handler_start.go).
+	wakeHeld     atomic.Bool
+	handlersBusy int32
+	queueHead    int32
+	starting     atomic.Int32
+	queueCounted int32
+	handlerQueue []*Stream
 	// idle holds the inboxes (capacity 1) of the handler goroutines waiting
-	// for a stream, less those already promised one; finish sends them nil.
-	idle          []chan *Stream
-	handlerQueue  []*Stream
+	// for a stream, less those already promised one; finish sends them an
+	// empty handoff.
+	idle          []chan handoff
 	resetBucket   tokenBucket
 	emptyBucket   tokenBucket
 	idleClose     *idleClose // Options.IdleTimeout (idle_close.go), nil without one
@@ -556,12 +564,12 @@ func (s *Session) finish(readErr error) {
 		s.stall.timer.Stop()
 	}
 	s.stopTimeout()
-	for _, st := range s.handlerQueue {
+	for _, st := range s.handlerQueue[s.queueHead:] {
 		st.failLocked(ErrSessionClosed)
 	}
-	s.handlerQueue = nil
+	s.handlerQueue, s.queueHead = nil, 0
 	for _, in := range s.idle {
-		in <- nil // the session is over: the idle handler goroutines end
+		in <- handoff{} // the session is over: the idle handler goroutines end
 	}
 	s.idle = nil
 	s.mu.Unlock()

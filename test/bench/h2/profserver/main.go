@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"syscall"
 
@@ -19,6 +20,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8445", "listen address (host:port), h2c")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGINT or SIGTERM")
 	memprofile := flag.String("memprofile", "", "write an allocation profile to this file on SIGINT or SIGTERM")
+	traceFile := flag.String("trace", "", "write an execution trace (go tool trace) to this file until SIGINT or SIGTERM")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -35,6 +37,23 @@ func main() {
 		}
 		defer func() {
 			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				log.Fatal(err)
+			}
+		}()
+	}
+	if *traceFile != "" {
+		// The goroutine hand-offs per request (wake-ups, parks, yields) are
+		// read from the trace, which the CPU profile cannot show.
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			trace.Stop()
 			if err := f.Close(); err != nil {
 				log.Fatal(err)
 			}

@@ -1,0 +1,119 @@
+package h2
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A read batch of 32 new streams wakes one handler goroutine, promised the
+// first stream; the other 31 wait in the queue for it, or for the goroutine
+// it sends on its way, instead of costing a wake-up each (handler_run.go).
+// All 32 are served.
+func TestBatchOfStreamsWakesOneHandler(t *testing.T) {
+	goroutineLeakCheck(t)
+	c, p := net.Pipe()
+	t.Cleanup(func() { _ = p.Close() })
+	s := newSession(c, false, Options{})
+	var served sync.WaitGroup
+	served.Add(32)
+	s.handler = HandlerFunc(func(st *Stream) {
+		defer served.Done()
+		_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
+	})
+
+	s.lockAsReader()
+	for i := range 32 {
+		st := s.newStreamLocked(uint32(2*i+1), nil)
+		st.recv.headersIn()
+		require.NoError(t, s.dispatchLocked(st))
+	}
+	require.Len(t, s.startQ, 1, "one goroutine woken for the batch")
+	require.Equal(t, uint32(1), s.startQ[0].st.id, "promised the first stream")
+	require.Equal(t, 31, s.queuedLocked())
+	require.Equal(t, int32(32), s.starting.Load(), "every stream holds the writer's wake-up until begun")
+	s.unlockAsReader()
+
+	s.flushReaderWakes()
+	served.Wait()
+	s.finish(nil) // ends the idle handler goroutines
+	require.Zero(t, s.starting.Load())
+}
+
+// Handlers that block until every stream of the batch has begun: each
+// goroutine that begins a stream sends the next one on its way, so no
+// queued stream waits behind a blocked handler.
+func TestQueuedStreamsNeverWaitBehindBlockedHandlers(t *testing.T) {
+	goroutineLeakCheck(t)
+	const n = 32
+	var begun atomic.Int32
+	all := make(chan struct{})
+	p := newTCPServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		if begun.Add(1) == n {
+			close(all)
+		}
+		<-all
+		_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
+	})})
+	p.handshake()
+	p.startReader()
+	var batch []byte
+	block := p.encode(getRequest()...)
+	for i := range n {
+		batch = appendHeaders(batch, uint32(2*i+1), true, true, nil, block)
+	}
+	p.mustWrite(batch)
+	expectResponses(t, p, n)
+}
+
+// expectResponses waits for the responses (status 204) of n streams, in
+// whatever order their handlers answer.
+func expectResponses(t *testing.T, p *peer, n int) {
+	t.Helper()
+	answered := map[uint32]bool{}
+	for len(answered) < n {
+		f, _ := p.expect("a response", func(f rawFrame) bool { return f.Fields != nil })
+		require.Equal(t, "204", f.Fields.Get(":status"))
+		require.False(t, answered[f.StreamID], "stream %d answered twice", f.StreamID)
+		answered[f.StreamID] = true
+	}
+}
+
+// Streams queued while MaxConcurrentStreams handlers already run wait for
+// one of them to end, which may take long: they must not hold the writer's
+// wake-up meanwhile. Here both handlers block (one for a stream the client
+// reset), a third stream waits, and the PING ack behind them still goes out.
+func TestStreamsWaitingForAHandlerDoNotHoldTheWriter(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	p := newTCPServerPeer(t, &Server{
+		Handler: HandlerFunc(func(st *Stream) {
+			<-release
+			_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
+		}),
+		Options: Options{Settings: Settings{MaxConcurrentStreams: 2}},
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	p.handshake()
+	p.startReader()
+	block := p.encode(getRequest()...)
+	batch := appendHeaders(nil, 1, true, true, nil, block)
+	batch = appendRSTStream(batch, 1, ErrCodeCancel) // its handler runs on
+	batch = appendHeaders(batch, 3, true, true, nil, block)
+	batch = appendHeaders(batch, 5, true, true, nil, block)
+	batch = AppendPing(batch, false, [8]byte{'w', 'a', 'i', 't'})
+	p.mustWrite(batch)
+	p.expect("PING ack", func(f rawFrame) bool { return f.Type == FramePing && f.Flags.Has(FlagAck) })
+
+	close(release)
+	expectResponses(t, p, 2) // streams 3 and 5; 1 was reset
+}
