@@ -20,12 +20,16 @@ import (
 //
 // Writes from elsewhere (crypto/tls's own alerts and key-update replies,
 // from Close or the reading goroutine) pass through as they come, or join a
-// gathering under way: mu keeps their order with the records around them.
+// gathering under way, also while its bytes are being written: mu keeps
+// their order with the records around them and never waits for the socket
+// while gathering, so that a Close meant to break a write stuck on a peer
+// that stopped reading closes the socket at once (crypto/tls's Close does
+// so when a Write is under way, and ours has returned by then).
 type recordGatherer struct {
 	net.Conn
 	mu        sync.Mutex
-	gathering bool
-	buf       *[]byte // borrowed from gatherBufs while gathering
+	gathering bool    // a writeGathered is under way: Writes go to buf
+	buf       *[]byte // what it has gathered and not yet written, from gatherBufs
 }
 
 // tlsMaxRecord is the largest plaintext of one TLS record (RFC 8446 §5.1):
@@ -57,19 +61,23 @@ var errNoSyscallConn = errors.New("h2: the connection beneath TLS has no file de
 // Write copies p while a gathering is under way and writes it otherwise.
 func (g *recordGatherer) Write(p []byte) (int, error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.gathering {
+		if g.buf == nil {
+			g.buf = gatherBufs.Get().(*[]byte)
+		}
 		*g.buf = append(*g.buf, p...)
+		g.mu.Unlock()
 		return len(p), nil
 	}
+	defer g.mu.Unlock()
 	return g.Conn.Write(p)
 }
 
 // writeGathered writes b through tc, whose records reach g, in one socket
-// write when b needs more than one record. crypto/tls sees its records
-// written as they are copied; a failure of the socket write is returned
-// here, after which the session ends, so the records it believes sent do
-// not matter.
+// write when b needs more than one record, then what other writers added
+// meanwhile. crypto/tls sees its records written as they are copied; a
+// failure of the socket write is returned here, after which the session
+// ends, so the records it believes sent do not matter.
 func (g *recordGatherer) writeGathered(tc *tls.Conn, b []byte) error {
 	if len(b) <= tlsMaxRecord {
 		_, err := tc.Write(b)
@@ -77,24 +85,29 @@ func (g *recordGatherer) writeGathered(tc *tls.Conn, b []byte) error {
 	}
 	g.mu.Lock()
 	g.gathering = true
-	g.buf = gatherBufs.Get().(*[]byte)
 	g.mu.Unlock()
 	_, err := tc.Write(b)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.gathering = false
-	buf := g.buf
-	g.buf = nil
-	if len(*buf) > 0 {
-		if _, werr := g.Conn.Write(*buf); err == nil {
-			err = werr
+	for {
+		g.mu.Lock()
+		out := g.buf
+		g.buf = nil
+		if out == nil || err != nil {
+			g.gathering = false
+			g.mu.Unlock()
+			putGatherBuf(out)
+			return err
 		}
+		g.mu.Unlock()
+		_, err = g.Conn.Write(*out)
+		putGatherBuf(out)
 	}
-	if cap(*buf) <= maxPooledGather {
-		*buf = (*buf)[:0]
-		gatherBufs.Put(buf)
+}
+
+func putGatherBuf(b *[]byte) {
+	if b != nil && cap(*b) <= maxPooledGather {
+		*b = (*b)[:0]
+		gatherBufs.Put(b)
 	}
-	return err
 }
 
 // gathererOf returns c as a *tls.Conn and the gatherer beneath it when h2

@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -167,4 +168,46 @@ func TestTLSSessionsGatherRecords(t *testing.T) {
 		largest = max(largest, n)
 	}
 	require.Greater(t, largest, 2*tlsMaxRecord, "a 1 MiB body left in writes of several records")
+}
+
+// bigWriteSignal is a net.Conn that tells when a write of more than 1 MiB
+// reaches the socket.
+type bigWriteSignal struct {
+	net.Conn
+	once    sync.Once
+	started chan struct{}
+}
+
+func (c *bigWriteSignal) Write(p []byte) (int, error) {
+	if len(p) > 1<<20 {
+		c.once.Do(func() { close(c.started) })
+	}
+	return c.Conn.Write(p)
+}
+
+// TestCloseBreaksGatheredWriteToStalledPeer: Close while the gathered
+// records wait for a peer that stopped reading closes the socket at once
+// and fails the write, as crypto/tls's Close does during its own Write,
+// instead of waiting for the socket with the close_notify alert.
+func TestCloseBreaksGatheredWriteToStalledPeer(t *testing.T) {
+	cert, pool, _, _ := selfSigned(t)
+	raw, peerRaw := net.Pipe() // a write waits until the peer reads it
+	peer := tls.Server(peerRaw, &tls.Config{Certificates: []tls.Certificate{cert}})
+	defer peer.Close()
+	go func() { _ = peer.HandshakeContext(ctxT(t)) }() // then never reads
+	socket := &bigWriteSignal{Conn: raw, started: make(chan struct{})}
+	client := TLSClient(socket, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	require.NoError(t, client.HandshakeContext(ctxT(t)))
+	_, g := gathererOf(client)
+	done := make(chan error, 1)
+	go func() { done <- g.writeGathered(client, make([]byte, 2<<20)) }()
+	<-socket.started
+	closed := make(chan error, 1)
+	go func() { closed <- client.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close waited for the stalled write (crypto/tls gives its close_notify alert 5 s)")
+	}
+	require.Error(t, <-done, "the write failed with the connection")
 }
