@@ -40,7 +40,25 @@ const tlsMaxRecord = 16 << 10
 // flushThreshold and a frame, plus each record's 22 bytes of framing.
 const maxPooledGather = 2 * flushThreshold
 
-var gatherBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// tlsRecordOverhead bounds what a record adds to its plaintext: the 5-byte
+// header and, for TLS 1.3, the content type and a 16-byte tag (TLS 1.2's
+// GCM also has an 8-byte explicit nonce and no content type).
+const tlsRecordOverhead = 5 + 8 + 16
+
+var gatherBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// getGatherBuf returns an empty pooled buffer of at least size bytes. Sized
+// for the whole flush up front: grown by append from a small one, a 128 KiB
+// flush copied what it had gathered twice more and allocated three buffers
+// each time a collection had emptied the pool, as it often does while
+// messages flow.
+func getGatherBuf(size int) *[]byte {
+	b := gatherBufs.Get().(*[]byte)
+	if cap(*b) < size {
+		*b = make([]byte, 0, size)
+	}
+	return b
+}
 
 // NetConn returns the socket, for code that unwraps connections to reach it
 // (as it unwraps a *tls.Conn).
@@ -63,7 +81,7 @@ func (g *recordGatherer) Write(p []byte) (int, error) {
 	g.mu.Lock()
 	if g.gathering {
 		if g.buf == nil {
-			g.buf = gatherBufs.Get().(*[]byte)
+			g.buf = getGatherBuf(len(p))
 		}
 		*g.buf = append(*g.buf, p...)
 		g.mu.Unlock()
@@ -83,15 +101,17 @@ func (g *recordGatherer) writeGathered(tc *tls.Conn, b []byte) error {
 		_, err := tc.Write(b)
 		return err
 	}
+	records := (len(b) + tlsMaxRecord - 1) / tlsMaxRecord
 	g.mu.Lock()
 	g.gathering = true
+	g.buf = getGatherBuf(len(b) + records*tlsRecordOverhead)
 	g.mu.Unlock()
 	_, err := tc.Write(b)
 	for {
 		g.mu.Lock()
 		out := g.buf
 		g.buf = nil
-		if out == nil || err != nil {
+		if out == nil || len(*out) == 0 || err != nil {
 			g.gathering = false
 			g.mu.Unlock()
 			putGatherBuf(out)
