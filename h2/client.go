@@ -43,7 +43,7 @@ func Dial(ctx context.Context, addr string, opts *ClientOptions) (*Session, erro
 			host, _, _ := net.SplitHostPort(addr)
 			cfg.ServerName = host
 		}
-		tc := tls.Client(c, cfg)
+		tc := TLSClient(c, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = c.Close()
 			return nil, err

@@ -140,7 +140,7 @@ func (srv *Server) tlsConfig() *tls.Config {
 func (srv *Server) Serve(l net.Listener) error {
 	defer l.Close()
 	if srv.TLSConfig != nil {
-		l = tls.NewListener(l, srv.tlsConfig())
+		l = tlsListener{Listener: l, cfg: srv.tlsConfig()}
 	}
 	srv.mu.Lock()
 	if srv.shutdown {

@@ -199,7 +199,7 @@ func (p *transportPool) connect(t *Transport, hp *hostPool) (*transportConn, err
 		if cfg.ServerName == "" {
 			cfg.ServerName = hp.serverName
 		}
-		tlsConn := tls.Client(c, cfg)
+		tlsConn := TLSClient(c, cfg)
 		if err := tlsConn.HandshakeContext(ctx); err != nil {
 			_ = c.Close()
 			if strings.Contains(err.Error(), "no application protocol") {

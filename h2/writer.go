@@ -182,6 +182,9 @@ func (s *Session) writeConn(b []byte, iov net.Buffers) error {
 		s.iovOut = nil
 		return err
 	}
+	if tc, g := gathererOf(s.conn); g != nil {
+		return g.writeGathered(tc, b)
+	}
 	_, err := s.conn.Write(b)
 	return err
 }

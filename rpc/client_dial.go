@@ -173,7 +173,7 @@ func (cc *ClientConn) dialAddr(ctx context.Context, addr resolver.Address, alpn 
 		}
 		tc.ServerName = host
 	}
-	tconn := tls.Client(conn, tc)
+	tconn := h2.TLSClient(conn, tc)
 	if err := tconn.HandshakeContext(ctx); err != nil {
 		conn.Close()
 		if rhe := (tls.RecordHeaderError{}); errors.As(err, &rhe) {
