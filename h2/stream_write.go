@@ -26,8 +26,8 @@ func (st *Stream) Write(p []byte) (int, error) {
 // quick and must not use the session (putting bp back in a pool is what it
 // is for). A stream holds one such buffer at a time: the next write waits
 // until the previous one has been sent. A buffer the stream still held when
-// it failed is released once the kernel is done with it, or left to the
-// garbage collector if the stream is never written again.
+// it failed (reset, session lost) is released then, or once the kernel is
+// done with the pieces a write had taken from it.
 func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()

@@ -278,3 +278,25 @@ func TestRefusedOwnedBodiesGoBackAtOnce(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Len(t, rel.list(), 1, "a request that never started gives its body back")
 }
+
+// A stream reset while its owned body waits for flow control gives the
+// buffer back at once: nothing will send it, and nothing writes from it.
+func TestResetStreamGivesItsOwnedBodyBack(t *testing.T) {
+	p := newClientPeer(t, nil)
+	p.serverHandshake() // the RFC's 65,535-byte windows
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	rel := newReleases()
+	b := make([]byte, 1<<20)
+	_, err = st.EndOwned(&b, rel.release, nil)
+	require.NoError(t, err)
+	require.Empty(t, rel.list(), "given back while most of it waits for window")
+	st.Reset(ErrCodeCancel)
+	select {
+	case <-rel.got:
+	case <-time.After(waitLong):
+		t.Fatal("the reset stream kept its owned body")
+	}
+	require.Len(t, rel.list(), 1)
+}
