@@ -131,14 +131,16 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 		o = *opts
 	}
 	st, err := s.request(ctx, hdr, &o)
-	if err != nil && o.OwnedBody != nil {
-		o.Release(o.OwnedBody) // refused before the stream took it
+	if o.OwnedBody != nil {
+		// Refused, or small and copied: given back here, with the
+		// session's lock released.
+		o.Release(o.OwnedBody)
 	}
 	return st, err
 }
 
 // request is Request; requestLocked clears o.OwnedBody once the stream has
-// taken the buffer, so that Request gives back only one it refused.
+// taken the buffer, so that Request gives back only one it did not take.
 func (s *Session) request(ctx context.Context, hdr Header, o *RequestOptions) (*Stream, error) {
 	if !s.client {
 		return nil, errorf("Request on a server session")
@@ -202,9 +204,11 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	st.queued.headers()
 	st.outHeader = hdr
 	body := outBody{p: o.Body}
-	if o.OwnedBody != nil {
-		body = outBody{p: *o.OwnedBody, owned: o.OwnedBody, release: o.Release}
+	if bp := o.OwnedBody; bp != nil && len(*bp) >= zeroCopyMin {
+		body = outBody{p: *bp, owned: bp, release: o.Release}
 		o.OwnedBody = nil // the stream's now, given back by endLocked or writeOwnedLocked
+	} else if bp != nil {
+		body = outBody{p: *bp} // copied as a Body is; Request gives it back
 	}
 	headersEnd := o.EndStream && len(body.p) == 0
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}

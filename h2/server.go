@@ -481,8 +481,14 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 	if opts != nil {
 		o = *opts
 	}
-	body := o.body()
 	complete := o.Body != nil || o.OwnedBody != nil || o.Trailers != nil
+	if bp := o.OwnedBody; bp != nil && len(*bp) < zeroCopyMin {
+		// Copied as a Body is, and given back after the session's lock is
+		// released (deferred before the unlock, so run after it).
+		o.Body, o.OwnedBody = *bp, nil
+		defer o.Release(bp)
+	}
+	body := o.body()
 	if o.Trailers != nil {
 		// Checked before anything is queued, so that a refusal sends nothing.
 		if err := st.s.checkSendable(o.Trailers, kindTrailers); err != nil {

@@ -53,6 +53,12 @@ func (st *Stream) writeOwnedLocked(bp *[]byte, release func(*[]byte)) (int, erro
 // EndOwned returns when it refuses the body (refused trailers, a closed
 // stream).
 func (st *Stream) EndOwned(bp *[]byte, release func(*[]byte), trailers Header) (int, error) {
+	if len(*bp) < zeroCopyMin {
+		// Copied as End copies it; given back outside the session's lock.
+		n, err := st.End(*bp, trailers)
+		release(bp)
+		return n, err
+	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	if trailers != nil {
