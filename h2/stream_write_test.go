@@ -300,3 +300,40 @@ func TestResetStreamGivesItsOwnedBodyBack(t *testing.T) {
 	}
 	require.Len(t, rel.list(), 1)
 }
+
+// A small owned body is copied, and given back once the session's lock is
+// released: its release may use the session (here it reads its stats),
+// where one called under the lock would deadlock.
+func TestSmallOwnedBodiesGoBackOutsideTheSessionLock(t *testing.T) {
+	goroutineLeakCheck(t)
+	served := make(chan struct{}, 2)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_, _ = io.ReadAll(st)
+		b := []byte("response")
+		useSession := func(*[]byte) { _ = st.Session().Stats(); served <- struct{}{} }
+		if st.Header().Get(":path") == "/end" {
+			_ = st.Respond(nil, nil)
+			_, _ = st.EndOwned(&b, useSession, nil)
+			return
+		}
+		_ = st.Respond(nil, &RespondOptions{OwnedBody: &b, Release: useSession})
+	})}, nil)
+	for _, path := range []string{"/respond", "/end"} {
+		b := []byte("request")
+		released := make(chan struct{}, 1)
+		st, err := c.Request(ctxT(t), post(path), &RequestOptions{OwnedBody: &b, EndStream: true,
+			Release: func(*[]byte) { _ = c.Stats(); released <- struct{}{} }})
+		require.NoError(t, err)
+		st.SetDeadline(time.Now().Add(waitLong))
+		got, err := io.ReadAll(st)
+		require.NoError(t, err)
+		require.Equal(t, "response", string(got))
+		for _, ch := range []chan struct{}{released, served} {
+			select {
+			case <-ch:
+			case <-time.After(waitLong):
+				t.Fatal("a release that uses the session did not finish")
+			}
+		}
+	}
+}
