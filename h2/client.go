@@ -90,6 +90,13 @@ type RequestOptions struct {
 	// copied, or lent until framed when large, as by Write): a whole request
 	// is one call, and one hold of the session lock.
 	Body []byte
+	// OwnedBody, when set instead of Body, is the body handed over as
+	// Stream.WriteOwned hands it: Request returns once the request is
+	// queued, not once a large body is written, and Release(OwnedBody) is
+	// called exactly once, when h2 is done with the buffer or, when
+	// Request fails, before it returns.
+	OwnedBody *[]byte
+	Release   func(*[]byte)
 	// Priority, when set, is sent in the HEADERS frame (RFC 7540 fields) and
 	// used by our own write scheduler.
 	Priority *Priority
@@ -119,6 +126,22 @@ type RequestOptions struct {
 // error matching ErrUnprocessed, so the caller may retry elsewhere.
 // hdr may be kept until the headers are sent: do not modify it afterwards.
 func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions) (*Stream, error) {
+	var o RequestOptions
+	if opts != nil {
+		o = *opts
+	}
+	st, err := s.request(ctx, hdr, &o)
+	if o.OwnedBody != nil {
+		// Refused, or small and copied: given back here, with the
+		// session's lock released.
+		o.Release(o.OwnedBody)
+	}
+	return st, err
+}
+
+// request is Request; requestLocked clears o.OwnedBody once the stream has
+// taken the buffer, so that Request gives back only one it did not take.
+func (s *Session) request(ctx context.Context, hdr Header, o *RequestOptions) (*Stream, error) {
 	if !s.client {
 		return nil, errorf("Request on a server session")
 	}
@@ -129,13 +152,9 @@ func (s *Session) Request(ctx context.Context, hdr Header, opts *RequestOptions)
 	if err != nil {
 		return nil, err
 	}
-	var o RequestOptions
-	if opts != nil {
-		o = *opts
-	}
 	spare := s.allocStream()
 	s.mu.Lock()
-	st, err := s.requestLocked(ctx, hdr, &o, spare)
+	st, err := s.requestLocked(ctx, hdr, o, spare)
 	s.mu.Unlock()
 	if err == nil {
 		// Woken only now: the writer would first wait for the lock we held.
@@ -184,7 +203,14 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	st.headRequest = hdr[0].Value == "HEAD"
 	st.queued.headers()
 	st.outHeader = hdr
-	headersEnd := o.EndStream && len(o.Body) == 0
+	body := outBody{p: o.Body}
+	if bp := o.OwnedBody; bp != nil && len(*bp) >= zeroCopyMin {
+		body = outBody{p: *bp, owned: bp, release: o.Release}
+		o.OwnedBody = nil // the stream's now, given back by endLocked or writeOwnedLocked
+	} else if bp != nil {
+		body = outBody{p: *bp} // copied as a Body is; Request gives it back
+	}
+	headersEnd := o.EndStream && len(body.p) == 0
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}
 	if o.Priority != nil {
 		st.sched.prio = o.Priority.normalized()
@@ -195,12 +221,15 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 		st.queued.end()
 	}
 	s.enqueueLocked(req) // Request wakes the writer once it has released mu
-	if len(o.Body) > 0 {
+	if len(body.p) > 0 || body.owned != nil {
 		var err error
-		if o.EndStream {
-			_, err = st.endLocked(o.Body, nil)
-		} else {
-			_, err = st.writeLocked(o.Body)
+		switch {
+		case o.EndStream:
+			_, err = st.endLocked(body, nil)
+		case body.owned != nil:
+			_, err = st.writeOwnedLocked(body.owned, body.release)
+		default:
+			_, err = st.writeLocked(body.p)
 		}
 		if err != nil {
 			st.resetLocked(&StreamError{StreamID: id, Code: ErrCodeCancel})

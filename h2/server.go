@@ -354,6 +354,20 @@ type RespondOptions struct {
 	// of three (Respond, Write, WriteTrailers). EndStream is implied.
 	Body     []byte
 	Trailers Header
+	// OwnedBody, when set instead of Body, is the body handed over as
+	// Stream.EndOwned hands it: Respond returns once the response is
+	// queued, not once a large body is written, and Release(OwnedBody) is
+	// called exactly once, when h2 is done with the buffer or refuses it.
+	OwnedBody *[]byte
+	Release   func(*[]byte)
+}
+
+// body is the response body the options carry, lent or owned.
+func (o *RespondOptions) body() outBody {
+	if o.OwnedBody != nil {
+		return outBody{p: *o.OwnedBody, owned: o.OwnedBody, release: o.Release}
+	}
+	return outBody{p: o.Body}
 }
 
 // Respond sends the response headers of a server stream (":status" first;
@@ -363,19 +377,28 @@ func (st *Stream) Respond(hdr Header, opts *RespondOptions) error {
 	if opts != nil {
 		o = *opts
 	}
-	complete := o.Body != nil || o.Trailers != nil
+	complete := o.Body != nil || o.OwnedBody != nil || o.Trailers != nil
+	if bp := o.OwnedBody; bp != nil && len(*bp) < zeroCopyMin {
+		// Copied as a Body is, and given back after the session's lock is
+		// released (deferred before the unlock, so run after it).
+		o.Body, o.OwnedBody = *bp, nil
+		defer o.Release(bp)
+	}
+	body := o.body()
 	if o.Trailers != nil {
 		// Checked before anything is queued, so that a refusal sends nothing.
 		if err := st.s.checkSendable(o.Trailers, kindTrailers); err != nil {
+			body.drop()
 			return err
 		}
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	if err := st.respondLocked(hdr, o.EndStream && !complete); err != nil || !complete {
+		body.drop()
 		return err
 	}
-	_, err := st.endLocked(o.Body, o.Trailers)
+	_, err := st.endLocked(body, o.Trailers)
 	return err
 }
 

@@ -26,11 +26,15 @@ func (st *Stream) Write(p []byte) (int, error) {
 // quick and must not use the session (putting bp back in a pool is what it
 // is for). A stream holds one such buffer at a time: the next write waits
 // until the previous one has been sent. A buffer the stream still held when
-// it failed is released once the kernel is done with it, or left to the
-// garbage collector if the stream is never written again.
+// it failed (reset, session lost) is released then, or once the kernel is
+// done with the pieces a write had taken from it.
 func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
+	return st.writeOwnedLocked(bp, release)
+}
+
+func (st *Stream) writeOwnedLocked(bp *[]byte, release func(*[]byte)) (int, error) {
 	n, kept, err := st.writeOrLendLocked(*bp, true)
 	if kept {
 		st.zcOwned, st.zcRelease = bp, release
@@ -38,6 +42,49 @@ func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
 		release(bp)
 	}
 	return n, err
+}
+
+// EndOwned is End with the body handed over as WriteOwned hands it: a body
+// of 64 KiB or more is sent from *bp without a copy, and EndOwned returns
+// once the body and the end of the stream are queued instead of once the
+// kernel has taken the body, so that a handler ending a response with a large
+// message is free at once. release(bp) is called exactly once, whatever
+// happens: on WriteOwned's terms once h2 is done with the buffer, or before
+// EndOwned returns when it refuses the body (refused trailers, a closed
+// stream).
+func (st *Stream) EndOwned(bp *[]byte, release func(*[]byte), trailers Header) (int, error) {
+	if len(*bp) < zeroCopyMin {
+		// Copied as End copies it; given back outside the session's lock.
+		n, err := st.End(*bp, trailers)
+		release(bp)
+		return n, err
+	}
+	st.s.mu.Lock()
+	defer st.s.mu.Unlock()
+	if trailers != nil {
+		if err := st.s.checkSendable(trailers, kindTrailers); err != nil {
+			release(bp)
+			return 0, st.refuseTrailersLocked(err)
+		}
+	}
+	return st.endLocked(outBody{p: *bp, owned: bp, release: release}, trailers)
+}
+
+// outBody is the body that ends a stream (End, EndOwned, Respond and
+// Request with a body): lent for the call (p alone), or handed over for
+// good (owned, with p = *owned, given back with release as by WriteOwned).
+type outBody struct {
+	p       []byte
+	owned   *[]byte
+	release func(*[]byte)
+}
+
+// drop gives an owned body back unsent: for the paths that refuse it
+// before endLocked takes it.
+func (b outBody) drop() {
+	if b.owned != nil {
+		b.release(b.owned)
+	}
 }
 
 // End writes p and ends the outbound side in one step, like Node's
@@ -54,17 +101,22 @@ func (st *Stream) End(p []byte, trailers Header) (int, error) {
 			return 0, st.refuseTrailersLocked(err)
 		}
 	}
-	return st.endLocked(p, trailers)
+	return st.endLocked(outBody{p: p}, trailers)
 }
 
-// endLocked is End (and the end of a Respond with a body or trailers).
-func (st *Stream) endLocked(p []byte, trailers Header) (int, error) {
+// endLocked is End and EndOwned (and the end of a Respond or Request with a
+// body or trailers). It gives an owned body back whatever happens.
+func (st *Stream) endLocked(body outBody, trailers Header) (int, error) {
 	n := 0
-	if len(p) > 0 {
-		var err error
-		if n, err = st.writeLocked(p); err != nil {
-			return n, err
-		}
+	var err error
+	switch {
+	case body.owned != nil:
+		n, err = st.writeOwnedLocked(body.owned, body.release)
+	case len(body.p) > 0:
+		n, err = st.writeLocked(body.p)
+	}
+	if err != nil {
+		return n, err
 	}
 	if trailers == nil && st.queued.ended() {
 		return n, nil // already ended, as CloseWrite allows

@@ -2,8 +2,10 @@ package h2
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -133,5 +135,205 @@ func TestWriteBehindAnOwnedBufferKeepsItsDeadline(t *testing.T) {
 		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	case <-time.After(waitLong):
 		t.Fatal("the write waited past its deadline")
+	}
+}
+
+// A body handed over to end a stream (EndOwned, Respond's and Request's
+// OwnedBody) arrives whole and unchanged, large or small, and each buffer is
+// given back exactly once, after h2 is done with it: the handler's response
+// and the client's request both.
+func TestOwnedBodiesArriveIntactAndGoBackOnce(t *testing.T) {
+	for _, size := range []int{1 << 10, zeroCopyMin, 1 << 20} {
+		srvRel, cliRel := newReleases(), newReleases()
+		trailersToo := size != zeroCopyMin // one size ends with END_STREAM on its body
+		handler := HandlerFunc(func(st *Stream) {
+			req, err := io.ReadAll(st)
+			if err != nil {
+				st.Reset(ErrCodeInternal)
+				return
+			}
+			resp := append([]byte(nil), req...)
+			var trailers Header
+			if trailersToo {
+				trailers = Header{{Name: "x-len", Value: strconv.Itoa(len(req))}}
+			}
+			if st.Header().Get(":path") == "/end" {
+				_ = st.Respond(nil, nil)
+				_, _ = st.EndOwned(&resp, srvRel.release, trailers)
+				return
+			}
+			_ = st.Respond(nil, &RespondOptions{OwnedBody: &resp, Release: srvRel.release, Trailers: trailers})
+		})
+		for _, path := range []string{"/respond", "/end"} {
+			t.Run(strconv.Itoa(size)+path, func(t *testing.T) {
+				transports(t, func() *Server { return &Server{Handler: handler} }, func(t *testing.T, c *Session) {
+					want := bytes.Repeat([]byte{'r'}, size)
+					body := append([]byte(nil), want...)
+					st, err := c.Request(ctxT(t), post(path), &RequestOptions{OwnedBody: &body, Release: cliRel.release, EndStream: true})
+					require.NoError(t, err)
+					st.SetDeadline(time.Now().Add(waitLong))
+					got, err := io.ReadAll(st)
+					require.NoError(t, err)
+					require.True(t, bytes.Equal(want, got), "a buffer was changed (given back) before its bytes were sent")
+					if trailersToo {
+						require.Equal(t, strconv.Itoa(size), st.Trailers().Get("x-len"))
+					}
+					for _, r := range []*releases{cliRel, srvRel} {
+						select {
+						case <-r.got:
+						case <-time.After(waitLong):
+							t.Fatal("a buffer was not given back")
+						}
+					}
+					require.Len(t, cliRel.list(), 1)
+					require.Same(t, &body, cliRel.list()[0])
+					require.Len(t, srvRel.list(), 1)
+					cliRel.bufs, srvRel.bufs = nil, nil
+				})
+			})
+		}
+	}
+}
+
+// EndOwned and Request with an OwnedBody return once the body is queued,
+// not once it is written (the peer here reads nothing, so End or a lent
+// Body would block), and give the buffer back only once the kernel is done
+// with it: here when the session dies and its write fails.
+func TestOwnedBodiesReturnBeforeTheirBytesAreWritten(t *testing.T) {
+	for _, how := range []string{"EndOwned", "Request"} {
+		t.Run(how, func(t *testing.T) {
+			goroutineLeakCheck(t)
+			c := dialStalledPeer(t)
+			rel := newReleases()
+			b := make([]byte, 32<<20) // more than the socket buffers hold
+			var st *Stream
+			done := make(chan error, 1)
+			go func() {
+				var err error
+				if how == "Request" {
+					st, err = c.Request(ctxT(t), post("/"), &RequestOptions{OwnedBody: &b, Release: rel.release, EndStream: true})
+				} else if st, err = c.Request(ctxT(t), post("/"), nil); err == nil {
+					_, err = st.EndOwned(&b, rel.release, nil)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(waitLong):
+				t.Fatal(how + " waited for its bytes to be written")
+			}
+			require.Eventually(t, func() bool {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				return st.zcInFlight > 0
+			}, waitLong, time.Millisecond, "the buffer is being written")
+			require.Empty(t, rel.list(), "the buffer was given back while the kernel still read it")
+
+			c.Abort(ErrCodeCancel, nil)
+			select {
+			case <-rel.got:
+				require.Len(t, rel.list(), 1)
+				require.Same(t, &b, rel.list()[0])
+			case <-time.After(waitLong):
+				t.Fatal("the buffer was not given back after the session died")
+			}
+		})
+	}
+}
+
+// An owned body that h2 refuses (bad trailers, a request that cannot
+// start) is given back once, before the call returns its error.
+func TestRefusedOwnedBodiesGoBackAtOnce(t *testing.T) {
+	goroutineLeakCheck(t)
+	bad := Header{{Name: ":bad", Value: "x"}}
+	refused := make(chan int, 2)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		rel := newReleases()
+		b := make([]byte, 1<<20)
+		errRespond := st.Respond(nil, &RespondOptions{OwnedBody: &b, Release: rel.release, Trailers: bad})
+		b2 := make([]byte, 1<<20)
+		_, errEnd := st.EndOwned(&b2, rel.release, bad)
+		if errRespond != nil && errEnd != nil {
+			refused <- len(rel.list())
+		}
+		st.Reset(ErrCodeInternal)
+	})}, nil)
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	st.SetDeadline(time.Now().Add(waitLong))
+	_, _ = io.ReadAll(st)
+	select {
+	case n := <-refused:
+		require.Equal(t, 2, n, "each refused buffer is given back before the call returns")
+	case <-time.After(waitLong):
+		t.Fatal("the handler's owned bodies with bad trailers were not refused")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rel := newReleases()
+	b := make([]byte, 1<<20)
+	_, err = c.Request(ctx, post("/"), &RequestOptions{OwnedBody: &b, Release: rel.release, EndStream: true})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, rel.list(), 1, "a request that never started gives its body back")
+}
+
+// A stream reset while its owned body waits for flow control gives the
+// buffer back at once: nothing will send it, and nothing writes from it.
+func TestResetStreamGivesItsOwnedBodyBack(t *testing.T) {
+	p := newClientPeer(t, nil)
+	p.serverHandshake() // the RFC's 65,535-byte windows
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	rel := newReleases()
+	b := make([]byte, 1<<20)
+	_, err = st.EndOwned(&b, rel.release, nil)
+	require.NoError(t, err)
+	require.Empty(t, rel.list(), "given back while most of it waits for window")
+	st.Reset(ErrCodeCancel)
+	select {
+	case <-rel.got:
+	case <-time.After(waitLong):
+		t.Fatal("the reset stream kept its owned body")
+	}
+	require.Len(t, rel.list(), 1)
+}
+
+// A small owned body is copied, and given back once the session's lock is
+// released: its release may use the session (here it reads its stats),
+// where one called under the lock would deadlock.
+func TestSmallOwnedBodiesGoBackOutsideTheSessionLock(t *testing.T) {
+	goroutineLeakCheck(t)
+	served := make(chan struct{}, 2)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_, _ = io.ReadAll(st)
+		b := []byte("response")
+		useSession := func(*[]byte) { _ = st.Session().Stats(); served <- struct{}{} }
+		if st.Header().Get(":path") == "/end" {
+			_ = st.Respond(nil, nil)
+			_, _ = st.EndOwned(&b, useSession, nil)
+			return
+		}
+		_ = st.Respond(nil, &RespondOptions{OwnedBody: &b, Release: useSession})
+	})}, nil)
+	for _, path := range []string{"/respond", "/end"} {
+		b := []byte("request")
+		released := make(chan struct{}, 1)
+		st, err := c.Request(ctxT(t), post(path), &RequestOptions{OwnedBody: &b, EndStream: true,
+			Release: func(*[]byte) { _ = c.Stats(); released <- struct{}{} }})
+		require.NoError(t, err)
+		st.SetDeadline(time.Now().Add(waitLong))
+		got, err := io.ReadAll(st)
+		require.NoError(t, err)
+		require.Equal(t, "response", string(got))
+		for _, ch := range []chan struct{}{released, served} {
+			select {
+			case <-ch:
+			case <-time.After(waitLong):
+				t.Fatal("a release that uses the session did not finish")
+			}
+		}
 	}
 }

@@ -179,24 +179,27 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 	if hdr, err = cc.addCredentials(ctx, method, hdr, &cs.ci); err != nil {
 		return nil, err
 	}
-	// A unary request goes out with its headers (ro.Body).
+	// A unary request goes out with its headers (ro.OwnedBody): Request
+	// returns once it is queued and gives the buffer back once written, so
+	// the caller waits for the response rather than for a large request's
+	// write, and a failed Request has given it back, so a retry encodes again.
 	var ro *h2.RequestOptions
 	var unaryReq h2.RequestOptions
-	var bp *[]byte
-	defer func() { sendBufs.put(bp) }() // Request has copied the body, or framed it when large
+	wire := 0
 	for attempt := 0; ; attempt++ {
 		sess, done, err := cc.pickFor(ctx, method, &cs.ci)
 		if err != nil {
 			return nil, err
 		}
 		cs.done = done
-		if desc == unaryDesc && ro == nil {
-			// Encoded once there is a connection to send it on, and kept
-			// for transparent retries.
-			if bp, err = encodeMessage(cs.codec, cs.comp, args, cs.ci.maxSend, 0); err != nil {
+		if desc == unaryDesc {
+			// Encoded once there is a connection to send it on.
+			bp, err := encodeMessage(cs.codec, cs.comp, args, cs.ci.maxSend, 0)
+			if err != nil {
 				return nil, err
 			}
-			unaryReq = h2.RequestOptions{Body: *bp, EndStream: true}
+			wire = len(*bp)
+			unaryReq = h2.RequestOptions{OwnedBody: bp, Release: releaseSendBuf, EndStream: true}
 			ro = &unaryReq
 		}
 		st, err := sess.Request(ctx, hdr, ro)
@@ -215,7 +218,7 @@ func (cc *ClientConn) newClientStream(ctx context.Context, desc *StreamDesc, met
 		if ro != nil { // the request went with the headers
 			cs.sentN, cs.closed = 1, true
 			cs.statSent.Add(1)
-			cs.evOutPayload(args, len(*bp))
+			cs.evOutPayload(args, wire)
 		}
 		if cs.ci.peer != nil {
 			*cs.ci.peer = *peerOf(sess)
