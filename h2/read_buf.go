@@ -136,14 +136,18 @@ func (b *connReader) fill(need int) error {
 		// Large frames are flowing: what comes next is most likely another
 		// one, whose payload this read would take into buf only for Read to
 		// copy it out. Read its header and a little more; the payload then
-		// goes straight to its destination (readScatter).
+		// goes straight to its destination (readScatter). So until the
+		// header is in: a read that brought part of it is no sign that
+		// small frames follow.
 		room = min(room, b.r+max(need, scatterTail))
-		b.afterLarge = false
 	}
 	b.reads++
 	n, err := b.conn.Read(b.buf[b.w:room])
 	b.full = b.w+n == room
 	b.w += n
+	if b.w-b.r >= need {
+		b.afterLarge = false
+	}
 	if err != nil {
 		b.err = err
 		if n == 0 {

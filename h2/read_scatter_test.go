@@ -125,6 +125,30 @@ func TestConnReaderScatterSmallFramesBetween(t *testing.T) {
 	require.Equal(t, large[len(first)+frameHeaderLen:], got[0])
 }
 
+// TestConnReaderSplitHeaderAfterLargePayload: when the next frame's header
+// comes in pieces after a large payload, every read until it is whole stays
+// small: a read that brought part of a header is no sign of small frames,
+// and a full-size read then would take the next payload into the buffer.
+func TestConnReaderSplitHeaderAfterLargePayload(t *testing.T) {
+	wire, payload := largeFrames(2)
+	second := frameHeaderLen + payload
+	c := &scatterConn{chunkConn: chunkConn{chunks: [][]byte{
+		wire[:frameHeaderLen+100],           // the first header and a little payload
+		wire[frameHeaderLen+100 : second+5], // the rest of that payload and 5 bytes of the next header
+		wire[second+5 : second+7],           // 2 more header bytes
+		wire[second+7:],                     // the header's end and the whole second payload
+	}}}
+	b := newConnReader(c)
+	b.scatter = c
+	b.borrow() // bytes have been flowing: reads use the 64 KiB buffer
+	b.full = true
+
+	got := readLargeFrames(t, b, 2)
+	requireFrames(t, wire, payload, got)
+	require.LessOrEqual(t, b.copied, 100+scatterTail, "bytes copied out of the read buffer")
+	b.release()
+}
+
 // TestConnReaderScattersOverTCP: the same over a real socket (readv through
 // the runtime's poller), the sender writing faster than the reader reads.
 func TestConnReaderScattersOverTCP(t *testing.T) {
