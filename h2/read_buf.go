@@ -22,6 +22,16 @@ type connReader struct {
 	r, w  int  // buf[r:w] holds the bytes read and not yet consumed
 	full  bool // the last read filled all the room it had: more is likely waiting
 	err   error
+
+	// scatter reads a large frame's payload and what follows it with one
+	// system call (read_scatter.go); nil where the connection cannot.
+	scatter scatterReader
+	// afterLarge: a large frame's payload was read into its destination
+	// and no read into buf followed yet (see fill).
+	afterLarge bool
+	// reads counts reads from the connection and copied the bytes handed
+	// from buf to a Read: what the tests of the read path measure.
+	reads, copied int
 }
 
 const (
@@ -46,7 +56,7 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); retur
 
 func newConnReader(conn io.Reader) *connReader {
 	small := make([]byte, smallReadSize)
-	return &connReader{conn: conn, buf: small, small: small}
+	return &connReader{conn: conn, buf: small, small: small, scatter: newScatterReader(conn)}
 }
 
 // Size is the largest n Peek accepts.
@@ -73,13 +83,19 @@ func (b *connReader) Discard(n int) (int, error) {
 }
 
 // Read hands over buffered bytes first; with none buffered, a p as large as
-// the small buffer is read into directly (a large frame's payload).
+// the small buffer is read into directly (a large frame's payload), and
+// where the connection can scatter, any p is, together with what follows it
+// (readScatter).
 func (b *connReader) Read(p []byte) (int, error) {
 	if b.r == b.w {
+		if b.err != nil {
+			return 0, b.err
+		}
+		if b.scatter != nil && len(p) > 0 {
+			return b.readScatter(p)
+		}
 		if len(p) >= len(b.small) {
-			if b.err != nil {
-				return 0, b.err
-			}
+			b.reads++
 			return b.conn.Read(p)
 		}
 		if err := b.fill(1); err != nil {
@@ -88,6 +104,7 @@ func (b *connReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, b.buf[b.r:b.w])
 	b.r += n
+	b.copied += n
 	return n, nil
 }
 
@@ -114,9 +131,23 @@ func (b *connReader) fill(need int) error {
 			b.r = 0
 		}
 	}
-	n, err := b.conn.Read(b.buf[b.w:])
-	b.full = b.w+n == len(b.buf)
+	room := len(b.buf)
+	if b.afterLarge {
+		// Large frames are flowing: what comes next is most likely another
+		// one, whose payload this read would take into buf only for Read to
+		// copy it out. Read its header and a little more; the payload then
+		// goes straight to its destination (readScatter). So until the
+		// header is in: a read that brought part of it is no sign that
+		// small frames follow.
+		room = min(room, b.r+max(need, scatterTail))
+	}
+	b.reads++
+	n, err := b.conn.Read(b.buf[b.w:room])
+	b.full = b.w+n == room
 	b.w += n
+	if b.w-b.r >= need {
+		b.afterLarge = false
+	}
 	if err != nil {
 		b.err = err
 		if n == 0 {

@@ -30,6 +30,34 @@ const (
 
 var streamBufs [streamBufClasses]sync.Pool
 
+// Large classes also keep a short free list. A sync.Pool is emptied by every
+// other garbage collection, and a stream of large messages makes the GC run
+// every few messages (each one allocates its payload anew in protobuf's
+// unmarshal), so one in twenty 64 KiB messages of one server stream came
+// with a fresh 128 KiB stream buffer: allocated, zeroed and faulted in page
+// by page, 5 % of the bytes the process allocated. A list keeps about
+// streamBufKeepBytes per class, and at least two buffers; they are pinned
+// only if that many were in use together once.
+const (
+	streamBufListShift = 16 // 64 KiB: from here on, buffers are also kept in a free list
+	streamBufKeepBytes = 1 << 20
+)
+
+var streamBufLists = func() (l [streamBufMaxShift - streamBufListShift + 1]chan *byte) {
+	for i := range l {
+		l[i] = make(chan *byte, max(2, streamBufKeepBytes>>(streamBufListShift+i)))
+	}
+	return l
+}()
+
+// streamBufList returns class c's free list, or nil for small classes.
+func streamBufList(c int) chan *byte {
+	if i := c + streamBufMinShift - streamBufListShift; i >= 0 {
+		return streamBufLists[i]
+	}
+	return nil
+}
+
 func streamBufClass(n int) int {
 	if n <= 1<<streamBufMinShift {
 		return 0
@@ -44,6 +72,13 @@ func getStreamBuf(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	size := 1 << (c + streamBufMinShift)
+	if l := streamBufList(c); l != nil {
+		select {
+		case p := <-l:
+			return unsafe.Slice(p, size)[:0]
+		default:
+		}
+	}
 	if p, _ := streamBufs[c].Get().(*byte); p != nil {
 		return unsafe.Slice(p, size)[:0]
 	}
@@ -58,7 +93,16 @@ func putStreamBuf(b []byte) {
 	if c < 1<<streamBufMinShift || c > 1<<streamBufMaxShift || c&(c-1) != 0 {
 		return
 	}
-	streamBufs[bits.Len(uint(c))-1-streamBufMinShift].Put(unsafe.SliceData(b[:1]))
+	cls := bits.Len(uint(c)) - 1 - streamBufMinShift
+	p := unsafe.SliceData(b[:1])
+	if l := streamBufList(cls); l != nil {
+		select {
+		case l <- p:
+			return
+		default:
+		}
+	}
+	streamBufs[cls].Put(p)
 }
 
 // appendBuffered appends p to the unread bytes buf[off:], moving them to the

@@ -3,7 +3,9 @@ package h2
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -70,6 +72,34 @@ func TestStreamBuffersGoBackWhenDrained(t *testing.T) {
 	// The pool may be emptied by a GC between runs; in steady state a
 	// drained buffer is reused.
 	require.Less(t, allocs, 1.0)
+}
+
+// TestLargeStreamBuffersSurviveGC: large stream buffers given back are kept
+// across garbage collections (a sync.Pool alone drops them within two), so a
+// stream of large messages, which makes the GC run every few messages, reuses
+// them instead of allocating, zeroing and faulting in fresh ones.
+func TestLargeStreamBuffersSurviveGC(t *testing.T) {
+	const size = 128 << 10 // a 64 KiB message's frame buffer (readFrames)
+	l := streamBufList(streamBufClass(size))
+	require.NotNil(t, l)
+	mine := map[*byte]bool{}
+	var bufs [][]byte
+	for range cap(l) {
+		b := getStreamBuf(size)
+		mine[unsafe.SliceData(b[:1])] = true
+		bufs = append(bufs, b)
+	}
+	for _, b := range bufs {
+		putStreamBuf(b)
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.GC()
+	b := getStreamBuf(size)
+	require.True(t, mine[unsafe.SliceData(b[:1])], "a buffer given back before the collections came back")
+	putStreamBuf(b)
+	// Small classes stay with sync.Pool alone.
+	require.Nil(t, streamBufList(streamBufClass(32<<10)))
 }
 
 // Bytes that arrive while a large buffer is full of unread bytes go into a
