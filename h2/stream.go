@@ -102,15 +102,14 @@ type Stream struct {
 	sendFlow     flow   // what we may still send on the stream (flow.go)
 	outHeader    Header // our final headers (server: response; client: request), once queued
 	outTrailers  Header
-	zc           []byte        // a large Write's own slice, lent to the writer until framed (or written: vectored.go)
-	zcOwned      *[]byte       // zc's buffer when WriteOwned handed it over: released once sent (stream_write.go)
-	zcRelease    func(*[]byte) // what gives zcOwned back
-	writeWaiters int32         // Writes blocked on this stream
-	zcInFlight   int32         // pieces of zc framed without a copy and not yet written (vectored.go)
-	zcFramed     int           // bytes of the lent slice framed so far
-	queued       sendStep      // what we handed to the writer: final headers, the end (stream_halves.go)
-	wire         sendStep      // what the writer put on the wire: HEADERS (1xx too), END_STREAM
-	rstAfterEnd  bool          // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	zc           []byte      // a large Write's own slice, or an owned buffer's rest, lent to the writer until framed (or written: vectored.go)
+	owned        *ownedQueue // WriteOwned's large buffers, while the stream holds any (owned_queue.go)
+	writeWaiters int32       // Writes blocked on this stream
+	zcInFlight   int32       // pieces of zc framed without a copy and not yet written (vectored.go)
+	zcFramed     int         // bytes of the lent slice framed so far
+	queued       sendStep    // what we handed to the writer: final headers, the end (stream_halves.go)
+	wire         sendStep    // what the writer put on the wire: HEADERS (1xx too), END_STREAM
+	rstAfterEnd  bool        // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
 	discardIn    bool // the handler is gone: inbound DATA is dropped and credited at once
 
@@ -515,7 +514,7 @@ func (st *Stream) failLocked(err error) {
 	s.buffered -= len(st.out) - st.outOff
 	putStreamBuf(st.out)
 	st.out, st.outOff, st.zc = nil, 0, nil
-	st.releaseOwnedIfDoneLocked()
+	st.dropOwnedLocked()
 	st.endCtx()
 	st.closeLocked()
 }

@@ -24,10 +24,12 @@ func (st *Stream) Write(p []byte) (int, error) {
 // it: at once for a smaller buffer, which is copied as Write copies it, else
 // from the session's writer, with the session locked, so release must be
 // quick and must not use the session (putting bp back in a pool is what it
-// is for). A stream holds one such buffer at a time: the next write waits
-// until the previous one has been sent. A buffer the stream still held when
-// it failed (reset, session lost) is released then, or once the kernel is
-// done with the pieces a write had taken from it.
+// is for). A stream holds a few such buffers at once (owned_queue.go): two
+// waiting to be sent, the one being sent included, so that the next is
+// there when the previous one's write returns; a write beyond that waits for
+// room, as does a Write behind them. Buffers the stream still held when it
+// failed (reset, session lost) are released then, or once the kernel is done
+// with the pieces a write had taken from them.
 func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
@@ -35,12 +37,15 @@ func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
 }
 
 func (st *Stream) writeOwnedLocked(bp *[]byte, release func(*[]byte)) (int, error) {
-	n, kept, err := st.writeOrLendLocked(*bp, true)
-	if kept {
-		st.zcOwned, st.zcRelease = bp, release
-	} else {
-		release(bp)
+	if len(*bp) >= zeroCopyMin {
+		n, err := st.queueOwnedLocked(bp, release)
+		if err != nil {
+			release(bp) // refused: nothing kept it
+		}
+		return n, err
 	}
+	n, err := st.writeLocked(*bp)
+	release(bp)
 	return n, err
 }
 
@@ -131,48 +136,30 @@ func (st *Stream) endLocked(body outBody, trailers Header) (int, error) {
 }
 
 func (st *Stream) writeLocked(p []byte) (int, error) {
-	n, _, err := st.writeOrLendLocked(p, false)
-	return n, err
-}
-
-// writeOrLendLocked is Write, or with owned WriteOwned: a large p is then
-// lent to the writer for good (kept), and the caller records whose it is
-// before it unlocks.
-func (st *Stream) writeOrLendLocked(p []byte, owned bool) (n int, kept bool, err error) {
 	s := st.s
 	if !st.queued.hasHeaders() && !st.s.client {
 		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 	}
-	for st.zc != nil && st.err == nil {
-		// Another Write has lent its slice: its bytes go out whole, first.
-		// A WriteOwned's slice has no caller waiting that would give up on
-		// a deadline, so this one must.
+	for (st.zc != nil || st.owned != nil) && st.err == nil {
+		// Another Write has lent its slice, or WriteOwned buffers are
+		// queued: their bytes go out whole, first. Owned buffers have no
+		// caller waiting that would give up on a deadline, so this one must.
 		if err := st.writableLocked(); err != nil {
-			return 0, false, err
+			return 0, err
 		}
 		st.writeWaiters++
 		st.cond.Wait()
 		st.writeWaiters--
 	}
 	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
-		if owned {
-			if err := st.writableLocked(); err != nil {
-				return 0, false, err
-			}
-			st.zc, st.zcFramed = p, 0
-			s.sched.update(s, st)
-			s.signalWriter() // as in writeZeroCopyLocked
-			return len(p), true, nil
-		}
-		n, err := st.writeZeroCopyLocked(p)
-		return n, false, err
+		return st.writeZeroCopyLocked(p)
 	}
 	total := 0
 	for len(p) > 0 {
 		if err := st.writableLocked(); err != nil {
-			return total, false, err
+			return total, err
 		}
 		room := min(s.opts.Limits.StreamWriteBuffer-(len(st.out)-st.outOff), s.opts.Limits.MaxSessionMemory-s.buffered)
 		if room <= 0 {
@@ -192,7 +179,7 @@ func (st *Stream) writeOrLendLocked(p []byte, owned bool) (n int, kept bool, err
 		total += n
 		s.sched.update(s, st)
 	}
-	return total, false, nil
+	return total, nil
 }
 
 // zeroCopyMin is the size from which Write lends p to the writer instead of
@@ -237,7 +224,8 @@ func (st *Stream) writeZeroCopyLocked(p []byte) (int, error) {
 }
 
 // pendingLocked is what the stream has to send next: buffered bytes first,
-// then a zero-copy Write's slice.
+// then a zero-copy Write's slice or the rest of the owned buffer being
+// framed (the owned buffers queued behind it follow).
 func (st *Stream) pendingLocked() []byte {
 	if st.outOff < len(st.out) {
 		return st.out[st.outOff:]
@@ -245,7 +233,11 @@ func (st *Stream) pendingLocked() []byte {
 	return st.zc
 }
 
-func (st *Stream) pendingLen() int { return len(st.out) - st.outOff + len(st.zc) }
+// pendingLen is every byte the stream has yet to frame, queued owned
+// buffers included, so that END_STREAM goes only on the last of them.
+func (st *Stream) pendingLen() int {
+	return len(st.out) - st.outOff + len(st.zc) + st.ownedWaitingLen()
+}
 
 // consumeLocked drops n bytes that the writer framed from pendingLocked.
 func (st *Stream) consumeLocked(n int) {
@@ -260,21 +252,8 @@ func (st *Stream) consumeLocked(n int) {
 	}
 	st.zc = st.zc[n:]
 	st.zcFramed += n
-	st.releaseOwnedIfDoneLocked()
-}
-
-// releaseOwnedIfDoneLocked gives a WriteOwned buffer back once h2 is done
-// with it: every byte framed (or dropped, when the stream failed) and none
-// still being written from it. Writes waiting for the stream's turn go on.
-func (st *Stream) releaseOwnedIfDoneLocked() {
-	if st.zcOwned == nil || len(st.zc) > 0 || st.zcInFlight > 0 {
-		return
-	}
-	bp, release := st.zcOwned, st.zcRelease
-	st.zc, st.zcOwned, st.zcRelease = nil, nil, nil
-	release(bp)
-	if st.writeWaiters > 0 {
-		st.signalLocked()
+	if st.owned != nil && len(st.zc) == 0 {
+		st.ownedFramedLocked()
 	}
 }
 

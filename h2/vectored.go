@@ -99,7 +99,7 @@ func (s *Session) releaseLentLocked(iov net.Buffers) {
 		st := s.ext[i].st
 		st.zcInFlight--
 		if st.zcInFlight == 0 {
-			if st.zcOwned != nil {
+			if st.owned != nil {
 				st.releaseOwnedIfDoneLocked()
 			} else if st.writeWaiters > 0 {
 				st.signalLocked()

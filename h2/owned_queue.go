@@ -1,0 +1,166 @@
+package h2
+
+import "sync"
+
+// A stream's WriteOwned buffers of zeroCopyMin bytes or more. The stream
+// holds a few at once, in send order, so that a sender of large messages
+// queues message N+1 while N is being written: when N's writev returns, the
+// writer frames N+1 at once instead of finding nothing to send, parking, and
+// waiting for the sender to be woken and hand N+1 over (one such hand-off
+// between every two messages when a stream held one buffer at a time).
+//
+// bufs[:framed] have every byte framed (or dropped when the stream failed)
+// and wait only for the kernel to be done with them (st.zcInFlight); they
+// are given back together once no piece is in flight. bufs[framed], if any,
+// is the buffer st.zc is the unframed rest of; the ones after it wait whole.
+
+// ownedAhead is how many owned buffers may wait to be framed (the one being
+// framed included): one to frame while the previous is written, and one more
+// for a sender that runs ahead. A peer that stops reading or gives no window
+// holds the stream's sender at that many, not at what it can marshal.
+const ownedAhead = 2
+
+// ownedHeld bounds the buffers a stream holds in all, framed ones waiting
+// for their writev included: the writer may let go of the session's lock
+// while it gathers one write (to encode headers, to yield), and buffers
+// queued then are framed into the same write.
+const ownedHeld = 2 * ownedAhead
+
+type ownedBuf struct {
+	bp      *[]byte
+	release func(*[]byte)
+}
+
+type ownedQueue struct {
+	bufs   [ownedHeld]ownedBuf
+	n      int
+	framed int
+}
+
+// ownedQueues keeps queues between uses: a stream needs one only while it
+// holds large owned buffers, and most streams never do.
+var ownedQueues = sync.Pool{New: func() any { return new(ownedQueue) }}
+
+// ownedRoomLocked reports whether the stream can take one more owned buffer
+// now: none of its bytes may be queued behind a lent Write's slice, and the
+// queue has room.
+func (st *Stream) ownedRoomLocked() bool {
+	q := st.owned
+	if q == nil {
+		return st.zc == nil
+	}
+	return q.n-q.framed < ownedAhead && q.n < ownedHeld
+}
+
+// queueOwnedLocked takes a large owned buffer for sending after everything
+// the stream has queued, waiting while the queue is full. It returns an
+// error, keeping nothing, when the stream cannot send.
+func (st *Stream) queueOwnedLocked(bp *[]byte, release func(*[]byte)) (int, error) {
+	s := st.s
+	if !st.queued.hasHeaders() && !s.client {
+		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
+			return 0, err
+		}
+	}
+	for {
+		// Checked on every turn: a sender waiting for room has a deadline
+		// of its own, which the buffers ahead of it do not wait on.
+		if err := st.writableLocked(); err != nil {
+			return 0, err
+		}
+		if st.ownedRoomLocked() {
+			break
+		}
+		st.writeWaiters++
+		st.cond.Wait()
+		st.writeWaiters--
+	}
+	q := st.owned
+	if q == nil {
+		q = ownedQueues.Get().(*ownedQueue)
+		st.owned = q
+	}
+	q.bufs[q.n] = ownedBuf{bp: bp, release: release}
+	q.n++
+	if st.zc == nil {
+		// Nothing is being framed: this buffer is next.
+		st.zc = *bp
+	}
+	s.sched.update(s, st)
+	// The writer must be awake: update wakes it only for a stream it can
+	// send on, and the stream's headers may still be queued without a
+	// wake-up (Request sends it once it lets go of mu).
+	s.signalWriter()
+	return len(*bp), nil
+}
+
+// ownedWaitingLen is the bytes of the owned buffers queued behind the one
+// being framed: pending too, though not yet in st.zc.
+func (st *Stream) ownedWaitingLen() int {
+	q := st.owned
+	if q == nil {
+		return 0
+	}
+	n := 0
+	for i := q.framed + 1; i < q.n; i++ {
+		n += len(*q.bufs[i].bp)
+	}
+	return n
+}
+
+// ownedFramedLocked runs once the writer has framed the last byte of the
+// buffer being framed: the next one, if queued, is framed from now on.
+func (st *Stream) ownedFramedLocked() {
+	q := st.owned
+	q.framed++
+	st.zc = nil
+	if q.framed < q.n {
+		st.zc = *q.bufs[q.framed].bp
+	}
+	if st.writeWaiters > 0 && st.ownedRoomLocked() {
+		// A sender waiting for room may queue its next buffer while this
+		// write is still out, not only once it returns.
+		st.signalLocked()
+	}
+	st.releaseOwnedIfDoneLocked()
+}
+
+// dropOwnedLocked gives up sending the owned buffers (the stream failed):
+// they are given back at once, or once the kernel is done with the pieces
+// a write took from them.
+func (st *Stream) dropOwnedLocked() {
+	if q := st.owned; q != nil {
+		q.framed = q.n
+		st.zc = nil
+	}
+	st.releaseOwnedIfDoneLocked()
+}
+
+// releaseOwnedIfDoneLocked gives back the owned buffers h2 is done with:
+// every byte framed (or dropped) and no piece of the stream's still being
+// written. Writes waiting for room or for the stream's turn go on.
+func (st *Stream) releaseOwnedIfDoneLocked() {
+	q := st.owned
+	if q == nil || q.framed == 0 || st.zcInFlight > 0 {
+		return
+	}
+	// Given back after the queue is consistent again: a release runs with
+	// the session locked but must find the stream as it will stay.
+	var done [ownedHeld]ownedBuf
+	k := q.framed
+	copy(done[:], q.bufs[:k])
+	copy(q.bufs[:], q.bufs[k:q.n])
+	clear(q.bufs[q.n-k : q.n])
+	q.n -= k
+	q.framed = 0
+	if q.n == 0 {
+		st.owned = nil
+		ownedQueues.Put(q)
+	}
+	for _, b := range done[:k] {
+		b.release(b.bp)
+	}
+	if st.writeWaiters > 0 {
+		st.signalLocked()
+	}
+}
