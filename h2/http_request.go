@@ -264,7 +264,7 @@ func (b *httpBody) copyTrailers() {
 func (st *Stream) emptyRequestBody() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.recv.ended() && st.recvBytes == 0
+	return st.recv.ended() && st.stats.bytesReceived == 0
 }
 
 // streamContext is a request's context: the stream's own, which costs a
@@ -279,15 +279,7 @@ func (c *streamContext) Done() <-chan struct{}       { return c.st.Context().Don
 func (c *streamContext) Value(any) any               { return nil }
 func (c *streamContext) String() string              { return "h2.streamContext" }
 
-func (c *streamContext) Err() error {
-	if c.st.ctxState.Load() == ctxMade {
-		return c.st.ctx.Err()
-	}
-	if c.st.ended.Load() {
-		return context.Canceled
-	}
-	return nil
-}
+func (c *streamContext) Err() error { return c.st.ctxErr() }
 
 // AfterFunc lets a child context (context.WithTimeout(r.Context(), ...))
 // hang on the stream's context without a goroutine watching Done.
