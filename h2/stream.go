@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,11 +95,12 @@ type Stream struct {
 
 	err error // why the stream ended abnormally: *StreamError or a session error
 
-	// ctx is made by the first Context call without mu (ctxState guards
-	// it), and canceled once the stream ends (TestContextIsMadeOnce).
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{} // made by the first Done: nil until someone asks
+	// The stream's context (stream_context.go): ctxState guards both,
+	// without mu. ctxDeadline is fixed by the first to ask for the context,
+	// ctxMade made by the first to wait on it.
+	ctxMade     *madeContext
+	ctxDeadline int64         // unix nanoseconds; 0: none
+	done        chan struct{} // made by the first Done: nil until someone asks
 
 	stats streamStats // its bytesReceived is also what content-length is checked against
 
@@ -276,87 +276,6 @@ func (st *Stream) ResetCode() (ErrCode, bool) {
 		return se.Code, true
 	}
 	return 0, false
-}
-
-// Context is canceled when the stream is reset, fails with its session, or
-// (on the server) when its handler has returned.
-func (st *Stream) Context() context.Context {
-	ctx, _ := st.context(time.Time{})
-	return ctx
-}
-
-// ContextWithDeadline is Context with deadline t as well, when this call is
-// the first to ask for the stream's context: it is made with the deadline,
-// and Context returns it from then on. A server that bounds a request by the
-// client's timeout (gRPC's grpc-timeout) pays for one context instead of the
-// stream's and a child with the deadline (a third allocation for the child's
-// registration, and 8% of a gRPC server's CPU under ghz with the two). When
-// the context was made already it is returned as it is, with false: derive
-// the deadline from it then (context.WithDeadline).
-func (st *Stream) ContextWithDeadline(t time.Time) (ctx context.Context, withDeadline bool) {
-	return st.context(t)
-}
-
-// context returns the stream's context, made by the first call, with
-// deadline d unless it is zero; made reports whether this call made it.
-func (st *Stream) context(d time.Time) (ctx context.Context, made bool) {
-	for {
-		v := st.ctxState.Load()
-		switch v &^ ctxEnded {
-		case ctxMade:
-			return st.ctx, false
-		case ctxNone:
-			if st.ctxState.CompareAndSwap(v, v|ctxMaking) {
-				if d.IsZero() {
-					st.ctx, st.cancel = context.WithCancel(context.Background())
-				} else {
-					st.ctx, st.cancel = context.WithDeadline(context.Background(), d)
-				}
-				// endCtx sets ctxEnded in the same word: whichever of us
-				// changes it second sees what the other did and cancels.
-				for {
-					v := st.ctxState.Load()
-					if st.ctxState.CompareAndSwap(v, v&ctxEnded|ctxMade) {
-						if v&ctxEnded != 0 {
-							st.cancel()
-						}
-						return st.ctx, true
-					}
-				}
-			}
-		default:
-			runtime.Gosched() // another first call is making it
-		}
-	}
-}
-
-// ctxState's values: the making of the context, and a bit for the end of
-// the stream, in one word so that neither can miss the other.
-const (
-	ctxNone int32 = iota
-	ctxMaking
-	ctxMade
-	ctxEnded int32 = 4
-)
-
-// endCtx cancels the stream's context, now or as soon as it is made.
-func (st *Stream) endCtx() {
-	if st.ctxState.Or(ctxEnded)&^ctxEnded == ctxMade {
-		st.cancel()
-	}
-}
-
-// ctxErr is what the stream's context's Err says, without making it: a
-// context not made yet would be canceled once the stream ended.
-func (st *Stream) ctxErr() error {
-	v := st.ctxState.Load()
-	switch {
-	case v&^ctxEnded == ctxMade:
-		return st.ctx.Err()
-	case v&ctxEnded != 0:
-		return context.Canceled
-	}
-	return nil
 }
 
 // waitLocked blocks until signalled or ctx ends; it reports ctx's error.

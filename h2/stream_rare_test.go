@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"context"
 	"io"
 	"os"
 	"testing"
@@ -79,26 +78,4 @@ func TestSharedAndSideDeadlinesStayApart(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	_, err = st.Write([]byte("x"))
 	require.NoError(t, err, "the read deadline does not bound Write")
-}
-
-// The end of a stream and the making of its context share ctxState's word:
-// a context made after the end is canceled, one made before is canceled by
-// it, and ctxErr says what the context would without making it.
-func TestContextAndTheEndShareOneWord(t *testing.T) {
-	before := &Stream{}
-	ctx := before.Context()
-	require.NoError(t, before.ctxErr())
-	before.endCtx()
-	<-ctx.Done()
-	require.ErrorIs(t, before.ctxErr(), context.Canceled)
-	require.Same(t, ctx, before.Context(), "made once")
-
-	after := &Stream{}
-	require.NoError(t, after.ctxErr())
-	after.endCtx()
-	require.ErrorIs(t, after.ctxErr(), context.Canceled, "ended before it was made")
-	ctx, made := after.ContextWithDeadline(time.Now().Add(time.Hour))
-	require.True(t, made)
-	<-ctx.Done()
-	require.ErrorIs(t, ctx.Err(), context.Canceled)
 }
