@@ -69,7 +69,7 @@ type Stream struct {
 	cond sync.Cond // L is &s.mu
 
 	// The fields are ordered by width, so that no padding sits between
-	// them: the struct fills its size class exactly (TestStreamFitsItsSizeClass).
+	// them: the struct must stay within 512 bytes (TestStreamFitsItsSizeClass).
 
 	// Inbound: written by the reader goroutine, read by the application.
 	header        Header // server: request headers; client: final response headers
@@ -106,8 +106,9 @@ type Stream struct {
 
 	// rare is nil unless the stream takes part in server push or has
 	// informational (1xx) responses (stream_rare.go); watch unless it has
-	// an inactivity timeout, a context that resets it (timeout.go) or a
-	// deadline (stream_deadline.go): most streams have none of these.
+	// an inactivity timeout, a context that resets it (timeout.go), a
+	// deadline (stream_deadline.go) or inbound bytes queued behind in
+	// (streambuf.go): most streams have none of these.
 	rare  *streamRare
 	watch *streamWatch
 
@@ -115,7 +116,7 @@ type Stream struct {
 
 	id           uint32
 	trailersSet  atomic.Bool  // trailers are in: Trailers needs no lock
-	ctxState     atomic.Int32 // ctxNone, ctxMaking, ctxMade, with ctxEnded once the stream ends
+	ctxState     atomic.Int32 // how far the context got, and whether the stream ended (stream_context.go)
 	writeWaiters int32        // Writes blocked on this stream
 	zcInFlight   int32        // pieces of zc framed without a copy and not yet written (vectored.go)
 
