@@ -193,7 +193,9 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	id := s.nextStreamID
 	s.nextStreamID += 2
 	st := s.newStreamLocked(id, spare)
-	st.onInfo = o.OnInformational
+	if o.OnInformational != nil {
+		st.rarePart().onInfo = o.OnInformational
+	}
 	if o.OnPush != nil {
 		st.pushPart().onPush = o.OnPush
 	}
@@ -213,8 +215,8 @@ func (s *Session) requestLocked(ctx context.Context, hdr Header, o *RequestOptio
 	headersEnd := o.EndStream && len(body.p) == 0
 	req := frameReq{kind: reqHeaders, streamID: id, st: st, hdr: hdr, endStream: headersEnd}
 	if o.Priority != nil {
-		st.sched.prio = o.Priority.normalized()
-		pp := st.sched.prio.param()
+		st.sched.prio = packPriority(*o.Priority)
+		pp := st.sched.prio.unpack().param()
 		req.prio = &pp
 	}
 	if headersEnd {

@@ -37,6 +37,23 @@ func (f *flow) take(n int64) bool {
 // avail is what may still be sent (it may be negative).
 func (f *flow) avail() int64 { return f.win }
 
+// sendWindow is a stream's sending window: a flow without the receiving
+// side's unacked, which would be 8 bytes of every Stream never used.
+type sendWindow struct{ win int64 }
+
+// add, take and avail are flow's.
+func (w *sendWindow) add(n int64) bool {
+	w.win += n
+	return w.win <= maxWindow
+}
+
+func (w *sendWindow) take(n int64) bool {
+	w.win -= n
+	return w.win >= 0
+}
+
+func (w *sendWindow) avail() int64 { return w.win }
+
 // consumed records n received bytes the application is done with (or that
 // nobody will read), to be given back to the peer.
 func (f *flow) consumed(n int64) { f.unacked += n }

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"io"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -240,4 +241,50 @@ func TestARememberedBlockIsCheckedOncePerKind(t *testing.T) {
 	respond(withLength)
 	respond(withLength)
 	require.Equal(t, spared+2, p.sess.hmemoIn.checksSpared, "a content-length is read each time")
+}
+
+// TestAHandlerChangingItsRequestHeaderLeavesTheNextAlone: a server hands its
+// handlers request lists from the same memo and slab (our client repeats a
+// request as the same block of indexed fields), so what one handler does to
+// its header (Set, Del, Add) must reach neither a request handed out before
+// it nor one handed out after.
+func TestAHandlerChangingItsRequestHeaderLeavesTheNextAlone(t *testing.T) {
+	goroutineLeakCheck(t)
+	type seen struct {
+		st        *Stream
+		hdr, orig Header
+	}
+	var n atomic.Int32
+	headers := make(chan seen, 3)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		h := st.Header()
+		orig := append(Header(nil), h...)
+		if n.Add(1) == 3 {
+			// The third request's list, the memo's first repeat (the first
+			// block inserts its literals, the second is remembered), is
+			// changed after the second's was handed out, before the fourth's.
+			h.Set(":path", "/changed")
+			h.Del("content-type")
+			h.Add("x-added", "1")
+		}
+		headers <- seen{st, h, orig}
+		_ = st.Respond(Header{{Name: ":status", Value: "200"}}, nil)
+	})}, nil)
+	req := append(post("/same"), HeaderField{Name: "content-type", Value: "application/grpc"})
+	request := func() seen {
+		st, err := c.Request(ctxT(t), req, &RequestOptions{EndStream: true})
+		require.NoError(t, err)
+		_, err = st.Response(ctxT(t))
+		require.NoError(t, err)
+		return <-headers
+	}
+	_, before, changed, after := request(), request(), request(), request()
+
+	require.Equal(t, "application/grpc", changed.orig.Get("content-type"))
+	require.Equal(t, changed.orig, before.hdr, "a list handed out before")
+	require.Equal(t, changed.orig, after.hdr, "a list handed out after")
+	require.Equal(t, "/changed", changed.hdr.Get(":path"))
+	require.Equal(t, "1", changed.hdr.Get("x-added"))
+	require.Empty(t, changed.hdr.Get("content-type"))
+	require.Equal(t, 2, after.st.Session().hmemoIn.hitCount(), "the third and fourth came from the server's memo")
 }

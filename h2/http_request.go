@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The request half of the net/http bridge: an *http.Request built from a
@@ -117,8 +115,9 @@ func (ex *httpExchange) fillRequest(st *Stream) bool {
 		}
 	}
 	// Canceled on RST_STREAM, when the session fails, and once the handler
-	// returns: net/http's promise.
-	*r = *r.WithContext(&streamContext{st: st})
+	// returns: net/http's promise. The stream's context costs nothing until
+	// someone waits on it (stream_context.go); most handlers never do.
+	*r = *r.WithContext(st.Context())
 	return true
 }
 
@@ -264,33 +263,5 @@ func (b *httpBody) copyTrailers() {
 func (st *Stream) emptyRequestBody() bool {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.recv.ended() && st.recvBytes == 0
-}
-
-// streamContext is a request's context: the stream's own, which costs a
-// context.WithCancel, made only when someone waits on it (Done, or a child
-// context through AfterFunc); most handlers never do. Err needs no channel:
-// the stream's ended flag says what a canceled context would. It is not
-// pooled, so a goroutine that keeps it past the handler sees it canceled.
-type streamContext struct{ st *Stream }
-
-func (c *streamContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c *streamContext) Done() <-chan struct{}       { return c.st.Context().Done() }
-func (c *streamContext) Value(any) any               { return nil }
-func (c *streamContext) String() string              { return "h2.streamContext" }
-
-func (c *streamContext) Err() error {
-	if c.st.ctxState.Load() == ctxMade {
-		return c.st.ctx.Err()
-	}
-	if c.st.ended.Load() {
-		return context.Canceled
-	}
-	return nil
-}
-
-// AfterFunc lets a child context (context.WithTimeout(r.Context(), ...))
-// hang on the stream's context without a goroutine watching Done.
-func (c *streamContext) AfterFunc(f func()) (stop func() bool) {
-	return context.AfterFunc(c.st.Context(), f)
+	return st.recv.ended() && st.stats.bytesReceived == 0
 }

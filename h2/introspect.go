@@ -28,7 +28,7 @@ func (st *Stream) SentInfoHeaders() []Header {
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.informational
+	return st.informationalLocked()
 }
 
 // SentTrailers returns the trailers we sent (Node's stream.sentTrailers):

@@ -35,23 +35,18 @@ type streamPush struct {
 }
 
 // pushPart returns the stream's push state, made on first use.
-func (st *Stream) pushPart() *streamPush {
-	if st.push == nil {
-		st.push = &streamPush{}
-	}
-	return st.push
-}
+func (st *Stream) pushPart() *streamPush { return &st.rarePart().push }
 
 // promised returns the promised request of a pushed stream, or nil.
 func (st *Stream) promised() Header {
-	if st.push == nil {
+	if st.rare == nil {
 		return nil
 	}
-	return st.push.promise
+	return st.rare.push.promise
 }
 
 // promiseSentLocked reports whether the peer heard of this pushed stream.
-func (st *Stream) promiseSentLocked() bool { return st.push != nil && st.push.promiseSent }
+func (st *Stream) promiseSentLocked() bool { return st.rare != nil && st.rare.push.promiseSent }
 
 // pushState is the push bookkeeping every session keeps.
 type pushState struct {
@@ -197,15 +192,15 @@ func (st *Stream) promiseHeader(hdr Header) (Header, error) {
 // resetUnansweredPushesLocked resets the streams st pushed that nobody
 // answered: its handler returned, and nobody else will.
 func (st *Stream) resetUnansweredPushesLocked() {
-	if st.push == nil {
+	if st.rare == nil {
 		return
 	}
-	for _, p := range st.push.pushes {
+	for _, p := range st.rare.push.pushes {
 		if !p.queued.hasHeaders() {
 			p.resetLocked(&StreamError{StreamID: p.id, Code: ErrCodeCancel, Reason: "push not answered before its parent's handler returned"})
 		}
 	}
-	st.push.pushes = nil
+	st.rare.push.pushes = nil
 }
 
 // appendPushPromise encodes a PUSH_PROMISE for stream promised on stream
@@ -306,8 +301,8 @@ func (s *Session) onPromiseBlockLocked(fields Header) error {
 	var callSession func(*Stream, Header, *Stream)
 	if parent != nil {
 		callSession = s.opts.Hooks.OnPush
-		if parent.push != nil {
-			call = parent.push.onPush
+		if parent.rare != nil {
+			call = parent.rare.push.onPush
 		}
 	}
 	if !s.local.EnablePush || call == nil && callSession == nil {
@@ -338,8 +333,8 @@ func (s *Session) runPushHook() {
 	call, callSession, parent, st := r.push.call, r.push.callSession, r.push.parent, r.push.pushed
 	r.push = pushHook{}
 	if call != nil {
-		call(st.push.promise, st)
+		call(st.rare.push.promise, st)
 		return
 	}
-	callSession(parent, st.push.promise, st)
+	callSession(parent, st.rare.push.promise, st)
 }

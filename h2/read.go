@@ -272,12 +272,11 @@ func (s *Session) onData(fh FrameHeader, p []byte, owned *[]byte) error {
 		s.recvFlow.consumed(pad)
 	}
 	st.touchLocked()
-	st.recvBytes += int64(len(data))
 	st.stats.bytesReceived += int64(len(data))
 	if st.stats.firstByte == 0 {
 		st.stats.firstByte = s.lastActivity.Load()
 	}
-	if st.contentLength >= 0 && (st.recvBytes > st.contentLength || end && st.recvBytes != st.contentLength) {
+	if st.contentLength >= 0 && (st.stats.bytesReceived > st.contentLength || end && st.stats.bytesReceived != st.contentLength) {
 		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")
 	}
 	if st.discardIn {

@@ -50,7 +50,7 @@ func (s *Session) onPriorityUpdate(fh FrameHeader, p []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := s.streams[id]; st != nil {
-		s.sched.setPriority(st, ParsePriorityField(string(p[4:]), st.sched.prio))
+		s.sched.setPriority(st, ParsePriorityField(string(p[4:]), st.sched.prio.unpack()))
 	}
 	return nil
 }

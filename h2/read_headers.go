@@ -95,7 +95,7 @@ func (s *Session) onHeaderBlockLocked(fields Header) error {
 		st.applyPriorityParam(hb.prio)
 	}
 	if v := fields.Get("priority"); v != "" {
-		s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio))
+		s.sched.setPriority(st, ParsePriorityField(v, st.sched.prio.unpack()))
 	}
 	if hb.endStream {
 		if cl > 0 {
@@ -133,13 +133,14 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 			if hb.endStream {
 				return streamErr(st.id, ErrCodeProtocol, "informational response with END_STREAM")
 			}
-			if len(st.informational) >= maxInformational {
+			r := st.rarePart()
+			if len(r.informational) >= maxInformational {
 				// Each one is kept for Informational: a server sending 1xx
 				// without end would grow the stream without bound.
 				return streamErr(st.id, ErrCodeEnhanceYourCalm, "more than "+strconv.Itoa(maxInformational)+" informational responses")
 			}
-			st.informational = append(st.informational, fields)
-			s.infoCall, s.infoHeader = st.onInfo, fields
+			r.informational = append(r.informational, fields)
+			s.infoCall, s.infoHeader = r.onInfo, fields
 			return nil
 		}
 		if st.headRequest || status == "204" || status == "304" {
@@ -149,7 +150,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 		st.recv.headersIn()
 		st.stats.firstHeader = s.lastActivity.Load()
 		if hb.endStream {
-			if cl > 0 && st.recvBytes != cl {
+			if cl > 0 && st.stats.bytesReceived != cl {
 				return streamErr(st.id, ErrCodeProtocol, "END_STREAM before content-length bytes")
 			}
 			st.endAfterHdr = true
@@ -165,7 +166,7 @@ func (s *Session) onStreamHeadersLocked(st *Stream, fields Header, hb headerBloc
 	if _, reason := s.checkReceived(fields, kindTrailers); reason != "" {
 		return streamErr(st.id, ErrCodeProtocol, reason)
 	}
-	if st.contentLength >= 0 && st.recvBytes != st.contentLength {
+	if st.contentLength >= 0 && st.stats.bytesReceived != st.contentLength {
 		return streamErr(st.id, ErrCodeProtocol, "body length does not match content-length")
 	}
 	st.trailers = fields
@@ -182,7 +183,7 @@ func (s *Session) takeSpare() *Stream {
 }
 
 func (st *Stream) applyPriorityParam(p PriorityParam) {
-	st.sched.prio.Weight = int(p.Weight) + 1
-	st.sched.prio.Parent = p.StreamDep
-	st.sched.prio.Exclusive = p.Exclusive
+	st.sched.prio.weight = p.Weight
+	st.sched.prio.parent = p.StreamDep
+	st.sched.prio.exclusive = p.Exclusive
 }

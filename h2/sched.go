@@ -65,23 +65,44 @@ func (p Priority) String() string {
 	return s
 }
 
-// streamSched is a stream's place in the scheduler.
+// streamSched is a stream's place in the scheduler, 16 bytes of every
+// Stream: its Priority, four words, is kept packed (streamPrio).
 type streamSched struct {
-	prio    Priority
+	deficit int32 // bytes left of the stream's current turn (a quantum is at most 1 MiB)
+	prio    streamPrio
 	queued  bool
 	bucket  uint8 // the urgency whose queue holds the stream while queued
-	deficit int   // bytes left of the stream's current turn
+}
+
+// streamPrio is a normalized Priority in 8 bytes.
+type streamPrio struct {
+	parent      uint32
+	weight      uint8 // the wire value: the weight less 1 (0..255)
+	urgency     uint8 // 0..7
+	exclusive   bool
+	incremental bool
+}
+
+var defaultPrio = packPriority(DefaultPriority())
+
+func packPriority(p Priority) streamPrio {
+	p = p.normalized()
+	return streamPrio{parent: p.Parent, weight: uint8(p.Weight - 1), urgency: uint8(p.Urgency),
+		exclusive: p.Exclusive, incremental: p.Incremental}
+}
+
+func (p streamPrio) unpack() Priority {
+	return Priority{Weight: int(p.weight) + 1, Parent: p.parent, Exclusive: p.exclusive,
+		Urgency: int(p.urgency), Incremental: p.incremental}
 }
 
 // quantum is how many bytes a stream may send per turn: 4 KiB per unit of
 // weight (64 KiB by default), so a weight-256 stream gets 16 times the share
 // of a default one, and a default turn fills large peer frames.
-func (ss *streamSched) quantum() int { return ss.prio.Weight << 12 }
+func (ss *streamSched) quantum() int32 { return (int32(ss.prio.weight) + 1) << 12 }
 
 // urgencyLevels is RFC 9218's 0..7.
 const urgencyLevels = 8
-
-func urgencyOf(p Priority) uint8 { return uint8(max(0, min(p.Urgency, urgencyLevels-1))) }
 
 // scheduler is a deficit round robin over the streams that want to send,
 // lowest urgency first: one queue per urgency, in turn order, so that picking
@@ -135,7 +156,7 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 }
 
 func (sc *scheduler) push(st *Stream) {
-	u := urgencyOf(st.sched.prio)
+	u := st.sched.prio.urgency
 	st.sched.queued, st.sched.bucket = true, u
 	if cap(sc.ready[u]) == 0 {
 		// Made by the first stream queued, not with the session: a
@@ -163,8 +184,8 @@ func (sc *scheduler) remove(st *Stream) {
 // setPriority changes st's priority, moving it to the queue of its new
 // urgency if it is queued.
 func (sc *scheduler) setPriority(st *Stream, p Priority) {
-	st.sched.prio = p
-	if st.sched.queued && urgencyOf(p) != st.sched.bucket {
+	st.sched.prio = packPriority(p)
+	if st.sched.queued && st.sched.prio.urgency != st.sched.bucket {
 		sc.remove(st)
 		sc.push(st)
 	}

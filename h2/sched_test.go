@@ -17,8 +17,8 @@ func schedSession() *Session {
 // schedStream is a stream whose headers are out, with pending bytes of body
 // (held as a lent slice: nothing to account in the session's buffers).
 func schedStream(s *Session, id uint32, p Priority, pending int) *Stream {
-	st := &Stream{s: s, id: id, state: stateOpen, wire: sendHeaders, sendFlow: flow{win: 1 << 30}}
-	st.sched.prio = p.normalized()
+	st := &Stream{s: s, id: id, state: stateOpen, wire: sendHeaders, sendFlow: sendWindow{win: 1 << 30}}
+	st.sched.prio = packPriority(p)
 	st.zc = make([]byte, pending)
 	s.sched.update(s, st)
 	return st
@@ -34,12 +34,12 @@ func serve(s *Session, budget int) map[uint32]int {
 		if st == nil {
 			break
 		}
-		n := min(st.pendingLen(), 16384, max(st.sched.deficit, 1), budget,
+		n := min(st.pendingLen(), 16384, int(max(st.sched.deficit, 1)), budget,
 			int(st.sendFlow.avail()), int(s.sendFlow.avail()))
 		st.consumeLocked(n)
 		st.sendFlow.take(int64(n))
 		s.sendFlow.take(int64(n))
-		st.sched.deficit -= n
+		st.sched.deficit -= int32(n)
 		sent[st.id] += n
 		budget -= n
 		s.sched.update(s, st)
@@ -53,12 +53,12 @@ func TestSchedReadyList(t *testing.T) {
 	require.True(t, st.sched.queued, "data and window: ready")
 	require.Equal(t, 1, s.sched.len())
 
-	st.sendFlow = flow{win: 0}
+	st.sendFlow = sendWindow{win: 0}
 	s.sched.update(s, st)
 	require.False(t, st.sched.queued, "no stream window: not ready")
 	require.Zero(t, s.sched.len())
 
-	st.sendFlow = flow{win: 10}
+	st.sendFlow = sendWindow{win: 10}
 	s.sched.update(s, st)
 	s.sendFlow = flow{win: 0}
 	require.True(t, st.sched.queued, "the connection's window is checked when serving, not queueing")
@@ -78,7 +78,7 @@ func TestSchedReadyList(t *testing.T) {
 	require.Zero(t, st.sched.deficit, "leaving the list ends the turn")
 	require.Nil(t, s.sched.cur)
 
-	notOut := &Stream{s: s, id: 3, state: stateOpen, sendFlow: flow{win: 100}, zc: make([]byte, 10)}
+	notOut := &Stream{s: s, id: 3, state: stateOpen, sendFlow: sendWindow{win: 100}, zc: make([]byte, 10)}
 	s.sched.update(s, notOut)
 	require.False(t, notOut.sched.queued, "nothing is sent before the stream's HEADERS")
 }
@@ -146,7 +146,7 @@ func TestSchedStreamWindow(t *testing.T) {
 	s := schedSession()
 	a := schedStream(s, 1, DefaultPriority(), 100)
 	b := schedStream(s, 3, DefaultPriority(), 100)
-	a.sendFlow = flow{win: 30}
+	a.sendFlow = sendWindow{win: 30}
 	sent := serve(s, 1000)
 	require.Equal(t, map[uint32]int{1: 30, 3: 100}, sent)
 	require.False(t, a.sched.queued, "a waits for WINDOW_UPDATE")

@@ -444,7 +444,8 @@ func (st *Stream) SendInformational(hdr Header) error {
 	if err := st.writableLocked(); err != nil {
 		return err
 	}
-	st.informational = append(st.informational, hdr)
+	r := st.rarePart()
+	r.informational = append(r.informational, hdr)
 	st.s.queueLocked(frameReq{kind: reqHeaders, streamID: st.id, st: st, hdr: hdr})
 	return nil
 }

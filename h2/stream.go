@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,19 +66,13 @@ func (s streamState) String() string { return stateNames[s] }
 // use, though a body is normally read by one goroutine and written by one.
 type Stream struct {
 	s    *Session
-	id   uint32
 	cond sync.Cond // L is &s.mu
 
-	state   streamState
-	rstSent bool
-
-	// Booleans sit together in each half below: spread between wider
-	// fields, each would cost a word of padding (TestStreamFitsItsSizeClass).
+	// The fields are ordered by width, so that no padding sits between
+	// them: the struct must stay within 512 bytes (TestStreamFitsItsSizeClass).
 
 	// Inbound: written by the reader goroutine, read by the application.
-	trailersSet   atomic.Bool // trailers are in: Trailers needs no lock
-	header        Header      // server: request headers; client: final response headers
-	informational []Header    // client: 1xx responses received; server: 1xx responses sent
+	header        Header // server: request headers; client: final response headers
 	trailers      Header
 	in            []byte
 	inOff         int
@@ -87,54 +80,57 @@ type Stream struct {
 	rdN           int
 	rdNeed        func(got []byte) int // a ReadFramed's framing rule (read_framed.go)
 	recvFlow      flow                 // what the peer may still send on the stream (flow.go)
-	contentLength int64
-	recvBytes     int64
-	onInfo        func(Header)
-	recv          recvHalf // the peer's side: headers due, body, ended (stream_halves.go)
-	rdInPlace     bool     // the waiting read lets the reader fill rdBuf from the connection, unlocked
-	wakeDeferred  bool     // on the session's wakeQ
-	headRequest   bool     // client: the request was HEAD, so the response has no content
-	endAfterHdr   bool     // the peer's HEADERS (request or response) carried END_STREAM
+	contentLength int64                // the request's or response's content-length, or -1
 
 	// Outbound: written by the application, drained by the writer.
-	out          []byte
-	outOff       int
-	sendFlow     flow   // what we may still send on the stream (flow.go)
-	outHeader    Header // our final headers (server: response; client: request), once queued
-	outTrailers  Header
-	zc           []byte      // a large Write's own slice, or an owned buffer's rest, lent to the writer until framed (or written: vectored.go)
-	owned        *ownedQueue // WriteOwned's large buffers, while the stream holds any (owned_queue.go)
-	writeWaiters int32       // Writes blocked on this stream
-	zcInFlight   int32       // pieces of zc framed without a copy and not yet written (vectored.go)
-	zcFramed     int         // bytes of the lent slice framed so far
-	queued       sendStep    // what we handed to the writer: final headers, the end (stream_halves.go)
-	wire         sendStep    // what the writer put on the wire: HEADERS (1xx too), END_STREAM
-	rstAfterEnd  bool        // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
+	out         []byte
+	outOff      int
+	sendFlow    sendWindow // what we may still send on the stream (flow.go)
+	outHeader   Header     // our final headers (server: response; client: request), once queued
+	outTrailers Header
+	zc          []byte      // a large Write's own slice, or an owned buffer's rest, lent to the writer until framed (or written: vectored.go)
+	owned       *ownedQueue // WriteOwned's large buffers, while the stream holds any (owned_queue.go)
+	zcFramed    int         // bytes of the lent slice framed so far
+
+	err error // why the stream ended abnormally: *StreamError or a session error
+
+	// The stream's context (stream_context.go): ctxState guards both,
+	// without mu. ctxDeadline is fixed by the first to ask for the context,
+	// ctxMade made by the first to wait on it.
+	ctxMade     *madeContext
+	ctxDeadline int64         // unix nanoseconds; 0: none
+	done        chan struct{} // made by the first Done: nil until someone asks
+
+	stats streamStats // its bytesReceived is also what content-length is checked against
+
+	// rare is nil unless the stream takes part in server push or has
+	// informational (1xx) responses (stream_rare.go); watch unless it has
+	// an inactivity timeout, a context that resets it (timeout.go), a
+	// deadline (stream_deadline.go) or inbound bytes queued behind in
+	// (streambuf.go): most streams have none of these.
+	rare  *streamRare
+	watch *streamWatch
+
+	sched streamSched // 16 bytes: the priority packed (sched.go)
+
+	id           uint32
+	trailersSet  atomic.Bool  // trailers are in: Trailers needs no lock
+	ctxState     atomic.Int32 // how far the context got, and whether the stream ended (stream_context.go)
+	writeWaiters int32        // Writes blocked on this stream
+	zcInFlight   int32        // pieces of zc framed without a copy and not yet written (vectored.go)
+
+	state        streamState
+	rstSent      bool
+	recv         recvHalf // the peer's side: headers due, body, ended (stream_halves.go)
+	rdInPlace    bool     // the waiting read lets the reader fill rdBuf from the connection, unlocked
+	wakeDeferred bool     // on the session's wakeQ
+	headRequest  bool     // client: the request was HEAD, so the response has no content
+	endAfterHdr  bool     // the peer's HEADERS (request or response) carried END_STREAM
+	queued       sendStep // what we handed to the writer: final headers, the end (stream_halves.go)
+	wire         sendStep // what the writer put on the wire: HEADERS (1xx too), END_STREAM
+	rstAfterEnd  bool     // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
 	discardIn    bool // the handler is gone: inbound DATA is dropped and credited at once
-
-	err   error // why the stream ended abnormally: *StreamError or a session error
-	sched streamSched
-
-	// ctx is made by the first Context call without mu (ctxState guards
-	// it), and canceled once ended is set (TestContextIsMadeOnce).
-	ctx      context.Context
-	cancel   context.CancelFunc
-	ctxState atomic.Int32  // ctxNone, ctxMaking, ctxMade
-	ended    atomic.Bool   // the stream failed, or its handler returned: ctx is canceled
-	done     chan struct{} // made by the first Done: nil until someone asks
-	deadline time.Time
-	dlTimer  *time.Timer
-
-	stats streamStats
-
-	// push is nil unless the stream takes part in server push (push.go),
-	// watch unless it has an inactivity timeout, a context that resets it
-	// (timeout.go) or separate read and write deadlines (stream_deadline.go):
-	// most streams have none of these, and a Stream must stay within its
-	// size class.
-	push  *streamPush
-	watch *streamWatch
 }
 
 // newStreamLocked opens stream id, from st if allocStream made it before mu
@@ -146,7 +142,7 @@ func (s *Session) newStreamLocked(id uint32, st *Stream) *Stream {
 	st.id = id
 	st.recvFlow.win = int64(s.local.InitialWindowSize)
 	st.sendFlow.win = int64(s.remote.InitialWindowSize)
-	st.sched.prio = DefaultPriority()
+	st.sched.prio = defaultPrio
 	if st.local() {
 		st.stats.opened = s.opts.now()
 	} else {
@@ -219,7 +215,7 @@ func (st *Stream) Informational() []Header {
 	}
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.informational
+	return st.informationalLocked()
 }
 
 // Trailers returns the received trailers; complete once Read returned io.EOF.
@@ -280,90 +276,6 @@ func (st *Stream) ResetCode() (ErrCode, bool) {
 		return se.Code, true
 	}
 	return 0, false
-}
-
-// Context is canceled when the stream is reset, fails with its session, or
-// (on the server) when its handler has returned.
-func (st *Stream) Context() context.Context {
-	ctx, _ := st.context(time.Time{})
-	return ctx
-}
-
-// ContextWithDeadline is Context with deadline t as well, when this call is
-// the first to ask for the stream's context: it is made with the deadline,
-// and Context returns it from then on. A server that bounds a request by the
-// client's timeout (gRPC's grpc-timeout) pays for one context instead of the
-// stream's and a child with the deadline (a third allocation for the child's
-// registration, and 8% of a gRPC server's CPU under ghz with the two). When
-// the context was made already it is returned as it is, with false: derive
-// the deadline from it then (context.WithDeadline).
-func (st *Stream) ContextWithDeadline(t time.Time) (ctx context.Context, withDeadline bool) {
-	return st.context(t)
-}
-
-// context returns the stream's context, made by the first call, with
-// deadline d unless it is zero; made reports whether this call made it.
-func (st *Stream) context(d time.Time) (ctx context.Context, made bool) {
-	for {
-		switch st.ctxState.Load() {
-		case ctxMade:
-			return st.ctx, false
-		case ctxNone:
-			if st.ctxState.CompareAndSwap(ctxNone, ctxMaking) {
-				if d.IsZero() {
-					st.ctx, st.cancel = context.WithCancel(context.Background())
-				} else {
-					st.ctx, st.cancel = context.WithDeadline(context.Background(), d)
-				}
-				st.ctxState.Store(ctxMade)
-				// endCtx stores ended, then looks for a context; we store the
-				// context, then look at ended: one of us sees the other.
-				if st.ended.Load() {
-					st.cancel()
-				}
-				return st.ctx, true
-			}
-		default:
-			runtime.Gosched() // another first call is making it
-		}
-	}
-}
-
-const (
-	ctxNone int32 = iota
-	ctxMaking
-	ctxMade
-)
-
-// endCtx cancels the stream's context, now or as soon as it is made.
-func (st *Stream) endCtx() {
-	st.ended.Store(true)
-	if st.ctxState.Load() == ctxMade {
-		st.cancel()
-	}
-}
-
-// SetDeadline makes blocked and future Read, Write and Response calls fail
-// with os.ErrDeadlineExceeded once t passes; the zero time removes it.
-func (st *Stream) SetDeadline(t time.Time) {
-	st.s.mu.Lock()
-	defer st.s.mu.Unlock()
-	st.deadline = t
-	if st.dlTimer != nil {
-		st.dlTimer.Stop()
-		st.dlTimer = nil
-	}
-	if !t.IsZero() {
-		st.dlTimer = time.AfterFunc(time.Until(t), func() {
-			st.s.mu.Lock()
-			st.signalLocked()
-			st.s.mu.Unlock()
-		})
-	}
-}
-
-func (st *Stream) deadlinePassedLocked() bool {
-	return !st.deadline.IsZero() && !time.Now().Before(st.deadline)
 }
 
 // waitLocked blocks until signalled or ctx ends; it reports ctx's error.
@@ -575,9 +487,6 @@ func (st *Stream) closeAtLocked(at int64) {
 		s.recentClosed.add(st.id)
 	}
 	s.sched.update(s, st)
-	if st.dlTimer != nil {
-		st.dlTimer.Stop()
-	}
 	if st.watch != nil {
 		st.watch.end()
 	}
@@ -601,7 +510,7 @@ func (st *Stream) SetPriority(p Priority, silent bool) error {
 	s := st.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := st.sched.prio
+	old := st.sched.prio.unpack()
 	s.sched.setPriority(st, p)
 	if silent || st.state == stateClosed || !st.queued.hasHeaders() {
 		return nil
@@ -620,7 +529,7 @@ func (st *Stream) SetPriority(p Priority, silent bool) error {
 func (st *Stream) Priority() Priority {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	return st.sched.prio
+	return st.sched.prio.unpack()
 }
 
 // Stats returns the stream's counters and timings.

@@ -2,21 +2,30 @@ package h2
 
 import "time"
 
-// Separate read and write deadlines, for net/http's ResponseController
-// (SetReadDeadline, SetWriteDeadline) through the bridge. SetDeadline still
-// sets the one deadline both sides share; the separate ones live in the
+// A stream's deadlines: the one SetDeadline sets for both sides, and the
+// separate read and write deadlines of net/http's ResponseController
+// (SetReadDeadline, SetWriteDeadline) through the bridge. They live in the
 // stream's lazily made watch part (timeout.go), so a stream that never asks
-// for them carries nothing.
+// for one carries nothing: in the Stream the shared one took 32 bytes of
+// every stream.
 
 const (
 	sideRead = iota
 	sideWrite
+	sideBoth // SetDeadline's
 )
 
 type sideDeadlines struct {
-	at    [2]time.Time
-	timer [2]*time.Timer
+	at    [3]time.Time
+	timer [3]*time.Timer
 }
+
+// SetDeadline makes blocked and future Read, Write and Response calls fail
+// with os.ErrDeadlineExceeded once t passes; the zero time removes it.
+func (st *Stream) SetDeadline(t time.Time) { st.setSideDeadline(sideBoth, t) }
+
+// deadlinePassedLocked reports whether SetDeadline's deadline has passed.
+func (st *Stream) deadlinePassedLocked() bool { return st.sidePassedLocked(sideBoth) }
 
 // SetReadDeadline makes blocked and future Reads fail with
 // os.ErrDeadlineExceeded once t passes, without affecting Write; the zero
@@ -49,7 +58,8 @@ func (st *Stream) setSideDeadline(side int, t time.Time) {
 	}
 }
 
-// sidePassedLocked reports whether the side's own deadline has passed.
+// sidePassedLocked reports whether the side's own deadline (or, for
+// sideBoth, SetDeadline's) has passed.
 func (st *Stream) sidePassedLocked(side int) bool {
 	return st.watch != nil && st.watch.sides.passed(side)
 }

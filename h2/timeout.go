@@ -145,7 +145,7 @@ type streamWatch struct {
 	t          *idleTimer
 	last       atomic.Int64
 	stopCancel func() bool
-	sides      sideDeadlines // SetReadDeadline, SetWriteDeadline
+	sides      sideDeadlines // SetDeadline, SetReadDeadline, SetWriteDeadline
 	inQ        [][]byte      // buffers of inbound bytes queued behind Stream.in (streambuf.go)
 	inQArr     [4][]byte     // inQ's first backing array
 }

@@ -247,7 +247,7 @@ func (s *Session) takeBatchLocked() {
 				r.skip = true // the promised stream ended before it was announced
 				continue
 			}
-			r.st.push.promiseSent = true
+			r.st.rare.push.promiseSent = true
 		}
 	}
 }
@@ -375,7 +375,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		// A turn bounds a frame only when another stream waits for its own:
 		// alone, a stream sends frames as large as the peer accepts, which
 		// the peer may read in place (read_inplace.go).
-		turn := max(st.sched.deficit, 1)
+		turn := int(max(st.sched.deficit, 1))
 		if s.sched.len() == 1 {
 			turn = math.MaxInt
 		}
@@ -400,7 +400,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		s.stats.FramesSent++
 		st.sendFlow.take(n + int64(extra))
 		s.sendFlow.take(n + int64(extra))
-		st.sched.deficit -= int(n)
+		st.sched.deficit -= int32(n)
 		if st.stats.bytesSent == 0 {
 			st.stats.firstByteSent = s.writerNowLocked()
 		}

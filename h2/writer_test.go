@@ -142,7 +142,7 @@ func TestWriterStreamData(t *testing.T) {
 	s.remote.MaxFrameSize = 16384
 	s.sendFlow = flow{win: 1 << 20}
 	st := openStream(s, 1, bytes.Repeat([]byte("d"), 40000))
-	st.sendFlow = flow{win: 30000}
+	st.sendFlow = sendWindow{win: 30000}
 	st.sched.deficit = st.sched.quantum()
 
 	s.writeStreamDataLocked(st)
@@ -180,7 +180,7 @@ func TestWriterPaddingSpendsWindows(t *testing.T) {
 	s.remote.MaxFrameSize = 16384
 	s.sendFlow = flow{win: 1000}
 	st := openStream(s, 1, []byte("hello"))
-	st.sendFlow = flow{win: 100}
+	st.sendFlow = sendWindow{win: 100}
 	st.queued.end()
 	st.sched.deficit = st.sched.quantum()
 	s.writeStreamDataLocked(st)
