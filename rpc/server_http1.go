@@ -345,9 +345,11 @@ func (c *http1ServerConn) idle() bool {
 	if cap(c.out) > maxKeptBuffer {
 		c.out = nil // a large response's buffer is not kept by an idle connection
 	}
+	// The writes here are timed afresh: the deadline a timed write left on
+	// the connection may have passed long ago.
 	if c.br.Buffered() > 0 {
 		// The next request is here already (pipelined): nothing to wait for.
-		if _, err := c.nc.Write(out); err != nil {
+		if err := c.writeTimed(out); err != nil {
 			return false
 		}
 		return h.setBusy(c, false)
@@ -361,7 +363,7 @@ func (c *http1ServerConn) idle() bool {
 	case n == len(out):
 		return c.idleOK // markIdle ran
 	}
-	if _, err := c.nc.Write(out[n:]); err != nil {
+	if err := c.writeTimed(out[n:]); err != nil {
 		return false
 	}
 	return h.setBusy(c, false)
@@ -378,7 +380,7 @@ func (c *http1ServerConn) markIdle() bool {
 func (c *http1ServerConn) flushPending() {
 	if c.pending {
 		c.pending = false
-		_, _ = c.nc.Write(c.out)
+		_ = c.writeTimed(c.out)
 	}
 }
 

@@ -213,3 +213,24 @@ func TestServeHTTP1SlowReaderGetsItsResponse(t *testing.T) {
 	require.NoError(t, err, "cut off after %d bytes", n+int(rest))
 	require.Equal(t, size+2, n+int(rest), "the whole JSON string")
 }
+
+// A timed write leaves its deadline on the connection; a later response
+// written while the next request waits (pipelined) is timed afresh, not cut
+// off by that old deadline.
+func TestServeHTTP1WriteAfterAnOldDeadline(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{WriteTimeout: 100 * time.Millisecond}))
+	r := e.dial(t)
+	r.send(connectJSON(`"big:20000"`)) // written by a timed writev
+	resp, body := r.response()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Len(t, body, 20002)
+	time.Sleep(300 * time.Millisecond) // the deadline of that write passes
+	r.send(connectJSON(`"one"`) + connectJSON(`"two"`))
+	resp, body = r.response()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, `"one"`, body)
+	resp, body = r.response()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, `"two"`, body)
+}
