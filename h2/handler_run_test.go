@@ -86,35 +86,13 @@ func expectResponses(t *testing.T, p *peer, n int) {
 // Streams queued while MaxConcurrentStreams handlers already run wait for
 // one of them to end, which may take long: they must not hold the writer's
 // wake-up meanwhile. Here both handlers block (one for a stream the client
-// reset), a third stream waits, and the PING ack behind them still goes out.
+// reset), a third stream waits, and the PING ack behind them still goes out
+// (queueBehindBlockedHandlers waits for it).
 func TestStreamsWaitingForAHandlerDoNotHoldTheWriter(t *testing.T) {
 	goroutineLeakCheck(t)
 	release := make(chan struct{})
-	p := newTCPServerPeer(t, &Server{
-		Handler: HandlerFunc(func(st *Stream) {
-			<-release
-			_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
-		}),
-		Options: Options{Settings: Settings{MaxConcurrentStreams: 2}},
-	})
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	})
-	p.handshake()
-	p.startReader()
-	block := p.encode(getRequest()...)
-	batch := appendHeaders(nil, 1, true, true, nil, block)
-	batch = appendRSTStream(batch, 1, ErrCodeCancel) // its handler runs on
-	batch = appendHeaders(batch, 3, true, true, nil, block)
-	batch = appendHeaders(batch, 5, true, true, nil, block)
-	batch = AppendPing(batch, false, [8]byte{'w', 'a', 'i', 't'})
-	p.mustWrite(batch)
-	p.expect("PING ack", func(f rawFrame) bool { return f.Type == FramePing && f.Flags.Has(FlagAck) })
-
+	var served atomic.Int32
+	_, p := queueBehindBlockedHandlers(t, release, &served)
 	close(release)
 	expectResponses(t, p, 2) // streams 3 and 5; 1 was reset
 }
