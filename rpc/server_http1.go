@@ -62,9 +62,9 @@ type HTTP1Parameters struct {
 	// at most 256 KiB (default 30 s, as h2.Options.WriteTimeout for HTTP/2;
 	// negative disables): a client that stops reading cannot hold a call
 	// forever (its call's context is canceled and the connection closed),
-	// while one that reads slowly but steadily gets its whole response (on
-	// Linux a write that outlasts the timeout goes on while the client
-	// takes bytes; see writePiece).
+	// while one that reads slowly but steadily gets its whole response
+	// (over plain TCP on Linux a write that outlasts the timeout goes on
+	// while the client takes bytes; see writePiece).
 	WriteTimeout time.Duration
 }
 
@@ -252,7 +252,9 @@ func (c *http1ServerConn) writeTimed(b []byte) error {
 // grows to several MiB (tcp_wmem), so the wait is for a MiB or more to be
 // read rather than for the piece. When the write times out, the socket's
 // count of bytes the peer has not acknowledged tells whether it read
-// meanwhile; where that count cannot be had, the timeout ends the write.
+// meanwhile; where that count cannot be had (not Linux, or TLS, whose
+// connection a timed-out write leaves broken anyway), the timeout ends the
+// write.
 func (c *http1ServerConn) writePiece(p []byte, wt time.Duration) error {
 	for {
 		before, counted := unackedBytes(c.nc)
