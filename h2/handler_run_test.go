@@ -101,14 +101,20 @@ func TestStreamsWaitingForAHandlerDoNotHoldTheWriter(t *testing.T) {
 // (MaxConcurrentStreams 2) are taken by handlers blocked until release, one
 // of them for a stream the client reset, with stream 5 queued behind them.
 // It returns when the server has read all of it (its PING ack came).
-func queueBehindBlockedHandlers(t *testing.T, release chan struct{}, served *atomic.Int32) (*Server, *peer) {
+// Released, the handlers answer 204, or do what the optional then does.
+func queueBehindBlockedHandlers(t *testing.T, release chan struct{}, served *atomic.Int32, then ...func(*Stream)) (*Server, *peer) {
 	srv := &Server{
 		Handler: HandlerFunc(func(st *Stream) {
 			served.Add(1)
 			<-release
+			if len(then) > 0 {
+				then[0](st)
+				return
+			}
 			_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
 		}),
-		Options: Options{Settings: Settings{MaxConcurrentStreams: 2}},
+		Options:  Options{Settings: Settings{MaxConcurrentStreams: 2}},
+		ErrorLog: func(string, ...any) {}, // the panics of TestQueuedStreamServedAfterHandlersPanic
 	}
 	p := newTCPServerPeer(t, srv)
 	t.Cleanup(func() {
@@ -165,5 +171,35 @@ func TestShutdownServesQueuedStreams(t *testing.T) {
 	close(release)
 	expectResponses(t, p, 2) // streams 3 and 5; 1 was reset
 	require.NoError(t, <-shut)
+	require.Equal(t, int32(3), served.Load())
+}
+
+// Handlers that panic with a stream queued behind them: their goroutines
+// recover and serve it.
+func TestQueuedStreamServedAfterHandlersPanic(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	var served atomic.Int32
+	_, p := queueBehindBlockedHandlers(t, release, &served, func(st *Stream) {
+		if st.ID() != 5 {
+			panic("boom")
+		}
+		_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
+	})
+	close(release)
+	var reset3, answered5 bool // in either order: stream 5 may be served first
+	for !reset3 || !answered5 {
+		f, _ := p.expect("RST_STREAM on 3 or a response", func(f rawFrame) bool {
+			return f.Type == FrameRSTStream && f.StreamID == 3 || f.Fields != nil
+		})
+		if f.Fields != nil {
+			require.Equal(t, uint32(5), f.StreamID)
+			require.Equal(t, "204", f.Fields.Get(":status"))
+			answered5 = true
+			continue
+		}
+		require.Equal(t, ErrCodeInternal, f.code())
+		reset3 = true
+	}
 	require.Equal(t, int32(3), served.Load())
 }
