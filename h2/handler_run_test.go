@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"context"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -85,17 +86,37 @@ func expectResponses(t *testing.T, p *peer, n int) {
 // Streams queued while MaxConcurrentStreams handlers already run wait for
 // one of them to end, which may take long: they must not hold the writer's
 // wake-up meanwhile. Here both handlers block (one for a stream the client
-// reset), a third stream waits, and the PING ack behind them still goes out.
+// reset), a third stream waits, and the PING ack behind them still goes out
+// (queueBehindBlockedHandlers waits for it).
 func TestStreamsWaitingForAHandlerDoNotHoldTheWriter(t *testing.T) {
 	goroutineLeakCheck(t)
 	release := make(chan struct{})
-	p := newTCPServerPeer(t, &Server{
+	var served atomic.Int32
+	_, p := queueBehindBlockedHandlers(t, release, &served)
+	close(release)
+	expectResponses(t, p, 2) // streams 3 and 5; 1 was reset
+}
+
+// queueBehindBlockedHandlers starts a server whose two handler slots
+// (MaxConcurrentStreams 2) are taken by handlers blocked until release, one
+// of them for a stream the client reset, with stream 5 queued behind them.
+// It returns when the server has read all of it (its PING ack came).
+// Released, the handlers answer 204, or do what the optional then does.
+func queueBehindBlockedHandlers(t *testing.T, release chan struct{}, served *atomic.Int32, then ...func(*Stream)) (*Server, *peer) {
+	srv := &Server{
 		Handler: HandlerFunc(func(st *Stream) {
+			served.Add(1)
 			<-release
+			if len(then) > 0 {
+				then[0](st)
+				return
+			}
 			_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
 		}),
-		Options: Options{Settings: Settings{MaxConcurrentStreams: 2}},
-	})
+		Options:  Options{Settings: Settings{MaxConcurrentStreams: 2}},
+		ErrorLog: func(string, ...any) {}, // the panics of TestQueuedStreamServedAfterHandlersPanic
+	}
+	p := newTCPServerPeer(t, srv)
 	t.Cleanup(func() {
 		select {
 		case <-release:
@@ -110,10 +131,75 @@ func TestStreamsWaitingForAHandlerDoNotHoldTheWriter(t *testing.T) {
 	batch = appendRSTStream(batch, 1, ErrCodeCancel) // its handler runs on
 	batch = appendHeaders(batch, 3, true, true, nil, block)
 	batch = appendHeaders(batch, 5, true, true, nil, block)
-	batch = AppendPing(batch, false, [8]byte{'w', 'a', 'i', 't'})
+	batch = AppendPing(batch, false, [8]byte{'q', 'u', 'e', 'u', 'e', 'd'})
 	p.mustWrite(batch)
 	p.expect("PING ack", func(f rawFrame) bool { return f.Type == FramePing && f.Flags.Has(FlagAck) })
+	return srv, p
+}
 
+// A session that ends while a stream waits for a handler: the queued stream
+// is never served, the blocked handlers' goroutines end once their handlers
+// return, and none waits idle for a stream that cannot come.
+func TestSessionEndingWithQueuedStreamsLeavesNoHandler(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	var served atomic.Int32
+	_, p := queueBehindBlockedHandlers(t, release, &served)
+	require.Equal(t, int32(2), served.Load())
+	_ = p.conn.Close()
+	p.waitDone()
+	close(release)
+	// The leak check waits for the handlers' goroutines; stream 5 was not
+	// begun meanwhile.
+	t.Cleanup(func() { require.Equal(t, int32(2), served.Load()) })
+}
+
+// A graceful shutdown serves the stream that waits for a handler: it came
+// before the GOAWAY's last stream ID.
+func TestShutdownServesQueuedStreams(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	var served atomic.Int32
+	srv, p := queueBehindBlockedHandlers(t, release, &served)
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	p.expect("first GOAWAY", func(f rawFrame) bool { return f.Type == FrameGoAway })
+	ping, _ := p.expect("PING", func(f rawFrame) bool { return f.Type == FramePing && !f.Flags.Has(FlagAck) })
+	p.mustWrite(AppendPing(nil, true, [8]byte(ping.Payload)))
+	last, _ := p.expect("second GOAWAY", func(f rawFrame) bool { return f.Type == FrameGoAway })
+	require.Equal(t, uint32(5), last.lastStreamID())
 	close(release)
 	expectResponses(t, p, 2) // streams 3 and 5; 1 was reset
+	require.NoError(t, <-shut)
+	require.Equal(t, int32(3), served.Load())
+}
+
+// Handlers that panic with a stream queued behind them: their goroutines
+// recover and serve it.
+func TestQueuedStreamServedAfterHandlersPanic(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	var served atomic.Int32
+	_, p := queueBehindBlockedHandlers(t, release, &served, func(st *Stream) {
+		if st.ID() != 5 {
+			panic("boom")
+		}
+		_ = st.Respond(Header{{Name: ":status", Value: "204"}}, &RespondOptions{EndStream: true})
+	})
+	close(release)
+	var reset3, answered5 bool // in either order: stream 5 may be served first
+	for !reset3 || !answered5 {
+		f, _ := p.expect("RST_STREAM on 3 or a response", func(f rawFrame) bool {
+			return f.Type == FrameRSTStream && f.StreamID == 3 || f.Fields != nil
+		})
+		if f.Fields != nil {
+			require.Equal(t, uint32(5), f.StreamID)
+			require.Equal(t, "204", f.Fields.Get(":status"))
+			answered5 = true
+			continue
+		}
+		require.Equal(t, ErrCodeInternal, f.code())
+		reset3 = true
+	}
+	require.Equal(t, int32(3), served.Load())
 }

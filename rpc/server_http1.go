@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +62,9 @@ type HTTP1Parameters struct {
 	// at most 256 KiB (default 30 s, as h2.Options.WriteTimeout for HTTP/2;
 	// negative disables): a client that stops reading cannot hold a call
 	// forever (its call's context is canceled and the connection closed),
-	// while one that reads slowly but steadily gets its whole response.
+	// while one that reads slowly but steadily gets its whole response
+	// (over plain TCP on Linux a write that outlasts the timeout goes on
+	// while the client takes bytes; see writePiece).
 	WriteTimeout time.Duration
 }
 
@@ -222,8 +225,8 @@ type http1ServerConn struct {
 
 // timedWriteMax is the most one write under the write timeout carries: a
 // larger response goes in pieces, each timed on its own, so that a client
-// that reads slowly but steadily (at least timedWriteMax per WriteTimeout)
-// gets all of it, while one that stops reading is cut off.
+// that reads slowly but steadily gets all of it, while one that stops
+// reading is cut off.
 const timedWriteMax = 256 << 10
 
 // writeTimed writes b, each write bounded by the write timeout.
@@ -236,10 +239,37 @@ func (c *http1ServerConn) writeTimed(b []byte) error {
 	for {
 		p := b[:min(len(b), timedWriteMax)]
 		b = b[len(p):]
-		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
-		if _, err := c.nc.Write(p); err != nil || len(b) == 0 {
+		if err := c.writePiece(p, wt); err != nil || len(b) == 0 {
 			return err
 		}
+	}
+}
+
+// writePiece writes p under the write timeout, which cuts off only a peer
+// that took no bytes for that long. A piece's write can outlast the timeout
+// although the peer reads steadily: the kernel wakes a writer blocked on a
+// full socket only once a third of the send buffer is free, and that buffer
+// grows to several MiB (tcp_wmem), so the wait is for a MiB or more to be
+// read rather than for the piece. When the write times out, the socket's
+// count of bytes the peer has not acknowledged tells whether it read
+// meanwhile; where that count cannot be had (not Linux, or TLS, whose
+// connection a timed-out write leaves broken anyway), the timeout ends the
+// write.
+func (c *http1ServerConn) writePiece(p []byte, wt time.Duration) error {
+	for {
+		before, counted := unackedBytes(c.nc)
+		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
+		n, err := c.nc.Write(p)
+		if err == nil || !counted || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		// The n bytes just written joined the count; a count below before+n
+		// is bytes the peer took.
+		after, ok := unackedBytes(c.nc)
+		if !ok || after >= before+n {
+			return err
+		}
+		p = p[n:]
 	}
 }
 
@@ -317,9 +347,11 @@ func (c *http1ServerConn) idle() bool {
 	if cap(c.out) > maxKeptBuffer {
 		c.out = nil // a large response's buffer is not kept by an idle connection
 	}
+	// The writes here are timed afresh: the deadline a timed write left on
+	// the connection may have passed long ago.
 	if c.br.Buffered() > 0 {
 		// The next request is here already (pipelined): nothing to wait for.
-		if _, err := c.nc.Write(out); err != nil {
+		if err := c.writeTimed(out); err != nil {
 			return false
 		}
 		return h.setBusy(c, false)
@@ -333,7 +365,7 @@ func (c *http1ServerConn) idle() bool {
 	case n == len(out):
 		return c.idleOK // markIdle ran
 	}
-	if _, err := c.nc.Write(out[n:]); err != nil {
+	if err := c.writeTimed(out[n:]); err != nil {
 		return false
 	}
 	return h.setBusy(c, false)
@@ -350,7 +382,7 @@ func (c *http1ServerConn) markIdle() bool {
 func (c *http1ServerConn) flushPending() {
 	if c.pending {
 		c.pending = false
-		_, _ = c.nc.Write(c.out)
+		_ = c.writeTimed(c.out)
 	}
 }
 

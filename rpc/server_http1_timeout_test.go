@@ -179,9 +179,11 @@ func TestServeHTTP1WriteTimeout(t *testing.T) {
 	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the connection was kept open: %v", err)
 }
 
-// A client that reads slowly but steadily gets a response larger than
-// what the kernel buffers and than one timed write, although reading it
-// all takes longer than WriteTimeout.
+// A client that reads slowly but steadily gets a response larger than what
+// the kernel buffers, although reading it takes longer than WriteTimeout and
+// the server's write, once its socket's send buffer (several MiB) is full,
+// waits for a third of that buffer to be read before it can go on: longer
+// than WriteTimeout at this reader's pace (writePiece).
 func TestServeHTTP1SlowReaderGetsItsResponse(t *testing.T) {
 	checkNoLeaks(t)
 	e := newH1Env(t, HTTP1Params(HTTP1Parameters{WriteTimeout: time.Second}))
@@ -189,20 +191,46 @@ func TestServeHTTP1SlowReaderGetsItsResponse(t *testing.T) {
 	_ = r.c.(*net.TCPConn).SetReadBuffer(64 << 10)
 	const size = 8 << 20
 	r.send(connectJSON(fmt.Sprintf(`"big:%d"`, size)))
-	_ = r.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_ = r.c.SetReadDeadline(time.Now().Add(60 * time.Second))
 	resp, err := http.ReadResponse(r.br, nil)
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.StatusCode)
-	n := 0
-	buf := make([]byte, 128<<10)
-	for {
-		time.Sleep(25 * time.Millisecond) // about 5 MB/s: 8 MiB take longer than the write timeout
+
+	// 2 MiB at once: the server's send buffer fills behind them, and its
+	// write of the rest blocks. Then 2 MiB at 640 KiB/s, 32 KiB every 50 ms
+	// (taking 20 times less than the timeout between reads), while that
+	// write waits about 2 s for a MiB and more to be read. Then the rest.
+	buf := make([]byte, 32<<10)
+	n, err := io.ReadFull(resp.Body, make([]byte, 2<<20))
+	require.NoError(t, err)
+	for n < 4<<20 {
+		time.Sleep(50 * time.Millisecond)
 		m, err := resp.Body.Read(buf)
 		n += m
-		if err == io.EOF {
-			break
-		}
 		require.NoError(t, err)
 	}
-	require.Equal(t, size+2, n, "the whole JSON string")
+	rest, err := io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err, "cut off after %d bytes", n+int(rest))
+	require.Equal(t, size+2, n+int(rest), "the whole JSON string")
+}
+
+// A timed write leaves its deadline on the connection; a later response
+// written while the next request waits (pipelined) is timed afresh, not cut
+// off by that old deadline.
+func TestServeHTTP1WriteAfterAnOldDeadline(t *testing.T) {
+	checkNoLeaks(t)
+	e := newH1Env(t, HTTP1Params(HTTP1Parameters{WriteTimeout: 100 * time.Millisecond}))
+	r := e.dial(t)
+	r.send(connectJSON(`"big:20000"`)) // written by a timed writev
+	resp, body := r.response()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Len(t, body, 20002)
+	time.Sleep(300 * time.Millisecond) // the deadline of that write passes
+	r.send(connectJSON(`"one"`) + connectJSON(`"two"`))
+	resp, body = r.response()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, `"one"`, body)
+	resp, body = r.response()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, `"two"`, body)
 }
