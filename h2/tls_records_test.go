@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"runtime"
 	"sync"
@@ -224,12 +225,19 @@ func TestGatherBufferSizedForTheFlush(t *testing.T) {
 	payload := make([]byte, 200<<10)
 	// Past crypto/tls's first records, which it keeps at a TCP segment's size.
 	require.NoError(t, g.writeGathered(client, payload))
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.GC() // a pool keeps its buffers over one collection
-	runtime.ReadMemStats(&before)
-	require.NoError(t, g.writeGathered(client, payload))
-	runtime.ReadMemStats(&after)
-	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(len(payload))*3/2,
+	// The least of three flushes: TotalAlloc counts every goroutine's
+	// allocations, and one left over from an earlier test may allocate
+	// during one of them.
+	least := uint64(math.MaxUint64)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC() // a pool keeps its buffers over one collection
+		runtime.ReadMemStats(&before)
+		require.NoError(t, g.writeGathered(client, payload))
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	require.Less(t, least, uint64(len(payload))*3/2,
 		"the records of one flush (and crypto/tls's own record buffer) take about the flush's size")
 }
