@@ -24,8 +24,12 @@ type connReader struct {
 	err   error
 
 	// scatter reads a large frame's payload and what follows it with one
-	// system call (read_scatter.go); nil where the connection cannot.
-	scatter scatterReader
+	// system call (read_scatter.go). It is made by the first payload read
+	// straight into its destination, so that the many connections that never
+	// carry a large frame (idle ones, health checks) do not hold it;
+	// noScatter once the connection turned out not to support it.
+	scatter   scatterReader
+	noScatter bool
 	// afterLarge: a large frame's payload was read into its destination
 	// and no read into buf followed yet (see fill).
 	afterLarge bool
@@ -56,7 +60,7 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); retur
 
 func newConnReader(conn io.Reader) *connReader {
 	small := make([]byte, smallReadSize)
-	return &connReader{conn: conn, buf: small, small: small, scatter: newScatterReader(conn)}
+	return &connReader{conn: conn, buf: small, small: small}
 }
 
 // Size is the largest n Peek accepts.
@@ -91,7 +95,7 @@ func (b *connReader) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
-		if b.scatter != nil && len(p) > 0 {
+		if len(p) > 0 && b.canScatter() {
 			return b.readScatter(p)
 		}
 		if len(p) >= len(b.small) {
@@ -195,4 +199,14 @@ func (b *connReader) release() {
 	b.big = nil
 	b.buf = b.small
 	b.r, b.w = 0, 0
+}
+
+// canScatter reports whether the connection reads with readScatter, making
+// its scatterReader the first time.
+func (b *connReader) canScatter() bool {
+	if b.scatter == nil && !b.noScatter {
+		b.scatter = newScatterReader(b.conn)
+		b.noScatter = b.scatter == nil
+	}
+	return b.scatter != nil
 }
