@@ -6,7 +6,7 @@
 #   transportclient  ->  h2o (Debian h2o; static files, an mruby echo handler)
 #   transportclient  ->  node_server.mjs (Node's http2)
 #
-# Each run fetches a small and a 1 MiB file, sends 50 concurrent requests
+# Each run fetches a small and an 8 MiB file, sends 50 concurrent requests
 # (one dial), cancels a request mid-body and, where the server echoes, streams
 # a 1 MiB upload with a request trailer. From nghttpd's log it also checks
 # what the server saw: our request trailer and RST_STREAM(CANCEL).
@@ -33,7 +33,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>"$TMP/openssl.log" || die "openssl: $(cat "$TMP/openssl.log")"
 mkdir -p "$TMP/docs" "$TMP/nodedocs"
 printf 'Hello from a real HTTP/2 server, for h2.Transport.\n' >"$TMP/docs/index.html"
-head -c 1048576 /dev/urandom >"$TMP/docs/big.bin"
+# Twice h2's 4 MiB stream window: the request canceled after its first 1,000
+# bytes cannot have ended first (with 1 MiB, loopback sometimes delivered the
+# whole body, END_STREAM included, before the cancel, and a stream that ended
+# needs no RST_STREAM).
+head -c 8388608 /dev/urandom >"$TMP/docs/big.bin"
 # node_server.mjs answers every path but /echo with the same greeting.
 printf 'Hello from the Node http2 peer!\n' | tee "$TMP/nodedocs/index.html" >"$TMP/nodedocs/big.bin"
 # h2o drops root for nobody: its files must be readable by all.

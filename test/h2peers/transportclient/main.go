@@ -94,7 +94,7 @@ func main() {
 	if *cancelOn == "echo" {
 		check("cancel during a streamed echo", cancelMidEcho(c))
 	} else {
-		check("cancel while reading a 1 MiB body", cancelMidBody(c))
+		check("cancel while reading an 8 MiB body", cancelMidBody(c))
 	}
 	if *echoPath != "" {
 		check("POST 1 MiB streamed and echoed, with a request trailer", echo(c))
