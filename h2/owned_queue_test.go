@@ -79,15 +79,7 @@ func TestOwnedBuffersQueueBehindOneBeingWritten(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("the waiting WriteOwned did not return when the session died")
 	}
-	for range sent {
-		select {
-		case <-rel.got:
-		case <-time.After(waitLong):
-			t.Fatal("a buffer was not given back after the session died")
-		}
-	}
-	require.ElementsMatch(t, sent, rel.list(), "every buffer is given back exactly once")
-	require.Empty(t, rel.got, "a buffer was given back twice")
+	rel.requireEachBackOnce(t, sent, "a buffer was not given back after the session died")
 }
 
 // Many owned buffers sent back to back, so that several are queued at once,
@@ -180,13 +172,5 @@ func TestResetStreamGivesEveryQueuedOwnedBufferBack(t *testing.T) {
 	}
 	require.Empty(t, rel.list(), "given back while waiting for window")
 	st.Reset(ErrCodeCancel)
-	for range sent {
-		select {
-		case <-rel.got:
-		case <-time.After(waitLong):
-			t.Fatal("the reset stream kept an owned buffer")
-		}
-	}
-	require.ElementsMatch(t, sent, rel.list(), "every buffer is given back exactly once")
-	require.Empty(t, rel.got, "a buffer was given back twice")
+	rel.requireEachBackOnce(t, sent, "the reset stream kept an owned buffer")
 }

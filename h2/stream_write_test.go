@@ -40,6 +40,21 @@ func (r *releases) list() []*[]byte {
 	return append([]*[]byte(nil), r.bufs...)
 }
 
+// requireEachBackOnce waits for every buffer in sent to be given back
+// (failing with notBack if one is not) and checks none came back twice.
+func (r *releases) requireEachBackOnce(t *testing.T, sent []*[]byte, notBack string) {
+	t.Helper()
+	for range sent {
+		select {
+		case <-r.got:
+		case <-time.After(waitLong):
+			t.Fatal(notBack)
+		}
+	}
+	require.ElementsMatch(t, sent, r.list(), "every buffer is given back exactly once")
+	require.Empty(t, r.got, "a buffer was given back twice")
+}
+
 // Buffers handed over with WriteOwned arrive whole and unchanged, large ones
 // (sent from where they are, over TCP without a copy) and small ones (copied
 // and given back before WriteOwned returns) alike, and each is given back
