@@ -41,16 +41,7 @@ func TestRoundTripClockReads(t *testing.T) {
 		require.False(t, stats.Closed.Before(stats.Opened), "closed before opened")
 		require.False(t, stats.FirstByteSent.IsZero(), "the request's DATA is stamped")
 	}
-	for range 20 {
-		one() // settle the connection: SETTINGS, their acks, window updates
-	}
-	const n = 200
-	before := reads.Load()
-	for range n {
-		one()
-	}
-	perCall := float64(reads.Load()-before) / n
-	t.Logf("%.2f clock reads per round trip", perCall)
+	perCall := clockReadsPer(t, one, &reads) // after the connection settles: SETTINGS, their acks, window updates
 	require.LessOrEqual(t, perCall, 5.5, "clock reads per round trip grew")
 }
 
@@ -90,16 +81,7 @@ func TestPingPongClockReads(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "ping", string(buf))
 	}
-	for range 20 {
-		one() // past the stream's first DATA each way
-	}
-	const n = 200
-	before := reads.Load()
-	for range n {
-		one()
-	}
-	perTrip := float64(reads.Load()-before) / n
-	t.Logf("%.2f clock reads per round trip", perTrip)
+	perTrip := clockReadsPer(t, one, &reads) // past the stream's first DATA each way
 	require.LessOrEqual(t, perTrip, 2.5, "clock reads per round trip grew")
 	require.NoError(t, st.CloseWrite())
 }
@@ -133,4 +115,21 @@ func TestWriteEndingManyStreamsReadsClockOnce(t *testing.T) {
 		require.Equal(t, st.stats.closed, st.stats.firstByteSent, "stream %d", st.id)
 		require.Greater(t, st.stats.closed, st.stats.opened)
 	}
+}
+
+// clockReadsPer runs one 20 times to settle, then 200 times, and returns
+// the clock reads counted in reads per run of the 200.
+func clockReadsPer(t *testing.T, one func(), reads *atomic.Int64) float64 {
+	t.Helper()
+	for range 20 {
+		one()
+	}
+	const n = 200
+	before := reads.Load()
+	for range n {
+		one()
+	}
+	per := float64(reads.Load()-before) / n
+	t.Logf("%.2f clock reads per round trip", per)
+	return per
 }
