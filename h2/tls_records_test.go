@@ -241,3 +241,28 @@ func TestGatherBufferSizedForTheFlush(t *testing.T) {
 	require.Less(t, least, uint64(len(payload))*3/2,
 		"the records of one flush (and crypto/tls's own record buffer) take about the flush's size")
 }
+
+// Code that unwraps a TLS connection h2 made reaches the socket beneath the
+// gatherer (the stall check, a pooled connection's peek for the peer's
+// FIN), and is told plainly when there is no descriptor to reach.
+func TestGathererReachesTheSocketBeneath(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	raw, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer raw.Close()
+	_, g := gathererOf(TLSClient(raw, &tls.Config{}))
+	require.NotNil(t, g)
+	require.Same(t, raw, g.NetConn())
+	rc, err := g.SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, rc.Control(func(fd uintptr) { require.NotZero(t, fd) }))
+
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	_, g = gathererOf(TLSServer(a, &tls.Config{}))
+	_, err = g.SyscallConn()
+	require.ErrorIs(t, err, errNoSyscallConn)
+}
