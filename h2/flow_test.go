@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -471,4 +472,53 @@ func TestFlowAccounting(t *testing.T) {
 			require.Equal(t, s.unackd, f.unacked, "%s: step %d unacked", tc.name, i)
 		}
 	}
+}
+
+// TestSettingsAckPrecedesTheDataItAllows: SETTINGS that open a stream's
+// window, read while the writer encodes that stream's response headers
+// without the lock, are acknowledged before the DATA the new window lets
+// out. h2spec 6.9.2/1 reads them in that order; before the writer took the
+// frames queued during an encoding first, the DATA went ahead of the ack.
+func TestSettingsAckPrecedesTheDataItAllows(t *testing.T) {
+	goroutineLeakCheck(t)
+	applied := make(chan struct{}, 1)
+	srv := &Server{
+		Handler: HandlerFunc(func(st *Stream) {
+			_ = st.Respond(Header{{Name: ":status", Value: "200"}}, &RespondOptions{Body: []byte("hello")})
+		}),
+		Options: Options{Hooks: Hooks{OnRemoteSettings: func(_ *Session, s Settings) {
+			if s.InitialWindowSize == 1 {
+				applied <- struct{}{}
+			}
+		}}},
+	}
+	encoding, resume := make(chan struct{}), make(chan struct{})
+	var held sync.Once
+	hook := func(s *Session) {
+		for _, r := range s.batch {
+			if r.kind == reqHeaders && r.st != nil && r.st.id == 1 && !s.client {
+				held.Do(func() { close(encoding); <-resume })
+				return
+			}
+		}
+	}
+	testHookEncode.Store(&hook)
+	t.Cleanup(func() { testHookEncode.Store(nil) })
+
+	p := newTCPServerPeer(t, srv)
+	p.handshake()
+	p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 0}))
+	p.expect("SETTINGS ack", func(f rawFrame) bool { return f.Type == FrameSettings && f.Flags.Has(FlagAck) })
+	p.request(1, true)
+	<-encoding // the writer holds the response headers, without the lock
+	p.mustWrite(AppendSettings(nil, Setting{SettingInitialWindowSize, 1}))
+	<-applied // the reader opened the stream's window and queued the ack
+	close(resume)
+
+	p.expectHeaders(1)
+	f, seen := p.expect("SETTINGS ack or DATA", func(f rawFrame) bool {
+		return f.Type == FrameData || f.Type == FrameSettings && f.Flags.Has(FlagAck)
+	})
+	require.Equal(t, FrameSettings, f.Type, "the DATA the new window allows went out before the SETTINGS ack (frames seen: %v)", seen)
+	require.Equal(t, []byte("h"), p.dataBytes(1, 1))
 }

@@ -115,11 +115,15 @@ func (s *Session) writeLoop() {
 		if s.wbuf == nil {
 			s.borrowWriteBuf()
 		}
-		if len(s.ctrl) > 0 {
+		// HPACK encoding is the costly part of a small call's frames, and
+		// nothing it touches is shared: it runs without mu, which the
+		// callers queueing the next requests are waiting for. Frames queued
+		// meanwhile are taken before any DATA: a SETTINGS ack must not
+		// follow the DATA that the new settings' window let out (h2spec
+		// 6.9.2 waits for them in that order), nor a PING ack wait behind a
+		// body. The round ends when the buffer is full, so that it is sent.
+		for len(s.ctrl) > 0 && !s.fullLocked() {
 			s.takeBatchLocked()
-			// HPACK encoding is the costly part of a small call's frames,
-			// and nothing it touches is shared: do it without mu, which the
-			// callers queueing the next requests are waiting for.
 			s.mu.Unlock()
 			s.encodeBatch()
 			s.mu.Lock()
