@@ -3,6 +3,7 @@ package h2
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -30,25 +31,41 @@ const (
 
 var streamBufs [streamBufClasses]sync.Pool
 
-// Large classes also keep a short free list. A sync.Pool is emptied by every
+// Large classes also keep a free list. A sync.Pool is emptied by every
 // other garbage collection, and a stream of large messages makes the GC run
 // every few messages (each one allocates its payload anew in protobuf's
 // unmarshal), so one in twenty 64 KiB messages of one server stream came
 // with a fresh 128 KiB stream buffer: allocated, zeroed and faulted in page
-// by page, 5 % of the bytes the process allocated. A list keeps about
-// streamBufKeepBytes per class, and at least two buffers; they are pinned
-// only if that many were in use together once.
+// by page, 5 % of the bytes the process allocated.
+//
+// The lists share one budget, streamBufKeepBytes, rather than keeping a
+// little per class: a reader that lags behind a stream of large messages
+// holds up to a stream window of them (4 MiB by default, 64 frames of a
+// 64 KiB message, each in a 128 KiB buffer), and one that caught up gives
+// them all back at once. With 1 MiB per class, 8 buffers of 128 KiB were
+// kept and the rest went to the sync.Pool, so after each collection the
+// next backlog allocated them anew: one 64 KiB message in ten of a server
+// stream of 100 (the reader lags by 15 messages on average, and by the whole
+// window at times), 5-8 % of the bytes the process allocated. Buffers are
+// pinned only if that many were in use together once.
 const (
 	streamBufListShift = 16 // 64 KiB: from here on, buffers are also kept in a free list
-	streamBufKeepBytes = 1 << 20
+	// streamBufKeepBytes is what the lists keep in all: a default stream
+	// window's frames of 64 KiB messages, each in a 128 KiB buffer.
+	streamBufKeepBytes = 8 << 20
 )
 
-var streamBufLists = func() (l [streamBufMaxShift - streamBufListShift + 1]chan *byte) {
-	for i := range l {
-		l[i] = make(chan *byte, max(2, streamBufKeepBytes>>(streamBufListShift+i)))
-	}
-	return l
-}()
+var (
+	streamBufLists = func() (l [streamBufMaxShift - streamBufListShift + 1]chan *byte) {
+		for i := range l {
+			l[i] = make(chan *byte, max(2, streamBufKeepBytes>>(streamBufListShift+i)))
+		}
+		return l
+	}()
+	// streamBufKept is how many bytes the lists hold: a buffer goes into
+	// one only while that stays within streamBufKeepBytes.
+	streamBufKept atomic.Int64
+)
 
 // streamBufList returns class c's free list, or nil for small classes.
 func streamBufList(c int) chan *byte {
@@ -75,6 +92,7 @@ func getStreamBuf(n int) []byte {
 	if l := streamBufList(c); l != nil {
 		select {
 		case p := <-l:
+			streamBufKept.Add(-int64(size))
 			return unsafe.Slice(p, size)[:0]
 		default:
 		}
@@ -96,11 +114,14 @@ func putStreamBuf(b []byte) {
 	cls := bits.Len(uint(c)) - 1 - streamBufMinShift
 	p := unsafe.SliceData(b[:1])
 	if l := streamBufList(cls); l != nil {
-		select {
-		case l <- p:
-			return
-		default:
+		if streamBufKept.Add(int64(c)) <= streamBufKeepBytes {
+			select {
+			case l <- p:
+				return
+			default:
+			}
 		}
+		streamBufKept.Add(-int64(c))
 	}
 	streamBufs[cls].Put(p)
 }

@@ -102,6 +102,79 @@ func TestLargeStreamBuffersSurviveGC(t *testing.T) {
 	require.Nil(t, streamBufList(streamBufClass(32<<10)))
 }
 
+// TestLaggingReadersBuffersSurviveGC: a reader that lags behind a stream of
+// 64 KiB messages holds a stream window of frame buffers (64 of 128 KiB at
+// the default window); once it gives them back, the next backlog reuses all
+// of them after collections, where 8 were kept before and the next backlog
+// allocated the rest anew.
+func TestLaggingReadersBuffersSurviveGC(t *testing.T) {
+	emptyStreamBufLists() // what other tests left takes part of the budget
+	const frame = 65545   // a 64 KiB message with its gRPC prefix and protobuf's framing
+	window := int(DefaultSettings().InitialWindowSize)
+	n := window / frame
+	mine := map[*byte]bool{}
+	var bufs [][]byte
+	for range n {
+		b := getStreamBuf(frame + frame/16) // as readFrames asks
+		mine[unsafe.SliceData(b[:1])] = true
+		bufs = append(bufs, b)
+	}
+	for _, b := range bufs {
+		putStreamBuf(b)
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.GC()
+	reused := 0
+	for i := range bufs {
+		bufs[i] = getStreamBuf(frame + frame/16)
+		if mine[unsafe.SliceData(bufs[i][:1])] {
+			reused++
+		}
+	}
+	for _, b := range bufs {
+		putStreamBuf(b)
+	}
+	require.Equal(t, n, reused, "buffers of the backlog allocated anew after collections")
+}
+
+// TestStreamBufListsKeepWithinTheirBudget: whatever the classes given back,
+// the free lists hold at most streamBufKeepBytes in all; the rest is the
+// sync.Pool's, which the GC may empty.
+func TestStreamBufListsKeepWithinTheirBudget(t *testing.T) {
+	emptyStreamBufLists()
+	var bufs [][]byte
+	for _, size := range []int{64 << 10, 128 << 10, 1 << 20, 4 << 20} {
+		for range 2 * streamBufKeepBytes / size {
+			bufs = append(bufs, getStreamBuf(size))
+		}
+	}
+	for _, b := range bufs {
+		putStreamBuf(b)
+	}
+	kept := 0
+	for i, l := range streamBufLists {
+		kept += len(l) << (streamBufListShift + i)
+	}
+	require.LessOrEqual(t, kept, streamBufKeepBytes)
+	require.Greater(t, kept, streamBufKeepBytes/2, "the lists kept little: the budget is not what bounds them")
+}
+
+// emptyStreamBufLists takes every buffer out of the free lists, to the GC.
+func emptyStreamBufLists() {
+	for i, l := range streamBufLists {
+		for {
+			select {
+			case <-l:
+				streamBufKept.Add(-int64(1) << (streamBufListShift + i))
+				continue
+			default:
+			}
+			break
+		}
+	}
+}
+
 // Bytes that arrive while a large buffer is full of unread bytes go into a
 // new buffer queued behind it: the full one is neither grown nor compacted
 // (both copy what it holds), and a read across the two gets every byte in
