@@ -331,6 +331,12 @@ func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *webRequest, body
 			req.add("content-encoding", compression)
 		}
 		req.body = msg
+		if bp := hs.bodyBP; bp != nil && len(body) >= envelopeHeaderLen && &body[0] == &(*bp)[0] {
+			// Moved down over the prefix in its pooled buffer, which then
+			// holds the body alone and can be handed over (request).
+			*bp = (*bp)[:copy(*bp, msg)]
+			req.body = *bp
+		}
 	}
 	return setConnectCommon(hs, req)
 }

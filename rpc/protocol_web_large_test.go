@@ -47,3 +47,32 @@ func TestWebUnaryResponseDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
 		})
 	}
 }
+
+// The same for a unary request: a gRPC-Web or Connect call on the client's
+// own sessions hands its large request to h2 and goes on (here to report
+// it sent) while the server, whose 64 KiB window lets through only the
+// first 64 KiB, has not read it yet; it arrives whole. Connect's body is
+// the bare message, moved down over its envelope prefix in its buffer.
+func TestWebUnaryRequestDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
+	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
+		t.Run(p.String(), func(t *testing.T) {
+			checkNoLeaks(t)
+			sent := newEventSignal(EventOutPayload)
+			proceed := make(chan struct{})
+			cc := largeEnv(t, nil, proceed, []ServerOption{InitialWindowSize(64 << 10), InitialConnWindowSize(64 << 10),
+				CompressMinBytes(1 << 30)}, WithProtocol(p), WithStatsHandler(sent))
+			ctx := ctxTimeout(t, 20*time.Second)
+			reply := new(wrapperspb.BytesValue)
+			done := make(chan error, 1)
+			go func() { done <- cc.Invoke(ctx, "/bench.Large/Echo", wrapperspb.Bytes(largeMsg), reply) }()
+			select {
+			case <-sent.on:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Invoke waited for the server to read the request")
+			}
+			close(proceed)
+			require.NoError(t, <-done)
+			require.True(t, bytes.Equal(largeMsg, reply.Value), "the request or response arrived changed")
+		})
+	}
+}
