@@ -49,6 +49,14 @@ func (t sessionTransport) open(hs *httpStream, streamed bool) (*h2.Stream, error
 	ro := h2.RequestOptions{ResetOnCancel: true}
 	switch {
 	case streamed:
+	case len(wr.body) > 0 && wr.owned != nil:
+		// Handed over as a gRPC call's request is (newClientStream): h2
+		// sends a large body from where it is and gives the buffer back
+		// once written, and the call goes on to wait for the response
+		// instead of waiting first for the server to take the body.
+		wr.add("content-length", strconv.Itoa(len(wr.body)))
+		ro.OwnedBody, ro.Release, ro.EndStream = wr.owned, releaseSendBuf, true
+		hs.bodyBP = nil // h2's now, given back by it
 	case len(wr.body) > 0:
 		wr.add("content-length", strconv.Itoa(len(wr.body)))
 		ro.Body, ro.EndStream = wr.body, true

@@ -331,7 +331,15 @@ func (hs *httpStream) request(body []byte) error {
 		return err
 	}
 	hs.req.header = h
-	return hs.proto.prepareRequest(hs, &hs.req, body)
+	if err := hs.proto.prepareRequest(hs, &hs.req, body); err != nil {
+		return err
+	}
+	// A body that is its pooled buffer's whole content can be handed over.
+	hs.req.owned = nil
+	if bp := hs.bodyBP; bp != nil && len(hs.req.body) > 0 && len(hs.req.body) == len(*bp) && &hs.req.body[0] == &(*bp)[0] {
+		hs.req.owned = bp
+	}
+	return nil
 }
 
 // do runs the exchange and publishes its response.
@@ -341,11 +349,12 @@ func (hs *httpStream) do() {
 		hs.hasResp = hs.respErr == nil
 		hs.published()
 	})
-	if hs.hc.client == nil && hs.bodyBP != nil {
+	if hs.hc.client == nil {
 		// Our own transports are done with the body when roundTrip
-		// returns: Request has copied it or framed it when large, WithHTTP1
-		// has written it. net/http may read a body after Do returns: that
-		// one is left to the GC.
+		// returns: Request has copied it or framed it when large, or has
+		// taken its buffer over (bodyBP is then nil), WithHTTP1 has
+		// written it. net/http may read a body after Do returns: that one
+		// is left to the GC.
 		sendBufs.put(hs.bodyBP)
 		hs.body, hs.bodyBP = nil, nil
 	}

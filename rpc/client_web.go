@@ -32,6 +32,7 @@ type webTransport interface {
 type webRequest struct {
 	header h2.Header
 	body   []byte        // the whole body, sent with the header; nil for none
+	owned  *[]byte       // body's pooled buffer when body is all of it: the client's own sessions take it over
 	stream io.ReadCloser // through an HTTPClient, a body the caller writes as the call goes (client streaming); nil when whole
 }
 

@@ -159,12 +159,18 @@ func mediaSubtype(s string) string {
 }
 
 // endInBody ends a response whose status travels in its body (gRPC-Web's
-// trailer envelope, Connect's end-of-stream message): body is the rest of
-// it, sent with the response header when none went out yet. A request
-// whose compression we lack is told which we accept, in acceptField.
-func endInBody(ss *serverStream, body []byte, responseHeader func(*serverStream) h2.Header, acceptField string) {
+// trailer envelope, Connect's end-of-stream message): bp holds the rest of
+// it, sent with the response header when none went out yet, and is given
+// back (respondOwning). A request whose compression we lack is told which
+// we accept, in acceptField.
+func endInBody(ss *serverStream, bp *[]byte, responseHeader func(*serverStream) h2.Header, acceptField string) {
 	if ss.headerSent {
-		_, _ = ss.tr.End(body, nil)
+		if t, owned := ss.tr.(h2Transport); owned {
+			_, _ = t.EndOwned(bp, releaseSendBuf, nil)
+			return
+		}
+		_, _ = ss.tr.End(*bp, nil)
+		sendBufs.put(bp)
 		return
 	}
 	hdr := responseHeader(ss)
@@ -172,5 +178,21 @@ func endInBody(ss *serverStream, body []byte, responseHeader func(*serverStream)
 		hdr = append(hdr, h2.HeaderField{Name: acceptField, Value: acceptEncodingHeader()})
 	}
 	ss.headerGoesOut()
-	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
+	respondOwning(ss, hdr, bp)
+}
+
+// respondOwning sends the whole response, hdr and the body in bp (a
+// sendBufs buffer), and gives bp back. On our own engine the buffer is
+// handed over (RespondOptions.OwnedBody), as gRPC's unary response is
+// (grpcEndWith): a large body goes out from where it is and the buffer
+// comes back once written, so the handler's goroutine is free at once
+// instead of waiting for a slow reader's flow-control window. The other
+// transports copy the body before respond returns.
+func respondOwning(ss *serverStream, hdr h2.Header, bp *[]byte) {
+	if _, owned := ss.tr.(h2Transport); owned {
+		_ = ss.tr.respond(hdr, h2.RespondOptions{OwnedBody: bp, Release: releaseSendBuf})
+		return
+	}
+	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: *bp})
+	sendBufs.put(bp)
 }

@@ -329,14 +329,15 @@ func (p connectStreamProtocol) finish(ss *serverStream, st *status.Status) {
 		_ = ss.tr.respond(h2.Header{{Name: ":status", Value: strconv.Itoa(int(ss.refuseHTTP))}}, h2.RespondOptions{EndStream: true})
 		return
 	}
-	var body []byte
-	if ss.last != nil {
-		body = append(body, *ss.last...)
-		sendBufs.put(ss.last)
-		ss.last = nil
+	// The end-of-stream message follows the response ss.last holds, in
+	// its pooled buffer, which endInBody hands to the transport.
+	bp := ss.last
+	ss.last = nil
+	if bp == nil {
+		bp = sendBufs.get(64)
 	}
-	body = appendConnectEndStream(body, st, ss.trailer)
-	endInBody(ss, body, p.responseHeader, "connect-accept-encoding")
+	*bp = appendConnectEndStream(*bp, st, ss.trailer)
+	endInBody(ss, bp, p.responseHeader, "connect-accept-encoding")
 }
 
 // The client's half of Connect's streaming form (client_http_stream.go

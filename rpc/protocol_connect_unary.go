@@ -69,26 +69,23 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		_ = ss.tr.respond(hdr, h2.RespondOptions{EndStream: true})
 		return
 	}
-	var body []byte
 	if st.Code() == codes.OK && ss.last != nil && (*ss.last)[0]&1 == 0 && len(ss.header) == 0 && len(ss.trailer) == 0 {
 		if hdr, ok := connectUnaryOKHeaders[ss.codec.codec.Name()]; ok {
 			// The common response: no metadata, uncompressed.
 			ss.headerGoesOut()
-			_ = ss.tr.respond(hdr, h2.RespondOptions{Body: (*ss.last)[envelopeHeaderLen:]})
-			sendBufs.put(ss.last)
-			ss.last = nil
+			respondOwning(ss, hdr, connectUnaryBody(ss))
 			return
 		}
 	}
 	hdr := make(h2.Header, 0, 4+len(ss.header)+len(ss.trailer))
+	var bp *[]byte
 	if st.Code() == codes.OK && ss.last != nil {
-		msg := *ss.last
 		hdr = append(hdr, h2.HeaderField{Name: ":status", Value: "200"},
 			h2.HeaderField{Name: "content-type", Value: connectUnaryContentType(ss.codec.codec.Name())})
-		if msg[0]&1 != 0 {
+		if (*ss.last)[0]&1 != 0 {
 			hdr = append(hdr, h2.HeaderField{Name: "content-encoding", Value: ss.comp.Name()})
 		}
-		body = msg[envelopeHeaderLen:]
+		bp = connectUnaryBody(ss)
 	} else {
 		if st.Code() == codes.OK {
 			st = status.New(codes.Internal, "rpc: unary handler returned no response")
@@ -102,16 +99,29 @@ func (connectUnaryProtocol) finish(ss *serverStream, st *status.Status) {
 		if ss.badEncoding {
 			hdr = append(hdr, h2.HeaderField{Name: "accept-encoding", Value: acceptEncodingHeader()})
 		}
-		body = appendConnectErrorJSON(make([]byte, 0, 128), newConnectError(st))
+		if ss.last != nil {
+			sendBufs.put(ss.last) // a response the failed status replaces
+			ss.last = nil
+		}
+		bp = sendBufs.get(128)
+		*bp = appendConnectErrorJSON(*bp, newConnectError(st))
 	}
 	hdr = appendMD(hdr, ss.header)
 	hdr = appendTrailerMD(hdr, ss.trailer)
 	ss.headerGoesOut()
-	_ = ss.tr.respond(hdr, h2.RespondOptions{Body: body})
-	if ss.last != nil {
-		sendBufs.put(ss.last)
-		ss.last = nil
-	}
+	respondOwning(ss, hdr, bp)
+}
+
+// connectUnaryBody takes the unary response ss.last holds and makes its
+// buffer the response body: the message without its envelope prefix,
+// moved down in place (cheaper than the message's encoding was, and the
+// buffer can then be handed to the transport whole).
+func connectUnaryBody(ss *serverStream) *[]byte {
+	bp := ss.last
+	ss.last = nil
+	b := *bp
+	*bp = b[:copy(b, b[envelopeHeaderLen:])]
+	return bp
 }
 
 // connectUnaryOKHeaders are the headers of a successful response without
@@ -321,6 +331,12 @@ func (connectUnaryProtocol) prepareRequest(hs *httpStream, req *webRequest, body
 			req.add("content-encoding", compression)
 		}
 		req.body = msg
+		if bp := hs.bodyBP; bp != nil && len(body) >= envelopeHeaderLen && &body[0] == &(*bp)[0] {
+			// Moved down over the prefix in its pooled buffer, which then
+			// holds the body alone and can be handed over (request).
+			*bp = (*bp)[:copy(*bp, msg)]
+			req.body = *bp
+		}
 	}
 	return setConnectCommon(hs, req)
 }

@@ -96,8 +96,8 @@ func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
 	var fields [4]h2.HeaderField // the status and a few trailers, without an allocation
 	t := appendGRPCStatus(fields[:0], st)
 	t = appendMD(t, ss.trailer)
-	// The body, response and trailers, is built in a pooled buffer: the
-	// transport copies it, or frames it before respond returns.
+	// The body, response and trailers, is built in a pooled buffer, which
+	// endInBody hands to the transport.
 	var bp *[]byte
 	if ss.last != nil {
 		bp, ss.last = ss.last, nil
@@ -105,8 +105,7 @@ func (p grpcWebProtocol) finish(ss *serverStream, st *status.Status) {
 		bp = sendBufs.get(64)
 	}
 	*bp = appendGRPCWebTrailers(*bp, t)
-	endInBody(ss, *bp, p.responseHeader, "grpc-accept-encoding")
-	sendBufs.put(bp)
+	endInBody(ss, bp, p.responseHeader, "grpc-accept-encoding")
 }
 
 // appendGRPCWebTrailers appends the trailer envelope for t.
