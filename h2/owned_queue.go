@@ -42,9 +42,13 @@ type ownedQueue struct {
 var ownedQueues = sync.Pool{New: func() any { return new(ownedQueue) }}
 
 // ownedRoomLocked reports whether the stream can take one more owned buffer
-// now: none of its bytes may be queued behind a lent Write's slice, and the
-// queue has room.
+// now: no Write may be under way (its bytes would be split around the
+// buffer), none of its bytes may be queued behind a lent Write's slice, and
+// the queue has room.
 func (st *Stream) ownedRoomLocked() bool {
+	if st.writing {
+		return false
+	}
 	q := st.owned
 	if q == nil {
 		return st.zc == nil

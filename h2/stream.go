@@ -130,6 +130,7 @@ type Stream struct {
 	wire         sendStep // what the writer put on the wire: HEADERS (1xx too), END_STREAM
 	rstAfterEnd  bool     // send RST_STREAM(NO_ERROR) once our END_STREAM is out (§8.1)
 	memBlocked   bool
+	writing      bool // a Write holds the sending side until it returns (stream_write.go)
 	discardIn    bool // the handler is gone: inbound DATA is dropped and credited at once
 }
 

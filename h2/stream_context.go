@@ -30,6 +30,11 @@ const (
 
 	ctxEnded     int32 = 8  // the stream ended (endCtx)
 	ctxEndedLate int32 = 16 // and its deadline had passed by then
+	// ctxPassed: Err saw the deadline pass. Err reads the clock while the
+	// deadline is ahead (no timer runs unless something waits), and once
+	// it has passed answers from this bit: no more clock reads, and no
+	// going back to nil if the wall clock steps back.
+	ctxPassed int32 = 32
 )
 
 // madeContext is the context package's context behind a stream's, made by
@@ -86,11 +91,12 @@ func (st *Stream) context(d time.Time) (ctx context.Context, first bool) {
 func (st *Stream) finishStep(next int32) (ended int32) {
 	for {
 		v := st.ctxState.Load()
-		ended = v &^ ctxStep
+		keep := v &^ ctxStep
+		ended = keep & (ctxEnded | ctxEndedLate)
 		if ended != 0 && next == ctxAsked && st.deadlinePassed() {
 			ended |= ctxEndedLate
 		}
-		if st.ctxState.CompareAndSwap(v, ended|next) {
+		if st.ctxState.CompareAndSwap(v, keep|ended|next) {
 			return ended
 		}
 	}
@@ -117,7 +123,11 @@ func (st *Stream) made() context.Context {
 			}
 			m := &madeContext{}
 			if st.ctxDeadline != 0 && v&(ctxEnded|ctxEndedLate) != ctxEnded {
-				m.ctx, m.cancel = context.WithDeadline(context.Background(), time.Unix(0, st.ctxDeadline))
+				d := time.Unix(0, st.ctxDeadline)
+				if v&ctxPassed != 0 {
+					d = time.Time{} // Err said it passed: so does this context, whatever the clock says now
+				}
+				m.ctx, m.cancel = context.WithDeadline(context.Background(), d)
 			} else {
 				m.ctx, m.cancel = context.WithCancel(context.Background())
 			}
@@ -141,7 +151,7 @@ func (st *Stream) endCtx() {
 			return
 		}
 		end := v | ctxEnded
-		if v&ctxStep >= ctxAsked && st.deadlinePassed() {
+		if v&ctxStep >= ctxAsked && (v&ctxPassed != 0 || st.deadlinePassed()) {
 			end |= ctxEndedLate
 		}
 		if st.ctxState.CompareAndSwap(v, end) {
@@ -165,7 +175,10 @@ func (st *Stream) ctxErr() error {
 		return context.DeadlineExceeded
 	case v&ctxEnded != 0:
 		return context.Canceled
+	case v&ctxPassed != 0:
+		return context.DeadlineExceeded
 	case v&ctxStep >= ctxAsked && st.deadlinePassed():
+		st.ctxState.Or(ctxPassed)
 		return context.DeadlineExceeded
 	}
 	return nil

@@ -91,3 +91,23 @@ func TestStreamContextChildEndsWithTheStream(t *testing.T) {
 	require.ErrorIs(t, child.Err(), context.Canceled)
 	<-ran
 }
+
+// Once Err has said the deadline passed it keeps saying so without reading
+// the clock again: here the deadline moves an hour ahead afterwards, as a
+// wall clock stepping back would make it, and neither Err nor the context
+// made later go back to waiting.
+func TestStreamContextDeadlinePassedStaysPassed(t *testing.T) {
+	st := &Stream{}
+	ctx, _ := st.ContextWithDeadline(time.Now().Add(-time.Millisecond))
+	require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+	st.ctxDeadline = time.Now().Add(time.Hour).UnixNano() // what the clock says now, stepped back
+	require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "Err read the clock again")
+	select {
+	case <-ctx.Done():
+	case <-time.After(waitLong):
+		t.Fatal("the context made after Err said the deadline passed waits for it again")
+	}
+	require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+	st.endCtx()
+	require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+}

@@ -9,6 +9,12 @@ import "os"
 // reused at once). It blocks while the stream's or the session's send buffer
 // is full, which is how flow control pushes back. On a server stream that has
 // not responded yet, it first sends ":status 200".
+//
+// Write, WriteOwned and End may be called from several goroutines at once:
+// each call's bytes go out whole and in the order the calls took the stream,
+// never split by another's. A Write that waits for room holds the others
+// until it returns; one cut short by a reset, a close of the sending side
+// (CloseWrite, End without a body) or a deadline says how much of p went.
 func (st *Stream) Write(p []byte) (int, error) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
@@ -136,16 +142,16 @@ func (st *Stream) endLocked(body outBody, trailers Header) (int, error) {
 }
 
 func (st *Stream) writeLocked(p []byte) (int, error) {
-	s := st.s
 	if !st.queued.hasHeaders() && !st.s.client {
 		if err := st.respondLocked(Header{{Name: ":status", Value: "200"}}, false); err != nil {
 			return 0, err
 		}
 	}
-	for (st.zc != nil || st.owned != nil) && st.err == nil {
-		// Another Write has lent its slice, or WriteOwned buffers are
-		// queued: their bytes go out whole, first. Owned buffers have no
-		// caller waiting that would give up on a deadline, so this one must.
+	for (st.zc != nil || st.owned != nil || st.writing) && st.err == nil {
+		// Another Write is under way (it waits for room, or has lent its
+		// slice), or WriteOwned buffers are queued: their bytes go out
+		// whole, first. Owned buffers have no caller waiting that would
+		// give up on a deadline, so this one must.
 		if err := st.writableLocked(); err != nil {
 			return 0, err
 		}
@@ -153,6 +159,22 @@ func (st *Stream) writeLocked(p []byte) (int, error) {
 		st.cond.Wait()
 		st.writeWaiters--
 	}
+	// The stream's sending side is this Write's until it returns, waits
+	// included: bytes another goroutine queued while it waited for room
+	// would land inside p's, or (pendingLocked sends the buffered bytes
+	// first) inside an owned buffer's.
+	st.writing = true
+	n, err := st.sendLocked(p)
+	st.writing = false
+	if st.writeWaiters > 0 {
+		st.signalLocked()
+	}
+	return n, err
+}
+
+// sendLocked queues p, the stream's sending side being the caller's.
+func (st *Stream) sendLocked(p []byte) (int, error) {
+	s := st.s
 	if len(p) >= zeroCopyMin && st.pendingLen() == 0 {
 		return st.writeZeroCopyLocked(p)
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,10 +61,19 @@ type HTTP1Parameters struct {
 	// at most 256 KiB (default 30 s, as h2.Options.WriteTimeout for HTTP/2;
 	// negative disables): a client that stops reading cannot hold a call
 	// forever (its call's context is canceled and the connection closed),
-	// while one that reads slowly but steadily gets its whole response
-	// (over plain TCP on Linux a write that outlasts the timeout goes on
-	// while the client takes bytes; see writePiece).
+	// while one that reads slowly but steadily gets its whole response.
+	// Over plain TCP on Linux a write that outlasts the timeout goes on
+	// while the client keeps taking bytes, some in every WriteTimeout and
+	// on average at least MinWriteRate since the write began to wait for
+	// it; elsewhere (TLS, other systems) the timeout ends the write.
 	WriteTimeout time.Duration
+	// MinWriteRate is the average pace, in bytes per second, below which a
+	// write that outlasted WriteTimeout is cut off (default 1 KiB/s;
+	// negative: no floor, a client that takes a byte in every
+	// WriteTimeout keeps its connection). It is what stops a client that
+	// reads a byte every few seconds from holding a connection and its
+	// call for ever.
+	MinWriteRate int
 }
 
 // defaultHTTP1WriteTimeout is HTTP1Parameters.WriteTimeout's default, the
@@ -85,6 +93,7 @@ type http1Conns struct {
 	headerTimeout time.Duration
 	bodyTimeout   time.Duration // each wait for request body bytes
 	writeTimeout  time.Duration // each write; 0: none
+	minWriteRate  int64         // bytes per second (http1_write_rate.go); 0: no floor
 
 	mu      sync.Mutex
 	conns   map[*http1ServerConn]struct{}
@@ -114,6 +123,13 @@ func (h *http1Conns) init(idle time.Duration, p HTTP1Parameters) {
 		h.writeTimeout = defaultHTTP1WriteTimeout
 	case h.writeTimeout < 0:
 		h.writeTimeout = 0
+	}
+	h.minWriteRate = int64(p.MinWriteRate)
+	switch {
+	case h.minWriteRate == 0:
+		h.minWriteRate = defaultHTTP1MinWriteRate
+	case h.minWriteRate < 0:
+		h.minWriteRate = 0
 	}
 }
 
@@ -214,6 +230,10 @@ type http1ServerConn struct {
 	// in out for idle to send it.
 	aw      *socketAwaiter
 	awTried bool // aw is made after the first request: h2's replayed bytes are read by then
+	// tw writes the pieces of timed writes (nil when nc is no socket),
+	// made by the first.
+	tw      *timedWriter
+	twTried bool
 	pending bool
 	idleOK  bool // what setBusy said in aw's beforeWait
 	// idleArmed: idle set the idle deadline, nextRequest need not.
@@ -221,73 +241,6 @@ type http1ServerConn struct {
 
 	dateSec int64 // the second date holds, for the Date header
 	date    []byte
-}
-
-// timedWriteMax is the most one write under the write timeout carries: a
-// larger response goes in pieces, each timed on its own, so that a client
-// that reads slowly but steadily gets all of it, while one that stops
-// reading is cut off.
-const timedWriteMax = 256 << 10
-
-// writeTimed writes b, each write bounded by the write timeout.
-func (c *http1ServerConn) writeTimed(b []byte) error {
-	wt := c.srv.h1.writeTimeout
-	if wt <= 0 {
-		_, err := c.nc.Write(b)
-		return err
-	}
-	for {
-		p := b[:min(len(b), timedWriteMax)]
-		b = b[len(p):]
-		if err := c.writePiece(p, wt); err != nil || len(b) == 0 {
-			return err
-		}
-	}
-}
-
-// writePiece writes p under the write timeout, which cuts off only a peer
-// that took no bytes for that long. A piece's write can outlast the timeout
-// although the peer reads steadily: the kernel wakes a writer blocked on a
-// full socket only once a third of the send buffer is free, and that buffer
-// grows to several MiB (tcp_wmem), so the wait is for a MiB or more to be
-// read rather than for the piece. When the write times out, the socket's
-// count of bytes the peer has not acknowledged tells whether it read
-// meanwhile; where that count cannot be had (not Linux, or TLS, whose
-// connection a timed-out write leaves broken anyway), the timeout ends the
-// write.
-func (c *http1ServerConn) writePiece(p []byte, wt time.Duration) error {
-	for {
-		before, counted := unackedBytes(c.nc)
-		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
-		n, err := c.nc.Write(p)
-		if err == nil || !counted || !errors.Is(err, os.ErrDeadlineExceeded) {
-			return err
-		}
-		// The n bytes just written joined the count; a count below before+n
-		// is bytes the peer took.
-		after, ok := unackedBytes(c.nc)
-		if !ok || after >= before+n {
-			return err
-		}
-		p = p[n:]
-	}
-}
-
-// writeTimed2 writes head then body, in one writev when they fit in one
-// timed write.
-func (c *http1ServerConn) writeTimed2(head, body []byte) error {
-	if c.srv.h1.writeTimeout > 0 && len(head)+len(body) > timedWriteMax {
-		if err := c.writeTimed(head); err != nil {
-			return err
-		}
-		return c.writeTimed(body)
-	}
-	if wt := c.srv.h1.writeTimeout; wt > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
-	}
-	bufs := net.Buffers{head, body}
-	_, err := bufs.WriteTo(c.nc)
-	return err
 }
 
 // maxKeptBuffer bounds the output buffer a connection keeps between
