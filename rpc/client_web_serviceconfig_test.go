@@ -336,6 +336,10 @@ func TestWebHTTP1ResolverServiceConfig(t *testing.T) {
 		}
 		cc, err := NewClient("sc:///x", opts...)
 		require.NoError(t, err)
+		// Connected by a call the config leaves alone: the timeout covers the
+		// call below, not a connection a loaded machine can make slowly.
+		_, err = echoOn(ctxTimeout(t, 10*time.Second), cc, "/test.Unconfigured/Connect", "x")
+		require.Equal(t, codes.Unimplemented, status.Code(err), "%v", err)
 		_, err = echoOn(context.Background(), cc, "/test.Echo/Echo", "x")
 		require.NoError(t, err)
 		require.NoError(t, cc.Close())
