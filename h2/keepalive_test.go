@@ -15,7 +15,11 @@ import (
 // 2*interval+timeout to notice instead of interval+timeout.
 func TestKeepalivePingsOneIntervalAfterLastFrame(t *testing.T) {
 	goroutineLeakCheck(t)
-	const interval = 500 * time.Millisecond
+	// Two seconds, so that the bound below leaves one for the ping's way
+	// from the timer through the keepalive goroutine, the writer and the
+	// pipe to this test: at 500 ms that way once took 268 ms too many
+	// (-race -cpu 1 at load 30).
+	const interval = 2 * time.Second
 	p := newClientPeer(t, &ClientOptions{Options: Options{KeepaliveInterval: interval, KeepaliveTimeout: waitLong}})
 	p.serverHandshake()
 	// net.Pipe: the write returns once the session's reader has the frame.

@@ -151,12 +151,20 @@ func TestRetryPolicyReplaysClientStream(t *testing.T) {
 func TestMethodConfigTimeoutWaitForReadyAndSizes(t *testing.T) {
 	checkNoLeaks(t)
 	e := newEnv(t, true, nil, WithDefaultServiceConfig(`{"methodConfig": [
-		{"name": [{"service": "test.Echo", "method": "Echo"}], "timeout": "0.1s", "maxResponseMessageBytes": 64}]}`))
+		{"name": [{"service": "test.Echo", "method": "Echo"}], "timeout": "0.1s"}]}`))
 	_, err := e.echo(ctxTimeout(t, 5*time.Second), "sleep:2s")
 	require.Equal(t, codes.DeadlineExceeded, status.Code(err))
-	_, err = e.echo(ctxTimeout(t, 5*time.Second), "big:100")
+
+	// The size limit on a client of its own: under the 0.1 s timeout its
+	// calls, which must succeed or fail by size, could end by the deadline
+	// on a loaded machine instead.
+	sized, err := NewClient(e.addr, WithInsecure(), WithDefaultServiceConfig(`{"methodConfig": [
+		{"name": [{"service": "test.Echo", "method": "Echo"}], "maxResponseMessageBytes": 64}]}`))
+	require.NoError(t, err)
+	defer sized.Close()
+	_, err = (&env{cc: sized}).echo(ctxTimeout(t, 5*time.Second), "big:100")
 	require.Equal(t, codes.ResourceExhausted, status.Code(err))
-	_, err = e.echo(ctxTimeout(t, 5*time.Second), "big:100", MaxCallRecvMsgSize(1000))
+	_, err = (&env{cc: sized}).echo(ctxTimeout(t, 5*time.Second), "big:100", MaxCallRecvMsgSize(1000))
 	require.NoError(t, err, "a call option overrides the service config")
 
 	// waitForReady from the config: a call to a server not yet listening

@@ -18,7 +18,7 @@ if (!url) {
 }
 
 const watchdog = setTimeout(() => {
-  process.stdout.write('FAIL timeout: the checks did not finish in 30s\n');
+  process.stdout.write(`FAIL timeout: the checks did not finish in 30s (GOAWAYs seen: ${JSON.stringify(goaways)})\n`);
   process.exit(1);
 }, 30_000);
 
@@ -44,6 +44,12 @@ function request(headers, body) {
     st.on('error', reject);
     if (body !== undefined) st.end(body);
   });
+}
+
+// until resolves once cond() holds. The watchdog bounds the wait: how long
+// the server takes to get there on a loaded machine is no part of any check.
+async function until(cond) {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
 
 const checks = [];
@@ -86,7 +92,7 @@ check('server-graceful-shutdown', async () => {
   // Two-phase GOAWAY (RFC 9113 §6.8): first with the maximal stream id, then,
   // after a ping round trip, with the last stream the server processed: the
   // /shutdown request, opened right after the echo stream.
-  for (let i = 0; i < 100 && goaways.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await until(() => goaways.length >= 2);
   const want = [{ code: 0, lastStreamID: 2 ** 31 - 1 }, { code: 0, lastStreamID: st.id + 2 }];
   assert.deepEqual(goaways, want, `GOAWAYs ${JSON.stringify(goaways)}`);
   assert.throws(() => session.request({ ':path': '/' }), /GOAWAY|closed|destroyed/i);
@@ -96,7 +102,7 @@ check('server-graceful-shutdown', async () => {
   assert.equal(Buffer.compare(got.body, body), 0, 'echo differs');
   assert.equal(got.trailers && got.trailers['x-echo-bytes'], String(body.length));
   // With its last stream done the server closes the connection.
-  await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('session not closed within 5s')), 5000))]);
+  await closed;
 });
 
 let failed = false;

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/h2rpc/h2rpc/h2"
 )
@@ -39,7 +41,11 @@ const page = `<!doctype html>
   } catch (err) {
     out.error = String(err);
   }
-  document.getElementById('result').textContent = JSON.stringify(out);
+  const js = JSON.stringify(out);
+  document.getElementById('result').textContent = js;
+  // run.sh reads the result in the server's log: Chromium's
+  // --virtual-time-budget may dump the DOM before the last fetch is done.
+  await fetch('/report', { method: 'POST', body: js });
 })();
 </script></body></html>
 `
@@ -67,6 +73,15 @@ func main() {
 		}
 	})
 	mux.Handle("/files/", http.StripPrefix("/files/", http.FileServer(http.Dir(*dir))))
+	results := log.New(os.Stdout, "", 0)
+	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "bad report", http.StatusBadRequest)
+			return
+		}
+		results.Printf("result %s", strings.ReplaceAll(string(body), "\n", " "))
+	})
 	srv := &h2.Server{HTTP: mux, AllowHTTP1: true, ErrorLog: log.Printf}
 	log.Fatal(srv.ListenAndServeTLS(*addr, *cert, *key))
 }
