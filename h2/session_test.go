@@ -400,14 +400,14 @@ func TestIdleTimeout(t *testing.T) {
 		OnSession: func(s *Session) { serverSess <- s },
 		// The session's idle clock starts with it: the request must
 		// arrive within one period, which 100 ms on a loaded machine
-		// under -race did not promise.
-		Options: Options{IdleTimeout: 500 * time.Millisecond},
+		// under -race did not promise; 1 s leaves room for CI's load.
+		Options: Options{IdleTimeout: time.Second},
 	}
 	c := memPair(t, srv, nil)
 	ss := <-serverSess
 	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
 	require.NoError(t, err)
-	time.Sleep(1200 * time.Millisecond) // more than two periods
+	time.Sleep(2200 * time.Millisecond) // more than two periods
 	require.NoError(t, ss.Err(), "a session with a stream in progress is not idle")
 	require.True(t, c.CanRequest())
 	close(release)
