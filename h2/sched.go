@@ -9,7 +9,9 @@ import (
 // RFC 7540's (kept for peers that still send them); Urgency and Incremental
 // are RFC 9218's. The write scheduler serves lower Urgency first, and shares
 // bandwidth among ready streams of equal urgency in proportion to Weight, so
-// no ready stream starves.
+// no ready stream starves. A body handed over whole (WriteOwned, EndOwned, an
+// owned request body, a Write it lends) of up to 32 turns' worth goes out in
+// one turn, which later turns pay back.
 //
 // Start from DefaultPriority and change what you need: in a Priority literal
 // an unset Urgency is 0, the most urgent level, not the default 3.
