@@ -9,7 +9,9 @@ import (
 // RFC 7540's (kept for peers that still send them); Urgency and Incremental
 // are RFC 9218's. The write scheduler serves lower Urgency first, and shares
 // bandwidth among ready streams of equal urgency in proportion to Weight, so
-// no ready stream starves.
+// no ready stream starves. A body handed over whole (WriteOwned, EndOwned, an
+// owned request body, a Write it lends) of up to 32 turns' worth goes out in
+// one turn, which later turns pay back.
 //
 // Start from DefaultPriority and change what you need: in a Priority literal
 // an unset Urgency is 0, the most urgent level, not the default 3.
@@ -68,10 +70,12 @@ func (p Priority) String() string {
 // streamSched is a stream's place in the scheduler, 16 bytes of every
 // Stream: its Priority, four words, is kept packed (streamPrio).
 type streamSched struct {
-	deficit int32 // bytes left of the stream's current turn (a quantum is at most 1 MiB)
+	deficit int32 // bytes left of the stream's current turn (a quantum is at most 1 MiB); below 0, a debt
 	prio    streamPrio
 	queued  bool
 	bucket  uint8 // the urgency whose queue holds the stream while queued
+	// finishing: the turn runs on to the end of the piece it is in (turnLeft).
+	finishing bool
 }
 
 // streamPrio is a normalized Priority in 8 bytes.
@@ -100,6 +104,51 @@ func (p streamPrio) unpack() Priority {
 // weight (64 KiB by default), so a weight-256 stream gets 16 times the share
 // of a default one, and a default turn fills large peer frames.
 func (ss *streamSched) quantum() int32 { return (int32(ss.prio.weight) + 1) << 12 }
+
+// pieceQuanta bounds the pieces a turn finishes: 32 quanta, 2 MiB at the
+// default weight, so that the largest messages an RPC sends (1 MiB and a few
+// bytes of envelope) go out whole.
+const pieceQuanta = 32
+
+// turnLeft is how many bytes the stream may send now in its turn, rest being
+// what is left of the piece it is sending and whole whether that piece was
+// handed over whole (an owned message, a lent Write) rather than copied into
+// the stream's buffer, where more bytes may join it while it is sent.
+//
+// A turn that begins on such a piece of more than a quantum and at most
+// pieceQuanta quanta runs on to the piece's end instead of ending inside it.
+// A receiver can use a message only once all of it has come: cut at the
+// turn, a 64 KiB gRPC message (64 KiB and a few bytes of envelope) sends its
+// tail a whole round later, behind every other ready stream's turn, so with
+// eight such streams all eight complete at the round's end instead of one
+// after another, and the peer's handlers wait until then; a 1 MiB message
+// waits sixteen rounds. What the turn runs over its quantum is a debt that
+// the stream's next turns pay (next), so shares still follow the weights.
+func (ss *streamSched) turnLeft(rest int, whole bool) int {
+	q := int(ss.quantum())
+	if whole && int(ss.deficit) == q && rest > q && rest <= pieceQuanta*q {
+		ss.finishing = true
+	}
+	if ss.finishing {
+		return rest
+	}
+	return int(max(ss.deficit, 1))
+}
+
+// spend takes n sent bytes from the turn; pieceEnd says they ended the
+// piece, which ends a finishing turn. Only a finishing turn goes into debt:
+// a stream alone on the connection sends past its turn freely.
+func (ss *streamSched) spend(n int, pieceEnd bool) {
+	if ss.finishing {
+		ss.deficit -= int32(n)
+		ss.finishing = !pieceEnd
+		return
+	}
+	ss.deficit = max(ss.deficit-int32(n), 0)
+}
+
+// over reports whether the turn has ended.
+func (ss *streamSched) over() bool { return ss.deficit <= 0 && !ss.finishing }
 
 // urgencyLevels is RFC 9218's 0..7.
 const urgencyLevels = 8
@@ -148,7 +197,9 @@ func (sc *scheduler) update(s *Session, st *Stream) {
 		s.signalWriterAfterStarts()
 		return
 	}
-	st.sched.deficit = 0 // nothing to send ends the turn (DRR)
+	// Nothing to send ends the turn (DRR); a debt stays to be paid.
+	st.sched.deficit = min(st.sched.deficit, 0)
+	st.sched.finishing = false
 	if sc.cur == st {
 		sc.cur = nil
 	}
@@ -205,20 +256,28 @@ func (sc *scheduler) hasWork(s *Session) bool {
 // next picks the stream to serve: the current one while its turn lasts and
 // nothing more urgent waits; otherwise the first sendable one of the most
 // urgent queue, which starts a turn and moves to the back of its queue so
-// its peers come first next time.
+// its peers come first next time. A turn adds a quantum to the stream's
+// debt, if any (what a finished piece ran over), and passes on to the next
+// stream while that leaves nothing to send; every pass shrinks a debt, so
+// the loop ends.
 func (sc *scheduler) next(s *Session) *Stream {
 	for u := range sc.ready {
 		q := sc.ready[u]
-		for i, st := range q {
+		for i := 0; i < len(q); {
+			st := q[i]
 			if !st.sendableNow(s) {
+				i++
 				continue
 			}
-			if c := sc.cur; c != nil && c.sched.deficit > 0 && c.sched.bucket <= uint8(u) && c.sendableNow(s) {
+			if c := sc.cur; c != nil && !c.sched.over() && c.sched.bucket <= uint8(u) && c.sendableNow(s) {
 				return c
 			}
 			copy(q[i:], q[i+1:])
 			q[len(q)-1] = st
-			st.sched.deficit = st.sched.quantum()
+			st.sched.deficit = min(st.sched.deficit, 0) + st.sched.quantum()
+			if st.sched.deficit <= 0 {
+				continue
+			}
 			sc.cur = st
 			return st
 		}

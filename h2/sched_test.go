@@ -34,12 +34,13 @@ func serve(s *Session, budget int) map[uint32]int {
 		if st == nil {
 			break
 		}
-		n := min(st.pendingLen(), 16384, int(max(st.sched.deficit, 1)), budget,
+		piece := len(st.pendingLocked())
+		n := min(piece, 16384, st.sched.turnLeft(piece, st.outOff == len(st.out)), budget,
 			int(st.sendFlow.avail()), int(s.sendFlow.avail()))
 		st.consumeLocked(n)
 		st.sendFlow.take(int64(n))
 		s.sendFlow.take(int64(n))
-		st.sched.deficit -= int32(n)
+		st.sched.spend(n, n == piece)
 		sent[st.id] += n
 		budget -= n
 		s.sched.update(s, st)
@@ -183,4 +184,98 @@ func TestSchedUrgencyChangeMovesTheStream(t *testing.T) {
 	s.sched.update(s, c)
 	require.Equal(t, b.id, nextID(s))
 	require.Equal(t, 1, s.sched.len())
+}
+
+// TestSchedTurnFinishesPiece: a turn that would end inside a piece handed
+// over whole runs on to its end while the piece is at most pieceQuanta
+// quanta, so a 64 KiB message and its few bytes of envelope go out in one
+// turn; a larger piece keeps its turns of one quantum, and the stretched
+// turn ends with the piece.
+func TestSchedTurnFinishesPiece(t *testing.T) {
+	const msg = 64<<10 + 9 // a gRPC message of 64 KiB: envelope and tag over the quantum
+	s := schedSession()
+	schedStream(s, 1, DefaultPriority(), msg)
+	schedStream(s, 3, DefaultPriority(), msg)
+	require.Equal(t, map[uint32]int{1: msg}, serve(s, msg), "stream 1's message whole before stream 3's")
+	require.Equal(t, map[uint32]int{3: msg}, serve(s, msg))
+
+	s = schedSession()
+	limit := pieceQuanta * (64 << 10)
+	whole := schedStream(s, 1, DefaultPriority(), limit)
+	bulk := schedStream(s, 3, DefaultPriority(), limit+1)
+	require.Equal(t, map[uint32]int{1: limit}, serve(s, limit), "pieceQuanta quanta: still one turn")
+	require.Zero(t, whole.pendingLen())
+	require.Equal(t, map[uint32]int{3: 64 << 10}, serve(s, 64<<10))
+	require.Zero(t, bulk.sched.deficit, "one quantum larger: the turn ends at its quantum")
+
+	s = schedSession()
+	first, second := make([]byte, msg), make([]byte, msg)
+	keep := func(*[]byte) {}
+	two := schedStream(s, 1, DefaultPriority(), 0)
+	two.owned = &ownedQueue{n: 2, bufs: [ownedHeld]ownedBuf{{&first, keep}, {&second, keep}}} // two messages queued
+	two.zc = first
+	s.sched.update(s, two)
+	other := schedStream(s, 3, DefaultPriority(), msg)
+	require.Equal(t, map[uint32]int{1: msg}, serve(s, msg))
+	require.Equal(t, other.id, nextID(s), "the stretched turn ends with its piece: the next message waits its turn")
+}
+
+// TestSchedFinishedPieceIsPaidFor: what a finished piece ran over its
+// quantum is a debt that the stream's next turns pay, so a stream of 1 MiB
+// messages gets no more than one beside a bulk sender cut into quanta.
+func TestSchedFinishedPieceIsPaidFor(t *testing.T) {
+	const msg, quantum = 1<<20 + 9, 64 << 10
+	s := schedSession()
+	first, second := make([]byte, msg), make([]byte, msg)
+	keep := func(*[]byte) {}
+	a := schedStream(s, 1, DefaultPriority(), 0)
+	a.owned = &ownedQueue{n: 2, bufs: [ownedHeld]ownedBuf{{&first, keep}, {&second, keep}}}
+	a.zc = first
+	s.sched.update(s, a)
+	b := schedStream(s, 3, DefaultPriority(), 4<<20)
+	require.Equal(t, map[uint32]int{1: msg}, serve(s, msg), "the message goes out whole")
+	require.Equal(t, int32(-(msg - quantum)), a.sched.deficit, "what it ran over is owed")
+	require.Equal(t, map[uint32]int{3: msg - 9}, serve(s, msg-9), "b's quanta while a pays")
+	require.Equal(t, a.id, nextID(s), "paid: a's next turn")
+	require.Equal(t, int32(quantum-9), a.sched.deficit, "short by what is still owed, so not finishing its piece")
+	require.Equal(t, 4<<20-(msg-9), b.pendingLen())
+}
+
+// TestWriterSendsMessagesOneAfterAnother: eight streams each with a 64 KiB
+// gRPC message (64 KiB and 9 bytes) handed over whole send their messages
+// one after another, each one's frames together, so the peer has the first
+// message after 64 KiB rather than all eight only at the end.
+func TestWriterSendsMessagesOneAfterAnother(t *testing.T) {
+	const msg = 64<<10 + 9
+	s := writerSession(t, Options{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remote.MaxFrameSize = 1 << 20
+	s.sendFlow = flow{win: 1 << 30}
+	for id := uint32(1); id <= 15; id += 2 {
+		st := openStream(s, id, make([]byte, msg))
+		st.sendFlow = sendWindow{win: 1 << 30}
+		st.queued.end()
+		s.sched.update(s, st)
+	}
+	var wire []byte
+	for s.sched.len() > 0 {
+		s.fillDataLocked() // up to a full write
+		wire = append(wire, s.wbuf...)
+		s.wbuf = s.wbuf[:0]
+	}
+	var order []uint32 // the streams in wire order, one entry per run of frames
+	sent := map[uint32]int{}
+	for _, f := range splitFrames(t, wire) {
+		require.Equal(t, FrameData, f.Type)
+		if len(order) == 0 || order[len(order)-1] != f.StreamID {
+			order = append(order, f.StreamID)
+		}
+		sent[f.StreamID] += int(f.Length)
+	}
+	require.Equal(t, []uint32{1, 3, 5, 7, 9, 11, 13, 15}, order, "no message cut by another's")
+	require.Len(t, sent, 8)
+	for id, n := range sent {
+		require.Equal(t, msg, n, "stream %d", id)
+	}
 }

@@ -379,9 +379,9 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		// A turn bounds a frame only when another stream waits for its own:
 		// alone, a stream sends frames as large as the peer accepts, which
 		// the peer may read in place (read_inplace.go).
-		turn := int(max(st.sched.deficit, 1))
-		if s.sched.len() == 1 {
-			turn = math.MaxInt
+		turn := math.MaxInt
+		if s.sched.len() > 1 {
+			turn = st.sched.turnLeft(len(pending), st.outOff == len(st.out))
 		}
 		n := int64(min(len(pending), int(s.remote.MaxFrameSize), turn))
 		n = min(n, st.sendFlow.avail(), s.sendFlow.avail())
@@ -404,7 +404,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 		s.stats.FramesSent++
 		st.sendFlow.take(n + int64(extra))
 		s.sendFlow.take(n + int64(extra))
-		st.sched.deficit -= int32(n)
+		st.sched.spend(int(n), int(n) == len(pending))
 		if st.stats.bytesSent == 0 {
 			st.stats.firstByteSent = s.writerNowLocked()
 		}
@@ -417,7 +417,7 @@ func (s *Session) writeStreamDataLocked(st *Stream) {
 			st.signalLocked()
 		}
 		s.wakeMemWaitersLocked()
-		if end || s.fullLocked() || st.sched.deficit <= 0 {
+		if end || s.fullLocked() || st.sched.over() {
 			return
 		}
 	}
