@@ -175,3 +175,52 @@ func TestWriteBehindABlockedLentWriteKeepsItsCountAfterAReset(t *testing.T) {
 		t.Fatal("the first Write still blocked after the session died")
 	}
 }
+
+// CloseWrite cuts short a Write that waits for room, as Write's doc says,
+// and the Write waiting behind it: both return at once with what went and
+// ErrStreamClosed, rather than waiting for window the peer may never give.
+func TestCloseWriteEndsWritesWaitingForRoom(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{Limits: Limits{StreamWriteBuffer: 16 << 10}}})
+	p.serverHandshake() // the RFC's 65,535-byte windows, never opened
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	_, err = st.Write(make([]byte, 60<<10)) // most of the window
+	require.NoError(t, err)
+
+	type result struct {
+		n   int
+		err error
+	}
+	first, second := make(chan result, 1), make(chan result, 1)
+	go func() {
+		n, err := st.Write(make([]byte, 60<<10)) // waits for room
+		first <- result{n, err}
+	}()
+	require.Eventually(t, func() bool {
+		p.sess.mu.Lock()
+		defer p.sess.mu.Unlock()
+		return st.writing && st.writeWaiters == 1
+	}, waitLong, time.Millisecond, "the Write waits for room")
+	go func() {
+		n, err := st.Write([]byte("next"))
+		second <- result{n, err}
+	}()
+	require.Eventually(t, func() bool {
+		p.sess.mu.Lock()
+		defer p.sess.mu.Unlock()
+		return st.writeWaiters == 2
+	}, waitLong, time.Millisecond, "the second Write waits behind the first")
+
+	require.NoError(t, st.CloseWrite())
+	for i, ch := range []chan result{first, second} {
+		select {
+		case r := <-ch:
+			require.ErrorIs(t, r.err, ErrStreamClosed, "Write %d", i)
+			require.Less(t, r.n, 60<<10, "Write %d", i)
+		case <-time.After(waitLong):
+			t.Fatalf("Write %d still waits after CloseWrite", i)
+		}
+	}
+}

@@ -342,5 +342,10 @@ func (st *Stream) closeWriteLocked() error {
 	}
 	st.queued.end()
 	st.s.sched.update(st.s, st)
+	if st.writeWaiters > 0 {
+		// Writes waiting for room or for their turn end now, with what
+		// went: the window they wait for may never come.
+		st.signalLocked()
+	}
 	return nil
 }
