@@ -119,3 +119,108 @@ func TestConcurrentWritesAndOwnedWritesKeepEveryCallWhole(t *testing.T) {
 		rel.requireEachBackOnce(t, sent, "an owned buffer was not given back")
 	})
 }
+
+// A Write waiting behind a lent Write whose pieces are still in a write
+// syscall (the peer stopped reading) when the stream is reset returns the
+// reset at once, taking nothing: it must not lend its own slice and reset
+// the count of bytes framed that the first Write reports once the kernel is
+// done with its pieces.
+func TestWriteBehindABlockedLentWriteKeepsItsCountAfterAReset(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := dialStalledPeer(t)
+	st, err := c.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	type result struct {
+		n   int
+		err error
+	}
+	first, second := make(chan result, 1), make(chan result, 1)
+	big := make([]byte, 32<<20) // more than the socket buffers hold
+	go func() {
+		n, err := st.Write(big)
+		first <- result{n, err}
+	}()
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return st.zcInFlight > 0
+	}, waitLong, time.Millisecond, "the first Write's pieces are being written")
+	go func() {
+		n, err := st.Write(make([]byte, 2*zeroCopyMin))
+		second <- result{n, err}
+	}()
+	require.Eventually(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return st.writeWaiters == 2
+	}, waitLong, time.Millisecond, "the second Write waits behind the first")
+
+	st.Reset(ErrCodeCancel)
+	select {
+	case r := <-second:
+		var se *StreamError
+		require.ErrorAs(t, r.err, &se)
+		require.Equal(t, ErrCodeCancel, se.Code)
+		require.Zero(t, r.n)
+	case <-time.After(waitLong):
+		t.Fatal("the Write behind the blocked one still waits after the reset")
+	}
+	c.Abort(ErrCodeCancel, nil)
+	select {
+	case r := <-first:
+		require.Error(t, r.err)
+		require.Positive(t, r.n, "the first Write's framed bytes were counted over")
+		require.Less(t, r.n, len(big))
+	case <-time.After(waitLong):
+		t.Fatal("the first Write still blocked after the session died")
+	}
+}
+
+// CloseWrite cuts short a Write that waits for room, as Write's doc says,
+// and the Write waiting behind it: both return at once with what went and
+// ErrStreamClosed, rather than waiting for window the peer may never give.
+func TestCloseWriteEndsWritesWaitingForRoom(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{Limits: Limits{StreamWriteBuffer: 16 << 10}}})
+	p.serverHandshake() // the RFC's 65,535-byte windows, never opened
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	_, err = st.Write(make([]byte, 60<<10)) // most of the window
+	require.NoError(t, err)
+
+	type result struct {
+		n   int
+		err error
+	}
+	first, second := make(chan result, 1), make(chan result, 1)
+	go func() {
+		n, err := st.Write(make([]byte, 60<<10)) // waits for room
+		first <- result{n, err}
+	}()
+	require.Eventually(t, func() bool {
+		p.sess.mu.Lock()
+		defer p.sess.mu.Unlock()
+		return st.writing && st.writeWaiters == 1
+	}, waitLong, time.Millisecond, "the Write waits for room")
+	go func() {
+		n, err := st.Write([]byte("next"))
+		second <- result{n, err}
+	}()
+	require.Eventually(t, func() bool {
+		p.sess.mu.Lock()
+		defer p.sess.mu.Unlock()
+		return st.writeWaiters == 2
+	}, waitLong, time.Millisecond, "the second Write waits behind the first")
+
+	require.NoError(t, st.CloseWrite())
+	for i, ch := range []chan result{first, second} {
+		select {
+		case r := <-ch:
+			require.ErrorIs(t, r.err, ErrStreamClosed, "Write %d", i)
+			require.Less(t, r.n, 60<<10, "Write %d", i)
+		case <-time.After(waitLong):
+			t.Fatalf("Write %d still waits after CloseWrite", i)
+		}
+	}
+}

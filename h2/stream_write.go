@@ -147,11 +147,14 @@ func (st *Stream) writeLocked(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	for (st.zc != nil || st.owned != nil || st.writing) && st.err == nil {
+	for st.zc != nil || st.owned != nil || st.writing {
 		// Another Write is under way (it waits for room, or has lent its
 		// slice), or WriteOwned buffers are queued: their bytes go out
 		// whole, first. Owned buffers have no caller waiting that would
-		// give up on a deadline, so this one must.
+		// give up on a deadline, so this one must. A failed stream ends the
+		// wait here too, while the other Write may still wait for its lent
+		// pieces to be written: going on would take the sending side from
+		// it and count its bytes framed over.
 		if err := st.writableLocked(); err != nil {
 			return 0, err
 		}
@@ -339,5 +342,10 @@ func (st *Stream) closeWriteLocked() error {
 	}
 	st.queued.end()
 	st.s.sched.update(st.s, st)
+	if st.writeWaiters > 0 {
+		// Writes waiting for room or for their turn end now, with what
+		// went: the window they wait for may never come.
+		st.signalLocked()
+	}
 	return nil
 }

@@ -92,6 +92,10 @@ func (s *Session) signalWriter() {
 	}
 }
 
+// maxUnlockedEncodes is how many batches one round of the writer encodes
+// without mu before it encodes the next under it and takes DATA.
+const maxUnlockedEncodes = 4
+
 // flushThreshold is how many bytes the writer gathers before a write even
 // when more work is queued; below it, it writes only when the queue is empty.
 const flushThreshold = 256 << 10
@@ -122,9 +126,19 @@ func (s *Session) writeLoop() {
 		// follow the DATA that the new settings' window let out (h2spec
 		// 6.9.2 waits for them in that order), nor a PING ack wait behind a
 		// body. The round ends when the buffer is full, so that it is sent.
-		for len(s.ctrl) > 0 && !s.fullLocked() {
+		// Frames queued during every encode (a peer's flood of PINGs) would
+		// keep DATA out for good: after a few passes the last is encoded
+		// under mu, so that nothing more joins the queue before DATA.
+		for passes := 0; len(s.ctrl) > 0 && !s.fullLocked(); passes++ {
 			s.takeBatchLocked()
+			if passes == maxUnlockedEncodes {
+				s.encodeBatch()
+				continue
+			}
 			s.mu.Unlock()
+			if h := testHookEncode.Load(); h != nil {
+				(*h)(s)
+			}
 			s.encodeBatch()
 			s.mu.Lock()
 		}
@@ -256,12 +270,9 @@ func (s *Session) takeBatchLocked() {
 	}
 }
 
-// encodeBatch appends the frames takeBatchLocked took to wbuf, without mu:
-// the encoder, wbuf and the batch are the writer's alone.
+// encodeBatch appends the frames takeBatchLocked took to wbuf, usually
+// without mu: the encoder, wbuf and the batch are the writer's alone.
 func (s *Session) encodeBatch() {
-	if h := testHookEncode.Load(); h != nil {
-		(*h)(s)
-	}
 	for i := range s.batch {
 		if r := &s.batch[i]; !r.skip {
 			s.appendFrame(r)
@@ -271,7 +282,8 @@ func (s *Session) encodeBatch() {
 	s.batch = s.batch[:0]
 }
 
-// testHookEncode, when set by a test, runs as the writer starts encoding a batch.
+// testHookEncode, when set by a test, runs as the writer starts encoding a
+// batch without the lock.
 var testHookEncode atomic.Pointer[func(*Session)]
 
 func (s *Session) appendFrame(r *frameReq) {

@@ -3,8 +3,12 @@
 package rpc
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,4 +133,65 @@ func TestTimedWriteAsksNothingOfASocketWithRoom(t *testing.T) {
 	require.Zero(t, c.tw.asked, "the socket was asked about a write it took at once")
 	_ = nc.Close()
 	<-drained
+}
+
+// tinySendBuffers gives each accepted connection the smallest send buffer,
+// so that little of a response fits in the kernel's buffers.
+type tinySendBuffers struct{ net.Listener }
+
+func (l tinySendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(8 << 10)
+	}
+	return c, err
+}
+
+// A response under 256 KiB goes out in one writev under WriteTimeout. When
+// that write outlasts the timeout on a plain socket, it goes on under the
+// rule a larger response's pieces follow: a client that reads slowly but
+// steadily, above MinWriteRate, gets the whole of it rather than being cut
+// off where a response a little larger would not be.
+func TestServeHTTP1SmallResponseGoesOnForASteadySlowReader(t *testing.T) {
+	checkNoLeaks(t)
+	srv := NewServer(HTTP1Params(HTTP1Parameters{WriteTimeout: 300 * time.Millisecond, MinWriteRate: 4 << 10}))
+	srv.RegisterService(&echoDesc, &echoImpl{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(tinySendBuffers{l}) }()
+	t.Cleanup(srv.Stop)
+	// The receive buffer is set before connecting, so that the window the
+	// client offers is small from the start: one shrunk later leaves the
+	// sender waiting for half the window it once saw, in bursts far apart.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8<<10)
+		})
+	}}
+	c, err := d.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+
+	const size = 200 << 10 // one writev: under timedWriteMax with its head
+	_, err = io.WriteString(c, connectJSON(fmt.Sprintf(`"big:%d"`, size)))
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 4<<10), nil)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	// 4 KiB every 50 ms, some 80 KiB/s: twenty times the floor, and bytes
+	// in every WriteTimeout, while what the socket buffers did not take
+	// needs several WriteTimeouts.
+	buf := make([]byte, 4<<10)
+	n := 0
+	for {
+		time.Sleep(50 * time.Millisecond)
+		m, err := io.ReadFull(resp.Body, buf)
+		n += m
+		if err == io.EOF || err == io.ErrUnexpectedEOF && n == size+2 {
+			break
+		}
+		require.NoError(t, err, "cut off after %d bytes", n)
+	}
+	require.Equal(t, size+2, n, "the whole JSON string")
 }

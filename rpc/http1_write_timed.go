@@ -1,7 +1,9 @@
 package rpc
 
 import (
+	"errors"
 	"net"
+	"os"
 	"time"
 )
 
@@ -49,18 +51,41 @@ func (c *http1ServerConn) writePiece(p []byte, wt time.Duration) error {
 }
 
 // writeTimed2 writes head then body, in one writev when they fit in one
-// timed write.
+// timed write. A writev that outlasts the timeout on a socket the timed
+// writer can judge goes on as a larger response's piece would, its rest
+// under writeStall's rule from then: else a client reading steadily above
+// MinWriteRate would be cut off from a response under 256 KiB although it
+// gets a larger one.
 func (c *http1ServerConn) writeTimed2(head, body []byte) error {
-	if c.srv.h1.writeTimeout > 0 && len(head)+len(body) > timedWriteMax {
+	wt := c.srv.h1.writeTimeout
+	if wt > 0 && len(head)+len(body) > timedWriteMax {
 		if err := c.writeTimed(head); err != nil {
 			return err
 		}
 		return c.writeTimed(body)
 	}
-	if wt := c.srv.h1.writeTimeout; wt > 0 {
+	if wt > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(wt))
 	}
 	bufs := net.Buffers{head, body}
-	_, err := bufs.WriteTo(c.nc)
-	return err
+	_, err := bufs.WriteTo(c.nc) // leaves in bufs what it did not write
+	if err == nil || wt <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	if !c.twTried {
+		c.twTried = true
+		c.tw = newTimedWriter(c.nc)
+	}
+	if c.tw == nil {
+		return err // no count of what the client took: the timeout ends it
+	}
+	for _, rest := range bufs {
+		if len(rest) == 0 {
+			continue
+		}
+		if err := c.tw.writePiece(rest, wt, c.srv.h1.minWriteRate); err != nil {
+			return err
+		}
+	}
+	return nil
 }
