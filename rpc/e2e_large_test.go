@@ -152,12 +152,19 @@ func (e *eventSignal) HandleRPCEvent(_ context.Context, ev RPCEvent) {
 // the first 64 KiB of; the response arrives whole and unchanged although
 // its buffer went back to the pool.
 func TestUnaryResponseDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
+	checkLargeResponseDoesNotWait(t, nil)
+}
+
+// checkLargeResponseDoesNotWait is the check of
+// TestUnaryResponseDoesNotWaitForALargeMessageToBeWritten, with more server
+// options and the client's (a protocol).
+func checkLargeResponseDoesNotWait(t *testing.T, sopts []ServerOption, copts ...DialOption) {
 	checkNoLeaks(t)
 	ended := newEventSignal(EventOutTrailer)
 	proceed := make(chan struct{})
 	close(proceed)
-	cc := largeEnv(t, nil, proceed, []ServerOption{StatsHandlerOption(ended)},
-		WithInitialWindowSize(64<<10), WithInitialConnWindowSize(64<<10))
+	cc := largeEnv(t, nil, proceed, append([]ServerOption{StatsHandlerOption(ended)}, sopts...),
+		append([]DialOption{WithInitialWindowSize(64 << 10), WithInitialConnWindowSize(64 << 10)}, copts...)...)
 	ctx := ctxTimeout(t, 20*time.Second)
 	cs, err := cc.NewStream(ctx, &StreamDesc{}, "/bench.Large/Echo")
 	require.NoError(t, err)
@@ -178,11 +185,18 @@ func TestUnaryResponseDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
 // goes on (here to report it sent) while the server, whose 64 KiB window
 // lets through only the first 64 KiB, has not read it yet; it arrives whole.
 func TestUnaryRequestDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
+	checkLargeRequestDoesNotWait(t, nil)
+}
+
+// checkLargeRequestDoesNotWait is the check of
+// TestUnaryRequestDoesNotWaitForALargeMessageToBeWritten, with more server
+// options and the client's (a protocol).
+func checkLargeRequestDoesNotWait(t *testing.T, sopts []ServerOption, copts ...DialOption) {
 	checkNoLeaks(t)
 	sent := newEventSignal(EventOutPayload)
 	proceed := make(chan struct{})
-	cc := largeEnv(t, nil, proceed, []ServerOption{InitialWindowSize(64 << 10), InitialConnWindowSize(64 << 10)},
-		WithStatsHandler(sent))
+	cc := largeEnv(t, nil, proceed, append([]ServerOption{InitialWindowSize(64 << 10), InitialConnWindowSize(64 << 10)}, sopts...),
+		append([]DialOption{WithStatsHandler(sent)}, copts...)...)
 	ctx := ctxTimeout(t, 20*time.Second)
 	reply := new(wrapperspb.BytesValue)
 	done := make(chan error, 1)

@@ -39,12 +39,8 @@ type socketAwaiter struct {
 // descriptor the runtime polls (TLS, a pipe, a wrapper): then the caller
 // writes and reads as usual.
 func newSocketAwaiter(nc net.Conn) *socketAwaiter {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := socketRawConn(nc)
+	if rc == nil {
 		return nil
 	}
 	a := &socketAwaiter{rc: rc}
@@ -96,4 +92,18 @@ func (a *socketAwaiter) write(fd uintptr) bool {
 		}
 	}
 	return a.beforeWait != nil && !a.beforeWait()
+}
+
+// socketRawConn returns the descriptor access of nc when it is a socket the
+// runtime polls, or nil (TLS, a pipe, a wrapper).
+func socketRawConn(nc net.Conn) syscall.RawConn {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }

@@ -40,12 +40,8 @@ type timedWriter struct {
 // (TLS, whose connection a timed-out write leaves broken anyway, a pipe, a
 // wrapper): there the write timeout ends a write.
 func newTimedWriter(nc net.Conn) *timedWriter {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := socketRawConn(nc)
+	if rc == nil {
 		return nil
 	}
 	w := &timedWriter{nc: nc, rc: rc}

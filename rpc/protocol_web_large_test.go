@@ -1,14 +1,6 @@
 package rpc
 
-import (
-	"bytes"
-	"io"
-	"testing"
-	"time"
-
-	"github.com/stretchr/testify/require"
-	"google.golang.org/protobuf/types/known/wrapperspb"
-)
+import "testing"
 
 // TestUnaryResponseDoesNotWaitForALargeMessageToBeWritten's twin for the
 // web protocols on our own engine: a gRPC-Web or Connect unary handler's
@@ -24,26 +16,7 @@ import (
 func TestWebUnaryResponseDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
 	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
 		t.Run(p.String(), func(t *testing.T) {
-			checkNoLeaks(t)
-			ended := newEventSignal(EventOutTrailer)
-			proceed := make(chan struct{})
-			close(proceed)
-			cc := largeEnv(t, nil, proceed, []ServerOption{StatsHandlerOption(ended), CompressMinBytes(1 << 30)},
-				WithProtocol(p), WithInitialWindowSize(64<<10), WithInitialConnWindowSize(64<<10))
-			ctx := ctxTimeout(t, 20*time.Second)
-			cs, err := cc.NewStream(ctx, &StreamDesc{}, "/bench.Large/Echo")
-			require.NoError(t, err)
-			require.NoError(t, cs.SendMsg(wrapperspb.Bytes(largeMsg)))
-			require.NoError(t, cs.CloseSend())
-			select {
-			case <-ended.on:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the call's end waited for the client to read the response")
-			}
-			m := new(wrapperspb.BytesValue)
-			require.NoError(t, cs.RecvMsg(m))
-			require.True(t, bytes.Equal(largeMsg, m.Value), "the response arrived changed")
-			require.Equal(t, io.EOF, cs.RecvMsg(m))
+			checkLargeResponseDoesNotWait(t, []ServerOption{CompressMinBytes(1 << 30)}, WithProtocol(p))
 		})
 	}
 }
@@ -56,23 +29,7 @@ func TestWebUnaryResponseDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
 func TestWebUnaryRequestDoesNotWaitForALargeMessageToBeWritten(t *testing.T) {
 	for _, p := range []Protocol{ProtocolGRPCWeb, ProtocolConnect} {
 		t.Run(p.String(), func(t *testing.T) {
-			checkNoLeaks(t)
-			sent := newEventSignal(EventOutPayload)
-			proceed := make(chan struct{})
-			cc := largeEnv(t, nil, proceed, []ServerOption{InitialWindowSize(64 << 10), InitialConnWindowSize(64 << 10),
-				CompressMinBytes(1 << 30)}, WithProtocol(p), WithStatsHandler(sent))
-			ctx := ctxTimeout(t, 20*time.Second)
-			reply := new(wrapperspb.BytesValue)
-			done := make(chan error, 1)
-			go func() { done <- cc.Invoke(ctx, "/bench.Large/Echo", wrapperspb.Bytes(largeMsg), reply) }()
-			select {
-			case <-sent.on:
-			case <-time.After(10 * time.Second):
-				t.Fatal("Invoke waited for the server to read the request")
-			}
-			close(proceed)
-			require.NoError(t, <-done)
-			require.True(t, bytes.Equal(largeMsg, reply.Value), "the request or response arrived changed")
+			checkLargeRequestDoesNotWait(t, []ServerOption{CompressMinBytes(1 << 30)}, WithProtocol(p))
 		})
 	}
 }
