@@ -74,17 +74,13 @@ func TestStreamBuffersGoBackWhenDrained(t *testing.T) {
 	require.Less(t, allocs, 1.0)
 }
 
-// TestLargeStreamBuffersSurviveGC: large stream buffers given back are kept
-// across garbage collections (a sync.Pool alone drops them within two), so a
-// stream of large messages, which makes the GC run every few messages, reuses
-// them instead of allocating, zeroing and faulting in fresh ones.
-func TestLargeStreamBuffersSurviveGC(t *testing.T) {
-	const size = 128 << 10 // a 64 KiB message's frame buffer (readFrames)
-	l := streamBufList(streamBufClass(size))
-	require.NotNil(t, l)
+// giveBackThroughCollections takes n stream buffers of size, gives them all
+// back and runs three collections (a sync.Pool is emptied within two): it
+// returns the buffers' first bytes, to know them again, and the buffers.
+func giveBackThroughCollections(n, size int) (map[*byte]bool, [][]byte) {
 	mine := map[*byte]bool{}
-	var bufs [][]byte
-	for range cap(l) {
+	bufs := make([][]byte, 0, n)
+	for range n {
 		b := getStreamBuf(size)
 		mine[unsafe.SliceData(b[:1])] = true
 		bufs = append(bufs, b)
@@ -95,6 +91,19 @@ func TestLargeStreamBuffersSurviveGC(t *testing.T) {
 	runtime.GC()
 	runtime.GC()
 	runtime.GC()
+	return mine, bufs
+}
+
+// TestLargeStreamBuffersSurviveGC: large stream buffers given back are kept
+// across garbage collections (a sync.Pool alone drops them within two), so a
+// stream of large messages, which makes the GC run every few messages, reuses
+// them instead of allocating, zeroing and faulting in fresh ones.
+func TestLargeStreamBuffersSurviveGC(t *testing.T) {
+	emptyStreamBufLists() // what other tests left takes part of the budget
+	const size = 128 << 10 // a 64 KiB message's frame buffer (readFrames)
+	l := streamBufList(streamBufClass(size))
+	require.NotNil(t, l)
+	mine, _ := giveBackThroughCollections(cap(l), size)
 	b := getStreamBuf(size)
 	require.True(t, mine[unsafe.SliceData(b[:1])], "a buffer given back before the collections came back")
 	putStreamBuf(b)
@@ -112,19 +121,7 @@ func TestLaggingReadersBuffersSurviveGC(t *testing.T) {
 	const frame = 65545   // a 64 KiB message with its gRPC prefix and protobuf's framing
 	window := int(DefaultSettings().InitialWindowSize)
 	n := window / frame
-	mine := map[*byte]bool{}
-	var bufs [][]byte
-	for range n {
-		b := getStreamBuf(frame + frame/16) // as readFrames asks
-		mine[unsafe.SliceData(b[:1])] = true
-		bufs = append(bufs, b)
-	}
-	for _, b := range bufs {
-		putStreamBuf(b)
-	}
-	runtime.GC()
-	runtime.GC()
-	runtime.GC()
+	mine, bufs := giveBackThroughCollections(n, frame+frame/16) // as readFrames asks
 	reused := 0
 	for i := range bufs {
 		bufs[i] = getStreamBuf(frame + frame/16)
