@@ -99,7 +99,7 @@ func giveBackThroughCollections(n, size int) (map[*byte]bool, [][]byte) {
 // stream of large messages, which makes the GC run every few messages, reuses
 // them instead of allocating, zeroing and faulting in fresh ones.
 func TestLargeStreamBuffersSurviveGC(t *testing.T) {
-	emptyStreamBufLists() // what other tests left takes part of the budget
+	emptyStreamBufLists()  // what other tests left takes part of the budget
 	const size = 128 << 10 // a 64 KiB message's frame buffer (readFrames)
 	l := streamBufList(streamBufClass(size))
 	require.NotNil(t, l)
