@@ -141,8 +141,8 @@ var matrix = buildMatrix()
 
 func buildMatrix() []benchCase {
 	cs := []benchCase{
-		{name: "floor/tcp-1B", what: "floor: bare TCP ping-pong 1 B", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}}, run: tcpPingPong(1)},
-		{name: "floor/tcp-1KiB", what: "floor: bare TCP ping-pong 1 KiB", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}}, run: tcpPingPong(kib)},
+		{name: "floor/tcp-1B", what: "floor: bare TCP ping-pong 1 B", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}, {kRate, "round trips/s", info}}, run: tcpPingPong(1)},
+		{name: "floor/tcp-1KiB", what: "floor: bare TCP ping-pong 1 KiB", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}, {kRate, "round trips/s", info}}, run: tcpPingPong(kib)},
 		{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: append(latRows[:2:2], row{kRate, "calls/s", info}), run: unaryLatency(1)},
 		{name: "unary/1B-c64", what: "unary 1 B, c=64, 1 connection", rows: rateRow("calls/s"), run: unaryConcurrent(1, 64)},
 		{name: "tls/unary-1B-c64", what: "TLS: unary 1 B, c=64, 1 connection", tls: true, rows: rateRow("calls/s"), run: unaryConcurrent(1, 64)},
