@@ -234,6 +234,11 @@ func (er *envelopeReader) readMsg(tk bufferTaker) (payload []byte, mb msgBuf, fl
 	if er.ended {
 		return nil, msgBuf{}, 0, io.EOF
 	}
+	if wt, ok := er.r.(wholeTaker); ok {
+		if bp, took, err := wt.takeWhole(); took {
+			return er.takenWhole(bp, err)
+		}
+	}
 	if tk != nil {
 		b, terr := tk.TakeFramed(needWhole)
 		if u := b.Bytes(); u != nil {
@@ -287,6 +292,31 @@ func (er *envelopeReader) readMsg(tk bufferTaker) (payload []byte, mb msgBuf, fl
 	er.ended = err == io.EOF
 	*bp = b[:total]
 	return b[envelopeHeaderLen:total], msgBuf{pooled: bp}, flag, nil
+}
+
+// wholeTaker is a reader whose one message, a Connect unary body, is read
+// whole into a pooled buffer with its envelope prefix (unaryBody): the
+// message is that buffer, not a copy of it in another.
+type wholeTaker interface {
+	// takeWhole returns the message with its prefix and the end of the
+	// body after it; ok is false when the reader cannot hand it over so.
+	takeWhole() (bp *[]byte, ok bool, err error)
+}
+
+// takenWhole is readMsg's result for a message a wholeTaker handed over.
+func (er *envelopeReader) takenWhole(bp *[]byte, err error) ([]byte, msgBuf, byte, error) {
+	if err != nil {
+		return nil, msgBuf{}, 0, err
+	}
+	b := *bp
+	flag, size, herr := er.checkHeader(b[:envelopeHeaderLen])
+	if herr != nil {
+		recvBufs.put(bp)
+		return nil, msgBuf{}, 0, herr
+	}
+	er.last = size
+	er.ended = true // the body ends with its one message
+	return b[envelopeHeaderLen:], msgBuf{pooled: bp}, flag, nil
 }
 
 // expectEnd checks that no message follows (a unary request): the stream

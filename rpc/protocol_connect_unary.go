@@ -208,12 +208,15 @@ type unaryBody struct {
 }
 
 // load reads the whole body into a pooled buffer (recvBufs), growing it by
-// size class: a body read with io.ReadAll cost two allocations a call.
+// size class: a body read with io.ReadAll cost two allocations a call. The
+// body goes after room for an envelope prefix, so that the envelope reader
+// can take the buffer as its message (takeWhole) instead of copying the
+// body into one of its own.
 func (u *unaryBody) load() error {
 	u.loaded = true
 	bp := recvBufs.get(512)
-	b := *bp
-	for len(b) <= u.max {
+	b := (*bp)[:envelopeHeaderLen]
+	for len(b)-envelopeHeaderLen <= u.max {
 		if len(b) == cap(b) {
 			nbp := recvBufs.get(2 * cap(b))
 			b = append(*nbp, b...)
@@ -231,12 +234,37 @@ func (u *unaryBody) load() error {
 		}
 	}
 	*bp = b
-	if len(b) > u.max {
+	if len(b)-envelopeHeaderLen > u.max {
 		recvBufs.put(bp)
 		return status.Errorf(codes.ResourceExhausted, "rpc: received message larger than the limit of %d bytes", u.max)
 	}
-	u.msg, u.bp = b, bp
+	u.msg, u.bp = b[envelopeHeaderLen:], bp
 	return nil
+}
+
+// takeWhole hands the body over as the envelope reader's message: its
+// pooled buffer, the prefix written in the room load left. ok is false when
+// the message has no such buffer (it came in a GET's query) or was partly
+// served already; ReadFramed serves those.
+func (u *unaryBody) takeWhole() (bp *[]byte, ok bool, err error) {
+	if !u.loaded {
+		if err := u.load(); err != nil {
+			return nil, true, err
+		}
+	}
+	if u.bp == nil || u.off != 0 {
+		return nil, false, nil
+	}
+	bp = u.bp
+	b := *bp
+	b[0] = 0
+	if u.compressed {
+		b[0] = 1
+	}
+	binary.BigEndian.PutUint32(b[1:envelopeHeaderLen], uint32(len(u.msg)))
+	u.off = len(b) // all served: ReadFramed says io.EOF from now on
+	u.msg, u.bp = nil, nil
+	return bp, true, nil
 }
 
 func (u *unaryBody) ReadFramed(p []byte, need func([]byte) int) (int, error) {
