@@ -48,11 +48,18 @@ var streamBufs [streamBufClasses]sync.Pool
 // stream of 100 (the reader lags by 15 messages on average, and by the whole
 // window at times), 5-8 % of the bytes the process allocated. Buffers are
 // pinned only if that many were in use together once.
+//
+// The budget is 16 MiB, not the 8 MiB that backlog needs: eight 1 MiB
+// messages that arrive before their readers (unary calls at c=8) are eight
+// 1 MiB frames, each in a 2 MiB buffer, and with 8 MiB four of them were
+// allocated anew after every other collection (3 % of the bytes of unary
+// 1 MiB at c=8).
 const (
 	streamBufListShift = 16 // 64 KiB: from here on, buffers are also kept in a free list
-	// streamBufKeepBytes is what the lists keep in all: a default stream
-	// window's frames of 64 KiB messages, each in a 128 KiB buffer.
-	streamBufKeepBytes = 8 << 20
+	// streamBufKeepBytes is what the lists keep in all: eight 1 MiB frames,
+	// each in a 2 MiB buffer (or two stream windows' frames of 64 KiB
+	// messages, each in a 128 KiB buffer).
+	streamBufKeepBytes = 16 << 20
 )
 
 var (

@@ -135,6 +135,28 @@ func TestLaggingReadersBuffersSurviveGC(t *testing.T) {
 	require.Equal(t, n, reused, "buffers of the backlog allocated anew after collections")
 }
 
+// TestEightMiBFramesBuffersSurviveGC: eight 1 MiB messages that arrive
+// before their readers (unary calls at c=8) each hold a 2 MiB frame buffer;
+// all eight are reused after collections, where a budget of 8 MiB kept four
+// and the other four were allocated, zeroed and faulted in anew.
+func TestEightMiBFramesBuffersSurviveGC(t *testing.T) {
+	emptyStreamBufLists()   // what other tests left takes part of the budget
+	const frame = 1<<20 + 9 // a 1 MiB message with its gRPC prefix and protobuf's framing
+	const n = 8
+	mine, bufs := giveBackThroughCollections(n, frame+frame/16) // as readFrames asks
+	reused := 0
+	for i := range bufs {
+		bufs[i] = getStreamBuf(frame + frame/16)
+		if mine[unsafe.SliceData(bufs[i][:1])] {
+			reused++
+		}
+	}
+	for _, b := range bufs {
+		putStreamBuf(b)
+	}
+	require.Equal(t, n, reused, "frame buffers allocated anew after collections")
+}
+
 // TestStreamBufListsKeepWithinTheirBudget: whatever the classes given back,
 // the free lists hold at most streamBufKeepBytes in all; the rest is the
 // sync.Pool's, which the GC may empty.

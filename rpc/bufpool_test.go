@@ -25,18 +25,50 @@ func TestLargeBuffersSurviveGC(t *testing.T) {
 	require.Zero(t, len(*c))
 }
 
-// The free lists are bounded: returning more buffers than a list holds
-// neither blocks nor keeps them all.
-func TestLargeFreeListIsBounded(t *testing.T) {
+// Eight 1 MiB messages in flight at once (unary calls at c=8) each hold a
+// 2 MiB buffer; all eight are kept across collections, where a list of two
+// per class made six of them new, zeroed and faulted-in allocations after
+// every other GC.
+func TestEightMiBBuffersInFlightSurviveGC(t *testing.T) {
 	p := newBufPool()
-	list := p.large[len(p.large)-1]
-	for i := 0; i < 10; i++ {
-		b := make([]byte, 0, 4<<20)
-		p.put(&b)
+	const n, size = 8, 1<<20 + 14 // a 1 MiB message with its prefix and framing
+	held := make(map[*[]byte]bool, n)
+	bufs := make([]*[]byte, n)
+	for i := range bufs {
+		bufs[i] = p.get(size)
+		held[bufs[i]] = true
 	}
-	require.Equal(t, cap(list), len(list))
-	require.Equal(t, 2, cap(list), "the 4 MiB class keeps two buffers")
-	require.Equal(t, 32, cap(p.large[0]), "the 64 KiB class keeps 2 MiB worth")
+	for _, b := range bufs {
+		p.put(b)
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.GC()
+	for range n {
+		b := p.get(size)
+		require.True(t, held[b], "a 2 MiB buffer was lost to the GC and allocated anew")
+		delete(held, b)
+	}
+}
+
+// The free lists share one bound: returning more large buffers than
+// largeKeepBytes, of any mix of classes, neither blocks nor keeps them all.
+func TestLargeFreeListsShareABudget(t *testing.T) {
+	p := newBufPool()
+	for _, size := range []int{4 << 20, 2 << 20, 64 << 10, 1 << 20} {
+		for range 2 * largeKeepBytes / size {
+			b := make([]byte, 0, size)
+			p.put(&b)
+		}
+	}
+	kept := 0
+	for i, l := range p.large {
+		kept += len(l) << (largePoolShift + i)
+	}
+	require.LessOrEqual(t, kept, largeKeepBytes)
+	require.Equal(t, int64(kept), p.kept.Load())
+	require.Equal(t, largeKeepBytes, kept, "the first class returned filled the budget")
+	require.Equal(t, largeKeepBytes>>22, len(p.large[len(p.large)-1]), "only 4 MiB buffers were kept")
 }
 
 // Buffers below the large classes and above the largest one stay out of
