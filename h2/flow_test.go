@@ -530,3 +530,38 @@ func TestSettingsAckPrecedesTheDataItAllows(t *testing.T) {
 	require.Equal(t, FrameSettings, f.Type, "the DATA the new window allows went out before the SETTINGS ack (frames seen: %v)", seen)
 	require.Equal(t, []byte("h"), p.dataBytes(1, 1))
 }
+
+// TestHandlerLeavingAWholeBodyUnreadCreditsIt: a request body that arrived
+// whole (END_STREAM included) while the handler ran, and that the handler
+// never read, goes back to the connection window when the handler returns.
+// The stream is closed by then (both sides ended); its bytes used to stay out
+// of the window for the session's life, until uploads stalled.
+func TestHandlerLeavingAWholeBodyUnreadCreditsIt(t *testing.T) {
+	goroutineLeakCheck(t)
+	returned := make(chan struct{})
+	p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		defer close(returned)
+		_ = st.Respond(nil, &RespondOptions{EndStream: true})
+		deadline := time.Now().Add(waitLong)
+		for !st.InboundEnded() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}), Options: Options{ConnWindowSize: 65535, Settings: Settings{InitialWindowSize: 65535}}})
+	p.handshake()
+	p.startReader()
+	const frame, frames = 16000, 3
+	p.request(1, false)
+	for i := 0; i < frames; i++ {
+		p.mustWrite(appendData(nil, 1, i == frames-1, make([]byte, frame)))
+	}
+	<-returned
+	credited := 0
+	deadline := time.Now().Add(waitLong)
+	for credited < frames*frame {
+		f, err := p.readFrame(time.Until(deadline))
+		require.NoError(t, err, "waiting for the unread body's credit (%d of %d bytes credited)", credited, frames*frame)
+		if f.Type == FrameWindowUpdate && f.StreamID == 0 {
+			credited += int(windowIncrement(f))
+		}
+	}
+}

@@ -322,6 +322,11 @@ func (st *Stream) handlerDoneLocked() {
 	s := st.s
 	st.endCtx()
 	st.resetUnansweredPushesLocked()
+	// The handler reads no more. What it left unread goes back to the
+	// connection window now, also when the client's END_STREAM came while it
+	// ran: a whole body that arrived then, unread, would otherwise keep its
+	// bytes out of the window for the session's life.
+	st.dropUnreadLocked()
 	if st.state == stateClosed {
 		return
 	}
@@ -333,9 +338,6 @@ func (st *Stream) handlerDoneLocked() {
 		// Nobody will read the rest of the request body: drop it as it comes,
 		// crediting flow control at once, until the client ends its side.
 		st.discardIn = true
-		if unread := st.dropInLocked(); unread > 0 {
-			st.creditLocked(unread) // both windows, or the client's upload stalls
-		}
 	}
 	if !st.queued.ended() {
 		st.queued.end()

@@ -393,6 +393,16 @@ func (st *Stream) Reset(code ErrCode) {
 	st.resetLocked(&StreamError{StreamID: st.id, Code: code})
 }
 
+// dropUnreadLocked gives back the received bytes nobody will read, and
+// their flow-control credit: to the connection window always (the peer's
+// END_STREAM does not free what its body still holds of it) and to the
+// stream's while the peer may still send on it.
+func (st *Stream) dropUnreadLocked() {
+	if unread := st.dropInLocked(); unread > 0 {
+		st.creditLocked(unread)
+	}
+}
+
 // resetLocked ends the stream with err and tells the peer with RST_STREAM
 // when the peer knows the stream (always for its own streams, for ours once
 // their HEADERS were queued: the writer drops both if the HEADERS never left).
