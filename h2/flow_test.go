@@ -565,3 +565,63 @@ func TestHandlerLeavingAWholeBodyUnreadCreditsIt(t *testing.T) {
 		}
 	}
 }
+
+// TestResetCreditsAnEndedUnreadResponse: a client that resets a stream whose
+// whole response arrived unread gives the response's bytes back to the
+// connection window, and a Read then reports the reset, not a clean end of a
+// body it no longer has. The stream had closed when END_STREAM came, so the
+// reset used to do nothing and the bytes stayed out of the window for good.
+func TestResetCreditsAnEndedUnreadResponse(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{ConnWindowSize: 65535, Settings: Settings{InitialWindowSize: 65535}}})
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	const frame, frames = 16000, 3
+	p.mustWrite(appendHeaders(nil, 1, false, true, nil, p.encode(":status", "200")))
+	for i := 0; i < frames; i++ {
+		p.mustWrite(appendData(nil, 1, i == frames-1, make([]byte, frame)))
+	}
+	deadline := time.Now().Add(waitLong)
+	for !st.InboundEnded() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.True(t, st.InboundEnded())
+	st.Reset(ErrCodeCancel)
+	credited := 0
+	for credited < frames*frame {
+		f, err := p.readFrame(time.Until(deadline))
+		require.NoError(t, err, "waiting for the unread response's credit (%d of %d bytes credited)", credited, frames*frame)
+		require.False(t, f.Type == FrameRSTStream, "a closed stream's reset is not sent")
+		if f.Type == FrameWindowUpdate && f.StreamID == 0 {
+			credited += int(windowIncrement(f))
+		}
+	}
+	_, err = st.Read(make([]byte, 1))
+	var se *StreamError
+	require.ErrorAs(t, err, &se, "a Read after the reset")
+	require.Equal(t, ErrCodeCancel, se.Code)
+}
+
+// TestResetOfAReadStreamChangesNothing: resetting a closed stream whose body
+// was read to the end leaves its end as it was.
+func TestResetOfAReadStreamChangesNothing(t *testing.T) {
+	goroutineLeakCheck(t)
+	c := memPair(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		_ = st.Respond(nil, &RespondOptions{Body: []byte("whole")})
+	})}, nil)
+	st, err := c.Request(ctxT(t), post("/"), &RequestOptions{EndStream: true})
+	require.NoError(t, err)
+	_, err = st.Response(ctxT(t))
+	require.NoError(t, err)
+	body, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "whole", string(body))
+	st.Reset(ErrCodeCancel)
+	n, err := st.Read(make([]byte, 1))
+	require.Equal(t, 0, n)
+	require.ErrorIs(t, err, io.EOF)
+	_, reset := st.ResetCode()
+	require.False(t, reset)
+}

@@ -331,6 +331,8 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 			return got, nil
 		}
 		switch {
+		case st.discardIn && st.err != nil:
+			return got, st.err // reset after it ended: what was unread is gone, the body is not whole
 		case st.recv.ended():
 			return got, io.EOF
 		case st.err != nil:
@@ -386,11 +388,29 @@ func (s *Session) sendConnWindowUpdateLocked() {
 	}
 }
 
-// Reset closes the stream at once with RST_STREAM(code), like Node's stream.close(code).
+// Reset closes the stream at once with RST_STREAM(code), like Node's
+// stream.close(code). On a stream already closed (both sides ended) it sends
+// nothing, but what was received and not read is dropped, its bytes given
+// back to the connection window, and reads return the reset instead of the
+// rest of the body: an owner that resets a stream reads no more of it, and a
+// whole response left unread would otherwise keep its bytes out of the
+// connection window for the session's life.
 func (st *Stream) Reset(code ErrCode) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
-	st.resetLocked(&StreamError{StreamID: st.id, Code: code})
+	err := &StreamError{StreamID: st.id, Code: code}
+	if st.state == stateClosed && st.err == nil && st.hasUnreadLocked() {
+		st.err, st.discardIn = err, true
+		st.dropUnreadLocked()
+		st.signalLocked()
+		return
+	}
+	st.resetLocked(err)
+}
+
+// hasUnreadLocked reports whether received bytes wait for a Read.
+func (st *Stream) hasUnreadLocked() bool {
+	return st.inOff < len(st.in) || len(st.queuedInLocked()) > 0
 }
 
 // dropUnreadLocked gives back the received bytes nobody will read, and
