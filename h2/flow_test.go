@@ -625,3 +625,42 @@ func TestResetOfAReadStreamChangesNothing(t *testing.T) {
 	_, reset := st.ResetCode()
 	require.False(t, reset)
 }
+
+// TestResetOfAHalfClosedStreamCreditsItsUnreadResponse: the same while the
+// client still has its side open (a bidi call): the reset goes out, and the
+// whole response that came unread is dropped and credited, not kept for
+// reads the caller will not make.
+func TestResetOfAHalfClosedStreamCreditsItsUnreadResponse(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, &ClientOptions{Options: Options{ConnWindowSize: 65535, Settings: Settings{InitialWindowSize: 65535}}})
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), post("/"), nil)
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	const frame, frames = 16000, 3
+	p.mustWrite(appendHeaders(nil, 1, false, true, nil, p.encode(":status", "200")))
+	for i := 0; i < frames; i++ {
+		p.mustWrite(appendData(nil, 1, i == frames-1, make([]byte, frame)))
+	}
+	deadline := time.Now().Add(waitLong)
+	for !st.InboundEnded() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.True(t, st.InboundEnded())
+	st.Reset(ErrCodeCancel)
+	credited, rst := 0, false
+	for credited < frames*frame || !rst {
+		f, err := p.readFrame(time.Until(deadline))
+		require.NoError(t, err, "waiting for the unread response's credit (%d of %d bytes credited) and the reset (%v)", credited, frames*frame, rst)
+		switch {
+		case f.Type == FrameWindowUpdate && f.StreamID == 0:
+			credited += int(windowIncrement(f))
+		case f.Type == FrameRSTStream && f.StreamID == 1:
+			rst = true
+		}
+	}
+	_, err = st.Read(make([]byte, 1))
+	var se *StreamError
+	require.ErrorAs(t, err, &se, "a Read after the reset")
+	require.Equal(t, ErrCodeCancel, se.Code)
+}

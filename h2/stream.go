@@ -332,7 +332,7 @@ func (st *Stream) read(p []byte, need func(got []byte) int, inPlace bool) (int, 
 		}
 		switch {
 		case st.discardIn && st.err != nil:
-			return got, st.err // reset after it ended: what was unread is gone, the body is not whole
+			return got, st.err // reset with bytes unread: they are gone, the body is not whole
 		case st.recv.ended():
 			return got, io.EOF
 		case st.err != nil:
@@ -389,23 +389,26 @@ func (s *Session) sendConnWindowUpdateLocked() {
 }
 
 // Reset closes the stream at once with RST_STREAM(code), like Node's
-// stream.close(code). On a stream already closed (both sides ended) it sends
-// nothing, but what was received and not read is dropped, its bytes given
-// back to the connection window, and reads return the reset instead of the
-// rest of the body: an owner that resets a stream reads no more of it, and a
-// whole response left unread would otherwise keep its bytes out of the
-// connection window for the session's life.
+// stream.close(code). What was received and not read is dropped, its bytes
+// given back to the connection window, and reads return the reset: an owner
+// that resets a stream reads no more of it, and a whole response left unread
+// (the peer's END_STREAM in, so nothing else drops it) would otherwise keep
+// its bytes out of the connection window for the session's life. On a stream
+// already closed (both sides ended) nothing is sent.
 func (st *Stream) Reset(code ErrCode) {
 	st.s.mu.Lock()
 	defer st.s.mu.Unlock()
 	err := &StreamError{StreamID: st.id, Code: code}
-	if st.state == stateClosed && st.err == nil && st.hasUnreadLocked() {
-		st.err, st.discardIn = err, true
+	if st.state != stateClosed {
+		st.resetLocked(err)
+	} else if st.err == nil && st.hasUnreadLocked() {
+		st.err = err
+	}
+	if st.err != nil && st.hasUnreadLocked() {
+		st.discardIn = true
 		st.dropUnreadLocked()
 		st.signalLocked()
-		return
 	}
-	st.resetLocked(err)
 }
 
 // hasUnreadLocked reports whether received bytes wait for a Read.
