@@ -80,7 +80,7 @@ func (b *responseBody) Close() error {
 	}
 	if b.finished.CompareAndSwap(false, true) {
 		ex := b.ex
-		ex.st.Reset(ErrCodeCancel) // a no-op on a stream that has ended both ways
+		ex.st.Reset(ErrCodeCancel) // on a stream ended both ways: sends nothing, gives back what is unread
 		ex.closeBody()
 		ex.finish()
 	}
