@@ -94,6 +94,13 @@ func (cs *clientStream) unary(reply any) error {
 }
 
 // NewStream opens a streaming call. Interceptors run first.
+//
+// The call ends when RecvMsg returns an error (io.EOF once the server ended
+// it with OK) or when ctx is canceled; one of the two must happen, as with
+// grpc-go. Until then the call holds its HTTP/2 stream, and what it received
+// and has not read counts against the connection's flow-control window. A
+// call given up by canceling ctx gives all of that back, also a whole
+// response it never read.
 func (cc *ClientConn) NewStream(ctx context.Context, desc *StreamDesc, method string, opts ...CallOption) (ClientStream, error) {
 	if cc.cfg.streamInt != nil {
 		return cc.cfg.streamInt(ctx, desc, cc, method, newStream, opts...)
