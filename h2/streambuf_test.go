@@ -121,17 +121,7 @@ func TestLaggingReadersBuffersSurviveGC(t *testing.T) {
 	const frame = 65545   // a 64 KiB message with its gRPC prefix and protobuf's framing
 	window := int(DefaultSettings().InitialWindowSize)
 	n := window / frame
-	mine, bufs := giveBackThroughCollections(n, frame+frame/16) // as readFrames asks
-	reused := 0
-	for i := range bufs {
-		bufs[i] = getStreamBuf(frame + frame/16)
-		if mine[unsafe.SliceData(bufs[i][:1])] {
-			reused++
-		}
-	}
-	for _, b := range bufs {
-		putStreamBuf(b)
-	}
+	reused := reusedAfterCollections(n, frame+frame/16) // as readFrames asks
 	require.Equal(t, n, reused, "buffers of the backlog allocated anew after collections")
 }
 
@@ -143,17 +133,7 @@ func TestEightMiBFramesBuffersSurviveGC(t *testing.T) {
 	emptyStreamBufLists()   // what other tests left takes part of the budget
 	const frame = 1<<20 + 9 // a 1 MiB message with its gRPC prefix and protobuf's framing
 	const n = 8
-	mine, bufs := giveBackThroughCollections(n, frame+frame/16) // as readFrames asks
-	reused := 0
-	for i := range bufs {
-		bufs[i] = getStreamBuf(frame + frame/16)
-		if mine[unsafe.SliceData(bufs[i][:1])] {
-			reused++
-		}
-	}
-	for _, b := range bufs {
-		putStreamBuf(b)
-	}
+	reused := reusedAfterCollections(n, frame+frame/16) // as readFrames asks
 	require.Equal(t, n, reused, "frame buffers allocated anew after collections")
 }
 
@@ -217,4 +197,22 @@ func TestAFullLargeBufferIsChainedNotGrown(t *testing.T) {
 	got, err := io.ReadAll(st)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(body, got), "the body arrived changed")
+}
+
+// reusedAfterCollections gives n stream buffers of size back to the free
+// lists, lets collections pass, and counts how many of the next n taken are
+// the same buffers.
+func reusedAfterCollections(n, size int) int {
+	mine, bufs := giveBackThroughCollections(n, size)
+	reused := 0
+	for i := range bufs {
+		bufs[i] = getStreamBuf(size)
+		if mine[unsafe.SliceData(bufs[i][:1])] {
+			reused++
+		}
+	}
+	for _, b := range bufs {
+		putStreamBuf(b)
+	}
+	return reused
 }
