@@ -101,3 +101,62 @@ func TestResetOfAReadStreamChangesNothing(t *testing.T) {
 	_, reset := st.ResetCode()
 	require.False(t, reset)
 }
+
+// TestPeerResetOfAQueuedStreamCreditsItsBody: a request whose whole body
+// came while every handler was busy, and which the client then reset, is
+// never served (handler_run.go skips it): its body goes back to the
+// connection window at the reset, not never. Overloaded servers whose
+// clients give up on queued calls used to lose window to each of them.
+func TestPeerResetOfAQueuedStreamCreditsItsBody(t *testing.T) {
+	goroutineLeakCheck(t)
+	release := make(chan struct{})
+	defer close(release)
+	p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		<-release
+	}), Options: Options{ConnWindowSize: 65535, Settings: Settings{MaxConcurrentStreams: 1, InitialWindowSize: 65535}}})
+	p.handshake()
+	p.startReader()
+	p.request(1, true)
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeCancel)) // stream 1 is gone, its handler still busy
+	p.request(3, false)
+	for i := 0; i < unreadFrames; i++ {
+		p.mustWrite(appendData(nil, 3, i == unreadFrames-1, make([]byte, unreadFrame)))
+	}
+	p.mustWrite(appendRSTStream(nil, 3, ErrCodeCancel))
+	deadline := time.Now().Add(waitLong)
+	credited := 0
+	for credited < unreadFrames*unreadFrame {
+		f, err := p.readFrame(time.Until(deadline))
+		require.NoError(t, err, "waiting for the queued stream's credit (%d of %d bytes credited)", credited, unreadFrames*unreadFrame)
+		if f.Type == FrameWindowUpdate && f.StreamID == 0 {
+			credited += int(windowIncrement(f))
+		}
+	}
+}
+
+// TestPeerResetAfterAWholeBodyFailsTheHandlersRead: a client that resets its
+// stream after sending the whole body takes the body back with it: the
+// handler's read reports the reset, not the clean end of a body it no longer
+// has.
+func TestPeerResetAfterAWholeBodyFailsTheHandlersRead(t *testing.T) {
+	goroutineLeakCheck(t)
+	reset := make(chan struct{})
+	got := make(chan error, 1)
+	p := newServerPeer(t, &Server{Handler: HandlerFunc(func(st *Stream) {
+		<-reset
+		for st.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		_, err := io.ReadAll(st)
+		got <- err
+	})})
+	p.handshake()
+	p.startReader()
+	p.request(1, false)
+	p.mustWrite(appendData(nil, 1, true, make([]byte, 1000)))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeCancel))
+	close(reset)
+	var se *StreamError
+	require.ErrorAs(t, <-got, &se)
+	require.Equal(t, ErrCodeCancel, se.Code)
+}

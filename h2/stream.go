@@ -451,8 +451,15 @@ func (st *Stream) failLocked(err error) {
 		st.err = err
 	}
 	s := st.s
-	if !st.recv.ended() {
-		// Nobody will read what is buffered: return it to the connection window.
+	if !st.recv.ended() || !st.local() {
+		// Nobody will read what is buffered: return it to the connection
+		// window. A peer's stream that ended its body too: it was reset or
+		// lost, so its handler gets the error (and one still queued is never
+		// served). Only the response to our own request stays readable once
+		// it ended: the server may reset a stream whose response it completed
+		// (RFC 9113 §8.1), and the response must not be discarded. Reads
+		// report the failure, not the end of a body that is gone.
+		st.discardIn = true
 		if unread := st.dropInLocked(); unread > 0 {
 			s.creditConnLocked(unread)
 		}
