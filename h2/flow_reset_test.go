@@ -160,3 +160,27 @@ func TestPeerResetAfterAWholeBodyFailsTheHandlersRead(t *testing.T) {
 	require.ErrorAs(t, <-got, &se)
 	require.Equal(t, ErrCodeCancel, se.Code)
 }
+
+// TestServersResetAfterACompleteResponseKeepsIt: a server may answer in full
+// and then reset the stream with NO_ERROR to stop the client's upload; the
+// client must not discard the response (RFC 9113 §8.1), so the reset that
+// drops a peer's unread body leaves the response to our own request whole.
+func TestServersResetAfterACompleteResponseKeepsIt(t *testing.T) {
+	goroutineLeakCheck(t)
+	p := newClientPeer(t, nil)
+	p.serverHandshake()
+	st, err := p.sess.Request(ctxT(t), post("/"), nil) // still uploading
+	require.NoError(t, err)
+	p.expectHeaders(1)
+	p.mustWrite(appendHeaders(nil, 1, false, true, nil, p.encode(":status", "200")))
+	p.mustWrite(appendData(nil, 1, true, []byte("the whole answer")))
+	p.mustWrite(appendRSTStream(nil, 1, ErrCodeNo))
+	deadline := time.Now().Add(waitLong)
+	for st.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.Error(t, st.Err(), "the reset arrived")
+	body, err := io.ReadAll(st)
+	require.NoError(t, err)
+	require.Equal(t, "the whole answer", string(body))
+}
