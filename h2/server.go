@@ -324,20 +324,17 @@ func (st *Stream) handlerDoneLocked() {
 	st.resetUnansweredPushesLocked()
 	// The handler reads no more. What it left unread goes back to the
 	// connection window now, also when the client's END_STREAM came while it
-	// ran: a whole body that arrived then, unread, would otherwise keep its
-	// bytes out of the window for the session's life.
-	st.dropUnreadLocked()
+	// ran (a whole body that arrived then, unread, would otherwise keep its
+	// bytes out of the window for the session's life), and the rest of the
+	// body, if the client goes on sending, is dropped as it comes, credited
+	// at once, until the client ends its side.
+	st.discardInLocked()
 	if st.state == stateClosed {
 		return
 	}
 	if !st.queued.hasHeaders() {
 		st.resetLocked(&StreamError{StreamID: st.id, Code: ErrCodeInternal, Reason: "handler returned without responding"})
 		return
-	}
-	if !st.recv.ended() {
-		// Nobody will read the rest of the request body: drop it as it comes,
-		// crediting flow control at once, until the client ends its side.
-		st.discardIn = true
 	}
 	if !st.queued.ended() {
 		st.queued.end()

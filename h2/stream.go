@@ -400,14 +400,12 @@ func (st *Stream) Reset(code ErrCode) {
 	defer st.s.mu.Unlock()
 	err := &StreamError{StreamID: st.id, Code: code}
 	if st.state != stateClosed {
-		st.resetLocked(err)
+		st.resetLocked(err) // closes it: err set, waiting reads woken
 	} else if st.err == nil && st.hasUnreadLocked() {
-		st.err = err
+		st.err = err // reads of the closed stream report the reset
 	}
-	if st.err != nil && st.hasUnreadLocked() {
-		st.discardIn = true
-		st.dropUnreadLocked()
-		st.signalLocked()
+	if st.hasUnreadLocked() {
+		st.discardInLocked()
 	}
 }
 
@@ -416,11 +414,14 @@ func (st *Stream) hasUnreadLocked() bool {
 	return st.inOff < len(st.in) || len(st.queuedInLocked()) > 0
 }
 
-// dropUnreadLocked gives back the received bytes nobody will read, and
-// their flow-control credit: to the connection window always (the peer's
-// END_STREAM does not free what its body still holds of it) and to the
-// stream's while the peer may still send on it.
-func (st *Stream) dropUnreadLocked() {
+// discardInLocked is for a stream nobody will read again: it gives back
+// the received bytes still unread, with their flow-control credit (to the
+// connection window always, since the peer's END_STREAM does not free what
+// its body still holds of it, and to the stream's while the peer may still
+// send on it), and drops inbound DATA from now on (onData). Reads, if any
+// come, report the stream's error rather than a body's clean end.
+func (st *Stream) discardInLocked() {
+	st.discardIn = true
 	if unread := st.dropInLocked(); unread > 0 {
 		st.creditLocked(unread)
 	}
@@ -457,12 +458,8 @@ func (st *Stream) failLocked(err error) {
 		// lost, so its handler gets the error (and one still queued is never
 		// served). Only the response to our own request stays readable once
 		// it ended: the server may reset a stream whose response it completed
-		// (RFC 9113 §8.1), and the response must not be discarded. Reads
-		// report the failure, not the end of a body that is gone.
-		st.discardIn = true
-		if unread := st.dropInLocked(); unread > 0 {
-			s.creditConnLocked(unread)
-		}
+		// (RFC 9113 §8.1), and the response must not be discarded.
+		st.discardInLocked()
 	}
 	s.buffered -= len(st.out) - st.outOff
 	putStreamBuf(st.out)
