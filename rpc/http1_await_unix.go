@@ -73,25 +73,37 @@ func (a *socketAwaiter) write(fd uintptr) bool {
 		return true
 	}
 	a.wrote = true
-	for a.n < len(a.out) {
-		m, err := syscall.Write(int(fd), a.out[a.n:])
+	m, err := writeSocket(fd, a.out[a.n:])
+	a.n += m
+	switch {
+	case err == syscall.EAGAIN:
+		return true // the socket's buffer is full: the caller writes the rest
+	case err != nil:
+		a.err = err
+		return true
+	}
+	return a.beforeWait != nil && !a.beforeWait()
+}
+
+// writeSocket writes p to the non-blocking socket fd until all of it went,
+// the socket's buffer is full (syscall.EAGAIN) or the write fails; n is what
+// went either way. Interrupted writes are retried.
+func writeSocket(fd uintptr, p []byte) (n int, err error) {
+	for n < len(p) {
+		m, err := syscall.Write(int(fd), p[n:])
 		if m > 0 {
-			a.n += m
+			n += m
 		}
 		switch {
 		case err == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN:
-			return true // the socket's buffer is full: the caller writes the rest
 		case err != nil:
-			a.err = err
-			return true
+			return n, err
 		case m <= 0:
-			a.err = syscall.EIO
-			return true
+			return n, syscall.EIO
 		}
 	}
-	return a.beforeWait != nil && !a.beforeWait()
+	return n, nil
 }
 
 // socketRawConn returns the descriptor access of nc when it is a socket the

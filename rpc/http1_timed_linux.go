@@ -79,30 +79,20 @@ func (w *timedWriter) writePiece(p []byte, wt time.Duration, minRate int64) erro
 // write is the RawConn.Write callback: it writes the rest of p, and asks to
 // wait for room (false) when the socket's buffer is full.
 func (w *timedWriter) write(fd uintptr) bool {
-	for w.n < len(w.p) {
-		m, err := syscall.Write(int(fd), w.p[w.n:])
-		if m > 0 {
-			w.n += m
+	m, err := writeSocket(fd, w.p[w.n:])
+	w.n += m
+	switch {
+	case err == syscall.EAGAIN:
+		if !w.blocked {
+			// From here the write waits for the client: count from here.
+			w.blocked = true
+			w.countUnacked(fd)
+			w.base, w.baseN = w.unacked, w.n
+			w.stall = writeStall{since: time.Now()}
 		}
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			if !w.blocked {
-				// From here the write waits for the client: count from here.
-				w.blocked = true
-				w.countUnacked(fd)
-				w.base, w.baseN = w.unacked, w.n
-				w.stall = writeStall{since: time.Now()}
-			}
-			return false
-		case err != nil:
-			w.err = err
-			return true
-		case m <= 0:
-			w.err = syscall.EIO
-			return true
-		}
+		return false
+	case err != nil:
+		w.err = err
 	}
 	return true
 }
