@@ -14,17 +14,27 @@ import "sync"
 // are given back together once no piece is in flight. bufs[framed], if any,
 // is the buffer st.zc is the unframed rest of; the ones after it wait whole.
 
-// ownedAhead is how many owned buffers may wait to be framed (the one being
-// framed included): one to frame while the previous is written, and one more
-// for a sender that runs ahead. A peer that stops reading or gives no window
-// holds the stream's sender at that many, not at what it can marshal.
-const ownedAhead = 2
+// How many owned buffers may wait to be framed (the one being framed
+// included): always ownedAheadMin, one to frame while the previous is
+// written and one more for a sender that runs ahead; beyond that, while
+// those waiting hold less than ownedAheadBytes, up to ownedAheadMax. A sender
+// of 64 KiB messages so runs eight ahead, which keeps the writer fed through
+// the sender's own pauses (a collection's assist, a thread taken off its
+// CPU): with two, 1 stream × 10,000 × 64 KiB sent 13-24 % fewer messages a
+// second, client or server streaming alike. A sender of 1 MiB messages stays
+// at two. A peer that stops reading or gives no window holds the stream's
+// sender at that many, not at what it can marshal.
+const (
+	ownedAheadMin   = 2
+	ownedAheadMax   = 8
+	ownedAheadBytes = 512 << 10
+)
 
 // ownedHeld bounds the buffers a stream holds in all, framed ones waiting
 // for their writev included: the writer may let go of the session's lock
 // while it gathers one write (to encode headers, to yield), and buffers
 // queued then are framed into the same write.
-const ownedHeld = 2 * ownedAhead
+const ownedHeld = 2 * ownedAheadMax
 
 type ownedBuf struct {
 	bp      *[]byte
@@ -53,7 +63,22 @@ func (st *Stream) ownedRoomLocked() bool {
 	if q == nil {
 		return st.zc == nil
 	}
-	return q.n-q.framed < ownedAhead && q.n < ownedHeld
+	waiting := q.n - q.framed
+	if q.n >= ownedHeld || waiting >= ownedAheadMax {
+		return false
+	}
+	return waiting < ownedAheadMin || q.waitingBytes() < ownedAheadBytes
+}
+
+// waitingBytes is the size of the buffers not yet wholly framed, counted
+// whole: room then changes only when one is framed or given back, where
+// waiting senders are woken.
+func (q *ownedQueue) waitingBytes() int {
+	n := 0
+	for _, b := range q.bufs[q.framed:q.n] {
+		n += len(*b.bp)
+	}
+	return n
 }
 
 // queueOwnedLocked takes a large owned buffer for sending after everything

@@ -21,8 +21,8 @@ func ownedPattern(i, size int) []byte {
 }
 
 // A sender of large owned buffers queues the next one while the previous
-// one is still being written, and is held once ownedAhead buffers wait to be
-// framed: the peer here reads nothing, so the first buffer's writev never
+// one is still being written, and is held once ownedAheadMin buffers wait to
+// be framed when they are large: the peer here reads nothing, so the first buffer's writev never
 // returns. When the session dies, every buffer is given back exactly once,
 // the one the last WriteOwned could not queue included.
 func TestOwnedBuffersQueueBehindOneBeingWritten(t *testing.T) {
@@ -41,10 +41,10 @@ func TestOwnedBuffersQueueBehindOneBeingWritten(t *testing.T) {
 		return st.zcInFlight > 0
 	}, waitLong, time.Millisecond, "the first buffer is being written")
 
-	// The first buffer, partly framed, is one of the ownedAhead; the rest
+	// The first buffer, partly framed, is one of the ownedAheadMin; the rest
 	// queue without waiting for its write.
 	sent := []*[]byte{&first}
-	for i := 1; i < ownedAhead; i++ {
+	for i := 1; i < ownedAheadMin; i++ {
 		b := make([]byte, zeroCopyMin)
 		queued := make(chan error, 1)
 		go func() { _, err := st.WriteOwned(&b, rel.release); queued <- err }()
@@ -69,7 +69,7 @@ func TestOwnedBuffersQueueBehindOneBeingWritten(t *testing.T) {
 	require.Empty(t, refused)
 	require.Empty(t, rel.list(), "a buffer was given back while the kernel still read it or before it was sent")
 	c.mu.Lock()
-	require.Equal(t, ownedAhead, st.owned.n)
+	require.Equal(t, ownedAheadMin, st.owned.n)
 	c.mu.Unlock()
 
 	c.Abort(ErrCodeCancel, nil)
@@ -80,6 +80,37 @@ func TestOwnedBuffersQueueBehindOneBeingWritten(t *testing.T) {
 		t.Fatal("the waiting WriteOwned did not return when the session died")
 	}
 	rel.requireEachBackOnce(t, sent, "a buffer was not given back after the session died")
+}
+
+// How far a sender may queue ahead of the writer depends on its buffers'
+// sizes: eight 64 KiB messages, three of 200 KiB, two of 1 MiB or more.
+// Buffers already framed, waiting only for their writev, leave room for more
+// up to ownedHeld.
+func TestOwnedQueueRoomFollowsBufferSizes(t *testing.T) {
+	big := make([]byte, 32<<20)
+	for _, c := range []struct{ size, ahead int }{
+		{zeroCopyMin, ownedAheadMax},
+		{200 << 10, 3},
+		{1 << 20, ownedAheadMin},
+		{len(big), ownedAheadMin},
+	} {
+		st := &Stream{owned: &ownedQueue{}}
+		q := st.owned
+		queueWhileRoom := func() int {
+			n := 0
+			for st.ownedRoomLocked() {
+				b := big[:c.size]
+				q.bufs[q.n] = ownedBuf{bp: &b}
+				q.n++
+				n++
+			}
+			return n
+		}
+		require.Equal(t, c.ahead, queueWhileRoom(), "buffers of %d bytes queued ahead", c.size)
+		q.framed = q.n // all framed, their writes still out
+		require.Equal(t, min(c.ahead, ownedHeld-q.n), queueWhileRoom(), "buffers of %d bytes queued behind framed ones", c.size)
+		require.LessOrEqual(t, q.n, ownedHeld)
+	}
 }
 
 // Many owned buffers sent back to back, so that several are queued at once,
@@ -164,7 +195,7 @@ func TestResetStreamGivesEveryQueuedOwnedBufferBack(t *testing.T) {
 	p.expectHeaders(1)
 	rel := newReleases()
 	var sent []*[]byte
-	for i := range ownedAhead {
+	for i := range ownedAheadMin {
 		b := ownedPattern(i, 1<<20)
 		sent = append(sent, &b)
 		_, err := st.WriteOwned(&b, rel.release)
