@@ -30,10 +30,11 @@ func (st *Stream) Write(p []byte) (int, error) {
 // it: at once for a smaller buffer, which is copied as Write copies it, else
 // from the session's writer, with the session locked, so release must be
 // quick and must not use the session (putting bp back in a pool is what it
-// is for). A stream holds a few such buffers at once (owned_queue.go): two
-// waiting to be sent, the one being sent included, so that the next is
-// there when the previous one's write returns; a write beyond that waits for
-// room, as does a Write behind them. Buffers the stream still held when it
+// is for). A stream holds a few such buffers at once (owned_queue.go): up
+// to eight waiting to be sent, the one being sent included, while they hold
+// under 512 KiB, and two whatever their size, so that the next is there when
+// the previous one's write returns; a write beyond that waits for room, as
+// does a Write behind them. Buffers the stream still held when it
 // failed (reset, session lost) are released then, or once the kernel is done
 // with the pieces a write had taken from them.
 func (st *Stream) WriteOwned(bp *[]byte, release func(*[]byte)) (int, error) {
