@@ -1,10 +1,9 @@
 package h2
 
 import (
-	"math/bits"
-	"sync"
-	"sync/atomic"
 	"unsafe"
+
+	"github.com/h2rpc/h2rpc/internal/freelist"
 )
 
 // A stream's inbound and outbound byte buffers (Stream.in, Stream.out) come
@@ -23,88 +22,47 @@ import (
 //
 // The pools hold pointers to each buffer's first byte, so returning one
 // allocates nothing; the pointer keeps the whole array alive.
-const (
-	streamBufMinShift = 11 // 2 KiB: a 1 KiB message with its prefix, and room
-	streamBufMaxShift = 22 // 4 MiB: the default stream window
-	streamBufClasses  = streamBufMaxShift - streamBufMinShift + 1
-)
-
-var streamBufs [streamBufClasses]sync.Pool
-
-// Large classes also keep a free list. A sync.Pool is emptied by every
-// other garbage collection, and a stream of large messages makes the GC run
-// every few messages (each one allocates its payload anew in protobuf's
-// unmarshal), so one in twenty 64 KiB messages of one server stream came
-// with a fresh 128 KiB stream buffer: allocated, zeroed and faulted in page
-// by page, 5 % of the bytes the process allocated.
 //
-// The lists share one budget, streamBufKeepBytes, rather than keeping a
-// little per class: a reader that lags behind a stream of large messages
-// holds up to a stream window of them (4 MiB by default, 64 frames of a
-// 64 KiB message, each in a 128 KiB buffer), and one that caught up gives
-// them all back at once. With 1 MiB per class, 8 buffers of 128 KiB were
-// kept and the rest went to the sync.Pool, so after each collection the
-// next backlog allocated them anew: one 64 KiB message in ten of a server
-// stream of 100 (the reader lags by 15 messages on average, and by the whole
-// window at times), 5-8 % of the bytes the process allocated. Buffers are
-// pinned only if that many were in use together once.
+// Large classes (64 KiB and up) also keep a free list (internal/freelist).
+// A sync.Pool is emptied by every other garbage collection, and a stream of
+// large messages makes the GC run every few messages (each one allocates its
+// payload anew in protobuf's unmarshal), so one in twenty 64 KiB messages of
+// one server stream came with a fresh 128 KiB stream buffer: allocated,
+// zeroed and faulted in page by page, 5 % of the bytes the process
+// allocated.
+//
+// The lists share one budget rather than keeping a little per class: a
+// reader that lags behind a stream of large messages holds up to a stream
+// window of them (4 MiB by default, 64 frames of a 64 KiB message, each in a
+// 128 KiB buffer), and one that caught up gives them all back at once. With
+// 1 MiB per class, 8 buffers of 128 KiB were kept and the rest went to the
+// sync.Pool, so after each collection the next backlog allocated them anew:
+// one 64 KiB message in ten of a server stream of 100 (the reader lags by 15
+// messages on average, and by the whole window at times), 5-8 % of the bytes
+// the process allocated.
 //
 // The budget is 16 MiB, not the 8 MiB that backlog needs: eight 1 MiB
 // messages that arrive before their readers (unary calls at c=8) are eight
 // 1 MiB frames, each in a 2 MiB buffer, and with 8 MiB four of them were
 // allocated anew after every other collection (3 % of the bytes of unary
 // 1 MiB at c=8).
-const (
-	streamBufListShift = 16 // 64 KiB: from here on, buffers are also kept in a free list
-	// streamBufKeepBytes is what the lists keep in all: eight 1 MiB frames,
-	// each in a 2 MiB buffer (or two stream windows' frames of 64 KiB
-	// messages, each in a 128 KiB buffer).
-	streamBufKeepBytes = 16 << 20
-)
-
-var (
-	streamBufLists = func() (l [streamBufMaxShift - streamBufListShift + 1]chan *byte) {
-		for i := range l {
-			l[i] = make(chan *byte, max(2, streamBufKeepBytes>>(streamBufListShift+i)))
-		}
-		return l
-	}()
-	// streamBufKept is how many bytes the lists hold: a buffer goes into
-	// one only while that stays within streamBufKeepBytes.
-	streamBufKept atomic.Int64
-)
-
-// streamBufList returns class c's free list, or nil for small classes.
-func streamBufList(c int) chan *byte {
-	if i := c + streamBufMinShift - streamBufListShift; i >= 0 {
-		return streamBufLists[i]
-	}
-	return nil
-}
-
-func streamBufClass(n int) int {
-	if n <= 1<<streamBufMinShift {
-		return 0
-	}
-	return bits.Len(uint(n-1)) - streamBufMinShift
-}
+var streamBufs = freelist.New[*byte](freelist.Config{
+	MinShift:  11, // 2 KiB: a 1 KiB message with its prefix, and room
+	MaxShift:  22, // 4 MiB: the default stream window
+	ListShift: 16, // 64 KiB
+	// Eight 1 MiB frames, each in a 2 MiB buffer (or two stream windows'
+	// frames of 64 KiB messages, each in a 128 KiB buffer).
+	Budget: 16 << 20,
+})
 
 // getStreamBuf returns an empty buffer with room for at least n bytes.
 func getStreamBuf(n int) []byte {
-	c := streamBufClass(n)
-	if c >= streamBufClasses {
+	c, ok := streamBufs.Class(n)
+	if !ok {
 		return make([]byte, 0, n)
 	}
-	size := 1 << (c + streamBufMinShift)
-	if l := streamBufList(c); l != nil {
-		select {
-		case p := <-l:
-			streamBufKept.Add(-int64(size))
-			return unsafe.Slice(p, size)[:0]
-		default:
-		}
-	}
-	if p, _ := streamBufs[c].Get().(*byte); p != nil {
+	size := streamBufs.Size(c)
+	if p, ok := streamBufs.Get(c); ok {
 		return unsafe.Slice(p, size)[:0]
 	}
 	return make([]byte, 0, size)
@@ -112,25 +70,16 @@ func getStreamBuf(n int) []byte {
 
 // putStreamBuf returns b to its pool. The caller must drop every reference
 // to it. Buffers not made by getStreamBuf (other capacities) are left to
-// the GC.
+// the GC: the pools know a buffer by its first byte, so its class must say
+// its capacity.
 func putStreamBuf(b []byte) {
-	c := cap(b)
-	if c < 1<<streamBufMinShift || c > 1<<streamBufMaxShift || c&(c-1) != 0 {
+	size := cap(b)
+	if size&(size-1) != 0 {
 		return
 	}
-	cls := bits.Len(uint(c)) - 1 - streamBufMinShift
-	p := unsafe.SliceData(b[:1])
-	if l := streamBufList(cls); l != nil {
-		if streamBufKept.Add(int64(c)) <= streamBufKeepBytes {
-			select {
-			case l <- p:
-				return
-			default:
-			}
-		}
-		streamBufKept.Add(-int64(c))
+	if c, ok := streamBufs.ClassOf(size); ok {
+		streamBufs.Put(c, unsafe.SliceData(b[:1]), size)
 	}
-	streamBufs[cls].Put(p)
 }
 
 // appendBuffered appends p to the unread bytes buf[off:], moving them to the

@@ -94,21 +94,15 @@ func giveBackThroughCollections(n, size int) (map[*byte]bool, [][]byte) {
 	return mine, bufs
 }
 
-// TestLargeStreamBuffersSurviveGC: large stream buffers given back are kept
-// across garbage collections (a sync.Pool alone drops them within two), so a
-// stream of large messages, which makes the GC run every few messages, reuses
-// them instead of allocating, zeroing and faulting in fresh ones.
-func TestLargeStreamBuffersSurviveGC(t *testing.T) {
-	emptyStreamBufLists()  // what other tests left takes part of the budget
-	const size = 128 << 10 // a 64 KiB message's frame buffer (readFrames)
-	l := streamBufList(streamBufClass(size))
-	require.NotNil(t, l)
-	mine, _ := giveBackThroughCollections(cap(l), size)
-	b := getStreamBuf(size)
-	require.True(t, mine[unsafe.SliceData(b[:1])], "a buffer given back before the collections came back")
-	putStreamBuf(b)
-	// Small classes stay with sync.Pool alone.
-	require.Nil(t, streamBufList(streamBufClass(32<<10)))
+// TestStreamBuffersListedFrom64KiB: stream buffers of 64 KiB and up given
+// back are kept across garbage collections, so a stream of large messages,
+// which makes the GC run every few messages, reuses them instead of
+// allocating, zeroing and faulting in fresh ones; smaller ones are left to
+// the sync.Pool, which the collections empty.
+func TestStreamBuffersListedFrom64KiB(t *testing.T) {
+	streamBufs.Empty() // what other tests left takes part of the budget
+	require.Equal(t, 4, reusedAfterCollections(4, 64<<10))
+	require.Zero(t, reusedAfterCollections(4, 32<<10), "32 KiB buffers were pinned")
 }
 
 // TestLaggingReadersBuffersSurviveGC: a reader that lags behind a stream of
@@ -117,8 +111,8 @@ func TestLargeStreamBuffersSurviveGC(t *testing.T) {
 // of them after collections, where 8 were kept before and the next backlog
 // allocated the rest anew.
 func TestLaggingReadersBuffersSurviveGC(t *testing.T) {
-	emptyStreamBufLists() // what other tests left takes part of the budget
-	const frame = 65545   // a 64 KiB message with its gRPC prefix and protobuf's framing
+	streamBufs.Empty()  // what other tests left takes part of the budget
+	const frame = 65545 // a 64 KiB message with its gRPC prefix and protobuf's framing
 	window := int(DefaultSettings().InitialWindowSize)
 	n := window / frame
 	reused := reusedAfterCollections(n, frame+frame/16) // as readFrames asks
@@ -130,48 +124,11 @@ func TestLaggingReadersBuffersSurviveGC(t *testing.T) {
 // all eight are reused after collections, where a budget of 8 MiB kept four
 // and the other four were allocated, zeroed and faulted in anew.
 func TestEightMiBFramesBuffersSurviveGC(t *testing.T) {
-	emptyStreamBufLists()   // what other tests left takes part of the budget
+	streamBufs.Empty()      // what other tests left takes part of the budget
 	const frame = 1<<20 + 9 // a 1 MiB message with its gRPC prefix and protobuf's framing
 	const n = 8
 	reused := reusedAfterCollections(n, frame+frame/16) // as readFrames asks
 	require.Equal(t, n, reused, "frame buffers allocated anew after collections")
-}
-
-// TestStreamBufListsKeepWithinTheirBudget: whatever the classes given back,
-// the free lists hold at most streamBufKeepBytes in all; the rest is the
-// sync.Pool's, which the GC may empty.
-func TestStreamBufListsKeepWithinTheirBudget(t *testing.T) {
-	emptyStreamBufLists()
-	var bufs [][]byte
-	for _, size := range []int{64 << 10, 128 << 10, 1 << 20, 4 << 20} {
-		for range 2 * streamBufKeepBytes / size {
-			bufs = append(bufs, getStreamBuf(size))
-		}
-	}
-	for _, b := range bufs {
-		putStreamBuf(b)
-	}
-	kept := 0
-	for i, l := range streamBufLists {
-		kept += len(l) << (streamBufListShift + i)
-	}
-	require.LessOrEqual(t, kept, streamBufKeepBytes)
-	require.Greater(t, kept, streamBufKeepBytes/2, "the lists kept little: the budget is not what bounds them")
-}
-
-// emptyStreamBufLists takes every buffer out of the free lists, to the GC.
-func emptyStreamBufLists() {
-	for i, l := range streamBufLists {
-		for {
-			select {
-			case <-l:
-				streamBufKept.Add(-int64(1) << (streamBufListShift + i))
-				continue
-			default:
-			}
-			break
-		}
-	}
 }
 
 // Bytes that arrive while a large buffer is full of unread bytes go into a

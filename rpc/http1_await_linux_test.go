@@ -4,6 +4,7 @@ package rpc
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,4 +197,65 @@ func TestServeHTTP1DeadlinesPerRequest(t *testing.T) {
 	got := l.n.Load() - before
 	t.Logf("%d deadlines set for %d calls", got, calls)
 	require.LessOrEqual(t, got, int32(calls))
+}
+
+// resetConn is a connection whose peer has reset it, and which has read
+// the reset: a write to it fails with EPIPE (or ECONNRESET).
+func resetConn(t *testing.T) net.Conn {
+	c, s := tcpPair(t)
+	require.NoError(t, s.(*net.TCPConn).SetLinger(0)) // close with RST
+	require.NoError(t, s.Close())
+	_, err := c.Read(make([]byte, 1))
+	require.ErrorIs(t, err, syscall.ECONNRESET)
+	return c
+}
+
+// requireBrokenWrite checks err is the failed write's, whichever of the
+// two errors the kernel gave.
+func requireBrokenWrite(t *testing.T, err error) {
+	t.Helper()
+	require.True(t, errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET), "got %v", err)
+}
+
+// returnsWithin runs f, and fails the test if it has not returned after a
+// while: a write that fails must not be retried or waited on for ever.
+func returnsWithin(t *testing.T, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a failed write never returned")
+	}
+}
+
+// A write that fails with an error other than EAGAIN (here EPIPE, on a
+// connection its peer reset) ends writeSocket and the socket awaiter's write
+// with that error, before the wait for an answer: the connection is broken,
+// and no answer will come.
+func TestSocketWriteFailureIsReturned(t *testing.T) {
+	c := resetConn(t)
+	var n int
+	var err error
+	returnsWithin(t, func() {
+		cerr := socketRawConn(c).Control(func(fd uintptr) { n, err = writeSocket(fd, []byte("hello")) })
+		require.NoError(t, cerr)
+	})
+	require.Zero(t, n)
+	requireBrokenWrite(t, err)
+
+	a := newSocketAwaiter(resetConn(t))
+	waited := false
+	a.beforeWait = func() bool { waited = true; return true }
+	returnsWithin(t, func() { n, err = a.writeThenAwait([]byte("hello")) })
+	require.Zero(t, n)
+	requireBrokenWrite(t, err)
+	var se *os.SyscallError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "write", se.Syscall)
+	require.False(t, waited, "the awaiter went on to wait for an answer")
 }

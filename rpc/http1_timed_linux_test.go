@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -194,4 +195,19 @@ func TestServeHTTP1SmallResponseGoesOnForASteadySlowReader(t *testing.T) {
 		require.NoError(t, err, "cut off after %d bytes", n)
 	}
 	require.Equal(t, size+2, n, "the whole JSON string")
+}
+
+// A timed write that fails with an error other than EAGAIN (EPIPE, on a
+// connection its peer reset) returns that error at once: it neither waits
+// for room that will never come nor meets the write timeout.
+func TestTimedWriteFailureIsReturned(t *testing.T) {
+	c := &http1ServerConn{srv: NewServer(HTTP1Params(HTTP1Parameters{WriteTimeout: time.Minute})), nc: resetConn(t)}
+	var err error
+	returnsWithin(t, func() { err = c.writeTimed(make([]byte, 4<<10)) })
+	require.NotNil(t, c.tw, "the write went through the timed writer")
+	requireBrokenWrite(t, err)
+	require.NotErrorIs(t, err, os.ErrDeadlineExceeded)
+	var se *os.SyscallError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, "write", se.Syscall)
 }
