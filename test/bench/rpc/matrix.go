@@ -39,6 +39,8 @@ var (
 	rateRow = func(label string) []row { return []row{{kRate, label, throughput}} }
 	latRows = []row{{kP50, "p50 latency", latency}, {kP99, "p99 latency", latency}}
 	memRow  = func(label string) []row { return []row{{kMem, label, memory}} }
+	// floorRate is a proto floor's one row: a figure, no goal.
+	floorRate = func(label string) []row { return []row{{kRate, label, info}} }
 )
 
 type caseFunc func(ctx context.Context, e *env) (map[string]float64, error)
@@ -143,6 +145,11 @@ func buildMatrix() []benchCase {
 	cs := []benchCase{
 		{name: "floor/tcp-1B", what: "floor: bare TCP ping-pong 1 B", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}, {kRate, "round trips/s", info}}, run: tcpPingPong(1)},
 		{name: "floor/tcp-1KiB", what: "floor: bare TCP ping-pong 1 KiB", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}, {kRate, "round trips/s", info}}, run: tcpPingPong(kib)},
+		{name: "floor/proto-unary-64KiB-c8", what: "floor: proto unary-shaped 64 KiB each way, 8 callers on 8 TCP connections", floor: true, rows: floorRate("calls/s"), run: protoUnary(64*kib, 8)},
+		{name: "floor/proto-unary-1MiB-c8", what: "floor: proto unary-shaped 1 MiB each way, 8 callers on 8 TCP connections", floor: true, rows: floorRate("calls/s"), run: protoUnary(mib, 8)},
+		{name: "floor/proto-stream-1x64KiB", what: "floor: proto one-way stream 64 KiB, 1 TCP connection", floor: true, rows: floorRate("msgs/s"), run: protoStream(64*kib, 1)},
+		{name: "floor/proto-stream-8x64KiB", what: "floor: proto one-way streams 64 KiB, 8 TCP connections", floor: true, rows: floorRate("msgs/s"), run: protoStream(64*kib, 8)},
+		{name: "floor/proto-pingpong-1MiB", what: "floor: proto ping-pong 1 MiB, 1 TCP connection", floor: true, rows: floorRate("round trips/s"), run: protoPingPong(mib)},
 		{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: append(latRows[:2:2], row{kRate, "calls/s", info}), run: unaryLatency(1)},
 		{name: "unary/1B-c64", what: "unary 1 B, c=64, 1 connection", rows: rateRow("calls/s"), run: unaryConcurrent(1, 64)},
 		{name: "tls/unary-1B-c64", what: "TLS: unary 1 B, c=64, 1 connection", tls: true, rows: rateRow("calls/s"), run: unaryConcurrent(1, 64)},
