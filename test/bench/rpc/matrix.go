@@ -17,6 +17,9 @@ const (
 	kBytes  = "bytes"  // bytes allocated per operation, client and server together
 	kCPU    = "cpu-us" // process CPU time (user and system) per operation, µs, client and server together
 	kMem    = "mem"    // live bytes per idle item
+	// kFloorRate is a large-message case's proto floor's rate, measured
+	// right beside the case's round (runFloorBeside).
+	kFloorRate = "floor-rate"
 )
 
 // kind says how a row is judged against its goals.
@@ -124,6 +127,27 @@ func countOf(n int) string {
 // floorFor names the floor case whose p50 a unary latency case is divided
 // by in the table (the same bytes each way).
 var floorFor = map[string]string{"unary/1B-c1": "floor/tcp-1B"}
+
+// rateFloorFor names the proto floor whose rate each large-message case is
+// read against in the table (the same application-level work on bare TCP);
+// every round of the case also runs that floor right after the stacks.
+// A one-way stream's work is the same whichever side sends, so server and
+// client streaming share their floors; the 8- and 64-stream shapes on one
+// connection are read against 8 senders on 8 connections, the machine's
+// capacity for that work with both cores busy.
+var rateFloorFor = map[string]string{
+	"unary/64KiB-c8":              "floor/proto-unary-64KiB-c8",
+	"unary/1MiB-c8":               "floor/proto-unary-1MiB-c8",
+	"server-stream/1x100x64KiB":   "floor/proto-stream-1x64KiB",
+	"server-stream/8x100x64KiB":   "floor/proto-stream-8x64KiB",
+	"server-stream/64x100x64KiB":  "floor/proto-stream-8x64KiB",
+	"server-stream/1x10000x64KiB": "floor/proto-stream-1x64KiB",
+	"client-stream/1x100x64KiB":   "floor/proto-stream-1x64KiB",
+	"client-stream/8x100x64KiB":   "floor/proto-stream-8x64KiB",
+	"client-stream/64x100x64KiB":  "floor/proto-stream-8x64KiB",
+	"client-stream/1x10000x64KiB": "floor/proto-stream-1x64KiB",
+	"bidi/pingpong-1MiB":          "floor/proto-pingpong-1MiB",
+}
 
 // memoryStacks are the stacks of the memory cases: the issue compares
 // h2rpc with grpc-go there, and connect-go on net/http holds about half a
