@@ -172,6 +172,11 @@ func TestWriteTableShareRow(t *testing.T) {
 	writeTable(&out, r)
 	require.Contains(t, out.String(), "| 50 % | 80 % | 20 % | goal 1.5x grpc-go = 120 % (above the floor) |")
 
+	r.share[connGo][c.name] = 0.334 // 3x is 100.2 %, printed as 100 %
+	out.Reset()
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| 33 % | goal 1.5x grpc-go = 120 % (above the floor) | goal 3x connect-go = 100 % |  |  |")
+
 	delete(r.median, tcpFloor)
 	out.Reset()
 	writeTable(&out, r)

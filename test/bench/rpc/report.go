@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 )
@@ -149,7 +150,7 @@ func shareRow(r *results, c benchCase) (string, bool) {
 		switch {
 		case !ok:
 			cells = append(cells, "n/a")
-		case g.bound*q > 1:
+		case math.Round(100*g.bound*q) > 100: // as printed: 100.4 % shows as 100 % and is not above
 			cells = append(cells, fmt.Sprintf("goal %gx %s = %s (above the floor)", g.bound, peer, fmtShare(g.bound*q)))
 		default:
 			cells = append(cells, fmt.Sprintf("goal %gx %s = %s", g.bound, peer, fmtShare(g.bound*q)))

@@ -135,7 +135,7 @@ func runFloorBeside(ctx context.Context, o options, bc benchCase, round int, all
 	}
 	k := metricKey(bc.name, kFloorRate)
 	all[tcpFloor][k] = append(all[tcpFloor][k], m[kRate])
-	fmt.Fprintf(log, "done: %-10s %-32s round %d %s=%s (%s)\n", tcpFloor, bc.name, round+1, kFloorRate, fmtFloat(m[kRate]), name)
+	fmt.Fprintf(log, "done: %-10s %-32s round %d beside it, %s: %s\n", tcpFloor, bc.name, round+1, name, fmtLog(m))
 	return nil
 }
 
