@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,14 @@ func TestMatrixSmoke(t *testing.T) {
 		}
 	}
 	require.Greater(t, r.floor[ours]["unary/1B-c1"], 0.0)
+	for c, f := range rateFloorFor {
+		require.True(t, slices.ContainsFunc(matrix, func(m benchCase) bool { return m.name == c && !m.floor }), "%s is a case of the stacks", c)
+		require.True(t, slices.ContainsFunc(matrix, func(m benchCase) bool { return m.name == f && m.floor }), "%s is a floor", f)
+		require.Greater(t, r.median[tcpFloor][metricKey(c, kFloorRate)], 0.0, "%s ran beside %s", f, c)
+		for _, s := range []string{ours, grpcGo, connGo} {
+			require.Greater(t, r.share[s][c], 0.0, "%s %s share of %s", s, c, f)
+		}
+	}
 
 	var out bytes.Buffer
 	writeTable(&out, r)
@@ -63,7 +72,7 @@ func TestMatrixSmoke(t *testing.T) {
 	for _, c := range matrix {
 		rows += len(c.rows)
 	}
-	rows += len(floorFor)
+	rows += len(floorFor) + len(rateFloorFor)
 	require.Equal(t, rows+2+2, strings.Count(out.String(), "\n"), "header, rows, blank line and the goals line")
 }
 
@@ -134,6 +143,44 @@ func TestWriteTableFloorRow(t *testing.T) {
 	writeTable(&out, r)
 	require.Contains(t, out.String(), "| floor | p50 latency | tcp: 20µs |")
 	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
+}
+
+// TestWriteTableShareRow: a large-message case with a proto floor gets a
+// row of the floor's figure, each stack's rate as a share of it and where
+// each throughput goal falls as a share of it; the row judges nothing, so
+// the goals line counts only the case's own row.
+func TestWriteTableShareRow(t *testing.T) {
+	c := benchCase{name: "bidi/pingpong-1MiB", what: "bidi ping-pong 1 MiB", rows: rateRow("round trips/s")}
+	r := &results{
+		cases: []benchCase{c},
+		median: map[string]map[string]float64{
+			tcpFloor: {"bidi/pingpong-1MiB|floor-rate": 1000},
+			ours:     {"bidi/pingpong-1MiB|rate": 500},
+			grpcGo:   {"bidi/pingpong-1MiB|rate": 400},
+			connGo:   {"bidi/pingpong-1MiB|rate": 200},
+		},
+		ratio: map[string]map[string]float64{grpcGo: {"bidi/pingpong-1MiB|rate": 1.25}, connGo: {"bidi/pingpong-1MiB|rate": 2.5}},
+		share: map[string]map[string]float64{ours: {c.name: 0.5}, grpcGo: {c.name: 0.4}, connGo: {c.name: 0.2}},
+	}
+	var out bytes.Buffer
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| bidi ping-pong 1 MiB | share of the proto floor's 1000 round trips/s | 50 % | 40 % | 20 % | goal 1.5x grpc-go = 60 % | goal 3x connect-go = 60 % |  |  |")
+	require.Contains(t, out.String(), "goals met: 0 of 2")
+
+	r.share[grpcGo][c.name] = 0.8
+	out.Reset()
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| 50 % | 80 % | 20 % | goal 1.5x grpc-go = 120 % (above the floor) |")
+
+	r.share[connGo][c.name] = 0.334 // 3x is 100.2 %, printed as 100 %
+	out.Reset()
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| 33 % | goal 1.5x grpc-go = 120 % (above the floor) | goal 3x connect-go = 100 % |  |  |")
+
+	delete(r.median, tcpFloor)
+	out.Reset()
+	writeTable(&out, r)
+	require.NotContains(t, out.String(), "share of", "no floor run, no row")
 }
 
 // TestPairedRatios: the ratio column is the median of each round pair's

@@ -17,6 +17,9 @@ const (
 	kBytes  = "bytes"  // bytes allocated per operation, client and server together
 	kCPU    = "cpu-us" // process CPU time (user and system) per operation, µs, client and server together
 	kMem    = "mem"    // live bytes per idle item
+	// kFloorRate is a large-message case's proto floor's rate, measured
+	// right beside the case's round (runFloorBeside).
+	kFloorRate = "floor-rate"
 )
 
 // kind says how a row is judged against its goals.
@@ -39,6 +42,8 @@ var (
 	rateRow = func(label string) []row { return []row{{kRate, label, throughput}} }
 	latRows = []row{{kP50, "p50 latency", latency}, {kP99, "p99 latency", latency}}
 	memRow  = func(label string) []row { return []row{{kMem, label, memory}} }
+	// floorRate is a proto floor's one row: a figure, no goal.
+	floorRate = func(label string) []row { return []row{{kRate, label, info}} }
 )
 
 type caseFunc func(ctx context.Context, e *env) (map[string]float64, error)
@@ -123,6 +128,27 @@ func countOf(n int) string {
 // by in the table (the same bytes each way).
 var floorFor = map[string]string{"unary/1B-c1": "floor/tcp-1B"}
 
+// rateFloorFor names the proto floor whose rate each large-message case is
+// read against in the table (the same application-level work on bare TCP);
+// every round of the case also runs that floor right after the stacks.
+// A one-way stream's work is the same whichever side sends, so server and
+// client streaming share their floors; the 8- and 64-stream shapes on one
+// connection are read against 8 senders on 8 connections, the machine's
+// capacity for that work with both cores busy.
+var rateFloorFor = map[string]string{
+	"unary/64KiB-c8":              "floor/proto-unary-64KiB-c8",
+	"unary/1MiB-c8":               "floor/proto-unary-1MiB-c8",
+	"server-stream/1x100x64KiB":   "floor/proto-stream-1x64KiB",
+	"server-stream/8x100x64KiB":   "floor/proto-stream-8x64KiB",
+	"server-stream/64x100x64KiB":  "floor/proto-stream-8x64KiB",
+	"server-stream/1x10000x64KiB": "floor/proto-stream-1x64KiB",
+	"client-stream/1x100x64KiB":   "floor/proto-stream-1x64KiB",
+	"client-stream/8x100x64KiB":   "floor/proto-stream-8x64KiB",
+	"client-stream/64x100x64KiB":  "floor/proto-stream-8x64KiB",
+	"client-stream/1x10000x64KiB": "floor/proto-stream-1x64KiB",
+	"bidi/pingpong-1MiB":          "floor/proto-pingpong-1MiB",
+}
+
 // memoryStacks are the stacks of the memory cases: the issue compares
 // h2rpc with grpc-go there, and connect-go on net/http holds about half a
 // MiB per open stream, 5 GiB for the 10,000-stream case.
@@ -143,6 +169,11 @@ func buildMatrix() []benchCase {
 	cs := []benchCase{
 		{name: "floor/tcp-1B", what: "floor: bare TCP ping-pong 1 B", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}, {kRate, "round trips/s", info}}, run: tcpPingPong(1)},
 		{name: "floor/tcp-1KiB", what: "floor: bare TCP ping-pong 1 KiB", floor: true, rows: []row{{kP50, "p50 latency", info}, {kP99, "p99 latency", info}, {kRate, "round trips/s", info}}, run: tcpPingPong(kib)},
+		{name: "floor/proto-unary-64KiB-c8", what: "floor: proto unary-shaped 64 KiB each way, 8 callers on 8 TCP connections", floor: true, rows: floorRate("calls/s"), run: protoUnary(64*kib, 8)},
+		{name: "floor/proto-unary-1MiB-c8", what: "floor: proto unary-shaped 1 MiB each way, 8 callers on 8 TCP connections", floor: true, rows: floorRate("calls/s"), run: protoUnary(mib, 8)},
+		{name: "floor/proto-stream-1x64KiB", what: "floor: proto one-way stream 64 KiB, 1 TCP connection", floor: true, rows: floorRate("msgs/s"), run: protoStream(64*kib, 1)},
+		{name: "floor/proto-stream-8x64KiB", what: "floor: proto one-way streams 64 KiB, 8 TCP connections", floor: true, rows: floorRate("msgs/s"), run: protoStream(64*kib, 8)},
+		{name: "floor/proto-pingpong-1MiB", what: "floor: proto ping-pong 1 MiB, 1 TCP connection", floor: true, rows: floorRate("round trips/s"), run: protoPingPong(mib)},
 		{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: append(latRows[:2:2], row{kRate, "calls/s", info}), run: unaryLatency(1)},
 		{name: "unary/1B-c64", what: "unary 1 B, c=64, 1 connection", rows: rateRow("calls/s"), run: unaryConcurrent(1, 64)},
 		{name: "tls/unary-1B-c64", what: "TLS: unary 1 B, c=64, 1 connection", tls: true, rows: rateRow("calls/s"), run: unaryConcurrent(1, 64)},

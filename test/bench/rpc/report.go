@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 )
@@ -116,9 +117,51 @@ func writeTable(w io.Writer, r *results) {
 			}
 			fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
 		}
+		if line, ok := shareRow(r, c); ok {
+			fmt.Fprintln(w, line)
+		}
 	}
 	fmt.Fprintf(w, "\ngoals met: %d of %d\n", met, judged)
 }
+
+// shareRow is the row under a large-message case that has a proto floor
+// (rateFloorFor): the floor's figure, each stack's rate as a share of it,
+// and where each throughput goal (a multiple of a peer's rate) falls as a
+// share of it, so that a goal above 100 % reads as beyond what the machine
+// does with no framework at all. The floor's figure is its median over
+// the rounds it ran beside the case's. Shares are not goals and count in
+// no total. No row when the floor did not run.
+func shareRow(r *results, c benchCase) (string, bool) {
+	fl, ok := r.median[tcpFloor][metricKey(c.name, kFloorRate)]
+	if !ok {
+		return "", false
+	}
+	cells := []string{c.what, fmt.Sprintf("share of the proto floor's %s %s", fmtFloat(fl), c.rows[0].label)}
+	for _, s := range tableStacks {
+		if q, ok := r.share[s][c.name]; ok {
+			cells = append(cells, fmtShare(q))
+		} else {
+			cells = append(cells, "n/a")
+		}
+	}
+	for _, peer := range []string{grpcGo, connGo} {
+		g := goals[throughput][peer]
+		q, ok := r.share[peer][c.name]
+		switch {
+		case !ok:
+			cells = append(cells, "n/a")
+		case math.Round(100*g.bound*q) > 100: // as printed: 100.4 % shows as 100 % and is not above
+			cells = append(cells, fmt.Sprintf("goal %gx %s = %s (above the floor)", g.bound, peer, fmtShare(g.bound*q)))
+		default:
+			cells = append(cells, fmt.Sprintf("goal %gx %s = %s", g.bound, peer, fmtShare(g.bound*q)))
+		}
+	}
+	cells = append(cells, "", "")
+	return "| " + strings.Join(cells, " | ") + " |", true
+}
+
+// fmtShare writes a fraction as a whole percentage.
+func fmtShare(q float64) string { return fmt.Sprintf("%.0f %%", 100*q) }
 
 // cellValue formats one stack's median of metric k for row rw.
 func cellValue(m map[string]float64, k string, rw row) string {

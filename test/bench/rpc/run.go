@@ -41,6 +41,7 @@ type results struct {
 	median map[string]map[string]float64 // stack -> metric key -> median
 	ratio  map[string]map[string]float64 // peer -> metric key -> median of h2rpc/peer per round
 	floor  map[string]map[string]float64 // stack -> case -> median of p50/floor p50 per round
+	share  map[string]map[string]float64 // stack -> case -> median of rate/its proto floor's rate per round
 }
 
 // metricKey names a case's metric in the results.
@@ -83,6 +84,9 @@ func run(ctx context.Context, o options, log io.Writer) (*results, error) {
 				}
 				fmt.Fprintf(log, "done: %-10s %-32s round %d %s\n", name, bc.name, round+1, fmtLog(m))
 			}
+			if err := runFloorBeside(ctx, o, bc, round, all, log); err != nil {
+				return nil, err
+			}
 		}
 	}
 	r.median = map[string]map[string]float64{}
@@ -96,20 +100,64 @@ func run(ctx context.Context, o options, log io.Writer) (*results, error) {
 	for _, peer := range []string{grpcGo, connGo} {
 		r.ratio[peer] = pairedRatios(all[ours], all[peer])
 	}
-	r.floor = map[string]map[string]float64{}
+	p50s, rates := map[string]string{}, map[string]string{}
 	for c, f := range floorFor {
-		fl := all[tcpFloor][metricKey(f, kP50)]
+		p50s[c] = metricKey(f, kP50)
+	}
+	for c := range rateFloorFor {
+		rates[c] = metricKey(c, kFloorRate)
+	}
+	r.floor = againstFloors(all, p50s, kP50)
+	r.share = againstFloors(all, rates, kRate)
+	return r, nil
+}
+
+// runFloorBeside runs one round of bc's proto floor (rateFloorFor), if it
+// has one, right after the stacks' round of bc, and keeps its rate under
+// bc's kFloorRate: each share of the floor then pairs figures measured
+// seconds apart, where the floor's own case may have run many minutes
+// earlier, and rates on a shared machine drift by half between the two.
+func runFloorBeside(ctx context.Context, o options, bc benchCase, round int, all map[string]map[string][]float64, log io.Writer) error {
+	name, ok := rateFloorFor[bc.name]
+	if !ok {
+		return nil
+	}
+	i := slices.IndexFunc(matrix, func(c benchCase) bool { return c.name == name })
+	if i < 0 {
+		return fmt.Errorf("%s: no floor case %q", bc.name, name)
+	}
+	m, err := runOnce(ctx, o, matrix[i], tcpFloor)
+	if err != nil {
+		return fmt.Errorf("%s beside %s: %w", name, bc.name, err)
+	}
+	if all[tcpFloor] == nil {
+		all[tcpFloor] = map[string][]float64{}
+	}
+	k := metricKey(bc.name, kFloorRate)
+	all[tcpFloor][k] = append(all[tcpFloor][k], m[kRate])
+	fmt.Fprintf(log, "done: %-10s %-32s round %d beside it, %s: %s\n", tcpFloor, bc.name, round+1, name, fmtLog(m))
+	return nil
+}
+
+// againstFloors is, per stack and per case of floors (case -> the metric
+// key of its floor's figure, a tcpFloor key), the median over rounds of
+// the case's metric k over its floor's, paired round by round; a case or
+// floor not run has none.
+func againstFloors(all map[string]map[string][]float64, floors map[string]string, k string) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	for c, fk := range floors {
+		fl := all[tcpFloor][fk]
 		for _, s := range stacks {
-			q := pairedRatios(map[string][]float64{c: all[s.name][metricKey(c, kP50)]}, map[string][]float64{c: fl})
+			q := pairedRatios(map[string][]float64{c: all[s.name][metricKey(c, k)]}, map[string][]float64{c: fl})
 			if v, ok := q[c]; ok {
-				if r.floor[s.name] == nil {
-					r.floor[s.name] = map[string]float64{}
+				if out[s.name] == nil {
+					out[s.name] = map[string]float64{}
 				}
-				r.floor[s.name][c] = v
+				out[s.name][c] = v
 			}
 		}
 	}
-	return r, nil
+	return out
 }
 
 // runOnce runs one round of bc on the named stack (or on bare TCP).
