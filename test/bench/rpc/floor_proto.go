@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	testpb "github.com/h2rpc/h2rpc/proto/grpc/testing"
+	"google.golang.org/protobuf/proto"
 )
 
 // The proto floors: the application-level work of the large-message shapes
@@ -105,6 +106,49 @@ func checkBody(what string, body []byte, size int) error {
 	return nil
 }
 
+// payloadMessage is a grpc.testing message that carries a payload.
+type payloadMessage interface {
+	proto.Message
+	GetPayload() *testpb.Payload
+}
+
+// serveEach is a floor server's loop: it reads each fresh message newIn
+// makes, checks that its payload is size bytes, and sends what answer
+// builds from it (nothing when answer is nil: a one-way stream).
+func serveEach[M payloadMessage](c *protoConn, size int, newIn func() M, answer func(M) (proto.Message, error)) error {
+	for {
+		in := newIn()
+		if err := c.recv(in); err != nil {
+			return err
+		}
+		if err := checkBody("message received", in.GetPayload().GetBody(), size); err != nil {
+			return err
+		}
+		if answer == nil {
+			continue
+		}
+		out, err := answer(in)
+		if err != nil {
+			return err
+		}
+		if err := c.send(out); err != nil {
+			return err
+		}
+	}
+}
+
+// exchange is a floor caller's round trip: it sends req and reads resp,
+// whose payload must be size bytes.
+func exchange(c *protoConn, req proto.Message, resp payloadMessage, size int) error {
+	if err := c.send(req); err != nil {
+		return err
+	}
+	if err := c.recv(resp); err != nil {
+		return err
+	}
+	return checkBody("response", resp.GetPayload().GetBody(), size)
+}
+
 // protoPingPong is bidi/pingpong's work on bare TCP: one connection, one
 // round trip at a time of a fresh StreamingOutputCallRequest of size bytes
 // answered by a fresh StreamingOutputCallResponse of the same size: round
@@ -112,32 +156,14 @@ func checkBody(what string, body []byte, size int) error {
 func protoPingPong(size int) caseFunc {
 	return func(ctx context.Context, e *env) (map[string]float64, error) {
 		serve := func(c *protoConn) error {
-			for {
-				req := &testpb.StreamingOutputCallRequest{}
-				if err := c.recv(req); err != nil {
-					return err
-				}
-				if err := checkBody("request", req.GetPayload().GetBody(), size); err != nil {
-					return err
-				}
-				b, err := freshBody(req.GetResponseParameters()[0].GetSize())
-				if err != nil {
-					return err
-				}
-				if err := c.send(&testpb.StreamingOutputCallResponse{Payload: &testpb.Payload{Body: b}}); err != nil {
-					return err
-				}
-			}
+			return serveEach(c, size, func() *testpb.StreamingOutputCallRequest { return &testpb.StreamingOutputCallRequest{} },
+				func(req *testpb.StreamingOutputCallRequest) (proto.Message, error) {
+					b, err := freshBody(req.GetResponseParameters()[0].GetSize())
+					return &testpb.StreamingOutputCallResponse{Payload: &testpb.Payload{Body: b}}, err
+				})
 		}
 		return runProtoFloor(ctx, e, 1, serve, func(c *protoConn) error {
-			if err := c.send(echoReq(size)); err != nil {
-				return err
-			}
-			resp := &testpb.StreamingOutputCallResponse{}
-			if err := c.recv(resp); err != nil {
-				return err
-			}
-			return checkBody("response", resp.GetPayload().GetBody(), size)
+			return exchange(c, echoReq(size), &testpb.StreamingOutputCallResponse{}, size)
 		})
 	}
 }
@@ -148,32 +174,11 @@ func protoPingPong(size int) caseFunc {
 func protoUnary(size, conc int) caseFunc {
 	return func(ctx context.Context, e *env) (map[string]float64, error) {
 		serve := func(c *protoConn) error {
-			for {
-				req := &testpb.SimpleRequest{}
-				if err := c.recv(req); err != nil {
-					return err
-				}
-				if err := checkBody("request", req.GetPayload().GetBody(), size); err != nil {
-					return err
-				}
-				resp, err := unaryCall(req)
-				if err != nil {
-					return err
-				}
-				if err := c.send(resp); err != nil {
-					return err
-				}
-			}
+			return serveEach(c, size, func() *testpb.SimpleRequest { return &testpb.SimpleRequest{} },
+				func(req *testpb.SimpleRequest) (proto.Message, error) { return unaryCall(req) })
 		}
 		return runProtoFloor(ctx, e, e.scale(conc, smokeConc), serve, func(c *protoConn) error {
-			if err := c.send(unaryReq(size)); err != nil {
-				return err
-			}
-			resp := &testpb.SimpleResponse{}
-			if err := c.recv(resp); err != nil {
-				return err
-			}
-			return checkBody("response", resp.GetPayload().GetBody(), size)
+			return exchange(c, unaryReq(size), &testpb.SimpleResponse{}, size)
 		})
 	}
 }
@@ -196,15 +201,7 @@ const streamBatch = 256 * kib
 func protoStream(size, conc int) caseFunc {
 	return func(ctx context.Context, e *env) (map[string]float64, error) {
 		serve := func(c *protoConn) error {
-			for {
-				m := &testpb.StreamingInputCallRequest{}
-				if err := c.recv(m); err != nil {
-					return err
-				}
-				if err := checkBody("streamed message", m.GetPayload().GetBody(), size); err != nil {
-					return err
-				}
-			}
+			return serveEach(c, size, func() *testpb.StreamingInputCallRequest { return &testpb.StreamingInputCallRequest{} }, nil)
 		}
 		return runProtoFloor(ctx, e, e.scale(conc, smokeConc), serve, func(c *protoConn) error {
 			if err := c.queue(&testpb.StreamingInputCallRequest{Payload: &testpb.Payload{Body: make([]byte, size)}}); err != nil {
