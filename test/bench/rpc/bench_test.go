@@ -216,3 +216,20 @@ func TestSizeNames(t *testing.T) {
 	require.Equal(t, "1 stream", streamsOf(1))
 	require.Equal(t, "64 streams", streamsOf(64))
 }
+
+// TestNoBesideRunsNoFloor: with -beside=false a large-message case runs on
+// the stacks alone, so that a profile or trace of it holds no floor's work,
+// and the table has no share row for it.
+func TestNoBesideRunsNoFloor(t *testing.T) {
+	o := smoke
+	o.cases, o.stacks, o.noBeside = []string{"unary/64KiB-c8"}, []string{ours}, true
+	var log bytes.Buffer
+	r, err := run(context.Background(), o, &log)
+	require.NoError(t, err, log.String())
+	require.Greater(t, r.median[ours][metricKey("unary/64KiB-c8", kRate)], 0.0)
+	require.NotContains(t, r.median[tcpFloor], metricKey("unary/64KiB-c8", kFloorRate))
+	require.NotContains(t, log.String(), "beside it")
+	var out bytes.Buffer
+	writeTable(&out, r)
+	require.NotContains(t, out.String(), "share of the proto floor")
+}

@@ -24,6 +24,7 @@ func main() {
 	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
 	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile (every event sampled) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
+	beside := flag.Bool("beside", true, "run each large-message case's proto floor beside it in every round (its share-of-floor row); false for profiles and traces of the stacks alone")
 	flag.Parse()
 
 	if *list {
@@ -32,7 +33,7 @@ func main() {
 		}
 		return
 	}
-	o := options{tm: timing{*warmup, *measure}, runs: *runs, stacks: splitList(*fws), cases: splitList(*cases)}
+	o := options{tm: timing{*warmup, *measure}, runs: *runs, stacks: splitList(*fws), cases: splitList(*cases), noBeside: !*beside}
 	if *quick {
 		o.tm = timing{50 * time.Millisecond, 200 * time.Millisecond}
 		o.runs = 1

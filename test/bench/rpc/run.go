@@ -15,6 +15,9 @@ type options struct {
 	stacks []string // empty: all
 	cases  []string // name prefixes; empty: every case but the legacy ones
 	smoke  bool     // shrink counts (the tests' mode)
+	// noBeside leaves out the proto floor run beside each large-message
+	// case (runFloorBeside), for profiles of the stacks alone.
+	noBeside bool
 }
 
 // selected reports whether c runs under the -case patterns.
@@ -119,7 +122,7 @@ func run(ctx context.Context, o options, log io.Writer) (*results, error) {
 // earlier, and rates on a shared machine drift by half between the two.
 func runFloorBeside(ctx context.Context, o options, bc benchCase, round int, all map[string]map[string][]float64, log io.Writer) error {
 	name, ok := rateFloorFor[bc.name]
-	if !ok {
+	if !ok || o.noBeside {
 		return nil
 	}
 	i := slices.IndexFunc(matrix, func(c benchCase) bool { return c.name == name })
