@@ -23,7 +23,11 @@ import "sync"
 // CPU): with two, 1 stream × 10,000 × 64 KiB sent 13-24 % fewer messages a
 // second, client or server streaming alike. A sender of 1 MiB messages stays
 // at two. A peer that stops reading or gives no window holds the stream's
-// sender at that many, not at what it can marshal.
+// sender at that many, not at what it can marshal. The bound counts the
+// messages' bytes, not the capacity of the buffers behind them: rpc's pool
+// rounds a buffer up to a power of two, so eight messages of a 64 KiB
+// payload (a few bytes over 64 KiB with their framing) pin eight 128 KiB
+// buffers, 1 MiB per stalled stream, and two 1 MiB ones two 2 MiB buffers.
 const (
 	ownedAheadMin   = 2
 	ownedAheadMax   = 8
