@@ -204,25 +204,51 @@ func TestWriteTableShareRow(t *testing.T) {
 	require.NotContains(t, out.String(), "share of", "no floor run, no row")
 }
 
+// TestWriteTableTCPShareRow: bidi ping-pong 1 KiB gets the same share row
+// against the bare TCP 1 KiB echo run beside it, named as the TCP floor.
+func TestWriteTableTCPShareRow(t *testing.T) {
+	c := benchCase{name: "bidi/pingpong-1KiB", what: "bidi ping-pong 1 KiB", rows: rateRow("round trips/s")}
+	r := &results{
+		cases: []benchCase{c},
+		median: map[string]map[string]float64{
+			tcpFloor: {"bidi/pingpong-1KiB|floor-rate": 40000},
+			ours:     {"bidi/pingpong-1KiB|rate": 22000},
+			grpcGo:   {"bidi/pingpong-1KiB|rate": 25000},
+			connGo:   {"bidi/pingpong-1KiB|rate": 12000},
+		},
+		ratio: map[string]map[string]float64{grpcGo: {"bidi/pingpong-1KiB|rate": 0.88}, connGo: {"bidi/pingpong-1KiB|rate": 1.83}},
+		share: map[string]map[string]float64{ours: {c.name: 0.55}, grpcGo: {c.name: 0.62}, connGo: {c.name: 0.3}},
+	}
+	var out bytes.Buffer
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| bidi ping-pong 1 KiB | share of the TCP floor's 40000 round trips/s | 55 % | 62 % | 30 % | goal 1.5x grpc-go = 93 % | goal 3x connect-go = 90 % |  |  |")
+	require.Contains(t, out.String(), "goals met: 0 of 2")
+
+	r.share[grpcGo][c.name] = 0.7
+	out.Reset()
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| goal 1.5x grpc-go = 105 % (above the floor) |")
+}
+
 // TestAgainstBesidePairsRounds: the floor ratios pair each stack's round
 // with the floor run beside it in the same round (the median of the
 // per-round ratios), never with the floor case's own rounds.
 func TestAgainstBesidePairsRounds(t *testing.T) {
 	all := map[string]map[string][]float64{
-		ours:   {"unary/1B-c1|p50": {30, 60, 45}, "bidi/pingpong-1MiB|rate": {10, 30, 50}},
+		ours:   {"unary/1B-c1|p50": {30, 60, 45}, "bidi/pingpong-1KiB|rate": {10, 30, 50}},
 		grpcGo: {"unary/1B-c1|p50": {40, 80, 30}},
 		tcpFloor: {
-			"unary/1B-c1|floor-p50":          {20, 40, 15},
-			"floor/tcp-1B|p50":               {10, 10, 10}, // the floor's own case, run at other times
-			"bidi/pingpong-1MiB|floor-rate":  {20, 40, 100},
-			"floor/proto-pingpong-1MiB|rate": {1000}, // likewise
+			"unary/1B-c1|floor-p50":         {20, 40, 15},
+			"floor/tcp-1B|p50":              {10, 10, 10}, // the floor's own case, run at other times
+			"bidi/pingpong-1KiB|floor-rate": {20, 40, 100},
+			"floor/tcp-1KiB|rate":           {1000}, // likewise
 		},
 	}
 	floor, share := againstBeside(all)
 	require.InDelta(t, 1.5, floor[ours]["unary/1B-c1"], 1e-9, "ratios 1.5, 1.5, 3: median 1.5 (the medians' ratio is 2.25)")
 	require.InDelta(t, 2.0, floor[grpcGo]["unary/1B-c1"], 1e-9, "ratios 2, 2, 2")
 	require.NotContains(t, floor, connGo, "a stack that did not run has no ratio")
-	require.InDelta(t, 0.5, share[ours]["bidi/pingpong-1MiB"], 1e-9, "shares 0.5, 0.75, 0.5: median 0.5 (the medians' ratio is 0.75)")
+	require.InDelta(t, 0.5, share[ours]["bidi/pingpong-1KiB"], 1e-9, "shares 0.5, 0.75, 0.5: median 0.5 (the medians' ratio is 0.75)")
 	require.NotContains(t, share[ours], "unary/1B-c1", "a latency floor gives no share")
 
 	all[tcpFloor]["unary/1B-c1|floor-p50"] = all[tcpFloor]["unary/1B-c1|floor-p50"][:2]
@@ -236,6 +262,7 @@ func TestAgainstBesidePairsRounds(t *testing.T) {
 func TestFloorRunsBeside(t *testing.T) {
 	for _, tc := range []struct{ name, floor, key, row string }{
 		{"unary/1B-c1", "floor/tcp-1B", kFloorP50, "| p50 / TCP floor p50 ("},
+		{"bidi/pingpong-1KiB", "floor/tcp-1KiB", kFloorRate, "| share of the TCP floor's "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := smoke
@@ -300,7 +327,7 @@ func TestSizeNames(t *testing.T) {
 // floor row says it had no floor beside it.
 func TestNoBesideRunsNoFloor(t *testing.T) {
 	o := smoke
-	o.cases, o.stacks, o.noBeside = []string{"unary/64KiB-c8", "unary/1B-c1"}, []string{ours}, true
+	o.cases, o.stacks, o.noBeside = []string{"unary/64KiB-c8", "unary/1B-c1", "bidi/pingpong-1KiB"}, []string{ours}, true
 	var log bytes.Buffer
 	r, err := run(context.Background(), o, &log)
 	require.NoError(t, err, log.String())

@@ -134,8 +134,9 @@ var floorFor = map[string]string{"unary/1B-c1": "floor/tcp-1B"}
 
 // rateFloorFor names the floor whose rate each case is read against in the
 // table: for the large messages their proto floor (the same
-// application-level work on bare TCP); every round of the case also runs
-// that floor right after the stacks.
+// application-level work on bare TCP), for the 1 KiB ping-pong the bare TCP
+// echo of the same bytes; every round of the case also runs that floor
+// right after the stacks.
 // A one-way stream's work is the same whichever side sends, so server and
 // client streaming share their floors; the 8- and 64-stream shapes on one
 // connection are read against 8 senders on 8 connections, the machine's
@@ -152,6 +153,7 @@ var rateFloorFor = map[string]string{
 	"client-stream/64x100x64KiB":  "floor/proto-stream-8x64KiB",
 	"client-stream/1x10000x64KiB": "floor/proto-stream-1x64KiB",
 	"bidi/pingpong-1MiB":          "floor/proto-pingpong-1MiB",
+	"bidi/pingpong-1KiB":          "floor/tcp-1KiB",
 }
 
 // floorBeside is the floor that runs beside case c in every round, the
@@ -165,6 +167,15 @@ func floorBeside(c string) (floor, figure, key string, ok bool) {
 		return f, kRate, kFloorRate, true
 	}
 	return "", "", "", false
+}
+
+// floorNoun is what the table calls the floor named f: the bare TCP echoes
+// carry raw bytes, the proto floors framed protobuf messages.
+func floorNoun(f string) string {
+	if strings.HasPrefix(f, "floor/tcp-") {
+		return "TCP floor"
+	}
+	return "proto floor"
 }
 
 // memoryStacks are the stacks of the memory cases: the issue compares

@@ -154,7 +154,7 @@ func shareRow(r *results, c benchCase) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	cells := []string{c.what, fmt.Sprintf("share of the proto floor's %s %s", fmtFloat(fl), c.rows[0].label)}
+	cells := []string{c.what, fmt.Sprintf("share of the %s's %s %s", floorNoun(rateFloorFor[c.name]), fmtFloat(fl), c.rows[0].label)}
 	for _, s := range tableStacks {
 		if q, ok := r.share[s][c.name]; ok {
 			cells = append(cells, fmtShare(q))
