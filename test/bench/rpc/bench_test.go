@@ -130,19 +130,40 @@ func TestWriteTableRatiosAndGoals(t *testing.T) {
 }
 
 // TestWriteTableFloorRow: unary c=1 gets a row of each stack's p50 over
-// the bare-TCP floor's, judged against the goal for h2rpc.
+// the bare-TCP floor's run beside it, judged against the goal for h2rpc;
+// the row names the beside floor's p50, not the floor case's own.
 func TestWriteTableFloorRow(t *testing.T) {
 	c := benchCase{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: []row{{kP50, "p50 latency", latency}}}
 	f := benchCase{name: "floor/tcp-1B", what: "floor", floor: true, rows: []row{{kP50, "p50 latency", info}}}
 	r := &results{
 		cases:  []benchCase{f, c},
-		median: map[string]map[string]float64{tcpFloor: {"floor/tcp-1B|p50": 20000}},
+		median: map[string]map[string]float64{tcpFloor: {"floor/tcp-1B|p50": 20000, "unary/1B-c1|floor-p50": 22000}},
 		floor:  map[string]map[string]float64{ours: {c.name: 1.4}, grpcGo: {c.name: 2.5}, connGo: {c.name: 9}},
 	}
 	var out bytes.Buffer
 	writeTable(&out, r)
 	require.Contains(t, out.String(), "| floor | p50 latency | tcp: 20µs |")
-	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
+	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 (22µs beside it) | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
+	require.Contains(t, out.String(), "goals met: 1 of 1")
+}
+
+// TestWriteTableFloorRowWithoutFloorBeside: with no floor run beside unary
+// c=1 (-beside=false) the row says so and judges nothing, rather than
+// divide by the floor case's own p50, taken minutes apart.
+func TestWriteTableFloorRowWithoutFloorBeside(t *testing.T) {
+	c := benchCase{name: "unary/1B-c1", what: "unary 1 B, c=1", rows: []row{{kP50, "p50 latency", info}}}
+	f := benchCase{name: "floor/tcp-1B", what: "floor", floor: true, rows: []row{{kP50, "p50 latency", info}}}
+	r := &results{
+		cases: []benchCase{f, c},
+		median: map[string]map[string]float64{
+			tcpFloor: {"floor/tcp-1B|p50": 20000},
+			ours:     {"unary/1B-c1|p50": 30000},
+		},
+	}
+	var out bytes.Buffer
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 | no floor beside | no floor beside | no floor beside | not judged: no floor ran beside it (-beside=false) |  |  |  |")
+	require.Contains(t, out.String(), "goals met: 0 of 0")
 }
 
 // TestWriteTableShareRow: a large-message case with a proto floor gets a
@@ -183,6 +204,89 @@ func TestWriteTableShareRow(t *testing.T) {
 	require.NotContains(t, out.String(), "share of", "no floor run, no row")
 }
 
+// TestWriteTableTCPShareRow: bidi ping-pong 1 KiB gets the same share row
+// against the bare TCP 1 KiB echo run beside it, named as the TCP floor.
+func TestWriteTableTCPShareRow(t *testing.T) {
+	c := benchCase{name: "bidi/pingpong-1KiB", what: "bidi ping-pong 1 KiB", rows: rateRow("round trips/s")}
+	r := &results{
+		cases: []benchCase{c},
+		median: map[string]map[string]float64{
+			tcpFloor: {"bidi/pingpong-1KiB|floor-rate": 40000},
+			ours:     {"bidi/pingpong-1KiB|rate": 22000},
+			grpcGo:   {"bidi/pingpong-1KiB|rate": 25000},
+			connGo:   {"bidi/pingpong-1KiB|rate": 12000},
+		},
+		ratio: map[string]map[string]float64{grpcGo: {"bidi/pingpong-1KiB|rate": 0.88}, connGo: {"bidi/pingpong-1KiB|rate": 1.83}},
+		share: map[string]map[string]float64{ours: {c.name: 0.55}, grpcGo: {c.name: 0.62}, connGo: {c.name: 0.3}},
+	}
+	var out bytes.Buffer
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| bidi ping-pong 1 KiB | share of the TCP floor's 40000 round trips/s | 55 % | 62 % | 30 % | goal 1.5x grpc-go = 93 % | goal 3x connect-go = 90 % |  |  |")
+	require.Contains(t, out.String(), "goals met: 0 of 2")
+
+	r.share[grpcGo][c.name] = 0.7
+	out.Reset()
+	writeTable(&out, r)
+	require.Contains(t, out.String(), "| goal 1.5x grpc-go = 105 % (above the floor) |")
+}
+
+// TestAgainstBesidePairsRounds: the floor ratios pair each stack's round
+// with the floor run beside it in the same round (the median of the
+// per-round ratios), never with the floor case's own rounds.
+func TestAgainstBesidePairsRounds(t *testing.T) {
+	all := map[string]map[string][]float64{
+		ours:   {"unary/1B-c1|p50": {30, 60, 45}, "bidi/pingpong-1KiB|rate": {10, 30, 50}},
+		grpcGo: {"unary/1B-c1|p50": {40, 80, 30}},
+		tcpFloor: {
+			"unary/1B-c1|floor-p50":         {20, 40, 15},
+			"floor/tcp-1B|p50":              {10, 10, 10}, // the floor's own case, run at other times
+			"bidi/pingpong-1KiB|floor-rate": {20, 40, 100},
+			"floor/tcp-1KiB|rate":           {1000}, // likewise
+		},
+	}
+	floor, share := againstBeside(all)
+	require.InDelta(t, 1.5, floor[ours]["unary/1B-c1"], 1e-9, "ratios 1.5, 1.5, 3: median 1.5 (the medians' ratio is 2.25)")
+	require.InDelta(t, 2.0, floor[grpcGo]["unary/1B-c1"], 1e-9, "ratios 2, 2, 2")
+	require.NotContains(t, floor, connGo, "a stack that did not run has no ratio")
+	require.InDelta(t, 0.5, share[ours]["bidi/pingpong-1KiB"], 1e-9, "shares 0.5, 0.75, 0.5: median 0.5 (the medians' ratio is 0.75)")
+	require.NotContains(t, share[ours], "unary/1B-c1", "a latency floor gives no share")
+
+	all[tcpFloor]["unary/1B-c1|floor-p50"] = all[tcpFloor]["unary/1B-c1|floor-p50"][:2]
+	floor, _ = againstBeside(all)
+	require.NotContains(t, floor[ours], "unary/1B-c1", "rounds without a floor beside them are not paired")
+}
+
+// TestFloorRunsBeside: every round of unary 1 B at c=1 and of ping-pong
+// 1 KiB runs its TCP floor right after the stacks, and the case alone,
+// without the floor's own case, gives its floor row.
+func TestFloorRunsBeside(t *testing.T) {
+	for _, tc := range []struct{ name, floor, key, row string }{
+		{"unary/1B-c1", "floor/tcp-1B", kFloorP50, "| p50 / TCP floor p50 ("},
+		{"bidi/pingpong-1KiB", "floor/tcp-1KiB", kFloorRate, "| share of the TCP floor's "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := smoke
+			o.cases, o.stacks, o.runs = []string{tc.name}, []string{ours}, 2
+			var log bytes.Buffer
+			r, err := run(context.Background(), o, &log)
+			require.NoError(t, err, log.String())
+			require.Equal(t, 2, strings.Count(log.String(), "beside it, "+tc.floor+":"), log.String())
+			require.Greater(t, r.median[tcpFloor][metricKey(tc.name, tc.key)], 0.0)
+			require.NotContains(t, r.median[tcpFloor], metricKey(tc.floor, kP50), "the floor's own case did not run")
+			var out bytes.Buffer
+			writeTable(&out, r)
+			var line string
+			for l := range strings.Lines(out.String()) {
+				if strings.Contains(l, tc.row) {
+					line = l
+				}
+			}
+			require.NotEmpty(t, line, out.String())
+			require.Regexp(t, `^\| [^|]+ \| [^|]+ \| \d+(\.\d+x| %) \| n/a \| n/a \|`, line, "h2rpc's figure, no peer run")
+		})
+	}
+}
+
 // TestPairedRatios: the ratio column is the median of each round pair's
 // ratio, not the ratio of the two medians.
 func TestPairedRatios(t *testing.T) {
@@ -217,19 +321,21 @@ func TestSizeNames(t *testing.T) {
 	require.Equal(t, "64 streams", streamsOf(64))
 }
 
-// TestNoBesideRunsNoFloor: with -beside=false a large-message case runs on
-// the stacks alone, so that a profile or trace of it holds no floor's work,
-// and the table has no share row for it.
+// TestNoBesideRunsNoFloor: with -beside=false the cases read against a
+// floor run on the stacks alone, so that a profile or trace of them holds
+// no floor's work; the table has no share row for them, and unary c=1's
+// floor row says it had no floor beside it.
 func TestNoBesideRunsNoFloor(t *testing.T) {
 	o := smoke
-	o.cases, o.stacks, o.noBeside = []string{"unary/64KiB-c8"}, []string{ours}, true
+	o.cases, o.stacks, o.noBeside = []string{"unary/64KiB-c8", "unary/1B-c1", "bidi/pingpong-1KiB"}, []string{ours}, true
 	var log bytes.Buffer
 	r, err := run(context.Background(), o, &log)
 	require.NoError(t, err, log.String())
 	require.Greater(t, r.median[ours][metricKey("unary/64KiB-c8", kRate)], 0.0)
-	require.NotContains(t, r.median[tcpFloor], metricKey("unary/64KiB-c8", kFloorRate))
+	require.NotContains(t, r.median, tcpFloor, "no floor ran")
 	require.NotContains(t, log.String(), "beside it")
 	var out bytes.Buffer
 	writeTable(&out, r)
-	require.NotContains(t, out.String(), "share of the proto floor")
+	require.NotContains(t, out.String(), "share of the")
+	require.Contains(t, out.String(), "| p50 / TCP floor p50 | no floor beside |")
 }

@@ -24,7 +24,7 @@ func main() {
 	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
 	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile (every event sampled) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
-	beside := flag.Bool("beside", true, "run each large-message case's proto floor beside it in every round (its share-of-floor row); false for profiles and traces of the stacks alone")
+	beside := flag.Bool("beside", true, "run the floor of each case read against one beside it in every round (the large messages' proto floors, unary 1 B c=1's and ping-pong 1 KiB's TCP floors); false for profiles and traces of the stacks alone")
 	flag.Parse()
 
 	if *list {

@@ -17,9 +17,11 @@ const (
 	kBytes  = "bytes"  // bytes allocated per operation, client and server together
 	kCPU    = "cpu-us" // process CPU time (user and system) per operation, µs, client and server together
 	kMem    = "mem"    // live bytes per idle item
-	// kFloorRate is a large-message case's proto floor's rate, measured
+	// kFloorRate is the rate of a case's rate floor (rateFloorFor), and
+	// kFloorP50 the p50 of its latency floor (floorFor), each measured
 	// right beside the case's round (runFloorBeside).
 	kFloorRate = "floor-rate"
+	kFloorP50  = "floor-p50"
 )
 
 // kind says how a row is judged against its goals.
@@ -125,12 +127,16 @@ func countOf(n int) string {
 }
 
 // floorFor names the floor case whose p50 a unary latency case is divided
-// by in the table (the same bytes each way).
+// by in the table (the same bytes each way); every round of the case also
+// runs that floor right after the stacks, since on this VM the c=1 figures
+// move by 6-13 µs between runs minutes apart, more than the goal's margin.
 var floorFor = map[string]string{"unary/1B-c1": "floor/tcp-1B"}
 
-// rateFloorFor names the proto floor whose rate each large-message case is
-// read against in the table (the same application-level work on bare TCP);
-// every round of the case also runs that floor right after the stacks.
+// rateFloorFor names the floor whose rate each case is read against in the
+// table: for the large messages their proto floor (the same
+// application-level work on bare TCP), for the 1 KiB ping-pong the bare TCP
+// echo of the same bytes; every round of the case also runs that floor
+// right after the stacks.
 // A one-way stream's work is the same whichever side sends, so server and
 // client streaming share their floors; the 8- and 64-stream shapes on one
 // connection are read against 8 senders on 8 connections, the machine's
@@ -147,6 +153,29 @@ var rateFloorFor = map[string]string{
 	"client-stream/64x100x64KiB":  "floor/proto-stream-8x64KiB",
 	"client-stream/1x10000x64KiB": "floor/proto-stream-1x64KiB",
 	"bidi/pingpong-1MiB":          "floor/proto-pingpong-1MiB",
+	"bidi/pingpong-1KiB":          "floor/tcp-1KiB",
+}
+
+// floorBeside is the floor that runs beside case c in every round, the
+// floor's figure that c is read against (kP50 for a latency floor, kRate
+// for a rate floor) and the key c keeps that figure under on tcpFloor.
+func floorBeside(c string) (floor, figure, key string, ok bool) {
+	if f, ok := floorFor[c]; ok {
+		return f, kP50, kFloorP50, true
+	}
+	if f, ok := rateFloorFor[c]; ok {
+		return f, kRate, kFloorRate, true
+	}
+	return "", "", "", false
+}
+
+// floorNoun is what the table calls the floor named f: the bare TCP echoes
+// carry raw bytes, the proto floors framed protobuf messages.
+func floorNoun(f string) string {
+	if strings.HasPrefix(f, "floor/tcp-") {
+		return "TCP floor"
+	}
+	return "proto floor"
 }
 
 // memoryStacks are the stacks of the memory cases: the issue compares

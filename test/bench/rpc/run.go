@@ -15,8 +15,8 @@ type options struct {
 	stacks []string // empty: all
 	cases  []string // name prefixes; empty: every case but the legacy ones
 	smoke  bool     // shrink counts (the tests' mode)
-	// noBeside leaves out the proto floor run beside each large-message
-	// case (runFloorBeside), for profiles of the stacks alone.
+	// noBeside leaves out the floor run beside each case that is read
+	// against one (runFloorBeside), for profiles of the stacks alone.
 	noBeside bool
 }
 
@@ -44,7 +44,7 @@ type results struct {
 	median map[string]map[string]float64 // stack -> metric key -> median
 	ratio  map[string]map[string]float64 // peer -> metric key -> median of h2rpc/peer per round
 	floor  map[string]map[string]float64 // stack -> case -> median of p50/floor p50 per round
-	share  map[string]map[string]float64 // stack -> case -> median of rate/its proto floor's rate per round
+	share  map[string]map[string]float64 // stack -> case -> median of rate/its floor's rate per round
 }
 
 // metricKey names a case's metric in the results.
@@ -103,25 +103,33 @@ func run(ctx context.Context, o options, log io.Writer) (*results, error) {
 	for _, peer := range []string{grpcGo, connGo} {
 		r.ratio[peer] = pairedRatios(all[ours], all[peer])
 	}
+	r.floor, r.share = againstBeside(all)
+	return r, nil
+}
+
+// againstBeside is each stack's figures read against the floors that ran
+// beside them: p50 over the latency floor's p50 (floorFor) and rate as a
+// share of the rate floor's (rateFloorFor), paired round by round. The
+// floors' own cases are not used: they ran minutes apart from the case.
+func againstBeside(all map[string]map[string][]float64) (floor, share map[string]map[string]float64) {
 	p50s, rates := map[string]string{}, map[string]string{}
-	for c, f := range floorFor {
-		p50s[c] = metricKey(f, kP50)
+	for c := range floorFor {
+		p50s[c] = metricKey(c, kFloorP50)
 	}
 	for c := range rateFloorFor {
 		rates[c] = metricKey(c, kFloorRate)
 	}
-	r.floor = againstFloors(all, p50s, kP50)
-	r.share = againstFloors(all, rates, kRate)
-	return r, nil
+	return againstFloors(all, p50s, kP50), againstFloors(all, rates, kRate)
 }
 
-// runFloorBeside runs one round of bc's proto floor (rateFloorFor), if it
-// has one, right after the stacks' round of bc, and keeps its rate under
-// bc's kFloorRate: each share of the floor then pairs figures measured
-// seconds apart, where the floor's own case may have run many minutes
-// earlier, and rates on a shared machine drift by half between the two.
+// runFloorBeside runs one round of bc's floor (floorBeside), if it has one,
+// right after the stacks' round of bc, and keeps the floor's figure under
+// bc's kFloorP50 or kFloorRate: each ratio to the floor then pairs figures
+// measured seconds apart, where the floor's own case may have run many
+// minutes earlier, and rates on a shared machine drift by half between the
+// two (latencies at c=1 by 6-13 µs).
 func runFloorBeside(ctx context.Context, o options, bc benchCase, round int, all map[string]map[string][]float64, log io.Writer) error {
-	name, ok := rateFloorFor[bc.name]
+	name, figure, key, ok := floorBeside(bc.name)
 	if !ok || o.noBeside {
 		return nil
 	}
@@ -136,8 +144,8 @@ func runFloorBeside(ctx context.Context, o options, bc benchCase, round int, all
 	if all[tcpFloor] == nil {
 		all[tcpFloor] = map[string][]float64{}
 	}
-	k := metricKey(bc.name, kFloorRate)
-	all[tcpFloor][k] = append(all[tcpFloor][k], m[kRate])
+	k := metricKey(bc.name, key)
+	all[tcpFloor][k] = append(all[tcpFloor][k], m[figure])
 	fmt.Fprintf(log, "done: %-10s %-32s round %d beside it, %s: %s\n", tcpFloor, bc.name, round+1, name, fmtLog(m))
 	return nil
 }
