@@ -67,6 +67,8 @@ func TestMatrixSmoke(t *testing.T) {
 	for _, line := range []string{
 		"| 1,000 idle connections | heap+stacks per connection |",
 		"| 1,000 idle connections | RSS per connection |",
+		"| 10,000 idle connections | heap+stacks per connection |",
+		"| 10,000 idle connections | RSS per connection |",
 		"| 10,000 idle streams on 1 connection | heap+stacks per stream |",
 		"| 10,000 idle streams on 1 connection | RSS per stream |",
 	} {

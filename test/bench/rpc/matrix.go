@@ -63,6 +63,7 @@ type benchCase struct {
 	floor  bool     // runs on bare TCP only, not on the stacks
 	legacy bool     // runs only when -case selects it
 	only   []string // the stacks it runs on; empty: all
+	conns  int      // idle connections it holds open at once, two descriptors each (reserveFiles)
 	rows   []row
 	run    caseFunc
 }
@@ -190,7 +191,7 @@ var memoryStacks = []string{ours, grpcGo}
 
 // idleConnsCase is the memory case of n idle connections.
 func idleConnsCase(name string, n int) benchCase {
-	return benchCase{name: name, what: countOf(n) + " idle connections", rows: memRows("connection"), run: idleConns(n), only: memoryStacks}
+	return benchCase{name: name, what: countOf(n) + " idle connections", rows: memRows("connection"), run: idleConns(n), only: memoryStacks, conns: n}
 }
 
 // runsOn reports whether c runs on the named stack.
@@ -251,6 +252,7 @@ func buildMatrix() []benchCase {
 		benchCase{name: "bidi/pingpong-1MiB", what: "bidi ping-pong 1 MiB, 10 round trips per stream", rows: rateRow("round trips/s"), run: pingPong(mib, 10)},
 		benchCase{name: "bidi/duplex-1KiB", what: "bidi full duplex 1 KiB, 1,000 each way per stream", rows: rateRow("msgs/s each way"), run: fullDuplex(kib, 1000)},
 		idleConnsCase("memory/idle-conns", 1000),
+		idleConnsCase("memory/idle-10k-conns", 10000),
 		benchCase{name: "memory/idle-streams", what: "10,000 idle streams on 1 connection", rows: memRows("stream"), run: idleStreams(10000), only: memoryStacks},
 		benchCase{name: "legacy/stream-endless", what: "legacy: 1 endless server stream 1 KiB, reused response", legacy: true, rows: rateRow("msgs/s"), run: legacyStream},
 		benchCase{name: "legacy/pingpong-endless", what: "legacy: 1 endless bidi ping-pong 1 MiB", legacy: true, rows: []row{{kRate, "MiB/s (both ways)", throughput}}, run: legacyPingPong},
