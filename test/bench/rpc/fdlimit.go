@@ -11,8 +11,9 @@ import (
 const fileMargin = 64
 
 // reserveFiles makes room, before any case runs, for the most idle
-// connections a selected case holds at once: both ends of each are in this
-// process, two descriptors per connection. A process out of descriptors
+// connections a selected case holds at once: one descriptor each for the
+// client ends in this process (the server ends are in a peer process,
+// startPeer, which starts with the same limit). A process out of descriptors
 // does not fail fast: the server's accept loop backs off and retries while
 // the client waits for an answer to its call, so the run would hang an
 // hour into the matrix instead of stopping at its start.
@@ -21,7 +22,7 @@ func reserveFiles(o options) error {
 	if n == 0 {
 		return nil
 	}
-	return ensureFiles(2*n, fmt.Sprintf("%s idle connections", countOf(n)))
+	return ensureFiles(n, fmt.Sprintf("%s idle connections", countOf(n)))
 }
 
 // idleConnsAtOnce is the most idle connections a case selected by o holds
@@ -56,7 +57,7 @@ func ensureFiles(extra int, why string) error {
 	}
 	raised := raisedTo(lim, need)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil {
-		return fmt.Errorf("%s need %d open files, both ends of each in this process (%d open now), over the limit of %d (hard %d), which this process cannot raise (%w): raise it first (ulimit -n %d, as root for a hard limit)",
+		return fmt.Errorf("%s need %d open files in this process, one per client end (%d open now), over the limit of %d (hard %d), which this process cannot raise (%w): raise it first (ulimit -n %d, as root for a hard limit)",
 			why, need, len(open), lim.Cur, lim.Max, err, need)
 	}
 	return nil

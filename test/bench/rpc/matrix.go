@@ -63,7 +63,7 @@ type benchCase struct {
 	floor  bool     // runs on bare TCP only, not on the stacks
 	legacy bool     // runs only when -case selects it
 	only   []string // the stacks it runs on; empty: all
-	conns  int      // idle connections it holds open at once, two descriptors each (reserveFiles)
+	conns  int      // idle connections it holds open at once, a descriptor each (reserveFiles)
 	rows   []row
 	run    caseFunc
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -68,24 +69,30 @@ func (f footprint) growthPer(after footprint, n int) map[string]float64 {
 	return map[string]float64{kMem: perItem(f.live, after.live, n), kRSS: perItem(f.rss, after.rss, n)}
 }
 
-// idleConns opens n more connections to the case's server, each made live
-// by one 1-byte call, and reports the memory each holds while idle.
+// idleConns opens n connections to a server of the case's stack in a
+// peer process (startPeer), each made live by one 1-byte call, and reports
+// the memory each holds while idle, client and server ends together.
 func idleConns(n int) caseFunc {
-	return func(ctx context.Context, e *env) (map[string]float64, error) {
+	return func(ctx context.Context, e *env) (_ map[string]float64, err error) {
 		n := e.scale(n, smokeIdle)
+		p, err := startPeer(e.st.name)
+		if err != nil {
+			return nil, err
+		}
 		clients := make([]client, 0, n)
 		defer func() {
 			for _, c := range clients {
 				c.Close()
 			}
+			err = errors.Join(err, p.Close())
 		}()
 		settle()
-		before, err := measureFootprint()
+		before, err := p.bothFootprints()
 		if err != nil {
 			return nil, err
 		}
 		for range n {
-			c, err := e.st.dial(e.t.srv.Addr(), e.clientTLS)
+			c, err := e.st.dial(p.addr, nil)
 			if err != nil {
 				return nil, fmt.Errorf("idle connection %d: %w", len(clients), err)
 			}
@@ -94,7 +101,7 @@ func idleConns(n int) caseFunc {
 				return nil, fmt.Errorf("idle connection %d: %w", len(clients)-1, err)
 			}
 		}
-		after, err := measureFootprint()
+		after, err := p.bothFootprints()
 		if err != nil {
 			return nil, err
 		}
