@@ -37,8 +37,8 @@ func idleConnsAtOnce(o options) int {
 	return most
 }
 
-// ensureFiles raises the process's open-file limit, if needed, so that
-// extra more descriptors fit beside those open now; why names what needs
+// ensureFiles raises the process's open-file limit, if needed, to make
+// room for extra descriptors beyond those open now; why names what needs
 // them, for the error. Go already lifts the soft limit to the hard one at
 // start; lifting the hard one takes privilege (CAP_SYS_RESOURCE), and
 // without it the error says how far short the limit is.
