@@ -45,7 +45,9 @@ func TestMatrixSmoke(t *testing.T) {
 				if !c.runsOn(peer) {
 					continue
 				}
-				require.Greater(t, r.ratio[peer][metricKey(c.name, c.rows[0].key)], 0.0, "%s vs %s", c.name, peer)
+				for _, rw := range c.rows {
+					require.Greater(t, r.ratio[peer][metricKey(c.name, rw.key)], 0.0, "%s %s vs %s", c.name, rw.key, peer)
+				}
 			}
 		}
 	}
@@ -62,7 +64,16 @@ func TestMatrixSmoke(t *testing.T) {
 	var out bytes.Buffer
 	writeTable(&out, r)
 	require.NotContains(t, out.String(), "n/a")
-	require.Contains(t, out.String(), "| 1,000 idle connections | heap+stacks per connection |")
+	for _, line := range []string{
+		"| 1,000 idle connections | heap+stacks per connection |",
+		"| 1,000 idle connections | RSS per connection |",
+		"| 10,000 idle connections | heap+stacks per connection |",
+		"| 10,000 idle connections | RSS per connection |",
+		"| 10,000 idle streams on 1 connection | heap+stacks per stream |",
+		"| 10,000 idle streams on 1 connection | RSS per stream |",
+	} {
+		require.Contains(t, out.String(), line)
+	}
 	for line := range strings.Lines(out.String()) {
 		if strings.Contains(line, "idle connections") {
 			require.Contains(t, line, " | — | ", "connect-go does not run the memory cases")

@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	runPeerIfAsked()
 	quick := flag.Bool("quick", false, "short warm-up and measurement (a smoke run, numbers are rough)")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "warm-up time of each case")
 	measure := flag.Duration("measure", 2*time.Second, "measurement time of each case")

@@ -6,4 +6,7 @@ import (
 	"github.com/h2rpc/h2rpc/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) {
+	runPeerIfAsked() // the memory cases' server peer is this test binary too
+	leakcheck.Main(m)
+}

@@ -16,7 +16,8 @@ const (
 	kAllocs = "allocs" // allocations per operation, client and server together
 	kBytes  = "bytes"  // bytes allocated per operation, client and server together
 	kCPU    = "cpu-us" // process CPU time (user and system) per operation, µs, client and server together
-	kMem    = "mem"    // live bytes per idle item
+	kMem    = "mem"    // live bytes (Go heap in use and goroutine stacks) per idle item
+	kRSS    = "rss"    // resident-set bytes per idle item
 	// kFloorRate is the rate of a case's rate floor (rateFloorFor), and
 	// kFloorP50 the p50 of its latency floor (floorFor), each measured
 	// right beside the case's round (runFloorBeside).
@@ -43,7 +44,11 @@ type row struct {
 var (
 	rateRow = func(label string) []row { return []row{{kRate, label, throughput}} }
 	latRows = []row{{kP50, "p50 latency", latency}, {kP99, "p99 latency", latency}}
-	memRow  = func(label string) []row { return []row{{kMem, label, memory}} }
+	// memRows are a memory case's two rows, per item ("connection",
+	// "stream"): what the Go runtime holds live and what stays resident.
+	memRows = func(item string) []row {
+		return []row{{kMem, "heap+stacks per " + item, memory}, {kRSS, "RSS per " + item, memory}}
+	}
 	// floorRate is a proto floor's one row: a figure, no goal.
 	floorRate = func(label string) []row { return []row{{kRate, label, info}} }
 )
@@ -58,6 +63,7 @@ type benchCase struct {
 	floor  bool     // runs on bare TCP only, not on the stacks
 	legacy bool     // runs only when -case selects it
 	only   []string // the stacks it runs on; empty: all
+	conns  int      // idle connections it holds open at once, a descriptor each (reserveFiles)
 	rows   []row
 	run    caseFunc
 }
@@ -183,6 +189,11 @@ func floorNoun(f string) string {
 // MiB per open stream, 5 GiB for the 10,000-stream case.
 var memoryStacks = []string{ours, grpcGo}
 
+// idleConnsCase is the memory case of n idle connections.
+func idleConnsCase(name string, n int) benchCase {
+	return benchCase{name: name, what: countOf(n) + " idle connections", rows: memRows("connection"), run: idleConns(n), only: memoryStacks, conns: n}
+}
+
 // runsOn reports whether c runs on the named stack.
 func (c benchCase) runsOn(name string) bool {
 	if c.floor {
@@ -240,8 +251,9 @@ func buildMatrix() []benchCase {
 		benchCase{name: "bidi/pingpong-1KiB", what: "bidi ping-pong 1 KiB, 100 round trips per stream", rows: rateRow("round trips/s"), run: pingPong(kib, 100)},
 		benchCase{name: "bidi/pingpong-1MiB", what: "bidi ping-pong 1 MiB, 10 round trips per stream", rows: rateRow("round trips/s"), run: pingPong(mib, 10)},
 		benchCase{name: "bidi/duplex-1KiB", what: "bidi full duplex 1 KiB, 1,000 each way per stream", rows: rateRow("msgs/s each way"), run: fullDuplex(kib, 1000)},
-		benchCase{name: "memory/idle-conns", what: "1,000 idle connections", rows: memRow("heap+stacks per connection"), run: idleConns(1000), only: memoryStacks},
-		benchCase{name: "memory/idle-streams", what: "10,000 idle streams on 1 connection", rows: memRow("heap+stacks per stream"), run: idleStreams(10000), only: memoryStacks},
+		idleConnsCase("memory/idle-conns", 1000),
+		idleConnsCase("memory/idle-10k-conns", 10000),
+		benchCase{name: "memory/idle-streams", what: "10,000 idle streams on 1 connection", rows: memRows("stream"), run: idleStreams(10000), only: memoryStacks},
 		benchCase{name: "legacy/stream-endless", what: "legacy: 1 endless server stream 1 KiB, reused response", legacy: true, rows: rateRow("msgs/s"), run: legacyStream},
 		benchCase{name: "legacy/pingpong-endless", what: "legacy: 1 endless bidi ping-pong 1 MiB", legacy: true, rows: []row{{kRate, "MiB/s (both ways)", throughput}}, run: legacyPingPong},
 		benchCase{name: "legacy/idle-busy", what: "legacy: 1,000 idle + 10 busy streams", legacy: true, rows: []row{{kP99, "busy-stream p99 latency", latency}}, run: legacyIdleBusy},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -40,7 +41,7 @@ func settle() {
 	}
 }
 
-// perItem is the growth of liveBytes from before to after, per item.
+// perItem is the growth from before to after, per item.
 func perItem(before, after uint64, n int) float64 {
 	if after < before {
 		return 0
@@ -48,21 +49,50 @@ func perItem(before, after uint64, n int) float64 {
 	return float64(after-before) / float64(n)
 }
 
-// idleConns opens n more connections to the case's server, each made live
-// by one 1-byte call, and reports the memory each holds while idle.
+// footprint is what the process holds at one moment, in two measures.
+type footprint struct {
+	live uint64 // Go heap in use plus goroutine stacks (liveBytes)
+	rss  uint64 // resident set once free pages went back to the OS (releasedRSS)
+}
+
+// measureFootprint takes both measures, live bytes first: its collections
+// leave the garbage free for releasedRSS to return to the OS.
+func measureFootprint() (footprint, error) {
+	live := liveBytes()
+	rss, err := releasedRSS()
+	return footprint{live: live, rss: rss}, err
+}
+
+// growthPer is a memory case's figures: each measure's growth from f to
+// after, per item.
+func (f footprint) growthPer(after footprint, n int) map[string]float64 {
+	return map[string]float64{kMem: perItem(f.live, after.live, n), kRSS: perItem(f.rss, after.rss, n)}
+}
+
+// idleConns opens n connections to a server of the case's stack in a
+// peer process (startPeer), each made live by one 1-byte call, and reports
+// the memory each holds while idle, client and server ends together.
 func idleConns(n int) caseFunc {
-	return func(ctx context.Context, e *env) (map[string]float64, error) {
+	return func(ctx context.Context, e *env) (_ map[string]float64, err error) {
 		n := e.scale(n, smokeIdle)
+		p, err := startPeer(e.st.name)
+		if err != nil {
+			return nil, err
+		}
 		clients := make([]client, 0, n)
 		defer func() {
 			for _, c := range clients {
 				c.Close()
 			}
+			err = errors.Join(err, p.Close())
 		}()
 		settle()
-		before := liveBytes()
+		before, err := p.bothFootprints()
+		if err != nil {
+			return nil, err
+		}
 		for range n {
-			c, err := e.st.dial(e.t.srv.Addr(), e.clientTLS)
+			c, err := e.st.dial(p.addr, nil)
 			if err != nil {
 				return nil, fmt.Errorf("idle connection %d: %w", len(clients), err)
 			}
@@ -71,7 +101,11 @@ func idleConns(n int) caseFunc {
 				return nil, fmt.Errorf("idle connection %d: %w", len(clients)-1, err)
 			}
 		}
-		return map[string]float64{kMem: perItem(before, liveBytes(), n)}, nil
+		after, err := p.bothFootprints()
+		if err != nil {
+			return nil, err
+		}
+		return before.growthPer(after, n), nil
 	}
 }
 
@@ -85,7 +119,10 @@ func idleStreams(n int) caseFunc {
 		defer cancel()
 		streams := make([]bidi, 0, n)
 		settle()
-		before := liveBytes()
+		before, err := measureFootprint()
+		if err != nil {
+			return nil, err
+		}
 		for range n {
 			s, err := e.t.Duplex(ctx)
 			if err != nil {
@@ -99,12 +136,15 @@ func idleStreams(n int) caseFunc {
 			}
 			streams = append(streams, s)
 		}
-		after := liveBytes()
+		after, err := measureFootprint()
+		if err != nil {
+			return nil, err
+		}
 		for _, s := range streams {
 			if err := endStream(s); err != nil {
 				return nil, err
 			}
 		}
-		return map[string]float64{kMem: perItem(before, after, n)}, nil
+		return before.growthPer(after, n), nil
 	}
 }

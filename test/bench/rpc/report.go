@@ -190,7 +190,7 @@ func cellValue(m map[string]float64, k string, rw row) string {
 	switch rw.key {
 	case kP50, kP99:
 		return fmtDuration(v)
-	case kMem:
+	case kMem, kRSS:
 		return fmtBytes(v)
 	}
 	return fmtFloat(v)

@@ -63,6 +63,9 @@ func run(ctx context.Context, o options, log io.Writer) (*results, error) {
 			return nil, fmt.Errorf("unknown case %q (see -list)", p)
 		}
 	}
+	if err := reserveFiles(o); err != nil {
+		return nil, err
+	}
 	all := map[string]map[string][]float64{}
 	r := &results{}
 	for _, bc := range matrix {
