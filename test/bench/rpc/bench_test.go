@@ -177,23 +177,31 @@ func TestWriteTableFloorRowWithoutFloorBeside(t *testing.T) {
 	require.Contains(t, out.String(), "goals met: 0 of 0")
 }
 
+// shareResults is the results of one case read against a rate floor: the
+// floor's rate beside it, each stack's rate and share of the floor (h2rpc,
+// grpc-go, connect-go), and h2rpc's ratios to the peers from those rates.
+func shareResults(c benchCase, floorRate float64, rates, shares [3]float64) *results {
+	k := metricKey(c.name, kRate)
+	return &results{
+		cases: []benchCase{c},
+		median: map[string]map[string]float64{
+			tcpFloor: {metricKey(c.name, kFloorRate): floorRate},
+			ours:     {k: rates[0]},
+			grpcGo:   {k: rates[1]},
+			connGo:   {k: rates[2]},
+		},
+		ratio: map[string]map[string]float64{grpcGo: {k: rates[0] / rates[1]}, connGo: {k: rates[0] / rates[2]}},
+		share: map[string]map[string]float64{ours: {c.name: shares[0]}, grpcGo: {c.name: shares[1]}, connGo: {c.name: shares[2]}},
+	}
+}
+
 // TestWriteTableShareRow: a large-message case with a proto floor gets a
 // row of the floor's figure, each stack's rate as a share of it and where
 // each throughput goal falls as a share of it; the row judges nothing, so
 // the goals line counts only the case's own row.
 func TestWriteTableShareRow(t *testing.T) {
 	c := benchCase{name: "bidi/pingpong-1MiB", what: "bidi ping-pong 1 MiB", rows: rateRow("round trips/s")}
-	r := &results{
-		cases: []benchCase{c},
-		median: map[string]map[string]float64{
-			tcpFloor: {"bidi/pingpong-1MiB|floor-rate": 1000},
-			ours:     {"bidi/pingpong-1MiB|rate": 500},
-			grpcGo:   {"bidi/pingpong-1MiB|rate": 400},
-			connGo:   {"bidi/pingpong-1MiB|rate": 200},
-		},
-		ratio: map[string]map[string]float64{grpcGo: {"bidi/pingpong-1MiB|rate": 1.25}, connGo: {"bidi/pingpong-1MiB|rate": 2.5}},
-		share: map[string]map[string]float64{ours: {c.name: 0.5}, grpcGo: {c.name: 0.4}, connGo: {c.name: 0.2}},
-	}
+	r := shareResults(c, 1000, [3]float64{500, 400, 200}, [3]float64{0.5, 0.4, 0.2})
 	var out bytes.Buffer
 	writeTable(&out, r)
 	require.Contains(t, out.String(), "| bidi ping-pong 1 MiB | share of the proto floor's 1000 round trips/s | 50 % | 40 % | 20 % | goal 1.5x grpc-go = 60 % | goal 3x connect-go = 60 % |  |  |")
@@ -219,17 +227,7 @@ func TestWriteTableShareRow(t *testing.T) {
 // against the bare TCP 1 KiB echo run beside it, named as the TCP floor.
 func TestWriteTableTCPShareRow(t *testing.T) {
 	c := benchCase{name: "bidi/pingpong-1KiB", what: "bidi ping-pong 1 KiB", rows: rateRow("round trips/s")}
-	r := &results{
-		cases: []benchCase{c},
-		median: map[string]map[string]float64{
-			tcpFloor: {"bidi/pingpong-1KiB|floor-rate": 40000},
-			ours:     {"bidi/pingpong-1KiB|rate": 22000},
-			grpcGo:   {"bidi/pingpong-1KiB|rate": 25000},
-			connGo:   {"bidi/pingpong-1KiB|rate": 12000},
-		},
-		ratio: map[string]map[string]float64{grpcGo: {"bidi/pingpong-1KiB|rate": 0.88}, connGo: {"bidi/pingpong-1KiB|rate": 1.83}},
-		share: map[string]map[string]float64{ours: {c.name: 0.55}, grpcGo: {c.name: 0.62}, connGo: {c.name: 0.3}},
-	}
+	r := shareResults(c, 40000, [3]float64{22000, 25000, 12000}, [3]float64{0.55, 0.62, 0.3})
 	var out bytes.Buffer
 	writeTable(&out, r)
 	require.Contains(t, out.String(), "| bidi ping-pong 1 KiB | share of the TCP floor's 40000 round trips/s | 55 % | 62 % | 30 % | goal 1.5x grpc-go = 93 % | goal 3x connect-go = 90 % |  |  |")
