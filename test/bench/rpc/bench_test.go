@@ -61,9 +61,8 @@ func TestMatrixSmoke(t *testing.T) {
 		}
 	}
 
-	var out bytes.Buffer
-	writeTable(&out, r)
-	require.NotContains(t, out.String(), "n/a")
+	out := table(r)
+	require.NotContains(t, out, "n/a")
 	for _, line := range []string{
 		"| 1,000 idle connections | heap+stacks per connection |",
 		"| 1,000 idle connections | RSS per connection |",
@@ -72,9 +71,9 @@ func TestMatrixSmoke(t *testing.T) {
 		"| 10,000 idle streams on 1 connection | heap+stacks per stream |",
 		"| 10,000 idle streams on 1 connection | RSS per stream |",
 	} {
-		require.Contains(t, out.String(), line)
+		require.Contains(t, out, line)
 	}
-	for line := range strings.Lines(out.String()) {
+	for line := range strings.Lines(out) {
 		if strings.Contains(line, "idle connections") {
 			require.Contains(t, line, " | — | ", "connect-go does not run the memory cases")
 		}
@@ -84,7 +83,7 @@ func TestMatrixSmoke(t *testing.T) {
 		rows += len(c.rows)
 	}
 	rows += len(floorFor) + len(rateFloorFor)
-	require.Equal(t, rows+2+2, strings.Count(out.String(), "\n"), "header, rows, blank line and the goals line")
+	require.Equal(t, rows+2+2, strings.Count(out, "\n"), "header, rows, blank line and the goals line")
 }
 
 func TestRunSelectsAndRejects(t *testing.T) {
@@ -118,6 +117,13 @@ func TestRoundOrder(t *testing.T) {
 	require.NotEqual(t, roundOrder(0), roundOrder(1))
 }
 
+// table is the markdown table writeTable prints for r.
+func table(r *results) string {
+	var out strings.Builder
+	writeTable(&out, r)
+	return out.String()
+}
+
 func TestWriteTableRatiosAndGoals(t *testing.T) {
 	c := benchCase{name: "x", what: "shape x", rows: []row{{kRate, "calls/s", throughput}, {kP50, "p50 latency", latency}}}
 	r := &results{
@@ -132,12 +138,11 @@ func TestWriteTableRatiosAndGoals(t *testing.T) {
 			connGo: {"x|rate": 2.5, "x|p50": 0.25},
 		},
 	}
-	var out bytes.Buffer
-	writeTable(&out, r)
-	lines := strings.Split(out.String(), "\n")
+	out := table(r)
+	lines := strings.Split(out, "\n")
 	require.Equal(t, "| shape x | calls/s | 300 | 100 | 120 | 3.00x (≥1.5x yes) | 2.50x (≥3x **no**) | 20.0 · 150 · n/a | 2.0 KiB · 4.0 KiB · n/a |", lines[2])
 	require.Equal(t, "| shape x | p50 latency | 50µs | 100µs | 200µs | 0.90x (≤0.6x **no**) | 0.25x |  |  |", lines[3])
-	require.Contains(t, out.String(), "goals met: 1 of 3")
+	require.Contains(t, out, "goals met: 1 of 3")
 }
 
 // TestWriteTableFloorRow: unary c=1 gets a row of each stack's p50 over
@@ -151,11 +156,10 @@ func TestWriteTableFloorRow(t *testing.T) {
 		median: map[string]map[string]float64{tcpFloor: {"floor/tcp-1B|p50": 20000, "unary/1B-c1|floor-p50": 22000}},
 		floor:  map[string]map[string]float64{ours: {c.name: 1.4}, grpcGo: {c.name: 2.5}, connGo: {c.name: 9}},
 	}
-	var out bytes.Buffer
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| floor | p50 latency | tcp: 20µs |")
-	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 (22µs beside it) | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
-	require.Contains(t, out.String(), "goals met: 1 of 1")
+	out := table(r)
+	require.Contains(t, out, "| floor | p50 latency | tcp: 20µs |")
+	require.Contains(t, out, "| unary 1 B, c=1 | p50 / TCP floor p50 (22µs beside it) | 1.40x | 2.50x | 9.00x | h2rpc 1.40x (≤1.5x yes) |")
+	require.Contains(t, out, "goals met: 1 of 1")
 }
 
 // TestWriteTableFloorRowWithoutFloorBeside: with no floor run beside unary
@@ -171,10 +175,9 @@ func TestWriteTableFloorRowWithoutFloorBeside(t *testing.T) {
 			ours:     {"unary/1B-c1|p50": 30000},
 		},
 	}
-	var out bytes.Buffer
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| unary 1 B, c=1 | p50 / TCP floor p50 | no floor beside | no floor beside | no floor beside | not judged: no floor ran beside it (-beside=false) |  |  |  |")
-	require.Contains(t, out.String(), "goals met: 0 of 0")
+	out := table(r)
+	require.Contains(t, out, "| unary 1 B, c=1 | p50 / TCP floor p50 | no floor beside | no floor beside | no floor beside | not judged: no floor ran beside it (-beside=false) |  |  |  |")
+	require.Contains(t, out, "goals met: 0 of 0")
 }
 
 // shareResults is the results of one case read against a rate floor: the
@@ -202,25 +205,21 @@ func shareResults(c benchCase, floorRate float64, rates, shares [3]float64) *res
 func TestWriteTableShareRow(t *testing.T) {
 	c := benchCase{name: "bidi/pingpong-1MiB", what: "bidi ping-pong 1 MiB", rows: rateRow("round trips/s")}
 	r := shareResults(c, 1000, [3]float64{500, 400, 200}, [3]float64{0.5, 0.4, 0.2})
-	var out bytes.Buffer
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| bidi ping-pong 1 MiB | share of the proto floor's 1000 round trips/s | 50 % | 40 % | 20 % | goal 1.5x grpc-go = 60 % | goal 3x connect-go = 60 % |  |  |")
-	require.Contains(t, out.String(), "goals met: 0 of 2")
+	out := table(r)
+	require.Contains(t, out, "| bidi ping-pong 1 MiB | share of the proto floor's 1000 round trips/s | 50 % | 40 % | 20 % | goal 1.5x grpc-go = 60 % | goal 3x connect-go = 60 % |  |  |")
+	require.Contains(t, out, "goals met: 0 of 2")
 
 	r.share[grpcGo][c.name] = 0.8
-	out.Reset()
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| 50 % | 80 % | 20 % | goal 1.5x grpc-go = 120 % (above the floor) |")
+	out = table(r)
+	require.Contains(t, out, "| 50 % | 80 % | 20 % | goal 1.5x grpc-go = 120 % (above the floor) |")
 
 	r.share[connGo][c.name] = 0.334 // 3x is 100.2 %, printed as 100 %
-	out.Reset()
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| 33 % | goal 1.5x grpc-go = 120 % (above the floor) | goal 3x connect-go = 100 % |  |  |")
+	out = table(r)
+	require.Contains(t, out, "| 33 % | goal 1.5x grpc-go = 120 % (above the floor) | goal 3x connect-go = 100 % |  |  |")
 
 	delete(r.median, tcpFloor)
-	out.Reset()
-	writeTable(&out, r)
-	require.NotContains(t, out.String(), "share of", "no floor run, no row")
+	out = table(r)
+	require.NotContains(t, out, "share of", "no floor run, no row")
 }
 
 // TestWriteTableTCPShareRow: bidi ping-pong 1 KiB gets the same share row
@@ -228,15 +227,13 @@ func TestWriteTableShareRow(t *testing.T) {
 func TestWriteTableTCPShareRow(t *testing.T) {
 	c := benchCase{name: "bidi/pingpong-1KiB", what: "bidi ping-pong 1 KiB", rows: rateRow("round trips/s")}
 	r := shareResults(c, 40000, [3]float64{22000, 25000, 12000}, [3]float64{0.55, 0.62, 0.3})
-	var out bytes.Buffer
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| bidi ping-pong 1 KiB | share of the TCP floor's 40000 round trips/s | 55 % | 62 % | 30 % | goal 1.5x grpc-go = 93 % | goal 3x connect-go = 90 % |  |  |")
-	require.Contains(t, out.String(), "goals met: 0 of 2")
+	out := table(r)
+	require.Contains(t, out, "| bidi ping-pong 1 KiB | share of the TCP floor's 40000 round trips/s | 55 % | 62 % | 30 % | goal 1.5x grpc-go = 93 % | goal 3x connect-go = 90 % |  |  |")
+	require.Contains(t, out, "goals met: 0 of 2")
 
 	r.share[grpcGo][c.name] = 0.7
-	out.Reset()
-	writeTable(&out, r)
-	require.Contains(t, out.String(), "| goal 1.5x grpc-go = 105 % (above the floor) |")
+	out = table(r)
+	require.Contains(t, out, "| goal 1.5x grpc-go = 105 % (above the floor) |")
 }
 
 // TestAgainstBesidePairsRounds: the floor ratios pair each stack's round
@@ -282,15 +279,14 @@ func TestFloorRunsBeside(t *testing.T) {
 			require.Equal(t, 2, strings.Count(log.String(), "beside it, "+tc.floor+":"), log.String())
 			require.Greater(t, r.median[tcpFloor][metricKey(tc.name, tc.key)], 0.0)
 			require.NotContains(t, r.median[tcpFloor], metricKey(tc.floor, kP50), "the floor's own case did not run")
-			var out bytes.Buffer
-			writeTable(&out, r)
+			out := table(r)
 			var line string
-			for l := range strings.Lines(out.String()) {
+			for l := range strings.Lines(out) {
 				if strings.Contains(l, tc.row) {
 					line = l
 				}
 			}
-			require.NotEmpty(t, line, out.String())
+			require.NotEmpty(t, line, out)
 			require.Regexp(t, `^\| [^|]+ \| [^|]+ \| \d+(\.\d+x| %) \| n/a \| n/a \|`, line, "h2rpc's figure, no peer run")
 		})
 	}
@@ -343,8 +339,7 @@ func TestNoBesideRunsNoFloor(t *testing.T) {
 	require.Greater(t, r.median[ours][metricKey("unary/64KiB-c8", kRate)], 0.0)
 	require.NotContains(t, r.median, tcpFloor, "no floor ran")
 	require.NotContains(t, log.String(), "beside it")
-	var out bytes.Buffer
-	writeTable(&out, r)
-	require.NotContains(t, out.String(), "share of the")
-	require.Contains(t, out.String(), "| p50 / TCP floor p50 | no floor beside |")
+	out := table(r)
+	require.NotContains(t, out, "share of the")
+	require.Contains(t, out, "| p50 / TCP floor p50 | no floor beside |")
 }
