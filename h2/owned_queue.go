@@ -71,15 +71,19 @@ func (st *Stream) ownedRoomLocked() bool {
 	if q.n >= ownedHeld || waiting >= ownedAheadMax {
 		return false
 	}
-	return waiting < ownedAheadMin || q.waitingBytes() < ownedAheadBytes
+	// The buffers not yet wholly framed count whole: room then changes only
+	// when one is framed or given back, where waiting senders are woken.
+	return waiting < ownedAheadMin || q.bytesFrom(q.framed) < ownedAheadBytes
 }
 
-// waitingBytes is the size of the buffers not yet wholly framed, counted
-// whole: room then changes only when one is framed or given back, where
-// waiting senders are woken.
-func (q *ownedQueue) waitingBytes() int {
+// bytesFrom is the size of the queued buffers from bufs[i] on (none when
+// i is past the last).
+func (q *ownedQueue) bytesFrom(i int) int {
+	if i >= q.n {
+		return 0
+	}
 	n := 0
-	for _, b := range q.bufs[q.framed:q.n] {
+	for _, b := range q.bufs[i:q.n] {
 		n += len(*b.bp)
 	}
 	return n
@@ -134,11 +138,7 @@ func (st *Stream) ownedWaitingLen() int {
 	if q == nil {
 		return 0
 	}
-	n := 0
-	for i := q.framed + 1; i < q.n; i++ {
-		n += len(*q.bufs[i].bp)
-	}
-	return n
+	return q.bytesFrom(q.framed + 1)
 }
 
 // ownedFramedLocked runs once the writer has framed the last byte of the
